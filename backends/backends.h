@@ -1,0 +1,15 @@
+/*
+ * The host backends (-netdev TYPE) vnetkit knows, for the topology builder.
+ * Each backend lives in its own file and exports one vk_netdev_type.
+ */
+#ifndef VK_BACKENDS_BACKENDS_H
+#define VK_BACKENDS_BACKENDS_H
+
+#include "core/topology.h"
+
+extern const vk_netdev_type vk_netdev_pcap;
+
+/* NULL-terminated list of every netdev type. */
+extern const vk_netdev_type *const vk_backend_types[];
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * -netdev pcap,id=ID,in=FILE[,out=FILE][,loop=N]: a capture file as a host.
+ * Frames of `in` (pcap or pcapng, read by libpcap at nanosecond precision)
+ * are sent at their recorded times relative to the file's first frame; a loop
+ * run starts each new pass where the previous one ended, plus the gap between
+ * the file's first two frames.  Every frame the port receives is written to
+ * `out` (classic pcap, nanosecond timestamps from the engine clock).
+ * A malformed record mid-file stops the run with an input error naming the
+ * file and the frame number; what was traced so far stays valid.
+ */
+#include "backends/backends.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pcap_backend {
+    char *in_path, *out_path;
+    pcap_t *in;
+    pcap_t *out_handle;
+    pcap_dumper_t *out;
+    uint64_t loops_total; /* 0 = forever */
+    uint64_t loops_done;
+    uint64_t frame_no;    /* 1-based number of the frame in the current pass */
+    uint64_t first_ts;    /* ts of the file's first frame */
+    uint64_t second_gap;  /* ns between first and second frame (>= 1 ms if unknown) */
+    uint64_t pass_start;  /* loop time at which the current pass started */
+    uint64_t last_when;
+    bool have_first, have_gap;
+    vk_frame *next;       /* the frame waiting for its time */
+    vk_timer *timer;
+    vk_port *port;
+} pcap_backend;
+
+static uint64_t ts_ns(const struct pcap_pkthdr *h)
+{
+    return (uint64_t)h->ts.tv_sec * VK_NS_PER_SEC + (uint64_t)h->ts.tv_usec;
+}
+
+static int open_input(pcap_backend *b, vk_diag *d, const char *id)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    b->in = pcap_open_offline_with_tstamp_precision(b->in_path, PCAP_TSTAMP_PRECISION_NANO,
+                                                    errbuf);
+    if (b->in == NULL)
+        return vk_diag_set(d, VK_EFORMAT, "-netdev pcap,id=%s: key 'in': %s", id, errbuf);
+    int dlt = pcap_datalink(b->in);
+    if (dlt != DLT_EN10MB) {
+        const char *name = pcap_datalink_val_to_name(dlt);
+        return vk_diag_set(d, VK_EUNSUPP,
+                           "-netdev pcap,id=%s: key 'in': '%s' has link type %d (%s); only "
+                           "Ethernet (1) is supported",
+                           id, b->in_path, dlt, name ? name : "unknown");
+    }
+    return VK_OK;
+}
+
+/* Reads the next record into b->next.  Returns 1 with a frame, 0 at the end
+ * of the file, or a negative error after vk_net_fail(). */
+static int read_record(pcap_backend *b)
+{
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int r = pcap_next_ex(b->in, &h, &data);
+        if (r == PCAP_ERROR_BREAK)
+            return 0;
+        b->frame_no++;
+        if (r != 1) {
+            vk_net_fail(b->port->net, VK_EFORMAT, "-netdev pcap,id=%s: %s: frame %llu: %s",
+                        b->port->id, b->in_path, (unsigned long long)b->frame_no,
+                        pcap_geterr(b->in));
+            return VK_EFORMAT;
+        }
+        if (h->caplen > (bpf_u_int32)pcap_snapshot(b->in) || h->caplen > VK_FRAME_MAX) {
+            vk_net_fail(b->port->net, VK_EFORMAT,
+                        "-netdev pcap,id=%s: %s: frame %llu: captured length %u exceeds the "
+                        "snapshot length %d",
+                        b->port->id, b->in_path, (unsigned long long)b->frame_no, h->caplen,
+                        pcap_snapshot(b->in));
+            return VK_EFORMAT;
+        }
+        uint64_t t = ts_ns(h);
+        if (!b->have_first) {
+            b->first_ts = t;
+            b->have_first = true;
+        } else if (!b->have_gap) {
+            b->second_gap = t > b->first_ts ? t - b->first_ts : 0;
+            b->have_gap = true;
+        }
+        b->next = vk_frame_new(data, h->caplen);
+        if (b->next == NULL) {
+            vk_net_fail(b->port->net, VK_ENOMEM, "-netdev pcap,id=%s: out of memory",
+                        b->port->id);
+            return VK_ENOMEM;
+        }
+        uint64_t rel = t > b->first_ts ? t - b->first_ts : 0;
+        b->last_when = b->pass_start + rel;
+        return 1;
+    }
+}
+
+static int rewind_input(pcap_backend *b)
+{
+    pcap_close(b->in);
+    b->in = NULL;
+    vk_diag d;
+    int r = open_input(b, &d, b->port->id);
+    if (r != VK_OK) {
+        vk_net_fail(b->port->net, r, "%s", d.msg);
+        return r;
+    }
+    uint64_t gap = b->have_gap && b->second_gap > 0 ? b->second_gap : 1000000;
+    b->pass_start = b->last_when + gap;
+    b->frame_no = 0;
+    b->have_first = false;
+    b->have_gap = false;
+    return VK_OK;
+}
+
+/* Schedules the next frame, rewinding for further passes.  Ends quietly. */
+static void schedule_next(pcap_backend *b)
+{
+    int r = read_record(b);
+    if (r == 0 && b->frame_no > 0 &&
+        (b->loops_total == 0 || ++b->loops_done < b->loops_total)) {
+        if (rewind_input(b) != VK_OK)
+            return;
+        r = read_record(b);
+    }
+    if (r == 1)
+        vk_timer_arm(b->timer, b->last_when);
+}
+
+static void on_timer(void *arg, uint64_t now)
+{
+    (void)now;
+    pcap_backend *b = arg;
+    vk_frame *f = b->next;
+    b->next = NULL;
+    if (f->len < 14)
+        vk_port_drop(b->port, f, "runt frame in input capture");
+    else
+        vk_port_send(b->port, f);
+    vk_frame_unref(f);
+    schedule_next(b);
+}
+
+static int pcapdev_start(vk_port *self)
+{
+    pcap_backend *b = self->priv;
+    if (b->in == NULL)
+        return VK_OK;
+    b->pass_start = vk_loop_now(vk_net_loop(self->net));
+    int r = read_record(b);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return VK_OK;
+    vk_loop *loop = vk_net_loop(self->net);
+    /* a virtual run's trace timestamps follow the first capture's clock */
+    if (vk_loop_clock(loop) == VK_CLOCK_VIRTUAL && vk_loop_epoch(loop) == 0)
+        vk_loop_set_epoch(loop, b->first_ts);
+    vk_timer_arm(b->timer, b->last_when);
+    return VK_OK;
+}
+
+static int pcapdev_receive(vk_port *self, vk_frame *f)
+{
+    pcap_backend *b = self->priv;
+    if (b->out == NULL)
+        return VK_OK;
+    uint64_t ts = vk_net_timestamp(self->net);
+    struct pcap_pkthdr h;
+    h.ts.tv_sec = (time_t)(ts / VK_NS_PER_SEC);
+    h.ts.tv_usec = (suseconds_t)(ts % VK_NS_PER_SEC);
+    h.caplen = (bpf_u_int32)f->len;
+    h.len = (bpf_u_int32)f->len;
+    pcap_dump((u_char *)b->out, &h, f->data);
+    return VK_OK;
+}
+
+static void pcapdev_cleanup(vk_port *self)
+{
+    pcap_backend *b = self->priv;
+    vk_timer_free(b->timer);
+    vk_frame_unref(b->next);
+    if (b->in != NULL)
+        pcap_close(b->in);
+    if (b->out != NULL) {
+        pcap_dump_flush(b->out);
+        pcap_dump_close(b->out);
+    }
+    if (b->out_handle != NULL)
+        pcap_close(b->out_handle);
+    free(b->in_path);
+    free(b->out_path);
+}
+
+static void pcapdev_describe(vk_port *self, char *buf, size_t cap)
+{
+    pcap_backend *b = self->priv;
+    snprintf(buf, cap, "pcap%s%s%s%s", b->in_path ? " in=" : "", b->in_path ? b->in_path : "",
+             b->out_path ? " out=" : "", b->out_path ? b->out_path : "");
+}
+
+static const vk_port_ops pcapdev_ops = {
+    .kind = "pcap",
+    .receive = pcapdev_receive,
+    .cleanup = pcapdev_cleanup,
+    .describe = pcapdev_describe,
+    .start = pcapdev_start,
+};
+
+static int open_output(pcap_backend *b, vk_opts *o, vk_diag *d)
+{
+    b->out_handle = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
+                                                         PCAP_TSTAMP_PRECISION_NANO);
+    if (b->out_handle == NULL)
+        return vk_opts_error(o, d, VK_ENOMEM, "out", "cannot create a pcap handle");
+    b->out = pcap_dump_open(b->out_handle, b->out_path);
+    if (b->out == NULL)
+        return vk_opts_error(o, d, VK_EIO, "out", "%s", pcap_geterr(b->out_handle));
+    return VK_OK;
+}
+
+static int pcapdev_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
+{
+    const char *in = vk_opts_get(o, "in");
+    const char *outp = vk_opts_get(o, "out");
+    uint64_t loops;
+    int r = vk_opts_get_uint(o, "loop", 1, 0, UINT32_MAX, &loops, d);
+    if (r != VK_OK)
+        return r;
+    if (in == NULL && outp == NULL)
+        return vk_opts_error(o, d, VK_EINVAL, "in", "missing (pcap needs in=FILE and/or out=FILE)");
+    vk_port *p;
+    r = vk_port_new(net, &pcapdev_ops, id, "pcap", sizeof(pcap_backend), &p);
+    if (r != VK_OK)
+        return vk_opts_error(o, d, r, "id", "%s", vk_strerror(r));
+    pcap_backend *b = p->priv;
+    b->port = p;
+    b->loops_total = loops;
+    b->timer = vk_timer_new(vk_net_loop(net), on_timer, b);
+    b->in_path = in ? strdup(in) : NULL;
+    b->out_path = outp ? strdup(outp) : NULL;
+    if (b->timer == NULL || (in && !b->in_path) || (outp && !b->out_path))
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    if (in != NULL && (r = open_input(b, d, id)) != VK_OK)
+        return r;
+    if (outp != NULL && (r = open_output(b, o, d)) != VK_OK)
+        return r;
+    *out = p;
+    return VK_OK;
+}
+
+static const char *const pcapdev_keys[] = {"in", "out", "loop", NULL};
+
+const vk_netdev_type vk_netdev_pcap = {
+    .name = "pcap",
+    .keys = pcapdev_keys,
+    .create = pcapdev_create,
+};

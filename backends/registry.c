@@ -1,0 +1,9 @@
+/* The list of host backends; add a new -netdev type here. */
+#include "backends/backends.h"
+
+#include <stddef.h>
+
+const vk_netdev_type *const vk_backend_types[] = {
+    &vk_netdev_pcap,
+    NULL,
+};

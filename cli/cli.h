@@ -1,0 +1,49 @@
+/*
+ * The command-line front end: `vnetkit SUBCOMMAND ...`.  Shared pieces of the
+ * subcommands live in common.c: collecting QEMU-style topology options out of
+ * argv, the registry of every backend/NIC/object, and tracer options.
+ */
+#ifndef VK_CLI_CLI_H
+#define VK_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/topology.h"
+#include "tracer/tracer.h"
+
+/* Exit statuses, documented in --help and README.md. */
+enum {
+    VK_EXIT_OK = 0,
+    VK_EXIT_CHECK_FAILED = 1,
+    VK_EXIT_USAGE = 2, /* bad usage or bad input */
+};
+
+extern const char *vk_prog;
+
+/* Moves every QEMU topology option (-netdev X, -device X, -nic X, -net X,
+ * -object X, and --topology FILE) out of argv into t, leaving the rest (and
+ * argv[0]) for getopt_long; `value_opts` lists the long options of the
+ * subcommand that take a value, so their values are never mistaken for
+ * topology options.  Returns VK_OK or an error with its message. */
+int vk_cli_take_topology(int *argc, char **argv, const char *const *value_opts, vk_topology *t,
+                         vk_diag *d);
+
+const vk_registry *vk_cli_registry(void);
+
+/* Prints "vnetkit: MESSAGE" on stderr. */
+void vk_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Tracer options shared by run and replay. */
+typedef struct vk_cli_trace {
+    vk_trace_config cfg;
+} vk_cli_trace;
+/* Handles --trace-dir/--trace/--trace-filter/--trace-snaplen; returns 1 if
+ * `name` was one of them, 0 if not, or -1 after printing an error. */
+int vk_cli_trace_option(vk_cli_trace *tr, const char *name, const char *value);
+void vk_cli_print_stats(vk_net *net, FILE *out);
+
+int vk_cmd_run(int argc, char **argv);
+int vk_cmd_replay(int argc, char **argv);
+
+#endif

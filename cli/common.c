@@ -1,0 +1,118 @@
+/* Pieces shared by the subcommands (see cli.h). */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backends.h"
+#include "nics/nic.h"
+#include "tracer/filter_dump.h"
+
+const char *vk_prog = "vnetkit";
+
+void vk_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", vk_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const vk_object_type *const object_types[] = {
+    &vk_object_filter_dump,
+    NULL,
+};
+
+const vk_registry *vk_cli_registry(void)
+{
+    static const vk_registry reg = {
+        .netdevs = vk_backend_types,
+        .nics = vk_nic_models,
+        .objects = object_types,
+    };
+    return &reg;
+}
+
+static bool takes_value(const char *arg, const char *const *value_opts)
+{
+    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '=') != NULL)
+        return false;
+    for (size_t i = 0; value_opts && value_opts[i]; i++)
+        if (strcmp(arg + 2, value_opts[i]) == 0)
+            return true;
+    return false;
+}
+
+int vk_cli_take_topology(int *argc, char **argv, const char *const *value_opts, vk_topology *t,
+                         vk_diag *d)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        const char *name = (a[0] == '-' && a[1] == '-') ? a + 1 : a; /* --netdev too */
+        if (strcmp(a, "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (vk_topology_is_option(name) || strcmp(a, "--topology") == 0) {
+            if (i + 1 >= *argc)
+                return vk_diag_set(d, VK_EINVAL, "option '%s' needs a value", a);
+            int r = strcmp(a, "--topology") == 0
+                        ? vk_topology_load_file(t, argv[i + 1], d)
+                        : vk_topology_add(t, name, argv[i + 1], "command line", d);
+            if (r != VK_OK)
+                return r;
+            i++;
+            continue;
+        }
+        argv[out++] = argv[i];
+        if (takes_value(a, value_opts) && i + 1 < *argc)
+            argv[out++] = argv[++i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return VK_OK;
+}
+
+int vk_cli_trace_option(vk_cli_trace *tr, const char *name, const char *value)
+{
+    if (strcmp(name, "trace-dir") == 0) {
+        tr->cfg.dir = value;
+    } else if (strcmp(name, "trace") == 0) {
+        tr->cfg.pcapng_path = value;
+    } else if (strcmp(name, "trace-filter") == 0) {
+        tr->cfg.filter = value;
+    } else if (strcmp(name, "trace-snaplen") == 0) {
+        char *end;
+        unsigned long n = strtoul(value, &end, 10);
+        if (value[0] < '0' || value[0] > '9' || *end != '\0' || n == 0 ||
+            n > VK_TRACE_SNAPLEN_MAX) {
+            vk_cli_error("--trace-snaplen: '%s' is not a number in 1..%u", value,
+                         VK_TRACE_SNAPLEN_MAX);
+            return -1;
+        }
+        tr->cfg.snaplen = (unsigned)n;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+void vk_cli_print_stats(vk_net *net, FILE *out)
+{
+    fprintf(out, "%-20s %-10s %10s %10s %8s %8s %8s\n", "port", "kind", "rx", "tx", "queued",
+            "qdrops", "drops");
+    for (size_t i = 0; i < vk_net_port_count(net); i++) {
+        vk_port *p = vk_net_port_at(net, i);
+        const vk_port_stats *s = &p->stats;
+        fprintf(out, "%-20s %-10s %10llu %10llu %8llu %8llu %8llu\n", p->id, p->ops->kind,
+                (unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
+                (unsigned long long)s->queued, (unsigned long long)s->drops_queue_full,
+                (unsigned long long)(s->drops_other + s->drops_no_peer));
+    }
+}

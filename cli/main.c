@@ -1,0 +1,59 @@
+/*
+ * vnetkit's entry point: dispatches to a subcommand and prints the global
+ * help and version.  Exit statuses: 0 success, 1 a check failed, 2 bad usage
+ * or bad input.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", vk_cmd_run, "build a network from QEMU options and run it, tracing every port"},
+    {"replay", vk_cmd_replay, "feed a capture through the network and check what it answers"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vnetkit SUBCOMMAND [options]\n"
+            "       vnetkit SUBCOMMAND --help\n"
+            "       vnetkit --help | --version\n"
+            "\n"
+            "QEMU's network emulation as a test bench: emulated NICs, host backends and\n"
+            "hubs wired with QEMU's option grammar, a trace of every port, and replay of\n"
+            "recorded captures on a virtual clock.\n"
+            "\n"
+            "subcommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n"
+                 "exit status: 0 success, 1 a check failed (replay diverged), 2 bad usage or\n"
+                 "bad input (options, topology, unreadable or malformed capture).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return VK_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return VK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("vnetkit %s\n", VK_VERSION);
+        return VK_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    vk_cli_error("unknown subcommand '%s' (see 'vnetkit --help')", argv[1]);
+    return VK_EXIT_USAGE;
+}

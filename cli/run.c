@@ -1,0 +1,207 @@
+/*
+ * `vnetkit run`: build the network from QEMU options, trace it, run it.  On
+ * the virtual clock the run ends when no event is left (or at --duration); on
+ * the live clock at --duration or SIGINT/SIGTERM.  Traces are closed as valid
+ * files on every way out, including an input error in the middle of the run.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/loop.h"
+#include "core/options.h"
+
+static void run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vnetkit run [topology options] [--trace-dir DIR] [--trace FILE.pcapng]\n"
+            "                   [--trace-filter BPF] [--trace-snaplen N] [--duration T]\n"
+            "                   [--clock virtual|live] [--stats]\n"
+            "\n"
+            "topology options (QEMU's grammar and meaning; ',,' is a literal comma):\n"
+            "  -netdev TYPE,id=ID[,key=value...]     a host backend; TYPE is pcap or hubport\n"
+            "  -netdev hubport,id=ID,hubid=N[,netdev=ID]\n"
+            "  -netdev pcap,id=ID,in=FILE[,out=FILE][,loop=N]\n"
+            "  -device MODEL,netdev=ID[,mac=MAC][,id=ID]\n"
+            "  -nic TYPE[,model=MODEL][,mac=MAC][,backend keys]\n"
+            "  -net nic[,model=MODEL][,macaddr=MAC] | -net TYPE[,...]   (joined on hub 0)\n"
+            "  -object filter-dump,id=ID,netdev=ID,file=PATH[,maxlen=N]\n"
+            "  --topology FILE     the same options, one or more a line, '#' comments\n"
+            "\n"
+            "tracing (every port, both directions):\n"
+            "  --trace-dir DIR       one classic pcap per port: DIR/<port-id>.pcap\n"
+            "  --trace FILE.pcapng   one pcapng: an interface per port, direction flags,\n"
+            "                        packet ids, drop reasons as comments\n"
+            "  --trace-filter BPF    only frames matching this tcpdump filter are traced\n"
+            "  --trace-snaplen N     bytes kept per frame (default %u)\n"
+            "\n"
+            "run control:\n"
+            "  --duration T          stop at time T (e.g. 10, 1.5s, 200ms)\n"
+            "  --clock virtual|live  default: live if a backend needs the real world\n"
+            "  --stats               print per-port counters on stderr at the end\n"
+            "\n"
+            "exit status: 0 success (also when ended by SIGINT/SIGTERM), 2 bad usage or\n"
+            "bad input (the message names the option, key, file and frame).\n",
+            VK_TRACE_SNAPLEN_DEFAULT);
+}
+
+static const char *const run_value_opts[] = {"trace-dir", "trace", "trace-filter",
+                                             "trace-snaplen", "duration", "clock", NULL};
+
+typedef struct run_args {
+    vk_cli_trace trace;
+    uint64_t duration;
+    int clock; /* -1 auto */
+    bool stats;
+} run_args;
+
+static int parse_run_args(int argc, char **argv, run_args *a)
+{
+    static const struct option longopts[] = {
+        {"trace-dir", required_argument, NULL, 0},
+        {"trace", required_argument, NULL, 0},
+        {"trace-filter", required_argument, NULL, 0},
+        {"trace-snaplen", required_argument, NULL, 0},
+        {"duration", required_argument, NULL, 0},
+        {"clock", required_argument, NULL, 0},
+        {"stats", no_argument, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int idx, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            run_usage(stdout);
+            return 1;
+        }
+        if (c == '?') {
+            vk_cli_error("run: unknown or incomplete option '%s' (see 'vnetkit run --help')",
+                         argv[optind - 1]);
+            return -1;
+        }
+        const char *name = longopts[idx].name;
+        int t = vk_cli_trace_option(&a->trace, name, optarg);
+        if (t < 0)
+            return -1;
+        if (t > 0)
+            continue;
+        if (strcmp(name, "duration") == 0) {
+            if (vk_parse_duration(optarg, &a->duration) != VK_OK) {
+                vk_cli_error("--duration: '%s' is not a time (e.g. 10, 1.5s, 200ms)", optarg);
+                return -1;
+            }
+        } else if (strcmp(name, "clock") == 0) {
+            if (strcmp(optarg, "virtual") == 0)
+                a->clock = VK_CLOCK_VIRTUAL;
+            else if (strcmp(optarg, "live") == 0)
+                a->clock = VK_CLOCK_LIVE;
+            else {
+                vk_cli_error("--clock: '%s' is not virtual or live", optarg);
+                return -1;
+            }
+        } else if (strcmp(name, "stats") == 0) {
+            a->stats = true;
+        }
+    }
+    if (optind < argc) {
+        vk_cli_error("run: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything a run owns, released in one place in the right order. */
+typedef struct run_state {
+    vk_topology *topo;
+    vk_loop *loop;
+    vk_net *net;
+    vk_tracer *tracer;
+} run_state;
+
+static void run_teardown(run_state *s)
+{
+    if (s->tracer != NULL)
+        vk_tracer_finish(s->tracer, NULL);
+    vk_net_free(s->net);
+    vk_tracer_close(s->tracer);
+    vk_topology_free(s->topo);
+    vk_loop_free(s->loop);
+}
+
+static int run_network(run_state *s, const run_args *a)
+{
+    vk_diag d;
+    const vk_registry *reg = vk_cli_registry();
+    vk_clock_kind clock = a->clock >= 0 ? (vk_clock_kind)a->clock
+                          : vk_topology_needs_live(s->topo, reg) ? VK_CLOCK_LIVE
+                                                                  : VK_CLOCK_VIRTUAL;
+    s->loop = vk_loop_new(clock);
+    s->net = s->loop ? vk_net_new(s->loop) : NULL;
+    if (s->net == NULL) {
+        vk_cli_error("out of memory");
+        return VK_EXIT_USAGE;
+    }
+    if (vk_topology_build(s->topo, s->net, reg, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    vk_trace_config cfg = a->trace.cfg;
+    cfg.topology_text = vk_topology_text(s->topo);
+    if ((cfg.dir || cfg.pcapng_path) && vk_tracer_open(s->net, &cfg, &s->tracer, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    vk_loop_catch_signals();
+    if (vk_net_start(s->net, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    vk_loop_run(s->loop, a->duration ? a->duration : VK_TIME_NEVER);
+    int status = VK_EXIT_OK;
+    const char *msg;
+    if (vk_net_failure(s->net, &msg) != VK_OK) {
+        vk_cli_error("%s", msg);
+        status = VK_EXIT_USAGE;
+    }
+    if (s->tracer != NULL && vk_tracer_finish(s->tracer, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        status = VK_EXIT_USAGE;
+    }
+    if (a->stats)
+        vk_cli_print_stats(s->net, stderr);
+    return status;
+}
+
+int vk_cmd_run(int argc, char **argv)
+{
+    run_state s = {0};
+    vk_diag d;
+    s.topo = vk_topology_new();
+    if (s.topo == NULL) {
+        vk_cli_error("out of memory");
+        return VK_EXIT_USAGE;
+    }
+    if (vk_cli_take_topology(&argc, argv, run_value_opts, s.topo, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        vk_topology_free(s.topo);
+        return VK_EXIT_USAGE;
+    }
+    run_args a = {.clock = -1};
+    int r = parse_run_args(argc, argv, &a);
+    if (r != 0) {
+        vk_topology_free(s.topo);
+        return r > 0 ? VK_EXIT_OK : VK_EXIT_USAGE;
+    }
+    if (vk_topology_count(s.topo) == 0) {
+        vk_cli_error("run: no topology given (see 'vnetkit run --help')");
+        vk_topology_free(s.topo);
+        return VK_EXIT_USAGE;
+    }
+    int status = run_network(&s, &a);
+    run_teardown(&s);
+    return status;
+}

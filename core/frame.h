@@ -1,0 +1,41 @@
+/*
+ * vk_frame: the one buffer type for an Ethernet frame moving through vnetkit.
+ *
+ * Ownership rule (the only one):
+ *   - vk_frame_new() returns a frame with one reference, owned by the caller.
+ *   - Passing a frame to a function never transfers that reference.  A callee
+ *     that wants to keep the frame after it returns (a queue, a hold-for-ARP
+ *     list, a NIC ring waiting for DMA) takes its own with vk_frame_ref() and
+ *     later drops it with vk_frame_unref().
+ *   - Whoever created or ref'd a frame unrefs it exactly once; the last unref
+ *     frees it.
+ *   - The bytes of a frame with more than one reference are shared: do not
+ *     modify them; make a copy with vk_frame_clone() first.
+ * Every frame carries `id`, a number unique within a run that the tracer
+ * writes as the pcapng packet id, so one frame can be followed across a hub.
+ */
+#ifndef VK_CORE_FRAME_H
+#define VK_CORE_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest frame any port accepts: a 64 KiB TSO/GSO super-frame plus headers. */
+#define VK_FRAME_MAX 65550
+
+typedef struct vk_frame {
+    uint8_t *data;      /* len bytes of Ethernet frame (no FCS) */
+    size_t len;
+    size_t cap;         /* bytes available at data */
+    uint64_t id;        /* packet id for tracing; 0 = not yet assigned */
+    unsigned refcnt;
+} vk_frame;
+
+/* A frame holding a copy of len bytes (data may be NULL: zero-filled).
+ * Returns NULL on allocation failure or len > VK_FRAME_MAX. */
+vk_frame *vk_frame_new(const void *data, size_t len);
+vk_frame *vk_frame_clone(const vk_frame *f);
+vk_frame *vk_frame_ref(vk_frame *f);
+void vk_frame_unref(vk_frame *f);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * vk_net: one virtual network — its ports, hubs, event loop and the taps that
+ * observe every frame (the tracer, filter-dump objects, the replay driver).
+ * The net owns its ports: vk_net_free() calls each port's cleanup and frees it.
+ */
+#ifndef VK_CORE_NET_H
+#define VK_CORE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/port.h"
+
+/* An observer of traffic.  ts is the trace timestamp in ns (epoch + now).
+ * Frames are borrowed for the duration of the call. */
+typedef struct vk_tap_ops {
+    void (*frame)(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts);
+    void (*drop)(void *arg, const vk_port *p, const vk_frame *f, const char *reason, uint64_t ts);
+} vk_tap_ops;
+
+#define VK_NET_MAX_TAPS 16
+#define VK_NET_MAX_PORTS 4096
+
+vk_net *vk_net_new(vk_loop *loop);
+void vk_net_free(vk_net *net);
+vk_loop *vk_net_loop(const vk_net *net);
+uint64_t vk_net_timestamp(const vk_net *net); /* epoch + now, ns */
+
+size_t vk_net_port_count(const vk_net *net);
+vk_port *vk_net_port_at(const vk_net *net, size_t i);
+vk_port *vk_net_find_port(const vk_net *net, const char *id);
+
+/* Makes a and b peers.  VK_EEXIST if either already has a peer. */
+int vk_net_connect(vk_port *a, vk_port *b, vk_diag *d);
+
+/* Adds a hub port to hub `hubid` (created on first use). */
+int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk_diag *d);
+/* Number of ports on hub `hubid` (0 if no such hub). */
+size_t vk_net_hub_size(const vk_net *net, int hubid);
+
+int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg);
+
+/* Calls each port's start() in creation order. */
+int vk_net_start(vk_net *net, vk_diag *d);
+
+/* Called by a port that met an input error mid-run (a truncated capture...):
+ * records the first message, and stops the loop with err.  The run then ends
+ * cleanly, so every trace written so far is closed as a valid file. */
+void vk_net_fail(vk_net *net, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The first failure's code (VK_OK if none) and message. */
+int vk_net_failure(const vk_net *net, const char **msg);
+
+/* Hands out the next packet id (tracing). */
+uint64_t vk_net_next_frame_id(vk_net *net);
+
+/* Internal to core: taps. */
+void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f);
+void vk_net_tap_drop(vk_net *net, const vk_port *p, const vk_frame *f, const char *reason);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * Port delivery and the bounded input queue (rules in port.h).  The queue is
+ * a ring of frame references that grows on demand up to its limit; it is the
+ * only place in vnetkit where backpressure is held, as QEMU's net/queue.c.
+ */
+#include "core/port.h"
+#include "core/net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int queue_push(vk_frame_queue *q, vk_frame *f)
+{
+    if (q->len >= q->limit)
+        return VK_EFULL;
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        if (cap > q->limit)
+            cap = q->limit;
+        vk_frame **ring = malloc(cap * sizeof *ring);
+        if (ring == NULL)
+            return VK_ENOMEM;
+        for (size_t i = 0; i < q->len; i++)
+            ring[i] = q->ring[(q->head + i) % q->cap];
+        free(q->ring);
+        q->ring = ring;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->ring[(q->head + q->len) % q->cap] = vk_frame_ref(f);
+    q->len++;
+    return VK_OK;
+}
+
+static vk_frame *queue_pop(vk_frame_queue *q)
+{
+    if (q->len == 0)
+        return NULL;
+    vk_frame *f = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return f;
+}
+
+void vk_frame_queue_clear(vk_frame_queue *q)
+{
+    vk_frame *f;
+    while ((f = queue_pop(q)) != NULL)
+        vk_frame_unref(f);
+    free(q->ring);
+    q->ring = NULL;
+    q->cap = 0;
+}
+
+static bool port_can_receive(vk_port *p)
+{
+    return p->ops->can_receive == NULL || p->ops->can_receive(p);
+}
+
+static void port_take(vk_port *p, vk_frame *f)
+{
+    vk_net_tap_frame(p->net, p, VK_DIR_IN, f);
+    p->stats.rx_frames++;
+    p->stats.rx_bytes += f->len;
+    p->ops->receive(p, f);
+}
+
+void vk_port_deliver(vk_port *to, vk_frame *f)
+{
+    if (f->id == 0)
+        f->id = vk_net_next_frame_id(to->net);
+    if (to->inq.len == 0 && port_can_receive(to)) {
+        port_take(to, f);
+        return;
+    }
+    int r = queue_push(&to->inq, f);
+    if (r != VK_OK) {
+        to->stats.drops_queue_full++;
+        vk_net_tap_drop(to->net, to, f, r == VK_EFULL ? "queue full" : "out of memory");
+        return;
+    }
+    to->stats.queued++;
+    if (to->inq.len > to->stats.queue_high_water)
+        to->stats.queue_high_water = to->inq.len;
+}
+
+void vk_port_send(vk_port *from, vk_frame *f)
+{
+    if (f->id == 0)
+        f->id = vk_net_next_frame_id(from->net);
+    vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
+    from->stats.tx_frames++;
+    from->stats.tx_bytes += f->len;
+    if (from->peer == NULL) {
+        /* QEMU discards what a peerless client sends; we also say so */
+        from->stats.drops_no_peer++;
+        vk_net_tap_drop(from->net, from, f, "port has no peer");
+        return;
+    }
+    vk_port_deliver(from->peer, f);
+}
+
+int vk_port_send_bytes(vk_port *from, const void *data, size_t len)
+{
+    vk_frame *f = vk_frame_new(data, len);
+    if (f == NULL)
+        return VK_ENOMEM;
+    vk_port_send(from, f);
+    vk_frame_unref(f);
+    return VK_OK;
+}
+
+void vk_port_flush(vk_port *p)
+{
+    /* receive() may make the port able to take more and call us again */
+    if (p->flushing)
+        return;
+    p->flushing = true;
+    while (p->inq.len > 0 && port_can_receive(p)) {
+        vk_frame *f = queue_pop(&p->inq);
+        port_take(p, f);
+        vk_frame_unref(f);
+    }
+    p->flushing = false;
+}
+
+void vk_port_drop(vk_port *p, const vk_frame *f, const char *reason)
+{
+    p->stats.drops_other++;
+    vk_net_tap_drop(p->net, p, f, reason);
+}
+
+void vk_port_set_queue_limit(vk_port *p, size_t limit)
+{
+    p->inq.limit = limit;
+}
+
+size_t vk_port_queue_len(const vk_port *p)
+{
+    return p->inq.len;
+}
+
+void vk_port_describe(vk_port *p, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    if (p->ops->describe != NULL)
+        p->ops->describe(p, buf, cap);
+    else
+        snprintf(buf, cap, "%s", p->ops->kind);
+}

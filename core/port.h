@@ -1,0 +1,102 @@
+/*
+ * Ports: every network endpoint in vnetkit (a NIC model, a host backend, a hub
+ * port) is a vk_port with one table of operations for its kind, as QEMU's
+ * NetClientState/NetClientInfo.  Two ports may be peers (a NIC and its netdev,
+ * or a netdev and a hub port); a frame sent by a port goes to its peer.
+ *
+ * Delivery: vk_port_send(from, f) traces f as outbound on `from`, then offers
+ * it to the peer.  If the peer's queue already holds frames or its
+ * can_receive() says no, the frame waits in the peer's bounded queue
+ * (dropped, counted and traced as "queue full" when the queue is at its
+ * limit); otherwise it is traced as inbound on the peer and given to the
+ * peer's receive().  A port that could not receive calls vk_port_flush() when
+ * it can again; queued frames then enter in their original order.
+ *
+ * Frames passed to receive() are borrowed (see frame.h).  receive() is only
+ * called when can_receive() is true; it returns VK_OK, or a negative code
+ * when it dropped the frame (after vk_port_drop() with its reason).
+ */
+#ifndef VK_CORE_PORT_H
+#define VK_CORE_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/frame.h"
+
+typedef struct vk_port vk_port;
+typedef struct vk_net vk_net;
+
+typedef enum vk_dir {
+    VK_DIR_IN = 1,  /* into the port: the port received the frame */
+    VK_DIR_OUT = 2, /* out of the port: the port sent the frame */
+} vk_dir;
+
+typedef struct vk_port_ops {
+    const char *kind; /* "hubport", "pcap", "user", "nic", ... */
+    int (*receive)(vk_port *self, vk_frame *f);
+    bool (*can_receive)(vk_port *self); /* NULL: always */
+    void (*cleanup)(vk_port *self);     /* frees what priv points to; NULL: nothing */
+    /* One line for humans and trace headers, e.g. "pcap in=a.pcap". NULL: kind. */
+    void (*describe)(vk_port *self, char *buf, size_t cap);
+    /* Called once by vk_net_start() before the loop runs: schedule the first
+     * timers, open sockets.  NULL: nothing to do. */
+    int (*start)(vk_port *self);
+} vk_port_ops;
+
+typedef struct vk_port_stats {
+    uint64_t rx_frames, rx_bytes;  /* taken by receive() */
+    uint64_t tx_frames, tx_bytes;  /* sent with vk_port_send() */
+    uint64_t queued;               /* frames that had to wait in the queue */
+    uint64_t drops_queue_full;
+    uint64_t drops_no_peer;
+    uint64_t drops_other;          /* reported by the port itself */
+    size_t queue_high_water;
+} vk_port_stats;
+
+/* Default bound of a port's input queue (QEMU's is far larger; ours is a
+ * deliberate choice so that backpressure shows up early and is traced). */
+#define VK_PORT_QUEUE_DEFAULT 1024
+
+typedef struct vk_frame_queue {
+    vk_frame **ring;
+    size_t cap, head, len, limit;
+} vk_frame_queue;
+
+struct vk_port {
+    const vk_port_ops *ops;
+    char id[64];        /* user-visible id, unique in the net */
+    char model[32];     /* model or backend type, e.g. "e1000", "pcap" */
+    vk_port *peer;
+    vk_net *net;
+    unsigned index;     /* creation order; the pcapng interface number */
+    vk_frame_queue inq; /* frames waiting to enter this port */
+    bool flushing;
+    vk_port_stats stats;
+    void *priv;         /* the kind's state; allocated with the port */
+};
+
+/* Creates a port owned by `net` with priv_size zeroed bytes at port->priv.
+ * Fails with VK_EEXIST on a duplicate id (message in d). */
+int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char *model,
+                size_t priv_size, vk_port **out);
+
+/* Sends f out of `from` to its peer (see the delivery rule above). */
+void vk_port_send(vk_port *from, vk_frame *f);
+/* Convenience: copies bytes into a new frame and sends it.  VK_ENOMEM. */
+int vk_port_send_bytes(vk_port *from, const void *data, size_t len);
+/* Delivers f into `to` as if its peer had sent it (used by hubs and
+ * by tests); same queueing rule. */
+void vk_port_deliver(vk_port *to, vk_frame *f);
+/* Drains the queue of `p` while it can receive. */
+void vk_port_flush(vk_port *p);
+/* Reports that `p` dropped f (reason is a short phrase: "no receive buffers"). */
+void vk_port_drop(vk_port *p, const vk_frame *f, const char *reason);
+void vk_port_set_queue_limit(vk_port *p, size_t limit);
+size_t vk_port_queue_len(const vk_port *p);
+void vk_port_describe(vk_port *p, char *buf, size_t cap);
+/* Releases every queued frame (used by vk_net_free). */
+void vk_frame_queue_clear(vk_frame_queue *q);
+
+#endif
