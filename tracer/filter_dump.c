@@ -168,8 +168,11 @@ static void object_destroy(void *obj)
     vk_filter_dump_close(obj);
 }
 
+static const char *const filter_dump_keys[] = {"netdev", "file", "maxlen", "queue", NULL};
+
 const vk_object_type vk_object_filter_dump = {
     .name = "filter-dump",
+    .keys = filter_dump_keys,
     .create = object_create,
     .destroy = object_destroy,
 };

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh Debian machine (run as root, or with sudo):
+#   scripts/setup.sh          install what is missing, build, run the demo job
+#   scripts/setup.sh --test   install what is missing, build, run every test
+# Options for --test: --sanitize also builds and tests with ASan+UBSan.
+# BUILD_DIR (default: build) and JOBS (default: nproc) may be set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=demo
+SANITIZE=0
+for a in "$@"; do
+    case "$a" in
+        --test) MODE=test ;;
+        --sanitize) SANITIZE=1 ;;
+        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown argument '$a'" >&2; exit 2 ;;
+    esac
+done
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+# Debian packages: the build, the test oracles, and test peers.
+PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev
+          tcpdump tshark iproute2 valgrind)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build() { # DIR EXTRA-CMAKE-ARGS...
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j"$JOBS"
+}
+
+build "$BUILD_DIR"
+if [ "$MODE" = demo ]; then
+    exec scripts/demo.sh "$BUILD_DIR/vnetkit"
+fi
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+if [ "$SANITIZE" = 1 ]; then
+    build "$BUILD_DIR-sanitize" -DVNETKIT_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir "$BUILD_DIR-sanitize" --output-on-failure -j"$JOBS"
+fi
