@@ -11,6 +11,7 @@
 #include "backends/backends.h"
 
 #include <pcap/pcap.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,32 @@ static int open_input(pcap_backend *b, vk_diag *d, const char *id)
     return VK_OK;
 }
 
+/* libpcap quietly cuts a classic-pcap record whose captured length exceeds
+ * the file's snapshot length; such a file is malformed, so we read the
+ * record header ourselves (pread: libpcap's stdio position is untouched)
+ * and refuse it.  Returns the record's own captured length, or 0 if it
+ * cannot be known (pcapng, pipes). */
+static uint32_t classic_record_caplen(pcap_t *p, long pos)
+{
+    FILE *f = pcap_file(p);
+    uint8_t h[16];
+    if (f == NULL || pos < 0 || pread(fileno(f), h, sizeof h, pos) != (ssize_t)sizeof h)
+        return 0;
+    if (pcap_is_swapped(p))
+        return (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+    uint32_t le = (uint32_t)h[11] << 24 | (uint32_t)h[10] << 16 | (uint32_t)h[9] << 8 | h[8];
+    uint32_t be = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+    /* host order is what an unswapped file holds */
+    const uint16_t probe = 1;
+    return *(const uint8_t *)&probe ? le : be;
+}
+
+static bool is_classic_pcap(pcap_t *p)
+{
+    /* pcapng files report major version 1; classic pcap 2 */
+    return pcap_major_version(p) == 2;
+}
+
 /* Reads the next record into b->next.  Returns 1 with a frame, 0 at the end
  * of the file, or a negative error after vk_net_fail(). */
 static int read_record(pcap_backend *b)
@@ -63,6 +90,8 @@ static int read_record(pcap_backend *b)
     for (;;) {
         struct pcap_pkthdr *h;
         const u_char *data;
+        FILE *f = pcap_file(b->in);
+        long pos = f != NULL ? ftell(f) : -1;
         int r = pcap_next_ex(b->in, &h, &data);
         if (r == PCAP_ERROR_BREAK)
             return 0;
@@ -73,6 +102,9 @@ static int read_record(pcap_backend *b)
                         pcap_geterr(b->in));
             return VK_EFORMAT;
         }
+        uint32_t raw_caplen = is_classic_pcap(b->in) ? classic_record_caplen(b->in, pos) : 0;
+        if (raw_caplen > h->caplen)
+            h->caplen = raw_caplen;
         if (h->caplen > (bpf_u_int32)pcap_snapshot(b->in) || h->caplen > VK_FRAME_MAX) {
             vk_net_fail(b->port->net, VK_EFORMAT,
                         "-netdev pcap,id=%s: %s: frame %llu: captured length %u exceeds the "

@@ -41,7 +41,8 @@ typedef struct vk_cli_trace {
 /* Handles --trace-dir/--trace/--trace-filter/--trace-snaplen; returns 1 if
  * `name` was one of them, 0 if not, or -1 after printing an error. */
 int vk_cli_trace_option(vk_cli_trace *tr, const char *name, const char *value);
-void vk_cli_print_stats(vk_net *net, FILE *out);
+/* VK_OK, or prints why the trace options cannot be used as given. */
+int vk_cli_trace_check(const vk_cli_trace *tr);
 
 int vk_cmd_run(int argc, char **argv);
 int vk_cmd_replay(int argc, char **argv);

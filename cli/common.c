@@ -103,16 +103,16 @@ int vk_cli_trace_option(vk_cli_trace *tr, const char *name, const char *value)
     return 1;
 }
 
-void vk_cli_print_stats(vk_net *net, FILE *out)
+int vk_cli_trace_check(const vk_cli_trace *tr)
 {
-    fprintf(out, "%-20s %-10s %10s %10s %8s %8s %8s\n", "port", "kind", "rx", "tx", "queued",
-            "qdrops", "drops");
-    for (size_t i = 0; i < vk_net_port_count(net); i++) {
-        vk_port *p = vk_net_port_at(net, i);
-        const vk_port_stats *s = &p->stats;
-        fprintf(out, "%-20s %-10s %10llu %10llu %8llu %8llu %8llu\n", p->id, p->ops->kind,
-                (unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
-                (unsigned long long)s->queued, (unsigned long long)s->drops_queue_full,
-                (unsigned long long)(s->drops_other + s->drops_no_peer));
+    bool output = tr->cfg.dir != NULL || tr->cfg.pcapng_path != NULL;
+    if (!output && tr->cfg.filter != NULL) {
+        vk_cli_error("--trace-filter needs --trace or --trace-dir");
+        return VK_EINVAL;
     }
+    if (!output && tr->cfg.snaplen != 0) {
+        vk_cli_error("--trace-snaplen needs --trace or --trace-dir");
+        return VK_EINVAL;
+    }
+    return VK_OK;
 }

@@ -111,7 +111,7 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         vk_cli_error("run: unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    return 0;
+    return vk_cli_trace_check(&a->trace) == VK_OK ? 0 : -1;
 }
 
 /* Everything a run owns, released in one place in the right order. */
@@ -172,7 +172,7 @@ static int run_network(run_state *s, const run_args *a)
         status = VK_EXIT_USAGE;
     }
     if (a->stats)
-        vk_cli_print_stats(s->net, stderr);
+        vk_tracer_print_summary(s->tracer, s->net, stderr);
     return status;
 }
 

@@ -16,7 +16,7 @@
 # nameserver, and that must stay on loopback.
 #
 # Determinism: lab files are pre-created with fixed content (qemu-capture.sh only creates
-# big.bin when missing), so payload bytes are identical between re-recordings. Timing, TCP ISNs,
+# big.bin when missing), so payload bytes are identical between re-recordings. Timing, guest TCP ISNs,
 # DHCP xids, ICMP ids, TFTP/UDP ephemeral ports and IPv6 DAD/MLD timing differ per run.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)

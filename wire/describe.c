@@ -52,17 +52,24 @@ static void add_error(struct line *l, int err)
     add(l, err == VK_ETRUNC ? " [truncated]" : " [malformed]");
 }
 
-/* Printable form of a packet string, quoted and cut short. */
-static void add_quoted(struct line *l, const char *s)
+/* Printable form of a packet string, cut short: peers choose these bytes
+ * and the line may end up in a terminal or a log. */
+static void add_safe(struct line *l, const char *s, bool quoted)
 {
-    add(l, "\"");
     for (size_t i = 0; s[i] != '\0' && i < 64; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+        bool space_ok = quoted && c == ' ';
+        if ((space_ok || (c > 0x20 && c < 0x7f)) && c != '"' && c != '\\')
             add(l, "%c", c);
         else
             add(l, "\\x%02x", c);
     }
+}
+
+static void add_quoted(struct line *l, const char *s)
+{
+    add(l, "\"");
+    add_safe(l, s, true);
     add(l, "\"");
 }
 
@@ -101,8 +108,10 @@ static void describe_dhcp(struct line *l, const uint8_t *p, size_t len)
 static void describe_tftp_options(struct line *l, const vk_tftp_repr *t)
 {
     for (size_t i = 0; i < t->option_count; i++) {
-        add(l, " %s ", t->options[i].name);
-        add_quoted(l, t->options[i].value);
+        add(l, " ");
+        add_safe(l, t->options[i].name, false);
+        add(l, " ");
+        add_safe(l, t->options[i].value, false);
     }
 }
 
@@ -358,17 +367,18 @@ static void describe_ipv4(struct line *l, const uint8_t *p, size_t len)
 {
     vk_ipv4_repr ip;
     struct ends e;
-    add(l, "IPv4 ");
+    add(l, "IPv4");
     int err = vk_ipv4_parse(p, len, &ip);
     if (err != VK_OK) {
         /* A header that is whole still names the endpoints. */
         if (err == VK_ETRUNC && vk_ipv4_parse_quoted(p, len, &ip) == VK_OK)
-            add(l, "%s > %s:", vk_ip4_format(&ip.src, e.src), vk_ip4_format(&ip.dst, e.dst));
+            add(l, " %s > %s:", vk_ip4_format(&ip.src, e.src), vk_ip4_format(&ip.dst, e.dst));
         add_error(l, err);
         return;
     }
     vk_ip4_format(&ip.src, e.src);
     vk_ip4_format(&ip.dst, e.dst);
+    add(l, " ");
     if (ip.frag_off != 0) {
         add(l, "%s > %s: frag id %u offset %u proto %u len %zu", e.src, e.dst, ip.id,
             ip.frag_off, ip.proto, ip.payload_len);
@@ -383,20 +393,21 @@ static void describe_ipv6(struct line *l, const uint8_t *p, size_t len)
 {
     vk_ipv6_repr ip;
     struct ends e;
-    add(l, "IPv6 ");
+    add(l, "IPv6");
     int err = vk_ipv6_parse(p, len, &ip);
     if (err != VK_OK) {
         if (len >= VK_IPV6_HLEN && p[0] >> 4 == 6) {
             vk_ip6 s, d;
             memcpy(s.b, p + 8, 16);
             memcpy(d.b, p + 24, 16);
-            add(l, "%s > %s:", vk_ip6_format(&s, e.src), vk_ip6_format(&d, e.dst));
+            add(l, " %s > %s:", vk_ip6_format(&s, e.src), vk_ip6_format(&d, e.dst));
         }
         add_error(l, err);
         return;
     }
     vk_ip6_format(&ip.src, e.src);
     vk_ip6_format(&ip.dst, e.dst);
+    add(l, " ");
     describe_l4(l, &e, ip.proto, ip.payload, ip.payload_len);
 }
 

@@ -172,16 +172,16 @@ int vk_dhcp_emit_header(const vk_dhcp_repr *r, vk_wr *w)
 int vk_dhcp_put_option(vk_wr *w, uint8_t code, const void *data, size_t len)
 {
     const uint8_t *v = data;
+    size_t off = 0;
     /* A zero-length option is still one instance (e.g. rapid commit). */
     do {
-        size_t n = len > 255 ? 255 : len;
+        size_t n = len - off > 255 ? 255 : len - off;
         vk_wr_u8(w, code);
         vk_wr_u8(w, (uint8_t)n);
         if (n > 0)
-            vk_wr_bytes(w, v, n);
-        v += n;
-        len -= n;
-    } while (len > 0 && vk_wr_ok(w));
+            vk_wr_bytes(w, v + off, n);
+        off += n;
+    } while (off < len && vk_wr_ok(w));
     return vk_wr_status(w);
 }
 

@@ -39,6 +39,8 @@ err_case "run: no topology given" "no topology"
 err_case "--duration: 'soon' is not a time" "bad duration" -netdev pcap,id=p,in="$IN" --duration soon
 err_case "unknown or incomplete option '--frobnicate'" "unknown flag" -netdev pcap,id=p,in="$IN" --frobnicate
 err_case "--trace-snaplen: 'lots'" "bad snaplen" -netdev pcap,id=p,in="$IN" --trace-snaplen lots
+err_case "--trace-filter needs --trace or --trace-dir" "filter without output" -netdev pcap,id=p,in="$IN" --trace-filter arp
+err_case "bad filter expression|syntax error" "bad trace filter" -netdev pcap,id=p,in="$IN" --trace "$WORK/x.pcapng" --trace-filter "arp and and"
 err_case "option '-netdev' needs a value" "option needs value" -netdev
 # ",," is a literal comma inside a value: the file name contains a comma
 cp "$IN" "$WORK/a,b.pcap"

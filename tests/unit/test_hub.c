@@ -1,0 +1,261 @@
+/* Hubs, peers and port queues: QEMU's delivery semantics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/net.h"
+
+/* A test port that records what it receives and can be told to refuse. */
+typedef struct recorder {
+    bool accepting;
+    size_t count;
+    uint8_t first_byte[64];
+} recorder;
+
+static int rec_receive(vk_port *self, vk_frame *f)
+{
+    recorder *r = self->priv;
+    if (r->count < sizeof r->first_byte)
+        r->first_byte[r->count] = f->len ? f->data[0] : 0;
+    r->count++;
+    return VK_OK;
+}
+
+static bool rec_can_receive(vk_port *self)
+{
+    return ((recorder *)self->priv)->accepting;
+}
+
+static const vk_port_ops rec_ops = {
+    .kind = "recorder",
+    .receive = rec_receive,
+    .can_receive = rec_can_receive,
+};
+
+/* A tap that counts drops and remembers the last reason. */
+typedef struct drop_log {
+    size_t drops;
+    char reason[64];
+    size_t frames_in, frames_out;
+} drop_log;
+
+static void log_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
+{
+    (void)p, (void)f, (void)ts;
+    drop_log *l = arg;
+    if (dir == VK_DIR_IN)
+        l->frames_in++;
+    else
+        l->frames_out++;
+}
+
+static void log_drop(void *arg, const vk_port *p, const vk_frame *f, const char *reason,
+                     uint64_t ts)
+{
+    (void)p, (void)f, (void)ts;
+    drop_log *l = arg;
+    l->drops++;
+    strncpy(l->reason, reason, sizeof l->reason - 1);
+}
+
+static const vk_tap_ops log_ops = {log_frame, log_drop};
+
+typedef struct fixture {
+    vk_loop *loop;
+    vk_net *net;
+    vk_port *rec[4];
+    vk_port *hp[4];
+    drop_log log;
+} fixture;
+
+/* Builds hub 0 with n ports, each the peer of a recorder. */
+static fixture *make_hub(size_t n)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    fx->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    fx->net = vk_net_new(fx->loop);
+    assert_int_equal(vk_net_add_tap(fx->net, &log_ops, &fx->log), VK_OK);
+    for (size_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%zu", i);
+        assert_int_equal(vk_port_new(fx->net, &rec_ops, id, "rec", sizeof(recorder), &fx->rec[i]),
+                         VK_OK);
+        ((recorder *)fx->rec[i]->priv)->accepting = true;
+        snprintf(id, sizeof id, "h%zu", i);
+        assert_int_equal(vk_net_add_hubport(fx->net, 0, id, &fx->hp[i], NULL), VK_OK);
+        assert_int_equal(vk_net_connect(fx->rec[i], fx->hp[i], NULL), VK_OK);
+    }
+    return fx;
+}
+
+static void free_fixture(fixture *fx)
+{
+    vk_net_free(fx->net);
+    vk_loop_free(fx->loop);
+    free(fx);
+}
+
+static recorder *rec_of(fixture *fx, size_t i)
+{
+    return fx->rec[i]->priv;
+}
+
+static void send_byte(vk_port *from, uint8_t b)
+{
+    uint8_t frame[60] = {b};
+    assert_int_equal(vk_port_send_bytes(from, frame, sizeof frame), VK_OK);
+}
+
+static void test_hub_delivers_to_every_other_port(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(3);
+    send_byte(fx->rec[0], 7);
+    assert_int_equal(rec_of(fx, 1)->count, 1);
+    assert_int_equal(rec_of(fx, 2)->count, 1);
+    assert_int_equal(rec_of(fx, 1)->first_byte[0], 7);
+    free_fixture(fx);
+}
+
+static void test_hub_never_echoes_to_sender(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(3);
+    for (int i = 0; i < 5; i++)
+        send_byte(fx->rec[1], (uint8_t)i);
+    assert_int_equal(rec_of(fx, 1)->count, 0);
+    assert_int_equal(rec_of(fx, 0)->count, 5);
+    assert_int_equal(rec_of(fx, 2)->count, 5);
+    free_fixture(fx);
+}
+
+static void test_queue_preserves_order_under_backpressure(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(2);
+    rec_of(fx, 1)->accepting = false;
+    for (uint8_t i = 1; i <= 10; i++)
+        send_byte(fx->rec[0], i);
+    assert_int_equal(rec_of(fx, 1)->count, 0);
+    assert_int_equal(vk_port_queue_len(fx->rec[1]), 10);
+    rec_of(fx, 1)->accepting = true;
+    vk_port_flush(fx->rec[1]);
+    assert_int_equal(rec_of(fx, 1)->count, 10);
+    for (uint8_t i = 0; i < 10; i++)
+        assert_int_equal(rec_of(fx, 1)->first_byte[i], i + 1);
+    assert_int_equal(fx->rec[1]->stats.queued, 10);
+    free_fixture(fx);
+}
+
+static void test_new_frames_wait_behind_queued_ones(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(2);
+    rec_of(fx, 1)->accepting = false;
+    send_byte(fx->rec[0], 1);
+    rec_of(fx, 1)->accepting = true;
+    /* the port could take this one, but frame 1 is still queued ahead of it */
+    send_byte(fx->rec[0], 2);
+    assert_int_equal(rec_of(fx, 1)->count, 0);
+    vk_port_flush(fx->rec[1]);
+    assert_int_equal(rec_of(fx, 1)->first_byte[0], 1);
+    assert_int_equal(rec_of(fx, 1)->first_byte[1], 2);
+    free_fixture(fx);
+}
+
+static void test_full_queue_drops_counts_and_traces_reason(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(2);
+    vk_port_set_queue_limit(fx->rec[1], 4);
+    rec_of(fx, 1)->accepting = false;
+    for (uint8_t i = 0; i < 7; i++)
+        send_byte(fx->rec[0], i);
+    assert_int_equal(vk_port_queue_len(fx->rec[1]), 4);
+    assert_int_equal(fx->rec[1]->stats.drops_queue_full, 3);
+    assert_int_equal(fx->log.drops, 3);
+    assert_string_equal(fx->log.reason, "queue full");
+    rec_of(fx, 1)->accepting = true;
+    vk_port_flush(fx->rec[1]);
+    assert_int_equal(rec_of(fx, 1)->count, 4);
+    assert_int_equal(rec_of(fx, 1)->first_byte[3], 3);
+    free_fixture(fx);
+}
+
+static void test_peerless_port_drops_with_reason(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_net *net = vk_net_new(loop);
+    drop_log log = {0};
+    vk_net_add_tap(net, &log_ops, &log);
+    vk_port *p;
+    assert_int_equal(vk_port_new(net, &rec_ops, "lonely", "rec", sizeof(recorder), &p), VK_OK);
+    send_byte(p, 1);
+    assert_int_equal(p->stats.drops_no_peer, 1);
+    assert_string_equal(log.reason, "port has no peer");
+    vk_net_free(net);
+    vk_loop_free(loop);
+}
+
+static void test_one_frame_id_across_fan_out(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(3);
+    vk_frame *f = vk_frame_new(NULL, 60);
+    vk_port_send(fx->rec[0], f);
+    assert_true(f->id != 0);
+    uint64_t id = f->id;
+    vk_frame_unref(f);
+    vk_frame *g = vk_frame_new(NULL, 60);
+    vk_port_send(fx->rec[0], g);
+    assert_int_equal(g->id, id + 1);
+    vk_frame_unref(g);
+    /* out of r0, into h0, out of h1 and h2, into r1 and r2: 6 tap events */
+    assert_int_equal(fx->log.frames_in + fx->log.frames_out, 12);
+    free_fixture(fx);
+}
+
+static void test_duplicate_port_id_is_rejected(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(1);
+    vk_port *p;
+    assert_int_equal(vk_port_new(fx->net, &rec_ops, "r0", "rec", 0, &p), VK_EEXIST);
+    vk_diag d;
+    assert_int_equal(vk_net_add_hubport(fx->net, 1, "h0", &p, &d), VK_EEXIST);
+    assert_non_null(strstr(d.msg, "duplicate id 'h0'"));
+    free_fixture(fx);
+}
+
+static void test_connect_refuses_second_peer(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(2);
+    vk_diag d;
+    assert_int_equal(vk_net_connect(fx->rec[0], fx->hp[1], &d), VK_EEXIST);
+    assert_ptr_equal(fx->rec[0]->peer, fx->hp[0]);
+    free_fixture(fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hub_delivers_to_every_other_port),
+        cmocka_unit_test(test_hub_never_echoes_to_sender),
+        cmocka_unit_test(test_queue_preserves_order_under_backpressure),
+        cmocka_unit_test(test_new_frames_wait_behind_queued_ones),
+        cmocka_unit_test(test_full_queue_drops_counts_and_traces_reason),
+        cmocka_unit_test(test_peerless_port_drops_with_reason),
+        cmocka_unit_test(test_one_frame_id_across_fan_out),
+        cmocka_unit_test(test_duplicate_port_id_is_rejected),
+        cmocka_unit_test(test_connect_refuses_second_peer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
