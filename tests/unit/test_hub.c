@@ -82,7 +82,7 @@ static fixture *make_hub(size_t n)
     fx->net = vk_net_new(fx->loop);
     assert_int_equal(vk_net_add_tap(fx->net, &log_ops, &fx->log), VK_OK);
     for (size_t i = 0; i < n; i++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "r%zu", i);
         assert_int_equal(vk_port_new(fx->net, &rec_ops, id, "rec", sizeof(recorder), &fx->rec[i]),
                          VK_OK);
