@@ -112,7 +112,7 @@ static int walk_chain(vk_vq *vq, vk_vq_elem *e, uint64_t table, uint32_t max, ui
             return vq_fail(vq, VK_EFORMAT, "looped descriptor");
         if (i >= max)
             return vq_fail(vq, VK_EFORMAT, "descriptor index %u beyond table of %u", i, max);
-        vq_desc d;
+        vq_desc d = {0};
         int r = read_desc(vq, table, i, &d);
         if (r != VK_OK)
             return r;
