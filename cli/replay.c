@@ -1,10 +1,231 @@
-/* `vnetkit replay` (see replay/): placeholder until the replay driver lands. */
+/*
+ * `vnetkit replay CAPTURE`: plays the guest's side of a capture into a
+ * network and checks that the network answers as recorded (replay/).
+ * Exit 0 when every expected frame was produced and nothing else was,
+ * 1 on any divergence, 2 for bad usage or a capture that cannot be read.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "core/options.h"
+#include "replay/replay.h"
+#include "replay/report.h"
+
+static void replay_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vnetkit replay CAPTURE [topology options] [--guest-mac MAC]\n"
+            "                      [--filter BPF] [--report FILE.json] [--max-diffs N]\n"
+            "                      [--trace-dir DIR | --trace FILE.pcapng]\n"
+            "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
+            "\n"
+            "Plays the frames the guest sent in CAPTURE (pcap or pcapng) into the network at\n"
+            "their recorded times on the virtual clock, and compares what the network\n"
+            "answers with the rest of the capture, in order within each flow.\n"
+            "\n"
+            "network (as for 'vnetkit run'; default: -netdev user,id=net0\n"
+            "         -device e1000,netdev=net0, QEMU's default):\n"
+            "  -netdev/-device/-nic/-net/-object ..., --topology FILE\n"
+            "  --nic-id ID          replay through this NIC (default: the first)\n"
+            "  --port ID            replay through a port without peer (e.g. a hubport):\n"
+            "                       a port 'replay' is peered with it\n"
+            "\n"
+            "which frames are the guest's:\n"
+            "  --guest-mac MAC      frames from MAC (default: the source of the first frame\n"
+            "                       not from 52:55:xx:xx:xx:xx)\n"
+            "  --capture-iface NAME pcapng: the guest's interface (default: the one named\n"
+            "                       after the NIC or --port, else 'guest'/'replay', else the\n"
+            "                       only one); its direction flags then decide\n"
+            "  --filter BPF         only frames matching this tcpdump filter take part\n"
+            "\n"
+            "comparison:\n"
+            "  --normalize LIST     turn on normalisations: ip-id, tcp-ts, tcp-isn, eth-pad,\n"
+            "                       checksums, all (default: all but checksums)\n"
+            "  --no-normalize LIST  turn them off\n"
+            "  --settle T           run on T after the last capture frame (default 2s)\n"
+            "\n"
+            "output:\n"
+            "  --max-diffs N        divergences printed (default %d)\n"
+            "  --report FILE.json   every match and divergence (docs/replay-report.md)\n"
+            "  --update-expected OUT  write the injected and produced frames as a new\n"
+            "                       capture (pcapng if OUT ends in .pcapng); exit 0 if written\n"
+            "  --trace-dir DIR, --trace FILE.pcapng, --trace-filter BPF, --trace-snaplen N\n"
+            "                       trace every port as 'vnetkit run' does\n"
+            "  --progress           progress lines on stderr (default: when it is a tty)\n"
+            "\n"
+            "exit status: 0 every expected frame produced and nothing else, 1 a divergence,\n"
+            "2 bad usage, a capture that cannot be read, or a network that cannot be built.\n",
+            VK_REPORT_MAX_DIFFS_DEFAULT);
+}
+
+static const char *const replay_value_opts[] = {
+    "guest-mac", "filter", "report", "trace-dir", "trace", "trace-filter", "trace-snaplen",
+    "update-expected", "nic-id", "port", "capture-iface", "normalize", "no-normalize",
+    "max-diffs", "settle", NULL};
+
+typedef struct replay_args {
+    vk_cli_trace trace;
+    vk_replay_config cfg;
+    vk_mac mac;
+    const char *report, *update;
+    unsigned long max_diffs;
+    bool progress;
+} replay_args;
+
+static int parse_value(replay_args *a, const char *name, const char *v)
+{
+    vk_diag d;
+    if (strcmp(name, "guest-mac") == 0) {
+        if (vk_mac_parse(v, &a->mac) != VK_OK) {
+            vk_cli_error("--guest-mac: '%s' is not a MAC address", v);
+            return -1;
+        }
+        a->cfg.guest_mac = &a->mac;
+    } else if (strcmp(name, "normalize") == 0 || strcmp(name, "no-normalize") == 0) {
+        if (vk_norm_parse(v, name[0] != 'n' || name[1] != 'o', &a->cfg.norm, &d) != VK_OK) {
+            vk_cli_error("%s", d.msg);
+            return -1;
+        }
+    } else if (strcmp(name, "max-diffs") == 0) {
+        char *end;
+        a->max_diffs = strtoul(v, &end, 10);
+        if (v[0] < '0' || v[0] > '9' || *end != '\0') {
+            vk_cli_error("--max-diffs: '%s' is not a number", v);
+            return -1;
+        }
+    } else if (strcmp(name, "settle") == 0) {
+        if (vk_parse_duration(v, &a->cfg.settle_ns) != VK_OK) {
+            vk_cli_error("--settle: '%s' is not a time (e.g. 2, 1.5s, 200ms)", v);
+            return -1;
+        }
+    } else if (strcmp(name, "filter") == 0) {
+        a->cfg.filter = v;
+    } else if (strcmp(name, "report") == 0) {
+        a->report = v;
+    } else if (strcmp(name, "update-expected") == 0) {
+        a->update = v;
+    } else if (strcmp(name, "nic-id") == 0) {
+        a->cfg.nic_id = v;
+    } else if (strcmp(name, "port") == 0) {
+        a->cfg.port_id = v;
+    } else if (strcmp(name, "capture-iface") == 0) {
+        a->cfg.capture_iface = v;
+    }
+    return 0;
+}
+
+static int parse_replay_args(int argc, char **argv, replay_args *a)
+{
+    static const struct option longopts[] = {
+        {"guest-mac", required_argument, NULL, 0}, {"filter", required_argument, NULL, 0},
+        {"report", required_argument, NULL, 0}, {"trace-dir", required_argument, NULL, 0},
+        {"trace", required_argument, NULL, 0}, {"trace-filter", required_argument, NULL, 0},
+        {"trace-snaplen", required_argument, NULL, 0},
+        {"update-expected", required_argument, NULL, 0}, {"nic-id", required_argument, NULL, 0},
+        {"port", required_argument, NULL, 0}, {"capture-iface", required_argument, NULL, 0},
+        {"normalize", required_argument, NULL, 0}, {"no-normalize", required_argument, NULL, 0},
+        {"max-diffs", required_argument, NULL, 0}, {"settle", required_argument, NULL, 0},
+        {"progress", no_argument, NULL, 0}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int idx, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+        if (c == 'h') {
+            replay_usage(stdout);
+            return 1;
+        }
+        if (c == '?') {
+            vk_cli_error("replay: unknown or incomplete option '%s' (see 'vnetkit replay "
+                         "--help')", argv[optind - 1]);
+            return -1;
+        }
+        const char *name = longopts[idx].name;
+        int t = vk_cli_trace_option(&a->trace, name, optarg);
+        if (t < 0)
+            return -1;
+        if (strcmp(name, "progress") == 0)
+            a->progress = true;
+        else if (t == 0 && parse_value(a, name, optarg) < 0)
+            return -1;
+    }
+    if (optind + 1 != argc) {
+        vk_cli_error(optind == argc ? "replay: no capture given (see 'vnetkit replay --help')"
+                                    : "replay: one capture only; unexpected '%s'",
+                     optind < argc ? argv[optind + 1] : "");
+        return -1;
+    }
+    a->cfg.capture_path = argv[optind];
+    if (a->cfg.nic_id && a->cfg.port_id) {
+        vk_cli_error("replay: --nic-id and --port exclude each other");
+        return -1;
+    }
+    return 0;
+}
+
+static int default_topology(vk_topology *t, vk_diag *d)
+{
+    int r = vk_topology_add(t, "-netdev", "user,id=net0", "default topology", d);
+    return r != VK_OK ? r : vk_topology_add(t, "-device", "e1000,netdev=net0",
+                                            "default topology", d);
+}
+
+static int finish_replay(vk_replay *r, const replay_args *a)
+{
+    vk_diag d;
+    vk_report_text(r, a->max_diffs, stdout);
+    if (a->report != NULL && vk_report_json(r, a->cfg.norm, a->report, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    if (a->update != NULL) {
+        if (vk_replay_write_capture(r, a->update, &d) != VK_OK) {
+            vk_cli_error("%s", d.msg);
+            return VK_EXIT_USAGE;
+        }
+        fprintf(stderr, "%s: replay: wrote %zu frames to %s\n", vk_prog, r->nlog, a->update);
+        return VK_EXIT_OK;
+    }
+    return r->cmp.divergences ? VK_EXIT_CHECK_FAILED : VK_EXIT_OK;
+}
 
 int vk_cmd_replay(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    vk_cli_error("replay: not available in this build yet");
-    return VK_EXIT_USAGE;
+    vk_diag d;
+    vk_topology *topo = vk_topology_new();
+    if (topo == NULL) {
+        vk_cli_error("out of memory");
+        return VK_EXIT_USAGE;
+    }
+    replay_args a = {.max_diffs = VK_REPORT_MAX_DIFFS_DEFAULT};
+    a.cfg.norm = VK_NORM_DEFAULT;
+    a.cfg.settle_ns = VK_REPLAY_SETTLE_DEFAULT;
+    int r = vk_cli_take_topology(&argc, argv, replay_value_opts, topo, &d);
+    if (r != VK_OK)
+        vk_cli_error("%s", d.msg);
+    int p = r == VK_OK ? parse_replay_args(argc, argv, &a) : -1;
+    if (p == 0 && vk_topology_count(topo) == 0 && default_topology(topo, &d) != VK_OK) {
+        vk_cli_error("%s", d.msg);
+        p = -1;
+    }
+    if (p != 0) {
+        vk_topology_free(topo);
+        return p > 0 ? VK_EXIT_OK : VK_EXIT_USAGE;
+    }
+    a.cfg.reg = vk_cli_registry();
+    a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
+    a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
+    vk_replay *rep;
+    if (vk_replay_run(&a.cfg, topo, &rep, &d) != VK_OK) {
+        vk_cli_error("replay: %s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    int status = finish_replay(rep, &a);
+    vk_replay_free(rep);
+    return status;
 }

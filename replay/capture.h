@@ -1,0 +1,61 @@
+/*
+ * Reading a capture for replay: every frame of a pcap or pcapng file, read by
+ * libpcap at nanosecond precision (any file resolution), kept in memory with
+ * its timestamp and 1-based frame number.  For pcapng files the blocks are
+ * also walked by our own bounds-checked reader, because libpcap does not
+ * expose which interface a packet was captured on, its direction flags
+ * (epb_flags) or its comment; the two readers must agree on the packet count.
+ *
+ * Ownership: a vk_capture owns its frames' bytes and interface names; the
+ * caller frees it with vk_capture_free().  Only Ethernet captures are
+ * accepted, and only whole frames (caplen == original length): a truncated
+ * frame cannot be replayed faithfully, so it is an error naming the frame.
+ */
+#ifndef VK_REPLAY_CAPTURE_H
+#define VK_REPLAY_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Block and interface caps for the pcapng walk: a hostile file cannot make
+ * us allocate more than this per block or keep more interfaces. */
+#define VK_CAPTURE_BLOCK_MAX (16u * 1024 * 1024)
+#define VK_CAPTURE_IFACES_MAX 4096
+
+typedef struct vk_cap_frame {
+    uint64_t no;     /* 1-based number in the file */
+    uint64_t ts_ns;  /* absolute, nanoseconds */
+    uint8_t *data;
+    size_t len;
+    uint32_t iface;  /* pcapng interface (sections numbered on); 0 for pcap */
+    uint32_t flags;  /* epb_flags; 0 when absent or pcap */
+    bool dropped;    /* a vnetkit trace drop record ("dropped: ..." comment) */
+} vk_cap_frame;
+
+typedef struct vk_capture {
+    char *path;
+    bool pcapng;
+    vk_cap_frame *frames;
+    size_t count, cap;
+    char **iface_names; /* if_name of each pcapng interface, "" if none */
+    size_t iface_count;
+} vk_capture;
+
+/* Reads the whole file.  Errors (message names the file, and the frame when
+ * one is at fault): VK_EIO cannot open, VK_EFORMAT unreadable or malformed,
+ * VK_EUNSUPP link type not Ethernet, VK_ETRUNC truncated frame or file,
+ * VK_ENOENT no frames at all. */
+int vk_capture_read(const char *path, vk_capture **out, vk_diag *d);
+/* An empty capture for building one by hand (tests); path may be NULL. */
+vk_capture *vk_capture_new(const char *path);
+/* Appends a copy of a frame.  VK_ENOMEM. */
+int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t len,
+                      uint32_t iface, uint32_t flags);
+/* Adds a named interface (tests and the pcapng walk).  VK_ENOMEM/VK_EFULL. */
+int vk_capture_add_iface(vk_capture *c, const char *name);
+void vk_capture_free(vk_capture *c);
+
+#endif

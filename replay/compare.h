@@ -1,0 +1,136 @@
+/*
+ * Comparing what the network produced with what the capture expected.
+ *
+ * Flows.  Frames are compared in order within a flow, never across flows, so
+ * independent conversations may interleave differently.  The key (a short
+ * readable string, also shown in reports) is, with endpoints sorted so both
+ * directions share it and "vlan N " in front of tagged frames:
+ *   dhcp xid 0x1234abcd                 UDP port 67/68 (addresses change
+ *                                       during DHCP; the xid does not)
+ *   tcp|udp A:p <> B:q                  other TCP/UDP over IPv4 or IPv6
+ *   icmp A <> B id N                    ICMP/ICMPv6 echo
+ *   icmp A <> B type T                  other ICMP
+ *   icmp6 nd TARGET / icmp6 router      neighbour and router discovery
+ *   arp A <> B                          ARP sender/target protocol addresses
+ *   ip A <> B proto P                   fragments and other IP protocols
+ *   eth 0xTYPE M1 <> M2                 anything else, by MAC
+ *
+ * Normalisations applied to both sides before comparing (names for
+ * --normalize / --no-normalize; default: all but checksums):
+ *   ip-id      IPv4 identification set to 0
+ *   tcp-ts     TCP timestamp option values set to 0
+ *   tcp-isn    produced TCP sequence numbers shifted back by the ISN offset
+ *              the rewriter learned for the flow (rewrite.h)
+ *   eth-pad    bytes after the IP/ARP packet (Ethernet padding) ignored
+ *   checksums  IP, TCP, UDP, ICMP and ICMPv6 checksums recomputed, which
+ *              hides a wrong checksum; off by default so a bad one is caught
+ * The first three keep checksums consistent by RFC 1624 updates, so turning
+ * them on never makes a checksum differ by itself.
+ */
+#ifndef VK_REPLAY_COMPARE_H
+#define VK_REPLAY_COMPARE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/ipv6.h"
+
+#define VK_FLOW_KEY_MAX 112
+
+enum {
+    VK_NORM_IP_ID = 1,
+    VK_NORM_CHECKSUMS = 2,
+    VK_NORM_TCP_TS = 4,
+    VK_NORM_TCP_ISN = 8,
+    VK_NORM_ETH_PAD = 16,
+    VK_NORM_ALL = 31,
+    VK_NORM_DEFAULT = VK_NORM_ALL & ~VK_NORM_CHECKSUMS
+};
+
+/* Turns the comma-separated names in list on (on=true) or off in *mask;
+ * "all" names every one.  VK_EINVAL naming an unknown one. */
+int vk_norm_parse(const char *list, bool on, unsigned *mask, vk_diag *d);
+/* The name of one VK_NORM_* bit. */
+const char *vk_norm_name(unsigned bit);
+
+/* Where the layers of a frame are (offsets into the frame). */
+typedef struct vk_pkt {
+    vk_eth_repr eth;
+    int l3;           /* 4, 6, or 0 (ARP and others: see eth.ethertype) */
+    size_t l3_off;
+    size_t l3_end;    /* end of the IP packet (padding excluded) */
+    size_t l4_off;    /* 0 when there is no upper layer to look at */
+    uint8_t proto;
+    bool frag;        /* IPv4 fragment or IPv6 fragment header */
+    vk_ipv4_repr ip4;
+    vk_ipv6_repr ip6;
+} vk_pkt;
+
+/* VK_OK when at least the Ethernet header parsed. */
+int vk_pkt_locate(const uint8_t *frame, size_t len, vk_pkt *out);
+/* The flow key of a frame (see above) into key[VK_FLOW_KEY_MAX]. */
+void vk_flow_key(const uint8_t *frame, size_t len, char *key);
+
+/* Offset of the TSval of the TCP timestamp option in a segment whose header
+ * is hdr_len bytes, or 0 when it has none. */
+size_t vk_tcp_ts_offset(const uint8_t *seg, size_t hdr_len);
+
+/* RFC 1624: stores n new bytes at seg[off] and updates the 16-bit checksum
+ * at seg[csum_off] for them (any alignment). */
+void vk_patch_csum(uint8_t *seg, size_t csum_off, size_t off, const uint8_t *bytes, size_t n);
+
+struct vk_rewriter;
+
+/* Normalises buf (a copy of a frame, len bytes) in place; returns the length
+ * to compare.  `produced` tells which side it is (tcp-isn applies to the
+ * produced side); rw may be NULL. */
+size_t vk_normalize(uint8_t *buf, size_t len, unsigned norm, const struct vk_rewriter *rw,
+                    bool produced);
+
+/* A field-level difference in tcpdump-like words, e.g. "ip.ttl expected 64
+ * got 255; udp.csum expected 0x1c2e got 0x1b2e", falling back to the first
+ * differing byte.  Writes "" when the frames are equal. */
+void vk_diff_frames(const uint8_t *exp, size_t elen, const uint8_t *got, size_t glen, char *out,
+                    size_t cap);
+
+/* One side of the comparison. */
+typedef struct vk_cmp_frame {
+    uint64_t no;       /* capture frame number, or produced index (1-based) */
+    uint64_t ts;       /* absolute ns */
+    const uint8_t *data;
+    size_t len;
+} vk_cmp_frame;
+
+typedef enum vk_cmp_kind {
+    VK_CMP_MATCH,
+    VK_CMP_DIFFER,     /* the n-th frames of a flow differ */
+    VK_CMP_MISSING,    /* expected, never produced */
+    VK_CMP_UNEXPECTED, /* produced, never expected */
+} vk_cmp_kind;
+
+#define VK_CMP_NONE ((size_t)-1)
+
+typedef struct vk_cmp_entry {
+    vk_cmp_kind kind;
+    char flow[VK_FLOW_KEY_MAX];
+    size_t exp, prod;  /* indices into the arrays, VK_CMP_NONE if absent */
+    uint64_t ts;       /* the expected frame's time, else the produced one's */
+    char diff[480];    /* DIFFER only */
+} vk_cmp_entry;
+
+typedef struct vk_cmp_result {
+    vk_cmp_entry *e;   /* in time order */
+    size_t n;
+    size_t matched, divergences;
+} vk_cmp_result;
+
+int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
+               unsigned norm, const struct vk_rewriter *rw, vk_cmp_result *out);
+void vk_cmp_result_free(vk_cmp_result *r);
+const char *vk_cmp_kind_name(vk_cmp_kind k);
+
+#endif

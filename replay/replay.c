@@ -1,0 +1,408 @@
+/*
+ * The replay driver (see replay.h): builds the net, attaches to the guest
+ * side, injects the guest's frames on their timer, collects the answers,
+ * tears everything down in the engine's order, then compares.
+ */
+#include "replay/replay.h"
+
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/loop.h"
+#include "core/net.h"
+#include "nics/nic.h"
+#include "tracer/pcapng.h"
+
+#define REPLAY_PORT_ID "replay"
+#define TX_RETRY_NS 1000u
+
+typedef struct run {
+    const vk_replay_config *cfg;
+    vk_replay *r;
+    vk_topology *topo;
+    vk_loop *loop;
+    vk_net *net;
+    vk_tracer *tracer;
+    vk_timer *timer;
+    vk_bpf *bpf;
+    vk_port *nic;       /* attachment through a NIC, or */
+    vk_port *port;      /* through our replay port */
+    size_t next;        /* capture index of the next guest frame */
+    uint64_t last_when; /* loop time of the previous injection */
+    uint8_t *pending;   /* the next guest frame, rewritten */
+    unsigned retries;
+} run;
+
+static int log_event(vk_replay *r, bool guest, uint64_t no, uint64_t ts, const uint8_t *data,
+                     size_t len, bool in_filter)
+{
+    if (r->nlog == r->caplog) {
+        size_t cap = r->caplog ? r->caplog * 2 : 256;
+        vk_replay_event *l = realloc(r->log, cap * sizeof *l);
+        if (l == NULL)
+            return VK_ENOMEM;
+        r->log = l;
+        r->caplog = cap;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    memcpy(copy, data, len);
+    r->log[r->nlog++] = (vk_replay_event){ts, guest, in_filter, no, copy, len};
+    return VK_OK;
+}
+
+/* ---- answers ---- */
+
+static void produced(run *x, const uint8_t *data, size_t len)
+{
+    vk_replay *r = x->r;
+    vk_rw_learn(&r->rw, data, len);
+    r->produced++;
+    if (log_event(r, false, r->produced, vk_net_timestamp(x->net), data, len,
+                  vk_bpf_match(x->bpf, data, len)) != VK_OK)
+        vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory recording answers");
+}
+
+static void on_guest_rx(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+{
+    (void)nic;
+    produced(arg, data, len);
+}
+
+static int replay_port_receive(vk_port *self, vk_frame *f)
+{
+    produced(*(run **)self->priv, f->data, f->len);
+    return VK_OK;
+}
+
+static const vk_port_ops replay_port_ops = {
+    .kind = "replay",
+    .receive = replay_port_receive,
+};
+
+/* ---- injection ---- */
+
+static void schedule_next(run *x)
+{
+    const vk_capture *c = x->r->cap;
+    while (x->next < c->count && x->r->split.side[x->next] != VK_SIDE_GUEST)
+        x->next++;
+    if (x->next == c->count)
+        return;
+    uint64_t ts = c->frames[x->next].ts_ns;
+    uint64_t rel = ts > x->r->epoch ? ts - x->r->epoch : 0;
+    if (rel < x->last_when)
+        rel = x->last_when;
+    x->last_when = rel;
+    vk_timer_arm(x->timer, rel);
+}
+
+static void progress(run *x)
+{
+    vk_replay *r = x->r;
+    if (x->cfg->progress != NULL && r->injected % VK_REPLAY_PROGRESS_EVERY == 0)
+        fprintf(x->cfg->progress, "replay: %zu/%zu guest frames injected, %zu answers\n",
+                r->injected, r->split.guest, r->produced);
+}
+
+static void on_inject(void *arg, uint64_t now)
+{
+    run *x = arg;
+    vk_replay *r = x->r;
+    const vk_cap_frame *f = &r->cap->frames[x->next];
+    if (x->pending == NULL) {
+        x->pending = malloc(f->len);
+        if (x->pending == NULL) {
+            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+            return;
+        }
+        memcpy(x->pending, f->data, f->len);
+        vk_rw_apply(&r->rw, x->pending, f->len);
+    }
+    /* logged first: an answer may arrive before the send call returns */
+    if (log_event(r, true, f->no, vk_net_timestamp(x->net), x->pending, f->len, true) != VK_OK) {
+        vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+        return;
+    }
+    int e = x->nic ? vk_nic_guest_send(x->nic, x->pending, f->len)
+                   : vk_port_send_bytes(x->port, x->pending, f->len);
+    if (e == VK_EAGAIN && ++x->retries < VK_REPLAY_TX_RETRIES) {
+        free(r->log[--r->nlog].data);
+        vk_timer_arm(x->timer, now + TX_RETRY_NS);
+        return;
+    }
+    if (e != VK_OK) {
+        vk_net_fail(x->net, e, "%s: frame %llu: the guest could not send it: %s",
+                    r->cap->path, (unsigned long long)f->no, vk_strerror(e));
+        return;
+    }
+    free(x->pending);
+    x->pending = NULL;
+    x->retries = 0;
+    x->next++;
+    r->injected++;
+    progress(x);
+    schedule_next(x);
+}
+
+/* ---- setup ---- */
+
+static vk_port *find_nic(run *x, vk_diag *d)
+{
+    size_t n = vk_topology_nic_count(x->topo);
+    for (size_t i = 0; i < n; i++) {
+        vk_port *p = vk_topology_nic_at(x->topo, i);
+        if (x->cfg->nic_id == NULL || strcmp(p->id, x->cfg->nic_id) == 0)
+            return p;
+    }
+    if (x->cfg->nic_id != NULL)
+        vk_diag_set(d, VK_ENOENT, "--nic-id: the topology has no NIC '%s'", x->cfg->nic_id);
+    else
+        vk_diag_set(d, VK_ENOENT,
+                    "the topology has no NIC to replay through; add one (-device MODEL,...) "
+                    "or attach to a peer-less port with --port ID");
+    return NULL;
+}
+
+static int attach(run *x, vk_diag *d)
+{
+    vk_replay *r = x->r;
+    if (x->cfg->port_id == NULL) {
+        x->nic = find_nic(x, d);
+        if (x->nic == NULL)
+            return VK_ENOENT;
+        vk_nic_set_guest_sink(x->nic, on_guest_rx, x);
+        snprintf(r->attach, sizeof r->attach, "NIC '%s'", x->nic->id);
+        return VK_OK;
+    }
+    vk_port *to = vk_net_find_port(x->net, x->cfg->port_id);
+    if (to == NULL)
+        return vk_diag_set(d, VK_ENOENT, "--port: the topology has no port '%s'",
+                           x->cfg->port_id);
+    int e = vk_port_new(x->net, &replay_port_ops, REPLAY_PORT_ID, "replay", sizeof(run *),
+                        &x->port);
+    if (e != VK_OK)
+        return vk_diag_set(d, e, "--port: cannot create the replay port '%s': %s",
+                           REPLAY_PORT_ID, vk_strerror(e));
+    *(run **)x->port->priv = x;
+    vk_diag why;
+    if (vk_net_connect(x->port, to, &why) != VK_OK)
+        return vk_diag_set(d, VK_EEXIST, "--port %s: %s (--port needs a port without peer)",
+                           x->cfg->port_id, why.msg);
+    snprintf(r->attach, sizeof r->attach, "port '%s'", to->id);
+    return VK_OK;
+}
+
+static int split_capture(run *x, vk_diag *d)
+{
+    vk_replay *r = x->r;
+    vk_split_config sc = {
+        .guest_mac = x->cfg->guest_mac,
+        .iface = x->cfg->capture_iface,
+        .attach_id = x->nic ? x->nic->id : x->cfg->port_id,
+        .attach_is_peer = x->nic == NULL,
+    };
+    int e = vk_split_capture(r->cap, &sc, &r->split, d);
+    if (e != VK_OK)
+        return e;
+    if ((e = vk_bpf_new(x->cfg->filter, &x->bpf, d)) != VK_OK)
+        return e;
+    vk_split_apply_filter(&r->split, r->cap, x->bpf);
+    for (size_t i = 0; i < r->cap->count; i++)
+        if (r->split.side[i] == VK_SIDE_EXPECTED &&
+            vk_rw_expect(&r->rw, r->cap->frames[i].data, r->cap->frames[i].len) != VK_OK)
+            return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    return VK_OK;
+}
+
+static int build(run *x, vk_diag *d)
+{
+    x->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    x->net = x->loop ? vk_net_new(x->loop) : NULL;
+    if (x->net == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    vk_loop_set_epoch(x->loop, x->r->epoch);
+    int e = vk_topology_build(x->topo, x->net, x->cfg->reg, d);
+    if (e == VK_OK)
+        e = attach(x, d);
+    if (e == VK_OK)
+        e = split_capture(x, d);
+    if (e != VK_OK)
+        return e;
+    if (x->cfg->trace != NULL) {
+        vk_trace_config tc = *x->cfg->trace;
+        tc.topology_text = vk_topology_text(x->topo);
+        if ((e = vk_tracer_open(x->net, &tc, &x->tracer, d)) != VK_OK)
+            return e;
+    }
+    x->timer = vk_timer_new(x->loop, on_inject, x);
+    if (x->timer == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    /* armed before the backends start: at equal times the guest goes first */
+    schedule_next(x);
+    return vk_net_start(x->net, d);
+}
+
+static uint64_t deadline(const vk_replay *r, uint64_t settle)
+{
+    uint64_t last = 0;
+    for (size_t i = 0; i < r->cap->count; i++) {
+        uint64_t ts = r->cap->frames[i].ts_ns;
+        uint64_t rel = ts > r->epoch ? ts - r->epoch : 0;
+        if (rel > last)
+            last = rel;
+    }
+    return last + settle;
+}
+
+static int execute(run *x, vk_diag *d)
+{
+    int e = build(x, d);
+    if (e != VK_OK)
+        return e;
+    vk_loop_run(x->loop, deadline(x->r, x->cfg->settle_ns));
+    const char *msg;
+    if ((e = vk_net_failure(x->net, &msg)) != VK_OK)
+        return vk_diag_set(d, e, "%s", msg);
+    if (x->tracer != NULL && (e = vk_tracer_finish(x->tracer, d)) != VK_OK)
+        return e;
+    return VK_OK;
+}
+
+static void teardown(run *x)
+{
+    if (x->tracer != NULL)
+        vk_tracer_finish(x->tracer, NULL);
+    vk_timer_free(x->timer);
+    vk_net_free(x->net);
+    vk_tracer_close(x->tracer);
+    vk_topology_free(x->topo);
+    vk_loop_free(x->loop);
+    vk_bpf_free(x->bpf);
+    free(x->pending);
+}
+
+/* ---- comparison ---- */
+
+static int compare(vk_replay *r, const vk_replay_config *cfg)
+{
+    r->exp = calloc(r->split.expected + 1, sizeof *r->exp);
+    r->prod = calloc(r->nlog + 1, sizeof *r->prod);
+    if (r->exp == NULL || r->prod == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < r->cap->count; i++) {
+        const vk_cap_frame *f = &r->cap->frames[i];
+        if (r->split.side[i] == VK_SIDE_EXPECTED)
+            r->exp[r->nexp++] = (vk_cmp_frame){f->no, f->ts_ns, f->data, f->len};
+    }
+    for (size_t i = 0; i < r->nlog; i++) {
+        const vk_replay_event *ev = &r->log[i];
+        if (!ev->from_guest && ev->in_filter)
+            r->prod[r->nprod++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
+    }
+    return vk_compare(r->exp, r->nexp, r->prod, r->nprod, cfg->norm, &r->rw, &r->cmp);
+}
+
+int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d)
+{
+    *out = NULL;
+    run x = {.cfg = cfg, .topo = topo};
+    x.r = calloc(1, sizeof *x.r);
+    if (x.r == NULL) {
+        vk_topology_free(topo);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    }
+    vk_rw_init(&x.r->rw);
+    int e = vk_capture_read(cfg->capture_path, &x.r->cap, d);
+    if (e == VK_OK) {
+        x.r->epoch = x.r->cap->frames[0].ts_ns;
+        e = execute(&x, d);
+    }
+    teardown(&x);
+    if (e == VK_OK && compare(x.r, cfg) != VK_OK)
+        e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
+    if (e != VK_OK) {
+        vk_replay_free(x.r);
+        return e;
+    }
+    *out = x.r;
+    return VK_OK;
+}
+
+void vk_replay_free(vk_replay *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nlog; i++)
+        free(r->log[i].data);
+    free(r->log);
+    free(r->exp);
+    free(r->prod);
+    vk_cmp_result_free(&r->cmp);
+    vk_split_free(&r->split);
+    vk_rw_free(&r->rw);
+    vk_capture_free(r->cap);
+    free(r);
+}
+
+/* ---- --update-expected ---- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int write_pcapng(const vk_replay *r, const char *path, vk_diag *d)
+{
+    vk_pcapng_section shb = {.userappl = "vnetkit " VK_VERSION " replay --update-expected"};
+    vk_pcapng *w;
+    uint32_t iface;
+    int e = vk_pcapng_open(path, &shb, &w, d);
+    if (e != VK_OK)
+        return e;
+    vk_pcapng_add_interface(w, VK_PCAPNG_LINKTYPE_ETHERNET, 0, "guest",
+                            "guest side: outbound = sent by the guest, inbound = answers",
+                            &iface);
+    for (size_t i = 0; i < r->nlog; i++) {
+        const vk_replay_event *ev = &r->log[i];
+        vk_pcapng_packet pk = {.iface = iface, .ts_ns = ev->ts, .data = ev->data,
+                               .caplen = (uint32_t)ev->len, .origlen = (uint32_t)ev->len,
+                               .flags = ev->from_guest ? VK_PCAPNG_FLAG_OUTBOUND
+                                                       : VK_PCAPNG_FLAG_INBOUND};
+        vk_pcapng_write_packet(w, &pk);
+    }
+    return vk_pcapng_close(w, d);
+}
+
+static int write_pcap(const vk_replay *r, const char *path, vk_diag *d)
+{
+    pcap_t *h = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, VK_TRACE_SNAPLEN_MAX,
+                                                     PCAP_TSTAMP_PRECISION_NANO);
+    if (h == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    pcap_dumper_t *dump = pcap_dump_open(h, path);
+    if (dump == NULL) {
+        vk_diag_set(d, VK_EIO, "--update-expected: %s", pcap_geterr(h));
+        pcap_close(h);
+        return VK_EIO;
+    }
+    for (size_t i = 0; i < r->nlog; i++) {
+        const vk_replay_event *ev = &r->log[i];
+        struct pcap_pkthdr ph = {.caplen = (bpf_u_int32)ev->len, .len = (bpf_u_int32)ev->len};
+        ph.ts.tv_sec = (time_t)(ev->ts / 1000000000ull);
+        ph.ts.tv_usec = (suseconds_t)(ev->ts % 1000000000ull);
+        pcap_dump((u_char *)dump, &ph, ev->data);
+    }
+    int bad = pcap_dump_flush(dump);
+    pcap_dump_close(dump);
+    pcap_close(h);
+    return bad ? vk_diag_set(d, VK_EIO, "--update-expected: %s: write failed", path) : VK_OK;
+}
+
+int vk_replay_write_capture(const vk_replay *r, const char *path, vk_diag *d)
+{
+    return ends_with(path, ".pcapng") ? write_pcapng(r, path, d) : write_pcap(r, path, d);
+}

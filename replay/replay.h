@@ -1,0 +1,93 @@
+/*
+ * The replay driver: plays the guest's side of a capture into a network built
+ * from a topology and records what the network answers, on the virtual clock.
+ * It is a client of the engine's public API (core/net.h, core/loop.h,
+ * core/topology.h, nics/nic.h) like any user.
+ *
+ * Attachment: the guest frames enter through a NIC (the first, or the one
+ * named by nic_id) with vk_nic_guest_send(), and what the card delivers to
+ * the guest is collected by its guest sink; or, with port_id, through a small
+ * port of kind "replay" (id "replay") peered with that peer-less port (a hub
+ * port, say): frames are sent from it and what it receives are the answers.
+ *
+ * Time: the loop's epoch is the capture's first timestamp, so traces look
+ * like the capture; guest frame k is injected at (ts_k - ts_first), never
+ * before the previous one (frames with equal or decreasing times keep file
+ * order).  The run ends when no event is left, or settle_ns after the last
+ * capture frame.
+ *
+ * Ownership: vk_replay_run() takes the topology (it is freed with the run)
+ * and returns a vk_replay holding the capture, the split, the event log and
+ * the comparison; free it with vk_replay_free().
+ */
+#ifndef VK_REPLAY_REPLAY_H
+#define VK_REPLAY_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/topology.h"
+#include "replay/capture.h"
+#include "replay/compare.h"
+#include "replay/rewrite.h"
+#include "replay/split.h"
+#include "tracer/tracer.h"
+
+#define VK_REPLAY_SETTLE_DEFAULT (2ull * 1000000000ull)
+/* Retries of a guest frame a NIC refused with VK_EAGAIN (1 us apart). */
+#define VK_REPLAY_TX_RETRIES 100000
+#define VK_REPLAY_PROGRESS_EVERY 10000
+
+typedef struct vk_replay_config {
+    const char *capture_path;
+    const vk_registry *reg;
+    const char *nic_id;        /* NULL: first NIC */
+    const char *port_id;       /* NULL: attach to a NIC */
+    const char *capture_iface; /* --capture-iface */
+    const vk_mac *guest_mac;   /* NULL: detect */
+    const char *filter;        /* BPF; NULL: all */
+    unsigned norm;             /* VK_NORM_* */
+    uint64_t settle_ns;
+    const vk_trace_config *trace; /* NULL: no tracing */
+    FILE *progress;            /* NULL: no progress lines */
+} vk_replay_config;
+
+/* One frame that crossed the attachment point, in time order. */
+typedef struct vk_replay_event {
+    uint64_t ts;        /* absolute ns (epoch + loop time) */
+    bool from_guest;
+    bool in_filter;     /* produced frames: matched --filter */
+    uint64_t no;        /* guest: capture frame number; produced: 1-based index */
+    uint8_t *data;
+    size_t len;
+} vk_replay_event;
+
+typedef struct vk_replay {
+    vk_capture *cap;
+    vk_split split;
+    vk_rewriter rw;
+    uint64_t epoch;
+    vk_replay_event *log;
+    size_t nlog, caplog;
+    size_t injected, produced;
+    /* comparison inputs (pointing into cap and log) and result */
+    vk_cmp_frame *exp, *prod;
+    size_t nexp, nprod;
+    vk_cmp_result cmp;
+    char attach[96];    /* "NIC 'n0'" or "port 'g'" */
+} vk_replay;
+
+/* Reads the capture, builds the network, runs, compares.  Errors (bad
+ * capture, topology, attachment, filter, input failure mid-run) return a
+ * negative code with the message in d; *out is then NULL. */
+int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d);
+void vk_replay_free(vk_replay *r);
+
+/* Writes the log (guest frames as injected and produced frames, time order)
+ * as a capture that replays with exit 0: classic pcap with nanosecond
+ * timestamps, or pcapng when path ends in ".pcapng" (one interface "guest",
+ * guest frames outbound, answers inbound). */
+int vk_replay_write_capture(const vk_replay *r, const char *path, vk_diag *d);
+
+#endif

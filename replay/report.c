@@ -1,0 +1,153 @@
+/* Text and JSON replay reports (see report.h and docs/replay-report.md). */
+#include "replay/report.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "wire/describe.h"
+
+static void rel_time(const vk_replay *r, uint64_t ts, char *buf, size_t cap)
+{
+    uint64_t rel = ts > r->epoch ? ts - r->epoch : 0;
+    snprintf(buf, cap, "%" PRIu64 ".%09" PRIu64, rel / 1000000000u, rel % 1000000000u);
+}
+
+static void describe(const vk_cmp_frame *f, char *buf, size_t cap)
+{
+    vk_wire_describe(f->data, f->len, buf, cap);
+}
+
+static void text_entry(const vk_replay *r, size_t n, const vk_cmp_entry *e, FILE *out)
+{
+    char t[32], desc[320];
+    rel_time(r, e->ts, t, sizeof t);
+    const vk_cmp_frame *x = e->exp != VK_CMP_NONE ? &r->exp[e->exp] : NULL;
+    const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &r->prod[e->prod] : NULL;
+    if (e->kind == VK_CMP_DIFFER) {
+        fprintf(out, "  %zu) frame %" PRIu64 " differs (answer #%" PRIu64 ") at %ss, flow %s\n",
+                n, x->no, p->no, t, e->flow);
+        fprintf(out, "     %s\n", e->diff);
+    } else if (e->kind == VK_CMP_MISSING) {
+        fprintf(out, "  %zu) frame %" PRIu64 " missing at %ss, flow %s: never produced\n", n,
+                x->no, t, e->flow);
+    } else {
+        fprintf(out, "  %zu) unexpected answer #%" PRIu64 " at %ss, flow %s\n", n, p->no, t,
+                e->flow);
+    }
+    if (x != NULL) {
+        describe(x, desc, sizeof desc);
+        fprintf(out, "     expected: %s\n", desc);
+    }
+    if (p != NULL) {
+        describe(p, desc, sizeof desc);
+        fprintf(out, "     got:      %s\n", desc);
+    }
+}
+
+void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
+{
+    const vk_cmp_result *c = &r->cmp;
+    if (c->divergences == 0) {
+        fprintf(out, "replay: PASS %zu frames matched\n", c->matched);
+        return;
+    }
+    fprintf(out, "replay: FAIL %zu divergence%s (%zu matched)\n", c->divergences,
+            c->divergences == 1 ? "" : "s", c->matched);
+    size_t shown = 0;
+    for (size_t i = 0; i < c->n && shown < max_diffs; i++)
+        if (c->e[i].kind != VK_CMP_MATCH)
+            text_entry(r, ++shown, &c->e[i], out);
+    if (shown < c->divergences)
+        fprintf(out, "  ... %zu more (--max-diffs N, or --report FILE.json for all)\n",
+                c->divergences - shown);
+}
+
+void vk_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p == '\r')
+            fputs("\\r", out);
+        else if (*p < 0x20 || *p >= 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void json_frame(FILE *out, const vk_replay *r, const char *name, const char *numkey,
+                       const vk_cmp_frame *f)
+{
+    char t[32], desc[320];
+    fprintf(out, ", \"%s\": ", name);
+    if (f == NULL) {
+        fputs("null", out);
+        return;
+    }
+    rel_time(r, f->ts, t, sizeof t);
+    describe(f, desc, sizeof desc);
+    fprintf(out, "{\"%s\": %" PRIu64 ", \"time\": %s, \"length\": %zu, \"summary\": ", numkey,
+            f->no, t, f->len);
+    vk_json_string(out, desc);
+    fputc('}', out);
+}
+
+static void json_entry(FILE *out, const vk_replay *r, const vk_cmp_entry *e)
+{
+    fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
+    vk_json_string(out, e->flow);
+    json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &r->exp[e->exp] : NULL);
+    json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &r->prod[e->prod] : NULL);
+    if (e->kind == VK_CMP_DIFFER) {
+        fputs(", \"diff\": ", out);
+        vk_json_string(out, e->diff);
+    }
+    fputc('}', out);
+}
+
+static void json_body(FILE *out, const vk_replay *r, unsigned norm)
+{
+    const vk_cmp_result *c = &r->cmp;
+    fputs("{\n  \"format\": \"vnetkit-replay-report\",\n  \"version\": 1,\n  \"capture\": ", out);
+    vk_json_string(out, r->cap->path);
+    fputs(",\n  \"attach\": ", out);
+    vk_json_string(out, r->attach);
+    fputs(",\n  \"split\": ", out);
+    vk_json_string(out, r->split.method);
+    fputs(",\n  \"normalize\": [", out);
+    for (unsigned b = 1, first = 1; b <= VK_NORM_ALL; b <<= 1)
+        if (norm & b) {
+            fprintf(out, "%s\"%s\"", first ? "" : ", ", vk_norm_name(b));
+            first = 0;
+        }
+    fprintf(out,
+            "],\n  \"verdict\": \"%s\",\n  \"matched\": %zu,\n  \"divergences\": %zu,\n"
+            "  \"guest_frames\": %zu,\n  \"injected\": %zu,\n  \"expected_frames\": %zu,\n"
+            "  \"produced_frames\": %zu,\n  \"rewritten\": %" PRIu64 ",\n  \"results\": [\n",
+            c->divergences ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
+            r->injected, r->nexp, r->nprod, r->rw.frames_rewritten);
+    for (size_t i = 0; i < c->n; i++) {
+        json_entry(out, r, &c->e[i]);
+        fputs(i + 1 < c->n ? ",\n" : "\n", out);
+    }
+    fputs("  ]\n}\n", out);
+}
+
+int vk_report_json(const vk_replay *r, unsigned norm, const char *path, vk_diag *d)
+{
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return vk_diag_set(d, VK_EIO, "--report: cannot create '%s'", path);
+    json_body(out, r, norm);
+    int bad = ferror(out);
+    if (fclose(out) != 0 || bad)
+        return vk_diag_set(d, VK_EIO, "--report: write to '%s' failed", path);
+    return VK_OK;
+}

@@ -1,0 +1,229 @@
+/* Guest/expected split and the BPF frame filter (rules in split.h). */
+#include "replay/split.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracer/pcapng.h"
+
+static bool is_slirp_mac(const uint8_t *mac)
+{
+    return mac[0] == 0x52 && mac[1] == 0x55;
+}
+
+static int find_iface(const vk_capture *c, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < c->iface_count; i++)
+        if (strcmp(c->iface_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void list_ifaces(const vk_capture *c, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < c->iface_count && off + 1 < cap; i++) {
+        int n = snprintf(buf + off, cap - off, "%s'%s'", i ? ", " : "", c->iface_names[i]);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
+/* Chooses the guest's interface; *from_network tells which direction is the
+ * guest's.  Returns the index, or -1 with a message. */
+static int choose_iface(const vk_capture *c, const vk_split_config *cfg, bool *from_network,
+                        vk_diag *d)
+{
+    char names[256];
+    *from_network = false;
+    if (cfg->iface != NULL) {
+        int i = find_iface(c, cfg->iface);
+        if (i < 0) {
+            list_ifaces(c, names, sizeof names);
+            vk_diag_set(d, VK_EINVAL, "%s: --capture-iface: no interface '%s' (it has %s)",
+                        c->path, cfg->iface, names);
+        }
+        *from_network = cfg->attach_is_peer && cfg->attach_id &&
+                        strcmp(cfg->iface, cfg->attach_id) == 0;
+        return i;
+    }
+    int i = find_iface(c, cfg->attach_id);
+    if (i >= 0) {
+        *from_network = cfg->attach_is_peer;
+        return i;
+    }
+    if ((i = find_iface(c, "guest")) >= 0 || (i = find_iface(c, "replay")) >= 0)
+        return i;
+    if (c->iface_count == 1)
+        return 0;
+    list_ifaces(c, names, sizeof names);
+    vk_diag_set(d, VK_EINVAL,
+                "%s: %zu interfaces (%s) and none is named after the replay's port '%s'; "
+                "name one with --capture-iface",
+                c->path, c->iface_count, names, cfg->attach_id ? cfg->attach_id : "");
+    return -1;
+}
+
+/* Direction flags decide when every frame of the interface has one. */
+static bool iface_has_directions(const vk_capture *c, int iface)
+{
+    bool any = false;
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if ((int)f->iface != iface || f->dropped)
+            continue;
+        if ((f->flags & 3u) == 0)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+static void split_by_direction(const vk_capture *c, int iface, bool from_network, vk_split *s)
+{
+    uint32_t guest_dir = from_network ? VK_PCAPNG_FLAG_INBOUND : VK_PCAPNG_FLAG_OUTBOUND;
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if ((int)f->iface != iface || f->dropped)
+            s->side[i] = VK_SIDE_IGNORED;
+        else
+            s->side[i] = (f->flags & 3u) == guest_dir ? VK_SIDE_GUEST : VK_SIDE_EXPECTED;
+    }
+}
+
+static int split_by_mac(const vk_capture *c, int iface, const vk_mac *given, vk_split *s,
+                        vk_diag *d)
+{
+    bool found = given != NULL;
+    if (given != NULL)
+        s->guest_mac = *given;
+    for (size_t i = 0; !found && i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if ((iface < 0 || (int)f->iface == iface) && !f->dropped && !is_slirp_mac(f->data + 6)) {
+            memcpy(s->guest_mac.b, f->data + 6, 6);
+            found = true;
+        }
+    }
+    if (!found)
+        return vk_diag_set(d, VK_EINVAL,
+                           "%s: cannot tell the guest's frames: every source MAC is "
+                           "52:55:xx:xx:xx:xx; give --guest-mac",
+                           c->path);
+    s->by_mac = true;
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if ((iface >= 0 && (int)f->iface != iface) || f->dropped)
+            s->side[i] = VK_SIDE_IGNORED;
+        else
+            s->side[i] = memcmp(f->data + 6, s->guest_mac.b, 6) == 0 ? VK_SIDE_GUEST
+                                                                     : VK_SIDE_EXPECTED;
+    }
+    return VK_OK;
+}
+
+static void count_sides(vk_split *s, size_t n)
+{
+    s->guest = s->expected = 0;
+    for (size_t i = 0; i < n; i++) {
+        s->guest += s->side[i] == VK_SIDE_GUEST;
+        s->expected += s->side[i] == VK_SIDE_EXPECTED;
+    }
+}
+
+int vk_split_capture(const vk_capture *c, const vk_split_config *cfg, vk_split *out,
+                     vk_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    out->iface = -1;
+    out->side = calloc(c->count ? c->count : 1, sizeof *out->side);
+    if (out->side == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    bool from_network = false;
+    if (c->pcapng && c->iface_count > 0) {
+        out->iface = choose_iface(c, cfg, &from_network, d);
+        if (out->iface < 0) {
+            vk_split_free(out);
+            return VK_EINVAL;
+        }
+    }
+    char mac[VK_MAC_STRLEN];
+    if (out->iface >= 0 && cfg->guest_mac == NULL && iface_has_directions(c, out->iface)) {
+        split_by_direction(c, out->iface, from_network, out);
+        snprintf(out->method, sizeof out->method, "interface '%s', %s frames are the guest's",
+                 c->iface_names[out->iface], from_network ? "inbound" : "outbound");
+    } else {
+        int r = split_by_mac(c, out->iface, cfg->guest_mac, out, d);
+        if (r != VK_OK) {
+            vk_split_free(out);
+            return r;
+        }
+        snprintf(out->method, sizeof out->method, "source MAC %s%s is the guest",
+                 vk_mac_format(&out->guest_mac, mac), cfg->guest_mac ? " (--guest-mac)" : "");
+    }
+    count_sides(out, c->count);
+    return VK_OK;
+}
+
+void vk_split_free(vk_split *s)
+{
+    free(s->side);
+    s->side = NULL;
+}
+
+/* ---- BPF ---- */
+
+struct vk_bpf {
+    struct bpf_program prog;
+};
+
+int vk_bpf_new(const char *expr, vk_bpf **out, vk_diag *d)
+{
+    *out = NULL;
+    if (expr == NULL || expr[0] == '\0')
+        return VK_OK;
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+    if (dead == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    vk_bpf *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        pcap_close(dead);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    }
+    if (pcap_compile(dead, &f->prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        vk_diag_set(d, VK_EINVAL, "--filter '%s': %s", expr, pcap_geterr(dead));
+        pcap_close(dead);
+        free(f);
+        return VK_EINVAL;
+    }
+    pcap_close(dead);
+    *out = f;
+    return VK_OK;
+}
+
+bool vk_bpf_match(const vk_bpf *f, const uint8_t *data, size_t len)
+{
+    if (f == NULL)
+        return true;
+    struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
+    return pcap_offline_filter(&f->prog, &h, data) != 0;
+}
+
+void vk_bpf_free(vk_bpf *f)
+{
+    if (f == NULL)
+        return;
+    pcap_freecode(&f->prog);
+    free(f);
+}
+
+void vk_split_apply_filter(vk_split *s, const vk_capture *c, const vk_bpf *f)
+{
+    for (size_t i = 0; f != NULL && i < c->count; i++)
+        if (s->side[i] != VK_SIDE_IGNORED && !vk_bpf_match(f, c->frames[i].data, c->frames[i].len))
+            s->side[i] = VK_SIDE_IGNORED;
+    count_sides(s, c->count);
+}

@@ -1,0 +1,68 @@
+/*
+ * Splitting a capture into what the guest sent (to be injected) and what the
+ * network answered (to be expected), and choosing which frames take part.
+ *
+ * Rules, in order:
+ *  1. A pcapng with interfaces: one interface is the guest's -- the one named
+ *     by --capture-iface, else the one named after the port the replay is
+ *     attached to (the NIC id or the --port id), else one named "guest" or
+ *     "replay" (what vnetkit itself writes), else the only interface.  Frames
+ *     on other interfaces are ignored.  If that interface's frames carry
+ *     direction flags, they decide: seen from the guest's side (a NIC,
+ *     "guest", "replay") outbound frames are the guest's; seen from the
+ *     network's side (the --port the replay is peered with) inbound ones
+ *     are.  Drop records of a vnetkit trace are ignored.
+ *  2. Otherwise by source MAC: the guest's MAC is --guest-mac, else the
+ *     source of the first frame whose source is not 52:55:xx:xx:xx:xx (the
+ *     prefix of slirp's virtual hosts).
+ * A BPF filter (--filter, tcpdump syntax) then removes frames from both sides.
+ */
+#ifndef VK_REPLAY_SPLIT_H
+#define VK_REPLAY_SPLIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/error.h"
+#include "replay/capture.h"
+
+typedef enum vk_side {
+    VK_SIDE_IGNORED = 0, /* other interface, drop record, or filtered out */
+    VK_SIDE_GUEST,
+    VK_SIDE_EXPECTED,
+} vk_side;
+
+typedef struct vk_split_config {
+    const vk_mac *guest_mac;   /* --guest-mac; NULL: detect */
+    const char *iface;         /* --capture-iface; NULL: automatic */
+    const char *attach_id;     /* id of the port the replay attaches to; NULL: none */
+    bool attach_is_peer;       /* --port: that interface sees guest frames inbound */
+} vk_split_config;
+
+typedef struct vk_split {
+    vk_side *side;             /* one per capture frame */
+    size_t guest, expected;    /* counts after the filter */
+    vk_mac guest_mac;          /* valid when by_mac */
+    bool by_mac;
+    int iface;                 /* chosen interface, -1 for a classic pcap */
+    char method[160];          /* how the split was made, for reports */
+} vk_split;
+
+/* Fills out (free with vk_split_free).  VK_EINVAL with a message when the
+ * guest cannot be told apart (no interface matches, no guest MAC found). */
+int vk_split_capture(const vk_capture *c, const vk_split_config *cfg, vk_split *out,
+                     vk_diag *d);
+void vk_split_free(vk_split *s);
+
+/* A compiled BPF filter on a dead Ethernet handle.  NULL or "" matches all. */
+typedef struct vk_bpf vk_bpf;
+int vk_bpf_new(const char *expr, vk_bpf **out, vk_diag *d);
+bool vk_bpf_match(const vk_bpf *f, const uint8_t *data, size_t len);
+void vk_bpf_free(vk_bpf *f);
+
+/* Marks frames the filter rejects as ignored and recounts. */
+void vk_split_apply_filter(vk_split *s, const vk_capture *c, const vk_bpf *f);
+
+#endif

@@ -1,0 +1,19 @@
+# One case of the pcaps regression suite (tests/CMakeLists.txt, section
+# "pcaps"): replays pcaps/NAME.pcapng (or NAME.pcap) through pcaps/NAME.topo
+# and passes on exit 0.  A first-lines comment "# replay-args: ARGS" in the
+# topology file gives extra replay options (e.g. --port g).  Run from the
+# source directory, since topology files name inputs relative to it.
+#   bash run_pcap_case.sh VNETKIT SRC NAME
+set -u
+VNETKIT=$1
+SRC=$2
+NAME=$3
+cd "$SRC" || exit 1
+TOPO=pcaps/$NAME.topo
+CAP=pcaps/$NAME.pcapng
+[ -f "$CAP" ] || CAP=pcaps/$NAME.pcap
+if [ ! -f "$CAP" ]; then echo "FAIL: no capture pcaps/$NAME.pcapng or .pcap beside $TOPO"; exit 1; fi
+ARGS=$(sed -n 's/^# *replay-args: *//p' "$TOPO" | head -n 1)
+echo "+ vnetkit replay $CAP --topology $TOPO $ARGS"
+# shellcheck disable=SC2086 # ARGS is a list of options by design
+${VNETKIT_WRAP:-} "$VNETKIT" replay "$CAP" --topology "$TOPO" $ARGS

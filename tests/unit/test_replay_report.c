@@ -1,0 +1,243 @@
+/*
+ * replay/report: JSON strings are escaped so any byte gives valid JSON, the
+ * whole report of a real replay is valid JSON (checked by a tiny parser) with
+ * the documented top-level keys, and the text verdict reads like a test
+ * runner's.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/backends.h"
+#include "nics/nic.h"
+#include "replay/report.h"
+
+static const vk_object_type *const no_objects[] = {NULL};
+static const vk_registry reg = {vk_backend_types, vk_nic_models, no_objects};
+
+static char *json_of(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    vk_json_string(f, s);
+    fclose(f);
+    return buf;
+}
+
+static void test_json_strings_are_escaped(void **state)
+{
+    (void)state;
+    char *j = json_of("a\"b\\c\nd\t\x01\x7f\xc3\xa9/");
+    assert_string_equal(j, "\"a\\\"b\\\\c\\nd\\t\\u0001\\u007f\\u00c3\\u00a9/\"");
+    free(j);
+    j = json_of("");
+    assert_string_equal(j, "\"\"");
+    free(j);
+}
+
+/* ---- a tiny JSON validator (RFC 8259 grammar, no semantics) ---- */
+
+static const char *ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *value(const char *p, int depth);
+
+static const char *string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)p[i]))
+                        return NULL;
+                p += 4;
+            } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p + 1;
+}
+
+static const char *number(const char *p)
+{
+    const char *s = p;
+    if (*p == '-')
+        p++;
+    while (isdigit((unsigned char)*p) || *p == '.' || *p == 'e' || *p == 'E' || *p == '+' ||
+           *p == '-')
+        p++;
+    return p > s ? p : NULL;
+}
+
+static const char *container(const char *p, int depth, char close, bool keyed)
+{
+    p = ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (keyed) {
+            if ((p = string(ws(p))) == NULL || *(p = ws(p)) != ':')
+                return NULL;
+            p++;
+        }
+        if ((p = value(p, depth + 1)) == NULL)
+            return NULL;
+        p = ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
+static const char *value(const char *p, int depth)
+{
+    p = ws(p);
+    if (depth > 32)
+        return NULL;
+    if (*p == '{')
+        return container(p, depth, '}', true);
+    if (*p == '[')
+        return container(p, depth, ']', false);
+    if (*p == '"')
+        return string(p);
+    if (strncmp(p, "null", 4) == 0 || strncmp(p, "true", 4) == 0)
+        return p + 4;
+    if (strncmp(p, "false", 5) == 0)
+        return p + 5;
+    return number(p);
+}
+
+static bool json_valid(const char *s)
+{
+    const char *end = value(s, 0);
+    return end != NULL && *ws(end) == '\0';
+}
+
+static void test_validator_rejects_broken_json(void **state)
+{
+    (void)state;
+    assert_true(json_valid("{\"a\": [1, 2.5, \"x\\u00e9\", null, {}]}"));
+    assert_false(json_valid("{\"a\": \"\x01\"}"));
+    assert_false(json_valid("{\"a\": [1, 2}"));
+    assert_false(json_valid("{\"a\" 1}"));
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static vk_replay *hub_replay(const char *guest_mac)
+{
+    assert_int_equal(chdir(VK_SOURCE_DIR), 0);
+    vk_topology *t = vk_topology_new();
+    vk_diag d;
+    assert_int_equal(vk_topology_load_file(t, "pcaps/hub-dhcp-ping-golden.topo", &d), VK_OK);
+    static vk_mac mac;
+    vk_replay_config cfg = {.capture_path = "pcaps/hub-dhcp-ping-golden.pcap", .reg = &reg,
+                            .port_id = "g", .norm = VK_NORM_DEFAULT,
+                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT};
+    if (guest_mac != NULL) {
+        vk_mac_parse(guest_mac, &mac);
+        cfg.guest_mac = &mac;
+    }
+    vk_replay *r;
+    assert_int_equal(vk_replay_run(&cfg, t, &r, &d), VK_OK);
+    return r;
+}
+
+static void check_report(vk_replay *r, const char *verdict)
+{
+    char path[] = "/tmp/vk-test-replay-report-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    vk_diag d;
+    assert_int_equal(vk_report_json(r, VK_NORM_DEFAULT, path, &d), VK_OK);
+    char *j = read_all(path);
+    assert_true(json_valid(j));
+    static const char *const keys[] = {"\"format\": \"vnetkit-replay-report\"", "\"version\": 1",
+                                       "\"capture\":", "\"split\":", "\"normalize\": [",
+                                       "\"matched\":", "\"divergences\":", "\"results\": ["};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_non_null(strstr(j, keys[i]));
+    assert_non_null(strstr(j, verdict));
+    free(j);
+    unlink(path);
+}
+
+static void test_json_report_of_a_passing_replay(void **state)
+{
+    (void)state;
+    vk_replay *r = hub_replay(NULL);
+    assert_int_equal(r->cmp.divergences, 0);
+    check_report(r, "\"verdict\": \"pass\"");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    vk_report_text(r, 10, f);
+    fclose(f);
+    assert_string_equal(buf, "replay: PASS 7 frames matched\n");
+    free(buf);
+    vk_replay_free(r);
+}
+
+static void test_json_report_of_a_failing_replay(void **state)
+{
+    (void)state;
+    vk_replay *r = hub_replay("52:55:0a:00:02:02"); /* the wrong side */
+    assert_true(r->cmp.divergences > 0);
+    check_report(r, "\"verdict\": \"fail\"");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    vk_report_text(r, 2, f);
+    fclose(f);
+    char want[64];
+    snprintf(want, sizeof want, "replay: FAIL %zu divergences (%zu matched)\n",
+             r->cmp.divergences, r->cmp.matched);
+    assert_memory_equal(buf, want, strlen(want));
+    assert_non_null(strstr(buf, "  1) frame 1 missing at 0.000000000s, flow"));
+    assert_non_null(strstr(buf, "more (--max-diffs N"));
+    free(buf);
+    vk_replay_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_strings_are_escaped),
+        cmocka_unit_test(test_validator_rejects_broken_json),
+        cmocka_unit_test(test_json_report_of_a_passing_replay),
+        cmocka_unit_test(test_json_report_of_a_failing_replay),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
