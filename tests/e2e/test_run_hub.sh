@@ -52,6 +52,20 @@ tshark -r "$WORK/r1/all.pcapng" -T fields -e frame.packet_id 2>/dev/null | sort 
 expect_eq "$(cat "$WORK/ids.txt")" "6" "every packet id appears on all 6 ports"
 expect_eq "$(tcpdump -nr "$WORK/r1/all.pcapng" 2>/dev/null | wc -l | tr -d ' ')" "$((6 * N))" \
     "tcpdump reads the pcapng"
+# filter-dump (QEMU's object) on one netdev, and trace filter + snaplen
+expect_status 0 "filter-dump, trace filter and snaplen" -- VK run -netdev pcap,id=src,in="$IN" \
+    -netdev pcap,id=a,out=/dev/null -netdev hubport,id=h0,hubid=0,netdev=src \
+    -netdev hubport,id=h1,hubid=0,netdev=a \
+    -object filter-dump,id=f0,netdev=a,file="$WORK/dump.pcap",maxlen=100 \
+    --trace "$WORK/arp.pcapng" --trace-filter arp --trace-snaplen 42
+expect_eq "$(count_frames "$WORK/dump.pcap")" "$N" "filter-dump holds every frame at netdev a"
+expect_eq "$(od -An -tx1 -N4 "$WORK/dump.pcap" | tr -d ' ')" "d4c3b2a1" \
+    "filter-dump writes a microsecond pcap as QEMU does"
+NARP=$(tcpdump -nr "$IN" arp 2>/dev/null | wc -l | tr -d ' ')
+expect_eq "$(tcpdump -nr "$WORK/arp.pcapng" 2>/dev/null | wc -l | tr -d ' ')" "$((4 * NARP))" \
+    "--trace-filter arp keeps only ARP on all 4 ports"
+expect_eq "$(tshark -r "$WORK/arp.pcapng" -T fields -e frame.cap_len 2>/dev/null | sort -u | tr '\n' ' ')" \
+    "42 " "--trace-snaplen 42 caps every record"
 # determinism
 expect_status 0 "second hub run" -- hub_run r2
 for f in all.pcapng tr/h0.pcap tr/h2.pcap a-out.pcap; do
