@@ -8,6 +8,8 @@
 #include "core/topology.h"
 
 extern const vk_netdev_type vk_netdev_pcap;
+extern const vk_netdev_type vk_netdev_user;
+extern const vk_netdev_type vk_netdev_tap;
 
 /* NULL-terminated list of every netdev type. */
 extern const vk_netdev_type *const vk_backend_types[];

@@ -129,10 +129,12 @@ int vk_opts_parse(const char *option, const char *implied_key, const char *text,
             vk_opts_free(out);
             return vk_diag_set(d, VK_ENOMEM, "out of memory");
         }
+        /* a separator is never followed by ',' (that would be ",,"), so
+         * the only empty element is a leading one: ",id=x" */
         int r = VK_OK;
-        if (elem[0] == '\0' && !first)
+        if (elem[0] == '\0')
             r = vk_opts_error(out, d, VK_EINVAL, NULL, "empty element");
-        else if (elem[0] != '\0')
+        else
             r = parse_element(out, elem, first, implied_key, d);
         free(elem);
         if (r != VK_OK) {

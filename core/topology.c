@@ -36,6 +36,7 @@ struct vk_topology {
     topo_object *objects;
     size_t nobjects;
     unsigned legacy_hubports;
+    bool mac_used[256]; /* last bytes of 52:54:00:12:34:xx MACs handed out */
 };
 
 static const struct {
@@ -167,6 +168,7 @@ static int next_word(tokenizer *tk, char **out, unsigned *line)
     while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
         if (*p == '\'' || *p == '"') {
             char q = *p++;
+            unsigned qline = tk->line;
             while (*p != '\0' && *p != q) {
                 if (*p == '\n')
                     tk->line++;
@@ -174,12 +176,19 @@ static int next_word(tokenizer *tk, char **out, unsigned *line)
             }
             if (*p != q) {
                 free(w);
+                *line = qline; /* where the quote opened, not the end of file */
                 return -1;
             }
             p++;
             continue;
         }
-        if (*p == '\\' && p[1] != '\0' && p[1] != '\n') {
+        if (*p == '\\' && (p[1] == '\n' || (p[1] == '\r' && p[2] == '\n'))) {
+            /* a continuation inside a word joins its two halves, as in sh */
+            p += p[1] == '\n' ? 2 : 3;
+            tk->line++;
+            continue;
+        }
+        if (*p == '\\' && p[1] != '\0') {
             w[n++] = p[1];
             p += 2;
             continue;
@@ -255,7 +264,8 @@ int vk_topology_load_file(vk_topology *t, const char *path, vk_diag *d)
         if (got == 0)
             break;
         if (got < 0) {
-            r = vk_diag_set(d, VK_EFORMAT, "%s:%u: unterminated quote", path, tk.line);
+            r = got == -1 ? vk_diag_set(d, VK_EFORMAT, "%s:%u: unterminated quote", path, line)
+                          : vk_diag_set(d, VK_ENOMEM, "out of memory");
             break;
         }
         char where[160];
@@ -266,7 +276,13 @@ int vk_topology_load_file(vk_topology *t, const char *path, vk_diag *d)
             break;
         }
         got = next_word(&tk, &val, &vline);
-        if (got <= 0) {
+        if (got < 0) {
+            r = got == -1 ? vk_diag_set(d, VK_EFORMAT, "%s:%u: unterminated quote", path, vline)
+                          : vk_diag_set(d, VK_ENOMEM, "out of memory");
+            free(opt);
+            break;
+        }
+        if (got == 0) {
             r = vk_diag_set(d, VK_EINVAL, "%s: option '%s' needs a value", where, opt);
             free(opt);
             break;
@@ -398,12 +414,28 @@ static int create_netdev(vk_topology *t, vk_net *net, const vk_registry *reg, vk
     return push_port(&t->netdevs, &t->nnetdevs, *out);
 }
 
+/* QEMU's qemu_macaddr_default_if_unset(): a NIC without mac= gets
+ * 52:54:00:12:34:XX with the lowest XX from 0x56 that no NIC uses yet,
+ * counting explicit MACs in that range too (so a default never duplicates
+ * one given by the user). */
+static const uint8_t qemu_mac_base[5] = {0x52, 0x54, 0x00, 0x12, 0x34};
+
 static vk_mac default_mac(const vk_topology *t)
 {
-    /* QEMU hands out 52:54:00:12:34:56, :57, ... in NIC creation order */
-    vk_mac m = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-    m.b[5] = (uint8_t)(0x56 + t->nnics);
+    vk_mac m = {{0x52, 0x54, 0x00, 0x12, 0x34, 0xff}}; /* QEMU's value when all are taken */
+    for (unsigned i = 0x56; i < 0xff; i++) {
+        if (!t->mac_used[i]) {
+            m.b[5] = (uint8_t)i;
+            break;
+        }
+    }
     return m;
+}
+
+static void note_mac(vk_topology *t, const vk_mac *m)
+{
+    if (memcmp(m->b, qemu_mac_base, sizeof qemu_mac_base) == 0)
+        t->mac_used[m->b[5]] = true;
 }
 
 static int create_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opts *o,
@@ -436,6 +468,7 @@ static int create_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_op
     r = m->create(net, id, &mac, o, out, d);
     if (r != VK_OK)
         return r;
+    note_mac(t, &mac);
     return push_port(&t->nics, &t->nnics, *out);
 }
 
@@ -577,6 +610,7 @@ static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opt
     r = m->create(net, nic_id, &mac, o, &nic, d);
     if (r != VK_OK)
         return r;
+    note_mac(t, &mac);
     r = push_port(&t->nics, &t->nnics, nic);
     if (r != VK_OK)
         return r;
@@ -668,6 +702,10 @@ static int build_entry(vk_topology *t, vk_net *net, const vk_registry *reg, topo
                        vk_diag *d)
 {
     vk_opts *o = &e->opts;
+    /* every builder reads the implied key first: "-netdev id=x" has none */
+    const char *implied = implied_key_of(e->option);
+    if (!vk_opts_has(o, implied))
+        return vk_opts_error(o, d, VK_EINVAL, implied, "missing");
     int r;
     if (strcmp(e->option, "-netdev") == 0)
         r = build_netdev(t, net, reg, o, d);

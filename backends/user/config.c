@@ -1,0 +1,275 @@
+/*
+ * The options of -netdev user, with QEMU's names and defaults, checked for
+ * consistency before anything is built: every address goes through core/addr.h
+ * and every error names the option and the key.  Keys of later parts
+ * (hostfwd, guestfwd, smb) are recognised and refused as "not supported yet".
+ */
+#include "backends/user/user_internal.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wire/dhcp.h"
+
+#define VK_USER_DNSSEARCH_MAX 16
+
+static vk_ip4 ip4_or(vk_ip4 net, uint32_t host_part)
+{
+    return vk_ip4_from_u32(vk_ip4_to_u32(net) | host_part);
+}
+
+/* QEMU's default mask for net=ADDR without one: the address class. */
+static int classful_prefix(vk_ip4 a)
+{
+    if (a.b[0] < 128)
+        return 8;
+    return a.b[0] < 192 ? 16 : 24;
+}
+
+static int parse_net(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "net");
+    if (v == NULL) {
+        c->net = vk_ip4_from_u32(0x0a000200u);
+        c->prefix = 24;
+    } else if (vk_ip4_parse_prefix(v, &c->net, &c->prefix) != VK_OK) {
+        return vk_opts_error(o, d, VK_EINVAL, "net",
+                             "'%s' is not ADDR[/PREFIX] or ADDR/MASK with a contiguous mask", v);
+    }
+    if (c->prefix < 0)
+        c->prefix = classful_prefix(c->net);
+    if (c->prefix < 1 || c->prefix > 30)
+        return vk_opts_error(o, d, VK_EINVAL, "net", "prefix /%d leaves no room for hosts",
+                             c->prefix);
+    uint32_t mask = vk_ip4_mask(c->prefix);
+    c->mask = vk_ip4_from_u32(mask);
+    if ((vk_ip4_to_u32(c->net) & ~mask) != 0)
+        return vk_opts_error(o, d, VK_EINVAL, "net", "'%s' has host bits set", v);
+    return VK_OK;
+}
+
+static int parse_addr_in_net(vk_user_config *c, vk_opts *o, const char *key, uint32_t def_part,
+                             vk_ip4 *out, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, key);
+    if (v == NULL) {
+        *out = ip4_or(c->net, def_part);
+        return VK_OK;
+    }
+    if (vk_ip4_parse(v, out) != VK_OK)
+        return vk_opts_error(o, d, VK_EINVAL, key, "'%s' is not an IPv4 address", v);
+    uint32_t mask = vk_ip4_to_u32(c->mask);
+    if ((vk_ip4_to_u32(*out) & mask) != vk_ip4_to_u32(c->net))
+        return vk_opts_error(o, d, VK_EINVAL, key, "%s is outside net (%s/%d)", v,
+                             vk_ip4_format(&c->net, (char[VK_IP4_STRLEN]){0}), c->prefix);
+    uint32_t hostpart = vk_ip4_to_u32(*out) & ~mask;
+    if (hostpart == 0 || hostpart == ~mask)
+        return vk_opts_error(o, d, VK_EINVAL, key, "%s is the network or broadcast address", v);
+    return VK_OK;
+}
+
+/* The 16 pool addresses must be usable hosts of net and clash with nothing. */
+static int check_pool(const vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    uint32_t mask = vk_ip4_to_u32(c->mask);
+    uint32_t start = vk_ip4_to_u32(c->dhcp_start);
+    uint32_t last = start + VK_USER_DHCP_POOL_SIZE - 1;
+    if ((last & mask) != vk_ip4_to_u32(c->net) || (last & ~mask) == ~mask)
+        return vk_opts_error(o, d, VK_EINVAL, "dhcpstart",
+                             "the pool of %d addresses from it runs past the end of net",
+                             VK_USER_DHCP_POOL_SIZE);
+    uint32_t host = vk_ip4_to_u32(c->host), dns = vk_ip4_to_u32(c->dns);
+    if ((host >= start && host <= last) || (dns >= start && dns <= last))
+        return vk_opts_error(o, d, VK_EINVAL, "dhcpstart",
+                             "the pool of %d addresses from it contains host or dns",
+                             VK_USER_DHCP_POOL_SIZE);
+    return VK_OK;
+}
+
+static int parse_ipv4(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    int r;
+    if ((r = parse_net(c, o, d)) != VK_OK ||
+        (r = parse_addr_in_net(c, o, "host", 2, &c->host, d)) != VK_OK ||
+        (r = parse_addr_in_net(c, o, "dns", 3, &c->dns, d)) != VK_OK ||
+        (r = parse_addr_in_net(c, o, "dhcpstart", 15, &c->dhcp_start, d)) != VK_OK)
+        return r;
+    if (memcmp(&c->host, &c->dns, sizeof c->host) == 0)
+        return vk_opts_error(o, d, VK_EINVAL, "dns", "must differ from host");
+    return check_pool(c, o, d);
+}
+
+static bool ip6_in_prefix(const vk_ip6 *a, const vk_ip6 *net, int prefix)
+{
+    for (int i = 0; i < prefix; i++) {
+        uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+        if ((a->b[i / 8] & bit) != (net->b[i / 8] & bit))
+            return false;
+    }
+    return true;
+}
+
+static int parse_ip6_in_net(vk_user_config *c, vk_opts *o, const char *key, uint8_t def_last,
+                            vk_ip6 *out, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, key);
+    if (v == NULL) {
+        *out = c->net6;
+        out->b[15] = def_last;
+        return VK_OK;
+    }
+    if (vk_ip6_parse(v, out) != VK_OK)
+        return vk_opts_error(o, d, VK_EINVAL, key, "'%s' is not an IPv6 address", v);
+    if (!ip6_in_prefix(out, &c->net6, c->prefix6))
+        return vk_opts_error(o, d, VK_EINVAL, key, "%s is outside ipv6-net", v);
+    return VK_OK;
+}
+
+static int parse_ipv6(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "ipv6-net");
+    if (v == NULL) {
+        memset(&c->net6, 0, sizeof c->net6);
+        c->net6.b[0] = 0xfe;
+        c->net6.b[1] = 0xc0;
+        c->prefix6 = 64;
+    } else if (vk_ip6_parse_prefix(v, &c->net6, &c->prefix6) != VK_OK) {
+        return vk_opts_error(o, d, VK_EINVAL, "ipv6-net", "'%s' is not ADDR[/PREFIX]", v);
+    }
+    if (c->prefix6 < 0)
+        c->prefix6 = 64;
+    if (c->prefix6 > 126)
+        return vk_opts_error(o, d, VK_EINVAL, "ipv6-net", "prefix /%d is longer than /126",
+                             c->prefix6);
+    for (int i = c->prefix6; i < 128; i++)
+        if (c->net6.b[i / 8] & (0x80 >> (i % 8)))
+            return vk_opts_error(o, d, VK_EINVAL, "ipv6-net", "'%s' has host bits set", v);
+    int r;
+    if ((r = parse_ip6_in_net(c, o, "ipv6-host", 2, &c->host6, d)) != VK_OK ||
+        (r = parse_ip6_in_net(c, o, "ipv6-dns", 3, &c->dns6, d)) != VK_OK)
+        return r;
+    if (memcmp(&c->host6, &c->dns6, sizeof c->host6) == 0)
+        return vk_opts_error(o, d, VK_EINVAL, "ipv6-dns", "must differ from ipv6-host");
+    return VK_OK;
+}
+
+static int dup_str(vk_opts *o, const char *key, size_t max, char **out, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, key);
+    if (v == NULL)
+        return VK_OK;
+    size_t n = strlen(v);
+    if (n == 0 || n > max)
+        return vk_opts_error(o, d, VK_EINVAL, key, "must be 1 to %zu characters", max);
+    *out = strdup(v);
+    return *out != NULL ? VK_OK : vk_diag_set(d, VK_ENOMEM, "out of memory");
+}
+
+/* Every DHCP option of ours must fit the 312-byte options area of a reply. */
+static int check_dhcp_room(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    uint8_t buf[VK_DHCP_SEARCH_MAX];
+    size_t search = 0;
+    if (c->dnssearch_n > 0) {
+        int r = vk_dhcp_encode_search((const char *const *)c->dnssearch, c->dnssearch_n, buf,
+                                      sizeof buf, &search);
+        if (r != VK_OK)
+            return vk_opts_error(o, d, VK_EINVAL, "dnssearch",
+                                 "not a list of valid domain names (%s)", vk_strerror(r));
+        search += 2 * ((search + 254) / 255);
+    }
+    size_t need = 4 + 3 + 6 + 6 + 6 + 6 + 6 + 1 + search;
+    const char *strs[] = {c->hostname, c->domainname, c->tftp_server_name};
+    for (size_t i = 0; i < 3; i++)
+        need += strs[i] ? 2 + strlen(strs[i]) : 0;
+    const char *key = c->dnssearch_n     ? "dnssearch"
+                      : c->tftp_server_name ? "tftp-server-name"
+                      : c->domainname       ? "domainname"
+                                            : "hostname";
+    if (need > 312)
+        return vk_opts_error(o, d, VK_EINVAL, key,
+                             "DHCP options would need %zu bytes; a reply holds 312", need);
+    return VK_OK;
+}
+
+static int parse_names(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    int r;
+    if ((r = dup_str(o, "hostname", 255, &c->hostname, d)) != VK_OK ||
+        (r = dup_str(o, "domainname", 255, &c->domainname, d)) != VK_OK ||
+        (r = dup_str(o, "bootfile", 127, &c->bootfile, d)) != VK_OK ||
+        (r = dup_str(o, "tftp-server-name", 255, &c->tftp_server_name, d)) != VK_OK)
+        return r;
+    const char *vals[VK_USER_DNSSEARCH_MAX + 1];
+    size_t n = vk_opts_get_all(o, "dnssearch", vals, VK_USER_DNSSEARCH_MAX + 1);
+    if (n > VK_USER_DNSSEARCH_MAX)
+        return vk_opts_error(o, d, VK_EINVAL, "dnssearch", "more than %d domains",
+                             VK_USER_DNSSEARCH_MAX);
+    if (n > 0 && (c->dnssearch = calloc(n, sizeof *c->dnssearch)) == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if ((c->dnssearch[i] = strdup(vals[i])) == NULL)
+            return vk_diag_set(d, VK_ENOMEM, "out of memory");
+        c->dnssearch_n++;
+    }
+    return check_dhcp_room(c, o, d);
+}
+
+static int parse_tftp(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "tftp");
+    if (v == NULL)
+        return VK_OK;
+    char real[PATH_MAX];
+    struct stat st;
+    if (realpath(v, real) == NULL || stat(real, &st) != 0)
+        return vk_opts_error(o, d, VK_ENOENT, "tftp", "'%s': no such directory", v);
+    if (!S_ISDIR(st.st_mode))
+        return vk_opts_error(o, d, VK_EINVAL, "tftp", "'%s' is not a directory", v);
+    c->tftp_root = strdup(real);
+    return c->tftp_root != NULL ? VK_OK : vk_diag_set(d, VK_ENOMEM, "out of memory");
+}
+
+static int refuse_later_parts(vk_opts *o, vk_diag *d)
+{
+    static const char *const later[] = {"hostfwd", "guestfwd", "smb", "smbserver"};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (vk_opts_has(o, later[i])) {
+            vk_opts_mark_used(o, later[i]);
+            return vk_opts_error(o, d, VK_EUNSUPP, later[i], "not supported yet");
+        }
+    return VK_OK;
+}
+
+int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int r;
+    if ((r = refuse_later_parts(o, d)) != VK_OK ||
+        (r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
+        (r = vk_opts_get_bool(o, "ipv6", true, &c->ipv6, d)) != VK_OK ||
+        (r = vk_opts_get_bool(o, "restrict", false, &c->restricted, d)) != VK_OK)
+        return r;
+    if (!c->ipv4 && !c->ipv6)
+        return vk_opts_error(o, d, VK_EINVAL, "ipv6", "ipv4=off and ipv6=off leave nothing");
+    if ((r = parse_ipv4(c, o, d)) != VK_OK || (r = parse_ipv6(c, o, d)) != VK_OK ||
+        (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK)
+        return r;
+    return VK_OK;
+}
+
+void vk_user_config_free(vk_user_config *c)
+{
+    free(c->hostname);
+    free(c->domainname);
+    free(c->bootfile);
+    free(c->tftp_server_name);
+    free(c->tftp_root);
+    for (size_t i = 0; i < c->dnssearch_n; i++)
+        free(c->dnssearch[i]);
+    free(c->dnssearch);
+    memset(c, 0, sizeof *c);
+}

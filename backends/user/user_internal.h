@@ -1,0 +1,232 @@
+/*
+ * Inside the user-mode stack: its configuration, its state, its named caps,
+ * and the entry point of each protocol file (one file per protocol, as lwIP).
+ * Input flows user.c -> arp.c | ipv4.c (ipfrag.c) -> icmp.c | udp.c (dhcp.c,
+ * tftp.c) | tcp.c, and user.c -> ip6.c.  Every reply leaves through
+ * vk_user_ip4_output() or vk_user_ip6_output(), which add the Ethernet header
+ * (resolving the guest's MAC) and send the frame on the backend's port.
+ * `now` is always passed in; the stack never reads a clock.
+ */
+#ifndef VK_BACKENDS_USER_USER_INTERNAL_H
+#define VK_BACKENDS_USER_USER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/user/user.h"
+#include "backends/user/world.h"
+#include "core/addr.h"
+#include "core/loop.h"
+#include "core/options.h"
+#include "core/port.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/ipv6.h"
+#include "wire/udp.h"
+
+/* Caps on what a guest can make the stack hold (libslirp's values where it
+ * has one; its CVE history is why each has a counter). */
+#define VK_USER_MTU 1500
+#define VK_USER_ARP_TABLE_SIZE 16          /* libslirp ARP_TABLE_SIZE */
+#define VK_USER_ARP_HOLD_MAX 32            /* frames waiting for an ARP reply */
+#define VK_USER_ARP_HOLD_NS (1 * VK_NS_PER_SEC) /* libslirp: dropped after 1 s */
+#define VK_USER_NDP_TABLE_SIZE 16          /* libslirp NDP_TABLE_SIZE */
+#define VK_USER_DHCP_POOL_SIZE 16          /* libslirp NB_BOOTP_CLIENTS */
+#define VK_USER_DHCP_LEASE_SECS 86400u     /* libslirp LEASE_TIME */
+#define VK_USER_TFTP_SESSIONS_MAX 20       /* libslirp TFTP_SESSIONS_MAX */
+#define VK_USER_TFTP_BLKSIZE_MAX 1428      /* libslirp TFTP_BLOCKSIZE_MAX */
+#define VK_USER_TFTP_FILENAME_MAX 512      /* libslirp TFTP_FILENAME_MAX */
+#define VK_USER_TFTP_IDLE_NS (5 * VK_NS_PER_SEC) /* libslirp: 5 s inactive */
+#define VK_USER_TFTP_RETRANS_NS (1 * VK_NS_PER_SEC)
+#define VK_USER_TFTP_RETRIES 4
+#define VK_USER_FRAG_MAX_DATAGRAMS 16      /* datagrams being reassembled */
+#define VK_USER_FRAG_MAX_PIECES 64         /* fragments of one datagram */
+#define VK_USER_FRAG_MAX_BYTES (256u * 1024u) /* all pending fragment bytes */
+#define VK_USER_FRAG_TIMEOUT_NS (30 * VK_NS_PER_SEC) /* libslirp IPFRAGTTL */
+#define VK_USER_RA_MIN_NS (200ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval / 3 */
+#define VK_USER_RA_MAX_NS (600ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval */
+
+typedef struct vk_user_config {
+    bool ipv4, ipv6, restricted;
+    vk_ip4 net, mask, host, dns, dhcp_start;
+    int prefix;
+    vk_ip6 net6, host6, dns6;
+    int prefix6;
+    char *hostname, *domainname, *bootfile, *tftp_server_name;
+    char *tftp_root;    /* realpath of tftp=, or NULL: TFTP refuses access */
+    char **dnssearch;
+    size_t dnssearch_n;
+} vk_user_config;
+
+typedef struct vk_user_arp_entry {
+    bool used;
+    vk_ip4 ip;
+    vk_mac mac;
+} vk_user_arp_entry;
+
+typedef struct vk_user_held {
+    vk_frame *f; /* whole Ethernet frame; destination MAC filled on reply */
+    vk_ip4 dst;
+    uint64_t expires;
+} vk_user_held;
+
+typedef struct vk_user_ndp_entry {
+    bool used;
+    vk_ip6 ip;
+    vk_mac mac;
+} vk_user_ndp_entry;
+
+typedef struct vk_user_dhcp_client {
+    bool allocated;
+    vk_mac mac;
+} vk_user_dhcp_client;
+
+typedef struct vk_user vk_user;
+
+typedef struct vk_user_tftp_session {
+    bool used;
+    vk_user *u;
+    vk_ip4 client;
+    uint16_t client_port;
+    int fd;
+    uint64_t size;
+    uint32_t block_size;
+    uint32_t block_nr;      /* blocks sent and acknowledged */
+    bool oack_pending;      /* OACK sent, waiting for ACK 0 */
+    bool last_sent;         /* the short (final) block is out */
+    unsigned retries;
+    uint64_t timeout_ns;
+    uint64_t last_active;
+    uint8_t last[4 + VK_USER_TFTP_BLKSIZE_MAX + 64]; /* last packet, for resending */
+    size_t last_len;
+    vk_timer *timer;
+} vk_user_tftp_session;
+
+typedef struct vk_user_frag_piece {
+    uint16_t off, len;
+} vk_user_frag_piece;
+
+typedef struct vk_user_frag_queue {
+    bool used;
+    vk_user *u;
+    vk_ip4 src, dst;
+    uint16_t id;
+    uint8_t proto;
+    uint8_t hdr[60];        /* header of the first fragment (offset 0) */
+    size_t hdr_len;
+    bool have_first, have_last;
+    size_t total;           /* payload length, known once the last fragment came */
+    uint8_t *data;          /* 65535 bytes once allocated */
+    size_t bytes;           /* payload bytes held */
+    size_t npieces;
+    vk_user_frag_piece pieces[VK_USER_FRAG_MAX_PIECES];
+    vk_frame *first;        /* the first fragment seen, to report a timeout */
+    vk_timer *timer;
+} vk_user_frag_queue;
+
+struct vk_user {
+    vk_port *port;
+    vk_loop *loop;
+    vk_user_config cfg;
+    vk_user_stats st;
+    uint16_t ip_id;         /* next IPv4 id: one counter, from 0 (libslirp) */
+    vk_user_arp_entry arp[VK_USER_ARP_TABLE_SIZE];
+    size_t arp_next;        /* round-robin eviction */
+    vk_user_held held[VK_USER_ARP_HOLD_MAX];
+    vk_timer *hold_timer;
+    vk_user_ndp_entry ndp[VK_USER_NDP_TABLE_SIZE];
+    size_t ndp_next;
+    vk_user_dhcp_client dhcp[VK_USER_DHCP_POOL_SIZE];
+    vk_user_tftp_session tftp[VK_USER_TFTP_SESSIONS_MAX];
+    vk_user_frag_queue frag[VK_USER_FRAG_MAX_DATAGRAMS];
+    size_t frag_bytes;      /* payload bytes held by all queues */
+    vk_timer *ra_timer;
+    uint32_t rng;           /* RA intervals: fixed seed, runs are reproducible */
+    bool rx_since_ra;
+    vk_world *world;
+    uint8_t scratch[65536]; /* upper-layer payload being built */
+};
+
+/* What a protocol file gets for the frame being handled. */
+typedef struct vk_user_rx {
+    const vk_frame *f;
+    vk_eth_repr eth;
+    uint64_t now;
+} vk_user_rx;
+
+/* An IPv4 packet to send: header fields and an upper-layer payload. */
+typedef struct vk_user_ip4_out {
+    vk_ip4 src, dst;
+    uint8_t proto, tos, ttl;
+    bool df;
+    const uint8_t *payload;
+    size_t len;
+} vk_user_ip4_out;
+
+/* user.c */
+int vk_user_drop(vk_user *u, const vk_user_rx *rx, const char *reason);
+vk_mac vk_user_mac4(vk_ip4 a);        /* 52:55 + the address */
+vk_mac vk_user_mac6(const vk_ip6 *a); /* 52:56 + its last 4 bytes */
+void vk_user_send(vk_user *u, vk_frame *f);
+bool vk_user_in_net(const vk_user *u, vk_ip4 a);
+/* Hands a packet for the outside to the world, dropping it when refused. */
+int vk_user_to_world(vk_user *u, const vk_user_rx *rx, const vk_world_flow *flow,
+                     const uint8_t *ip, size_t len);
+/* The same for an IPv4 datagram (ports 0 for ICMP). */
+int vk_user_to_world4(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                      uint16_t sport, uint16_t dport, const uint8_t *raw, size_t raw_len);
+
+/* config.c */
+int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d);
+void vk_user_config_free(vk_user_config *c);
+
+/* arp.c */
+int vk_user_arp_input(vk_user *u, const vk_user_rx *rx);
+void vk_user_arp_learn(vk_user *u, vk_ip4 ip, const vk_mac *mac);
+/* Sends f (an IPv4 frame whose destination MAC is still open) to dst: now
+ * if the MAC is known, else after an ARP exchange (held, bounded). */
+void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now);
+void vk_user_arp_cleanup(vk_user *u);
+int vk_user_arp_init(vk_user *u);
+
+/* ipv4.c */
+int vk_user_ip4_input(vk_user *u, const vk_user_rx *rx);
+int vk_user_ip4_output(vk_user *u, const vk_user_ip4_out *o, uint64_t now);
+
+/* ipfrag.c: 1 with *out (malloc'd whole datagram, caller frees) when ip
+ * completed a datagram, 0 when it was kept, negative when dropped. */
+int vk_user_frag_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                       uint8_t **out, size_t *out_len);
+int vk_user_frag_init(vk_user *u);
+void vk_user_frag_cleanup(vk_user *u);
+
+/* icmp.c, udp.c, tcp.c: ip is the (reassembled) datagram, checked. */
+int vk_user_icmp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                       const uint8_t *raw, size_t raw_len);
+int vk_user_udp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                      const uint8_t *raw, size_t raw_len);
+int vk_user_tcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                      const uint8_t *raw, size_t raw_len);
+/* Sends a UDP datagram from the stack (checksum filled). */
+int vk_user_udp_output(vk_user *u, vk_ip4 src, uint16_t sport, vk_ip4 dst, uint16_t dport,
+                       uint8_t tos, const uint8_t *data, size_t len, uint64_t now);
+
+/* dhcp.c */
+int vk_user_dhcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                       const vk_udp_repr *udp);
+
+/* tftp.c */
+int vk_user_tftp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
+                       const vk_udp_repr *udp);
+int vk_user_tftp_init(vk_user *u);
+void vk_user_tftp_cleanup(vk_user *u);
+
+/* ip6.c (with NDP) */
+int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx);
+int vk_user_ip6_init(vk_user *u);
+void vk_user_ip6_start(vk_user *u, uint64_t now);
+void vk_user_ip6_activity(vk_user *u, uint64_t now);
+void vk_user_ip6_cleanup(vk_user *u);
+
+#endif
