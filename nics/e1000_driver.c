@@ -87,6 +87,28 @@ static void program_addresses(vk_port *p, const uint8_t mac[6])
         wr(p, VK_E1000_MTA + 4 * i, 0);
 }
 
+/* Sets the MTA bit for a multicast group (e1000_hash_mc_addr, filter type 0
+ * = RCTL.MO 0: bits 47..36 of the address). */
+static void join_group(vk_port *p, const uint8_t group[6])
+{
+    uint32_t h = ((uint32_t)(group[5] << 8 | group[4]) >> 4) & 0xfff;
+    uint32_t off = VK_E1000_MTA + 4 * (h >> 5);
+    wr(p, off, rd(p, off) | 1u << (h & 31));
+}
+
+/* The groups a Linux guest with IPv4 and IPv6 up has joined: all-hosts,
+ * all-nodes and the solicited-node group of its EUI-64 addresses -- so RAs
+ * and neighbour solicitations reach it, as in a real guest. */
+static void join_default_groups(vk_port *p, const uint8_t mac[6])
+{
+    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+    const uint8_t all_nodes[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
+    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac[3], mac[4], mac[5]};
+    join_group(p, all_hosts);
+    join_group(p, all_nodes);
+    join_group(p, solicited);
+}
+
 static int alloc_rings(vk_e1000 *s)
 {
     e1k_driver *d = &s->drv;
@@ -163,6 +185,7 @@ int vk_e1000_driver_init(vk_port *p)
     if (r != VK_OK)
         return r;
     program_addresses(p, mac);
+    join_default_groups(p, mac);
     if ((r = alloc_rings(s)) != VK_OK)
         return r;
     if (s->cfg.rx_refill_delay > 0) {

@@ -15,5 +15,6 @@ CAP=pcaps/$NAME.pcapng
 if [ ! -f "$CAP" ]; then echo "FAIL: no capture pcaps/$NAME.pcapng or .pcap beside $TOPO"; exit 1; fi
 ARGS=$(sed -n 's/^# *replay-args: *//p' "$TOPO" | head -n 1)
 echo "+ vnetkit replay $CAP --topology $TOPO $ARGS"
-# shellcheck disable=SC2086 # ARGS is a list of options by design
-${VNETKIT_WRAP:-} "$VNETKIT" replay "$CAP" --topology "$TOPO" $ARGS
+# ARGS may quote a filter with spaces; the topology files are ours.
+eval "set -- $ARGS"
+${VNETKIT_WRAP:-} "$VNETKIT" replay "$CAP" --topology "$TOPO" "$@"

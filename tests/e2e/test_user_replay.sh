@@ -9,15 +9,10 @@ if VK replay --help 2>&1 | grep -q "not available"; then
     echo "SKIP: vnetkit replay not in this build"; exit 77
 fi
 
-big() { # $1 dir, $2 size: the lab's big.bin, byte[i] = (i*7 + (i>>8)) & 255
-    mkdir -p "$1"
-    printf 'hello via tftp\n' > "$1/hello.txt"
-    python3 -c 'import sys; n = int(sys.argv[1])
-sys.stdout.buffer.write(bytes(((i * 7 + (i >> 8)) & 255) for i in range(n)))' "$2" > "$1/big.bin"
-}
-need python3
-big "$WORK/tftp20000" 20000
-big "$WORK/tftp10240" 10240
+# The lab's TFTP roots as recorded (pcaps/README.md): hello.txt and big.bin
+# with byte[i] = (i*7 + (i>>8)) & 255, 20000 and 10240 bytes long.
+TFTP20000=$SRC/pcaps/tftp
+TFTP10240=$SRC/pcaps/tftp-exact
 
 replay_case() { # $1 capture, $2 tftp dir, $3 extra user options, $4 BPF filter (may be empty)
     local args=(replay "$SRC/pcaps/$1"
@@ -29,22 +24,22 @@ replay_case() { # $1 capture, $2 tftp dir, $3 extra user options, $4 BPF filter 
 
 for c in e1000-dhcp-ping virtio-dhcp-ping rtl8139-dhcp-ping ne2k-dhcp-ping e1000-arp \
     e1000-ping6 e1000-tftp e1000-tftp-enoent; do
-    replay_case "qemu-$c.pcap" "$WORK/tftp20000" "" ""
+    replay_case "qemu-$c.pcap" "$TFTP20000" "" ""
 done
-replay_case qemu-e1000-tftp-blksize.pcap "$WORK/tftp20000" "" ""
-replay_case qemu-e1000-tftp-blksize-exact.pcap "$WORK/tftp10240" "" ""
-replay_case qemu-e1000-restrict.pcap "$WORK/tftp20000" ",restrict=on" ""
+replay_case qemu-e1000-tftp-blksize.pcap "$TFTP20000" "" ""
+replay_case qemu-e1000-tftp-blksize-exact.pcap "$TFTP10240" "" ""
+replay_case qemu-e1000-restrict.pcap "$TFTP20000" ",restrict=on" ""
 CUSTOM=",net=192.168.76.0/24,host=192.168.76.1,dns=192.168.76.9,dhcpstart=192.168.76.50"
 CUSTOM="$CUSTOM,hostname=guesty,domainname=example.test,dnssearch=example.test"
 CUSTOM="$CUSTOM,dnssearch=lab.example.test,bootfile=pxelinux.0"
-replay_case qemu-e1000-dhcp-custom.pcap "$WORK/tftp20000" "$CUSTOM" ""
-replay_case qemu-e1000-udp-dns.pcap "$WORK/tftp20000" "" "not (udp port 17777 or udp port 53)"
-replay_case qemu-e1000-http.pcap "$WORK/tftp20000" "" "not tcp"
+replay_case qemu-e1000-dhcp-custom.pcap "$TFTP20000" "$CUSTOM" ""
+replay_case qemu-e1000-udp-dns.pcap "$TFTP20000" "" "not (udp port 17777 or udp port 53)"
+replay_case qemu-e1000-http.pcap "$TFTP20000" "" "not tcp"
 # Its TFTP answers follow TCP NAT packets, so their IP ids (and header
 # checksums) depend on part 2: compared with the replay's default
 # normalisation here.
 expect_status 0 "replay qemu-virtio-http-tftp.pcap (filter: not tcp, ids normalised)" -- \
-    VK replay "$SRC/pcaps/qemu-virtio-http-tftp.pcap" -netdev "user,id=u,tftp=$WORK/tftp20000" \
+    VK replay "$SRC/pcaps/qemu-virtio-http-tftp.pcap" -netdev "user,id=u,tftp=$TFTP20000" \
     -netdev hubport,id=hu,hubid=0,netdev=u -netdev hubport,id=g,hubid=0 --port g \
     --filter "not tcp"
 finish
