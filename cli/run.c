@@ -13,18 +13,39 @@
 #include "core/loop.h"
 #include "core/options.h"
 
+/* Joins the registered names with ", " into buf. */
+static const char *list_names(char *buf, size_t cap, bool netdevs)
+{
+    const vk_registry *reg = vk_cli_registry();
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0;; i++) {
+        const char *name = netdevs ? (reg->netdevs[i] ? reg->netdevs[i]->name : NULL)
+                                   : (reg->nics[i] ? reg->nics[i]->name : NULL);
+        if (name == NULL || off >= cap)
+            break;
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", name);
+    }
+    return buf;
+}
+
 static void run_usage(FILE *out)
 {
+    char netdevs[256], nics[256];
+    list_names(netdevs, sizeof netdevs, true);
+    list_names(nics, sizeof nics, false);
     fprintf(out,
             "usage: vnetkit run [topology options] [--trace-dir DIR] [--trace FILE.pcapng]\n"
             "                   [--trace-filter BPF] [--trace-snaplen N] [--duration T]\n"
             "                   [--clock virtual|live] [--stats]\n"
             "\n"
             "topology options (QEMU's grammar and meaning; ',,' is a literal comma):\n"
-            "  -netdev TYPE,id=ID[,key=value...]     a host backend; TYPE is pcap or hubport\n"
+            "  -netdev TYPE,id=ID[,key=value...]     a host backend: hubport, %s\n"
             "  -netdev hubport,id=ID,hubid=N[,netdev=ID]\n"
             "  -netdev pcap,id=ID,in=FILE[,out=FILE][,loop=N]\n"
-            "  -device MODEL,netdev=ID[,mac=MAC][,id=ID]\n"
+            "  -netdev user,id=ID[,net=ADDR/MASK][,host=][,dns=][,dhcpstart=][,tftp=DIR]...\n"
+            "  -netdev tap,id=ID,ifname=NAME[,script=no,downscript=no]   (live clock)\n"
+            "  -device MODEL,netdev=ID[,mac=MAC][,id=ID]   MODEL: %s\n"
             "  -nic TYPE[,model=MODEL][,mac=MAC][,backend keys]\n"
             "  -net nic[,model=MODEL][,macaddr=MAC] | -net TYPE[,...]   (joined on hub 0)\n"
             "  -object filter-dump,id=ID,netdev=ID,file=PATH[,maxlen=N]\n"
@@ -44,7 +65,7 @@ static void run_usage(FILE *out)
             "\n"
             "exit status: 0 success (also when ended by SIGINT/SIGTERM), 2 bad usage or\n"
             "bad input (the message names the option, key, file and frame).\n",
-            VK_TRACE_SNAPLEN_DEFAULT);
+            netdevs, nics, VK_TRACE_SNAPLEN_DEFAULT);
 }
 
 static const char *const run_value_opts[] = {"trace-dir", "trace", "trace-filter",
