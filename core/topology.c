@@ -397,15 +397,17 @@ static const char *const net_backend_keys[] = {"type", "id", "name", "vlan", NUL
 static const char *const object_common_keys[] = {"qom-type", "id", NULL};
 static const char *const hubport_keys[] = {"type", "id", "hubid", "netdev", NULL};
 
-/* Creates a netdev port of the type named by `type_key` in o. */
+/* Creates a netdev port of the type named by `type_key` in o.  id_key names
+ * the key the id came from; NULL for an id we made up ("__org.qemu.nic0"
+ * breaks the user's id rule on purpose, as in QEMU, and is unique). */
 static int create_netdev(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opts *o,
-                         const char *type_key, const char *type, const char *id, vk_port **out,
-                         vk_diag *d)
+                         const char *type_key, const char *type, const char *id_key,
+                         const char *id, vk_port **out, vk_diag *d)
 {
     const vk_netdev_type *nt = find_netdev_type(reg, type);
     if (nt == NULL)
         return vk_opts_error(o, d, VK_EINVAL, type_key, "unknown netdev type '%s'", type);
-    int r = check_new_id(net, o, "id", id, d);
+    int r = id_key ? check_new_id(net, o, id_key, id, d) : VK_OK;
     if (r != VK_OK)
         return r;
     r = nt->create(net, id, o, out, d);
@@ -530,7 +532,7 @@ static int build_netdev(vk_topology *t, vk_net *net, const vk_registry *reg, vk_
     if (id == NULL)
         return vk_opts_error(o, d, VK_EINVAL, "id", "missing (every -netdev needs an id)");
     vk_port *p;
-    return create_netdev(t, net, reg, o, "type", type, id, &p, d);
+    return create_netdev(t, net, reg, o, "type", type, "id", id, &p, d);
 }
 
 /* Keys QEMU's -device takes for the PCI bus, meaningless here but common in
@@ -585,9 +587,11 @@ static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opt
         return r;
     char auto_id[MAX_AUTO_NAME];
     const char *id = vk_opts_get(o, "id");
+    const char *id_key = "id";
     if (id == NULL) {
         snprintf(auto_id, sizeof auto_id, "__org.qemu.nic%zu", t->nnics);
         id = auto_id;
+        id_key = NULL;
     }
     ignore_bus_keys(o);
     vk_port *nd, *nic;
@@ -597,7 +601,7 @@ static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opt
     r = vk_opts_get_mac(o, "mac", &has_mac, &mac, d);
     if (r != VK_OK)
         return r;
-    r = create_netdev(t, net, reg, o, "type", type, id, &nd, d);
+    r = create_netdev(t, net, reg, o, "type", type, id_key, id, &nd, d);
     if (r != VK_OK)
         return r;
     if (!has_mac)
@@ -655,9 +659,8 @@ static int build_legacy_net(vk_topology *t, vk_net *net, const vk_registry *reg,
             return vk_opts_error(o, d, VK_EINVAL, "type", "unknown netdev type '%s'", type);
         if ((r = check_keys(o, net_backend_keys, nt->keys, NULL, d)) != VK_OK)
             return r;
-        const char *id = vk_opts_get(o, "id");
-        if (id == NULL)
-            id = vk_opts_get(o, "name");
+        const char *id_key = vk_opts_has(o, "id") ? "id" : "name";
+        const char *id = vk_opts_get(o, id_key);
         char auto_id[MAX_AUTO_NAME];
         if (id == NULL) {
             unsigned n = 0;
@@ -665,8 +668,9 @@ static int build_legacy_net(vk_topology *t, vk_net *net, const vk_registry *reg,
                 snprintf(auto_id, sizeof auto_id, "%s.%u", type, n++);
             while (vk_net_find_port(net, auto_id) != NULL);
             id = auto_id;
+            id_key = NULL;
         }
-        r = create_netdev(t, net, reg, o, "type", type, id, &p, d);
+        r = create_netdev(t, net, reg, o, "type", type, id_key, id, &p, d);
     }
     if (r != VK_OK)
         return r;

@@ -360,7 +360,8 @@ static void test_rx_upe_accepts_any_unicast_and_mpe_any_multicast(void **state)
 {
     (void)state;
     bench *b = bench_new("");
-    const uint8_t uc[6] = {0x02, 1, 2, 3, 4, 5}, mc[6] = {0x33, 0x33, 0, 0, 0, 1};
+    /* ff02::fb (mDNS): a group the driver half has not joined */
+    const uint8_t uc[6] = {0x02, 1, 2, 3, 4, 5}, mc[6] = {0x33, 0x33, 0, 0, 0, 0xfb};
     expect_rx(b, uc, false);
     expect_rx(b, mc, false);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_UPE);
@@ -368,6 +369,19 @@ static void test_rx_upe_accepts_any_unicast_and_mpe_any_multicast(void **state)
     expect_rx(b, mc, false);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_MPE);
     expect_rx(b, mc, true);
+    bench_free(b);
+}
+
+static void test_rx_groups_a_linux_guest_joins_pass_the_mta(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
+    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac0.b[3], mac0.b[4], mac0.b[5]};
+    expect_rx(b, all_nodes, true);
+    expect_rx(b, all_hosts, true);
+    expect_rx(b, solicited, true);
     bench_free(b);
 }
 
@@ -946,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_rx_broadcast_needs_bam),
         cmocka_unit_test(test_rx_multicast_hash_follows_each_mo),
         cmocka_unit_test(test_rx_upe_accepts_any_unicast_and_mpe_any_multicast),
+        cmocka_unit_test(test_rx_groups_a_linux_guest_joins_pass_the_mta),
         cmocka_unit_test(test_rx_long_frames_need_lpe),
         cmocka_unit_test(test_rx_frame_spanning_descriptors_is_reassembled),
         cmocka_unit_test(test_rx_short_frame_is_padded_to_60),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <libnet.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/error.h"
 #include "nics/offload.h"
 #include "wire/checksum.h"
@@ -42,9 +43,7 @@ static struct libnet_in6_addr in6(uint8_t last)
 
 static size_t build_tcp(const tcp_spec *t, uint8_t *out, size_t cap)
 {
-    char err[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, err);
-    assert_non_null(l);
+    libnet_t *l = vk_test_libnet();
     uint16_t tcp_len = (uint16_t)(LIBNET_TCP_H + t->plen);
     assert_true(libnet_build_tcp(1234, 80, t->seq, 0x01020304, t->flags, 64240, 0, 0, tcp_len,
                                  t->payload, (uint32_t)t->plen, l, 0) != -1);
@@ -58,13 +57,11 @@ static size_t build_tcp(const tcp_spec *t, uint8_t *out, size_t cap)
     }
     assert_true(libnet_build_ethernet(mac_dst, mac_src, t->v6 ? 0x86dd : 0x0800, NULL, 0, l,
                                       0) != -1);
-    uint8_t *pkt;
-    uint32_t size;
-    assert_int_equal(libnet_pblock_coalesce(l, &pkt, &size), 1);
+    size_t size;
+    uint8_t *pkt = vk_test_libnet_frame(l, &size);
     assert_true(size <= cap);
     memcpy(out, pkt, size);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
+    free(pkt);
     return size;
 }
 

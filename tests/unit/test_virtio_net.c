@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -525,14 +526,6 @@ static void test_ring_indices_wrap_at_65536(void **state)
 
 /* ---- TX offloads against libnet ---- */
 
-static libnet_t *ln(void)
-{
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
-    return l;
-}
-
 static uint32_t a4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
     uint8_t x[4] = {a, b, c, d};
@@ -546,41 +539,25 @@ static uint8_t *tcp4_frame(uint32_t seq, uint8_t flags, uint16_t ipid, const uin
                            size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1};
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     assert_true(libnet_build_tcp(40000, 80, seq, 777, flags, 65535, 0, 0,
                                  (uint32_t)(LIBNET_TCP_H + plen), pl, (uint32_t)plen, l, 0) != -1);
     assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_TCP_H + plen), 0, ipid, 0x4000,
                                   64, IPPROTO_TCP, 0, a4(10, 0, 2, 15), a4(10, 0, 2, 2), NULL, 0,
                                   l, 0) != -1);
     assert_true(libnet_build_ethernet(dst, nic_mac.b, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
-    *len = n;
-    return copy;
+    return vk_test_libnet_frame(l, len);
 }
 
 static uint8_t *udp4_frame(const uint8_t *pl, size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1};
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     libnet_build_udp(5353, 53, (uint16_t)(LIBNET_UDP_H + plen), 0, pl, (uint32_t)plen, l, 0);
     libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 9, 0, 64, IPPROTO_UDP, 0,
                       a4(10, 0, 2, 15), a4(10, 0, 2, 3), NULL, 0, l, 0);
     libnet_build_ethernet(dst, nic_mac.b, ETHERTYPE_IP, NULL, 0, l, 0);
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
-    *len = n;
-    return copy;
+    return vk_test_libnet_frame(l, len);
 }
 
 static void test_tx_needs_csum_is_completed_by_the_card(void **state)

@@ -11,31 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/error.h"
 #include "wire/buf.h"
 #include "wire/checksum.h"
 #include "wire/ipv4.h"
-
-static uint8_t *coalesce(libnet_t *l, size_t *len)
-{
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    assert_non_null(copy);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    *len = n;
-    return copy;
-}
-
-static libnet_t *ln(void)
-{
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
-    return l;
-}
 
 static uint32_t a4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
@@ -77,13 +57,13 @@ static void test_odd_length_pads_with_zero(void **state)
 static void test_ipv4_udp_checksums_match_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t pl[] = "hello, checksum";
     libnet_build_udp(1234, 53, LIBNET_UDP_H + sizeof(pl), 0, pl, sizeof(pl), l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_UDP_H + sizeof(pl), 0, 42, 0, 64, IPPROTO_UDP, 0,
                       a4(10, 0, 2, 15), a4(10, 0, 2, 3), NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = coalesce(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_ipv4_repr ip;
     assert_int_equal(vk_ipv4_parse(p, n, &ip), VK_OK);
     assert_true(ip.csum_ok);
@@ -100,45 +80,42 @@ static void test_ipv4_udp_checksums_match_libnet(void **state)
     assert_int_equal(vk_get_be16(p + 10), want_ip);
     assert_int_equal(vk_get_be16(p + 26), want_udp);
     free(p);
-    libnet_destroy(l);
 }
 
 static void test_tcp_and_icmp_checksums_match_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t pl[] = "GET / HTTP/1.0\r\n\r\n";
     libnet_build_tcp(40000, 80, 1000, 2000, TH_ACK | TH_PUSH, 65535, 0, 0,
                      LIBNET_TCP_H + sizeof(pl), pl, sizeof(pl), l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_TCP_H + sizeof(pl), 0, 1, 0, 64, IPPROTO_TCP, 0,
                       a4(10, 0, 2, 15), a4(93, 184, 216, 34), NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = coalesce(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     uint16_t want = vk_get_be16(p + 20 + 16);
     vk_put_be16(p + 36, 0);
     assert_int_equal(vk_csum_fill_ip(p, n), VK_OK);
     assert_int_equal(vk_get_be16(p + 36), want);
     free(p);
-    libnet_destroy(l);
 
-    l = ln();
+    l = vk_test_libnet();
     const uint8_t echo[] = {1, 2, 3, 4, 5};
     libnet_build_icmpv4_echo(ICMP_ECHO, 0, 0, 0x1234, 7, echo, sizeof(echo), l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_ICMPV4_ECHO_H + sizeof(echo), 0, 1, 0, 64,
                       IPPROTO_ICMP, 0, a4(10, 0, 2, 15), a4(10, 0, 2, 2), NULL, 0, l, 0);
-    p = coalesce(l, &n);
+    p = vk_test_libnet_frame(l, &n);
     want = vk_get_be16(p + 22);
     vk_put_be16(p + 22, 0xffff);
     assert_int_equal(vk_csum_fill_ip(p, n), VK_OK);
     assert_int_equal(vk_get_be16(p + 22), want);
     free(p);
-    libnet_destroy(l);
 }
 
 static void test_ipv6_pseudo_header_checksum_matches_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     struct libnet_in6_addr s, d;
     memset(&s, 0, sizeof(s));
     memset(&d, 0, sizeof(d));
@@ -152,7 +129,7 @@ static void test_ipv6_pseudo_header_checksum_matches_libnet(void **state)
     libnet_build_udp(5000, 6000, LIBNET_UDP_H + sizeof(pl), 0, pl, sizeof(pl), l, 0);
     libnet_build_ipv6(0, 0, LIBNET_UDP_H + sizeof(pl), IPPROTO_UDP, 64, s, d, NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = coalesce(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     uint16_t want = vk_get_be16(p + 40 + 6);
     unsigned bad = 99;
     assert_int_equal(vk_csum_check_ip(p, n, &bad), VK_OK);
@@ -163,7 +140,6 @@ static void test_ipv6_pseudo_header_checksum_matches_libnet(void **state)
     vk_put_be16(p + 46, 0);
     assert_int_equal(vk_csum_l4(vk_csum_pseudo6(&src, &dst, 17), p + 40, n - 40), want);
     free(p);
-    libnet_destroy(l);
 }
 
 static void test_incremental_update_equals_recompute(void **state)
@@ -190,19 +166,18 @@ static void test_incremental_update_equals_recompute(void **state)
 static void test_udp_zero_checksum_over_ipv4_means_none(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t pl[] = "x";
     libnet_build_udp(1, 2, LIBNET_UDP_H + 1, 0, pl, 1, l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_UDP_H + 1, 0, 1, 0, 64, IPPROTO_UDP, 0,
                       a4(1, 2, 3, 4), a4(5, 6, 7, 8), NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = coalesce(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_put_be16(p + 26, 0);
     unsigned bad = 99;
     assert_int_equal(vk_csum_check_ip(p, n, &bad), VK_OK);
     assert_int_equal(bad, 0);
     free(p);
-    libnet_destroy(l);
 }
 
 static void test_fill_leaves_fragments_payload_alone(void **state)

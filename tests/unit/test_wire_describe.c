@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/addr.h"
 #include "core/error.h"
 #include "wire/buf.h"
@@ -31,24 +32,10 @@ struct frame {
     size_t len;
 };
 
-static libnet_t *ln(void)
-{
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
-    return l;
-}
-
 static struct frame finish(libnet_t *l)
 {
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    struct frame f = {malloc(n), n};
-    assert_non_null(f.p);
-    memcpy(f.p, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
+    struct frame f;
+    f.p = vk_test_libnet_frame(l, &f.len);
     return f;
 }
 
@@ -63,7 +50,7 @@ static struct frame udp_frame(const uint8_t *smac, const uint8_t *dmac, uint32_t
                               uint32_t dip, uint16_t sp, uint16_t dp, const uint8_t *pl,
                               size_t plen)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     libnet_build_udp(sp, dp, (uint16_t)(LIBNET_UDP_H + plen), 0, pl, (uint32_t)plen, l, 0);
     libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 1, 0, 64,
                       IPPROTO_UDP, 0, sip, dip, NULL, 0, l, 0);
@@ -91,7 +78,7 @@ static struct frame dhcp_frame(uint8_t type, uint32_t xid, const uint8_t *yiaddr
 
 static struct frame arp_frame(uint16_t op)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t zero[6] = {0};
     if (op == ARPOP_REQUEST) {
         libnet_build_arp(ARPHRD_ETHER, ETHERTYPE_IP, 6, 4, op, guest_mac, guest_ip, zero,
@@ -107,7 +94,7 @@ static struct frame arp_frame(uint16_t op)
 
 static struct frame ping_frame(void)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t data[8] = {0};
     libnet_build_icmpv4_echo(ICMP_ECHO, 0, 0, 1, 2, data, sizeof(data), l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_ICMPV4_ECHO_H + sizeof(data), 0, 1, 0, 64,
@@ -118,7 +105,7 @@ static struct frame ping_frame(void)
 
 static struct frame synack_frame(void)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t opts[4] = {2, 4, 0x05, 0xb4};
     libnet_build_tcp_options(opts, sizeof(opts), l, 0);
     libnet_build_tcp(80, 40000, 1000, 2001, TH_SYN | TH_ACK, 65535, 0, 0, LIBNET_TCP_H + 4,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/addr.h"
 #include "core/error.h"
 #include "wire/buf.h"
@@ -34,22 +35,11 @@ static const uint8_t discover_opts[] = {
 /* Builds BOOTP + options with libnet; the buffer is exactly the packet. */
 static uint8_t *libnet_dhcp(const uint8_t *opts, size_t optlen, size_t *len)
 {
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
+    libnet_t *l = vk_test_libnet();
     assert_true(libnet_build_dhcpv4(LIBNET_DHCP_REQUEST, 1, 6, 0, 0x1234, 3, 0x8000, 0, 0, 0,
                                     0x0a000202, guest_mac, "srv", "pxelinux.0", opts,
                                     (uint32_t)optlen, l, 0) != -1);
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    assert_non_null(copy);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
-    *len = n;
-    return copy;
+    return vk_test_libnet_frame(l, len);
 }
 
 static void test_dhcp_discover_fields_match_libnet(void **state)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/addr.h"
 #include "core/error.h"
 #include "wire/buf.h"
@@ -22,28 +23,6 @@
 
 static const uint8_t guest_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 static const uint8_t router_mac[6] = {0x52, 0x56, 0x00, 0x00, 0x00, 0x02};
-
-static libnet_t *ln(void)
-{
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
-    return l;
-}
-
-static uint8_t *finish(libnet_t *l, size_t *len)
-{
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    assert_non_null(copy);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
-    *len = n;
-    return copy;
-}
 
 static struct libnet_in6_addr in6(const char *s)
 {
@@ -59,21 +38,6 @@ static vk_ip6 ip6(const char *s)
     vk_ip6 a;
     assert_int_equal(vk_ip6_parse(s, &a), VK_OK);
     return a;
-}
-
-typedef int (*parse_fn)(const uint8_t *p, size_t len);
-
-static void assert_truncations_fail(parse_fn fn, const uint8_t *p, size_t len)
-{
-    for (size_t n = 0; n < len; n++) {
-        uint8_t *cut = malloc(n > 0 ? n : 1);
-        assert_non_null(cut);
-        memcpy(cut, p, n);
-        if (fn(cut, n) == VK_OK)
-            fail_msg("truncation to %zu of %zu bytes parsed", n, len);
-        free(cut);
-    }
-    assert_int_equal(fn(p, len), VK_OK);
 }
 
 static int parse_ip6(const uint8_t *p, size_t n)
@@ -98,7 +62,7 @@ static uint32_t pseudo_of(const vk_ipv6_repr *ip)
 static void test_ipv6_echo_fields_and_checksum_match_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     uint8_t data[] = "ping6";
     libnet_build_icmpv6_echo(ICMP6_ECHO, 0, 0, 0x77, 3, data, sizeof(data), l, 0);
     /* libnet 1.1.6 drops the high nibble of tc and writes the flow label's
@@ -106,7 +70,7 @@ static void test_ipv6_echo_fields_and_checksum_match_libnet(void **state)
     libnet_build_ipv6(0x02, 0x5abab, LIBNET_ICMPV6_ECHO_H + sizeof(data), IPPROTO_ICMP6, 255,
                       in6("fec0::15"), in6("fec0::2"), NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = finish(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_ipv6_repr ip;
     assert_int_equal(vk_ipv6_parse(p, n, &ip), VK_OK);
     assert_int_equal(ip.tclass, 0x02);
@@ -128,21 +92,21 @@ static void test_ipv6_echo_fields_and_checksum_match_libnet(void **state)
     assert_int_equal(vk_icmpv6_emit(&c, pseudo_of(&ip), out, sizeof(out), &w), VK_OK);
     assert_int_equal(w, ip.payload_len);
     assert_memory_equal(out, ip.payload, w);
-    assert_truncations_fail(parse_ip6, p, n);
-    assert_truncations_fail(parse_ip6_icmp, p, n);
+    vk_test_assert_truncations_fail(parse_ip6, p, n);
+    vk_test_assert_truncations_fail(parse_ip6_icmp, p, n);
     free(p);
 }
 
 static void test_neighbor_solicitation_with_source_ll_matches_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     libnet_build_icmpv6_ndp_opt(VK_ND_OPT_SRC_LLADDR, (uint8_t *)guest_mac, 6, l, 0);
     libnet_build_icmpv6_ndp_nsol(ND_NEIGHBOR_SOLICIT, 0, 0, in6("fec0::2"), NULL, 0, l, 0);
     libnet_build_ipv6(0, 0, 24 + 8, IPPROTO_ICMP6, 255, in6("fec0::15"),
                       in6("ff02::1:ff00:2"), NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = finish(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_ipv6_repr ip;
     assert_int_equal(vk_ipv6_parse(p, n, &ip), VK_OK);
     vk_icmpv6_repr c;
@@ -159,14 +123,14 @@ static void test_neighbor_solicitation_with_source_ll_matches_libnet(void **stat
     assert_int_equal(vk_icmpv6_emit(&c, pseudo_of(&ip), out, sizeof(out), &w), VK_OK);
     assert_int_equal(w, ip.payload_len);
     assert_memory_equal(out, ip.payload, w);
-    assert_truncations_fail(parse_ip6_icmp, p, n);
+    vk_test_assert_truncations_fail(parse_ip6_icmp, p, n);
     free(p);
 }
 
 static void test_neighbor_advertisement_flags_and_target_ll(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     libnet_build_icmpv6_ndp_opt(VK_ND_OPT_TGT_LLADDR, (uint8_t *)router_mac, 6, l, 0);
     libnet_build_icmpv6_ndp_nadv(ND_NEIGHBOR_ADVERT, 0, 0,
                                  ND_NA_FLAG_ROUTER | ND_NA_FLAG_SOLICITED, in6("fec0::2"),
@@ -174,7 +138,7 @@ static void test_neighbor_advertisement_flags_and_target_ll(void **state)
     libnet_build_ipv6(0, 0, 24 + 8, IPPROTO_ICMP6, 255, in6("fec0::2"), in6("fec0::15"), NULL,
                       0, l, 0);
     size_t n;
-    uint8_t *p = finish(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_ipv6_repr ip;
     assert_int_equal(vk_ipv6_parse(p, n, &ip), VK_OK);
     vk_icmpv6_repr c;

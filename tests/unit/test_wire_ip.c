@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/libnet_frames.h"
 #include "core/error.h"
 #include "wire/arp.h"
 #include "wire/buf.h"
@@ -26,53 +27,11 @@ static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t guest_ip[4] = {10, 0, 2, 15};
 static const uint8_t gw_ip[4] = {10, 0, 2, 2};
 
-static libnet_t *ln(void)
-{
-    char eb[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, eb);
-    assert_non_null(l);
-    return l;
-}
-
-/* Coalesces and destroys l; the packet is returned in a malloc'd buffer of
- * exactly its size so ASan sees any read past the end. */
-static uint8_t *finish(libnet_t *l, size_t *len)
-{
-    uint8_t *pkt = NULL;
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, &pkt, &n) >= 0);
-    uint8_t *copy = malloc(n);
-    assert_non_null(copy);
-    memcpy(copy, pkt, n);
-    libnet_adv_free_packet(l, pkt);
-    libnet_destroy(l);
-    *len = n;
-    return copy;
-}
-
 static uint32_t u32_of(const uint8_t b[4])
 {
     uint32_t v;
     memcpy(&v, b, 4);
     return v;
-}
-
-typedef int (*parse_fn)(const uint8_t *p, size_t len);
-
-/* Every prefix shorter than the packet, each in its own exact-size heap
- * buffer, must be refused. */
-static void assert_truncations_fail(parse_fn fn, const uint8_t *p, size_t len)
-{
-    for (size_t n = 0; n < len; n++) {
-        uint8_t *cut = malloc(n > 0 ? n : 1);
-        assert_non_null(cut);
-        memcpy(cut, p, n);
-        int err = fn(cut, n);
-        if (err == VK_OK)
-            fail_msg("truncation to %zu of %zu bytes parsed", n, len);
-        free(cut);
-    }
-    assert_int_equal(fn(p, len), VK_OK);
 }
 
 static int parse_eth(const uint8_t *p, size_t n)
@@ -139,7 +98,7 @@ static void test_ethernet_parse_plain_and_vlan_tagged(void **state)
     assert_int_equal(vk_eth_vlan_id(&e), 5);
     assert_int_equal(e.ethertype, VK_ETHERTYPE_IPV6);
     assert_int_equal(e.hdr_len, 18);
-    assert_truncations_fail(parse_eth, f, 18);
+    vk_test_assert_truncations_fail(parse_eth, f, 18);
 }
 
 static void test_ethernet_emit_round_trips_with_tag(void **state)
@@ -165,19 +124,19 @@ static void test_ethernet_emit_round_trips_with_tag(void **state)
 static void test_arp_request_fields_match_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t zero[6] = {0};
     libnet_build_arp(ARPHRD_ETHER, ETHERTYPE_IP, 6, 4, ARPOP_REQUEST, guest_mac, guest_ip,
                      zero, gw_ip, NULL, 0, l, 0);
     size_t n;
-    uint8_t *p = finish(l, &n);
+    uint8_t *p = vk_test_libnet_frame(l, &n);
     vk_arp_repr a;
     assert_int_equal(vk_arp_parse(p, n, &a), VK_OK);
     assert_int_equal(a.op, VK_ARP_OP_REQUEST);
     assert_memory_equal(a.sha.b, guest_mac, 6);
     assert_memory_equal(a.spa.b, guest_ip, 4);
     assert_memory_equal(a.tpa.b, gw_ip, 4);
-    assert_truncations_fail(parse_arp, p, n);
+    vk_test_assert_truncations_fail(parse_arp, p, n);
 
     uint8_t out[VK_ARP_LEN];
     size_t w;
@@ -204,7 +163,7 @@ static void test_arp_for_other_hardware_is_malformed(void **state)
 
 static uint8_t *libnet_udp4(size_t *len, const uint8_t *opts, size_t optlen)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t pl[] = "payload!";
     libnet_build_udp(68, 67, LIBNET_UDP_H + sizeof(pl), 0, pl, sizeof(pl), l, 0);
     if (opts != NULL)
@@ -212,7 +171,7 @@ static uint8_t *libnet_udp4(size_t *len, const uint8_t *opts, size_t optlen)
     libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + optlen + LIBNET_UDP_H + sizeof(pl)), 0x10,
                       0xbeef, IP_DF, 63, IPPROTO_UDP, 0, u32_of(guest_ip), u32_of(gw_ip), NULL,
                       0, l, 0);
-    return finish(l, len);
+    return vk_test_libnet_frame(l, len);
 }
 
 static void test_ipv4_udp_fields_match_libnet(void **state)
@@ -239,9 +198,9 @@ static void test_ipv4_udp_fields_match_libnet(void **state)
     assert_string_equal((const char *)u.payload, "payload!");
     uint32_t ph = vk_csum_pseudo4(&ip.src, &ip.dst, ip.proto);
     assert_true(vk_udp_csum_ok(ph, ip.payload, ip.payload_len, true));
-    assert_truncations_fail(parse_ip, p, n);
-    assert_truncations_fail(parse_ip_udp, p, n);
-    assert_truncations_fail(parse_udp, ip.payload, ip.payload_len);
+    vk_test_assert_truncations_fail(parse_ip, p, n);
+    vk_test_assert_truncations_fail(parse_ip_udp, p, n);
+    vk_test_assert_truncations_fail(parse_udp, ip.payload, ip.payload_len);
     free(p);
 }
 
@@ -263,7 +222,7 @@ static void test_ipv4_with_options_exposes_them_and_round_trips(void **state)
     assert_int_equal(w, n);
     assert_memory_equal(out, p, n); /* same bytes as libnet, checksum included */
     assert_int_equal(vk_ipv4_emit(&ip, out, n - 1, &w), VK_EFULL);
-    assert_truncations_fail(parse_ip, p, n);
+    vk_test_assert_truncations_fail(parse_ip, p, n);
     free(out);
     free(p);
 }
@@ -383,13 +342,13 @@ static uint8_t *finish_icmp(libnet_t *l, size_t icmp_len, size_t *len)
 {
     libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + icmp_len), 0, 1, 0, 64, IPPROTO_ICMP, 0,
                       u32_of(gw_ip), u32_of(guest_ip), NULL, 0, l, 0);
-    return finish(l, len);
+    return vk_test_libnet_frame(l, len);
 }
 
 static void test_icmp_echo_fields_match_libnet(void **state)
 {
     (void)state;
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     const uint8_t data[] = "ping data";
     libnet_build_icmpv4_echo(ICMP_ECHO, 0, 0, 1, 2, data, sizeof(data), l, 0);
     size_t n;
@@ -425,7 +384,7 @@ static void test_icmp_unreachable_quotes_the_datagram(void **state)
     (void)state;
     size_t qn;
     uint8_t *q = libnet_udp4(&qn, NULL, 0);
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     libnet_build_icmpv4_unreach(ICMP_UNREACH, ICMP_UNREACH_PORT, 0, q, 28, l, 0);
     size_t n;
     uint8_t *ipp = finish_icmp(l, LIBNET_ICMPV4_UNREACH_H + 28, &n);
@@ -450,7 +409,7 @@ static void test_icmp_unreachable_quotes_the_datagram(void **state)
 
 static uint8_t *libnet_tcp_syn(size_t *len)
 {
-    libnet_t *l = ln();
+    libnet_t *l = vk_test_libnet();
     /* MSS 1460, SACK-permitted, timestamps, NOP, wscale 7: Linux's SYN. */
     const uint8_t opts[20] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0x12, 0x34,
                               0, 0, 0, 0, 1, 3, 3, 7};
@@ -459,7 +418,7 @@ static uint8_t *libnet_tcp_syn(size_t *len)
                      LIBNET_TCP_H + sizeof(opts), NULL, 0, l, 0);
     libnet_build_ipv4(LIBNET_IPV4_H + LIBNET_TCP_H + sizeof(opts), 0, 1, IP_DF, 64,
                       IPPROTO_TCP, 0, u32_of(guest_ip), u32_of(gw_ip), NULL, 0, l, 0);
-    return finish(l, len);
+    return vk_test_libnet_frame(l, len);
 }
 
 static void test_tcp_syn_options_match_libnet(void **state)
@@ -494,7 +453,7 @@ static void test_tcp_syn_options_match_libnet(void **state)
     assert_int_equal(w, 40);
     assert_memory_equal(out, ip.payload, 40);
     assert_int_equal(vk_tcp_emit(&t, ph, out, 39, &w), VK_EFULL);
-    assert_truncations_fail(parse_tcp_header, ip.payload, ip.payload_len);
+    vk_test_assert_truncations_fail(parse_tcp_header, ip.payload, ip.payload_len);
     free(p);
 }
 

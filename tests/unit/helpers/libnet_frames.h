@@ -1,0 +1,29 @@
+/* Shared unit-test helpers for frames built with libnet as an independent
+ * reference, and for checking that truncated packets are refused. */
+#ifndef VK_TEST_LIBNET_FRAMES_H
+#define VK_TEST_LIBNET_FRAMES_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <libnet.h>
+
+/* A libnet context for building packets only (LIBNET_NONE); asserts success. */
+libnet_t *vk_test_libnet(void);
+
+/* Coalesces the packet built in l and returns it in a malloc'd buffer of
+ * exactly its size (so ASan sees any read past the end), which the caller
+ * frees; stores the size in *len.  Frees libnet's buffer and destroys l. */
+uint8_t *vk_test_libnet_frame(libnet_t *l, size_t *len);
+
+/* Parses p[0..len) and returns a vnetkit error code (VK_OK on success). */
+typedef int (*vk_test_parse_fn)(const uint8_t *p, size_t len);
+
+/* Every prefix shorter than the packet, each in its own exact-size heap
+ * buffer, must be refused by fn; the whole packet must parse. */
+void vk_test_assert_truncations_fail(vk_test_parse_fn fn, const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,276 @@
+/* The frame ownership rule (frame.h) and the port queue that holds frame
+ * references under backpressure (port.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/net.h"
+
+static void test_new_frame_has_one_reference_and_a_copy_of_the_bytes(void **state)
+{
+    (void)state;
+    uint8_t bytes[60];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)i;
+    vk_frame *f = vk_frame_new(bytes, sizeof bytes);
+    assert_non_null(f);
+    assert_int_equal(f->refcnt, 1);
+    assert_int_equal(f->len, 60);
+    assert_true(f->cap >= f->len);
+    assert_int_equal(f->id, 0);
+    bytes[0] = 0xff; /* the frame owns a copy */
+    assert_int_equal(f->data[0], 0);
+    assert_int_equal(f->data[59], 59);
+    vk_frame_unref(f);
+}
+
+static void test_null_data_gives_zeroed_bytes(void **state)
+{
+    (void)state;
+    vk_frame *f = vk_frame_new(NULL, 1514);
+    assert_non_null(f);
+    for (size_t i = 0; i < f->len; i++)
+        assert_int_equal(f->data[i], 0);
+    vk_frame_unref(f);
+    vk_frame *e = vk_frame_new(NULL, 0);
+    assert_non_null(e);
+    assert_int_equal(e->len, 0);
+    vk_frame_unref(e);
+}
+
+static void test_frame_lives_until_its_last_reference_is_dropped(void **state)
+{
+    (void)state;
+    /* run under ASan/valgrind, a premature free shows as a use after free */
+    vk_frame *f = vk_frame_new("abcdef", 6);
+    assert_ptr_equal(vk_frame_ref(f), f);
+    assert_ptr_equal(vk_frame_ref(f), f);
+    assert_int_equal(f->refcnt, 3);
+    vk_frame_unref(f);
+    vk_frame_unref(f);
+    assert_int_equal(f->refcnt, 1);
+    assert_memory_equal(f->data, "abcdef", 6);
+    vk_frame_unref(f);
+    vk_frame_unref(NULL); /* harmless */
+}
+
+static void test_clone_is_a_private_copy_that_keeps_the_id(void **state)
+{
+    (void)state;
+    vk_frame *f = vk_frame_new("hello", 5);
+    f->id = 42;
+    vk_frame_ref(f);
+    vk_frame *c = vk_frame_clone(f);
+    assert_non_null(c);
+    assert_ptr_not_equal(c, f);
+    assert_ptr_not_equal(c->data, f->data);
+    assert_int_equal(c->refcnt, 1);
+    assert_int_equal(c->id, 42);
+    assert_int_equal(c->len, 5);
+    c->data[0] = 'j'; /* writable without touching the shared original */
+    assert_memory_equal(f->data, "hello", 5);
+    assert_int_equal(f->refcnt, 2);
+    vk_frame_unref(c);
+    vk_frame_unref(f);
+    vk_frame_unref(f);
+}
+
+static void test_frame_size_is_capped_at_vk_frame_max(void **state)
+{
+    (void)state;
+    vk_frame *big = vk_frame_new(NULL, VK_FRAME_MAX);
+    assert_non_null(big);
+    assert_int_equal(big->len, VK_FRAME_MAX);
+    big->data[VK_FRAME_MAX - 1] = 1; /* the whole length is usable */
+    vk_frame_unref(big);
+    assert_null(vk_frame_new(NULL, VK_FRAME_MAX + 1));
+    assert_null(vk_frame_new(NULL, SIZE_MAX));
+}
+
+/* ---- the port queue ---- */
+
+typedef struct sink {
+    size_t allow; /* frames it can still take (SIZE_MAX: any number) */
+    size_t count;
+    uint64_t ids[4096];
+} sink;
+
+static int sink_receive(vk_port *self, vk_frame *f)
+{
+    sink *s = self->priv;
+    if (s->count < sizeof s->ids / sizeof s->ids[0])
+        s->ids[s->count] = f->id;
+    s->count++;
+    if (s->allow != SIZE_MAX)
+        s->allow--;
+    return VK_OK;
+}
+
+static bool sink_can_receive(vk_port *self)
+{
+    return ((sink *)self->priv)->allow > 0;
+}
+
+static const vk_port_ops sink_ops = {
+    .kind = "sink", .receive = sink_receive, .can_receive = sink_can_receive};
+
+typedef struct pair {
+    vk_loop *loop;
+    vk_net *net;
+    vk_port *src, *dst;
+} pair;
+
+static void make_pair(pair *p)
+{
+    p->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    p->net = vk_net_new(p->loop);
+    assert_int_equal(vk_port_new(p->net, &sink_ops, "src", "sink", sizeof(sink), &p->src), VK_OK);
+    assert_int_equal(vk_port_new(p->net, &sink_ops, "dst", "sink", sizeof(sink), &p->dst), VK_OK);
+    assert_int_equal(vk_net_connect(p->src, p->dst, NULL), VK_OK);
+}
+
+static void free_pair(pair *p)
+{
+    vk_net_free(p->net);
+    vk_loop_free(p->loop);
+}
+
+static void test_queue_keeps_its_own_reference_to_waiting_frames(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    vk_frame *f = vk_frame_new(NULL, 60);
+    vk_port_send(p.src, f);
+    assert_int_equal(f->refcnt, 2); /* the sender's and the queue's */
+    vk_frame_unref(f);              /* the sender is done: the queue keeps it alive */
+    assert_int_equal(vk_port_queue_len(p.dst), 1);
+    ((sink *)p.dst->priv)->allow = SIZE_MAX;
+    vk_port_flush(p.dst);
+    assert_int_equal(((sink *)p.dst->priv)->count, 1);
+    assert_int_equal(vk_port_queue_len(p.dst), 0);
+    free_pair(&p);
+}
+
+static void test_receiver_that_can_take_a_frame_gets_it_without_a_queue_reference(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    ((sink *)p.dst->priv)->allow = SIZE_MAX;
+    vk_frame *f = vk_frame_new(NULL, 60);
+    vk_port_send(p.src, f);
+    assert_int_equal(f->refcnt, 1);
+    assert_int_equal(((sink *)p.dst->priv)->ids[0], f->id);
+    assert_null(p.dst->inq.ring); /* no queue was ever allocated */
+    vk_frame_unref(f);
+    free_pair(&p);
+}
+
+static void test_queue_grows_on_demand_up_to_its_limit(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    vk_port_set_queue_limit(p.dst, 100);
+    size_t last_cap = 0;
+    for (size_t i = 0; i < 130; i++) {
+        assert_int_equal(vk_port_send_bytes(p.src, NULL, 60), VK_OK);
+        /* capacity never exceeds the limit nor runs ahead of the length by 2x */
+        assert_true(p.dst->inq.cap <= 100);
+        assert_true(p.dst->inq.cap >= p.dst->inq.len);
+        assert_true(p.dst->inq.cap >= last_cap);
+        last_cap = p.dst->inq.cap;
+    }
+    assert_int_equal(vk_port_queue_len(p.dst), 100);
+    assert_int_equal(p.dst->inq.cap, 100);
+    assert_int_equal(p.dst->stats.drops_queue_full, 30);
+    assert_int_equal(p.dst->stats.queued, 100);
+    assert_int_equal(p.dst->stats.queue_high_water, 100);
+    /* the kept frames are the first hundred, delivered in order */
+    ((sink *)p.dst->priv)->allow = SIZE_MAX;
+    vk_port_flush(p.dst);
+    sink *s = p.dst->priv;
+    assert_int_equal(s->count, 100);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(s->ids[i], i + 1);
+    free_pair(&p);
+}
+
+static void test_queue_wraps_around_and_regrows_in_order(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    sink *s = p.dst->priv;
+    /* fill the first ring (16), let half through, then refill past 16 so the
+     * ring grows while its head is in the middle */
+    for (int i = 0; i < 16; i++)
+        vk_port_send_bytes(p.src, NULL, 60);
+    assert_int_equal(p.dst->inq.cap, 16);
+    s->allow = 8;
+    vk_port_flush(p.dst);
+    assert_int_equal(s->count, 8);
+    assert_int_equal(p.dst->inq.head, 8);
+    for (int i = 0; i < 40; i++)
+        vk_port_send_bytes(p.src, NULL, 60);
+    assert_int_equal(vk_port_queue_len(p.dst), 48);
+    assert_int_equal(p.dst->inq.cap, 64);
+    s->allow = SIZE_MAX;
+    vk_port_flush(p.dst);
+    assert_int_equal(s->count, 56);
+    for (size_t i = 0; i < 56; i++)
+        assert_int_equal(s->ids[i], i + 1);
+    free_pair(&p);
+}
+
+static void test_default_queue_limit_is_vk_port_queue_default(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    for (size_t i = 0; i < VK_PORT_QUEUE_DEFAULT + 5; i++)
+        vk_port_send_bytes(p.src, NULL, 60);
+    assert_int_equal(vk_port_queue_len(p.dst), VK_PORT_QUEUE_DEFAULT);
+    assert_int_equal(p.dst->stats.drops_queue_full, 5);
+    free_pair(&p);
+}
+
+static void test_freeing_the_net_releases_queued_frames(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p);
+    vk_frame *f = vk_frame_new(NULL, 60);
+    vk_port_send(p.src, f);
+    vk_port_send(p.src, f);
+    assert_int_equal(f->refcnt, 3);
+    free_pair(&p);
+    /* the queue dropped both its references; ours is the last */
+    assert_int_equal(f->refcnt, 1);
+    vk_frame_unref(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_frame_has_one_reference_and_a_copy_of_the_bytes),
+        cmocka_unit_test(test_null_data_gives_zeroed_bytes),
+        cmocka_unit_test(test_frame_lives_until_its_last_reference_is_dropped),
+        cmocka_unit_test(test_clone_is_a_private_copy_that_keeps_the_id),
+        cmocka_unit_test(test_frame_size_is_capped_at_vk_frame_max),
+        cmocka_unit_test(test_queue_keeps_its_own_reference_to_waiting_frames),
+        cmocka_unit_test(test_receiver_that_can_take_a_frame_gets_it_without_a_queue_reference),
+        cmocka_unit_test(test_queue_grows_on_demand_up_to_its_limit),
+        cmocka_unit_test(test_queue_wraps_around_and_regrows_in_order),
+        cmocka_unit_test(test_default_queue_limit_is_vk_port_queue_default),
+        cmocka_unit_test(test_freeing_the_net_releases_queued_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
