@@ -172,7 +172,7 @@ static void on_timer(void *arg, uint64_t now)
     vk_frame *f = b->next;
     b->next = NULL;
     if (f->len < 14)
-        vk_port_drop(b->port, f, "runt frame in input capture");
+        vk_port_drop_outbound(b->port, f, "runt frame in input capture");
     else
         vk_port_send(b->port, f);
     vk_frame_unref(f);

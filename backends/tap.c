@@ -57,9 +57,9 @@ static void tap_forward(tap_backend *b, size_t n)
         return;
     }
     if (n > VK_FRAME_MAX)
-        vk_port_drop(b->port, f, "tap: frame longer than VK_FRAME_MAX");
+        vk_port_drop_outbound(b->port, f, "tap: frame longer than VK_FRAME_MAX");
     else if (n < VK_TAP_MIN_FRAME)
-        vk_port_drop(b->port, f, "tap: runt frame");
+        vk_port_drop_outbound(b->port, f, "tap: runt frame");
     else
         vk_port_send(b->port, f);
     vk_frame_unref(f);

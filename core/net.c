@@ -238,12 +238,13 @@ void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame 
             net->taps[i].ops->frame(net->taps[i].arg, p, dir, f, ts);
 }
 
-void vk_net_tap_drop(vk_net *net, const vk_port *p, const vk_frame *f, const char *reason)
+void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason)
 {
     uint64_t ts = vk_net_timestamp(net);
     for (size_t i = 0; i < net->ntaps; i++)
         if (net->taps[i].ops->drop != NULL)
-            net->taps[i].ops->drop(net->taps[i].arg, p, f, reason, ts);
+            net->taps[i].ops->drop(net->taps[i].arg, p, dir, f, reason, ts);
 }
 
 int vk_net_start(vk_net *net, vk_diag *d)

@@ -17,7 +17,10 @@
  * Frames are borrowed for the duration of the call. */
 typedef struct vk_tap_ops {
     void (*frame)(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts);
-    void (*drop)(void *arg, const vk_port *p, const vk_frame *f, const char *reason, uint64_t ts);
+    /* dir says which way the dropped frame was going: VK_DIR_IN for a frame
+     * that could not enter p, VK_DIR_OUT for one p could not send. */
+    void (*drop)(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, const char *reason,
+                 uint64_t ts);
 } vk_tap_ops;
 
 #define VK_NET_MAX_TAPS 16
@@ -57,6 +60,7 @@ uint64_t vk_net_next_frame_id(vk_net *net);
 
 /* Internal to core: taps. */
 void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f);
-void vk_net_tap_drop(vk_net *net, const vk_port *p, const vk_frame *f, const char *reason);
+void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason);
 
 #endif

@@ -77,7 +77,7 @@ void vk_port_deliver(vk_port *to, vk_frame *f)
     int r = queue_push(&to->inq, f);
     if (r != VK_OK) {
         to->stats.drops_queue_full++;
-        vk_net_tap_drop(to->net, to, f, r == VK_EFULL ? "queue full" : "out of memory");
+        vk_net_tap_drop(to->net, to, VK_DIR_IN, f, r == VK_EFULL ? "queue full" : "out of memory");
         return;
     }
     to->stats.queued++;
@@ -95,7 +95,7 @@ void vk_port_send(vk_port *from, vk_frame *f)
     if (from->peer == NULL) {
         /* QEMU discards what a peerless client sends; we also say so */
         from->stats.drops_no_peer++;
-        vk_net_tap_drop(from->net, from, f, "port has no peer");
+        vk_net_tap_drop(from->net, from, VK_DIR_OUT, f, "port has no peer");
         return;
     }
     vk_port_deliver(from->peer, f);
@@ -128,7 +128,13 @@ void vk_port_flush(vk_port *p)
 void vk_port_drop(vk_port *p, const vk_frame *f, const char *reason)
 {
     p->stats.drops_other++;
-    vk_net_tap_drop(p->net, p, f, reason);
+    vk_net_tap_drop(p->net, p, VK_DIR_IN, f, reason);
+}
+
+void vk_port_drop_outbound(vk_port *p, const vk_frame *f, const char *reason)
+{
+    p->stats.drops_other++;
+    vk_net_tap_drop(p->net, p, VK_DIR_OUT, f, reason);
 }
 
 void vk_port_set_queue_limit(vk_port *p, size_t limit)

@@ -91,8 +91,12 @@ int vk_port_send_bytes(vk_port *from, const void *data, size_t len);
 void vk_port_deliver(vk_port *to, vk_frame *f);
 /* Drains the queue of `p` while it can receive. */
 void vk_port_flush(vk_port *p);
-/* Reports that `p` dropped f (reason is a short phrase: "no receive buffers"). */
+/* Reports that `p` dropped f on its way in (reason is a short phrase:
+ * "no receive buffers"). */
 void vk_port_drop(vk_port *p, const vk_frame *f, const char *reason);
+/* Reports that `p` dropped f, a frame it was going to send (a bad transmit
+ * descriptor, an ARP request that was never answered). */
+void vk_port_drop_outbound(vk_port *p, const vk_frame *f, const char *reason);
 void vk_port_set_queue_limit(vk_port *p, size_t limit);
 size_t vk_port_queue_len(const vk_port *p);
 void vk_port_describe(vk_port *p, char *buf, size_t cap);

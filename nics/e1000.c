@@ -238,7 +238,7 @@ static void drop_bytes(vk_e1000 *s, const uint8_t *data, size_t len, const char 
     vk_frame *f = vk_frame_new(data, len > VK_FRAME_MAX ? VK_FRAME_MAX : len);
     if (f == NULL)
         return;
-    vk_port_drop(s->port, f, reason);
+    vk_port_drop_outbound(s->port, f, reason);
     vk_frame_unref(f);
 }
 

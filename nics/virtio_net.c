@@ -351,7 +351,7 @@ static void tx_frame(vk_virtio_net *v, const vk_vnet_hdr *h, uint8_t *frame, siz
     snprintf(reason, sizeof reason, "virtio-net TX header: %s", bad);
     vk_frame *f = vk_frame_new(frame, len);
     if (f != NULL) {
-        vk_port_drop(v->port, f, reason);
+        vk_port_drop_outbound(v->port, f, reason);
         vk_frame_unref(f);
     }
 }

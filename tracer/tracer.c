@@ -135,8 +135,8 @@ static int open_pcapng(vk_tracer *t, vk_net *net, const vk_trace_config *cfg, vk
 }
 
 static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts);
-static void tap_drop(void *arg, const vk_port *p, const vk_frame *f, const char *reason,
-                     uint64_t ts);
+static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts);
 
 static const vk_tap_ops tracer_tap_ops = {
     .frame = tap_frame,
@@ -313,8 +313,8 @@ static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f
              NULL);
 }
 
-static void tap_drop(void *arg, const vk_port *p, const vk_frame *f, const char *reason,
-                     uint64_t ts)
+static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts)
 {
     vk_tracer *t = arg;
     trace_port *tp = tracer_port(t, p);
@@ -328,7 +328,8 @@ static void tap_drop(void *arg, const vk_port *p, const vk_frame *f, const char 
     t->c.frames_written++;
     char comment[256];
     snprintf(comment, sizeof comment, "dropped: %s", reason);
-    write_ng(t, tp, VK_PCAPNG_FLAG_INBOUND, f, ts, comment);
+    write_ng(t, tp, dir == VK_DIR_OUT ? VK_PCAPNG_FLAG_OUTBOUND : VK_PCAPNG_FLAG_INBOUND, f, ts,
+             comment);
 }
 
 /* ---- flushing, closing, reporting ---- */

@@ -147,7 +147,7 @@ static void hold_expire(void *arg, uint64_t now)
             continue;
         u->st.arp_hold_expired++;
         u->st.drops++;
-        vk_port_drop(u->port, h->f, "ARP: no reply from the guest within 1 s");
+        vk_port_drop_outbound(u->port, h->f, "ARP: no reply from the guest within 1 s");
         vk_frame_unref(h->f);
         h->f = NULL;
     }
@@ -180,7 +180,7 @@ void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now)
     if (slot == VK_USER_ARP_HOLD_MAX) {
         u->st.arp_hold_full++;
         u->st.drops++;
-        vk_port_drop(u->port, f, "ARP: hold queue full");
+        vk_port_drop_outbound(u->port, f, "ARP: hold queue full");
         return;
     }
     u->held[slot] = (vk_user_held){.f = vk_frame_ref(f), .dst = dst,

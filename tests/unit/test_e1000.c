@@ -68,10 +68,10 @@ static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f
     (void)arg, (void)p, (void)dir, (void)f, (void)ts;
 }
 
-static void tap_drop(void *arg, const vk_port *p, const vk_frame *f, const char *reason,
-                     uint64_t ts)
+static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts)
 {
-    (void)p, (void)f, (void)ts;
+    (void)p, (void)dir, (void)f, (void)ts;
     drops *d = arg;
     d->n++;
     snprintf(d->reason, sizeof d->reason, "%s", reason);

@@ -43,6 +43,7 @@ typedef struct drop_log {
     size_t drops;
     char reason[64];
     size_t frames_in, frames_out;
+    vk_dir last_dir;
 } drop_log;
 
 static void log_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
@@ -55,12 +56,13 @@ static void log_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f
         l->frames_out++;
 }
 
-static void log_drop(void *arg, const vk_port *p, const vk_frame *f, const char *reason,
-                     uint64_t ts)
+static void log_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts)
 {
     (void)p, (void)f, (void)ts;
     drop_log *l = arg;
     l->drops++;
+    l->last_dir = dir;
     strncpy(l->reason, reason, sizeof l->reason - 1);
 }
 
@@ -181,6 +183,7 @@ static void test_full_queue_drops_counts_and_traces_reason(void **state)
     assert_int_equal(fx->rec[1]->stats.drops_queue_full, 3);
     assert_int_equal(fx->log.drops, 3);
     assert_string_equal(fx->log.reason, "queue full");
+    assert_int_equal(fx->log.last_dir, VK_DIR_IN);
     rec_of(fx, 1)->accepting = true;
     vk_port_flush(fx->rec[1]);
     assert_int_equal(rec_of(fx, 1)->count, 4);
@@ -200,6 +203,7 @@ static void test_peerless_port_drops_with_reason(void **state)
     send_byte(p, 1);
     assert_int_equal(p->stats.drops_no_peer, 1);
     assert_string_equal(log.reason, "port has no peer");
+    assert_int_equal(log.last_dir, VK_DIR_OUT); /* it was leaving the port */
     vk_net_free(net);
     vk_loop_free(loop);
 }

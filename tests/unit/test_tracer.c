@@ -387,6 +387,8 @@ static void test_tracer_records_drops_with_their_reason(void **state)
     vk_port_set_queue_limit(dp, 1);
     /* b drops what it receives */
     ((sink *)fx.b->priv)->drop_reason = "no receive buffers";
+    /* f has no peer: what it sends is dropped on the way out */
+    vk_port *fp = add_sink(fx.net, "f");
 
     char ng[128];
     tmp_path(ng, sizeof ng, "drops.pcapng");
@@ -395,9 +397,10 @@ static void test_tracer_records_drops_with_their_reason(void **state)
     assert_int_equal(vk_port_send_bytes(ep, arp_frame, sizeof arp_frame), VK_OK);
     assert_int_equal(vk_port_send_bytes(ep, udp_frame, sizeof udp_frame), VK_OK);
     assert_int_equal(vk_port_send_bytes(fx.a, arp_frame, sizeof arp_frame), VK_OK);
+    assert_int_equal(vk_port_send_bytes(fp, arp_frame, sizeof arp_frame), VK_OK);
     vk_trace_counters c;
     vk_tracer_counters(t, &c);
-    assert_int_equal(c.drops_recorded, 2);
+    assert_int_equal(c.drops_recorded, 3);
     FILE *sum = tmpfile();
     assert_non_null(sum);
     vk_tracer_print_summary(t, fx.net, sum);
@@ -405,12 +408,12 @@ static void test_tracer_records_drops_with_their_reason(void **state)
     char text[2048] = {0};
     assert_true(fread(text, 1, sizeof text - 1, sum) > 0);
     fclose(sum);
-    assert_non_null(strstr(text, "2 drops recorded"));
+    assert_non_null(strstr(text, "3 drops recorded"));
     assert_non_null(strstr(text, "(1/0/0)")); /* d: one queue-full drop */
     fixture_free(&fx, t);
 
     rec r[20];
-    assert_int_equal(read_pcap(ng, PCAP_TSTAMP_PRECISION_NANO, r, 20), 10);
+    assert_int_equal(read_pcap(ng, PCAP_TSTAMP_PRECISION_NANO, r, 20), 12);
     if (!have_tshark())
         skip();
     char *out = tshark_fields(ng, "-e frame.interface_name -e frame.packet_flags_direction "
@@ -424,7 +427,9 @@ static void test_tracer_records_drops_with_their_reason(void **state)
                              "b|0x00000001|3|\n"
                              "b|0x00000001|3|dropped: no receive buffers\n"
                              "h2|0x00000002|3|\n"
-                             "c|0x00000001|3|\n");
+                             "c|0x00000001|3|\n"
+                             "f|0x00000002|4|\n"
+                             "f|0x00000002|4|dropped: port has no peer\n");
     free(out);
 }
 

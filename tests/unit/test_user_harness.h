@@ -62,10 +62,10 @@ static inline void uh_tap_frame(void *arg, const vk_port *p, vk_dir dir, const v
     (void)arg, (void)p, (void)dir, (void)f, (void)ts;
 }
 
-static inline void uh_tap_drop(void *arg, const vk_port *p, const vk_frame *f,
+static inline void uh_tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
                                const char *reason, uint64_t ts)
 {
-    (void)p, (void)f, (void)ts;
+    (void)p, (void)dir, (void)f, (void)ts;
     uh *h = arg;
     h->drops++;
     snprintf(h->last_drop, sizeof h->last_drop, "%s", reason);
