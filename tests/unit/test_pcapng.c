@@ -18,28 +18,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers/scratch.h"
 #include "tracer/pcapng.h"
 
-static char tmpdir[64];
+static char tmpdir[VK_TEST_SCRATCH_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vk-test-pcapng-XXXXXX");
-    return mkdtemp(tmpdir) != NULL ? 0 : -1;
+    return vk_test_scratch_make(tmpdir, "pcapng");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return vk_test_scratch_remove(tmpdir);
 }
 
 static void tmp_path(char *buf, size_t cap, const char *name)
 {
-    snprintf(buf, cap, "%s/%s", tmpdir, name);
+    vk_test_scratch_path(buf, cap, tmpdir, name);
 }
 
 static void fill(uint8_t *buf, size_t len, uint8_t seed)

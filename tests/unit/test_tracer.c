@@ -18,32 +18,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/scratch.h"
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/options.h"
 #include "tracer/filter_dump.h"
 #include "tracer/tracer.h"
 
-static char tmpdir[64];
+static char tmpdir[VK_TEST_SCRATCH_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vk-test-tracer-XXXXXX");
-    return mkdtemp(tmpdir) != NULL ? 0 : -1;
+    return vk_test_scratch_make(tmpdir, "tracer");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return vk_test_scratch_remove(tmpdir);
 }
 
 static void tmp_path(char *buf, size_t cap, const char *name)
 {
-    snprintf(buf, cap, "%s/%s", tmpdir, name);
+    vk_test_scratch_path(buf, cap, tmpdir, name);
 }
 
 /* ---- frames ---- */

@@ -29,43 +29,10 @@ typedef struct rec_frame {
 typedef struct capture_case {
     const char *file;
     const char *opts;
-    size_t big_size; /* bytes of tftp/big.bin (0: none) */
+    const char *tftp_root; /* the recorded TFTP root, under pcaps/ */
     bool nat;        /* expect only the non-NAT answers */
 } capture_case;
 
-static char tftp_dir[64];
-
-static void write_file(const char *name, const uint8_t *p, size_t n)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", tftp_dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-/* The lab's files (pcaps/README.md): hello.txt, big.bin = (i*7 + (i>>8)) & 255. */
-static void make_tftp_dir(size_t big)
-{
-    snprintf(tftp_dir, sizeof tftp_dir, "/tmp/vk-test-user-cap-XXXXXX");
-    assert_non_null(mkdtemp(tftp_dir));
-    write_file("hello.txt", (const uint8_t *)"hello via tftp\n", 15);
-    if (big > 0) {
-        uint8_t *b = malloc(big);
-        for (size_t i = 0; i < big; i++)
-            b[i] = (uint8_t)((i * 7 + (i >> 8)) & 255);
-        write_file("big.bin", b, big);
-        free(b);
-    }
-}
-
-static void remove_tftp_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tftp_dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 static size_t load(const char *file, rec_frame *out, size_t max)
 {
@@ -126,10 +93,9 @@ static void replay(const capture_case *c)
     static rec_frame frames[256];
     size_t n = load(c->file, frames, 256);
     assert_true(n > 0);
-    make_tftp_dir(c->big_size);
     char opts[512];
-    snprintf(opts, sizeof opts, "user,id=u,tftp=%s%s%s", tftp_dir, c->opts[0] ? "," : "",
-             c->opts);
+    snprintf(opts, sizeof opts, "user,id=u,tftp=%s/pcaps/%s%s%s", VK_SOURCE_DIR, c->tftp_root,
+             c->opts[0] ? "," : "", c->opts);
     uh h;
     uh_open_ok(&h, opts);
     const rec_frame *want[256];
@@ -148,46 +114,47 @@ static void replay(const capture_case *c)
     for (size_t k = 0; k < nwant; k++)
         compare_frame(c->file, k, h.got[k], want[k]);
     uh_close(&h);
-    remove_tftp_dir();
     for (size_t i = 0; i < n; i++)
         free(frames[i].data);
 }
 
-#define CAPTURE_TEST(fn, file, opts, big, nat)                                                \
+#define CAPTURE_TEST(fn, file, opts, root, nat)                                               \
     static void fn(void **state)                                                               \
     {                                                                                          \
         (void)state;                                                                           \
-        static const capture_case c = {file, opts, big, nat};                                  \
+        static const capture_case c = {file, opts, root, nat};                                  \
         replay(&c);                                                                            \
     }
 
-CAPTURE_TEST(test_capture_e1000_dhcp_ping_matches_libslirp, "qemu-e1000-dhcp-ping.pcap", "", 0,
+CAPTURE_TEST(test_capture_e1000_dhcp_ping_matches_libslirp, "qemu-e1000-dhcp-ping.pcap", "", "tftp",
              false)
-CAPTURE_TEST(test_capture_virtio_dhcp_ping_matches_libslirp, "qemu-virtio-dhcp-ping.pcap", "", 0,
+CAPTURE_TEST(test_capture_virtio_dhcp_ping_matches_libslirp,
+             "qemu-virtio-dhcp-ping.pcap", "", "tftp",
              false)
-CAPTURE_TEST(test_capture_rtl8139_dhcp_ping_matches_libslirp, "qemu-rtl8139-dhcp-ping.pcap", "",
-             0, false)
-CAPTURE_TEST(test_capture_ne2k_dhcp_ping_matches_libslirp, "qemu-ne2k-dhcp-ping.pcap", "", 0,
+CAPTURE_TEST(test_capture_rtl8139_dhcp_ping_matches_libslirp,
+             "qemu-rtl8139-dhcp-ping.pcap", "", "tftp", false)
+CAPTURE_TEST(test_capture_ne2k_dhcp_ping_matches_libslirp, "qemu-ne2k-dhcp-ping.pcap", "", "tftp",
              false)
 CAPTURE_TEST(test_capture_dhcp_custom_options_match_libslirp, "qemu-e1000-dhcp-custom.pcap",
              "net=192.168.76.0/24,host=192.168.76.1,dns=192.168.76.9,dhcpstart=192.168.76.50,"
              "hostname=guesty,domainname=example.test,dnssearch=example.test,"
-             "dnssearch=lab.example.test,bootfile=pxelinux.0",
-             0, false)
-CAPTURE_TEST(test_capture_tftp_tsize_matches_libslirp, "qemu-e1000-tftp.pcap", "", 0, false)
-CAPTURE_TEST(test_capture_tftp_blksize_matches_libslirp, "qemu-e1000-tftp-blksize.pcap", "",
-             20000, false)
+             "dnssearch=lab.example.test,bootfile=pxelinux.0", "tftp", false)
+CAPTURE_TEST(test_capture_tftp_tsize_matches_libslirp, "qemu-e1000-tftp.pcap", "", "tftp", false)
+CAPTURE_TEST(test_capture_tftp_blksize_matches_libslirp,
+             "qemu-e1000-tftp-blksize.pcap", "", "tftp", false)
 CAPTURE_TEST(test_capture_tftp_exact_multiple_sends_empty_block,
-             "qemu-e1000-tftp-blksize-exact.pcap", "", 10240, false)
+             "qemu-e1000-tftp-blksize-exact.pcap", "", "tftp-exact", false)
 CAPTURE_TEST(test_capture_tftp_missing_file_error_matches_libslirp,
-             "qemu-e1000-tftp-enoent.pcap", "", 0, false)
-CAPTURE_TEST(test_capture_arp_matches_libslirp, "qemu-e1000-arp.pcap", "", 0, false)
-CAPTURE_TEST(test_capture_ping6_matches_libslirp, "qemu-e1000-ping6.pcap", "", 0, false)
-CAPTURE_TEST(test_capture_restrict_matches_libslirp, "qemu-e1000-restrict.pcap", "restrict=on",
-             0, false)
-CAPTURE_TEST(test_capture_udp_dns_local_answers_match_libslirp, "qemu-e1000-udp-dns.pcap", "", 0,
+             "qemu-e1000-tftp-enoent.pcap", "", "tftp", false)
+CAPTURE_TEST(test_capture_arp_matches_libslirp, "qemu-e1000-arp.pcap", "", "tftp", false)
+CAPTURE_TEST(test_capture_ping6_matches_libslirp, "qemu-e1000-ping6.pcap", "", "tftp", false)
+CAPTURE_TEST(test_capture_restrict_matches_libslirp,
+             "qemu-e1000-restrict.pcap", "restrict=on", "tftp", false)
+CAPTURE_TEST(test_capture_udp_dns_local_answers_match_libslirp,
+             "qemu-e1000-udp-dns.pcap", "", "tftp",
              true)
-CAPTURE_TEST(test_capture_http_local_answers_match_libslirp, "qemu-e1000-http.pcap", "", 0, true)
+CAPTURE_TEST(test_capture_http_local_answers_match_libslirp,
+             "qemu-e1000-http.pcap", "", "tftp", true)
 
 int main(void)
 {

@@ -5,6 +5,7 @@
  * ERROR packets, malformed packets dropped, retransmission and session
  * timeouts on the virtual clock, and the session cap.
  */
+#include "helpers/scratch.h"
 #include "test_user_harness.h"
 
 #include <sys/stat.h>
@@ -13,8 +14,8 @@
 #include "wire/tftp.h"
 #include "wire/udp.h"
 
-static char dir[64];
-static char opts[160];
+static char dir[VK_TEST_SCRATCH_MAX];
+static char opts[192];
 
 static void put_file(const char *name, size_t size)
 {
@@ -30,8 +31,7 @@ static void put_file(const char *name, size_t size)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/vk-test-user-tftp-XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (vk_test_scratch_make(dir, "user-tftp") != 0)
         return -1;
     put_file("hello.txt", 15);
     put_file("k1.bin", 1024);
@@ -52,9 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return vk_test_scratch_remove(dir);
 }
 
 static void send_tftp(uh *h, uint16_t port, const uint8_t *p, size_t n)
