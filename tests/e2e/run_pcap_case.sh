@@ -17,4 +17,12 @@ ARGS=$(sed -n 's/^# *replay-args: *//p' "$TOPO" | head -n 1)
 echo "+ vnetkit replay $CAP --topology $TOPO $ARGS"
 # ARGS may quote a filter with spaces; the topology files are ours.
 eval "set -- $ARGS"
-${VNETKIT_WRAP:-} "$VNETKIT" replay "$CAP" --topology "$TOPO" "$@"
+OUT=$(${VNETKIT_WRAP:-} "$VNETKIT" replay "$CAP" --topology "$TOPO" "$@")
+STATUS=$?
+echo "$OUT"
+[ "$STATUS" -eq 0 ] || exit "$STATUS"
+# A pass over nothing proves nothing: at least one answer must have matched.
+if ! echo "$OUT" | grep -qE '^replay: PASS [1-9][0-9]* frames? matched'; then
+    echo "FAIL: the replay matched no frame (filter or split too narrow?)"
+    exit 1
+fi
