@@ -365,7 +365,9 @@ static int run_live(vk_loop *loop, uint64_t deadline)
 
 int vk_loop_run(vk_loop *loop, uint64_t deadline)
 {
+    /* each run reports its own stop; an earlier run's is not carried over */
     loop->stop = false;
+    loop->status = VK_OK;
     if (loop->clock == VK_CLOCK_VIRTUAL)
         return run_virtual(loop, deadline);
     return run_live(loop, deadline);

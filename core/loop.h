@@ -50,8 +50,8 @@ void vk_loop_unwatch_fd(vk_loop *loop, int fd);
 
 /* Runs until no timer (and, live, no fd) is left, until `deadline` (loop
  * time; VK_TIME_NEVER for none), until vk_loop_stop() or until a SIGINT or
- * SIGTERM (after vk_loop_catch_signals()).  Returns the status given to
- * vk_loop_stop(), or VK_OK.  On a virtual loop reaching its deadline, now
+ * SIGTERM (after vk_loop_catch_signals()).  Returns the status given to the
+ * first vk_loop_stop() of this run, or VK_OK.  On a virtual loop reaching its deadline, now
  * becomes the deadline. */
 int vk_loop_run(vk_loop *loop, uint64_t deadline);
 void vk_loop_stop(vk_loop *loop, int status);

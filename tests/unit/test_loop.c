@@ -368,6 +368,13 @@ static void test_first_stop_status_of_a_run_wins(void **state)
     vk_timer_arm(ta, 1);
     assert_int_equal(vk_loop_run(loop, VK_TIME_NEVER), VK_ETRUNC);
     assert_int_equal(a.fired, 1);
+    /* a later run that nobody stops is not charged with the old status */
+    tagged t;
+    tagged_init(&t, loop, NULL, 1);
+    tagged_arm(&t, 5);
+    assert_int_equal(vk_loop_run(loop, VK_TIME_NEVER), VK_OK);
+    assert_int_equal(t.fired, 1);
+    vk_timer_free(t.timer);
     vk_timer_free(ta);
     vk_loop_free(loop);
 }
