@@ -36,6 +36,7 @@ struct vk_topology {
     topo_object *objects;
     size_t nobjects;
     unsigned legacy_hubports;
+    unsigned nd_table_used; /* -nic and -net nic count here, as QEMU's nd_table */
     bool mac_used[256]; /* last bytes of 52:54:00:12:34:xx MACs handed out */
 };
 
@@ -573,6 +574,7 @@ static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opt
     const char *type = vk_opts_get(o, "type");
     if (strcmp(type, "none") == 0)
         return VK_OK;
+    unsigned nd_index = t->nd_table_used++;
     const char *model = vk_opts_get(o, "model");
     if (model == NULL)
         model = "e1000";
@@ -589,7 +591,7 @@ static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opt
     const char *id = vk_opts_get(o, "id");
     const char *id_key = "id";
     if (id == NULL) {
-        snprintf(auto_id, sizeof auto_id, "__org.qemu.nic%zu", t->nnics);
+        snprintf(auto_id, sizeof auto_id, "__org.qemu.nic%u", nd_index);
         id = auto_id;
         id_key = NULL;
     }
@@ -652,6 +654,7 @@ static int build_legacy_net(vk_topology *t, vk_net *net, const vk_registry *reg,
             return r;
         const char *id_key = vk_opts_has(o, "id") ? "id" : "name";
         ignore_bus_keys(o);
+        t->nd_table_used++;
         r = create_nic(t, net, reg, o, "model", model ? model : "e1000", id_key, "macaddr", &p, d);
     } else {
         const vk_netdev_type *nt = find_netdev_type(reg, type);

@@ -280,6 +280,18 @@ static void test_nic_option_creates_netdev_and_nic(void **state)
     assert_int_equal(vk_topology_nic_count(fx->topo), 2);
 }
 
+static void test_nic_auto_ids_count_only_nic_and_net_nic(void **state)
+{
+    fixture *fx = *state;
+    /* QEMU numbers __org.qemu.nicN in its nd_table: -device NICs are not in it */
+    add(fx, "-netdev", "hubport,id=h0,hubid=0", "-device", "fakenic,netdev=h0", "-nic",
+        "fake,model=fakenic", "-net", "nic,model=fakenic", "-nic", "fake,model=fakenic", NULL);
+    build_ok(fx);
+    assert_non_null(port(fx, "__org.qemu.nic0"));
+    assert_non_null(port(fx, "__org.qemu.nic2"));
+    assert_null(vk_net_find_port(fx->net, "__org.qemu.nic1"));
+}
+
 static void test_nic_none_creates_nothing(void **state)
 {
     fixture *fx = *state;
@@ -780,6 +792,7 @@ int main(void)
         T(test_hubport_joins_hub_and_peers_its_netdev),
         T(test_device_may_use_a_hubport_as_its_netdev),
         T(test_nic_option_creates_netdev_and_nic),
+        T(test_nic_auto_ids_count_only_nic_and_net_nic),
         T(test_nic_none_creates_nothing),
         T(test_legacy_net_joins_hub_zero_with_qemu_names),
         T(test_nic_list_follows_option_order_across_kinds),
