@@ -50,3 +50,30 @@ int vk_eth_emit(const vk_eth_repr *r, uint8_t *buf, size_t cap, size_t *written)
     *written = w.off;
     return VK_OK;
 }
+
+uint32_t vk_eth_fcs(const uint8_t *p, size_t len)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+unsigned vk_eth_mcast_hash6(const uint8_t mac[6])
+{
+    /* bits in wire order (LSB of each byte first), register shifted left */
+    uint32_t crc = 0xffffffffu;
+    for (unsigned i = 0; i < 6; i++) {
+        uint8_t b = mac[i];
+        for (unsigned j = 0; j < 8; j++, b >>= 1) {
+            uint32_t carry = (crc >> 31) ^ (b & 1u);
+            crc <<= 1;
+            if (carry)
+                crc ^= 0x04c11db7u;
+        }
+    }
+    return crc >> 26;
+}

@@ -42,6 +42,13 @@ int vk_eth_parse(const uint8_t *p, size_t len, vk_eth_repr *out);
  * writes them.  *written = header + payload_len.  VK_EFULL if cap is short. */
 int vk_eth_emit(const vk_eth_repr *r, uint8_t *buf, size_t cap, size_t *written);
 
+/* The Ethernet CRC-32 as the FCS carries it (reflected; zlib's crc32). */
+uint32_t vk_eth_fcs(const uint8_t *p, size_t len);
+/* The 6-bit multicast hash filter index cards with a 64-bit hash table use
+ * (rtl8139 MAR, NE2000 MAR): the top 6 bits of the CRC-32 of the
+ * destination computed MSB-first (QEMU's net_crc32 >> 26, Linux ether_crc). */
+unsigned vk_eth_mcast_hash6(const uint8_t mac[6]);
+
 static inline uint16_t vk_eth_vlan_id(const vk_eth_repr *r)
 {
     return r->vlan_tci & 0x0fff;

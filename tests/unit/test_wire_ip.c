@@ -516,10 +516,32 @@ static void test_tcp_emit_round_trips_payload_and_flags(void **state)
     assert_memory_equal(t.payload, "abc", 3);
 }
 
+static void test_ethernet_fcs_is_the_standard_crc32(void **state)
+{
+    (void)state;
+    /* the CRC-32 check value of "123456789" (IEEE 802.3 / zlib) */
+    assert_int_equal(vk_eth_fcs((const uint8_t *)"123456789", 9), 0xcbf43926u);
+    assert_int_equal(vk_eth_fcs(NULL, 0), 0);
+}
+
+static void test_ethernet_mcast_hash_uses_the_top_six_crc_bits(void **state)
+{
+    (void)state;
+    /* expected: bitreverse(~zlib.crc32(mac)) >> 26, computed independently */
+    const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+    const uint8_t all_nodes[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
+    assert_int_equal(vk_eth_mcast_hash6(bcast), 63);
+    assert_int_equal(vk_eth_mcast_hash6(all_hosts), 31);
+    assert_int_equal(vk_eth_mcast_hash6(all_nodes), 62);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ethernet_parse_plain_and_vlan_tagged),
+        cmocka_unit_test(test_ethernet_fcs_is_the_standard_crc32),
+        cmocka_unit_test(test_ethernet_mcast_hash_uses_the_top_six_crc_bits),
         cmocka_unit_test(test_ethernet_emit_round_trips_with_tag),
         cmocka_unit_test(test_arp_request_fields_match_libnet),
         cmocka_unit_test(test_arp_for_other_hardware_is_malformed),

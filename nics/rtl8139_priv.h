@@ -1,0 +1,127 @@
+/*
+ * State shared by the rtl8139 card (rtl8139.c) and its guest-driver half
+ * (rtl8139_driver.c).  Nothing outside these two files includes it: the
+ * driver half itself talks to the card only through registers, guest memory
+ * and the interrupt callback, as a real driver would.
+ */
+#ifndef VK_NICS_RTL8139_PRIV_H
+#define VK_NICS_RTL8139_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "nics/guest_mem.h"
+#include "nics/nic.h"
+#include "nics/rtl8139.h"
+
+#define RTL_EEPROM_WORDS 64
+/* The 8139C+ rings hold at most 64 descriptors (datasheet 10.2). */
+#define RTL_CP_RING_MAX 64
+
+typedef enum rtl_mode {
+    RTL_MODE_CPLUS,
+    RTL_MODE_LEGACY,
+} rtl_mode;
+
+typedef enum rtl_offload {
+    RTL_OFFLOAD_NONE,
+    RTL_OFFLOAD_CSUM,
+    RTL_OFFLOAD_TSO,
+} rtl_offload;
+
+typedef struct rtl_config {
+    rtl_mode mode;
+    unsigned rx_ring, tx_ring, rx_buffers; /* C+ */
+    uint32_t rx_ring_bytes;                /* legacy */
+    uint64_t rx_refill_delay;
+    rtl_offload offload;
+    bool driver;
+} rtl_config;
+
+/* The 93C46 serial EEPROM behind 9346CR (QEMU's EEprom9346). */
+typedef enum rtl_ee_mode {
+    RTL_EE_IDLE,
+    RTL_EE_WAIT_START,
+    RTL_EE_COMMAND,
+    RTL_EE_READ,
+} rtl_ee_mode;
+
+typedef struct rtl_eeprom {
+    uint16_t words[RTL_EEPROM_WORDS];
+    rtl_ee_mode mode;
+    unsigned tick;
+    uint16_t input, output;
+    bool cs, sk, di, dout;
+} rtl_eeprom;
+
+/* The guest driver half's bookkeeping (8139cp's cp_private / 8139too's
+ * rtl8139_private, reduced). */
+typedef struct rtl_driver {
+    bool up;
+    /* C+ */
+    uint64_t rx_ring_addr, tx_ring_addr;
+    unsigned rx_count, tx_count;
+    unsigned rx_tail;          /* next descriptor to look at */
+    unsigned rx_posted;        /* descriptors owned by the card */
+    uint64_t *rx_slot_buf;     /* buffer of each RX descriptor */
+    unsigned rx_reaped;        /* reaped, waiting to be handed back */
+    unsigned tx_head, tx_tail; /* next to use, next to clean */
+    uint64_t *tx_slot_buf;     /* each TX slot's bounce buffer */
+    unsigned *tx_last;         /* per first slot of a frame: its last slot */
+    uint8_t *frame;            /* a received frame, copied out of the ring */
+    /* legacy */
+    uint64_t ring_addr;        /* RX ring buffer */
+    uint32_t cur_rx;           /* read offset into the ring */
+    uint32_t capr_target;      /* CAPR to write once the refill delay passed */
+    bool capr_pending;
+    uint64_t tx_buf[4];
+    unsigned cur_tx, dirty_tx;
+    /* both */
+    vk_timer *refill_timer;
+    bool in_irq, irq_again;
+    vk_rtl8139_driver_stats stats;
+} rtl_driver;
+
+typedef struct vk_rtl8139 {
+    vk_nic nic; /* must come first (nic.h) */
+    vk_port *port;
+    /* registers QEMU keeps as fields */
+    uint8_t phys[6], mult[8];
+    uint32_t tsd[4], tsad[4];
+    uint32_t rbstart;
+    uint32_t rx_buf_size; /* legacy ring size from RCR.RBLEN */
+    uint32_t rx_read;     /* CAPR + 16 */
+    uint32_t rx_write;    /* CBR */
+    uint16_t isr, imr;
+    uint32_t tcr, rcr, mpc;
+    uint8_t cr, cfg9346, config0, config1, config3, config4, config5, ettthr;
+    uint16_t multint, bmcr, bmsr, anar, anlpar, aner, cscr, cpcr;
+    uint32_t rdsar_lo, rdsar_hi;
+    bool cplus_enabled; /* a CPCR write happened: TSD is DTCCR */
+    unsigned cur_tx;    /* legacy: the TX slot to send next */
+    unsigned cp_rx_desc, cp_tx_desc;
+    rtl_eeprom eeprom;
+    vk_gmem mem;
+    uint8_t *tx_data; /* C+ TX assembly, VK_FRAME_MAX bytes */
+    size_t tx_size;
+    bool tx_overflow;
+    bool in_tx, tx_kick;
+    bool rx_fault, tx_fault;
+    char fault_msg[128];
+    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
+    rtl_config cfg;
+    rtl_driver drv;
+} vk_rtl8139;
+
+static inline vk_rtl8139 *rtl_of(vk_port *p)
+{
+    return (vk_rtl8139 *)p->priv;
+}
+
+/* The driver half, for the model's create() in rtl8139.c. */
+extern const vk_nic_guest_ops vk_rtl8139_guest_ops;
+int vk_rtl8139_driver_init(vk_port *p);
+void vk_rtl8139_driver_cleanup(vk_port *p);
+
+#endif

@@ -1,0 +1,1129 @@
+/* The ne2k_pci model: register pages, remote DMA and its bounds, the RX
+ * filter, the receive ring (header, wrap-around, ring full), backpressure,
+ * transmit and hostile register values, through the port API, the I/O
+ * ports and the guest-driver half. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libnet.h>
+
+#include "core/net.h"
+#include "core/options.h"
+#include "helpers/libnet_frames.h"
+#include "wire/ethernet.h"
+#include "nics/ne2k.h"
+#include "nics/nic.h"
+
+#define MAX_FRAMES 64
+
+/* Frames seen somewhere (the guest sink, or a test port on the wire). */
+typedef struct capture {
+    size_t n;
+    uint8_t *data[MAX_FRAMES];
+    size_t len[MAX_FRAMES];
+} capture;
+
+static void capture_add(capture *c, const uint8_t *d, size_t len)
+{
+    if (c->n >= MAX_FRAMES)
+        return;
+    c->data[c->n] = malloc(len ? len : 1);
+    assert_non_null(c->data[c->n]);
+    memcpy(c->data[c->n], d, len);
+    c->len[c->n++] = len;
+}
+
+static void capture_free(capture *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->data[i]);
+    c->n = 0;
+}
+
+/* The far end of the card's cable. */
+static int wire_receive(vk_port *self, vk_frame *f)
+{
+    capture_add(self->priv, f->data, f->len);
+    return VK_OK;
+}
+
+static const vk_port_ops wire_ops = {.kind = "test-wire", .receive = wire_receive};
+
+static void sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+{
+    (void)nic;
+    capture_add(arg, data, len);
+}
+
+typedef struct drops {
+    size_t n;
+    char reason[96];
+} drops;
+
+static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
+{
+    (void)arg, (void)p, (void)dir, (void)f, (void)ts;
+}
+
+static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts)
+{
+    (void)p, (void)dir, (void)f, (void)ts;
+    drops *d = arg;
+    d->n++;
+    snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+static const vk_tap_ops drop_tap = {tap_frame, tap_drop};
+
+/* A net with one ne2k_pci whose peer is a capturing test port. */
+typedef struct bench {
+    vk_loop *loop;
+    vk_net *net;
+    vk_port *nic, *wire;
+    capture guest, on_wire;
+    drops dropped;
+} bench;
+
+static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
+{
+    vk_opts o;
+    vk_diag d;
+    char text[256];
+    snprintf(text, sizeof text, "ne2k_pci%s%s", opts[0] ? "," : "", opts);
+    assert_int_equal(vk_opts_parse("-device", "driver", text, &o, &d), VK_OK);
+    vk_port *p = NULL;
+    int r = vk_nic_ne2k_pci.create(net, id, mac, &o, &p, &d);
+    if (r != VK_OK)
+        fprintf(stderr, "%s\n", d.msg);
+    assert_int_equal(r, VK_OK);
+    vk_opts_free(&o);
+    assert_true(vk_ne2k_is(p));
+    return p;
+}
+
+static bench *bench_new(const char *opts)
+{
+    bench *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    b->net = vk_net_new(b->loop);
+    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
+    b->nic = make_nic(b->net, "nic0", &mac0, opts);
+    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
+    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire), VK_OK);
+    b->wire->priv = &b->on_wire;
+    vk_diag d;
+    assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
+    return b;
+}
+
+static void bench_free(bench *b)
+{
+    vk_net_free(b->net);
+    vk_loop_free(b->loop);
+    capture_free(&b->guest);
+    capture_free(&b->on_wire);
+    free(b);
+}
+
+/* An Ethernet frame of len bytes to dst, with a recognisable payload. */
+static void make_frame(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02", 6);
+    f[12] = 0x88, f[13] = 0xb5; /* local experimental ethertype */
+    for (size_t i = 14; i < len; i++)
+        f[i] = (uint8_t)(tag + i);
+}
+
+static void inject(bench *b, const uint8_t *f, size_t len)
+{
+    assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
+}
+
+/* ---- register access as a guest does it ---------------------------------- */
+
+static uint8_t rreg(bench *b, uint32_t reg)
+{
+    return (uint8_t)vk_ne2k_io_read(b->nic, reg, 1);
+}
+
+static void wreg(bench *b, uint32_t reg, uint8_t v)
+{
+    vk_ne2k_io_write(b->nic, reg, v, 1);
+}
+
+/* Selects a register page without starting or stopping anything. */
+static void page(bench *b, unsigned pg)
+{
+    uint8_t cr = rreg(b, VK_NE2K_CR) & (VK_NE2K_CR_STP | VK_NE2K_CR_STA);
+    wreg(b, VK_NE2K_CR, (uint8_t)(cr | VK_NE2K_CR_RD_ABORT | pg << VK_NE2K_CR_PS_SHIFT));
+}
+
+static void dma_program(bench *b, uint16_t addr, uint16_t count, uint8_t mode)
+{
+    page(b, 0);
+    wreg(b, VK_NE2K_RBCR0, (uint8_t)count);
+    wreg(b, VK_NE2K_RBCR1, (uint8_t)(count >> 8));
+    wreg(b, VK_NE2K_RSAR0, (uint8_t)addr);
+    wreg(b, VK_NE2K_RSAR1, (uint8_t)(addr >> 8));
+    uint8_t run = rreg(b, VK_NE2K_CR) & (VK_NE2K_CR_STP | VK_NE2K_CR_STA);
+    wreg(b, VK_NE2K_CR, (uint8_t)(mode | run));
+}
+
+/* Remote DMA in byte mode (DCR.WTS clear), one byte per data-port read. */
+static void dma_read_bytes(bench *b, uint16_t addr, uint8_t *buf, size_t n)
+{
+    dma_program(b, addr, (uint16_t)n, VK_NE2K_CR_RD_READ);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 1);
+}
+
+static void dma_write_bytes(bench *b, uint16_t addr, const uint8_t *buf, size_t n)
+{
+    dma_program(b, addr, (uint16_t)n, VK_NE2K_CR_RD_WRITE);
+    for (size_t i = 0; i < n; i++)
+        vk_ne2k_io_write(b->nic, VK_NE2K_DATA, buf[i], 1);
+}
+
+/* Programs a ring by hand (guest-driver=off): byte-wide DMA, PAR = mac0,
+ * accept broadcast, started. */
+static void manual_ring(bench *b, uint8_t pstart, uint8_t pstop)
+{
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
+    wreg(b, VK_NE2K_DCR, 0x48);
+    wreg(b, VK_NE2K_PSTART, pstart);
+    wreg(b, VK_NE2K_PSTOP, pstop);
+    wreg(b, VK_NE2K_BNRY, (uint8_t)(pstop - 1));
+    page(b, 1);
+    for (unsigned i = 0; i < 6; i++)
+        wreg(b, VK_NE2K_PAR0 + i, mac0.b[i]);
+    wreg(b, VK_NE2K_CURR, pstart);
+    page(b, 0);
+    wreg(b, VK_NE2K_RCR, VK_NE2K_RCR_AB);
+    wreg(b, VK_NE2K_TCR, 0);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+}
+
+static uint8_t read_curr(bench *b)
+{
+    page(b, 1);
+    uint8_t v = rreg(b, VK_NE2K_CURR);
+    page(b, 0);
+    return v;
+}
+
+/* ---- registers ----------------------------------------------------------- */
+
+static void test_power_on_card_is_stopped_with_rst_and_rtl8029_id(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    assert_int_equal(rreg(b, VK_NE2K_CR), VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_RST);
+    assert_int_equal(rreg(b, VK_NE2K_ID0), 0x50);
+    assert_int_equal(rreg(b, VK_NE2K_ID1), 0x43);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    /* ports the card does not decode read as all ones */
+    assert_int_equal(vk_ne2k_io_read(b->nic, 0x14, 1), 0xff);
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_ISR, 2), 0xffff);
+    bench_free(b);
+}
+
+static void test_page_bits_select_register_banks(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_PSTART, 0x50);
+    wreg(b, VK_NE2K_PSTOP, 0x70);
+    wreg(b, VK_NE2K_TPSR, 0x40);
+    wreg(b, VK_NE2K_RCR, VK_NE2K_RCR_AB | VK_NE2K_RCR_AM);
+    wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
+    wreg(b, VK_NE2K_DCR, 0x49);
+    wreg(b, VK_NE2K_IMR, 0x3f);
+    /* page 0 reads other registers at those offsets */
+    assert_int_equal(rreg(b, VK_NE2K_PSTART), 0); /* CLDA0 */
+    page(b, 1);
+    for (unsigned i = 0; i < 6; i++)
+        wreg(b, VK_NE2K_PAR0 + i, (uint8_t)(0xa0 + i));
+    wreg(b, VK_NE2K_CURR, 0x55);
+    for (unsigned i = 0; i < 8; i++)
+        wreg(b, VK_NE2K_MAR0 + i, (uint8_t)(1u << i));
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(rreg(b, VK_NE2K_PAR0 + i), 0xa0 + i);
+    assert_int_equal(rreg(b, VK_NE2K_CURR), 0x55);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(rreg(b, VK_NE2K_MAR0 + i), 1u << i);
+    page(b, 2);
+    assert_int_equal(rreg(b, VK_NE2K_PSTART), 0x50);
+    assert_int_equal(rreg(b, VK_NE2K_PSTOP), 0x70);
+    assert_int_equal(rreg(b, VK_NE2K_TPSR), 0x40);
+    assert_int_equal(rreg(b, VK_NE2K_RCR), VK_NE2K_RCR_AB | VK_NE2K_RCR_AM);
+    assert_int_equal(rreg(b, VK_NE2K_TCR), VK_NE2K_TCR_LB_INTERNAL);
+    assert_int_equal(rreg(b, VK_NE2K_DCR), 0x49);
+    assert_int_equal(rreg(b, VK_NE2K_IMR), 0x3f);
+    wreg(b, VK_NE2K_PSTART, 0x99); /* page 2 is read-only */
+    assert_int_equal(rreg(b, VK_NE2K_PSTART), 0x50);
+    page(b, 3);
+    assert_int_equal(rreg(b, 0x05), 0x40); /* RTL8029 CONFIG2: 10BaseT */
+    page(b, 0);
+    wreg(b, VK_NE2K_BNRY, 0x66);
+    assert_int_equal(rreg(b, VK_NE2K_BNRY), 0x66);
+    bench_free(b);
+}
+
+static void test_isr_write_one_clears_and_only_start_clears_rst(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_ISR, 0xff);
+    assert_int_equal(rreg(b, VK_NE2K_ISR), VK_NE2K_ISR_RST);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    assert_int_equal(rreg(b, VK_NE2K_ISR), 0);
+    dma_program(b, 0, 0, VK_NE2K_CR_RD_READ); /* zero count: RDC at once */
+    assert_int_equal(rreg(b, VK_NE2K_ISR), VK_NE2K_ISR_RDC);
+    wreg(b, VK_NE2K_ISR, VK_NE2K_ISR_PRX); /* other bits stay */
+    assert_int_equal(rreg(b, VK_NE2K_ISR), VK_NE2K_ISR_RDC);
+    wreg(b, VK_NE2K_ISR, VK_NE2K_ISR_RDC);
+    assert_int_equal(rreg(b, VK_NE2K_ISR), 0);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
+    assert_int_equal(rreg(b, VK_NE2K_ISR), VK_NE2K_ISR_RST);
+    bench_free(b);
+}
+
+static void test_imr_gates_the_interrupt_line(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    dma_program(b, 0, 0, VK_NE2K_CR_RD_READ);
+    assert_false(vk_ne2k_irq_line(b->nic));
+    wreg(b, VK_NE2K_IMR, VK_NE2K_ISR_RDC);
+    assert_true(vk_ne2k_irq_line(b->nic));
+    wreg(b, VK_NE2K_ISR, VK_NE2K_ISR_RDC);
+    assert_false(vk_ne2k_irq_line(b->nic));
+    bench_free(b);
+}
+
+static void test_prom_holds_the_mac_doubled_for_word_reads(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_DCR, 0x49); /* word-wide */
+    dma_program(b, 0, 32, VK_NE2K_CR_RD_READ);
+    uint16_t w[16];
+    for (unsigned i = 0; i < 16; i++)
+        w[i] = (uint16_t)vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 2);
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(w[i], mac0.b[i] * 0x101);
+    assert_int_equal(w[14], 0x5757);
+    assert_int_equal(w[15], 0x5757);
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_RDC);
+    /* the transfer is over: the data port reads as all ones */
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 2), 0xffff);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+static void test_driver_brings_the_card_up_as_linux(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t cr = rreg(b, VK_NE2K_CR);
+    assert_false(cr & VK_NE2K_CR_STP);
+    assert_true(cr & VK_NE2K_CR_STA);
+    assert_int_equal(rreg(b, VK_NE2K_BNRY), 0x7f);
+    page(b, 1);
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(rreg(b, VK_NE2K_PAR0 + i), mac0.b[i]);
+    assert_int_equal(rreg(b, VK_NE2K_CURR), 0x4c);
+    /* all-hosts (31), all-nodes (62), solicited-node of mac0 (2) */
+    static const uint8_t mar[8] = {0x04, 0, 0, 0x80, 0, 0, 0, 0x40};
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(rreg(b, VK_NE2K_MAR0 + i), mar[i]);
+    page(b, 2);
+    assert_int_equal(rreg(b, VK_NE2K_PSTART), 0x4c);
+    assert_int_equal(rreg(b, VK_NE2K_PSTOP), 0x80);
+    assert_int_equal(rreg(b, VK_NE2K_TPSR), 0x40);
+    assert_int_equal(rreg(b, VK_NE2K_RCR), VK_NE2K_RCR_AB | VK_NE2K_RCR_AM);
+    assert_int_equal(rreg(b, VK_NE2K_TCR), 0);
+    assert_int_equal(rreg(b, VK_NE2K_DCR), 0x49);
+    assert_int_equal(rreg(b, VK_NE2K_IMR), 0x3f);
+    page(b, 0);
+    assert_true(b->nic->ops->can_receive(b->nic));
+    bench_free(b);
+}
+
+static void test_mcast_index_is_the_top_six_crc_bits(void **state)
+{
+    (void)state;
+    /* expected values from zlib: bitreverse(~crc32(addr)) >> 26 */
+    static const struct {
+        uint8_t mac[6];
+        unsigned idx;
+    } cases[] = {
+        {{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}, 62}, {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}, 31},
+        {{0x33, 0x33, 0xff, 0x12, 0x34, 0x56}, 2},  {{0x33, 0x33, 0x00, 0x00, 0x00, 0xfb}, 46},
+        {{0x01, 0x00, 0x5e, 0x00, 0x12, 0xab}, 54},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(vk_eth_mcast_hash6(cases[i].mac), cases[i].idx);
+}
+
+static void test_describe_names_model_and_mac(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    char buf[64];
+    vk_port_describe(b->nic, buf, sizeof buf);
+    assert_string_equal(buf, "ne2k_pci mac=52:54:00:12:34:56");
+    bench_free(b);
+}
+
+static void test_bad_model_keys_are_reported(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_net *net = vk_net_new(loop);
+    const char *bad[] = {"ne2k_pci,rx-ring-pages=6", "ne2k_pci,rx-ring-pages=117",
+                         "ne2k_pci,guest-driver=maybe", "ne2k_pci,rx-refill-delay=-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vk_opts o;
+        vk_diag d;
+        vk_port *p;
+        assert_int_equal(vk_opts_parse("-device", "driver", bad[i], &o, &d), VK_OK);
+        assert_true(vk_nic_ne2k_pci.create(net, "x", &mac0, &o, &p, &d) < 0);
+        vk_opts_free(&o);
+    }
+    vk_net_free(net);
+    vk_loop_free(loop);
+}
+
+/* ---- RX filter ----------------------------------------------------------- */
+
+static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
+{
+    uint8_t f[80];
+    make_frame(f, sizeof f, dst, 9);
+    size_t before = b->guest.n, drops_before = b->dropped.n;
+    inject(b, f, sizeof f);
+    if (accepted) {
+        assert_int_equal(b->guest.n, before + 1);
+        assert_memory_equal(b->guest.data[before], f, sizeof f);
+    } else {
+        assert_int_equal(b->guest.n, before);
+        assert_int_equal(b->dropped.n, drops_before + 1);
+        assert_string_equal(b->dropped.reason, "ne2k_pci RX filter: not for us");
+    }
+}
+
+static void set_rcr(bench *b, uint8_t rcr)
+{
+    page(b, 0);
+    wreg(b, VK_NE2K_RCR, rcr);
+}
+
+static void test_rx_unicast_needs_exact_par_match(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    const uint8_t other[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
+    expect_rx(b, mac0.b, true);
+    expect_rx(b, other, false);
+    page(b, 1);
+    wreg(b, VK_NE2K_PAR0 + 5, 0x57);
+    page(b, 0);
+    expect_rx(b, other, true);
+    expect_rx(b, mac0.b, false);
+    bench_free(b);
+}
+
+static void test_rx_broadcast_needs_ab(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    expect_rx(b, bcast, true);
+    set_rcr(b, VK_NE2K_RCR_AM);
+    expect_rx(b, bcast, false);
+    bench_free(b);
+}
+
+static void test_rx_multicast_needs_am_and_its_mar_bit(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    const uint8_t mc[6] = {0x33, 0x33, 0, 0, 0, 0xfb}; /* index 46: MAR5 bit 6 */
+    expect_rx(b, mc, false);
+    page(b, 1);
+    wreg(b, VK_NE2K_MAR0 + 5, 0x40);
+    page(b, 0);
+    expect_rx(b, mc, true);
+    set_rcr(b, VK_NE2K_RCR_AB);
+    expect_rx(b, mc, false);
+    bench_free(b);
+}
+
+static void test_rx_groups_a_linux_guest_joins_pass_the_mar(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
+    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac0.b[3], mac0.b[4], mac0.b[5]};
+    expect_rx(b, all_nodes, true);
+    expect_rx(b, all_hosts, true);
+    expect_rx(b, solicited, true);
+    bench_free(b);
+}
+
+static void test_rx_promiscuous_accepts_everything(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    const uint8_t uc[6] = {0x02, 1, 2, 3, 4, 5}, mc[6] = {0x33, 0x33, 0, 0, 0, 0xfb};
+    set_rcr(b, VK_NE2K_RCR_PRO);
+    expect_rx(b, uc, true);
+    expect_rx(b, mc, true);
+    expect_rx(b, bcast, true); /* even without AB */
+    bench_free(b);
+}
+
+static void test_rx_monitor_mode_counts_missed_and_stores_nothing(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    set_rcr(b, VK_NE2K_RCR_AB | VK_NE2K_RCR_MON);
+    uint8_t f[80];
+    make_frame(f, sizeof f, mac0.b, 1);
+    inject(b, f, sizeof f);
+    inject(b, f, sizeof f);
+    assert_int_equal(b->guest.n, 0);
+    assert_string_equal(b->dropped.reason, "ne2k_pci RX: monitor mode (RCR.MON)");
+    assert_int_equal(read_curr(b), 0x4c);
+    assert_int_equal(rreg(b, VK_NE2K_CNTR2), 2);
+    assert_int_equal(rreg(b, VK_NE2K_CNTR2), 0); /* cleared by reading */
+    bench_free(b);
+}
+
+static void test_rx_short_frame_is_padded_to_60(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t f[42];
+    make_frame(f, sizeof f, mac0.b, 4);
+    inject(b, f, sizeof f);
+    assert_int_equal(b->guest.n, 1);
+    assert_int_equal(b->guest.len[0], 60);
+    assert_memory_equal(b->guest.data[0], f, sizeof f);
+    for (size_t i = sizeof f; i < 60; i++)
+        assert_int_equal(b->guest.data[0][i], 0);
+    bench_free(b);
+}
+
+static void test_rx_frames_longer_than_1518_are_dropped(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t f[1600];
+    make_frame(f, 1518, mac0.b, 3);
+    inject(b, f, 1518);
+    assert_int_equal(b->guest.n, 1);
+    assert_memory_equal(b->guest.data[0], f, 1518);
+    make_frame(f, 1519, mac0.b, 3);
+    inject(b, f, 1519);
+    inject(b, f, 1600);
+    assert_int_equal(b->guest.n, 1);
+    assert_int_equal(b->dropped.n, 2);
+    assert_string_equal(b->dropped.reason, "ne2k_pci RX: frame too long");
+    bench_free(b);
+}
+
+/* ---- the receive ring ---------------------------------------------------- */
+
+static void test_rx_ring_header_holds_status_next_page_and_length(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    manual_ring(b, 0x50, 0x60);
+    uint8_t f[100];
+    make_frame(f, sizeof f, mac0.b, 6);
+    inject(b, f, sizeof f);
+    assert_int_equal(read_curr(b), 0x51); /* 4 + 100 + 4 (CRC room) fit a page */
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_PRX);
+    uint8_t got[4 + sizeof f];
+    dma_read_bytes(b, 0x5000, got, sizeof got);
+    assert_int_equal(got[0], VK_NE2K_RSR_PRX);
+    assert_int_equal(got[1], 0x51);
+    assert_int_equal(got[2] | got[3] << 8, 104);
+    assert_memory_equal(got + 4, f, sizeof f);
+    assert_int_equal(rreg(b, VK_NE2K_RSR), VK_NE2K_RSR_PRX);
+    /* a broadcast frame of 300 bytes: PHY set, two pages */
+    uint8_t g[300];
+    make_frame(g, sizeof g, bcast, 7);
+    inject(b, g, sizeof g);
+    assert_int_equal(read_curr(b), 0x53);
+    dma_read_bytes(b, 0x5100, got, 4);
+    assert_int_equal(got[0], VK_NE2K_RSR_PRX | VK_NE2K_RSR_PHY);
+    assert_int_equal(got[1], 0x53);
+    assert_int_equal(got[2] | got[3] << 8, 304);
+    bench_free(b);
+}
+
+static void test_rx_ring_wraps_from_pstop_to_pstart(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    manual_ring(b, 0x50, 0x58);
+    page(b, 1);
+    wreg(b, VK_NE2K_CURR, 0x56);
+    page(b, 0);
+    wreg(b, VK_NE2K_BNRY, 0x55);
+    uint8_t f[600], got[600], hdr[4];
+    make_frame(f, sizeof f, mac0.b, 8);
+    inject(b, f, sizeof f);
+    /* 4 + 600 + 4 bytes take 3 pages: 0x56, 0x57, then 0x50 */
+    assert_int_equal(read_curr(b), 0x51);
+    dma_read_bytes(b, 0x5600, hdr, 4);
+    assert_int_equal(hdr[1], 0x51);
+    /* a remote read that crosses PSTOP continues at PSTART, as drivers expect */
+    dma_read_bytes(b, 0x5604, got, sizeof got);
+    assert_memory_equal(got, f, sizeof f);
+    dma_read_bytes(b, 0x5000, got, 600 - 508);
+    assert_memory_equal(got, f + 508, 600 - 508);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+static void test_rx_through_the_driver_survives_many_wraps(void **state)
+{
+    (void)state;
+    bench *b = bench_new("rx-ring-pages=7");
+    for (unsigned i = 0; i < 40; i++) {
+        size_t len = 60 + (i * 157) % 1455;
+        uint8_t f[1514];
+        make_frame(f, len, mac0.b, (uint8_t)i);
+        inject(b, f, len);
+        assert_int_equal(b->guest.n, i + 1);
+        assert_int_equal(b->guest.len[i], len);
+        assert_memory_equal(b->guest.data[i], f, len);
+    }
+    assert_int_equal(vk_ne2k_driver_stats_of(b->nic)->rx_errors, 0);
+    assert_int_equal(b->dropped.n, 0);
+    bench_free(b);
+}
+
+/* ---- backpressure -------------------------------------------------------- */
+
+/* ne2k_pci on hub 0 with a source port on the same hub. */
+typedef struct hubbench {
+    bench *b;
+    vk_port *src;
+} hubbench;
+
+static hubbench hub_new(const char *opts)
+{
+    hubbench h;
+    h.b = calloc(1, sizeof *h.b);
+    assert_non_null(h.b);
+    bench *b = h.b;
+    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    b->net = vk_net_new(b->loop);
+    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
+    b->nic = make_nic(b->net, "nic0", &mac0, opts);
+    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
+    vk_diag d;
+    vk_port *hp0, *hp1;
+    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
+    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
+    assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src), VK_OK);
+    h.src->priv = &b->on_wire;
+    assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
+    assert_int_equal(vk_net_start(b->net, &d), VK_OK);
+    return h;
+}
+
+static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **state)
+{
+    (void)state;
+    /* 7 pages: after one frame less than a maximal frame's room is left */
+    hubbench h = hub_new("rx-ring-pages=7,rx-refill-delay=1000000");
+    bench *b = h.b;
+    uint8_t f[5][80];
+    for (unsigned i = 0; i < 5; i++) {
+        make_frame(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
+        assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
+    }
+    assert_int_equal(b->guest.n, 1);
+    assert_int_equal(vk_port_queue_len(b->nic), 4);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    vk_loop_run(b->loop, 999999);
+    assert_int_equal(b->guest.n, 1); /* BNRY not moved yet */
+    vk_loop_run(b->loop, 1000000);
+    assert_int_equal(b->guest.n, 2);
+    vk_loop_run(b->loop, VK_TIME_NEVER);
+    assert_int_equal(b->guest.n, 5);
+    assert_int_equal(vk_port_queue_len(b->nic), 0);
+    for (unsigned i = 0; i < 5; i++)
+        assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
+    assert_int_equal(b->dropped.n, 0);
+    assert_true(vk_ne2k_driver_stats_of(b->nic)->bnry_updates >= 4);
+    bench_free(b);
+}
+
+static void test_queue_limit_overflow_drops_with_reason(void **state)
+{
+    (void)state;
+    hubbench h = hub_new("rx-ring-pages=7,rx-refill-delay=1000000");
+    bench *b = h.b;
+    vk_port_set_queue_limit(b->nic, 2);
+    for (unsigned i = 0; i < 5; i++) {
+        uint8_t f[80];
+        make_frame(f, sizeof f, mac0.b, (uint8_t)i);
+        assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
+    }
+    assert_int_equal(b->guest.n, 1);
+    assert_int_equal(b->dropped.n, 2);
+    assert_string_equal(b->dropped.reason, "queue full");
+    assert_int_equal(b->nic->stats.drops_queue_full, 2);
+    vk_loop_run(b->loop, VK_TIME_NEVER);
+    assert_int_equal(b->guest.n, 3);
+    bench_free(b);
+}
+
+static void test_stopped_card_cannot_receive_until_started(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    uint8_t f[80];
+    make_frame(f, sizeof f, mac0.b, 1);
+    inject(b, f, sizeof f);
+    assert_int_equal(vk_port_queue_len(b->nic), 1);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    assert_int_equal(vk_port_queue_len(b->nic), 0);
+    assert_int_equal(b->guest.n, 1);
+    bench_free(b);
+}
+
+/* ---- hostile register values -------------------------------------------- */
+
+static void test_pstart_not_below_pstop_means_ring_full(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t f[80];
+    make_frame(f, sizeof f, mac0.b, 1);
+    wreg(b, VK_NE2K_PSTART, 0x80);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    inject(b, f, sizeof f);
+    wreg(b, VK_NE2K_PSTART, 0x90);
+    inject(b, f, sizeof f);
+    assert_int_equal(vk_port_queue_len(b->nic), 2);
+    assert_int_equal(b->guest.n, 0);
+    wreg(b, VK_NE2K_PSTART, 0x4c);
+    assert_int_equal(vk_port_queue_len(b->nic), 0);
+    assert_int_equal(b->guest.n, 2);
+    bench_free(b);
+}
+
+static void test_ring_outside_ram_or_curr_outside_ring_receives_nothing(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    wreg(b, VK_NE2K_PSTART, 0x00); /* the PROM and the hole */
+    assert_false(b->nic->ops->can_receive(b->nic));
+    wreg(b, VK_NE2K_PSTART, 0x4c);
+    wreg(b, VK_NE2K_PSTOP, 0xff); /* beyond RAM */
+    assert_false(b->nic->ops->can_receive(b->nic));
+    wreg(b, VK_NE2K_PSTOP, 0x80);
+    assert_true(b->nic->ops->can_receive(b->nic));
+    static const uint8_t bad_curr[] = {0x00, 0x4b, 0x80, 0xc0, 0xff};
+    for (size_t i = 0; i < sizeof bad_curr; i++) {
+        page(b, 1);
+        wreg(b, VK_NE2K_CURR, bad_curr[i]);
+        page(b, 0);
+        assert_false(b->nic->ops->can_receive(b->nic));
+    }
+    uint8_t f[80];
+    make_frame(f, sizeof f, mac0.b, 1);
+    inject(b, f, sizeof f);
+    assert_int_equal(vk_port_queue_len(b->nic), 1);
+    page(b, 1);
+    wreg(b, VK_NE2K_CURR, 0x4c);
+    page(b, 0);
+    assert_int_equal(b->guest.n, 1);
+    bench_free(b);
+}
+
+/* BNRY far outside the ring makes QEMU's room arithmetic generous; frames
+ * may then overwrite unread ones, but never land outside [PSTART, PSTOP). */
+static void test_bnry_outside_ring_never_writes_outside_it(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint8_t fill[256], got[256];
+    memset(fill, 0xa5, sizeof fill);
+    dma_write_bytes(b, 0x4f00, fill, sizeof fill);
+    dma_write_bytes(b, 0x5800, fill, sizeof fill);
+    manual_ring(b, 0x50, 0x58);
+    wreg(b, VK_NE2K_BNRY, 0xff);
+    for (unsigned i = 0; i < 20; i++) {
+        uint8_t f[1500];
+        make_frame(f, 600 + i * 40, mac0.b, (uint8_t)i);
+        if (!b->nic->ops->can_receive(b->nic))
+            break;
+        inject(b, f, 600 + i * 40);
+        uint8_t curr = read_curr(b);
+        assert_true(curr >= 0x50 && curr < 0x58);
+    }
+    dma_read_bytes(b, 0x4f00, got, sizeof got);
+    assert_memory_equal(got, fill, sizeof fill);
+    dma_read_bytes(b, 0x5800, got, sizeof got);
+    assert_memory_equal(got, fill, sizeof fill);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+static void test_receive_called_on_a_full_ring_sets_ovw(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    manual_ring(b, 0x50, 0x57); /* 7 pages: one frame fills it */
+    uint8_t f[80];
+    make_frame(f, sizeof f, mac0.b, 1);
+    inject(b, f, sizeof f);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    vk_frame *fr = vk_frame_new(f, sizeof f);
+    assert_non_null(fr);
+    assert_true(b->nic->ops->receive(b->nic, fr) < 0); /* ignoring can_receive */
+    vk_frame_unref(fr);
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_OVW);
+    assert_string_equal(b->dropped.reason, "ne2k_pci RX: receive ring full");
+    assert_int_equal(rreg(b, VK_NE2K_CNTR2), 1);
+    assert_int_equal(read_curr(b), 0x51);
+    bench_free(b);
+}
+
+/* ---- remote DMA bounds --------------------------------------------------- */
+
+static void test_remote_dma_read_off_the_end_stops_and_sets_error(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    wreg(b, VK_NE2K_DCR, 0x49);
+    wreg(b, VK_NE2K_ISR, 0xff);
+    dma_program(b, 0xbffc, 8, VK_NE2K_CR_RD_READ);
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 4), 0);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 4), 0xffffffffu);
+    const char *msg;
+    assert_true(vk_ne2k_error(b->nic, &msg));
+    assert_string_equal(msg, "ne2k_pci remote DMA read outside card memory: 0xc000+4");
+    assert_false(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_RDC); /* stopped, not completed */
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 2), 0xffff);
+    /* a reset clears the error state */
+    (void)vk_ne2k_io_read(b->nic, VK_NE2K_RESET, 1);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+static void test_remote_dma_start_in_hole_or_count_beyond_ram_is_refused(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    const char *msg;
+    dma_program(b, 0x1000, 16, VK_NE2K_CR_RD_READ);
+    assert_true(vk_ne2k_error(b->nic, &msg));
+    assert_non_null(strstr(msg, "remote DMA read"));
+    assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 1), 0xff);
+    (void)vk_ne2k_io_read(b->nic, VK_NE2K_RESET, 1);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    dma_program(b, 0x4000, 0x8001, VK_NE2K_CR_RD_WRITE);
+    assert_true(vk_ne2k_error(b->nic, &msg));
+    assert_non_null(strstr(msg, "remote DMA count"));
+    (void)vk_ne2k_io_read(b->nic, VK_NE2K_RESET, 1);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    dma_program(b, 0xfff0, 0xffff, VK_NE2K_CR_RD_READ);
+    assert_true(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+static void test_remote_dma_write_to_prom_or_past_ram_is_refused(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    wreg(b, VK_NE2K_DCR, 0x48);
+    const uint8_t junk[4] = {1, 2, 3, 4};
+    dma_write_bytes(b, 0x0000, junk, sizeof junk);
+    assert_true(vk_ne2k_error(b->nic, NULL));
+    uint8_t prom[2];
+    dma_read_bytes(b, 0, prom, 2);
+    assert_int_equal(prom[0], mac0.b[0]);
+    (void)vk_ne2k_io_read(b->nic, VK_NE2K_RESET, 1);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
+    wreg(b, VK_NE2K_DCR, 0x48);
+    dma_write_bytes(b, 0xbffe, junk, sizeof junk); /* 2 fit, then the end */
+    const char *msg;
+    assert_true(vk_ne2k_error(b->nic, &msg));
+    assert_string_equal(msg, "ne2k_pci remote DMA write outside card memory: 0xc000+1");
+    uint8_t got[2];
+    dma_read_bytes(b, 0xbffe, got, 2);
+    assert_memory_equal(got, junk, 2);
+    bench_free(b);
+}
+
+/* ---- transmit ------------------------------------------------------------ */
+
+static void start_tx(bench *b, uint8_t tpsr, uint16_t tbcr)
+{
+    page(b, 0);
+    wreg(b, VK_NE2K_TPSR, tpsr);
+    wreg(b, VK_NE2K_TBCR0, (uint8_t)tbcr);
+    wreg(b, VK_NE2K_TBCR1, (uint8_t)(tbcr >> 8));
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_TXP | VK_NE2K_CR_RD_ABORT);
+}
+
+static void test_tx_sends_tbcr_bytes_from_tpsr(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    manual_ring(b, 0x4c, 0x80);
+    uint8_t f[100];
+    make_frame(f, sizeof f, bcast, 2);
+    dma_write_bytes(b, 0x4000, f, sizeof f);
+    wreg(b, VK_NE2K_ISR, 0xff);
+    start_tx(b, 0x40, sizeof f);
+    assert_int_equal(b->on_wire.n, 1);
+    assert_int_equal(b->on_wire.len[0], sizeof f);
+    assert_memory_equal(b->on_wire.data[0], f, sizeof f);
+    assert_int_equal(rreg(b, VK_NE2K_TSR), VK_NE2K_TSR_PTX);
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_PTX);
+    assert_false(rreg(b, VK_NE2K_CR) & VK_NE2K_CR_TXP);
+    bench_free(b);
+}
+
+static void test_tx_tbcr_zero_or_outside_ram_is_refused_with_txe(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    manual_ring(b, 0x4c, 0x80);
+    start_tx(b, 0x40, 0);
+    assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_TXE);
+    assert_int_equal(rreg(b, VK_NE2K_TSR), VK_NE2K_TSR_ABT);
+    assert_false(vk_ne2k_error(b->nic, NULL)); /* nothing was touched */
+    const char *msg;
+    start_tx(b, 0xbf, 512);
+    assert_true(vk_ne2k_error(b->nic, &msg));
+    assert_string_equal(msg, "ne2k_pci transmit (TPSR/TBCR) outside card memory: 0xbf00+512");
+    start_tx(b, 0x10, 60);
+    start_tx(b, 0x40, 0xffff);
+    start_tx(b, 0xff, 60);
+    assert_int_equal(b->on_wire.n, 0);
+    assert_false(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_PTX);
+    /* the largest transmit is all of RAM, as QEMU allows */
+    start_tx(b, 0x40, 0x8000);
+    assert_int_equal(b->on_wire.n, 1);
+    assert_int_equal(b->on_wire.len[0], 0x8000);
+    bench_free(b);
+}
+
+static void test_tx_while_stopped_does_nothing(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_NE2K_TPSR, 0x40);
+    wreg(b, VK_NE2K_TBCR0, 60);
+    wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_TXP | VK_NE2K_CR_RD_ABORT);
+    assert_int_equal(b->on_wire.n, 0);
+    assert_false(rreg(b, VK_NE2K_ISR) & (VK_NE2K_ISR_PTX | VK_NE2K_ISR_TXE));
+    bench_free(b);
+}
+
+static void test_guest_send_pads_short_frames_to_60(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t f[42];
+    make_frame(f, sizeof f, bcast, 5);
+    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
+    assert_int_equal(b->on_wire.n, 1);
+    assert_int_equal(b->on_wire.len[0], 60);
+    assert_memory_equal(b->on_wire.data[0], f, sizeof f);
+    for (size_t i = sizeof f; i < 60; i++)
+        assert_int_equal(b->on_wire.data[0][i], 0);
+    assert_int_equal(vk_ne2k_driver_stats_of(b->nic)->tx_sent, 1);
+    bench_free(b);
+}
+
+static void test_guest_send_of_odd_sizes_and_oversize(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    uint8_t f[1519];
+    for (size_t len = 60; len <= 1518; len += 97) {
+        make_frame(f, len, bcast, (uint8_t)len);
+        assert_int_equal(vk_nic_guest_send(b->nic, f, len), VK_OK);
+        assert_int_equal(b->on_wire.len[b->on_wire.n - 1], len);
+        assert_memory_equal(b->on_wire.data[b->on_wire.n - 1], f, len);
+    }
+    make_frame(f, sizeof f, bcast, 1);
+    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_EINVAL);
+    assert_int_equal(vk_nic_guest_send(b->nic, f, 13), VK_EINVAL);
+    bench_free(b);
+}
+
+static void test_tcr_loopback_returns_the_frame_to_the_guest(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
+    uint8_t f[100];
+    make_frame(f, sizeof f, mac0.b, 7);
+    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
+    assert_int_equal(b->on_wire.n, 0);
+    assert_int_equal(b->guest.n, 1);
+    assert_memory_equal(b->guest.data[0], f, sizeof f);
+    bench_free(b);
+}
+
+/* A guest that answers every frame it receives, in loopback: each answer is
+ * sent from inside the interrupt handler and comes straight back. */
+static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+{
+    capture *c = arg;
+    capture_add(c, data, len);
+    if (c->n < 10)
+        (void)vk_nic_guest_send(nic, data, len);
+}
+
+static void test_loopback_echo_from_the_guest_is_safe(void **state)
+{
+    (void)state;
+    bench *b = bench_new("rx-ring-pages=7");
+    vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
+    wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
+    uint8_t f[100];
+    make_frame(f, sizeof f, mac0.b, 7);
+    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
+    assert_int_equal(b->guest.n, 10);
+    for (size_t i = 0; i < b->guest.n; i++)
+        assert_memory_equal(b->guest.data[i], f, sizeof f);
+    assert_false(vk_ne2k_error(b->nic, NULL));
+    bench_free(b);
+}
+
+/* ---- round trip ---------------------------------------------------------- */
+
+static uint8_t *libnet_udp(const uint8_t dst[6], const uint8_t src[6], size_t plen, size_t *len)
+{
+    uint8_t payload[1400];
+    for (size_t i = 0; i < plen; i++)
+        payload[i] = (uint8_t)(i * 7 + 3);
+    libnet_t *l = vk_test_libnet();
+    assert_true(libnet_build_udp(40000, 7, (uint16_t)(LIBNET_UDP_H + plen), 0, payload,
+                                 (uint32_t)plen, l, 0) != -1);
+    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 1, 0, 64,
+                                  IPPROTO_UDP, 0, htonl(0x0a00020f), htonl(0x0a000210), NULL, 0,
+                                  l, 0) != -1);
+    assert_true(libnet_build_ethernet(dst, src, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
+    return vk_test_libnet_frame(l, len);
+}
+
+static void test_two_ne2k_on_a_hub_exchange_frames_byte_identical(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_net *net = vk_net_new(loop);
+    const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
+    vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "");
+    capture ca = {0}, cb = {0};
+    vk_nic_set_guest_sink(a, sink, &ca);
+    vk_nic_set_guest_sink(bb, sink, &cb);
+    vk_diag d;
+    vk_port *h0, *h1;
+    assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
+    assert_int_equal(vk_net_add_hubport(net, 0, "h1", &h1, &d), VK_OK);
+    assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
+    assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
+    size_t n1, n2;
+    uint8_t *f1 = libnet_udp(mac1.b, mac0.b, 1400, &n1); /* a -> b */
+    uint8_t *f2 = libnet_udp(mac0.b, mac1.b, 10, &n2);   /* b -> a: 52 bytes, padded */
+    uint8_t f3[300];
+    make_frame(f3, sizeof f3, bcast, 3);
+    assert_int_equal(vk_nic_guest_send(a, f1, n1), VK_OK);
+    assert_int_equal(vk_nic_guest_send(bb, f2, n2), VK_OK);
+    assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
+    assert_int_equal(cb.n, 2);
+    assert_int_equal(ca.n, 1);
+    assert_int_equal(cb.len[0], n1);
+    assert_memory_equal(cb.data[0], f1, n1);
+    assert_memory_equal(cb.data[1], f3, sizeof f3);
+    assert_int_equal(ca.len[0], 60);
+    assert_memory_equal(ca.data[0], f2, n2);
+    free(f1);
+    free(f2);
+    vk_net_free(net);
+    vk_loop_free(loop);
+    capture_free(&ca);
+    capture_free(&cb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_power_on_card_is_stopped_with_rst_and_rtl8029_id),
+        cmocka_unit_test(test_page_bits_select_register_banks),
+        cmocka_unit_test(test_isr_write_one_clears_and_only_start_clears_rst),
+        cmocka_unit_test(test_imr_gates_the_interrupt_line),
+        cmocka_unit_test(test_prom_holds_the_mac_doubled_for_word_reads),
+        cmocka_unit_test(test_driver_brings_the_card_up_as_linux),
+        cmocka_unit_test(test_mcast_index_is_the_top_six_crc_bits),
+        cmocka_unit_test(test_describe_names_model_and_mac),
+        cmocka_unit_test(test_bad_model_keys_are_reported),
+        cmocka_unit_test(test_rx_unicast_needs_exact_par_match),
+        cmocka_unit_test(test_rx_broadcast_needs_ab),
+        cmocka_unit_test(test_rx_multicast_needs_am_and_its_mar_bit),
+        cmocka_unit_test(test_rx_groups_a_linux_guest_joins_pass_the_mar),
+        cmocka_unit_test(test_rx_promiscuous_accepts_everything),
+        cmocka_unit_test(test_rx_monitor_mode_counts_missed_and_stores_nothing),
+        cmocka_unit_test(test_rx_short_frame_is_padded_to_60),
+        cmocka_unit_test(test_rx_frames_longer_than_1518_are_dropped),
+        cmocka_unit_test(test_rx_ring_header_holds_status_next_page_and_length),
+        cmocka_unit_test(test_rx_ring_wraps_from_pstop_to_pstart),
+        cmocka_unit_test(test_rx_through_the_driver_survives_many_wraps),
+        cmocka_unit_test(test_full_ring_queues_frames_and_flushes_when_bnry_advances),
+        cmocka_unit_test(test_queue_limit_overflow_drops_with_reason),
+        cmocka_unit_test(test_stopped_card_cannot_receive_until_started),
+        cmocka_unit_test(test_pstart_not_below_pstop_means_ring_full),
+        cmocka_unit_test(test_ring_outside_ram_or_curr_outside_ring_receives_nothing),
+        cmocka_unit_test(test_bnry_outside_ring_never_writes_outside_it),
+        cmocka_unit_test(test_receive_called_on_a_full_ring_sets_ovw),
+        cmocka_unit_test(test_remote_dma_read_off_the_end_stops_and_sets_error),
+        cmocka_unit_test(test_remote_dma_start_in_hole_or_count_beyond_ram_is_refused),
+        cmocka_unit_test(test_remote_dma_write_to_prom_or_past_ram_is_refused),
+        cmocka_unit_test(test_tx_sends_tbcr_bytes_from_tpsr),
+        cmocka_unit_test(test_tx_tbcr_zero_or_outside_ram_is_refused_with_txe),
+        cmocka_unit_test(test_tx_while_stopped_does_nothing),
+        cmocka_unit_test(test_guest_send_pads_short_frames_to_60),
+        cmocka_unit_test(test_guest_send_of_odd_sizes_and_oversize),
+        cmocka_unit_test(test_tcr_loopback_returns_the_frame_to_the_guest),
+        cmocka_unit_test(test_loopback_echo_from_the_guest_is_safe),
+        cmocka_unit_test(test_two_ne2k_on_a_hub_exchange_frames_byte_identical),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
