@@ -22,6 +22,7 @@ static void replay_usage(FILE *out)
             "                      [--filter BPF] [--report FILE.json] [--max-diffs N]\n"
             "                      [--trace-dir DIR | --trace FILE.pcapng]\n"
             "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
+            "                      [--guest-offload none|csum|tso] [--check-wire]\n"
             "\n"
             "Plays the frames the guest sent in CAPTURE (pcap or pcapng) into the network at\n"
             "their recorded times on the virtual clock, and compares what the network\n"
@@ -33,6 +34,16 @@ static void replay_usage(FILE *out)
             "  --nic-id ID          replay through this NIC (default: the first)\n"
             "  --port ID            replay through a port without peer (e.g. a hubport):\n"
             "                       a port 'replay' is peered with it\n"
+            "\n"
+            "the guest driver (through a NIC):\n"
+            "  --guest-offload M    none, csum or tso: hand the guest frames to the driver\n"
+            "                       as a guest stack with that offload would (csum: TCP/UDP\n"
+            "                       checksums left to the card; tso: consecutive TCP\n"
+            "                       segments merged into one job the card segments), and\n"
+            "                       set the card's guest-offload key to M; implies\n"
+            "                       --check-wire\n"
+            "  --check-wire         also compare, byte for byte, the frames that left the\n"
+            "                       NIC with the guest frames injected\n"
             "\n"
             "which frames are the guest's:\n"
             "  --guest-mac MAC      frames from MAC (default: the source of the first frame\n"
@@ -57,7 +68,8 @@ static void replay_usage(FILE *out)
             "                       trace every port as 'vnetkit run' does\n"
             "  --progress           progress lines on stderr (default: when it is a tty)\n"
             "\n"
-            "exit status: 0 every expected frame produced and nothing else, 1 a divergence,\n"
+            "exit status: 0 every expected frame produced and nothing else (and, with\n"
+            "--check-wire, the wire as sent), 1 a divergence,\n"
             "2 bad usage, a capture that cannot be read, or a network that cannot be built.\n",
             VK_REPORT_MAX_DIFFS_DEFAULT);
 }
@@ -65,7 +77,7 @@ static void replay_usage(FILE *out)
 static const char *const replay_value_opts[] = {
     "guest-mac", "filter", "report", "trace-dir", "trace", "trace-filter", "trace-snaplen",
     "update-expected", "nic-id", "port", "capture-iface", "normalize", "no-normalize",
-    "max-diffs", "settle", NULL};
+    "max-diffs", "settle", "guest-offload", NULL};
 
 typedef struct replay_args {
     vk_cli_trace trace;
@@ -102,6 +114,12 @@ static int parse_value(replay_args *a, const char *name, const char *v)
             vk_cli_error("--settle: '%s' is not a time (e.g. 2, 1.5s, 200ms)", v);
             return -1;
         }
+    } else if (strcmp(name, "guest-offload") == 0) {
+        if (vk_replay_offload_parse(v, &a->cfg.offload) != VK_OK) {
+            vk_cli_error("--guest-offload: '%s' is not none, csum or tso", v);
+            return -1;
+        }
+        a->cfg.offload_set = true;
     } else if (strcmp(name, "filter") == 0) {
         a->cfg.filter = v;
     } else if (strcmp(name, "report") == 0) {
@@ -129,6 +147,7 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         {"port", required_argument, NULL, 0}, {"capture-iface", required_argument, NULL, 0},
         {"normalize", required_argument, NULL, 0}, {"no-normalize", required_argument, NULL, 0},
         {"max-diffs", required_argument, NULL, 0}, {"settle", required_argument, NULL, 0},
+        {"guest-offload", required_argument, NULL, 0}, {"check-wire", no_argument, NULL, 0},
         {"progress", no_argument, NULL, 0}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -151,6 +170,8 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
             return -1;
         if (strcmp(name, "progress") == 0)
             a->progress = true;
+        else if (strcmp(name, "check-wire") == 0)
+            a->cfg.check_wire = true;
         else if (t == 0 && parse_value(a, name, optarg) < 0)
             return -1;
     }
@@ -191,7 +212,7 @@ static int finish_replay(vk_replay *r, const replay_args *a)
         fprintf(stderr, "%s: replay: wrote %zu frames to %s\n", vk_prog, r->nlog, a->update);
         return VK_EXIT_OK;
     }
-    return r->cmp.divergences ? VK_EXIT_CHECK_FAILED : VK_EXIT_OK;
+    return vk_replay_divergences(r) ? VK_EXIT_CHECK_FAILED : VK_EXIT_OK;
 }
 
 int vk_cmd_replay(int argc, char **argv)

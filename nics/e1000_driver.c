@@ -423,7 +423,7 @@ static void plan_csum(uint8_t *frame, const l4_info *l, tx_plan *t)
 
 /* e1000_tso: IP lengths and header checksum zeroed, TCP checksum seeded
  * with the pseudo header without length; the card fills them per segment. */
-static void plan_tso(uint8_t *frame, size_t len, const l4_info *l, tx_plan *t)
+static void plan_tso(uint8_t *frame, size_t len, const l4_info *l, size_t mss, tx_plan *t)
 {
     uint8_t *ip = frame + l->l3;
     if (l->v6) {
@@ -433,7 +433,6 @@ static void plan_tso(uint8_t *frame, size_t len, const l4_info *l, tx_plan *t)
         vk_put_be16(ip + 10, 0);
     }
     vk_put_be16(frame + l->l4 + 16, seed(l->pseudo, 0));
-    size_t mss = 1500 - (l->hdr_len - l->l3);
     t->ctx = t->tso = true;
     t->popts = VK_E1000_TXD_POPTS_TXSM | (l->v6 ? 0 : VK_E1000_TXD_POPTS_IXSM);
     t->c[0] = (uint8_t)l->l3;
@@ -457,7 +456,7 @@ static void plan_tx(const vk_e1000 *s, uint8_t *frame, size_t len, tx_plan *t)
     bool vlan = vk_get_be16(frame + 12) == VK_ETHERTYPE_VLAN;
     if (s->cfg.offload == E1K_OFFLOAD_TSO && l.proto == VK_IP_PROTO_TCP &&
         len > DRV_MTU_FRAME + (vlan ? 4 : 0) && l.hdr_len - l.l3 < 1500)
-        plan_tso(frame, len, &l, t);
+        plan_tso(frame, len, &l, 1500 - (l.hdr_len - l.l3), t);
     else
         plan_csum(frame, &l, t);
 }
@@ -508,7 +507,11 @@ static int tx_queue(vk_port *p, const uint8_t *frame, size_t len, const tx_plan 
     return VK_OK;
 }
 
-static int drv_send(vk_port *p, const uint8_t *data, size_t len)
+/* Copies the frame, lets plan() fill the descriptors' plan (and change the
+ * copy, as Linux's e1000_tso does), and queues it if the ring has room. */
+typedef int (*plan_fn)(vk_e1000 *s, uint8_t *frame, size_t len, const void *arg, tx_plan *t);
+
+static int tx_submit(vk_port *p, const uint8_t *data, size_t len, plan_fn plan, const void *arg)
 {
     vk_e1000 *s = e1k_of(p);
     e1k_driver *d = &s->drv;
@@ -522,21 +525,81 @@ static int drv_send(vk_port *p, const uint8_t *data, size_t len)
         return VK_ENOMEM;
     memcpy(frame, data, len);
     tx_plan t;
-    plan_tx(s, frame, len, &t);
+    int r = plan(s, frame, len, arg, &t);
     unsigned need = (unsigned)((len + DRV_TX_BUF - 1) / DRV_TX_BUF) + (t.ctx ? 1 : 0);
-    int r = VK_OK;
-    if (need > tx_free_slots(d)) {
+    if (r == VK_OK && need > tx_free_slots(d)) {
         d->stats.tx_busy++;
         r = VK_EAGAIN;
-    } else {
+    } else if (r == VK_OK) {
         r = tx_queue(p, frame, len, &t);
     }
     free(frame);
     return r;
 }
 
+static int plan_own(vk_e1000 *s, uint8_t *frame, size_t len, const void *arg, tx_plan *t)
+{
+    (void)arg;
+    plan_tx(s, frame, len, t);
+    return VK_OK;
+}
+
+static int drv_send(vk_port *p, const uint8_t *data, size_t len)
+{
+    return tx_submit(p, data, len, plan_own, NULL);
+}
+
+/* The stack's metadata (nic.h) in a context descriptor: e1000_tx_csum for a
+ * checksum (the stack already seeded the field), e1000_tso for a
+ * super-frame, none for a complete frame (meta NULL).  TUCSS, TUCSO and
+ * HDRLEN are 8-bit fields. */
+static int plan_meta(vk_e1000 *s, uint8_t *frame, size_t len, const void *arg, tx_plan *t)
+{
+    (void)s;
+    const vk_guest_offload *m = arg;
+    memset(t, 0, sizeof *t);
+    if (m == NULL)
+        return VK_OK; /* legacy descriptors: the frame as it is */
+    if (m->csum_start > 255 || m->csum_offset > 255 - m->csum_start ||
+        m->csum_start + m->csum_offset + 2 > len)
+        return VK_EINVAL;
+    if (m->gso_mss == 0) {
+        t->ctx = true;
+        t->popts = VK_E1000_TXD_POPTS_TXSM;
+        t->c[4] = (uint8_t)m->csum_start;
+        t->c[5] = (uint8_t)(m->csum_start + m->csum_offset);
+        put_le32(t->c + 8, VK_E1000_TXD_CMD_DEXT |
+                               (m->csum_offset == 16 ? VK_E1000_TXD_CMD_TCP : 0));
+        return VK_OK;
+    }
+    l4_info l;
+    if (!find_l4(frame, len, &l) || l.proto != VK_IP_PROTO_TCP || l.l4 != m->csum_start ||
+        l.hdr_len != m->hdr_len || m->hdr_len > 255 || m->gso_mss > 0xffff)
+        return VK_EINVAL;
+    plan_tso(frame, len, &l, m->gso_mss, t);
+    return VK_OK;
+}
+
+static int drv_send_offload(vk_port *p, const uint8_t *data, size_t len,
+                            const vk_guest_offload *meta)
+{
+    return tx_submit(p, data, len, plan_meta, meta);
+}
+
+/* The guest-offload= key at run time: only changes what drv_send asks. */
+static int drv_set_offload(vk_port *p, vk_nic_offload mode)
+{
+    static const e1k_offload map[] = {E1K_OFFLOAD_NONE, E1K_OFFLOAD_CSUM, E1K_OFFLOAD_TSO};
+    if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
+        return VK_EINVAL;
+    e1k_of(p)->cfg.offload = map[mode];
+    return VK_OK;
+}
+
 const vk_nic_guest_ops vk_e1000_guest_ops = {
     .send = drv_send,
+    .set_offload = drv_set_offload,
+    .send_offload = drv_send_offload,
 };
 
 /* ---- interrupts ---------------------------------------------------------- */

@@ -1,10 +1,30 @@
 /* The guest-side entry points shared by all NIC models (see nic.h). */
 #include "nics/nic.h"
 
+#include "core/error.h"
+
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len)
 {
     vk_nic *n = vk_nic_of(nic);
     return n->guest->send(nic, data, len);
+}
+
+int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode)
+{
+    vk_nic *n = vk_nic_of(nic);
+    return n->guest->set_offload ? n->guest->set_offload(nic, mode) : VK_EUNSUPP;
+}
+
+int vk_nic_guest_send_offload(vk_port *nic, const uint8_t *frame, size_t len,
+                              const vk_guest_offload *meta)
+{
+    vk_nic *n = vk_nic_of(nic);
+    return n->guest->send_offload ? n->guest->send_offload(nic, frame, len, meta) : VK_EUNSUPP;
+}
+
+bool vk_nic_has_send_offload(vk_port *nic)
+{
+    return vk_nic_of(nic)->guest->send_offload != NULL;
 }
 
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg)

@@ -6,12 +6,18 @@
  *   - vk_nic_guest_send() makes the guest driver transmit one frame through the
  *     card (descriptors, doorbell, completion), exactly as a guest would;
  *   - frames the card delivers into guest memory are reaped by the driver half
- *     and handed to the sink set with vk_nic_set_guest_sink().
+ *     and handed to the sink set with vk_nic_set_guest_sink();
+ *   - optionally, vk_nic_guest_send_offload() transmits a frame whose
+ *     checksum (and segmentation) the guest stack left to the card, as Linux
+ *     hands a CHECKSUM_PARTIAL or GSO skb to the driver: the stack prepares
+ *     the frame (replay/offload.c), the driver half only turns the metadata
+ *     into the card's descriptors.
  * Bytes passed to and from the guest side are borrowed for the call.
  */
 #ifndef VK_NICS_NIC_H
 #define VK_NICS_NIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,10 +27,44 @@
 
 typedef void (*vk_guest_sink_fn)(void *arg, vk_port *nic, const uint8_t *data, size_t len);
 
+/* What the guest stack asks of the card for its frames: the models'
+ * `guest-offload=none|csum|tso` key. */
+typedef enum vk_nic_offload {
+    VK_NIC_OFFLOAD_NONE,
+    VK_NIC_OFFLOAD_CSUM,
+    VK_NIC_OFFLOAD_TSO,
+} vk_nic_offload;
+
+/* Offload metadata of one frame, as Linux's skb carries it (offsets from the
+ * start of the frame).  The checksum field at csum_start + csum_offset holds
+ * the folded pseudo-header sum (with the L4 length of the frame as given),
+ * not complemented; the card sums from csum_start to the end and stores the
+ * result there.  gso_mss > 0: the frame is one TCP super-frame whose
+ * headers are hdr_len bytes long, to be cut into segments of gso_mss payload
+ * bytes (the card fixes lengths, IP ids, sequence numbers, flags, checksums). */
+typedef struct vk_guest_offload {
+    size_t csum_start;
+    size_t csum_offset;
+    size_t gso_mss;  /* 0: checksum only */
+    size_t hdr_len;  /* gso only */
+} vk_guest_offload;
+
 typedef struct vk_nic_guest_ops {
     /* Transmit one frame via the driver half.  VK_EAGAIN when the TX ring is
      * full (the caller retries after the card made progress). */
     int (*send)(vk_port *nic, const uint8_t *data, size_t len);
+    /* Optional (NULL: the model has none).  Sets what the guest stack asks of
+     * the card, as the guest-offload= key does; only before the net starts.
+     * VK_EUNSUPP when the card cannot be set so. */
+    int (*set_offload)(vk_port *nic, vk_nic_offload mode);
+    /* Optional.  Transmits a frame prepared by the stack with meta (see
+     * vk_guest_offload), or with meta NULL a complete frame the card must
+     * send untouched (CHECKSUM_NONE), whatever the guest-offload mode.
+     * VK_EAGAIN as send; VK_EUNSUPP when the offload was not negotiated with
+     * the card; VK_EINVAL for metadata the card's descriptors cannot
+     * express. */
+    int (*send_offload)(vk_port *nic, const uint8_t *frame, size_t len,
+                        const vk_guest_offload *meta);
 } vk_nic_guest_ops;
 
 /* The common head of every NIC model's private state. */
@@ -41,6 +81,11 @@ static inline vk_nic *vk_nic_of(vk_port *p)
 }
 
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len);
+/* The optional entry points: VK_EUNSUPP when the model lacks them. */
+int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode);
+int vk_nic_guest_send_offload(vk_port *nic, const uint8_t *frame, size_t len,
+                              const vk_guest_offload *meta);
+bool vk_nic_has_send_offload(vk_port *nic);
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg);
 /* Called by models' driver halves for every frame the guest received. */
 void vk_nic_deliver_to_guest(vk_port *nic, const uint8_t *data, size_t len);

@@ -247,7 +247,9 @@ static bool find_l4(const uint8_t *data, size_t len, l4_info *l4)
     } else {
         return false;
     }
-    return l4->proto == IPPROTO_TCP_ || l4->proto == IPPROTO_UDP_;
+    if (l4->proto == IPPROTO_UDP_) /* a zero checksum: the sender chose none */
+        return l4->len >= 8 && (data[l4->off + 6] | data[l4->off + 7]) != 0;
+    return l4->proto == IPPROTO_TCP_;
 }
 
 /* Linux CHECKSUM_PARTIAL: the checksum field holds the folded pseudo-header
@@ -299,7 +301,64 @@ static int guest_send(vk_port *nic, const uint8_t *data, size_t len)
     return vk_virtio_net_driver_xmit(nic, &h, dr->tx_scratch, len);
 }
 
-const vk_nic_guest_ops vnet_guest_ops = {.send = guest_send};
+/* The stack's metadata (nic.h) as a virtio_net_hdr: NEEDS_CSUM with
+ * csum_start/offset, plus a GSO type, gso_size and hdr_len for a super-frame;
+ * an all-zero header for a complete frame (meta NULL).
+ * The features must have been negotiated (guest-offload= or set_offload). */
+static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
+                              const vk_guest_offload *m)
+{
+    vk_virtio_net *v = vnet_of(nic);
+    vk_vnet_hdr h = {.flags = VK_VNET_HDR_F_NEEDS_CSUM};
+    if (len == 0 || len > VK_FRAME_MAX)
+        return VK_EINVAL;
+    if (m == NULL) {
+        h.flags = 0; /* a complete frame */
+        return vk_virtio_net_driver_xmit(nic, &h, data, len);
+    }
+    if (!vnet_has(v->drv.features, VK_VIRTIO_NET_F_CSUM))
+        return VK_EUNSUPP;
+    if (m->csum_start > 0xffff || m->csum_offset > 0xffff ||
+        m->csum_start + m->csum_offset + 2 > len)
+        return VK_EINVAL;
+    h.csum_start = (uint16_t)m->csum_start;
+    h.csum_offset = (uint16_t)m->csum_offset;
+    if (m->gso_mss > 0) {
+        l4_info l4;
+        if (!find_l4(data, len, &l4) || l4.proto != IPPROTO_TCP_ || m->gso_mss > 0xffff ||
+            m->hdr_len > len)
+            return VK_EINVAL;
+        unsigned need = l4.v6 ? VK_VIRTIO_NET_F_HOST_TSO6 : VK_VIRTIO_NET_F_HOST_TSO4;
+        if (!vnet_has(v->drv.features, need))
+            return VK_EUNSUPP;
+        h.gso_type = l4.v6 ? VK_VNET_HDR_GSO_TCPV6 : VK_VNET_HDR_GSO_TCPV4;
+        h.gso_size = (uint16_t)m->gso_mss;
+        h.hdr_len = (uint16_t)m->hdr_len;
+    }
+    return vk_virtio_net_driver_xmit(nic, &h, data, len);
+}
+
+/* The guest-offload= key at run time: the driver probes again when the
+ * features it wants change (before the net starts, nothing is in flight).
+ * RX buffers keep the size chosen at creation. */
+static int guest_set_offload(vk_port *nic, vk_nic_offload mode)
+{
+    static const vk_vnet_offload map[] = {VK_VNET_OFFLOAD_NONE, VK_VNET_OFFLOAD_CSUM,
+                                          VK_VNET_OFFLOAD_TSO};
+    vnet_driver *dr = &vnet_of(nic)->drv;
+    if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
+        return VK_EINVAL;
+    if (dr->cfg.offload == map[mode])
+        return VK_OK;
+    dr->cfg.offload = map[mode];
+    return vk_virtio_net_driver_probe(nic);
+}
+
+const vk_nic_guest_ops vnet_guest_ops = {
+    .send = guest_send,
+    .set_offload = guest_set_offload,
+    .send_offload = guest_send_offload,
+};
 
 /* ---- control queue ---- */
 

@@ -12,6 +12,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "nics/nic.h"
+#include "replay/offload.h"
 #include "tracer/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
@@ -30,27 +31,37 @@ typedef struct run {
     vk_port *port;      /* through our replay port */
     size_t next;        /* capture index of the next guest frame */
     uint64_t last_when; /* loop time of the previous injection */
-    uint8_t *pending;   /* the next guest frame, rewritten */
+    /* the next send: one guest frame, or a TSO group, rewritten copies */
+    size_t npending;
+    size_t pending_idx[VK_OFFLOAD_MAX_SEGS];
+    uint8_t *pending[VK_OFFLOAD_MAX_SEGS];
     unsigned retries;
 } run;
+
+static int append_event(vk_replay_event **log, size_t *n, size_t *capn, vk_replay_event ev)
+{
+    if (*n == *capn) {
+        size_t cap = *capn ? *capn * 2 : 256;
+        vk_replay_event *l = realloc(*log, cap * sizeof *l);
+        if (l == NULL)
+            return VK_ENOMEM;
+        *log = l;
+        *capn = cap;
+    }
+    uint8_t *copy = malloc(ev.len ? ev.len : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    memcpy(copy, ev.data, ev.len);
+    ev.data = copy;
+    (*log)[(*n)++] = ev;
+    return VK_OK;
+}
 
 static int log_event(vk_replay *r, bool guest, uint64_t no, uint64_t ts, const uint8_t *data,
                      size_t len, bool in_filter)
 {
-    if (r->nlog == r->caplog) {
-        size_t cap = r->caplog ? r->caplog * 2 : 256;
-        vk_replay_event *l = realloc(r->log, cap * sizeof *l);
-        if (l == NULL)
-            return VK_ENOMEM;
-        r->log = l;
-        r->caplog = cap;
-    }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (copy == NULL)
-        return VK_ENOMEM;
-    memcpy(copy, data, len);
-    r->log[r->nlog++] = (vk_replay_event){ts, guest, in_filter, no, copy, len};
-    return VK_OK;
+    vk_replay_event ev = {ts, guest, in_filter, no, (uint8_t *)data, len};
+    return append_event(&r->log, &r->nlog, &r->caplog, ev);
 }
 
 /* ---- answers ---- */
@@ -82,6 +93,22 @@ static const vk_port_ops replay_port_ops = {
     .receive = replay_port_receive,
 };
 
+/* ---- the wire: what left the NIC ---- */
+
+static void on_wire_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                          uint64_t ts)
+{
+    run *x = arg;
+    vk_replay *r = x->r;
+    if (p != x->nic || dir != VK_DIR_OUT)
+        return;
+    vk_replay_event ev = {ts, false, true, r->nwlog + 1, f->data, f->len};
+    if (append_event(&r->wlog, &r->nwlog, &r->capwlog, ev) != VK_OK)
+        vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory recording the wire");
+}
+
+static const vk_tap_ops wire_tap_ops = {.frame = on_wire_frame};
+
 /* ---- injection ---- */
 
 static void schedule_next(run *x)
@@ -99,12 +126,123 @@ static void schedule_next(run *x)
     vk_timer_arm(x->timer, rel);
 }
 
-static void progress(run *x)
+static void progress(run *x, size_t before)
 {
     vk_replay *r = x->r;
-    if (x->cfg->progress != NULL && r->injected % VK_REPLAY_PROGRESS_EVERY == 0)
+    if (x->cfg->progress != NULL &&
+        r->injected / VK_REPLAY_PROGRESS_EVERY != before / VK_REPLAY_PROGRESS_EVERY)
         fprintf(x->cfg->progress, "replay: %zu/%zu guest frames injected, %zu answers\n",
                 r->injected, r->split.guest, r->produced);
+}
+
+static bool offloading(const run *x)
+{
+    return x->nic != NULL && x->cfg->offload_set && x->cfg->offload != VK_NIC_OFFLOAD_NONE;
+}
+
+/* The capture index of the guest frame that may join the group after
+ * capture frame i, or c->count: an answer in between ends the group. */
+static size_t next_candidate(const run *x, size_t i)
+{
+    const vk_capture *c = x->r->cap;
+    for (size_t j = i + 1; j < c->count; j++) {
+        if (x->r->split.side[j] == VK_SIDE_GUEST)
+            return j;
+        if (x->r->split.side[j] == VK_SIDE_EXPECTED)
+            break;
+    }
+    return c->count;
+}
+
+/* Chooses the frames of the next send (replay/offload.h: the merge rule
+ * with --guest-offload tso) and makes their rewritten copies. */
+static int prepare_pending(run *x)
+{
+    vk_replay *r = x->r;
+    const vk_capture *c = r->cap;
+    size_t n = 1;
+    x->pending_idx[0] = x->next;
+    vk_tso_seg first, prev, seg;
+    if (offloading(x) && x->cfg->offload == VK_NIC_OFFLOAD_TSO &&
+        vk_tso_seg_parse(c->frames[x->next].data, c->frames[x->next].len, &first) ==
+            VK_MERGE_OK) {
+        size_t payload = first.payload_len;
+        prev = first;
+        for (size_t j = next_candidate(x, x->next); j < c->count && n < VK_OFFLOAD_MAX_SEGS;
+             j = next_candidate(x, j)) {
+            if (vk_tso_seg_parse(c->frames[j].data, c->frames[j].len, &seg) != VK_MERGE_OK ||
+                vk_tso_can_follow(&first, &prev, &seg, n, payload) != VK_MERGE_OK)
+                break;
+            payload += seg.payload_len;
+            prev = seg;
+            x->pending_idx[n++] = j;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        const vk_cap_frame *f = &c->frames[x->pending_idx[k]];
+        x->pending[k] = malloc(f->len ? f->len : 1);
+        if (x->pending[k] == NULL)
+            return VK_ENOMEM;
+        x->npending = k + 1;
+        memcpy(x->pending[k], f->data, f->len);
+        vk_rw_apply(&r->rw, x->pending[k], f->len);
+    }
+    return VK_OK;
+}
+
+static void free_pending(run *x)
+{
+    for (size_t k = 0; k < x->npending; k++)
+        free(x->pending[k]);
+    x->npending = 0;
+}
+
+/* Hands the pending frames to the driver: one plain frame, one frame with
+ * checksum offload, or a TSO super-frame. */
+static int send_pending(run *x)
+{
+    vk_replay *r = x->r;
+    const vk_capture *c = r->cap;
+    size_t len0 = c->frames[x->pending_idx[0]].len;
+    if (x->nic == NULL)
+        return vk_port_send_bytes(x->port, x->pending[0], len0);
+    if (!offloading(x))
+        return vk_nic_guest_send(x->nic, x->pending[0], len0);
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    vk_guest_offload meta;
+    int e;
+    if (x->npending > 1) {
+        size_t lens[VK_OFFLOAD_MAX_SEGS];
+        for (size_t k = 0; k < x->npending; k++)
+            lens[k] = c->frames[x->pending_idx[k]].len;
+        e = vk_tso_build((const uint8_t *const *)x->pending, lens, x->npending, &frame, &len,
+                         &meta);
+        if (e != VK_OK)
+            return e;
+    } else {
+        frame = malloc(len0 ? len0 : 1);
+        if (frame == NULL)
+            return VK_ENOMEM;
+        memcpy(frame, x->pending[0], len0);
+        len = len0;
+        if (vk_csum_prepare(frame, len, &meta) != VK_OK) {
+            free(frame);
+            e = vk_nic_guest_send_offload(x->nic, x->pending[0], len0, NULL);
+            if (e == VK_OK)
+                r->offload_stats.plain++;
+            return e;
+        }
+    }
+    e = vk_nic_guest_send_offload(x->nic, frame, len, &meta);
+    free(frame);
+    if (e == VK_OK && x->npending > 1) {
+        r->offload_stats.tso_jobs++;
+        r->offload_stats.tso_segs += x->npending;
+    } else if (e == VK_OK) {
+        r->offload_stats.csum++;
+    }
+    return e;
 }
 
 static void on_inject(void *arg, uint64_t now)
@@ -112,38 +250,44 @@ static void on_inject(void *arg, uint64_t now)
     run *x = arg;
     vk_replay *r = x->r;
     const vk_cap_frame *f = &r->cap->frames[x->next];
-    if (x->pending == NULL) {
-        x->pending = malloc(f->len);
-        if (x->pending == NULL) {
-            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
-            return;
-        }
-        memcpy(x->pending, f->data, f->len);
-        vk_rw_apply(&r->rw, x->pending, f->len);
-    }
-    /* logged first: an answer may arrive before the send call returns */
-    if (log_event(r, true, f->no, vk_net_timestamp(x->net), x->pending, f->len, true) != VK_OK) {
+    if (x->npending == 0 && prepare_pending(x) != VK_OK) {
         vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
         return;
     }
-    int e = x->nic ? vk_nic_guest_send(x->nic, x->pending, f->len)
-                   : vk_port_send_bytes(x->port, x->pending, f->len);
+    /* logged first: an answer may arrive before the send call returns */
+    for (size_t k = 0; k < x->npending; k++) {
+        const vk_cap_frame *m = &r->cap->frames[x->pending_idx[k]];
+        if (log_event(r, true, m->no, vk_net_timestamp(x->net), x->pending[k], m->len, true) !=
+            VK_OK) {
+            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+            return;
+        }
+    }
+    int e = send_pending(x);
     if (e == VK_EAGAIN && ++x->retries < VK_REPLAY_TX_RETRIES) {
-        free(r->log[--r->nlog].data);
+        for (size_t k = 0; k < x->npending; k++)
+            free(r->log[--r->nlog].data);
         vk_timer_arm(x->timer, now + TX_RETRY_NS);
         return;
     }
     if (e != VK_OK) {
-        vk_net_fail(x->net, e, "%s: frame %llu: the guest could not send it: %s",
-                    r->cap->path, (unsigned long long)f->no, vk_strerror(e));
+        const char *what = x->npending > 1 ? "the TSO job starting with it" : "it";
+        if (e == VK_EUNSUPP && offloading(x))
+            vk_net_fail(x->net, e, "%s: frame %llu: NIC '%s' refused %s with offload "
+                        "metadata (--guest-offload %s): %s", r->cap->path,
+                        (unsigned long long)f->no, x->nic->id, what,
+                        vk_replay_offload_name(x->cfg->offload), vk_strerror(e));
+        else
+            vk_net_fail(x->net, e, "%s: frame %llu: the guest could not send %s: %s",
+                        r->cap->path, (unsigned long long)f->no, what, vk_strerror(e));
         return;
     }
-    free(x->pending);
-    x->pending = NULL;
+    size_t before = r->injected;
+    x->next = x->pending_idx[x->npending - 1] + 1;
+    r->injected += x->npending;
+    free_pending(x);
     x->retries = 0;
-    x->next++;
-    r->injected++;
-    progress(x);
+    progress(x, before);
     schedule_next(x);
 }
 
@@ -195,6 +339,36 @@ static int attach(run *x, vk_diag *d)
     return VK_OK;
 }
 
+/* --guest-offload and the wire check, once the NIC is known. */
+static int setup_offload(run *x, vk_diag *d)
+{
+    const vk_replay_config *cfg = x->cfg;
+    const char *mode = vk_replay_offload_name(cfg->offload);
+    if (x->nic == NULL && cfg->offload_set)
+        return vk_diag_set(d, VK_EINVAL, "--guest-offload needs a NIC to send through, not "
+                                         "--port %s", cfg->port_id);
+    if (x->nic == NULL && cfg->check_wire)
+        return vk_diag_set(d, VK_EINVAL, "--check-wire needs a NIC, not --port %s",
+                           cfg->port_id);
+    if (cfg->offload_set) {
+        if (cfg->offload != VK_NIC_OFFLOAD_NONE && !vk_nic_has_send_offload(x->nic))
+            return vk_diag_set(d, VK_EUNSUPP,
+                               "--guest-offload %s: the guest driver of NIC '%s' (model %s) "
+                               "has no offload entry point; use --guest-offload none",
+                               mode, x->nic->id, x->nic->model);
+        int e = vk_nic_guest_set_offload(x->nic, cfg->offload);
+        if (e != VK_OK && !(e == VK_EUNSUPP && cfg->offload == VK_NIC_OFFLOAD_NONE))
+            return vk_diag_set(d, e, "--guest-offload %s: NIC '%s' (model %s) cannot be set "
+                                     "so: %s", mode, x->nic->id, x->nic->model, vk_strerror(e));
+    }
+    if (!cfg->check_wire && !cfg->offload_set)
+        return VK_OK;
+    x->r->wire_checked = true;
+    int e = vk_net_add_tap(x->net, &wire_tap_ops, x);
+    return e == VK_OK ? VK_OK : vk_diag_set(d, e, "--check-wire: cannot tap the NIC: %s",
+                                            vk_strerror(e));
+}
+
 static int split_capture(run *x, vk_diag *d)
 {
     vk_replay *r = x->r;
@@ -227,6 +401,8 @@ static int build(run *x, vk_diag *d)
     int e = vk_topology_build(x->topo, x->net, x->cfg->reg, d);
     if (e == VK_OK)
         e = attach(x, d);
+    if (e == VK_OK)
+        e = setup_offload(x, d);
     if (e == VK_OK)
         e = split_capture(x, d);
     if (e != VK_OK)
@@ -281,10 +457,30 @@ static void teardown(run *x)
     vk_topology_free(x->topo);
     vk_loop_free(x->loop);
     vk_bpf_free(x->bpf);
-    free(x->pending);
+    free_pending(x);
 }
 
 /* ---- comparison ---- */
+
+/* The wire check: the guest frames as injected against what left the NIC,
+ * with no normalisation at all. */
+static int compare_wire(vk_replay *r)
+{
+    r->wexp = calloc(r->nlog + 1, sizeof *r->wexp);
+    r->wprod = calloc(r->nwlog + 1, sizeof *r->wprod);
+    if (r->wexp == NULL || r->wprod == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < r->nlog; i++) {
+        const vk_replay_event *ev = &r->log[i];
+        if (ev->from_guest)
+            r->wexp[r->nwexp++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
+    }
+    for (size_t i = 0; i < r->nwlog; i++) {
+        const vk_replay_event *ev = &r->wlog[i];
+        r->wprod[r->nwprod++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
+    }
+    return vk_compare(r->wexp, r->nwexp, r->wprod, r->nwprod, 0, NULL, &r->wire);
+}
 
 static int compare(vk_replay *r, const vk_replay_config *cfg)
 {
@@ -302,7 +498,8 @@ static int compare(vk_replay *r, const vk_replay_config *cfg)
         if (!ev->from_guest && ev->in_filter)
             r->prod[r->nprod++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
     }
-    return vk_compare(r->exp, r->nexp, r->prod, r->nprod, cfg->norm, &r->rw, &r->cmp);
+    int e = vk_compare(r->exp, r->nexp, r->prod, r->nprod, cfg->norm, &r->rw, &r->cmp);
+    return e == VK_OK && r->wire_checked ? compare_wire(r) : e;
 }
 
 int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d)
@@ -341,10 +538,38 @@ void vk_replay_free(vk_replay *r)
     free(r->exp);
     free(r->prod);
     vk_cmp_result_free(&r->cmp);
+    for (size_t i = 0; i < r->nwlog; i++)
+        free(r->wlog[i].data);
+    free(r->wlog);
+    free(r->wexp);
+    free(r->wprod);
+    vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);
     vk_capture_free(r->cap);
     free(r);
+}
+
+size_t vk_replay_divergences(const vk_replay *r)
+{
+    return r->cmp.divergences + (r->wire_checked ? r->wire.divergences : 0);
+}
+
+static const char *const offload_names[] = {"none", "csum", "tso"};
+
+int vk_replay_offload_parse(const char *name, vk_nic_offload *out)
+{
+    for (unsigned i = 0; i < sizeof offload_names / sizeof offload_names[0]; i++)
+        if (strcmp(name, offload_names[i]) == 0) {
+            *out = (vk_nic_offload)i;
+            return VK_OK;
+        }
+    return VK_EINVAL;
+}
+
+const char *vk_replay_offload_name(vk_nic_offload m)
+{
+    return (unsigned)m < sizeof offload_names / sizeof offload_names[0] ? offload_names[m] : "?";
 }
 
 /* ---- --update-expected ---- */

@@ -16,6 +16,17 @@
  * order).  The run ends when no event is left, or settle_ns after the last
  * capture frame.
  *
+ * Offloads (--guest-offload, replay/offload.h): through a NIC, the guest
+ * frames can be handed to the driver as a guest stack with checksum offload
+ * or TSO would (prepared frames plus metadata, vk_nic_guest_send_offload),
+ * and the model is set to that mode as its guest-offload= key would.
+ *
+ * Wire check (check_wire, implied by --guest-offload): every frame the NIC
+ * sends to the network is recorded (a tap on the NIC port, outbound) and
+ * compared, byte for byte and in order within each flow, with the guest
+ * frames as injected (after the TCP rewriting): whatever the driver asked
+ * of the card, what leaves it must be what the guest meant to send.
+ *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
  * and returns a vk_replay holding the capture, the split, the event log and
  * the comparison; free it with vk_replay_free().
@@ -28,6 +39,7 @@
 #include <stdio.h>
 
 #include "core/topology.h"
+#include "nics/nic.h"
 #include "replay/capture.h"
 #include "replay/compare.h"
 #include "replay/rewrite.h"
@@ -51,6 +63,9 @@ typedef struct vk_replay_config {
     uint64_t settle_ns;
     const vk_trace_config *trace; /* NULL: no tracing */
     FILE *progress;            /* NULL: no progress lines */
+    bool offload_set;          /* --guest-offload given: */
+    vk_nic_offload offload;    /*   its value */
+    bool check_wire;           /* compare what left the NIC (needs a NIC) */
 } vk_replay_config;
 
 /* One frame that crossed the attachment point, in time order. */
@@ -76,6 +91,17 @@ typedef struct vk_replay {
     size_t nexp, nprod;
     vk_cmp_result cmp;
     char attach[96];    /* "NIC 'n0'" or "port 'g'" */
+    /* wire check: frames that left the NIC, the comparison with the guest
+     * frames injected, and how the frames were handed to the driver */
+    bool wire_checked;
+    vk_replay_event *wlog;
+    size_t nwlog, capwlog;
+    vk_cmp_frame *wexp, *wprod;
+    size_t nwexp, nwprod;
+    vk_cmp_result wire;
+    struct {
+        size_t plain, csum, tso_jobs, tso_segs;
+    } offload_stats;
 } vk_replay;
 
 /* Reads the capture, builds the network, runs, compares.  Errors (bad
@@ -83,6 +109,11 @@ typedef struct vk_replay {
  * negative code with the message in d; *out is then NULL. */
 int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d);
 void vk_replay_free(vk_replay *r);
+/* Divergences of the run: the answers' and, when checked, the wire's. */
+size_t vk_replay_divergences(const vk_replay *r);
+/* "none", "csum", "tso"; VK_EINVAL for another name. */
+int vk_replay_offload_parse(const char *name, vk_nic_offload *out);
+const char *vk_replay_offload_name(vk_nic_offload m);
 
 /* Writes the log (guest frames as injected and produced frames, time order)
  * as a capture that replays with exit 0: classic pcap with nanosecond

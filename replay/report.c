@@ -17,22 +17,42 @@ static void describe(const vk_cmp_frame *f, char *buf, size_t cap)
     vk_wire_describe(f->data, f->len, buf, cap);
 }
 
-static void text_entry(const vk_replay *r, size_t n, const vk_cmp_entry *e, FILE *out)
+/* One side of a comparison as the reports show it: the answers (expected
+ * frames of the capture against what the guest received), or the wire (the
+ * guest frames injected against what left the NIC). */
+typedef struct side {
+    const vk_cmp_frame *exp, *prod;
+    const vk_cmp_result *cmp;
+    const char *got;        /* what a produced frame is called */
+} side;
+
+static side answers_of(const vk_replay *r)
+{
+    return (side){r->exp, r->prod, &r->cmp, "answer"};
+}
+
+static side wire_of(const vk_replay *r)
+{
+    return (side){r->wexp, r->wprod, &r->wire, "wire frame"};
+}
+
+static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cmp_entry *e,
+                       FILE *out)
 {
     char t[32], desc[320];
     rel_time(r, e->ts, t, sizeof t);
-    const vk_cmp_frame *x = e->exp != VK_CMP_NONE ? &r->exp[e->exp] : NULL;
-    const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &r->prod[e->prod] : NULL;
+    const vk_cmp_frame *x = e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL;
+    const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
     if (e->kind == VK_CMP_DIFFER) {
-        fprintf(out, "  %zu) frame %" PRIu64 " differs (answer #%" PRIu64 ") at %ss, flow %s\n",
-                n, x->no, p->no, t, e->flow);
+        fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
+                n, x->no, sd->got, p->no, t, e->flow);
         fprintf(out, "     %s\n", e->diff);
     } else if (e->kind == VK_CMP_MISSING) {
         fprintf(out, "  %zu) frame %" PRIu64 " missing at %ss, flow %s: never produced\n", n,
                 x->no, t, e->flow);
     } else {
-        fprintf(out, "  %zu) unexpected answer #%" PRIu64 " at %ss, flow %s\n", n, p->no, t,
-                e->flow);
+        fprintf(out, "  %zu) unexpected %s #%" PRIu64 " at %ss, flow %s\n", n, sd->got, p->no,
+                t, e->flow);
     }
     if (x != NULL) {
         describe(x, desc, sizeof desc);
@@ -44,22 +64,53 @@ static void text_entry(const vk_replay *r, size_t n, const vk_cmp_entry *e, FILE
     }
 }
 
+static void text_divergences(const vk_replay *r, const side *sd, size_t max_diffs, FILE *out)
+{
+    const vk_cmp_result *c = sd->cmp;
+    size_t shown = 0;
+    for (size_t i = 0; i < c->n && shown < max_diffs; i++)
+        if (c->e[i].kind != VK_CMP_MATCH)
+            text_entry(r, sd, ++shown, &c->e[i], out);
+    if (shown < c->divergences)
+        fprintf(out, "  ... %zu more (--max-diffs N, or --report FILE.json for all)\n",
+                c->divergences - shown);
+}
+
+/* The wire check's verdict, and how the guest frames went to the driver. */
+static void text_wire(const vk_replay *r, size_t max_diffs, FILE *out)
+{
+    const vk_cmp_result *c = &r->wire;
+    char how[160] = "";
+    if (r->offload_stats.csum + r->offload_stats.tso_jobs + r->offload_stats.plain > 0)
+        snprintf(how, sizeof how, " (offloads: %zu TSO job%s of %zu segments, %zu checksum, "
+                                  "%zu sent as they are)",
+                 r->offload_stats.tso_jobs, r->offload_stats.tso_jobs == 1 ? "" : "s",
+                 r->offload_stats.tso_segs, r->offload_stats.csum, r->offload_stats.plain);
+    if (c->divergences == 0) {
+        fprintf(out, "replay: wire PASS %zu frames left %s as the guest sent them%s\n",
+                c->matched, r->attach, how);
+        return;
+    }
+    fprintf(out, "replay: wire FAIL %zu divergence%s (%zu matched) between the guest frames "
+                 "and what left %s%s\n",
+            c->divergences, c->divergences == 1 ? "" : "s", c->matched, r->attach, how);
+    side sd = wire_of(r);
+    text_divergences(r, &sd, max_diffs, out);
+}
+
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
     if (c->divergences == 0) {
         fprintf(out, "replay: PASS %zu frames matched\n", c->matched);
-        return;
+    } else {
+        fprintf(out, "replay: FAIL %zu divergence%s (%zu matched)\n", c->divergences,
+                c->divergences == 1 ? "" : "s", c->matched);
+        side sd = answers_of(r);
+        text_divergences(r, &sd, max_diffs, out);
     }
-    fprintf(out, "replay: FAIL %zu divergence%s (%zu matched)\n", c->divergences,
-            c->divergences == 1 ? "" : "s", c->matched);
-    size_t shown = 0;
-    for (size_t i = 0; i < c->n && shown < max_diffs; i++)
-        if (c->e[i].kind != VK_CMP_MATCH)
-            text_entry(r, ++shown, &c->e[i], out);
-    if (shown < c->divergences)
-        fprintf(out, "  ... %zu more (--max-diffs N, or --report FILE.json for all)\n",
-                c->divergences - shown);
+    if (r->wire_checked)
+        text_wire(r, max_diffs, out);
 }
 
 void vk_json_string(FILE *out, const char *s)
@@ -99,17 +150,36 @@ static void json_frame(FILE *out, const vk_replay *r, const char *name, const ch
     fputc('}', out);
 }
 
-static void json_entry(FILE *out, const vk_replay *r, const vk_cmp_entry *e)
+static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_cmp_entry *e)
 {
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
     vk_json_string(out, e->flow);
-    json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &r->exp[e->exp] : NULL);
-    json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &r->prod[e->prod] : NULL);
+    json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
+    json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
     if (e->kind == VK_CMP_DIFFER) {
         fputs(", \"diff\": ", out);
         vk_json_string(out, e->diff);
     }
     fputc('}', out);
+}
+
+static void json_wire(FILE *out, const vk_replay *r)
+{
+    const vk_cmp_result *c = &r->wire;
+    fprintf(out,
+            ",\n  \"wire\": {\n  \"verdict\": \"%s\",\n  \"matched\": %zu,\n"
+            "  \"divergences\": %zu,\n  \"guest_frames\": %zu,\n  \"wire_frames\": %zu,\n"
+            "  \"tso_jobs\": %zu,\n  \"tso_segments\": %zu,\n  \"csum_offloaded\": %zu,\n"
+            "  \"sent_plain\": %zu,\n  \"results\": [\n",
+            c->divergences ? "fail" : "pass", c->matched, c->divergences, r->nwexp, r->nwprod,
+            r->offload_stats.tso_jobs, r->offload_stats.tso_segs, r->offload_stats.csum,
+            r->offload_stats.plain);
+    side sd = wire_of(r);
+    for (size_t i = 0; i < c->n; i++) {
+        json_entry(out, r, &sd, &c->e[i]);
+        fputs(i + 1 < c->n ? ",\n" : "\n", out);
+    }
+    fputs("  ]\n  }", out);
 }
 
 static void json_body(FILE *out, const vk_replay *r, unsigned norm)
@@ -131,13 +201,17 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
             "],\n  \"verdict\": \"%s\",\n  \"matched\": %zu,\n  \"divergences\": %zu,\n"
             "  \"guest_frames\": %zu,\n  \"injected\": %zu,\n  \"expected_frames\": %zu,\n"
             "  \"produced_frames\": %zu,\n  \"rewritten\": %" PRIu64 ",\n  \"results\": [\n",
-            c->divergences ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
+            vk_replay_divergences(r) ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
             r->injected, r->nexp, r->nprod, r->rw.frames_rewritten);
+    side sd = answers_of(r);
     for (size_t i = 0; i < c->n; i++) {
-        json_entry(out, r, &c->e[i]);
+        json_entry(out, r, &sd, &c->e[i]);
         fputs(i + 1 < c->n ? ",\n" : "\n", out);
     }
-    fputs("  ]\n}\n", out);
+    fputs("  ]", out);
+    if (r->wire_checked)
+        json_wire(out, r);
+    fputs("\n}\n", out);
 }
 
 int vk_report_json(const vk_replay *r, unsigned norm, const char *path, vk_diag *d)
