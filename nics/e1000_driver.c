@@ -96,17 +96,13 @@ static void join_group(vk_port *p, const uint8_t group[6])
     wr(p, off, rd(p, off) | 1u << (h & 31));
 }
 
-/* The groups a Linux guest with IPv4 and IPv6 up has joined: all-hosts,
- * all-nodes and the solicited-node group of its EUI-64 addresses -- so RAs
- * and neighbour solicitations reach it, as in a real guest. */
 static void join_default_groups(vk_port *p, const uint8_t mac[6])
 {
-    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
-    const uint8_t all_nodes[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
-    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac[3], mac[4], mac[5]};
-    join_group(p, all_hosts);
-    join_group(p, all_nodes);
-    join_group(p, solicited);
+    vk_mac m, groups[VK_NIC_GUEST_GROUPS];
+    memcpy(m.b, mac, 6);
+    vk_nic_guest_groups(&m, groups);
+    for (size_t i = 0; i < VK_NIC_GUEST_GROUPS; i++)
+        join_group(p, groups[i].b);
 }
 
 static int alloc_rings(vk_e1000 *s)

@@ -147,18 +147,15 @@ static void set_mar_bit(uint8_t mar[8], const uint8_t group[6])
     mar[idx >> 3] |= (uint8_t)(1u << (idx & 7));
 }
 
-/* The groups a Linux guest with IPv4 and IPv6 up has joined (all-hosts,
- * all-nodes, the solicited-node group of its EUI-64 addresses), as in the
- * e1000 driver half -- so RAs and neighbour solicitations reach it. */
+/* MAR with the groups a Linux guest has joined (vk_nic_guest_groups). */
 static void default_mar(const uint8_t mac[6], uint8_t mar[8])
 {
-    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
-    const uint8_t all_nodes[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
-    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac[3], mac[4], mac[5]};
+    vk_mac m, groups[VK_NIC_GUEST_GROUPS];
+    memcpy(m.b, mac, 6);
+    vk_nic_guest_groups(&m, groups);
     memset(mar, 0, 8);
-    set_mar_bit(mar, all_hosts);
-    set_mar_bit(mar, all_nodes);
-    set_mar_bit(mar, solicited);
+    for (size_t i = 0; i < VK_NIC_GUEST_GROUPS; i++)
+        set_mar_bit(mar, groups[i].b);
 }
 
 /* __NS8390_init(dev, 1) */

@@ -40,3 +40,14 @@ void vk_nic_deliver_to_guest(vk_port *nic, const uint8_t *data, size_t len)
     if (n->sink != NULL)
         n->sink(n->sink_arg, nic, data, len);
 }
+
+void vk_nic_guest_groups(const vk_mac *mac, vk_mac out[VK_NIC_GUEST_GROUPS])
+{
+    const vk_mac groups[VK_NIC_GUEST_GROUPS] = {
+        {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}},
+        {{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}},
+        {{0x33, 0x33, 0xff, mac->b[3], mac->b[4], mac->b[5]}},
+    };
+    for (size_t i = 0; i < VK_NIC_GUEST_GROUPS; i++)
+        out[i] = groups[i];
+}

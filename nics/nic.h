@@ -90,6 +90,14 @@ void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg);
 /* Called by models' driver halves for every frame the guest received. */
 void vk_nic_deliver_to_guest(vk_port *nic, const uint8_t *data, size_t len);
 
+/* The multicast groups a Linux guest with IPv4 and IPv6 up has joined:
+ * all-hosts (224.0.0.1), all-nodes (ff02::1) and the solicited-node group of
+ * its EUI-64 addresses.  Every driver half programs its card's multicast
+ * filter with them, so RAs and neighbour solicitations reach the guest as in
+ * a real one. */
+#define VK_NIC_GUEST_GROUPS 3
+void vk_nic_guest_groups(const vk_mac *mac, vk_mac out[VK_NIC_GUEST_GROUPS]);
+
 /* NULL-terminated list of every NIC model (-device MODEL). */
 extern const vk_nic_model *const vk_nic_models[];
 

@@ -134,33 +134,16 @@ static void write_mac(vk_port *p, const uint8_t mac[6])
     wr(p, VK_RTL_IDR0 + 4, (uint32_t)mac[4] | (uint32_t)mac[5] << 8, 4);
 }
 
-/* ether_crc(6, addr) >> 26, as the drivers compute it. */
-static unsigned hash_bit(const uint8_t addr[6])
-{
-    uint32_t crc = 0xffffffffu;
-    for (int i = 0; i < 6; i++) {
-        uint8_t byte = addr[i];
-        for (int b = 0; b < 8; b++, byte >>= 1) {
-            uint32_t carry = (crc >> 31) ^ (byte & 1u);
-            crc <<= 1;
-            if (carry)
-                crc ^= 0x04c11db7u;
-        }
-    }
-    return crc >> 26;
-}
-
-/* __cp_set_rx_mode / rtl8139_set_rx_mode with the default groups joined:
- * all-hosts, all-nodes and the solicited-node group of the EUI-64 address,
- * so RAs and neighbour solicitations reach the guest as in a real one. */
+/* __cp_set_rx_mode / rtl8139_set_rx_mode with the groups a Linux guest has
+ * joined (vk_nic_guest_groups). */
 static void set_rx_mode(vk_port *p, const uint8_t mac[6], uint32_t rcr_base)
 {
-    const uint8_t groups[3][6] = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01},
-                                  {0x33, 0x33, 0x00, 0x00, 0x00, 0x01},
-                                  {0x33, 0x33, 0xff, mac[3], mac[4], mac[5]}};
+    vk_mac m, groups[VK_NIC_GUEST_GROUPS];
+    memcpy(m.b, mac, 6);
+    vk_nic_guest_groups(&m, groups);
     uint32_t filter[2] = {0, 0};
-    for (int i = 0; i < 3; i++) {
-        unsigned bit = hash_bit(groups[i]);
+    for (size_t i = 0; i < VK_NIC_GUEST_GROUPS; i++) {
+        unsigned bit = vk_eth_mcast_hash6(groups[i].b);
         filter[bit >> 5] |= 1u << (bit & 31);
     }
     uint32_t rcr = rcr_base | VK_RTL_RCR_AB | VK_RTL_RCR_APM | VK_RTL_RCR_AM;
