@@ -35,10 +35,6 @@
 #define DRV_MTU_FRAME 1514
 #define DRV_IMS (VK_E1000_ICR_RXT0 | VK_E1000_ICR_TXDW | VK_E1000_ICR_RXDMT0 | \
                  VK_E1000_ICR_RXSEQ | VK_E1000_ICR_LSC)
-/* A handler re-run this many times in a row yields: the rest waits for the
- * next interrupt (only a guest that answers its own looped-back frames gets
- * here). */
-#define DRV_IRQ_MAX_LOOPS 1024
 
 static uint32_t rd(vk_port *p, uint32_t off)
 {
@@ -600,27 +596,20 @@ const vk_nic_guest_ops vk_e1000_guest_ops = {
 
 /* ---- interrupts ---------------------------------------------------------- */
 
-/* e1000_intr + NAPI poll, run to completion.  Interrupts raised while we run
- * (a frame the sink sent, looped back) make us go round again. */
+/* One round of e1000_intr + NAPI poll. */
+static void drv_irq_round(vk_port *p)
+{
+    (void)rd(p, VK_E1000_ICR);
+    e1k_of(p)->drv.stats.irqs++;
+    rx_clean(p);
+    tx_clean(p);
+}
+
 static void drv_irq(vk_port *p)
 {
     e1k_driver *d = &e1k_of(p)->drv;
-    if (!d->up)
-        return;
-    if (d->in_irq) {
-        d->irq_again = true;
-        return;
-    }
-    d->in_irq = true;
-    unsigned loops = 0;
-    do {
-        d->irq_again = false;
-        (void)rd(p, VK_E1000_ICR);
-        d->stats.irqs++;
-        rx_clean(p);
-        tx_clean(p);
-    } while (d->irq_again && ++loops < DRV_IRQ_MAX_LOOPS);
-    d->in_irq = false;
+    if (d->up)
+        vk_nic_irq_run(&d->irq, p, drv_irq_round);
 }
 
 void vk_e1000_driver_poll(vk_port *p)

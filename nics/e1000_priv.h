@@ -74,7 +74,7 @@ typedef struct e1k_driver {
     size_t rx_frame_len;
     bool rx_frame_bad;
     vk_timer *refill_timer;
-    bool in_irq, irq_again;
+    vk_nic_irq irq;   /* handler run to completion */
     vk_e1000_driver_stats stats;
 } e1k_driver;
 

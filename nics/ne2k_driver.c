@@ -40,7 +40,6 @@
 #define DRV_DCR 0x49 /* word-wide, 4-word FIFO threshold, normal operation */
 #define DRV_IMR 0x3f /* ENISR_ALL: everything but RDC */
 #define DRV_MAX_SERVICE 12 /* ei_interrupt's bound on handler rounds */
-#define DRV_IRQ_MAX_LOOPS 1024
 
 static uint8_t rd(vk_port *p, uint32_t reg)
 {
@@ -406,25 +405,17 @@ static void irq_service(vk_port *p)
     }
 }
 
-/* Run to completion; an interrupt raised while we run (a frame the sink
- * sent, looped back) makes us go round again. */
+static void drv_irq_round(vk_port *p)
+{
+    ne2k_of(p)->drv.stats.irqs++;
+    irq_service(p);
+}
+
 static void drv_irq(vk_port *p)
 {
     ne2k_driver *d = &ne2k_of(p)->drv;
-    if (!d->up)
-        return;
-    if (d->in_irq) {
-        d->irq_again = true;
-        return;
-    }
-    d->in_irq = true;
-    unsigned loops = 0;
-    do {
-        d->irq_again = false;
-        d->stats.irqs++;
-        irq_service(p);
-    } while (d->irq_again && ++loops < DRV_IRQ_MAX_LOOPS);
-    d->in_irq = false;
+    if (d->up)
+        vk_nic_irq_run(&d->irq, p, drv_irq_round);
 }
 
 void vk_ne2k_driver_poll(vk_port *p)

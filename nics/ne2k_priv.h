@@ -28,7 +28,7 @@ typedef struct ne2k_driver {
     uint8_t bnry;                     /* last BNRY written */
     vk_timer *refill_timer;
     bool rx_more; /* rx_clean stopped with frames left */
-    bool in_irq, irq_again;
+    vk_nic_irq irq;   /* handler run to completion */
     vk_ne2k_driver_stats stats;
 } ne2k_driver;
 

@@ -51,3 +51,18 @@ void vk_nic_guest_groups(const vk_mac *mac, vk_mac out[VK_NIC_GUEST_GROUPS])
     for (size_t i = 0; i < VK_NIC_GUEST_GROUPS; i++)
         out[i] = groups[i];
 }
+
+void vk_nic_irq_run(vk_nic_irq *irq, vk_port *p, void (*round)(vk_port *p))
+{
+    if (irq->running) {
+        irq->again = true;
+        return;
+    }
+    irq->running = true;
+    unsigned rounds = 0;
+    do {
+        irq->again = false;
+        round(p);
+    } while (irq->again && ++rounds < VK_NIC_IRQ_MAX_ROUNDS);
+    irq->running = false;
+}

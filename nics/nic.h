@@ -18,6 +18,7 @@
 #define VK_NICS_NIC_H
 
 #include <stdbool.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,17 @@ bool vk_nic_has_send_offload(vk_port *nic);
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg);
 /* Called by models' driver halves for every frame the guest received. */
 void vk_nic_deliver_to_guest(vk_port *nic, const uint8_t *data, size_t len);
+
+/* Running a driver half's interrupt handler to completion: an interrupt the
+ * card raises while the handler runs (a frame the guest sink sent at once,
+ * looped back) does not re-enter it but makes it go round again, at most
+ * VK_NIC_IRQ_MAX_ROUNDS times in a row (only a guest answering its own
+ * looped-back frames gets there; the rest waits for the next interrupt). */
+#define VK_NIC_IRQ_MAX_ROUNDS 1024
+typedef struct vk_nic_irq {
+    bool running, again;
+} vk_nic_irq;
+void vk_nic_irq_run(vk_nic_irq *irq, vk_port *p, void (*round)(vk_port *p));
 
 /* The multicast groups a Linux guest with IPv4 and IPv6 up has joined:
  * all-hosts (224.0.0.1), all-nodes (ff02::1) and the solicited-node group of

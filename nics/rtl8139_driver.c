@@ -64,9 +64,6 @@
 #define DRV_CP_TCR (3u << 24 | 6u << 8)
 #define DRV_LEGACY_TCR (3u << 24 | 6u << 8 | 8u << 4)
 #define DRV_LEGACY_TX_FLAG ((256u << 11) & 0x003f0000u) /* early TX threshold */
-/* A handler re-run this many times in a row yields (only a guest that
- * answers its own looped-back frames gets here). */
-#define DRV_IRQ_MAX_LOOPS 1024
 
 static uint32_t rd(vk_port *p, uint32_t off, unsigned size)
 {
@@ -669,28 +666,20 @@ static void drv_irq_once(vk_port *p)
     cp_tx_clean(p);
 }
 
-/* Run to completion; interrupts raised while we run (a frame the sink sent,
- * looped back) make us go round again. */
+static void drv_irq_round(vk_port *p)
+{
+    drv_irq_once(p);
+    /* napi_complete: interrupts on again, and the card re-checks its ring
+     * (frames it takes now make us go round again) */
+    if (!legacy(rtl_of(p)))
+        wr(p, VK_RTL_IMR, DRV_CP_IMR, 2);
+}
+
 static void drv_irq(vk_port *p)
 {
     rtl_driver *d = &rtl_of(p)->drv;
-    if (!d->up)
-        return;
-    if (d->in_irq) {
-        d->irq_again = true;
-        return;
-    }
-    d->in_irq = true;
-    unsigned loops = 0;
-    do {
-        d->irq_again = false;
-        drv_irq_once(p);
-        /* napi_complete: interrupts on again, and the card re-checks its
-         * ring (frames it takes now make us go round again) */
-        if (!legacy(rtl_of(p)))
-            wr(p, VK_RTL_IMR, DRV_CP_IMR, 2);
-    } while (d->irq_again && ++loops < DRV_IRQ_MAX_LOOPS);
-    d->in_irq = false;
+    if (d->up)
+        vk_nic_irq_run(&d->irq, p, drv_irq_round);
 }
 
 void vk_rtl8139_driver_poll(vk_port *p)

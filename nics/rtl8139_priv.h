@@ -79,7 +79,7 @@ typedef struct rtl_driver {
     unsigned cur_tx, dirty_tx;
     /* both */
     vk_timer *refill_timer;
-    bool in_irq, irq_again;
+    vk_nic_irq irq;   /* handler run to completion */
     vk_rtl8139_driver_stats stats;
 } rtl_driver;
 
