@@ -25,6 +25,7 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
+#include "wire/packet.h"
 #include "wire/tcp.h"
 
 #include <stdlib.h>
@@ -342,37 +343,20 @@ typedef struct l4_info {
 
 static bool find_l4(const uint8_t *f, size_t len, l4_info *o)
 {
-    vk_eth_repr eth;
-    if (vk_eth_parse(f, len, &eth) != VK_OK)
+    vk_pkt k;
+    if (vk_pkt_locate(f, len, &k) != VK_OK || !vk_pkt_is_tcp_udp(&k))
         return false;
-    o->l3 = eth.hdr_len;
-    const uint8_t *l4;
-    if (eth.ethertype == VK_ETHERTYPE_IPV4) {
-        vk_ipv4_repr ip;
-        if (vk_ipv4_parse(eth.payload, eth.payload_len, &ip) != VK_OK || ip.mf || ip.frag_off)
-            return false;
-        o->v6 = false;
-        o->proto = ip.proto;
-        o->pseudo = vk_csum_pseudo4(&ip.src, &ip.dst, ip.proto);
-        l4 = ip.payload;
-        o->l4_len = ip.payload_len;
-    } else if (eth.ethertype == VK_ETHERTYPE_IPV6) {
-        vk_ipv6_repr ip;
-        if (vk_ipv6_parse(eth.payload, eth.payload_len, &ip) != VK_OK)
-            return false;
-        o->v6 = true;
-        o->proto = ip.proto;
-        o->pseudo = vk_csum_pseudo6(&ip.src, &ip.dst, ip.proto);
-        l4 = ip.payload;
-        o->l4_len = ip.payload_len;
-    } else {
-        return false;
-    }
-    o->l4 = (size_t)(l4 - f);
+    o->l3 = k.l3_off;
+    o->v6 = k.l3 == 6;
+    o->proto = k.proto;
+    o->pseudo = vk_pkt_pseudo(&k);
+    o->l4 = k.l4_off;
+    o->l4_len = vk_pkt_l4_len(&k);
+    const uint8_t *l4 = f + o->l4;
     if (o->proto == VK_IP_PROTO_UDP)
         return o->l4_len >= 8 && vk_get_be16(l4 + 6) != 0; /* 0: sender chose none */
     vk_tcp_repr tcp;
-    if (o->proto != VK_IP_PROTO_TCP || vk_tcp_parse(l4, o->l4_len, &tcp) != VK_OK)
+    if (vk_tcp_parse(l4, o->l4_len, &tcp) != VK_OK)
         return false;
     o->hdr_len = o->l4 + tcp.hdr_len;
     return true;

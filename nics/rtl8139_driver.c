@@ -39,6 +39,7 @@
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/packet.h"
 #include "wire/tcp.h"
 
 #include <stdlib.h>
@@ -317,13 +318,11 @@ typedef struct l4_info {
 
 static bool find_l4(const uint8_t *f, size_t len, l4_info *o)
 {
-    vk_eth_repr eth;
-    if (vk_eth_parse(f, len, &eth) != VK_OK || eth.has_vlan ||
-        eth.ethertype != VK_ETHERTYPE_IPV4 ||
-        vk_ipv4_parse(eth.payload, eth.payload_len, &o->ip) != VK_OK || o->ip.mf ||
-        o->ip.frag_off != 0)
+    vk_pkt k;
+    if (vk_pkt_locate(f, len, &k) != VK_OK || k.eth.has_vlan || k.l3 != 4 || k.frag)
         return false;
-    o->l4 = eth.hdr_len + o->ip.hdr_len;
+    o->ip = k.ip4;
+    o->l4 = k.l4_off;
     if (o->ip.proto == VK_IP_PROTO_UDP)
         return o->ip.payload_len >= 8;
     vk_tcp_repr tcp;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/net.h"
+#include "wire/packet.h"
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
@@ -229,24 +230,11 @@ typedef struct l4_info {
 
 static bool find_l4(const uint8_t *data, size_t len, l4_info *l4)
 {
-    vk_eth_repr eth;
-    if (vk_eth_parse(data, len, &eth) != VK_OK)
+    vk_pkt k;
+    if (vk_pkt_locate(data, len, &k) != VK_OK || !vk_pkt_is_tcp_udp(&k))
         return false;
-    if (eth.ethertype == 0x0800) {
-        vk_ipv4_repr ip;
-        if (vk_ipv4_parse(eth.payload, eth.payload_len, &ip) != VK_OK || ip.mf || ip.frag_off)
-            return false;
-        *l4 = (l4_info){eth.hdr_len + ip.hdr_len, ip.payload_len, ip.proto, false,
-                        vk_csum_pseudo4(&ip.src, &ip.dst, ip.proto), ip.hdr_len};
-    } else if (eth.ethertype == 0x86dd) {
-        vk_ipv6_repr ip;
-        if (vk_ipv6_parse(eth.payload, eth.payload_len, &ip) != VK_OK)
-            return false;
-        *l4 = (l4_info){eth.hdr_len + ip.hdr_len, ip.payload_len, ip.proto, true,
-                        vk_csum_pseudo6(&ip.src, &ip.dst, ip.proto), ip.hdr_len};
-    } else {
-        return false;
-    }
+    *l4 = (l4_info){k.l4_off, vk_pkt_l4_len(&k), k.proto, k.l3 == 6, vk_pkt_pseudo(&k),
+                    k.l4_off - k.l3_off};
     if (l4->proto == IPPROTO_UDP_) /* a zero checksum: the sender chose none */
         return l4->len >= 8 && (data[l4->off + 6] | data[l4->off + 7]) != 0;
     return l4->proto == IPPROTO_TCP_;

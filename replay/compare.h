@@ -38,6 +38,7 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
+#include "wire/packet.h"
 
 #define VK_FLOW_KEY_MAX 112
 
@@ -57,21 +58,6 @@ int vk_norm_parse(const char *list, bool on, unsigned *mask, vk_diag *d);
 /* The name of one VK_NORM_* bit. */
 const char *vk_norm_name(unsigned bit);
 
-/* Where the layers of a frame are (offsets into the frame). */
-typedef struct vk_pkt {
-    vk_eth_repr eth;
-    int l3;           /* 4, 6, or 0 (ARP and others: see eth.ethertype) */
-    size_t l3_off;
-    size_t l3_end;    /* end of the IP packet (padding excluded) */
-    size_t l4_off;    /* 0 when there is no upper layer to look at */
-    uint8_t proto;
-    bool frag;        /* IPv4 fragment or IPv6 fragment header */
-    vk_ipv4_repr ip4;
-    vk_ipv6_repr ip6;
-} vk_pkt;
-
-/* VK_OK when at least the Ethernet header parsed. */
-int vk_pkt_locate(const uint8_t *frame, size_t len, vk_pkt *out);
 /* The flow key of a frame (see above) into key[VK_FLOW_KEY_MAX]. */
 void vk_flow_key(const uint8_t *frame, size_t len, char *key);
 

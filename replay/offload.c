@@ -69,18 +69,10 @@ static uint16_t tcp_sum_of(uint32_t pseudo, const uint8_t *seg, size_t len)
     return vk_csum_finish(s);
 }
 
-/* The pseudo-header sum (without length) of a located IP packet. */
-static uint32_t pseudo_of(const vk_pkt *k)
-{
-    return k->l3 == 4 ? vk_csum_pseudo4(&k->ip4.src, &k->ip4.dst, k->proto)
-                      : vk_csum_pseudo6(&k->ip6.src, &k->ip6.dst, k->proto);
-}
-
 /* An unfragmented TCP or UDP packet with its L4 header in reach. */
 static bool locate_l4(const uint8_t *frame, size_t len, vk_pkt *k)
 {
-    return vk_pkt_locate(frame, len, k) == VK_OK && k->l3 != 0 && !k->frag &&
-           k->l4_off != 0 && (k->proto == VK_IP_PROTO_TCP || k->proto == VK_IP_PROTO_UDP);
+    return vk_pkt_locate(frame, len, k) == VK_OK && vk_pkt_is_tcp_udp(k);
 }
 
 vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_tso_seg *out)
@@ -103,7 +95,7 @@ vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_tso_seg *
         return VK_MERGE_NO_PAYLOAD;
     if (!options_ok(&tcp))
         return VK_MERGE_TCP_OPTIONS;
-    if (tcp_sum_of(pseudo_of(&k), l4, l4_len) != tcp.csum)
+    if (tcp_sum_of(vk_pkt_pseudo(&k), l4, l4_len) != tcp.csum)
         return VK_MERGE_CSUM;
     *out = (vk_tso_seg){.frame = frame, .len = len, .l3 = k.l3_off, .l4 = k.l4_off,
                         .hdr_len = k.l4_off + tcp.hdr_len, .payload_len = tcp.payload_len,
@@ -220,7 +212,7 @@ int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, uin
         vk_put_be16(ip + 10, vk_csum(ip, VK_IPV4_MIN_HLEN));
     }
     tcp[13] = (uint8_t)(first.flags | (last.flags & (VK_TCP_PSH | VK_TCP_FIN)));
-    vk_put_be16(tcp + TCP_CSUM_OFF, partial_sum(pseudo_of(&k), total - first.l4));
+    vk_put_be16(tcp + TCP_CSUM_OFF, partial_sum(vk_pkt_pseudo(&k), total - first.l4));
     *meta = (vk_guest_offload){.csum_start = first.l4, .csum_offset = TCP_CSUM_OFF,
                                .gso_mss = first.payload_len, .hdr_len = first.hdr_len};
     *out = f;
@@ -244,12 +236,12 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
     /* the card sums with the field holding the seed and stores 0 as 0xffff
      * (nics/offload.h): only a frame that holds exactly that comes back */
     vk_put_be16(seg + field, 0);
-    uint16_t want = vk_csum_l4(pseudo_of(&k), seg, l4_len);
+    uint16_t want = vk_csum_l4(vk_pkt_pseudo(&k), seg, l4_len);
     if (recorded != (want == 0 ? 0xffff : want)) {
         vk_put_be16(seg + field, recorded);
         return VK_EUNSUPP;
     }
-    vk_put_be16(seg + field, partial_sum(pseudo_of(&k), l4_len));
+    vk_put_be16(seg + field, partial_sum(vk_pkt_pseudo(&k), l4_len));
     *meta = (vk_guest_offload){.csum_start = k.l4_off, .csum_offset = field};
     return VK_OK;
 }
