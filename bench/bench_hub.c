@@ -7,7 +7,10 @@
  *   baseline      memcpy of each frame into a preallocated ring of slots
  *   hub2          sender -> hubport -> hub -> hubport -> sink
  *   hub4-fanout   sender -> 4-port hub -> 3 sinks (one frame, three deliveries)
- *   hub2+pcapng   hub2 with the pcapng tracer writing every event to a file
+ *   hub2+pcapng   hub2 with the pcapng tracer writing every event to /dev/null
+ *                 (or --trace-file): the cost of formatting and handing over
+ *   hub2+ng-file  the same into a real file in --tmpdir: adds the file system
+ *   hub2+pcapdir  hub2 with --trace-dir, one classic pcap per port in --tmpdir
  *   pcap-loop     -netdev pcap reading a real capture with loop=N on the
  *                 virtual clock, through a 2-port hub to a sink
  *
@@ -15,6 +18,7 @@
  * best round (the least disturbed by the rest of the machine).  Not a test:
  * it asserts nothing and is not registered with ctest (see bench/README.md).
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +44,8 @@ typedef struct bench_opts {
     size_t frame_len;
     const char *pcap_path;
     const char *trace_path;
+    const char *tmpdir;
+    const char *only; /* one scenario (plus the baseline), NULL: all */
 } bench_opts;
 
 typedef struct result {
@@ -148,7 +154,7 @@ typedef struct hub_ctx {
 } hub_ctx;
 
 static int hub_setup(hub_ctx *c, size_t nports, const uint8_t *frame, size_t len,
-                     const char *trace_path)
+                     const vk_trace_config *trace)
 {
     memset(c, 0, sizeof *c);
     c->frame = frame;
@@ -174,10 +180,9 @@ static int hub_setup(hub_ctx *c, size_t nports, const uint8_t *frame, size_t len
         else
             c->sinks[c->nsinks++] = end;
     }
-    if (trace_path != NULL) {
-        vk_trace_config cfg = {.pcapng_path = trace_path, .topology_text = "vk_bench"};
+    if (trace != NULL) {
         vk_diag d;
-        int r = vk_tracer_open(c->net, &cfg, &c->tracer, &d);
+        int r = vk_tracer_open(c->net, trace, &c->tracer, &d);
         if (r != VK_OK) {
             fprintf(stderr, "vk_bench: tracer: %s\n", d.msg);
             return r;
@@ -211,10 +216,10 @@ static void hub_teardown(hub_ctx *c)
 }
 
 static int run_hub(const bench_opts *o, const char *name, size_t nports, const uint8_t *frame,
-                   const char *trace_path, result *out)
+                   const vk_trace_config *trace, result *out)
 {
     hub_ctx c;
-    int r = hub_setup(&c, nports, frame, o->frame_len, trace_path);
+    int r = hub_setup(&c, nports, frame, o->frame_len, trace);
     if (r != VK_OK) {
         fprintf(stderr, "vk_bench: %s: setup failed: %s\n", name, vk_strerror(r));
         hub_teardown(&c);
@@ -226,6 +231,61 @@ static int run_hub(const bench_opts *o, const char *name, size_t nports, const u
     hub_teardown(&c);
     out->rss_kib = peak_rss_kib();
     return VK_OK;
+}
+
+/* ---- tracing into real files ---- */
+
+/* buf = a/b; false if it does not fit. */
+static bool join_path(char *buf, size_t cap, const char *a, const char *b)
+{
+    int n = snprintf(buf, cap, "%s/%s", a, b);
+    return n >= 0 && (size_t)n < cap;
+}
+
+/* Removes dir and the files in it (no subdirectories: the tracer makes none). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (join_path(path, sizeof path, dir, e->d_name))
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* hub2 tracing into a fresh directory under o->tmpdir: a pcapng file, or
+ * (pcap_dir) one classic pcap per port; removed afterwards. */
+static int run_hub_to_files(const bench_opts *o, const char *name, const uint8_t *frame,
+                            bool pcap_dir, result *out)
+{
+    char dir[4096], file[4096];
+    if (!join_path(dir, sizeof dir - 64, o->tmpdir, "vk_bench.XXXXXX") || mkdtemp(dir) == NULL) {
+        fprintf(stderr, "vk_bench: %s: cannot create a directory in %s\n", name, o->tmpdir);
+        return VK_EIO;
+    }
+    if (!join_path(file, sizeof file, dir, pcap_dir ? "ports" : "trace.pcapng")) {
+        rmdir(dir);
+        return VK_EIO; /* cannot happen: dir left room */
+    }
+    vk_trace_config cfg = {.topology_text = "vk_bench"};
+    if (pcap_dir)
+        cfg.dir = file;
+    else
+        cfg.pcapng_path = file;
+    int r = run_hub(o, name, 2, frame, &cfg, out);
+    if (pcap_dir)
+        remove_tree(file);
+    else
+        unlink(file);
+    rmdir(dir);
+    return r;
 }
 
 /* ---- (e) pcap backend, virtual clock ---- */
@@ -300,15 +360,23 @@ static int run_pcap(const bench_opts *o, result *out)
 
 /* ---- main ---- */
 
+static bool wanted(const bench_opts *o, const char *name)
+{
+    return o->only == NULL || strcmp(o->only, name) == 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vk_bench [--slice SECONDS] [--rounds N] [--size BYTES] [--pcap FILE]\n"
-               "                [--trace-file FILE] [--quick]\n"
+               "                [--trace-file FILE] [--tmpdir DIR] [--only SCENARIO] [--quick]\n"
                "  --slice     seconds per measured round (default 0.8)\n"
                "  --rounds    rounds per scenario, best kept (default 3)\n"
                "  --size      frame length for the synthetic scenarios (default 512)\n"
                "  --pcap      capture for pcap-loop (default pcaps/qemu-e1000-dhcp-ping.pcap)\n"
                "  --trace-file  where hub2+pcapng writes (default /dev/null)\n"
+               "  --tmpdir    where hub2+ng-file and hub2+pcapdir write (default $TMPDIR\n"
+               "              or /tmp); their files are removed once open\n"
+               "  --only      run the baseline and this one scenario (for profiling)\n"
                "  --quick     --slice 0.2 --rounds 1 (a smoke run)\n");
 }
 
@@ -318,6 +386,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         {"slice", required_argument, NULL, 's'},  {"rounds", required_argument, NULL, 'r'},
         {"size", required_argument, NULL, 'z'},   {"pcap", required_argument, NULL, 'p'},
         {"trace-file", required_argument, NULL, 't'}, {"quick", no_argument, NULL, 'q'},
+        {"tmpdir", required_argument, NULL, 'd'}, {"only", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
@@ -328,6 +397,8 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         case 'z': o->frame_len = (size_t)strtoul(optarg, NULL, 10); break;
         case 'p': o->pcap_path = optarg; break;
         case 't': o->trace_path = optarg; break;
+        case 'd': o->tmpdir = optarg; break;
+        case 'o': o->only = optarg; break;
         case 'q': o->slice_s = 0.2; o->rounds = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -346,7 +417,8 @@ int main(int argc, char **argv)
                     .rounds = 3,
                     .frame_len = 512,
                     .pcap_path = VK_SOURCE_DIR "/pcaps/qemu-e1000-dhcp-ping.pcap",
-                    .trace_path = "/dev/null"};
+                    .trace_path = "/dev/null",
+                    .tmpdir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp"};
     if (parse_args(argc, argv, &o) != 0)
         return 2;
 
@@ -357,17 +429,26 @@ int main(int argc, char **argv)
     fill_frame(frame, o.frame_len);
     memset(ring, 0, RING_SLOTS * o.frame_len); /* fault the ring in before timing */
 
-    result res[5] = {{0}};
+    result res[7] = {{0}};
     size_t n = 0;
     baseline_ctx bc = {frame, o.frame_len, ring, 0, 0};
     res[n++] = (result){"baseline", measure(&o, baseline_step, &bc), 1, peak_rss_kib()};
     if (bc.checksum == 42) /* never true in practice; stops the copy being optimised out */
         fputc(' ', stderr);
     int failed = 0;
-    failed |= run_hub(&o, "hub2", 2, frame, NULL, &res[n++]) != VK_OK;
-    failed |= run_hub(&o, "hub4-fanout", 4, frame, NULL, &res[n++]) != VK_OK;
-    failed |= run_hub(&o, "hub2+pcapng", 2, frame, o.trace_path, &res[n++]) != VK_OK;
-    failed |= run_pcap(&o, &res[n++]) != VK_OK;
+    if (wanted(&o, "hub2"))
+        failed |= run_hub(&o, "hub2", 2, frame, NULL, &res[n++]) != VK_OK;
+    if (wanted(&o, "hub4-fanout"))
+        failed |= run_hub(&o, "hub4-fanout", 4, frame, NULL, &res[n++]) != VK_OK;
+    vk_trace_config ng = {.pcapng_path = o.trace_path, .topology_text = "vk_bench"};
+    if (wanted(&o, "hub2+pcapng"))
+        failed |= run_hub(&o, "hub2+pcapng", 2, frame, &ng, &res[n++]) != VK_OK;
+    if (wanted(&o, "hub2+ng-file"))
+        failed |= run_hub_to_files(&o, "hub2+ng-file", frame, false, &res[n++]) != VK_OK;
+    if (wanted(&o, "hub2+pcapdir"))
+        failed |= run_hub_to_files(&o, "hub2+pcapdir", frame, true, &res[n++]) != VK_OK;
+    if (wanted(&o, "pcap-loop"))
+        failed |= run_pcap(&o, &res[n++]) != VK_OK;
     free(ring);
     free(frame);
 

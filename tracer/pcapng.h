@@ -4,15 +4,19 @@
  * use.  It is the tracer's --trace output and is meant for anyone else who
  * writes pcapng (replay's --update-expected).
  *
- * Every block is encoded into a memory buffer by a bounds-checked writer and
- * then handed to stdio in one fwrite, so the file only ever grows by whole
- * blocks.  All numbers are written little-endian whatever the host, so the
+ * Every block is encoded by a bounds-checked writer into an output buffer of
+ * VK_PCAPNG_BUFFER bytes that only holds whole blocks; the buffer is handed to
+ * an unbuffered stdio stream in one fwrite when it is full, on
+ * vk_pcapng_flush() and on close, so the file grows by whole blocks (a block
+ * larger than the buffer gets a buffer of its own size).  All numbers are written little-endian whatever the host, so the
  * same run gives the same bytes everywhere.  Timestamps are nanoseconds
  * (if_tsresol = 9 on every interface).
  *
  * Errors: the first failed write (disk full...) is remembered, nothing more is
- * written after it (so the file stays a sequence of whole blocks), and every
- * later call returns VK_EIO; vk_pcapng_status()/vk_pcapng_close() report it.
+ * written after it, and every later call returns VK_EIO;
+ * vk_pcapng_status()/vk_pcapng_close() report it.  The packets it loses (those
+ * waiting in the buffer, and every one offered after it) are counted by
+ * vk_pcapng_packets_lost().
  */
 #ifndef VK_TRACER_PCAPNG_H
 #define VK_TRACER_PCAPNG_H
@@ -23,6 +27,9 @@
 #include "core/error.h"
 
 #define VK_PCAPNG_LINKTYPE_ETHERNET 1
+
+/* Bytes of whole blocks gathered before a write. */
+#define VK_PCAPNG_BUFFER (1u << 20)
 
 /* epb_flags direction bits (bits 0-1) */
 #define VK_PCAPNG_FLAG_INBOUND 0x1u
@@ -66,8 +73,12 @@ int vk_pcapng_add_interface(vk_pcapng *w, uint16_t linktype, uint32_t snaplen, c
 /* VK_EINVAL for an unknown interface or caplen > origlen; VK_EIO after a
  * write error. */
 int vk_pcapng_write_packet(vk_pcapng *w, const vk_pcapng_packet *pkt);
-/* Pushes buffered blocks to the kernel. */
+/* Pushes buffered blocks to the kernel (one fwrite). */
 int vk_pcapng_flush(vk_pcapng *w);
+/* Packets vk_pcapng_write_packet accepted or refused with VK_EIO that are not
+ * in the file because of a write error: the ones waiting in the buffer when a
+ * write failed, and every one offered after it.  0 while all is well. */
+uint64_t vk_pcapng_packets_lost(const vk_pcapng *w);
 /* VK_OK, or the first write error with a message naming the file. */
 int vk_pcapng_status(const vk_pcapng *w, vk_diag *d);
 /* Flushes, closes and frees (NULL ok); returns what vk_pcapng_status would,

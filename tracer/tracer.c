@@ -4,6 +4,11 @@
  * and one snaplen.  Ports are found by their index, which is their position
  * in the net and their pcapng interface number; a port created after open
  * has no slot and is ignored.
+ *
+ * Buffering: the pcapng writer gathers whole blocks itself (pcapng.h).  Each
+ * --trace-dir file gets a stdio buffer of DIR_BUFFER bytes that we track: a
+ * record that would not fit makes us flush first, so stdio only ever writes
+ * whole records, and a failed flush tells exactly which records were lost.
  */
 #include "tracer/tracer.h"
 
@@ -15,11 +20,21 @@
 
 #include "tracer/pcapng.h"
 
+/* Per --trace-dir file: 64 KiB makes writes cheap (a 4 KiB stdio default
+ * costs a system call every few frames) and keeps a net of many ports small. */
+#define DIR_BUFFER (64u * 1024u)
+/* libpcap's classic file header and record header. */
+#define PCAP_FILE_HEADER 24u
+#define PCAP_RECORD_HEADER 16u
+
 typedef struct trace_port {
     const vk_port *port;   /* identity only: never dereferenced after open */
     uint32_t iface;        /* pcapng interface number */
     char *path;            /* DIR/<id>.pcap, NULL without --trace-dir */
     pcap_dumper_t *dumper; /* NULL if none or failed */
+    char *iobuf;           /* the dumper's stdio buffer, DIR_BUFFER bytes */
+    size_t buffered;       /* bytes in it */
+    uint64_t buffered_records;
 } trace_port;
 
 struct vk_tracer {
@@ -30,6 +45,7 @@ struct vk_tracer {
     struct bpf_program prog;
     bool has_filter;
     vk_pcapng *ng;
+    uint64_t ng_lost; /* vk_pcapng_packets_lost() already in c.write_errors */
     unsigned snaplen;
     bool flush_each;
     bool finished;
@@ -88,6 +104,30 @@ static int compile_filter(vk_tracer *t, const char *expr, vk_diag *d)
     return VK_OK;
 }
 
+static int open_dir_file(vk_tracer *t, trace_port *tp, vk_diag *d)
+{
+    FILE *fp = fopen(tp->path, "wb");
+    if (fp == NULL)
+        return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s: %s", tp->path,
+                           strerror(errno));
+    if ((tp->iobuf = malloc(DIR_BUFFER)) == NULL) {
+        fclose(fp);
+        return vk_diag_set(d, VK_ENOMEM, "--trace-dir: out of memory");
+    }
+    setvbuf(fp, tp->iobuf, _IOFBF, DIR_BUFFER);
+    tp->dumper = pcap_dump_fopen(t->dead, fp);
+    if (tp->dumper == NULL) {
+        /* libpcap closes fp on some failure paths and not on others: leave
+         * fp and its buffer alone rather than risk closing it twice.  (With
+         * Ethernet and a buffered header write this does not happen.) */
+        tp->iobuf = NULL;
+        return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s: %s", tp->path,
+                           pcap_geterr(t->dead));
+    }
+    tp->buffered = PCAP_FILE_HEADER;
+    return VK_OK;
+}
+
 static int open_dir_files(vk_tracer *t, vk_diag *d)
 {
     int r = make_dirs(t->dir, d);
@@ -101,10 +141,8 @@ static int open_dir_files(vk_tracer *t, vk_diag *d)
             return vk_diag_set(d, VK_ENOMEM, "--trace-dir: out of memory");
         snprintf(path, n, "%s/%s.pcap", t->dir, id);
         t->ports[i].path = path;
-        t->ports[i].dumper = pcap_dump_open(t->dead, path);
-        if (t->ports[i].dumper == NULL)
-            return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s: %s", path,
-                               pcap_geterr(t->dead));
+        if ((r = open_dir_file(t, &t->ports[i], d)) != VK_OK)
+            return r;
     }
     return VK_OK;
 }
@@ -150,8 +188,10 @@ static void tracer_free(vk_tracer *t)
         pcap_freecode(&t->prog);
     if (t->dead != NULL)
         pcap_close(t->dead);
-    for (size_t i = 0; i < t->nports; i++)
+    for (size_t i = 0; i < t->nports; i++) {
         free(t->ports[i].path);
+        free(t->ports[i].iobuf); /* its FILE was closed by finish */
+    }
     free(t->ports);
     free(t->dir);
     free(t);
@@ -237,37 +277,65 @@ static uint32_t tracer_caplen(const vk_tracer *t, const vk_frame *f)
     return f->len < t->snaplen ? (uint32_t)f->len : t->snaplen;
 }
 
+/* A write to tp's file failed: the records in its buffer are lost with it,
+ * and the file is closed (later records count as lost in write_dir). */
 static void dump_failed(vk_tracer *t, trace_port *tp)
 {
     vk_diag msg;
     vk_diag_set(&msg, VK_EIO, "--trace-dir: writing %s: %s", tp->path, strerror(errno));
     record_error(t, VK_EIO, &msg);
+    t->c.write_errors += tp->buffered_records;
+    tp->buffered = 0;
+    tp->buffered_records = 0;
     pcap_dump_close(tp->dumper);
     tp->dumper = NULL;
+}
+
+static bool dump_flush(vk_tracer *t, trace_port *tp)
+{
+    if (pcap_dump_flush(tp->dumper) != 0) {
+        dump_failed(t, tp);
+        return false;
+    }
+    tp->buffered = 0;
+    tp->buffered_records = 0;
+    return true;
 }
 
 static void write_dir(vk_tracer *t, trace_port *tp, const vk_frame *f, uint64_t ts)
 {
     if (t->dir == NULL)
         return;
-    if (tp->dumper == NULL) {
-        t->c.write_errors++;
-        return;
-    }
     struct pcap_pkthdr h = {
         .ts.tv_sec = (time_t)(ts / VK_NS_PER_SEC),
         .ts.tv_usec = (suseconds_t)(ts % VK_NS_PER_SEC), /* ns: the file is nanosecond */
         .caplen = tracer_caplen(t, f),
         .len = (bpf_u_int32)f->len,
     };
-    pcap_dump((u_char *)tp->dumper, &h, f->data);
-    bool bad = ferror(pcap_dump_file(tp->dumper)) != 0;
-    if (!bad && t->flush_each)
-        bad = pcap_dump_flush(tp->dumper) != 0;
-    if (bad) {
+    size_t size = PCAP_RECORD_HEADER + h.caplen;
+    /* flush before stdio would, so that it never writes part of a record */
+    if (tp->dumper != NULL && tp->buffered > 0 && size > DIR_BUFFER - tp->buffered)
+        dump_flush(t, tp);
+    if (tp->dumper == NULL) {
         t->c.write_errors++;
-        dump_failed(t, tp);
+        return;
     }
+    pcap_dump((u_char *)tp->dumper, &h, f->data);
+    tp->buffered += size;
+    tp->buffered_records++;
+    if (ferror(pcap_dump_file(tp->dumper)) != 0)
+        dump_failed(t, tp);
+    else if (t->flush_each)
+        dump_flush(t, tp);
+}
+
+/* Adds the packets the pcapng writer lost since the last look (a failed write
+ * takes every buffered packet with it) to write_errors. */
+static void count_ng_lost(vk_tracer *t)
+{
+    uint64_t lost = vk_pcapng_packets_lost(t->ng);
+    t->c.write_errors += lost - t->ng_lost;
+    t->ng_lost = lost;
 }
 
 static void write_ng(vk_tracer *t, trace_port *tp, uint32_t flags, const vk_frame *f, uint64_t ts,
@@ -288,8 +356,10 @@ static void write_ng(vk_tracer *t, trace_port *tp, uint32_t flags, const vk_fram
     int r = vk_pcapng_write_packet(t->ng, &pkt);
     if (r == VK_OK && t->flush_each)
         r = vk_pcapng_flush(t->ng);
+    if (r != VK_OK && r != VK_EIO)
+        t->c.write_errors++; /* refused, so not among the writer's lost packets */
+    count_ng_lost(t);
     if (r != VK_OK) {
-        t->c.write_errors++;
         vk_diag msg;
         if (vk_pcapng_status(t->ng, &msg) == VK_OK)
             vk_diag_set(&msg, r, "--trace: cannot write a packet: %s", vk_strerror(r));
@@ -340,10 +410,14 @@ void vk_tracer_flush(vk_tracer *t)
         return;
     for (size_t i = 0; i < t->nports; i++) {
         trace_port *tp = &t->ports[i];
-        if (tp->dumper != NULL && pcap_dump_flush(tp->dumper) != 0)
-            dump_failed(t, tp);
+        if (tp->dumper != NULL)
+            dump_flush(t, tp);
     }
-    if (t->ng != NULL && vk_pcapng_flush(t->ng) != VK_OK) {
+    if (t->ng == NULL)
+        return;
+    int r = vk_pcapng_flush(t->ng);
+    count_ng_lost(t);
+    if (r != VK_OK) {
         vk_diag msg;
         vk_pcapng_status(t->ng, &msg);
         record_error(t, VK_EIO, &msg);

@@ -24,12 +24,17 @@
  *     move any more).  finish is idempotent; close finishes if needed.
  *   - Strings in the config are copied; the caller keeps its own.
  *
- * Every record is written whole (pcapng blocks in one fwrite; classic pcap
- * records through libpcap).  Files are flushed by vk_tracer_flush(), at
- * finish, and after every record when cfg->flush_each_record is set (for
- * readers that follow a live file).  A write error (disk full) stops that
- * file, is counted in write_errors for every frame it loses, and is reported
- * once: by vk_tracer_status() and the return of vk_tracer_finish().
+ * Every record is written whole: records are buffered (1 MiB of whole pcapng
+ * blocks, 64 KiB of whole classic pcap records per --trace-dir file) and a
+ * buffer is written out before a record that would not fit, so a file grows
+ * by whole records (only a classic record larger than 64 KiB may take two
+ * writes).  Files are flushed by vk_tracer_flush(), at finish,
+ * and after every record when cfg->flush_each_record is set (for readers that
+ * follow a live file); between flushes a reader may see the file lag behind.
+ * A write error (disk full) stops that file, is counted in write_errors for
+ * every record it loses (the ones buffered when it happened, then each later
+ * one), and is reported once: by vk_tracer_status() and the return of
+ * vk_tracer_finish().
  */
 #ifndef VK_TRACER_TRACER_H
 #define VK_TRACER_TRACER_H

@@ -418,6 +418,46 @@ static void test_pcapng_rejects_bad_interface_and_caplen_over_origlen(void **sta
     assert_int_equal(res.epb, 0);
 }
 
+/* The buffer holds whole blocks: a flush mid-file leaves a file that every
+ * reader takes whole, and a block larger than the buffer is written whole. */
+static void test_pcapng_flush_leaves_whole_blocks_even_past_the_buffer_size(void **state)
+{
+    (void)state;
+    char path[128];
+    tmp_path(path, sizeof path, "flush.pcapng");
+    vk_pcapng *w = open_writer(path, NULL);
+    assert_int_equal(vk_pcapng_add_interface(w, 1, 0, "p", NULL, NULL), VK_OK);
+    size_t big_len = VK_PCAPNG_BUFFER + 3;
+    uint8_t *big = malloc(big_len);
+    assert_non_null(big);
+    fill(big, big_len, 5);
+    uint8_t small[61];
+    fill(small, sizeof small, 9);
+    put_packet(w, 0, 1, small, sizeof small, VK_PCAPNG_FLAG_INBOUND, 1, NULL);
+    assert_int_equal(vk_pcapng_flush(w), VK_OK);
+    walk_result res;
+    walk_blocks(path, &res);
+    assert_int_equal(res.epb, 1);
+    put_packet(w, 0, 2, big, (uint32_t)big_len, VK_PCAPNG_FLAG_OUTBOUND, 2, "big");
+    put_packet(w, 0, 3, small, sizeof small, VK_PCAPNG_FLAG_INBOUND, 3, NULL);
+    assert_int_equal(vk_pcapng_flush(w), VK_OK);
+    walk_blocks(path, &res);
+    assert_int_equal(res.epb, 3);
+    assert_int_equal(res.caplens[1], big_len);
+    assert_int_equal(res.caplens[2], sizeof small);
+    assert_int_equal(vk_pcapng_packets_lost(w), 0);
+    assert_int_equal(vk_pcapng_close(w, NULL), VK_OK);
+    size_t len;
+    uint8_t *buf = slurp(path, &len);
+    /* the big packet's bytes follow its EPB's 28-byte header */
+    size_t off = 0;
+    for (int i = 0; i < 3; i++)
+        off += le32(buf + off + 4); /* SHB, IDB, first EPB */
+    assert_memory_equal(buf + off + 28, big, big_len);
+    free(buf);
+    free(big);
+}
+
 static void test_pcapng_open_names_the_file_it_cannot_create(void **state)
 {
     (void)state;
@@ -438,12 +478,19 @@ static void test_pcapng_disk_full_is_reported_once_at_close(void **state)
     uint8_t b[1500] = {0};
     vk_pcapng_packet p = {.data = b, .caplen = sizeof b, .origlen = sizeof b};
     int r = VK_OK;
-    /* stdio buffers the first blocks; the error shows once the buffer spills */
-    for (int i = 0; i < 100 && r == VK_OK; i++)
+    uint64_t offered = 0;
+    /* the writer buffers VK_PCAPNG_BUFFER bytes; the error shows once it spills */
+    while (r == VK_OK && offered < 2 * VK_PCAPNG_BUFFER / sizeof b) {
         r = vk_pcapng_write_packet(w, &p);
+        offered++;
+    }
     assert_int_equal(r, VK_EIO);
+    assert_true(offered > VK_PCAPNG_BUFFER / (sizeof b + 64));
     assert_int_equal(vk_pcapng_write_packet(w, &p), VK_EIO);
+    offered++;
     assert_int_equal(vk_pcapng_flush(w), VK_EIO);
+    /* nothing reached the device: every packet offered is counted lost */
+    assert_int_equal(vk_pcapng_packets_lost(w), offered);
     vk_diag d = {{0}};
     assert_int_equal(vk_pcapng_close(w, &d), VK_EIO);
     assert_non_null(strstr(d.msg, "/dev/full"));
@@ -460,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_pcapng_snaplen_truncates_a_65535_byte_frame),
         cmocka_unit_test(test_pcapng_long_comment_is_cut_to_an_options_65535_bytes),
         cmocka_unit_test(test_pcapng_rejects_bad_interface_and_caplen_over_origlen),
+        cmocka_unit_test(test_pcapng_flush_leaves_whole_blocks_even_past_the_buffer_size),
         cmocka_unit_test(test_pcapng_open_names_the_file_it_cannot_create),
         cmocka_unit_test(test_pcapng_disk_full_is_reported_once_at_close),
     };

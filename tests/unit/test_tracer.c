@@ -515,11 +515,51 @@ static void test_tracer_write_error_is_counted_and_reported_once(void **state)
     vk_trace_counters c;
     vk_tracer_counters(t, &c);
     assert_int_equal(c.frames_written, 300);
-    assert_true(c.write_errors > 0 && c.write_errors <= 300);
+    /* nothing reached /dev/full: every record is lost and counted once */
+    assert_int_equal(c.write_errors, 300);
     assert_int_equal(vk_tracer_status(t, NULL), VK_EIO);
     vk_net_free(fx.net);
     vk_tracer_close(t);
     vk_loop_free(fx.loop);
+}
+
+/* a.pcap is a link to /dev/full: its records are lost (those buffered when
+ * the write fails and every later one, each counted once) while the other
+ * ports' files stay whole. */
+static void test_tracer_dir_write_error_loses_one_file_and_counts_each_record(void **state)
+{
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    char dir[128], link[160];
+    tmp_path(dir, sizeof dir, "full-dir");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(link, sizeof link, "%s/a.pcap", dir);
+    assert_int_equal(symlink("/dev/full", link), 0);
+    fixture fx;
+    fixture_init(&fx);
+    vk_trace_config cfg = {.dir = dir};
+    vk_tracer *t = open_tracer(&fx, &cfg);
+    /* 2000 records of 60 bytes: more than one buffer's worth, so the error
+     * shows mid-run and again at finish */
+    enum { N = 2000 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(vk_port_send_bytes(fx.a, udp_frame, sizeof udp_frame), VK_OK);
+    vk_diag d = {{0}};
+    assert_int_equal(vk_tracer_finish(t, &d), VK_EIO);
+    assert_non_null(strstr(d.msg, "a.pcap"));
+    vk_trace_counters c;
+    vk_tracer_counters(t, &c);
+    assert_int_equal(c.frames_written, 6 * N);
+    assert_int_equal(c.write_errors, N); /* a's outbound copy of every frame */
+    char path[192];
+    snprintf(path, sizeof path, "%s/b.pcap", dir);
+    rec r[1];
+    assert_int_equal(read_pcap(path, PCAP_TSTAMP_PRECISION_NANO, r, 1), N);
+    vk_net_free(fx.net);
+    vk_tracer_close(t);
+    vk_loop_free(fx.loop);
+    unlink(link);
 }
 
 static void test_tracer_summary_without_tracer_lists_ports(void **state)
@@ -649,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_tracer_rejects_port_ids_that_escape_the_dir),
         cmocka_unit_test(test_tracer_finish_is_idempotent_and_ignores_later_frames),
         cmocka_unit_test(test_tracer_write_error_is_counted_and_reported_once),
+        cmocka_unit_test(test_tracer_dir_write_error_loses_one_file_and_counts_each_record),
         cmocka_unit_test(test_tracer_summary_without_tracer_lists_ports),
         cmocka_unit_test(test_filter_dump_writes_a_microsecond_pcap_like_qemu),
         cmocka_unit_test(test_filter_dump_object_reads_qemu_options),
