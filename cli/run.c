@@ -141,10 +141,36 @@ typedef struct run_state {
     vk_loop *loop;
     vk_net *net;
     vk_tracer *tracer;
+    vk_timer *flush_timer;
 } run_state;
+
+/* On the live clock traces are flushed once a second, so a reader following
+ * the files (tail, Wireshark) sees at most a second's lag; a background timer,
+ * so it never keeps a finished run alive. */
+#define LIVE_TRACE_FLUSH_NS VK_NS_PER_SEC
+
+static void on_flush_timer(void *arg, uint64_t now)
+{
+    run_state *s = arg;
+    vk_tracer_flush(s->tracer);
+    vk_timer_arm(s->flush_timer, now + LIVE_TRACE_FLUSH_NS);
+}
+
+static int arm_live_flush(run_state *s)
+{
+    if (s->tracer == NULL || vk_loop_clock(s->loop) != VK_CLOCK_LIVE)
+        return VK_OK;
+    s->flush_timer = vk_timer_new(s->loop, on_flush_timer, s);
+    if (s->flush_timer == NULL)
+        return VK_ENOMEM;
+    vk_timer_set_background(s->flush_timer, true);
+    vk_timer_arm(s->flush_timer, vk_loop_now(s->loop) + LIVE_TRACE_FLUSH_NS);
+    return VK_OK;
+}
 
 static void run_teardown(run_state *s)
 {
+    vk_timer_free(s->flush_timer);
     if (s->tracer != NULL)
         vk_tracer_finish(s->tracer, NULL);
     vk_net_free(s->net);
@@ -174,6 +200,10 @@ static int run_network(run_state *s, const run_args *a)
     cfg.topology_text = vk_topology_text(s->topo);
     if ((cfg.dir || cfg.pcapng_path) && vk_tracer_open(s->net, &cfg, &s->tracer, &d) != VK_OK) {
         vk_cli_error("%s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    if (arm_live_flush(s) != VK_OK) {
+        vk_cli_error("out of memory");
         return VK_EXIT_USAGE;
     }
     vk_loop_catch_signals();

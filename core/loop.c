@@ -20,6 +20,7 @@ struct vk_timer {
     uint64_t when;
     uint64_t seq;
     size_t heap_index; /* SIZE_MAX when not armed */
+    bool background;   /* does not keep the loop running */
 };
 
 typedef struct fd_watch {
@@ -37,6 +38,7 @@ struct vk_loop {
     uint64_t next_seq;
     vk_timer **heap;
     size_t heap_len, heap_cap;
+    size_t foreground; /* armed timers that are not background timers */
     fd_watch *fds;
     size_t nfds, fds_cap;
     bool stop;
@@ -149,6 +151,8 @@ static void heap_remove(vk_loop *loop, vk_timer *t)
 {
     size_t i = t->heap_index;
     t->heap_index = SIZE_MAX;
+    if (!t->background)
+        loop->foreground--;
     loop->heap_len--;
     if (i == loop->heap_len)
         return;
@@ -169,6 +173,8 @@ static int heap_push(vk_loop *loop, vk_timer *t)
     }
     heap_set(loop, loop->heap_len++, t);
     heap_sift_up(loop, loop->heap_len - 1);
+    if (!t->background)
+        loop->foreground++;
     return VK_OK;
 }
 
@@ -201,6 +207,19 @@ void vk_timer_cancel(vk_timer *t)
 bool vk_timer_pending(const vk_timer *t)
 {
     return t->heap_index != SIZE_MAX;
+}
+
+void vk_timer_set_background(vk_timer *t, bool background)
+{
+    if (t->background == background)
+        return;
+    if (vk_timer_pending(t)) {
+        if (background)
+            t->loop->foreground--;
+        else
+            t->loop->foreground++;
+    }
+    t->background = background;
 }
 
 void vk_timer_arm(vk_timer *t, uint64_t when)
@@ -292,7 +311,7 @@ static void fire_due_timers(vk_loop *loop)
 
 static int run_virtual(vk_loop *loop, uint64_t deadline)
 {
-    while (!loop->stop && !caught_signal && loop->heap_len > 0) {
+    while (!loop->stop && !caught_signal && loop->foreground > 0) {
         uint64_t next = loop->heap[0]->when;
         if (next > deadline) {
             loop->now = deadline;
@@ -324,7 +343,7 @@ static int run_live(vk_loop *loop, uint64_t deadline)
 {
     struct pollfd *pfds = NULL;
     size_t pcap = 0;
-    while (!loop->stop && !caught_signal && (loop->heap_len > 0 || loop->nfds > 0)) {
+    while (!loop->stop && !caught_signal && (loop->foreground > 0 || loop->nfds > 0)) {
         update_now(loop);
         if (loop->now >= deadline)
             break;

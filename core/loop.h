@@ -43,12 +43,16 @@ void vk_timer_free(vk_timer *t);
 void vk_timer_arm(vk_timer *t, uint64_t when);
 void vk_timer_cancel(vk_timer *t);
 bool vk_timer_pending(const vk_timer *t);
+/* A background timer fires like any other but does not keep the loop
+ * running: a run ends when only background timers are left (housekeeping
+ * such as flushing traces must not make a finished run go on for ever). */
+void vk_timer_set_background(vk_timer *t, bool background);
 
 /* Live loops only: VK_EUNSUPP on a virtual loop, VK_EEXIST if watched. */
 int vk_loop_watch_fd(vk_loop *loop, int fd, short events, vk_fd_cb cb, void *arg);
 void vk_loop_unwatch_fd(vk_loop *loop, int fd);
 
-/* Runs until no timer (and, live, no fd) is left, until `deadline` (loop
+/* Runs until no timer but background ones (and, live, no fd) is left, until `deadline` (loop
  * time; VK_TIME_NEVER for none), until vk_loop_stop() or until a SIGINT or
  * SIGTERM (after vk_loop_catch_signals()).  Returns the status given to the
  * first vk_loop_stop() of this run, or VK_OK.  On a virtual loop reaching its deadline, now

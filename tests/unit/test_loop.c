@@ -379,6 +379,57 @@ static void test_first_stop_status_of_a_run_wins(void **state)
     vk_loop_free(loop);
 }
 
+/* A housekeeping timer that re-arms itself every 10 ns. */
+typedef struct ticker {
+    vk_timer *timer;
+    int fired;
+} ticker;
+
+static void on_tick(void *arg, uint64_t now)
+{
+    ticker *t = arg;
+    t->fired++;
+    vk_timer_arm(t->timer, now + 10);
+}
+
+static void test_background_timer_alone_does_not_keep_the_loop_running(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    ticker tk = {vk_timer_new(loop, on_tick, &tk), 0};
+    vk_timer_set_background(tk.timer, true);
+    vk_timer_arm(tk.timer, 10);
+    assert_int_equal(vk_loop_run(loop, VK_TIME_NEVER), VK_OK);
+    assert_int_equal(tk.fired, 0);
+    assert_true(vk_timer_pending(tk.timer));
+    vk_timer_free(tk.timer);
+    vk_loop_free(loop);
+}
+
+static void test_background_timer_fires_until_the_last_foreground_timer(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    ticker tk = {vk_timer_new(loop, on_tick, &tk), 0};
+    vk_timer_set_background(tk.timer, true);
+    vk_timer_arm(tk.timer, 10);
+    tagged work;
+    tagged_init(&work, loop, NULL, 1);
+    tagged_arm(&work, 55);
+    assert_int_equal(vk_loop_run(loop, VK_TIME_NEVER), VK_OK);
+    /* ticks at 10..50 fire; the run ends with the work at 55 */
+    assert_int_equal(tk.fired, 5);
+    assert_int_equal(work.fired, 1);
+    assert_int_equal(vk_loop_now(loop), 55);
+    /* made a foreground timer again, it keeps the loop going to the deadline */
+    vk_timer_set_background(tk.timer, false);
+    assert_int_equal(vk_loop_run(loop, 100), VK_OK);
+    assert_int_equal(tk.fired, 10);
+    vk_timer_free(tk.timer);
+    vk_timer_free(work.timer);
+    vk_loop_free(loop);
+}
+
 static void test_run_without_timers_returns_at_once(void **state)
 {
     (void)state;
@@ -691,6 +742,8 @@ int main(void)
         cmocka_unit_test(test_deadline_before_every_timer_still_advances_now),
         cmocka_unit_test(test_stop_returns_its_status_and_leaves_later_timers),
         cmocka_unit_test(test_first_stop_status_of_a_run_wins),
+        cmocka_unit_test(test_background_timer_alone_does_not_keep_the_loop_running),
+        cmocka_unit_test(test_background_timer_fires_until_the_last_foreground_timer),
         cmocka_unit_test(test_run_without_timers_returns_at_once),
         cmocka_unit_test(test_identical_random_schedules_fire_identically),
         cmocka_unit_test(test_heap_fires_survivors_in_order_after_many_cancels),
