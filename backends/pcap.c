@@ -268,9 +268,9 @@ static int pcapdev_create(vk_net *net, const char *id, vk_opts *o, vk_port **out
     if (in == NULL && outp == NULL)
         return vk_opts_error(o, d, VK_EINVAL, "in", "missing (pcap needs in=FILE and/or out=FILE)");
     vk_port *p;
-    r = vk_port_new(net, &pcapdev_ops, id, "pcap", sizeof(pcap_backend), &p);
+    r = vk_port_new(net, &pcapdev_ops, id, "pcap", sizeof(pcap_backend), &p, d);
     if (r != VK_OK)
-        return vk_opts_error(o, d, r, "id", "%s", vk_strerror(r));
+        return r;
     pcap_backend *b = p->priv;
     b->port = p;
     b->loops_total = loops;

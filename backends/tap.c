@@ -268,9 +268,9 @@ static int tap_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk
         return vk_opts_error(o, d, VK_EINVAL, "ifname", "'%s' is longer than %d characters",
                              name, IFNAMSIZ - 1);
     vk_port *p;
-    r = vk_port_new(net, &tap_ops, id, "tap", sizeof(tap_backend), &p);
+    r = vk_port_new(net, &tap_ops, id, "tap", sizeof(tap_backend), &p, d);
     if (r != VK_OK)
-        return vk_opts_error(o, d, r, "id", "%s", vk_strerror(r));
+        return r;
     tap_backend *b = p->priv;
     b->fd = -1;
     b->port = p;

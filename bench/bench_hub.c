@@ -167,7 +167,7 @@ static int hub_setup(hub_ctx *c, size_t nports, const uint8_t *frame, size_t len
         char id[32];
         vk_port *end, *hp;
         snprintf(id, sizeof id, "p%zu", i);
-        int r = vk_port_new(c->net, &sink_ops, id, "sink", sizeof(sink_state), &end);
+        int r = vk_port_new(c->net, &sink_ops, id, "sink", sizeof(sink_state), &end, NULL);
         if (r != VK_OK)
             return r;
         snprintf(id, sizeof id, "h%zu", i);
@@ -313,7 +313,7 @@ static uint64_t pcap_run(const char *path, uint64_t loops, double *secs)
         r = vk_topology_build(t, net, &pcap_registry, &d);
     vk_port *sink = NULL;
     if (r == VK_OK && (r = vk_port_new(net, &sink_ops, "sink", "sink", sizeof(sink_state),
-                                       &sink)) == VK_OK)
+                                       &sink, NULL)) == VK_OK)
         r = vk_net_connect(sink, vk_net_find_port(net, "h1"), &d);
     double start = now_s();
     if (r == VK_OK)

@@ -94,19 +94,20 @@ vk_port *vk_net_find_port(const vk_net *net, const char *id)
 }
 
 int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char *model,
-                size_t priv_size, vk_port **out)
+                size_t priv_size, vk_port **out, vk_diag *d)
 {
     if (strlen(id) >= sizeof((vk_port *)0)->id || strlen(model) >= sizeof((vk_port *)0)->model)
-        return VK_ERANGE;
+        return vk_diag_set(d, VK_ERANGE, "%s '%s': id or model name too long", model, id);
     if (vk_net_find_port(net, id) != NULL)
-        return VK_EEXIST;
+        return vk_diag_set(d, VK_EEXIST, "duplicate id '%s'", id);
     if (net->nports >= VK_NET_MAX_PORTS)
-        return VK_EFULL;
+        return vk_diag_set(d, VK_EFULL, "%s '%s': more than %d ports", model, id,
+                           VK_NET_MAX_PORTS);
     if (net->nports == net->ports_cap) {
         size_t cap = net->ports_cap ? net->ports_cap * 2 : 16;
         vk_port **ports = realloc(net->ports, cap * sizeof *ports);
         if (ports == NULL)
-            return VK_ENOMEM;
+            return vk_diag_set(d, VK_ENOMEM, "%s '%s': out of memory", model, id);
         net->ports = ports;
         net->ports_cap = cap;
     }
@@ -114,7 +115,7 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
     size_t priv_off = (sizeof(vk_port) + 15) & ~(size_t)15;
     vk_port *p = calloc(1, priv_off + priv_size);
     if (p == NULL)
-        return VK_ENOMEM;
+        return vk_diag_set(d, VK_ENOMEM, "%s '%s': out of memory", model, id);
     p->ops = ops;
     snprintf(p->id, sizeof p->id, "%s", id);
     snprintf(p->model, sizeof p->model, "%s", model);
@@ -201,11 +202,9 @@ int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk
         hub->cap = cap;
     }
     vk_port *p;
-    int r = vk_port_new(net, &hubport_ops, id, "hubport", sizeof(hubport_state), &p);
-    if (r == VK_EEXIST)
-        return vk_diag_set(d, r, "duplicate id '%s'", id);
+    int r = vk_port_new(net, &hubport_ops, id, "hubport", sizeof(hubport_state), &p, d);
     if (r != VK_OK)
-        return vk_diag_set(d, r, "cannot create hub port '%s': %s", id, vk_strerror(r));
+        return r;
     ((hubport_state *)p->priv)->hub = hub;
     hub->ports[hub->nports++] = p;
     *out = p;

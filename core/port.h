@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
 #include "core/frame.h"
 
 typedef struct vk_port vk_port;
@@ -78,9 +79,11 @@ struct vk_port {
 };
 
 /* Creates a port owned by `net` with priv_size zeroed bytes at port->priv.
- * Fails with VK_EEXIST on a duplicate id (message in d). */
+ * Fails with VK_EEXIST on a duplicate id, VK_ERANGE on an over-long id or
+ * model, VK_EFULL past VK_NET_MAX_PORTS, VK_ENOMEM; the message, naming the
+ * model and id, goes into d (may be NULL). */
 int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char *model,
-                size_t priv_size, vk_port **out);
+                size_t priv_size, vk_port **out, vk_diag *d);
 
 /* Sends f out of `from` to its peer (see the delivery rule above). */
 void vk_port_send(vk_port *from, vk_frame *f);

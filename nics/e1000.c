@@ -1113,11 +1113,9 @@ static int e1k_create_model(const char *model, vk_net *net, const char *id, cons
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &e1k_ops, id, model, sizeof(vk_e1000), &p);
-    if (r == VK_EEXIST)
-        return vk_diag_set(d, r, "duplicate id '%s'", id);
+    r = vk_port_new(net, &e1k_ops, id, model, sizeof(vk_e1000), &p, d);
     if (r != VK_OK)
-        return vk_diag_set(d, r, "cannot create e1000 '%s': %s", id, vk_strerror(r));
+        return r;
     /* from here on the net owns p and frees it with e1k_cleanup */
     r = e1k_init(p, mac, &cfg, d);
     if (r != VK_OK)

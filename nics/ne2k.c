@@ -678,11 +678,9 @@ static int ne2k_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &ne2k_ops, id, "ne2k_pci", sizeof(vk_ne2k), &p);
-    if (r == VK_EEXIST)
-        return vk_diag_set(d, r, "duplicate id '%s'", id);
+    r = vk_port_new(net, &ne2k_ops, id, "ne2k_pci", sizeof(vk_ne2k), &p, d);
     if (r != VK_OK)
-        return vk_diag_set(d, r, "cannot create ne2k_pci '%s': %s", id, vk_strerror(r));
+        return r;
     /* from here on the net owns p and frees it with ne2k_cleanup */
     r = ne2k_init(p, mac, &cfg, d);
     if (r != VK_OK)

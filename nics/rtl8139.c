@@ -1306,11 +1306,9 @@ static int rtl_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &rtl_ops, id, "rtl8139", sizeof(vk_rtl8139), &p);
-    if (r == VK_EEXIST)
-        return vk_diag_set(d, r, "duplicate id '%s'", id);
+    r = vk_port_new(net, &rtl_ops, id, "rtl8139", sizeof(vk_rtl8139), &p, d);
     if (r != VK_OK)
-        return vk_diag_set(d, r, "cannot create rtl8139 '%s': %s", id, vk_strerror(r));
+        return r;
     /* from here on the net owns p and frees it with rtl_cleanup */
     r = rtl_init(p, mac, &cfg, d);
     if (r != VK_OK)

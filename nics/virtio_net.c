@@ -485,9 +485,10 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
                       const vk_virtio_net_cfg *cfg, vk_port **out, vk_diag *d)
 {
     vk_port *p;
-    int r = vk_port_new(net, &vnet_port_ops, id, "virtio-net-pci", sizeof(vk_virtio_net), &p);
+    int r = vk_port_new(net, &vnet_port_ops, id, "virtio-net-pci", sizeof(vk_virtio_net), &p,
+                        d);
     if (r != VK_OK)
-        return vk_diag_set(d, r, "-device virtio-net-pci,id=%s: %s", id, vk_strerror(r));
+        return r;
     vk_virtio_net *v = vnet_of(p);
     v->nic.mac = *mac;
     v->nic.guest = &vnet_guest_ops;

@@ -326,10 +326,9 @@ static int attach(run *x, vk_diag *d)
         return vk_diag_set(d, VK_ENOENT, "--port: the topology has no port '%s'",
                            x->cfg->port_id);
     int e = vk_port_new(x->net, &replay_port_ops, REPLAY_PORT_ID, "replay", sizeof(run *),
-                        &x->port);
+                        &x->port, d);
     if (e != VK_OK)
-        return vk_diag_set(d, e, "--port: cannot create the replay port '%s': %s",
-                           REPLAY_PORT_ID, vk_strerror(e));
+        return e;
     *(run **)x->port->priv = x;
     vk_diag why;
     if (vk_net_connect(x->port, to, &why) != VK_OK)

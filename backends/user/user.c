@@ -167,10 +167,10 @@ static int user_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, v
         return r;
     }
     vk_port *p;
-    r = vk_port_new(net, &user_ops, id, "user", sizeof(vk_user), &p);
+    r = vk_port_new(net, &user_ops, id, "user", sizeof(vk_user), &p, d);
     if (r != VK_OK) {
         vk_user_config_free(&cfg);
-        return vk_opts_error(o, d, r, "id", "%s", vk_strerror(r));
+        return r;
     }
     vk_user *u = p->priv;
     u->cfg = cfg;

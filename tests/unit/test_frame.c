@@ -130,8 +130,10 @@ static void make_pair(pair *p)
 {
     p->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
     p->net = vk_net_new(p->loop);
-    assert_int_equal(vk_port_new(p->net, &sink_ops, "src", "sink", sizeof(sink), &p->src), VK_OK);
-    assert_int_equal(vk_port_new(p->net, &sink_ops, "dst", "sink", sizeof(sink), &p->dst), VK_OK);
+    assert_int_equal(vk_port_new(p->net, &sink_ops, "src", "sink", sizeof(sink), &p->src,
+                                 NULL), VK_OK);
+    assert_int_equal(vk_port_new(p->net, &sink_ops, "dst", "sink", sizeof(sink), &p->dst,
+                                 NULL), VK_OK);
     assert_int_equal(vk_net_connect(p->src, p->dst, NULL), VK_OK);
 }
 

@@ -86,7 +86,8 @@ static fixture *make_hub(size_t n)
     for (size_t i = 0; i < n; i++) {
         char id[32];
         snprintf(id, sizeof id, "r%zu", i);
-        assert_int_equal(vk_port_new(fx->net, &rec_ops, id, "rec", sizeof(recorder), &fx->rec[i]),
+        assert_int_equal(vk_port_new(fx->net, &rec_ops, id, "rec", sizeof(recorder),
+                                     &fx->rec[i], NULL),
                          VK_OK);
         ((recorder *)fx->rec[i]->priv)->accepting = true;
         snprintf(id, sizeof id, "h%zu", i);
@@ -199,7 +200,8 @@ static void test_peerless_port_drops_with_reason(void **state)
     drop_log log = {0};
     vk_net_add_tap(net, &log_ops, &log);
     vk_port *p;
-    assert_int_equal(vk_port_new(net, &rec_ops, "lonely", "rec", sizeof(recorder), &p), VK_OK);
+    assert_int_equal(vk_port_new(net, &rec_ops, "lonely", "rec", sizeof(recorder), &p, NULL),
+                                 VK_OK);
     send_byte(p, 1);
     assert_int_equal(p->stats.drops_no_peer, 1);
     assert_string_equal(log.reason, "port has no peer");
@@ -231,8 +233,9 @@ static void test_duplicate_port_id_is_rejected(void **state)
     (void)state;
     fixture *fx = make_hub(1);
     vk_port *p;
-    assert_int_equal(vk_port_new(fx->net, &rec_ops, "r0", "rec", 0, &p), VK_EEXIST);
     vk_diag d;
+    assert_int_equal(vk_port_new(fx->net, &rec_ops, "r0", "rec", 0, &p, &d), VK_EEXIST);
+    assert_string_equal(d.msg, "duplicate id 'r0'");
     assert_int_equal(vk_net_add_hubport(fx->net, 1, "h0", &p, &d), VK_EEXIST);
     assert_non_null(strstr(d.msg, "duplicate id 'h0'"));
     free_fixture(fx);

@@ -872,7 +872,7 @@ static int plain_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts 
 {
     (void)o;
     vk_port *p;
-    int e = vk_port_new(net, &plain_port_ops, id, "plain-nic", sizeof(vk_nic), &p);
+    int e = vk_port_new(net, &plain_port_ops, id, "plain-nic", sizeof(vk_nic), &p, NULL);
     if (e != VK_OK)
         return vk_diag_set(d, e, "plain-nic: %s", vk_strerror(e));
     vk_nic *n = p->priv;

@@ -123,7 +123,7 @@ static bench *bench_alloc(const char *opts)
 static bench *bench_new(const char *opts)
 {
     bench *b = bench_alloc(opts);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire, NULL), VK_OK);
     b->wire->priv = &b->on_wire;
     vk_diag d;
     assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
@@ -675,7 +675,7 @@ static hubbench hub_new(const char *opts)
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
     assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
     h.src->priv = &b->on_wire;
     assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
     assert_int_equal(vk_net_start(b->net, &d), VK_OK);

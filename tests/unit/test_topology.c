@@ -42,7 +42,7 @@ static int fake_netdev_create(vk_net *net, const char *id, vk_opts *o, vk_port *
     int r = vk_opts_get_uint(o, "knob", 0, 0, 10, &calls.last_knob, d);
     if (r != VK_OK)
         return r;
-    r = vk_port_new(net, &fake_netdev_ops, id, "fake", 0, out);
+    r = vk_port_new(net, &fake_netdev_ops, id, "fake", 0, out, NULL);
     return r == VK_OK ? r : vk_diag_set(d, r, "fake: %s", vk_strerror(r));
 }
 
@@ -65,7 +65,7 @@ static int fake_nic_create(vk_net *net, const char *id, const vk_mac *mac, vk_op
     int r = vk_opts_get_uint(o, "rings", 1, 1, 8, &rings, d);
     if (r != VK_OK)
         return r;
-    r = vk_port_new(net, &fake_nic_ops, id, "fakenic", sizeof(fake_nic), out);
+    r = vk_port_new(net, &fake_nic_ops, id, "fakenic", sizeof(fake_nic), out, NULL);
     if (r != VK_OK)
         return vk_diag_set(d, r, "fakenic: %s", vk_strerror(r));
     fake_nic *n = (*out)->priv;

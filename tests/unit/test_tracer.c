@@ -101,7 +101,7 @@ static const uint64_t epoch = 1700000000ull * 1000000000ull;
 static vk_port *add_sink(vk_net *net, const char *id)
 {
     vk_port *p;
-    assert_int_equal(vk_port_new(net, &sink_ops, id, "test", sizeof(sink), &p), VK_OK);
+    assert_int_equal(vk_port_new(net, &sink_ops, id, "test", sizeof(sink), &p, NULL), VK_OK);
     return p;
 }
 

@@ -99,7 +99,8 @@ static inline int uh_open(uh *h, const char *opts, vk_diag *d)
     vk_opts_free(&o);
     if (r != VK_OK)
         return r;
-    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer),
+    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer,
+                                 NULL),
                      VK_OK);
     *(uh **)h->peer->priv = h;
     assert_int_equal(vk_net_connect(h->user, h->peer, d), VK_OK);

@@ -85,7 +85,8 @@ static bench *bench_new(const char *device)
     vk_opts_mark_used(&o, "driver"); /* the topology reads it */
     assert_int_equal(vk_opts_check_unused(&o, &d), VK_OK);
     vk_opts_free(&o);
-    assert_int_equal(vk_port_new(b->net, &peer_ops, "peer", "test", sizeof(rec), &b->peer), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &peer_ops, "peer", "test", sizeof(rec), &b->peer,
+                                 NULL), VK_OK);
     assert_int_equal(vk_net_connect(b->nic, b->peer, &d), VK_OK);
     vk_nic_set_guest_sink(b->nic, sink, &b->guest);
     return b;
