@@ -137,6 +137,17 @@ void vk_port_drop_outbound(vk_port *p, const vk_frame *f, const char *reason)
     vk_net_tap_drop(p->net, p, VK_DIR_OUT, f, reason);
 }
 
+void vk_port_drop_outbound_bytes(vk_port *p, const void *data, size_t len, const char *reason)
+{
+    vk_frame *f = vk_frame_new(data, len > VK_FRAME_MAX ? VK_FRAME_MAX : len);
+    if (f == NULL) {
+        p->stats.drops_other++; /* still counted, even if it cannot be traced */
+        return;
+    }
+    vk_port_drop_outbound(p, f, reason);
+    vk_frame_unref(f);
+}
+
 void vk_port_set_queue_limit(vk_port *p, size_t limit)
 {
     p->inq.limit = limit;

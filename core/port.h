@@ -100,6 +100,9 @@ void vk_port_drop(vk_port *p, const vk_frame *f, const char *reason);
 /* Reports that `p` dropped f, a frame it was going to send (a bad transmit
  * descriptor, an ARP request that was never answered). */
 void vk_port_drop_outbound(vk_port *p, const vk_frame *f, const char *reason);
+/* The same for bytes that never became a frame (a card's transmit path):
+ * the first VK_FRAME_MAX bytes are traced. */
+void vk_port_drop_outbound_bytes(vk_port *p, const void *data, size_t len, const char *reason);
 void vk_port_set_queue_limit(vk_port *p, size_t limit);
 size_t vk_port_queue_len(const vk_port *p);
 void vk_port_describe(vk_port *p, char *buf, size_t cap);

@@ -178,8 +178,7 @@ static void card_reset(vk_e1000 *s)
                              (uint32_t)m[3] << 24;
     *reg(s, VK_E1000_RAH0) = (uint32_t)m[4] | (uint32_t)m[5] << 8 | VK_E1000_RAH_AV;
     reset_tx_assembly(s);
-    s->rx_fault = s->tx_fault = false;
-    s->fault_msg[0] = '\0';
+    memset(&s->fault, 0, sizeof s->fault);
 }
 
 static uint32_t eerd_read(vk_e1000 *s)
@@ -196,31 +195,14 @@ static uint32_t eerd_read(vk_e1000 *s)
 
 /* ---- DMA ----------------------------------------------------------------- */
 
-static void set_fault(vk_e1000 *s, bool tx, uint64_t addr, size_t len)
-{
-    if (tx)
-        s->tx_fault = true;
-    else
-        s->rx_fault = true;
-    snprintf(s->fault_msg, sizeof s->fault_msg,
-             "e1000 %s DMA outside guest memory: 0x%llx+%zu", tx ? "TX" : "RX",
-             (unsigned long long)addr, len);
-}
-
 static bool dma_read(vk_e1000 *s, bool tx, uint64_t addr, void *dst, size_t len)
 {
-    if (vk_gmem_read(&s->mem, addr, dst, len) == VK_OK)
-        return true;
-    set_fault(s, tx, addr, len);
-    return false;
+    return vk_gmem_dma_read(&s->mem, &s->fault, "e1000", tx, addr, dst, len);
 }
 
 static bool dma_write(vk_e1000 *s, bool tx, uint64_t addr, const void *src, size_t len)
 {
-    if (vk_gmem_write(&s->mem, addr, src, len) == VK_OK)
-        return true;
-    set_fault(s, tx, addr, len);
-    return false;
+    return vk_gmem_dma_write(&s->mem, &s->fault, "e1000", tx, addr, src, len);
 }
 
 static uint64_t ring_base(vk_e1000 *s, uint32_t bal, uint32_t bah)
@@ -231,15 +213,6 @@ static uint64_t ring_base(vk_e1000 *s, uint32_t bal, uint32_t bah)
 static uint32_t ring_count(vk_e1000 *s, uint32_t len_off)
 {
     return *reg(s, len_off) / VK_E1000_DESC_SIZE;
-}
-
-static void drop_bytes(vk_e1000 *s, const uint8_t *data, size_t len, const char *reason)
-{
-    vk_frame *f = vk_frame_new(data, len > VK_FRAME_MAX ? VK_FRAME_MAX : len);
-    if (f == NULL)
-        return;
-    vk_port_drop_outbound(s->port, f, reason);
-    vk_frame_unref(f);
 }
 
 /* ---- RX ------------------------------------------------------------------ */
@@ -493,7 +466,7 @@ static int e1k_receive(vk_port *p, vk_frame *f)
     vk_e1000 *s = e1k_of(p);
     uint8_t min_buf[E1K_MIN_FRAME];
     rx_pkt pk = {f->data, f->len, 0, 0};
-    if (s->rx_fault) {
+    if (s->fault.rx) {
         vk_port_drop(p, f, "e1000 RX ring in DMA error state");
         return VK_EDROP;
     }
@@ -525,7 +498,7 @@ static int e1k_receive(vk_port *p, vk_frame *f)
         rx_overrun(s);
         r = VK_EAGAIN;
     } else if (!rx_store(s, &pk, total)) {
-        r = s->rx_fault ? VK_ERANGE : VK_EAGAIN;
+        r = s->fault.rx ? VK_ERANGE : VK_EAGAIN;
     }
     free(copy);
     if (r != VK_OK) {
@@ -565,7 +538,7 @@ static void tx_send_one(vk_e1000 *s, const uint8_t *data, size_t len)
         out = E1K_MIN_FRAME;
     vk_frame *f = vk_frame_new(NULL, out);
     if (f == NULL) {
-        drop_bytes(s, data, len, "e1000 TX: frame too long");
+        vk_port_drop_outbound_bytes(s->port, data, len, "e1000 TX: frame too long");
         return;
     }
     if (tag) {
@@ -605,12 +578,14 @@ static void tx_xmit_tso(vk_e1000 *s)
 {
     const e1k_tx_ctx *c = &s->tx.tso_ctx;
     if (s->tx.size < c->hdr_len || c->mss == 0) {
-        drop_bytes(s, s->tx.data, s->tx.size, "e1000 TX: bad TSO context (HDRLEN/MSS)");
+        vk_port_drop_outbound_bytes(s->port, s->tx.data, s->tx.size,
+                                    "e1000 TX: bad TSO context (HDRLEN/MSS)");
         return;
     }
     int n = vk_offload_tso(s->tx.data, s->tx.size, c->hdr_len, c->mss, tx_emit_segment, s);
     if (n < 0)
-        drop_bytes(s, s->tx.data, s->tx.size, "e1000 TX: TSO job is not IPv4/IPv6 TCP");
+        vk_port_drop_outbound_bytes(s->port, s->tx.data, s->tx.size,
+                                    "e1000 TX: TSO job is not IPv4/IPv6 TCP");
     else if (n > 1)
         stat_inc(s, VK_E1000_TSCTC);
 }
@@ -619,7 +594,8 @@ static void tx_xmit(vk_e1000 *s)
 {
     e1k_tx *t = &s->tx;
     if (t->overflow) {
-        drop_bytes(s, t->data, t->size, "e1000 TX: descriptor chain longer than VK_FRAME_MAX");
+        vk_port_drop_outbound_bytes(s->port, t->data, t->size,
+                                    "e1000 TX: descriptor chain longer than VK_FRAME_MAX");
         return;
     }
     if (t->size == 0)
@@ -748,7 +724,7 @@ static void tx_run(vk_e1000 *s)
     if (count == 0 || start >= count || *reg(s, VK_E1000_TDT) >= count)
         return;
     uint64_t base = ring_base(s, VK_E1000_TDBAL, VK_E1000_TDBAH);
-    while (*reg(s, VK_E1000_TDH) != *reg(s, VK_E1000_TDT) && !s->tx_fault) {
+    while (*reg(s, VK_E1000_TDH) != *reg(s, VK_E1000_TDT) && !s->fault.tx) {
         uint32_t tdh = *reg(s, VK_E1000_TDH);
         uint64_t addr = base + (uint64_t)tdh * VK_E1000_DESC_SIZE;
         uint8_t d[VK_E1000_DESC_SIZE];
@@ -770,7 +746,7 @@ static void tx_run(vk_e1000 *s)
 
 static void tx_start(vk_e1000 *s)
 {
-    if (!(*reg(s, VK_E1000_TCTL) & VK_E1000_TCTL_EN) || s->tx_fault)
+    if (!(*reg(s, VK_E1000_TCTL) & VK_E1000_TCTL_EN) || s->fault.tx)
         return;
     if (s->in_tx) {
         s->tx_kick = true;
@@ -781,7 +757,7 @@ static void tx_start(vk_e1000 *s)
     do {
         s->tx_kick = false;
         tx_run(s);
-    } while (s->tx_kick && !s->tx_fault && ++rounds < E1K_TX_MAX_ROUNDS);
+    } while (s->tx_kick && !s->fault.tx && ++rounds < E1K_TX_MAX_ROUNDS);
     s->in_tx = false;
 }
 
@@ -872,11 +848,11 @@ static bool write_rx_reg(vk_e1000 *s, uint32_t offset, uint32_t value)
     case VK_E1000_RDBAL:
     case VK_E1000_RDBAH:
         *reg(s, offset) = value;
-        s->rx_fault = false;
+        s->fault.rx = false;
         return true;
     case VK_E1000_RDLEN:
         *reg(s, offset) = value & 0xfff80; /* multiple of 128 bytes */
-        s->rx_fault = false;
+        s->fault.rx = false;
         return true;
     case VK_E1000_RDH:
         *reg(s, offset) = value & 0xffff;
@@ -900,11 +876,11 @@ static bool write_tx_reg(vk_e1000 *s, uint32_t offset, uint32_t value)
     case VK_E1000_TDBAL:
     case VK_E1000_TDBAH:
         *reg(s, offset) = value;
-        s->tx_fault = false;
+        s->fault.tx = false;
         return true;
     case VK_E1000_TDLEN:
         *reg(s, offset) = value & 0xfff80;
-        s->tx_fault = false;
+        s->fault.tx = false;
         return true;
     case VK_E1000_TDH:
         *reg(s, offset) = value & 0xffff;
@@ -980,8 +956,8 @@ bool vk_e1000_error(vk_port *p, const char **msg)
 {
     vk_e1000 *s = e1k_of(p);
     if (msg != NULL)
-        *msg = s->fault_msg;
-    return s->rx_fault || s->tx_fault;
+        *msg = s->fault.msg;
+    return s->fault.rx || s->fault.tx;
 }
 
 bool vk_e1000_irq_line(vk_port *p)

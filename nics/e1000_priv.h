@@ -87,8 +87,7 @@ typedef struct vk_e1000 {
     e1k_tx tx;
     bool in_tx;      /* start_xmit is running: a nested TDT write sets tx_kick */
     bool tx_kick;
-    bool rx_fault, tx_fault;
-    char fault_msg[128];
+    vk_dma_fault fault;
     void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     e1k_config cfg;
     e1k_driver drv;

@@ -2,6 +2,7 @@
 #include "nics/guest_mem.h"
 #include "core/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,4 +121,32 @@ uint64_t vk_gmem_alloc(vk_gmem *m, uint64_t len, uint64_t align)
         return 0;
     m->next_free = start + len;
     return start;
+}
+
+static void record_fault(vk_dma_fault *f, const char *card, bool tx, uint64_t addr, size_t len)
+{
+    if (tx)
+        f->tx = true;
+    else
+        f->rx = true;
+    snprintf(f->msg, sizeof f->msg, "%s %s DMA outside guest memory: 0x%llx+%zu", card,
+             tx ? "TX" : "RX", (unsigned long long)addr, len);
+}
+
+bool vk_gmem_dma_read(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, uint64_t addr,
+                      void *dst, size_t len)
+{
+    if (vk_gmem_read(m, addr, dst, len) == VK_OK)
+        return true;
+    record_fault(f, card, tx, addr, len);
+    return false;
+}
+
+bool vk_gmem_dma_write(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, uint64_t addr,
+                       const void *src, size_t len)
+{
+    if (vk_gmem_write(m, addr, src, len) == VK_OK)
+        return true;
+    record_fault(f, card, tx, addr, len);
+    return false;
 }

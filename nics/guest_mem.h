@@ -10,6 +10,7 @@
 #ifndef VK_NICS_GUEST_MEM_H
 #define VK_NICS_GUEST_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,22 @@ int vk_gmem_read_le64(vk_gmem *m, uint64_t addr, uint64_t *v);
 int vk_gmem_write_le16(vk_gmem *m, uint64_t addr, uint16_t v);
 int vk_gmem_write_le32(vk_gmem *m, uint64_t addr, uint32_t v);
 int vk_gmem_write_le64(vk_gmem *m, uint64_t addr, uint64_t v);
+/* A bus-master card's DMA fault state, one flag per direction: a card that
+ * gets VK_ERANGE stops that direction (as a real one raises a bus error)
+ * until the guest reprograms the ring or resets the card.  msg keeps the
+ * first fault's words ("e1000 RX DMA outside guest memory: 0x...+N"). */
+typedef struct vk_dma_fault {
+    bool rx, tx;
+    char msg[128];
+} vk_dma_fault;
+
+/* DMA on behalf of `card` in direction tx: true on success; out of range
+ * records the fault in f and returns false. */
+bool vk_gmem_dma_read(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, uint64_t addr,
+                     void *dst, size_t len);
+bool vk_gmem_dma_write(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, uint64_t addr,
+                       const void *src, size_t len);
+
 /* Allocates len bytes aligned to `align` (a power of two); 0 on exhaustion
  * (address 0 is never handed out). */
 uint64_t vk_gmem_alloc(vk_gmem *m, uint64_t len, uint64_t align);

@@ -98,40 +98,14 @@ static void raise(vk_rtl8139 *s, uint16_t cause)
 
 /* ---- DMA ------------------------------------------------------------------- */
 
-static void set_fault(vk_rtl8139 *s, bool tx, uint64_t addr, size_t len)
-{
-    if (tx)
-        s->tx_fault = true;
-    else
-        s->rx_fault = true;
-    snprintf(s->fault_msg, sizeof s->fault_msg,
-             "rtl8139 %s DMA outside guest memory: 0x%llx+%zu", tx ? "TX" : "RX",
-             (unsigned long long)addr, len);
-}
-
 static bool dma_read(vk_rtl8139 *s, bool tx, uint64_t addr, void *dst, size_t len)
 {
-    if (vk_gmem_read(&s->mem, addr, dst, len) == VK_OK)
-        return true;
-    set_fault(s, tx, addr, len);
-    return false;
+    return vk_gmem_dma_read(&s->mem, &s->fault, "rtl8139", tx, addr, dst, len);
 }
 
 static bool dma_write(vk_rtl8139 *s, bool tx, uint64_t addr, const void *src, size_t len)
 {
-    if (vk_gmem_write(&s->mem, addr, src, len) == VK_OK)
-        return true;
-    set_fault(s, tx, addr, len);
-    return false;
-}
-
-static void drop_out(vk_rtl8139 *s, const uint8_t *data, size_t len, const char *reason)
-{
-    vk_frame *f = vk_frame_new(data, len > VK_FRAME_MAX ? VK_FRAME_MAX : len);
-    if (f == NULL)
-        return;
-    vk_port_drop_outbound(s->port, f, reason);
-    vk_frame_unref(f);
+    return vk_gmem_dma_write(&s->mem, &s->fault, "rtl8139", tx, addr, src, len);
 }
 
 /* ---- the 93C46 EEPROM ------------------------------------------------------ */
@@ -246,8 +220,7 @@ static void card_reset(vk_rtl8139 *s)
     s->aner = 0x0001;
     s->tx_size = 0;
     s->tx_overflow = false;
-    s->rx_fault = s->tx_fault = false;
-    s->fault_msg[0] = '\0';
+    memset(&s->fault, 0, sizeof s->fault);
 }
 
 /* ---- RX -------------------------------------------------------------------- */
@@ -297,7 +270,7 @@ static bool rtl_can_receive(vk_port *p)
     vk_rtl8139 *s = rtl_of(p);
     if (!rx_enabled(s))
         return false;
-    if (s->rx_fault)
+    if (s->fault.rx)
         return true; /* frames are dropped with the reason, not held */
     if (cp_rx_mode(s))
         return cp_rx_ring(s) != 0 && cp_rx_desc_owned(s);
@@ -485,7 +458,7 @@ static int rtl_receive(vk_port *p, vk_frame *f)
     uint8_t small[RTL_MIN_FRAME + 4];
     const uint8_t *buf = f->data;
     size_t size = f->len;
-    if (s->rx_fault) {
+    if (s->fault.rx) {
         vk_port_drop(p, f, "rtl8139 RX in DMA error state");
         return VK_EDROP;
     }
@@ -532,7 +505,7 @@ static void tx_send_one(vk_rtl8139 *s, const uint8_t *data, size_t len, bool tag
     size_t extra = tag && len >= 12 ? 4 : 0;
     vk_frame *f = vk_frame_new(NULL, len + extra);
     if (f == NULL) {
-        drop_out(s, data, len, "rtl8139 TX: frame too long");
+        vk_port_drop_outbound_bytes(s->port, data, len, "rtl8139 TX: frame too long");
         return;
     }
     if (extra) {
@@ -565,7 +538,7 @@ static void tx_legacy_slot(vk_rtl8139 *s, unsigned i)
     if (size > RTL_LEGACY_TX_MAX) {
         s->tsd[i] |= VK_RTL_TSD_OWN | VK_RTL_TSD_TABT;
         s->isr |= VK_RTL_INT_TER;
-        drop_out(s, buf, size, "rtl8139 TX: slot size above 1792 bytes");
+        vk_port_drop_outbound_bytes(s->port, buf, size, "rtl8139 TX: slot size above 1792 bytes");
         return;
     }
     s->tsd[i] |= VK_RTL_TSD_OWN | VK_RTL_TSD_TOK;
@@ -576,7 +549,7 @@ static void tx_legacy_slot(vk_rtl8139 *s, unsigned i)
 /* Sends the ready slots from the current one on, in order. */
 static void tx_legacy_run(vk_rtl8139 *s)
 {
-    for (unsigned n = 0; n < 4 && tx_enabled(s) && !s->tx_fault; n++) {
+    for (unsigned n = 0; n < 4 && tx_enabled(s) && !s->fault.tx; n++) {
         unsigned i = s->cur_tx;
         if (s->tsd[i] & VK_RTL_TSD_OWN)
             break;
@@ -662,7 +635,8 @@ static void cp_tx_finish(vk_rtl8139 *s, uint32_t opts1, uint32_t opts2)
 {
     tx_tag tag = {s, (opts2 & VK_RTL_TXD_TAGC) != 0, (uint16_t)opts2};
     if (s->tx_overflow) {
-        drop_out(s, s->tx_data, s->tx_size, "rtl8139 TX: descriptor chain longer than VK_FRAME_MAX");
+        vk_port_drop_outbound_bytes(s->port, s->tx_data, s->tx_size,
+                                    "rtl8139 TX: descriptor chain longer than VK_FRAME_MAX");
     } else if (opts1 & (VK_RTL_TXD_IPCS | VK_RTL_TXD_UDPCS | VK_RTL_TXD_TCPCS | VK_RTL_TXD_LGSEN)) {
         cp_tx_offload_send(s, opts1, &tag);
     } else {
@@ -718,7 +692,7 @@ static void cp_tx_run(vk_rtl8139 *s)
     unsigned count = 0;
     /* each processed descriptor is handed back, so one lap ends the loop;
      * the bound only guards against a ring that changes under us */
-    while (count < 4 * RTL_CP_RING_MAX && !s->tx_fault && cp_tx_one(s))
+    while (count < 4 * RTL_CP_RING_MAX && !s->fault.tx && cp_tx_one(s))
         count++;
     if (count > 0)
         raise(s, VK_RTL_INT_TOK);
@@ -730,7 +704,7 @@ static void cp_tx_run(vk_rtl8139 *s)
  * forever cannot hang the run. */
 static void tx_start(vk_rtl8139 *s, bool cplus)
 {
-    if (s->tx_fault)
+    if (s->fault.tx)
         return;
     if (s->in_tx) {
         s->tx_kick = true;
@@ -744,7 +718,7 @@ static void tx_start(vk_rtl8139 *s, bool cplus)
             cp_tx_run(s);
         else
             tx_legacy_run(s);
-    } while (s->tx_kick && !s->tx_fault && ++rounds < RTL_TX_MAX_ROUNDS);
+    } while (s->tx_kick && !s->fault.tx && ++rounds < RTL_TX_MAX_ROUNDS);
     s->in_tx = false;
 }
 
@@ -905,7 +879,7 @@ static bool write_l(vk_rtl8139 *s, uint8_t a, uint32_t v)
     if (a >= VK_RTL_TSAD0 && a < VK_RTL_TSAD0 + 16) {
         if ((a & 3) == 0) {
             s->tsad[(a - VK_RTL_TSAD0) / 4] = v;
-            s->tx_fault = false;
+            s->fault.tx = false;
         }
         return true;
     }
@@ -924,16 +898,16 @@ static bool write_l(vk_rtl8139 *s, uint8_t a, uint32_t v)
         return true;
     case VK_RTL_RBSTART:
         s->rbstart = v;
-        s->rx_fault = false;
+        s->fault.rx = false;
         return true;
     case VK_RTL_RDSAR:
         s->rdsar_lo = v;
-        s->rx_fault = false;
+        s->fault.rx = false;
         rx_maybe_flush(s);
         return true;
     case VK_RTL_RDSAR + 4:
         s->rdsar_hi = v;
-        s->rx_fault = false;
+        s->fault.rx = false;
         rx_maybe_flush(s);
         return true;
     case VK_RTL_TCTR:
@@ -1139,8 +1113,8 @@ bool vk_rtl8139_error(vk_port *p, const char **msg)
 {
     vk_rtl8139 *s = rtl_of(p);
     if (msg != NULL)
-        *msg = s->fault_msg;
-    return s->rx_fault || s->tx_fault;
+        *msg = s->fault.msg;
+    return s->fault.rx || s->fault.tx;
 }
 
 bool vk_rtl8139_irq_line(vk_port *p)

@@ -107,8 +107,7 @@ typedef struct vk_rtl8139 {
     size_t tx_size;
     bool tx_overflow;
     bool in_tx, tx_kick;
-    bool rx_fault, tx_fault;
-    char fault_msg[128];
+    vk_dma_fault fault;
     void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     rtl_config cfg;
     rtl_driver drv;

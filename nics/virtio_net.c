@@ -349,11 +349,7 @@ static void tx_frame(vk_virtio_net *v, const vk_vnet_hdr *h, uint8_t *frame, siz
     dv->stats.tx_bad_hdr++;
     char reason[96];
     snprintf(reason, sizeof reason, "virtio-net TX header: %s", bad);
-    vk_frame *f = vk_frame_new(frame, len);
-    if (f != NULL) {
-        vk_port_drop_outbound(v->port, f, reason);
-        vk_frame_unref(f);
-    }
+    vk_port_drop_outbound_bytes(v->port, frame, len, reason);
 }
 
 /* One TX chain: gather, check, send; always completed with length 0 as QEMU
