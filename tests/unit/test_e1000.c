@@ -11,139 +11,26 @@
 #include <cmocka.h>
 #include <libnet.h>
 
+#include "helpers/nic_bench.h"
 #include "core/net.h"
 #include "core/options.h"
 #include "nics/e1000.h"
 #include "nics/nic.h"
 #include "wire/checksum.h"
 
-#define MAX_FRAMES 64
-
-/* Frames seen somewhere (the guest sink, or a test port on the wire). */
-typedef struct capture {
-    size_t n;
-    uint8_t *data[MAX_FRAMES];
-    size_t len[MAX_FRAMES];
-} capture;
-
-static void capture_add(capture *c, const uint8_t *d, size_t len)
-{
-    if (c->n >= MAX_FRAMES)
-        return;
-    c->data[c->n] = malloc(len ? len : 1);
-    assert_non_null(c->data[c->n]);
-    memcpy(c->data[c->n], d, len);
-    c->len[c->n++] = len;
-}
-
-static void capture_free(capture *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->data[i]);
-    c->n = 0;
-}
-
-/* The far end of the card's cable. */
-static int wire_receive(vk_port *self, vk_frame *f)
-{
-    capture_add(self->priv, f->data, f->len);
-    return VK_OK;
-}
-
-static const vk_port_ops wire_ops = {.kind = "test-wire", .receive = wire_receive};
-
-static void sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
-{
-    (void)nic;
-    capture_add(arg, data, len);
-}
-
-typedef struct drops {
-    size_t n;
-    char reason[96];
-} drops;
-
-static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
-{
-    (void)arg, (void)p, (void)dir, (void)f, (void)ts;
-}
-
-static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
-                     const char *reason, uint64_t ts)
-{
-    (void)p, (void)dir, (void)f, (void)ts;
-    drops *d = arg;
-    d->n++;
-    snprintf(d->reason, sizeof d->reason, "%s", reason);
-}
-
-static const vk_tap_ops drop_tap = {tap_frame, tap_drop};
-
-/* A net with one e1000 whose peer is a capturing test port. */
-typedef struct bench {
-    vk_loop *loop;
-    vk_net *net;
-    vk_port *nic, *wire;
-    capture guest, on_wire;
-    drops dropped;
-} bench;
-
 static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
+
+typedef vk_nic_bench bench;
 
 static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
 {
-    vk_opts o;
-    vk_diag d;
-    char text[256];
-    snprintf(text, sizeof text, "e1000%s%s", opts[0] ? "," : "", opts);
-    assert_int_equal(vk_opts_parse("-device", "driver", text, &o, &d), VK_OK);
-    vk_port *p = NULL;
-    int r = vk_nic_e1000.create(net, id, mac, &o, &p, &d);
-    if (r != VK_OK)
-        fprintf(stderr, "%s\n", d.msg);
-    assert_int_equal(r, VK_OK);
-    vk_opts_free(&o);
-    return p;
+    return vk_test_nic_new(net, &vk_nic_e1000, id, mac, opts);
 }
 
+/* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
-    bench *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
-    b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire, NULL), VK_OK);
-    b->wire->priv = &b->on_wire;
-    vk_diag d;
-    assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
-    return b;
-}
-
-static void bench_free(bench *b)
-{
-    vk_net_free(b->net);
-    vk_loop_free(b->loop);
-    capture_free(&b->guest);
-    capture_free(&b->on_wire);
-    free(b);
-}
-
-/* An Ethernet frame of len bytes to dst, with a recognisable payload. */
-static void make_frame(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02", 6);
-    f[12] = 0x88, f[13] = 0xb5; /* local experimental ethertype */
-    for (size_t i = 14; i < len; i++)
-        f[i] = (uint8_t)(tag + i);
-}
-
-static void inject(bench *b, const uint8_t *f, size_t len)
-{
-    assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
+    return vk_nic_bench_new(&vk_nic_e1000, &mac0, opts);
 }
 
 static uint32_t rreg(bench *b, uint32_t off)
@@ -176,7 +63,7 @@ static void test_eeprom_holds_mac_and_sums_to_0xbaba(void **state)
     assert_int_equal(w[0], 0x5452);
     assert_int_equal(w[1], 0x1200);
     assert_int_equal(w[2], 0x5634);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_icr_is_cleared_by_reading(void **state)
@@ -186,7 +73,7 @@ static void test_icr_is_cleared_by_reading(void **state)
     wreg(b, VK_E1000_ICS, VK_E1000_ICR_TXDW | VK_E1000_ICR_LSC);
     assert_int_equal(rreg(b, VK_E1000_ICR), VK_E1000_ICR_TXDW | VK_E1000_ICR_LSC);
     assert_int_equal(rreg(b, VK_E1000_ICR), 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_ims_and_imc_gate_the_interrupt_line(void **state)
@@ -200,7 +87,7 @@ static void test_ims_and_imc_gate_the_interrupt_line(void **state)
     assert_int_equal(rreg(b, VK_E1000_IMS), VK_E1000_ICR_RXT0);
     wreg(b, VK_E1000_IMC, VK_E1000_ICR_RXT0);
     assert_false(vk_e1000_irq_line(b->nic));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_status_reports_link_up_full_duplex_1000(void **state)
@@ -213,7 +100,7 @@ static void test_status_reports_link_up_full_duplex_1000(void **state)
     assert_true(st & VK_E1000_STATUS_SPEED_1000);
     wreg(b, VK_E1000_STATUS, 0); /* read-only */
     assert_int_equal(rreg(b, VK_E1000_STATUS), st);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_ctrl_rst_restores_power_on_state(void **state)
@@ -226,7 +113,7 @@ static void test_ctrl_rst_restores_power_on_state(void **state)
     assert_int_equal(rreg(b, VK_E1000_IMS), 0);
     assert_false(rreg(b, VK_E1000_CTRL) & VK_E1000_CTRL_RST);
     assert_int_equal(rreg(b, VK_E1000_RAH0), 0x5634u | VK_E1000_RAH_AV);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_statistics_count_and_clear_on_read(void **state)
@@ -234,8 +121,8 @@ static void test_statistics_count_and_clear_on_read(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(rreg(b, VK_E1000_GPRC), 1);
     assert_int_equal(rreg(b, VK_E1000_GPRC), 0);
     assert_int_equal(rreg(b, VK_E1000_GORCL), 104);
@@ -245,7 +132,7 @@ static void test_statistics_count_and_clear_on_read(void **state)
     assert_int_equal(rreg(b, VK_E1000_GPTC), 1);
     assert_int_equal(rreg(b, VK_E1000_TPT), 1);
     assert_int_equal(rreg(b, VK_E1000_TPT), 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_describe_names_model_and_mac(void **state)
@@ -255,7 +142,7 @@ static void test_describe_names_model_and_mac(void **state)
     char buf[64];
     vk_port_describe(b->nic, buf, sizeof buf);
     assert_string_equal(buf, "e1000 mac=52:54:00:12:34:56");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_bad_model_keys_are_reported(void **state)
@@ -282,9 +169,9 @@ static void test_bad_model_keys_are_reported(void **state)
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
     uint8_t f[80];
-    make_frame(f, sizeof f, dst, 9);
+    vk_test_frame_fill(f, sizeof f, dst, 9);
     size_t before = b->guest.n, drops_before = b->dropped.n;
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     if (accepted) {
         assert_int_equal(b->guest.n, before + 1);
         assert_memory_equal(b->guest.data[before], f, sizeof f);
@@ -300,7 +187,7 @@ static void test_rx_unicast_to_own_mac_is_delivered(void **state)
     (void)state;
     bench *b = bench_new("");
     expect_rx(b, mac0.b, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_unicast_to_other_mac_is_dropped_with_reason(void **state)
@@ -309,7 +196,7 @@ static void test_rx_unicast_to_other_mac_is_dropped_with_reason(void **state)
     bench *b = bench_new("");
     const uint8_t other[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
     expect_rx(b, other, false);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_second_address_needs_av_bit(void **state)
@@ -322,7 +209,7 @@ static void test_rx_second_address_needs_av_bit(void **state)
     expect_rx(b, other, false);
     wreg(b, VK_E1000_RAH0 + 8 * 3, 0x7700 | VK_E1000_RAH_AV);
     expect_rx(b, other, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_broadcast_needs_bam(void **state)
@@ -332,7 +219,7 @@ static void test_rx_broadcast_needs_bam(void **state)
     expect_rx(b, bcast, true);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) & ~VK_E1000_RCTL_BAM);
     expect_rx(b, bcast, false);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_multicast_hash_follows_each_mo(void **state)
@@ -353,7 +240,7 @@ static void test_rx_multicast_hash_follows_each_mo(void **state)
         expect_rx(b, mc, false);
         wreg(b, VK_E1000_MTA + 4 * (h >> 5), 0);
     }
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_upe_accepts_any_unicast_and_mpe_any_multicast(void **state)
@@ -369,7 +256,7 @@ static void test_rx_upe_accepts_any_unicast_and_mpe_any_multicast(void **state)
     expect_rx(b, mc, false);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_MPE);
     expect_rx(b, mc, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_groups_a_linux_guest_joins_pass_the_mta(void **state)
@@ -382,7 +269,7 @@ static void test_rx_groups_a_linux_guest_joins_pass_the_mta(void **state)
     expect_rx(b, all_nodes, true);
     expect_rx(b, all_hosts, true);
     expect_rx(b, solicited, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_long_frames_need_lpe(void **state)
@@ -390,21 +277,21 @@ static void test_rx_long_frames_need_lpe(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[1600];
-    make_frame(f, 1522, mac0.b, 3);
-    inject(b, f, 1522); /* QEMU's limit without LPE, FCS not counted */
+    vk_test_frame_fill(f, 1522, mac0.b, 3);
+    vk_nic_bench_inject(b, f, 1522); /* QEMU's limit without LPE, FCS not counted */
     assert_int_equal(b->guest.n, 1);
-    make_frame(f, 1523, mac0.b, 3);
-    inject(b, f, 1523);
+    vk_test_frame_fill(f, 1523, mac0.b, 3);
+    vk_nic_bench_inject(b, f, 1523);
     assert_int_equal(b->guest.n, 1);
     assert_string_equal(b->dropped.reason, "e1000 RX: frame too long (RCTL.LPE)");
     assert_int_equal(rreg(b, VK_E1000_ROC), 1);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_LPE);
-    make_frame(f, 1600, mac0.b, 3);
-    inject(b, f, 1600);
+    vk_test_frame_fill(f, 1600, mac0.b, 3);
+    vk_nic_bench_inject(b, f, 1600);
     assert_int_equal(b->guest.n, 2);
     assert_int_equal(b->guest.len[1], 1600);
     assert_memory_equal(b->guest.data[1], f, 1600);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_frame_spanning_descriptors_is_reassembled(void **state)
@@ -414,12 +301,12 @@ static void test_rx_frame_spanning_descriptors_is_reassembled(void **state)
     /* 256-byte buffers: a 1000-byte frame takes four descriptors */
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | 3u << VK_E1000_RCTL_BSIZE_SHIFT);
     uint8_t f[1000];
-    make_frame(f, sizeof f, mac0.b, 5);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 5);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(b->guest.n, 1);
     assert_int_equal(b->guest.len[0], sizeof f);
     assert_memory_equal(b->guest.data[0], f, sizeof f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_short_frame_is_padded_to_60(void **state)
@@ -427,14 +314,14 @@ static void test_rx_short_frame_is_padded_to_60(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[42];
-    make_frame(f, sizeof f, mac0.b, 4);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 4);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(b->guest.n, 1);
     assert_int_equal(b->guest.len[0], 60);
     assert_memory_equal(b->guest.data[0], f, sizeof f);
     for (size_t i = sizeof f; i < 60; i++)
         assert_int_equal(b->guest.data[0][i], 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_vlan_tag_is_stripped_when_ctrl_vme(void **state)
@@ -443,15 +330,15 @@ static void test_rx_vlan_tag_is_stripped_when_ctrl_vme(void **state)
     bench *b = bench_new("");
     wreg(b, VK_E1000_CTRL, rreg(b, VK_E1000_CTRL) | VK_E1000_CTRL_VME);
     uint8_t f[100], plain[96];
-    make_frame(f, sizeof f, mac0.b, 2);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 2);
     f[12] = 0x81, f[13] = 0x00, f[14] = 0x00, f[15] = 0x05, f[16] = 0x88, f[17] = 0xb5;
     memcpy(plain, f, 12);
     memcpy(plain + 12, f + 16, sizeof f - 16);
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(b->guest.n, 1);
     assert_int_equal(b->guest.len[0], sizeof plain);
     assert_memory_equal(b->guest.data[0], plain, sizeof plain);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- rings --------------------------------------------------------------- */
@@ -462,13 +349,13 @@ static void test_rx_ring_wraps_around(void **state)
     bench *b = bench_new("rx-ring=8");
     for (unsigned i = 0; i < 30; i++) {
         uint8_t f[64 + 8];
-        make_frame(f, 64 + (i % 8), mac0.b, (uint8_t)i);
-        inject(b, f, 64 + (i % 8));
+        vk_test_frame_fill(f, 64 + (i % 8), mac0.b, (uint8_t)i);
+        vk_nic_bench_inject(b, f, 64 + (i % 8));
         assert_int_equal(b->guest.n, i + 1);
         assert_memory_equal(b->guest.data[i], f, 64 + (i % 8));
     }
     assert_true(rreg(b, VK_E1000_RDH) < 8);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_ring_wraps_around(void **state)
@@ -477,14 +364,14 @@ static void test_tx_ring_wraps_around(void **state)
     bench *b = bench_new("tx-ring=8");
     for (unsigned i = 0; i < 30; i++) {
         uint8_t f[200];
-        make_frame(f, 100 + i, bcast, (uint8_t)i);
+        vk_test_frame_fill(f, 100 + i, bcast, (uint8_t)i);
         assert_int_equal(vk_nic_guest_send(b->nic, f, 100 + i), VK_OK);
         assert_int_equal(b->on_wire.n, i + 1);
         assert_int_equal(b->on_wire.len[i], 100 + i);
         assert_memory_equal(b->on_wire.data[i], f, 100 + i);
     }
     assert_true(rreg(b, VK_E1000_TDH) == rreg(b, VK_E1000_TDT));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_big_frame_uses_several_descriptors(void **state)
@@ -493,12 +380,12 @@ static void test_tx_big_frame_uses_several_descriptors(void **state)
     bench *b = bench_new("tx-ring=8");
     uint8_t *f = malloc(9000);
     assert_non_null(f);
-    make_frame(f, 9000, bcast, 1);
+    vk_test_frame_fill(f, 9000, bcast, 1);
     assert_int_equal(vk_nic_guest_send(b->nic, f, 9000), VK_OK);
     assert_int_equal(b->on_wire.n, 1);
     assert_memory_equal(b->on_wire.data[0], f, 9000);
     free(f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- backpressure -------------------------------------------------------- */
@@ -517,15 +404,15 @@ static hubbench hub_new(const char *opts)
     bench *b = h.b;
     b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
     b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
+    assert_int_equal(vk_net_add_tap(b->net, &vk_test_drop_tap, &b->dropped), VK_OK);
     b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
+    vk_nic_set_guest_sink(b->nic, vk_test_sink, &b->guest);
     vk_diag d;
     vk_port *hp0, *hp1;
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
     assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
     h.src->priv = &b->on_wire;
     assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
     assert_int_equal(vk_net_start(b->net, &d), VK_OK);
@@ -539,7 +426,7 @@ static void test_rx_buffers_exhausted_frames_queue_and_flush_on_refill(void **st
     bench *b = h.b;
     uint8_t f[5][80];
     for (unsigned i = 0; i < 5; i++) {
-        make_frame(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
+        vk_test_frame_fill(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
         assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
     }
     assert_int_equal(b->guest.n, 2);
@@ -555,7 +442,7 @@ static void test_rx_buffers_exhausted_frames_queue_and_flush_on_refill(void **st
     for (unsigned i = 0; i < 5; i++)
         assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
     assert_int_equal(b->dropped.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_queue_limit_overflow_drops_with_reason(void **state)
@@ -566,7 +453,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     vk_port_set_queue_limit(b->nic, 2);
     for (unsigned i = 0; i < 5; i++) {
         uint8_t f[80];
-        make_frame(f, sizeof f, mac0.b, (uint8_t)i);
+        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
         assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
     }
     assert_int_equal(b->dropped.n, 1);
@@ -574,7 +461,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     assert_int_equal(b->nic->stats.drops_queue_full, 1);
     vk_loop_run(b->loop, VK_TIME_NEVER);
     assert_int_equal(b->guest.n, 4);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_disabled_card_cannot_receive(void **state)
@@ -585,13 +472,13 @@ static void test_rx_disabled_card_cannot_receive(void **state)
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) & ~VK_E1000_RCTL_EN);
     assert_false(b->nic->ops->can_receive(b->nic));
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_port_queue_len(b->nic), 1);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_EN);
     assert_int_equal(vk_port_queue_len(b->nic), 0);
     assert_int_equal(b->guest.n, 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- round trip ---------------------------------------------------------- */
@@ -603,9 +490,9 @@ static void test_two_e1000_on_a_hub_exchange_frames_byte_identical(void **state)
     vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
     vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "");
-    capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, sink, &ca);
-    vk_nic_set_guest_sink(bb, sink, &cb);
+    vk_test_capture ca = {0}, cb = {0};
+    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
+    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
     vk_diag d;
     vk_port *h0, *h1;
     assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
@@ -613,11 +500,11 @@ static void test_two_e1000_on_a_hub_exchange_frames_byte_identical(void **state)
     assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
     assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
     uint8_t f1[1514], f2[60], f3[300];
-    make_frame(f1, sizeof f1, mac1.b, 1);
+    vk_test_frame_fill(f1, sizeof f1, mac1.b, 1);
     memcpy(f1 + 6, mac0.b, 6);
-    make_frame(f2, sizeof f2, mac0.b, 2);
+    vk_test_frame_fill(f2, sizeof f2, mac0.b, 2);
     memcpy(f2 + 6, mac1.b, 6);
-    make_frame(f3, sizeof f3, bcast, 3);
+    vk_test_frame_fill(f3, sizeof f3, bcast, 3);
     assert_int_equal(vk_nic_guest_send(a, f1, sizeof f1), VK_OK);
     assert_int_equal(vk_nic_guest_send(bb, f2, sizeof f2), VK_OK);
     assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
@@ -630,8 +517,8 @@ static void test_two_e1000_on_a_hub_exchange_frames_byte_identical(void **state)
     assert_memory_equal(ca.data[0], f2, sizeof f2);
     vk_net_free(net);
     vk_loop_free(loop);
-    capture_free(&ca);
-    capture_free(&cb);
+    vk_test_capture_free(&ca);
+    vk_test_capture_free(&cb);
 }
 
 static void test_mac_loopback_returns_own_frame_to_guest(void **state)
@@ -640,20 +527,20 @@ static void test_mac_loopback_returns_own_frame_to_guest(void **state)
     bench *b = bench_new("");
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_LBM_MAC);
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 7);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
     assert_int_equal(b->on_wire.n, 0);
     assert_int_equal(b->guest.n, 1);
     assert_memory_equal(b->guest.data[0], f, sizeof f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* A guest that answers every frame it receives, in MAC loopback: each
  * answer re-enters the card while it is still transmitting. */
 static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
 {
-    capture *c = arg;
-    capture_add(c, data, len);
+    vk_test_capture *c = arg;
+    vk_test_capture_add(c, data, len);
     if (c->n < 10)
         (void)vk_nic_guest_send(nic, data, len);
 }
@@ -665,15 +552,14 @@ static void test_loopback_echo_from_the_guest_is_safe(void **state)
     vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
     wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_LBM_MAC);
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 7);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
     assert_int_equal(b->guest.n, 10);
     for (size_t i = 0; i < b->guest.n; i++)
         assert_memory_equal(b->guest.data[i], f, sizeof f);
     assert_false(vk_e1000_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
-
 
 /* ---- hostile descriptors (guest-driver=off, rings placed by the test) ---- */
 
@@ -740,7 +626,7 @@ static void test_tx_zero_length_and_tiny_descriptors_are_safe(void **state)
     wreg(b, VK_E1000_TDT, 5);
     assert_int_equal(b->on_wire.len[2], 60);
     assert_false(vk_e1000_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tso_hdrlen_beyond_frame_or_mss_zero_is_dropped(void **state)
@@ -760,7 +646,7 @@ static void test_tso_hdrlen_beyond_frame_or_mss_zero_is_dropped(void **state)
     assert_int_equal(b->dropped.n, 3);
     assert_string_equal(b->dropped.reason, "e1000 TX: TSO job is not IPv4/IPv6 TCP");
     assert_int_equal(rreg(b, VK_E1000_TDH), 6);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_ring_outside_guest_memory_sets_error_state(void **state)
@@ -779,7 +665,7 @@ static void test_tx_ring_outside_guest_memory_sets_error_state(void **state)
     wreg(b, VK_E1000_TDT, 6);
     assert_true(vk_e1000_error(b->nic, NULL));
     assert_int_equal(b->on_wire.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_buffer_outside_guest_memory_sets_error_state(void **state)
@@ -795,7 +681,7 @@ static void test_tx_buffer_outside_guest_memory_sets_error_state(void **state)
     /* reprogramming the ring clears the state */
     wreg(b, VK_E1000_TDBAL, (uint32_t)ring);
     assert_false(vk_e1000_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_ring_outside_guest_memory_sets_error_state(void **state)
@@ -804,16 +690,16 @@ static void test_rx_ring_outside_guest_memory_sets_error_state(void **state)
     bench *b = bench_new("");
     wreg(b, VK_E1000_RDBAH, 0x10);
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     const char *msg;
     assert_true(vk_e1000_error(b->nic, &msg));
     assert_non_null(strstr(msg, "RX DMA"));
     assert_string_equal(b->dropped.reason, "e1000 RX DMA outside guest memory");
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_string_equal(b->dropped.reason, "e1000 RX ring in DMA error state");
     assert_int_equal(b->guest.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tdlen_zero_or_heads_beyond_ring_leave_card_idle(void **state)
@@ -839,7 +725,7 @@ static void test_tdlen_zero_or_heads_beyond_ring_leave_card_idle(void **state)
     wreg(b, VK_E1000_TDT, 3);
     assert_int_equal(b->on_wire.n, 3);
     assert_false(vk_e1000_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_huge_tx_chain_is_bounded_and_dropped(void **state)
@@ -857,7 +743,7 @@ static void test_huge_tx_chain_is_bounded_and_dropped(void **state)
     assert_int_equal(b->on_wire.len[0], 100);
     assert_string_equal(b->dropped.reason,
                         "e1000 TX: descriptor chain longer than VK_FRAME_MAX");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_ic_inserts_checksum_at_cso_from_css(void **state)
@@ -868,7 +754,7 @@ static void test_legacy_ic_inserts_checksum_at_cso_from_css(void **state)
     vk_gmem *m = vk_e1000_gmem(b->nic);
     uint64_t buf = vk_gmem_alloc(m, 128, 64);
     uint8_t f[100];
-    make_frame(f, sizeof f, bcast, 5);
+    vk_test_frame_fill(f, sizeof f, bcast, 5);
     f[40] = f[41] = 0;
     assert_int_equal(vk_gmem_write(m, buf, f, sizeof f), VK_OK);
     put_desc(b, ring, 0, buf, 100 | VK_E1000_TXD_CMD_EOP | VK_E1000_TXD_CMD_IC | 40u << 16,
@@ -877,7 +763,7 @@ static void test_legacy_ic_inserts_checksum_at_cso_from_css(void **state)
     assert_int_equal(b->on_wire.n, 1);
     assert_int_equal(vk_csum(b->on_wire.data[0] + 20, 80), 0);
     assert_memory_equal(b->on_wire.data[0], f, 40);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- guest offloads through the driver half ------------------------------ */
@@ -911,7 +797,7 @@ static void test_guest_csum_offload_fills_tcp_checksum(void **state)
     assert_int_equal(b->on_wire.n, 1);
     assert_int_equal(b->on_wire.len[0], n);
     assert_memory_equal(b->on_wire.data[0], ref, n);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_guest_tso_offload_cuts_large_frame_into_mss_segments(void **state)
@@ -940,7 +826,7 @@ static void test_guest_tso_offload_cuts_large_frame_into_mss_segments(void **sta
         sent += plen;
     }
     free(f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 int main(void)

@@ -16,140 +16,26 @@
 #include "core/net.h"
 #include "core/options.h"
 #include "helpers/libnet_frames.h"
+#include "helpers/nic_bench.h"
 #include "wire/ethernet.h"
 #include "nics/ne2k.h"
 #include "nics/nic.h"
 
-#define MAX_FRAMES 64
-
-/* Frames seen somewhere (the guest sink, or a test port on the wire). */
-typedef struct capture {
-    size_t n;
-    uint8_t *data[MAX_FRAMES];
-    size_t len[MAX_FRAMES];
-} capture;
-
-static void capture_add(capture *c, const uint8_t *d, size_t len)
-{
-    if (c->n >= MAX_FRAMES)
-        return;
-    c->data[c->n] = malloc(len ? len : 1);
-    assert_non_null(c->data[c->n]);
-    memcpy(c->data[c->n], d, len);
-    c->len[c->n++] = len;
-}
-
-static void capture_free(capture *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->data[i]);
-    c->n = 0;
-}
-
-/* The far end of the card's cable. */
-static int wire_receive(vk_port *self, vk_frame *f)
-{
-    capture_add(self->priv, f->data, f->len);
-    return VK_OK;
-}
-
-static const vk_port_ops wire_ops = {.kind = "test-wire", .receive = wire_receive};
-
-static void sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
-{
-    (void)nic;
-    capture_add(arg, data, len);
-}
-
-typedef struct drops {
-    size_t n;
-    char reason[96];
-} drops;
-
-static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
-{
-    (void)arg, (void)p, (void)dir, (void)f, (void)ts;
-}
-
-static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
-                     const char *reason, uint64_t ts)
-{
-    (void)p, (void)dir, (void)f, (void)ts;
-    drops *d = arg;
-    d->n++;
-    snprintf(d->reason, sizeof d->reason, "%s", reason);
-}
-
-static const vk_tap_ops drop_tap = {tap_frame, tap_drop};
-
-/* A net with one ne2k_pci whose peer is a capturing test port. */
-typedef struct bench {
-    vk_loop *loop;
-    vk_net *net;
-    vk_port *nic, *wire;
-    capture guest, on_wire;
-    drops dropped;
-} bench;
-
 static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+typedef vk_nic_bench bench;
 
 static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
 {
-    vk_opts o;
-    vk_diag d;
-    char text[256];
-    snprintf(text, sizeof text, "ne2k_pci%s%s", opts[0] ? "," : "", opts);
-    assert_int_equal(vk_opts_parse("-device", "driver", text, &o, &d), VK_OK);
-    vk_port *p = NULL;
-    int r = vk_nic_ne2k_pci.create(net, id, mac, &o, &p, &d);
-    if (r != VK_OK)
-        fprintf(stderr, "%s\n", d.msg);
-    assert_int_equal(r, VK_OK);
-    vk_opts_free(&o);
-    assert_true(vk_ne2k_is(p));
-    return p;
+    return vk_test_nic_new(net, &vk_nic_ne2k_pci, id, mac, opts);
 }
 
+/* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
-    bench *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
-    b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire, NULL), VK_OK);
-    b->wire->priv = &b->on_wire;
-    vk_diag d;
-    assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
-    return b;
+    return vk_nic_bench_new(&vk_nic_ne2k_pci, &mac0, opts);
 }
-
-static void bench_free(bench *b)
-{
-    vk_net_free(b->net);
-    vk_loop_free(b->loop);
-    capture_free(&b->guest);
-    capture_free(&b->on_wire);
-    free(b);
-}
-
-/* An Ethernet frame of len bytes to dst, with a recognisable payload. */
-static void make_frame(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02", 6);
-    f[12] = 0x88, f[13] = 0xb5; /* local experimental ethertype */
-    for (size_t i = 14; i < len; i++)
-        f[i] = (uint8_t)(tag + i);
-}
-
-static void inject(bench *b, const uint8_t *f, size_t len)
-{
-    assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
-}
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 /* ---- register access as a guest does it ---------------------------------- */
 
@@ -237,7 +123,7 @@ static void test_power_on_card_is_stopped_with_rst_and_rtl8029_id(void **state)
     /* ports the card does not decode read as all ones */
     assert_int_equal(vk_ne2k_io_read(b->nic, 0x14, 1), 0xff);
     assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_ISR, 2), 0xffff);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_page_bits_select_register_banks(void **state)
@@ -279,7 +165,7 @@ static void test_page_bits_select_register_banks(void **state)
     page(b, 0);
     wreg(b, VK_NE2K_BNRY, 0x66);
     assert_int_equal(rreg(b, VK_NE2K_BNRY), 0x66);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_isr_write_one_clears_and_only_start_clears_rst(void **state)
@@ -298,7 +184,7 @@ static void test_isr_write_one_clears_and_only_start_clears_rst(void **state)
     assert_int_equal(rreg(b, VK_NE2K_ISR), 0);
     wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
     assert_int_equal(rreg(b, VK_NE2K_ISR), VK_NE2K_ISR_RST);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_imr_gates_the_interrupt_line(void **state)
@@ -312,7 +198,7 @@ static void test_imr_gates_the_interrupt_line(void **state)
     assert_true(vk_ne2k_irq_line(b->nic));
     wreg(b, VK_NE2K_ISR, VK_NE2K_ISR_RDC);
     assert_false(vk_ne2k_irq_line(b->nic));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_prom_holds_the_mac_doubled_for_word_reads(void **state)
@@ -332,7 +218,7 @@ static void test_prom_holds_the_mac_doubled_for_word_reads(void **state)
     /* the transfer is over: the data port reads as all ones */
     assert_int_equal(vk_ne2k_io_read(b->nic, VK_NE2K_DATA, 2), 0xffff);
     assert_false(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_driver_brings_the_card_up_as_linux(void **state)
@@ -361,7 +247,7 @@ static void test_driver_brings_the_card_up_as_linux(void **state)
     assert_int_equal(rreg(b, VK_NE2K_IMR), 0x3f);
     page(b, 0);
     assert_true(b->nic->ops->can_receive(b->nic));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_mcast_index_is_the_top_six_crc_bits(void **state)
@@ -387,7 +273,7 @@ static void test_describe_names_model_and_mac(void **state)
     char buf[64];
     vk_port_describe(b->nic, buf, sizeof buf);
     assert_string_equal(buf, "ne2k_pci mac=52:54:00:12:34:56");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_bad_model_keys_are_reported(void **state)
@@ -414,9 +300,9 @@ static void test_bad_model_keys_are_reported(void **state)
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
     uint8_t f[80];
-    make_frame(f, sizeof f, dst, 9);
+    vk_test_frame_fill(f, sizeof f, dst, 9);
     size_t before = b->guest.n, drops_before = b->dropped.n;
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     if (accepted) {
         assert_int_equal(b->guest.n, before + 1);
         assert_memory_equal(b->guest.data[before], f, sizeof f);
@@ -445,7 +331,7 @@ static void test_rx_unicast_needs_exact_par_match(void **state)
     page(b, 0);
     expect_rx(b, other, true);
     expect_rx(b, mac0.b, false);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_broadcast_needs_ab(void **state)
@@ -455,7 +341,7 @@ static void test_rx_broadcast_needs_ab(void **state)
     expect_rx(b, bcast, true);
     set_rcr(b, VK_NE2K_RCR_AM);
     expect_rx(b, bcast, false);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_multicast_needs_am_and_its_mar_bit(void **state)
@@ -470,7 +356,7 @@ static void test_rx_multicast_needs_am_and_its_mar_bit(void **state)
     expect_rx(b, mc, true);
     set_rcr(b, VK_NE2K_RCR_AB);
     expect_rx(b, mc, false);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_groups_a_linux_guest_joins_pass_the_mar(void **state)
@@ -483,7 +369,7 @@ static void test_rx_groups_a_linux_guest_joins_pass_the_mar(void **state)
     expect_rx(b, all_nodes, true);
     expect_rx(b, all_hosts, true);
     expect_rx(b, solicited, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_promiscuous_accepts_everything(void **state)
@@ -495,7 +381,7 @@ static void test_rx_promiscuous_accepts_everything(void **state)
     expect_rx(b, uc, true);
     expect_rx(b, mc, true);
     expect_rx(b, bcast, true); /* even without AB */
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_monitor_mode_counts_missed_and_stores_nothing(void **state)
@@ -504,15 +390,15 @@ static void test_rx_monitor_mode_counts_missed_and_stores_nothing(void **state)
     bench *b = bench_new("");
     set_rcr(b, VK_NE2K_RCR_AB | VK_NE2K_RCR_MON);
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(b->guest.n, 0);
     assert_string_equal(b->dropped.reason, "ne2k_pci RX: monitor mode (RCR.MON)");
     assert_int_equal(read_curr(b), 0x4c);
     assert_int_equal(rreg(b, VK_NE2K_CNTR2), 2);
     assert_int_equal(rreg(b, VK_NE2K_CNTR2), 0); /* cleared by reading */
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_short_frame_is_padded_to_60(void **state)
@@ -520,14 +406,14 @@ static void test_rx_short_frame_is_padded_to_60(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[42];
-    make_frame(f, sizeof f, mac0.b, 4);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 4);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(b->guest.n, 1);
     assert_int_equal(b->guest.len[0], 60);
     assert_memory_equal(b->guest.data[0], f, sizeof f);
     for (size_t i = sizeof f; i < 60; i++)
         assert_int_equal(b->guest.data[0][i], 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_frames_longer_than_1518_are_dropped(void **state)
@@ -535,17 +421,17 @@ static void test_rx_frames_longer_than_1518_are_dropped(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[1600];
-    make_frame(f, 1518, mac0.b, 3);
-    inject(b, f, 1518);
+    vk_test_frame_fill(f, 1518, mac0.b, 3);
+    vk_nic_bench_inject(b, f, 1518);
     assert_int_equal(b->guest.n, 1);
     assert_memory_equal(b->guest.data[0], f, 1518);
-    make_frame(f, 1519, mac0.b, 3);
-    inject(b, f, 1519);
-    inject(b, f, 1600);
+    vk_test_frame_fill(f, 1519, mac0.b, 3);
+    vk_nic_bench_inject(b, f, 1519);
+    vk_nic_bench_inject(b, f, 1600);
     assert_int_equal(b->guest.n, 1);
     assert_int_equal(b->dropped.n, 2);
     assert_string_equal(b->dropped.reason, "ne2k_pci RX: frame too long");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- the receive ring ---------------------------------------------------- */
@@ -556,8 +442,8 @@ static void test_rx_ring_header_holds_status_next_page_and_length(void **state)
     bench *b = bench_new("guest-driver=off");
     manual_ring(b, 0x50, 0x60);
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 6);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 6);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(read_curr(b), 0x51); /* 4 + 100 + 4 (CRC room) fit a page */
     assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_PRX);
     uint8_t got[4 + sizeof f];
@@ -569,14 +455,14 @@ static void test_rx_ring_header_holds_status_next_page_and_length(void **state)
     assert_int_equal(rreg(b, VK_NE2K_RSR), VK_NE2K_RSR_PRX);
     /* a broadcast frame of 300 bytes: PHY set, two pages */
     uint8_t g[300];
-    make_frame(g, sizeof g, bcast, 7);
-    inject(b, g, sizeof g);
+    vk_test_frame_fill(g, sizeof g, bcast, 7);
+    vk_nic_bench_inject(b, g, sizeof g);
     assert_int_equal(read_curr(b), 0x53);
     dma_read_bytes(b, 0x5100, got, 4);
     assert_int_equal(got[0], VK_NE2K_RSR_PRX | VK_NE2K_RSR_PHY);
     assert_int_equal(got[1], 0x53);
     assert_int_equal(got[2] | got[3] << 8, 304);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_ring_wraps_from_pstop_to_pstart(void **state)
@@ -589,8 +475,8 @@ static void test_rx_ring_wraps_from_pstop_to_pstart(void **state)
     page(b, 0);
     wreg(b, VK_NE2K_BNRY, 0x55);
     uint8_t f[600], got[600], hdr[4];
-    make_frame(f, sizeof f, mac0.b, 8);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 8);
+    vk_nic_bench_inject(b, f, sizeof f);
     /* 4 + 600 + 4 bytes take 3 pages: 0x56, 0x57, then 0x50 */
     assert_int_equal(read_curr(b), 0x51);
     dma_read_bytes(b, 0x5600, hdr, 4);
@@ -601,7 +487,7 @@ static void test_rx_ring_wraps_from_pstop_to_pstart(void **state)
     dma_read_bytes(b, 0x5000, got, 600 - 508);
     assert_memory_equal(got, f + 508, 600 - 508);
     assert_false(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_through_the_driver_survives_many_wraps(void **state)
@@ -611,15 +497,15 @@ static void test_rx_through_the_driver_survives_many_wraps(void **state)
     for (unsigned i = 0; i < 40; i++) {
         size_t len = 60 + (i * 157) % 1455;
         uint8_t f[1514];
-        make_frame(f, len, mac0.b, (uint8_t)i);
-        inject(b, f, len);
+        vk_test_frame_fill(f, len, mac0.b, (uint8_t)i);
+        vk_nic_bench_inject(b, f, len);
         assert_int_equal(b->guest.n, i + 1);
         assert_int_equal(b->guest.len[i], len);
         assert_memory_equal(b->guest.data[i], f, len);
     }
     assert_int_equal(vk_ne2k_driver_stats_of(b->nic)->rx_errors, 0);
     assert_int_equal(b->dropped.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- backpressure -------------------------------------------------------- */
@@ -638,15 +524,15 @@ static hubbench hub_new(const char *opts)
     bench *b = h.b;
     b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
     b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
+    assert_int_equal(vk_net_add_tap(b->net, &vk_test_drop_tap, &b->dropped), VK_OK);
     b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
+    vk_nic_set_guest_sink(b->nic, vk_test_sink, &b->guest);
     vk_diag d;
     vk_port *hp0, *hp1;
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
     assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
     h.src->priv = &b->on_wire;
     assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
     assert_int_equal(vk_net_start(b->net, &d), VK_OK);
@@ -661,7 +547,7 @@ static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **s
     bench *b = h.b;
     uint8_t f[5][80];
     for (unsigned i = 0; i < 5; i++) {
-        make_frame(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
+        vk_test_frame_fill(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
         assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
     }
     assert_int_equal(b->guest.n, 1);
@@ -678,7 +564,7 @@ static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **s
         assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
     assert_int_equal(b->dropped.n, 0);
     assert_true(vk_ne2k_driver_stats_of(b->nic)->bnry_updates >= 4);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_queue_limit_overflow_drops_with_reason(void **state)
@@ -689,7 +575,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     vk_port_set_queue_limit(b->nic, 2);
     for (unsigned i = 0; i < 5; i++) {
         uint8_t f[80];
-        make_frame(f, sizeof f, mac0.b, (uint8_t)i);
+        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
         assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
     }
     assert_int_equal(b->guest.n, 1);
@@ -698,7 +584,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     assert_int_equal(b->nic->stats.drops_queue_full, 2);
     vk_loop_run(b->loop, VK_TIME_NEVER);
     assert_int_equal(b->guest.n, 3);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_stopped_card_cannot_receive_until_started(void **state)
@@ -708,13 +594,13 @@ static void test_stopped_card_cannot_receive_until_started(void **state)
     wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_RD_ABORT);
     assert_false(b->nic->ops->can_receive(b->nic));
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_port_queue_len(b->nic), 1);
     wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
     assert_int_equal(vk_port_queue_len(b->nic), 0);
     assert_int_equal(b->guest.n, 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- hostile register values -------------------------------------------- */
@@ -724,18 +610,18 @@ static void test_pstart_not_below_pstop_means_ring_full(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
     wreg(b, VK_NE2K_PSTART, 0x80);
     assert_false(b->nic->ops->can_receive(b->nic));
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     wreg(b, VK_NE2K_PSTART, 0x90);
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_port_queue_len(b->nic), 2);
     assert_int_equal(b->guest.n, 0);
     wreg(b, VK_NE2K_PSTART, 0x4c);
     assert_int_equal(vk_port_queue_len(b->nic), 0);
     assert_int_equal(b->guest.n, 2);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_ring_outside_ram_or_curr_outside_ring_receives_nothing(void **state)
@@ -757,14 +643,14 @@ static void test_ring_outside_ram_or_curr_outside_ring_receives_nothing(void **s
         assert_false(b->nic->ops->can_receive(b->nic));
     }
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_port_queue_len(b->nic), 1);
     page(b, 1);
     wreg(b, VK_NE2K_CURR, 0x4c);
     page(b, 0);
     assert_int_equal(b->guest.n, 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* BNRY far outside the ring makes QEMU's room arithmetic generous; frames
@@ -781,10 +667,10 @@ static void test_bnry_outside_ring_never_writes_outside_it(void **state)
     wreg(b, VK_NE2K_BNRY, 0xff);
     for (unsigned i = 0; i < 20; i++) {
         uint8_t f[1500];
-        make_frame(f, 600 + i * 40, mac0.b, (uint8_t)i);
+        vk_test_frame_fill(f, 600 + i * 40, mac0.b, (uint8_t)i);
         if (!b->nic->ops->can_receive(b->nic))
             break;
-        inject(b, f, 600 + i * 40);
+        vk_nic_bench_inject(b, f, 600 + i * 40);
         uint8_t curr = read_curr(b);
         assert_true(curr >= 0x50 && curr < 0x58);
     }
@@ -793,7 +679,7 @@ static void test_bnry_outside_ring_never_writes_outside_it(void **state)
     dma_read_bytes(b, 0x5800, got, sizeof got);
     assert_memory_equal(got, fill, sizeof fill);
     assert_false(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_receive_called_on_a_full_ring_sets_ovw(void **state)
@@ -802,8 +688,8 @@ static void test_receive_called_on_a_full_ring_sets_ovw(void **state)
     bench *b = bench_new("guest-driver=off");
     manual_ring(b, 0x50, 0x57); /* 7 pages: one frame fills it */
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_false(b->nic->ops->can_receive(b->nic));
     vk_frame *fr = vk_frame_new(f, sizeof f);
     assert_non_null(fr);
@@ -813,7 +699,7 @@ static void test_receive_called_on_a_full_ring_sets_ovw(void **state)
     assert_string_equal(b->dropped.reason, "ne2k_pci RX: receive ring full");
     assert_int_equal(rreg(b, VK_NE2K_CNTR2), 1);
     assert_int_equal(read_curr(b), 0x51);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- remote DMA bounds --------------------------------------------------- */
@@ -837,7 +723,7 @@ static void test_remote_dma_read_off_the_end_stops_and_sets_error(void **state)
     /* a reset clears the error state */
     (void)vk_ne2k_io_read(b->nic, VK_NE2K_RESET, 1);
     assert_false(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_remote_dma_start_in_hole_or_count_beyond_ram_is_refused(void **state)
@@ -859,7 +745,7 @@ static void test_remote_dma_start_in_hole_or_count_beyond_ram_is_refused(void **
     wreg(b, VK_NE2K_CR, VK_NE2K_CR_STA | VK_NE2K_CR_RD_ABORT);
     dma_program(b, 0xfff0, 0xffff, VK_NE2K_CR_RD_READ);
     assert_true(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_remote_dma_write_to_prom_or_past_ram_is_refused(void **state)
@@ -884,7 +770,7 @@ static void test_remote_dma_write_to_prom_or_past_ram_is_refused(void **state)
     uint8_t got[2];
     dma_read_bytes(b, 0xbffe, got, 2);
     assert_memory_equal(got, junk, 2);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- transmit ------------------------------------------------------------ */
@@ -904,7 +790,7 @@ static void test_tx_sends_tbcr_bytes_from_tpsr(void **state)
     bench *b = bench_new("guest-driver=off");
     manual_ring(b, 0x4c, 0x80);
     uint8_t f[100];
-    make_frame(f, sizeof f, bcast, 2);
+    vk_test_frame_fill(f, sizeof f, bcast, 2);
     dma_write_bytes(b, 0x4000, f, sizeof f);
     wreg(b, VK_NE2K_ISR, 0xff);
     start_tx(b, 0x40, sizeof f);
@@ -914,7 +800,7 @@ static void test_tx_sends_tbcr_bytes_from_tpsr(void **state)
     assert_int_equal(rreg(b, VK_NE2K_TSR), VK_NE2K_TSR_PTX);
     assert_true(rreg(b, VK_NE2K_ISR) & VK_NE2K_ISR_PTX);
     assert_false(rreg(b, VK_NE2K_CR) & VK_NE2K_CR_TXP);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_tbcr_zero_or_outside_ram_is_refused_with_txe(void **state)
@@ -939,7 +825,7 @@ static void test_tx_tbcr_zero_or_outside_ram_is_refused_with_txe(void **state)
     start_tx(b, 0x40, 0x8000);
     assert_int_equal(b->on_wire.n, 1);
     assert_int_equal(b->on_wire.len[0], 0x8000);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tx_while_stopped_does_nothing(void **state)
@@ -951,7 +837,7 @@ static void test_tx_while_stopped_does_nothing(void **state)
     wreg(b, VK_NE2K_CR, VK_NE2K_CR_STP | VK_NE2K_CR_TXP | VK_NE2K_CR_RD_ABORT);
     assert_int_equal(b->on_wire.n, 0);
     assert_false(rreg(b, VK_NE2K_ISR) & (VK_NE2K_ISR_PTX | VK_NE2K_ISR_TXE));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_guest_send_pads_short_frames_to_60(void **state)
@@ -959,7 +845,7 @@ static void test_guest_send_pads_short_frames_to_60(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[42];
-    make_frame(f, sizeof f, bcast, 5);
+    vk_test_frame_fill(f, sizeof f, bcast, 5);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
     assert_int_equal(b->on_wire.n, 1);
     assert_int_equal(b->on_wire.len[0], 60);
@@ -967,7 +853,7 @@ static void test_guest_send_pads_short_frames_to_60(void **state)
     for (size_t i = sizeof f; i < 60; i++)
         assert_int_equal(b->on_wire.data[0][i], 0);
     assert_int_equal(vk_ne2k_driver_stats_of(b->nic)->tx_sent, 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_guest_send_of_odd_sizes_and_oversize(void **state)
@@ -976,15 +862,15 @@ static void test_guest_send_of_odd_sizes_and_oversize(void **state)
     bench *b = bench_new("");
     uint8_t f[1519];
     for (size_t len = 60; len <= 1518; len += 97) {
-        make_frame(f, len, bcast, (uint8_t)len);
+        vk_test_frame_fill(f, len, bcast, (uint8_t)len);
         assert_int_equal(vk_nic_guest_send(b->nic, f, len), VK_OK);
         assert_int_equal(b->on_wire.len[b->on_wire.n - 1], len);
         assert_memory_equal(b->on_wire.data[b->on_wire.n - 1], f, len);
     }
-    make_frame(f, sizeof f, bcast, 1);
+    vk_test_frame_fill(f, sizeof f, bcast, 1);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_EINVAL);
     assert_int_equal(vk_nic_guest_send(b->nic, f, 13), VK_EINVAL);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_tcr_loopback_returns_the_frame_to_the_guest(void **state)
@@ -993,20 +879,20 @@ static void test_tcr_loopback_returns_the_frame_to_the_guest(void **state)
     bench *b = bench_new("");
     wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 7);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
     assert_int_equal(b->on_wire.n, 0);
     assert_int_equal(b->guest.n, 1);
     assert_memory_equal(b->guest.data[0], f, sizeof f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* A guest that answers every frame it receives, in loopback: each answer is
  * sent from inside the interrupt handler and comes straight back. */
 static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
 {
-    capture *c = arg;
-    capture_add(c, data, len);
+    vk_test_capture *c = arg;
+    vk_test_capture_add(c, data, len);
     if (c->n < 10)
         (void)vk_nic_guest_send(nic, data, len);
 }
@@ -1018,13 +904,13 @@ static void test_loopback_echo_from_the_guest_is_safe(void **state)
     vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
     wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
     uint8_t f[100];
-    make_frame(f, sizeof f, mac0.b, 7);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
     assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
     assert_int_equal(b->guest.n, 10);
     for (size_t i = 0; i < b->guest.n; i++)
         assert_memory_equal(b->guest.data[i], f, sizeof f);
     assert_false(vk_ne2k_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- round trip ---------------------------------------------------------- */
@@ -1051,9 +937,9 @@ static void test_two_ne2k_on_a_hub_exchange_frames_byte_identical(void **state)
     vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
     vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "");
-    capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, sink, &ca);
-    vk_nic_set_guest_sink(bb, sink, &cb);
+    vk_test_capture ca = {0}, cb = {0};
+    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
+    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
     vk_diag d;
     vk_port *h0, *h1;
     assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
@@ -1064,7 +950,7 @@ static void test_two_ne2k_on_a_hub_exchange_frames_byte_identical(void **state)
     uint8_t *f1 = libnet_udp(mac1.b, mac0.b, 1400, &n1); /* a -> b */
     uint8_t *f2 = libnet_udp(mac0.b, mac1.b, 10, &n2);   /* b -> a: 52 bytes, padded */
     uint8_t f3[300];
-    make_frame(f3, sizeof f3, bcast, 3);
+    vk_test_frame_fill(f3, sizeof f3, bcast, 3);
     assert_int_equal(vk_nic_guest_send(a, f1, n1), VK_OK);
     assert_int_equal(vk_nic_guest_send(bb, f2, n2), VK_OK);
     assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
@@ -1079,8 +965,8 @@ static void test_two_ne2k_on_a_hub_exchange_frames_byte_identical(void **state)
     free(f2);
     vk_net_free(net);
     vk_loop_free(loop);
-    capture_free(&ca);
-    capture_free(&cb);
+    vk_test_capture_free(&ca);
+    vk_test_capture_free(&cb);
 }
 
 int main(void)

@@ -16,142 +16,31 @@
 #include "core/net.h"
 #include "core/options.h"
 #include "helpers/libnet_frames.h"
+#include "helpers/nic_bench.h"
 #include "nics/nic.h"
 #include "nics/rtl8139.h"
 #include "wire/checksum.h"
 
-#define MAX_FRAMES 128
-
-typedef struct capture {
-    size_t n;
-    uint8_t *data[MAX_FRAMES];
-    size_t len[MAX_FRAMES];
-} capture;
-
-static void capture_add(capture *c, const uint8_t *d, size_t len)
-{
-    if (c->n >= MAX_FRAMES)
-        return;
-    c->data[c->n] = malloc(len ? len : 1);
-    assert_non_null(c->data[c->n]);
-    memcpy(c->data[c->n], d, len);
-    c->len[c->n++] = len;
-}
-
-static void capture_free(capture *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        free(c->data[i]);
-    c->n = 0;
-}
-
-static int wire_receive(vk_port *self, vk_frame *f)
-{
-    capture_add(self->priv, f->data, f->len);
-    return VK_OK;
-}
-
-static const vk_port_ops wire_ops = {.kind = "test-wire", .receive = wire_receive};
-
-static void sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
-{
-    (void)nic;
-    capture_add(arg, data, len);
-}
-
-typedef struct drops {
-    size_t n;
-    char reason[96];
-} drops;
-
-static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
-{
-    (void)arg, (void)p, (void)dir, (void)f, (void)ts;
-}
-
-static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
-                     const char *reason, uint64_t ts)
-{
-    (void)p, (void)dir, (void)f, (void)ts;
-    drops *d = arg;
-    d->n++;
-    snprintf(d->reason, sizeof d->reason, "%s", reason);
-}
-
-static const vk_tap_ops drop_tap = {tap_frame, tap_drop};
-
-typedef struct bench {
-    vk_loop *loop;
-    vk_net *net;
-    vk_port *nic, *wire;
-    capture guest, on_wire;
-    drops dropped;
-} bench;
-
 static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+typedef vk_nic_bench bench;
 
 static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
 {
-    vk_opts o;
-    vk_diag d;
-    char text[256];
-    snprintf(text, sizeof text, "rtl8139%s%s", opts[0] ? "," : "", opts);
-    assert_int_equal(vk_opts_parse("-device", "driver", text, &o, &d), VK_OK);
-    vk_port *p = NULL;
-    int r = vk_nic_rtl8139.create(net, id, mac, &o, &p, &d);
-    if (r != VK_OK)
-        fprintf(stderr, "%s\n", d.msg);
-    assert_int_equal(r, VK_OK);
-    vk_opts_free(&o);
-    return p;
+    return vk_test_nic_new(net, &vk_nic_rtl8139, id, mac, opts);
 }
 
 static bench *bench_alloc(const char *opts)
 {
-    bench *b = calloc(1, sizeof *b);
-    assert_non_null(b);
-    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &drop_tap, &b->dropped), VK_OK);
-    b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, sink, &b->guest);
-    return b;
+    return vk_nic_bench_alloc(&vk_nic_rtl8139, &mac0, opts);
 }
 
-/* One rtl8139 whose peer is a capturing test port. */
+/* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
-    bench *b = bench_alloc(opts);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "wire", "test", 0, &b->wire, NULL), VK_OK);
-    b->wire->priv = &b->on_wire;
-    vk_diag d;
-    assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
-    return b;
+    return vk_nic_bench_new(&vk_nic_rtl8139, &mac0, opts);
 }
-
-static void bench_free(bench *b)
-{
-    vk_net_free(b->net);
-    vk_loop_free(b->loop);
-    capture_free(&b->guest);
-    capture_free(&b->on_wire);
-    free(b);
-}
-
-static void make_frame(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02", 6);
-    f[12] = 0x88, f[13] = 0xb5;
-    for (size_t i = 14; i < len; i++)
-        f[i] = (uint8_t)(tag + i);
-}
-
-static void inject(bench *b, const uint8_t *f, size_t len)
-{
-    assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
-}
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static uint32_t rreg(bench *b, uint32_t off, unsigned size)
 {
@@ -212,7 +101,7 @@ static void test_eeprom_holds_signature_and_mac(void **state)
     assert_int_equal(ee_read(b, 7), 0x5452);
     assert_int_equal(ee_read(b, 8), 0x1200);
     assert_int_equal(ee_read(b, 9), 0x5634);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_power_on_registers_are_qemus(void **state)
@@ -228,7 +117,7 @@ static void test_power_on_registers_are_qemus(void **state)
     assert_int_equal(rreg(b, VK_RTL_MSR, 1) & 0x04, 0); /* link up */
     assert_int_equal(rreg(b, VK_RTL_BMSR, 2) & 0x0004, 0x0004);
     assert_int_equal(rreg(b, VK_RTL_CAPR, 2), 0xfff0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_isr_is_write_one_to_clear_and_imr_gates_the_line(void **state)
@@ -240,8 +129,8 @@ static void test_isr_is_write_one_to_clear_and_imr_gates_the_line(void **state)
     vk_gmem *m = vk_rtl8139_gmem(b->nic);
     wreg(b, VK_RTL_RBSTART, (uint32_t)vk_gmem_alloc(m, 8192 + 2048, 16), 4);
     uint8_t f[80];
-    make_frame(f, sizeof f, mac0.b, 1);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(rreg(b, VK_RTL_ISR, 2), VK_RTL_INT_ROK);
     assert_false(vk_rtl8139_irq_line(b->nic));
     wreg(b, VK_RTL_IMR, VK_RTL_INT_ROK, 2);
@@ -251,7 +140,7 @@ static void test_isr_is_write_one_to_clear_and_imr_gates_the_line(void **state)
     wreg(b, VK_RTL_ISR, VK_RTL_INT_ROK, 2);
     assert_int_equal(rreg(b, VK_RTL_ISR, 2), 0);
     assert_false(vk_rtl8139_irq_line(b->nic));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cr_rst_restores_power_on_state(void **state)
@@ -268,7 +157,7 @@ static void test_cr_rst_restores_power_on_state(void **state)
     assert_int_equal(rreg(b, VK_RTL_CPCR, 2), 0);
     assert_int_equal(rreg(b, VK_RTL_RDSAR, 4), 0);
     assert_int_equal(rreg(b, VK_RTL_IDR0, 4), 0x12005452);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_driver_brings_card_up_in_each_mode(void **state)
@@ -281,7 +170,7 @@ static void test_driver_brings_card_up_in_each_mode(void **state)
     assert_true(rreg(b, VK_RTL_RDSAR, 4) != 0);
     assert_true(rreg(b, VK_RTL_TNPDS, 4) != 0);
     assert_int_equal(rreg(b, VK_RTL_9346CR, 1), 0); /* config locked again */
-    bench_free(b);
+    vk_nic_bench_free(b);
     b = bench_new("mode=legacy");
     rcr = rreg(b, VK_RTL_RCR, 4);
     assert_int_equal((rcr >> VK_RTL_RCR_RBLEN_SHIFT) & 3, 2); /* 32 KiB */
@@ -290,7 +179,7 @@ static void test_driver_brings_card_up_in_each_mode(void **state)
     assert_true(rreg(b, VK_RTL_RBSTART, 4) != 0);
     for (uint32_t i = 0; i < 4; i++)
         assert_true(rreg(b, VK_RTL_TSAD0 + 4 * i, 4) != 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_describe_names_model_and_mac(void **state)
@@ -300,7 +189,7 @@ static void test_describe_names_model_and_mac(void **state)
     char buf[64];
     vk_port_describe(b->nic, buf, sizeof buf);
     assert_string_equal(buf, "rtl8139 mac=52:54:00:12:34:56");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_bad_model_keys_are_reported(void **state)
@@ -331,9 +220,9 @@ static void test_bad_model_keys_are_reported(void **state)
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
     uint8_t f[80];
-    make_frame(f, sizeof f, dst, 9);
+    vk_test_frame_fill(f, sizeof f, dst, 9);
     size_t before = b->guest.n, drops_before = b->dropped.n;
-    inject(b, f, sizeof f);
+    vk_nic_bench_inject(b, f, sizeof f);
     if (accepted) {
         assert_int_equal(b->guest.n, before + 1);
         assert_int_equal(b->guest.len[before], sizeof f);
@@ -357,7 +246,7 @@ static void test_rx_apm_takes_own_unicast_only(void **state)
         expect_rx(b, other, false);
         wreg(b, VK_RTL_RCR, rreg(b, VK_RTL_RCR, 4) & ~(uint32_t)VK_RTL_RCR_APM, 4);
         expect_rx(b, mac0.b, false);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -369,7 +258,7 @@ static void test_rx_ab_takes_broadcast(void **state)
         expect_rx(b, bcast, true);
         wreg(b, VK_RTL_RCR, rreg(b, VK_RTL_RCR, 4) & ~(uint32_t)VK_RTL_RCR_AB, 4);
         expect_rx(b, bcast, false);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -387,7 +276,7 @@ static void test_rx_am_takes_multicast_by_crc_hash_over_mar(void **state)
         expect_rx(b, mc, true);
         wreg(b, VK_RTL_RCR, rreg(b, VK_RTL_RCR, 4) & ~(uint32_t)VK_RTL_RCR_AM, 4);
         expect_rx(b, mc, false);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -401,7 +290,7 @@ static void test_rx_groups_a_linux_guest_joins_pass_the_hash(void **state)
     expect_rx(b, all_nodes, true);
     expect_rx(b, all_hosts, true);
     expect_rx(b, solicited, true);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_aap_is_promiscuous(void **state)
@@ -417,7 +306,7 @@ static void test_rx_aap_is_promiscuous(void **state)
         wreg(b, VK_RTL_RCR, rreg(b, VK_RTL_RCR, 4) | VK_RTL_RCR_AAP, 4);
         expect_rx(b, uc, true);
         expect_rx(b, mc, true);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -427,14 +316,14 @@ static void test_rx_short_frame_is_padded_to_60(void **state)
     for (int m = 0; m < 2; m++) {
         bench *b = bench_new(modes[m]);
         uint8_t f[42];
-        make_frame(f, sizeof f, mac0.b, 4);
-        inject(b, f, sizeof f);
+        vk_test_frame_fill(f, sizeof f, mac0.b, 4);
+        vk_nic_bench_inject(b, f, sizeof f);
         assert_int_equal(b->guest.n, 1);
         assert_int_equal(b->guest.len[0], 60);
         assert_memory_equal(b->guest.data[0], f, sizeof f);
         for (size_t i = sizeof f; i < 60; i++)
             assert_int_equal(b->guest.data[0][i], 0);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -462,8 +351,8 @@ static void test_legacy_rx_header_has_status_and_length_with_crc(void **state)
     uint64_t ring = manual_legacy_rx(b, 0, true, 2048);
     vk_gmem *m = vk_rtl8139_gmem(b->nic);
     uint8_t f[100];
-    make_frame(f, sizeof f, bcast, 3);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, bcast, 3);
+    vk_nic_bench_inject(b, f, sizeof f);
     uint32_t hdr;
     assert_int_equal(vk_gmem_read_le32(m, ring, &hdr), VK_OK);
     assert_int_equal(hdr & 0xffff, VK_RTL_RX_ROK | VK_RTL_RX_BAR);
@@ -485,11 +374,11 @@ static void test_legacy_rx_header_has_status_and_length_with_crc(void **state)
     assert_false(rreg(b, VK_RTL_CR, 1) & VK_RTL_CR_BUFE);
     wreg(b, VK_RTL_CAPR, 108 - 16, 2);
     assert_true(rreg(b, VK_RTL_CR, 1) & VK_RTL_CR_BUFE);
-    make_frame(f, sizeof f, mac0.b, 3);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 3);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_gmem_read_le32(m, ring + 108, &hdr), VK_OK);
     assert_int_equal(hdr & 0xffff, VK_RTL_RX_ROK | VK_RTL_RX_PAM);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_rx_ring_wraps_around_in_every_size(void **state)
@@ -503,16 +392,16 @@ static void test_legacy_rx_ring_wraps_around_in_every_size(void **state)
         for (unsigned i = 0; i < 120; i++) {
             uint8_t f[1200];
             size_t len = 1000 + i;
-            make_frame(f, len, mac0.b, (uint8_t)i);
-            inject(b, f, len);
+            vk_test_frame_fill(f, len, mac0.b, (uint8_t)i);
+            vk_nic_bench_inject(b, f, len);
             assert_int_equal(b->guest.n, 1);
             assert_int_equal(b->guest.len[0], len);
             assert_memory_equal(b->guest.data[0], f, len);
-            capture_free(&b->guest);
+            vk_test_capture_free(&b->guest);
         }
         assert_int_equal(b->dropped.n, 0);
         assert_false(vk_rtl8139_error(b->nic, NULL));
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -531,21 +420,21 @@ static void test_legacy_rx_frame_split_at_ring_end_without_wrap_bit(void **state
         size_t len = start - cbr - 8 > 1500 ? 1500 : start - cbr - 8;
         if (len < 60)
             len = (start - cbr) / 2 - 8;
-        make_frame(pad, len, mac0.b, 0);
-        inject(b, pad, len);
+        vk_test_frame_fill(pad, len, mac0.b, 0);
+        vk_nic_bench_inject(b, pad, len);
         wreg(b, VK_RTL_CAPR, (uint16_t)(rreg(b, VK_RTL_CBR, 2) - 16), 2);
         assert_true(rreg(b, VK_RTL_CBR, 2) <= start);
     }
     uint8_t f[200], got[200];
-    make_frame(f, sizeof f, mac0.b, 7);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
+    vk_nic_bench_inject(b, f, sizeof f);
     /* 4 header + 60 bytes at the end, the remaining 140 + CRC at the start */
     assert_int_equal(vk_gmem_read(m, ring + start + 4, got, 60), VK_OK);
     assert_int_equal(vk_gmem_read(m, ring, got + 60, 140), VK_OK);
     assert_memory_equal(got, f, sizeof f);
     assert_int_equal(rreg(b, VK_RTL_CBR, 2), 208 - 64);
     assert_false(vk_rtl8139_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_rx_wrap_bit_writes_past_the_end(void **state)
@@ -557,19 +446,19 @@ static void test_legacy_rx_wrap_bit_writes_past_the_end(void **state)
     uint8_t big[1500];
     /* fill to 8192 - 100 */
     for (int i = 0; i < 5; i++) {
-        make_frame(big, 1500, mac0.b, 1);
-        inject(b, big, 1500);
+        vk_test_frame_fill(big, 1500, mac0.b, 1);
+        vk_nic_bench_inject(b, big, 1500);
         wreg(b, VK_RTL_CAPR, (uint16_t)(rreg(b, VK_RTL_CBR, 2) - 16), 2);
     }
     uint32_t at = rreg(b, VK_RTL_CBR, 2);
     assert_int_equal(at, 5 * 1508);
     uint8_t f[800], got[800];
-    make_frame(f, sizeof f, mac0.b, 9);
-    inject(b, f, sizeof f);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 9);
+    vk_nic_bench_inject(b, f, sizeof f);
     assert_int_equal(vk_gmem_read(m, ring + at + 4, got, sizeof got), VK_OK);
     assert_memory_equal(got, f, sizeof f);
     assert_int_equal(rreg(b, VK_RTL_CBR, 2), (at + 808) % 8192);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- the C+ descriptor rings ------------------------------------------------ */
@@ -580,13 +469,13 @@ static void test_cplus_rx_ring_wraps_around(void **state)
     bench *b = bench_new("rx-ring=4");
     for (unsigned i = 0; i < 30; i++) {
         uint8_t f[64 + 8];
-        make_frame(f, 64 + (i % 8), mac0.b, (uint8_t)i);
-        inject(b, f, 64 + (i % 8));
+        vk_test_frame_fill(f, 64 + (i % 8), mac0.b, (uint8_t)i);
+        vk_nic_bench_inject(b, f, 64 + (i % 8));
         assert_int_equal(b->guest.n, i + 1);
         assert_memory_equal(b->guest.data[i], f, 64 + (i % 8));
     }
     assert_int_equal(b->dropped.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_tx_ring_wraps_around(void **state)
@@ -595,13 +484,13 @@ static void test_cplus_tx_ring_wraps_around(void **state)
     bench *b = bench_new("tx-ring=4");
     for (unsigned i = 0; i < 30; i++) {
         uint8_t f[300];
-        make_frame(f, 42 + i, bcast, (uint8_t)i);
+        vk_test_frame_fill(f, 42 + i, bcast, (uint8_t)i);
         assert_int_equal(vk_nic_guest_send(b->nic, f, 42 + i), VK_OK);
         assert_int_equal(b->on_wire.n, i + 1);
         assert_int_equal(b->on_wire.len[i], 42 + i); /* 8139cp does not pad */
         assert_memory_equal(b->on_wire.data[i], f, 42 + i);
     }
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_big_frame_spans_descriptors(void **state)
@@ -610,7 +499,7 @@ static void test_cplus_big_frame_spans_descriptors(void **state)
     bench *b = bench_new("tx-ring=8");
     uint8_t *f = malloc(9000);
     assert_non_null(f);
-    make_frame(f, 9000, bcast, 1);
+    vk_test_frame_fill(f, 9000, bcast, 1);
     assert_int_equal(vk_nic_guest_send(b->nic, f, 9000), VK_OK);
     assert_int_equal(b->on_wire.n, 1);
     assert_int_equal(b->on_wire.len[0], 9000);
@@ -619,7 +508,7 @@ static void test_cplus_big_frame_spans_descriptors(void **state)
      * until the first is reaped: the driver cleans before it refuses */
     assert_int_equal(vk_nic_guest_send(b->nic, f, 9000), VK_OK);
     free(f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_rx_frame_larger_than_buffer_is_dropped(void **state)
@@ -627,15 +516,15 @@ static void test_cplus_rx_frame_larger_than_buffer_is_dropped(void **state)
     (void)state;
     bench *b = bench_new("");
     uint8_t f[1600];
-    make_frame(f, 1532, mac0.b, 2); /* 1532 + CRC = 1536: fits */
-    inject(b, f, 1532);
+    vk_test_frame_fill(f, 1532, mac0.b, 2); /* 1532 + CRC = 1536: fits */
+    vk_nic_bench_inject(b, f, 1532);
     assert_int_equal(b->guest.n, 1);
-    make_frame(f, 1533, mac0.b, 2);
-    inject(b, f, 1533);
+    vk_test_frame_fill(f, 1533, mac0.b, 2);
+    vk_nic_bench_inject(b, f, 1533);
     assert_int_equal(b->guest.n, 1);
     assert_string_equal(b->dropped.reason, "rtl8139 RX: frame larger than the RX descriptor buffer");
     assert_int_equal(rreg(b, VK_RTL_MPC, 4), 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_tx_pads_to_60_and_cycles_the_four_slots(void **state)
@@ -644,18 +533,18 @@ static void test_legacy_tx_pads_to_60_and_cycles_the_four_slots(void **state)
     bench *b = bench_new("mode=legacy");
     for (unsigned i = 0; i < 10; i++) {
         uint8_t f[100];
-        make_frame(f, 42, bcast, (uint8_t)i);
+        vk_test_frame_fill(f, 42, bcast, (uint8_t)i);
         assert_int_equal(vk_nic_guest_send(b->nic, f, 42), VK_OK);
         assert_int_equal(b->on_wire.n, i + 1);
         assert_int_equal(b->on_wire.len[i], 60);
         assert_memory_equal(b->on_wire.data[i], f, 42);
     }
     uint8_t big[1792];
-    make_frame(big, sizeof big, bcast, 1);
+    vk_test_frame_fill(big, sizeof big, bcast, 1);
     assert_int_equal(vk_nic_guest_send(b->nic, big, 1791), VK_OK);
-    assert_int_equal(vk_nic_guest_send(b->nic, big, 1792), VK_EINVAL); /* 8139too drops */
+    assert_int_equal(vk_nic_guest_send(b->nic, big, 1792), VK_EINVAL); /* 8139too vk_test_drops */
     assert_int_equal(vk_rtl8139_driver_stats_of(b->nic)->tx_dropped, 1);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- backpressure ---------------------------------------------------------- */
@@ -675,7 +564,7 @@ static hubbench hub_new(const char *opts)
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
     assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
     assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
     h.src->priv = &b->on_wire;
     assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
     assert_int_equal(vk_net_start(b->net, &d), VK_OK);
@@ -689,7 +578,7 @@ static void test_cplus_rx_descriptors_exhausted_frames_queue_and_flush(void **st
     bench *b = h.b;
     uint8_t f[5][80];
     for (unsigned i = 0; i < 5; i++) {
-        make_frame(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
+        vk_test_frame_fill(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
         assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
     }
     assert_int_equal(b->guest.n, 2);
@@ -705,7 +594,7 @@ static void test_cplus_rx_descriptors_exhausted_frames_queue_and_flush(void **st
     for (unsigned i = 0; i < 5; i++)
         assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
     assert_int_equal(b->dropped.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_ring_full_frames_queue_until_capr_moves(void **state)
@@ -717,7 +606,7 @@ static void test_legacy_ring_full_frames_queue_until_capr_moves(void **state)
      * full-sized frame's room is left */
     for (unsigned i = 0; i < 10; i++) {
         uint8_t f[1000];
-        make_frame(f, sizeof f, mac0.b, (uint8_t)i);
+        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
         assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
     }
     assert_int_equal(b->guest.n, 7);
@@ -728,7 +617,7 @@ static void test_legacy_ring_full_frames_queue_until_capr_moves(void **state)
     for (unsigned i = 0; i < 10; i++)
         assert_int_equal(b->guest.data[i][14], (uint8_t)(i + 14));
     assert_int_equal(b->dropped.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_queue_limit_overflow_drops_with_reason(void **state)
@@ -739,7 +628,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     vk_port_set_queue_limit(b->nic, 2);
     for (unsigned i = 0; i < 5; i++) {
         uint8_t f[80];
-        make_frame(f, sizeof f, mac0.b, (uint8_t)i);
+        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
         assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
     }
     assert_int_equal(b->dropped.n, 1);
@@ -747,7 +636,7 @@ static void test_queue_limit_overflow_drops_with_reason(void **state)
     assert_int_equal(b->nic->stats.drops_queue_full, 1);
     vk_loop_run(b->loop, VK_TIME_NEVER);
     assert_int_equal(b->guest.n, 4);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_disabled_card_cannot_receive(void **state)
@@ -759,13 +648,13 @@ static void test_rx_disabled_card_cannot_receive(void **state)
         wreg(b, VK_RTL_CR, VK_RTL_CR_TE, 1);
         assert_false(b->nic->ops->can_receive(b->nic));
         uint8_t f[80];
-        make_frame(f, sizeof f, mac0.b, 1);
-        inject(b, f, sizeof f);
+        vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+        vk_nic_bench_inject(b, f, sizeof f);
         assert_int_equal(vk_port_queue_len(b->nic), 1);
         wreg(b, VK_RTL_CR, VK_RTL_CR_TE | VK_RTL_CR_RE, 1);
         assert_int_equal(vk_port_queue_len(b->nic), 0);
         assert_int_equal(b->guest.n, 1);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -829,7 +718,7 @@ static void test_guest_csum_offload_matches_libnet(void **state)
     assert_int_equal(b->on_wire.len[1], un);
     assert_memory_equal(b->on_wire.data[1], uref, un);
     free(t), free(u), free(tref), free(uref);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_guest_large_send_segments_match_libnet(void **state)
@@ -857,7 +746,7 @@ static void test_guest_large_send_segments_match_libnet(void **state)
     }
     free(big);
     free(pl);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- hostile slots and descriptors (guest-driver=off) ---------------------- */
@@ -875,7 +764,7 @@ static void test_legacy_tx_zero_tiny_and_oversized_slots_are_safe(void **state)
     vk_gmem *m = vk_rtl8139_gmem(b->nic);
     uint64_t buf = vk_gmem_alloc(m, 8192, 16);
     uint8_t f[8192];
-    make_frame(f, sizeof f, bcast, 1);
+    vk_test_frame_fill(f, sizeof f, bcast, 1);
     assert_int_equal(vk_gmem_write(m, buf, f, sizeof f), VK_OK);
     for (uint32_t i = 0; i < 4; i++)
         wreg(b, VK_RTL_TSAD0 + 4 * i, (uint32_t)buf, 4);
@@ -894,7 +783,7 @@ static void test_legacy_tx_zero_tiny_and_oversized_slots_are_safe(void **state)
     assert_string_equal(b->dropped.reason, "rtl8139 TX: slot size above 1792 bytes");
     assert_int_equal(rreg(b, VK_RTL_TSAD, 2), 0xf | 0x7 << 12 | 1u << 7);
     assert_false(vk_rtl8139_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_legacy_tx_buffer_outside_guest_memory_sets_error_state(void **state)
@@ -913,7 +802,7 @@ static void test_legacy_tx_buffer_outside_guest_memory_sets_error_state(void **s
     /* reprogramming the slot address clears the state */
     wreg(b, VK_RTL_TSAD0, 0x1000, 4);
     assert_false(vk_rtl8139_error(b->nic, NULL));
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_rx_ring_outside_guest_memory_sets_error_state(void **state)
@@ -926,16 +815,16 @@ static void test_rx_ring_outside_guest_memory_sets_error_state(void **state)
         else
             wreg(b, VK_RTL_RBSTART, 0xfffff000u, 4);
         uint8_t f[80];
-        make_frame(f, sizeof f, mac0.b, 1);
-        inject(b, f, sizeof f);
+        vk_test_frame_fill(f, sizeof f, mac0.b, 1);
+        vk_nic_bench_inject(b, f, sizeof f);
         const char *msg;
         assert_true(vk_rtl8139_error(b->nic, &msg));
         assert_non_null(strstr(msg, "RX DMA"));
         assert_string_equal(b->dropped.reason, "rtl8139 RX DMA outside guest memory");
-        inject(b, f, sizeof f);
+        vk_nic_bench_inject(b, f, sizeof f);
         assert_string_equal(b->dropped.reason, "rtl8139 RX in DMA error state");
         assert_int_equal(b->guest.n, 0);
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 
@@ -1000,7 +889,7 @@ static void test_cplus_large_send_with_mss_zero_or_bad_header_goes_out_unsegment
     assert_false(opts1 & VK_RTL_DESC_OWN);
     assert_false(vk_rtl8139_error(b->nic, NULL));
     free(f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_large_send_honours_the_mss(void **state)
@@ -1033,7 +922,7 @@ static void test_cplus_large_send_honours_the_mss(void **state)
     }
     assert_true(rreg(b, VK_RTL_ISR, 2) & VK_RTL_INT_TOK);
     free(f);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_tag_insertion_puts_the_tci_on_the_wire(void **state)
@@ -1043,7 +932,7 @@ static void test_cplus_tag_insertion_puts_the_tci_on_the_wire(void **state)
     uint64_t ring = manual_cp_tx(b, 4);
     vk_gmem *m = vk_rtl8139_gmem(b->nic);
     uint8_t f[100];
-    make_frame(f, sizeof f, bcast, 3);
+    vk_test_frame_fill(f, sizeof f, bcast, 3);
     uint64_t buf = vk_gmem_alloc(m, sizeof f, 64);
     assert_int_equal(vk_gmem_write(m, buf, f, sizeof f), VK_OK);
     /* TCI 0x2005, byte-swapped in opts2 */
@@ -1057,7 +946,7 @@ static void test_cplus_tag_insertion_puts_the_tci_on_the_wire(void **state)
     assert_int_equal(w[12] << 8 | w[13], 0x8100);
     assert_int_equal(w[14] << 8 | w[15], 0x2005);
     assert_memory_equal(w + 16, f + 12, sizeof f - 12);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_tx_ring_outside_guest_memory_sets_error_state(void **state)
@@ -1077,7 +966,7 @@ static void test_cplus_tx_ring_outside_guest_memory_sets_error_state(void **stat
     wreg(b, VK_RTL_TPPOLL, VK_RTL_TPPOLL_NPQ, 1);
     assert_true(vk_rtl8139_error(b->nic, NULL));
     assert_int_equal(b->on_wire.n, 0);
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 static void test_cplus_descriptor_chain_longer_than_frame_max_is_dropped(void **state)
@@ -1094,7 +983,7 @@ static void test_cplus_descriptor_chain_longer_than_frame_max_is_dropped(void **
     assert_int_equal(b->on_wire.len[0], 100);
     assert_string_equal(b->dropped.reason,
                         "rtl8139 TX: descriptor chain longer than VK_FRAME_MAX");
-    bench_free(b);
+    vk_nic_bench_free(b);
 }
 
 /* ---- round trips ----------------------------------------------------------- */
@@ -1106,9 +995,9 @@ static void test_cplus_and_legacy_cards_on_a_hub_exchange_frames(void **state)
     vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
     vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "mode=legacy");
-    capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, sink, &ca);
-    vk_nic_set_guest_sink(bb, sink, &cb);
+    vk_test_capture ca = {0}, cb = {0};
+    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
+    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
     vk_diag d;
     vk_port *h0, *h1;
     assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
@@ -1116,11 +1005,11 @@ static void test_cplus_and_legacy_cards_on_a_hub_exchange_frames(void **state)
     assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
     assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
     uint8_t f1[1514], f2[60], f3[300];
-    make_frame(f1, sizeof f1, mac1.b, 1);
+    vk_test_frame_fill(f1, sizeof f1, mac1.b, 1);
     memcpy(f1 + 6, mac0.b, 6);
-    make_frame(f2, sizeof f2, mac0.b, 2);
+    vk_test_frame_fill(f2, sizeof f2, mac0.b, 2);
     memcpy(f2 + 6, mac1.b, 6);
-    make_frame(f3, sizeof f3, bcast, 3);
+    vk_test_frame_fill(f3, sizeof f3, bcast, 3);
     for (int round = 0; round < 20; round++) {
         assert_int_equal(vk_nic_guest_send(a, f1, sizeof f1), VK_OK);
         assert_int_equal(vk_nic_guest_send(bb, f2, sizeof f2), VK_OK);
@@ -1138,16 +1027,16 @@ static void test_cplus_and_legacy_cards_on_a_hub_exchange_frames(void **state)
         assert_int_equal(ca.len[i], sizeof f2);
         assert_memory_equal(ca.data[i], f2, sizeof f2);
     }
-    capture_free(&ca);
-    capture_free(&cb);
+    vk_test_capture_free(&ca);
+    vk_test_capture_free(&cb);
     vk_net_free(net);
     vk_loop_free(loop);
 }
 
 static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
 {
-    capture *c = arg;
-    capture_add(c, data, len);
+    vk_test_capture *c = arg;
+    vk_test_capture_add(c, data, len);
     if (c->n < 10)
         (void)vk_nic_guest_send(nic, data, len);
 }
@@ -1160,7 +1049,7 @@ static void test_loopback_echo_from_the_guest_is_safe(void **state)
         vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
         wreg(b, VK_RTL_TCR, rreg(b, VK_RTL_TCR, 4) | VK_RTL_TCR_LOOPBACK, 4);
         uint8_t f[100];
-        make_frame(f, sizeof f, mac0.b, 7);
+        vk_test_frame_fill(f, sizeof f, mac0.b, 7);
         assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
         vk_loop_run(b->loop, VK_TIME_NEVER);
         assert_int_equal(b->guest.n, 10);
@@ -1168,7 +1057,7 @@ static void test_loopback_echo_from_the_guest_is_safe(void **state)
             assert_memory_equal(b->guest.data[i], f, sizeof f);
         assert_int_equal(b->on_wire.n, 0);
         assert_false(vk_rtl8139_error(b->nic, NULL));
-        bench_free(b);
+        vk_nic_bench_free(b);
     }
 }
 

@@ -1,0 +1,119 @@
+/* The NIC test bench (see nic_bench.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nic_bench.h"
+#include "core/options.h"
+#include "nics/nic.h"
+
+void vk_test_capture_add(vk_test_capture *c, const uint8_t *d, size_t len)
+{
+    if (c->n >= VK_TEST_MAX_FRAMES)
+        return;
+    c->data[c->n] = malloc(len ? len : 1);
+    assert_non_null(c->data[c->n]);
+    memcpy(c->data[c->n], d, len);
+    c->len[c->n++] = len;
+}
+
+void vk_test_capture_free(vk_test_capture *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->data[i]);
+    c->n = 0;
+}
+
+void vk_test_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+{
+    (void)nic;
+    vk_test_capture_add(arg, data, len);
+}
+
+static int wire_receive(vk_port *self, vk_frame *f)
+{
+    vk_test_capture_add(self->priv, f->data, f->len);
+    return VK_OK;
+}
+
+const vk_port_ops vk_test_wire_ops = {.kind = "test-wire", .receive = wire_receive};
+
+static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
+                     const char *reason, uint64_t ts)
+{
+    (void)p, (void)dir, (void)f, (void)ts;
+    vk_test_drops *d = arg;
+    d->n++;
+    snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+const vk_tap_ops vk_test_drop_tap = {.drop = tap_drop};
+
+vk_port *vk_test_nic_new(vk_net *net, const vk_nic_model *m, const char *id, const vk_mac *mac,
+                         const char *opts)
+{
+    vk_opts o;
+    vk_diag d;
+    char text[256];
+    snprintf(text, sizeof text, "%s%s%s", m->name, opts[0] ? "," : "", opts);
+    assert_int_equal(vk_opts_parse("-device", "driver", text, &o, &d), VK_OK);
+    vk_port *p = NULL;
+    int r = m->create(net, id, mac, &o, &p, &d);
+    if (r != VK_OK)
+        fprintf(stderr, "%s\n", d.msg);
+    assert_int_equal(r, VK_OK);
+    vk_opts_free(&o);
+    return p;
+}
+
+vk_nic_bench *vk_nic_bench_alloc(const vk_nic_model *m, const vk_mac *mac, const char *opts)
+{
+    vk_nic_bench *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    b->net = vk_net_new(b->loop);
+    assert_int_equal(vk_net_add_tap(b->net, &vk_test_drop_tap, &b->dropped), VK_OK);
+    b->nic = vk_test_nic_new(b->net, m, "nic0", mac, opts);
+    vk_nic_set_guest_sink(b->nic, vk_test_sink, &b->guest);
+    return b;
+}
+
+vk_nic_bench *vk_nic_bench_new(const vk_nic_model *m, const vk_mac *mac, const char *opts)
+{
+    vk_nic_bench *b = vk_nic_bench_alloc(m, mac, opts);
+    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "wire", "test", 0, &b->wire, NULL),
+                     VK_OK);
+    b->wire->priv = &b->on_wire;
+    vk_diag d;
+    assert_int_equal(vk_net_connect(b->nic, b->wire, &d), VK_OK);
+    return b;
+}
+
+void vk_nic_bench_free(vk_nic_bench *b)
+{
+    vk_net_free(b->net);
+    vk_loop_free(b->loop);
+    vk_test_capture_free(&b->guest);
+    vk_test_capture_free(&b->on_wire);
+    free(b);
+}
+
+void vk_test_frame_fill(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02", 6);
+    f[12] = 0x88, f[13] = 0xb5;
+    for (size_t i = 14; i < len; i++)
+        f[i] = (uint8_t)(tag + i);
+}
+
+void vk_nic_bench_inject(vk_nic_bench *b, const uint8_t *f, size_t len)
+{
+    assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
+}
