@@ -518,25 +518,8 @@ typedef struct hubbench {
 
 static hubbench hub_new(const char *opts)
 {
-    hubbench h;
-    h.b = calloc(1, sizeof *h.b);
-    assert_non_null(h.b);
-    bench *b = h.b;
-    b->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    b->net = vk_net_new(b->loop);
-    assert_int_equal(vk_net_add_tap(b->net, &vk_test_drop_tap, &b->dropped), VK_OK);
-    b->nic = make_nic(b->net, "nic0", &mac0, opts);
-    vk_nic_set_guest_sink(b->nic, vk_test_sink, &b->guest);
-    vk_diag d;
-    vk_port *hp0, *hp1;
-    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
-    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
-    assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
-    h.src->priv = &b->on_wire;
-    assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
-    assert_int_equal(vk_net_start(b->net, &d), VK_OK);
-    return h;
+    bench *b = vk_nic_bench_on_hub(&vk_nic_ne2k_pci, &mac0, opts);
+    return (hubbench){b, b->src};
 }
 
 static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **state)

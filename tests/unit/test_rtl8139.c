@@ -30,11 +30,6 @@ static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const c
     return vk_test_nic_new(net, &vk_nic_rtl8139, id, mac, opts);
 }
 
-static bench *bench_alloc(const char *opts)
-{
-    return vk_nic_bench_alloc(&vk_nic_rtl8139, &mac0, opts);
-}
-
 /* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
@@ -556,19 +551,8 @@ typedef struct hubbench {
 
 static hubbench hub_new(const char *opts)
 {
-    hubbench h;
-    h.b = bench_alloc(opts);
-    bench *b = h.b;
-    vk_diag d;
-    vk_port *hp0, *hp1;
-    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
-    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
-    assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
-    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &h.src, NULL), VK_OK);
-    h.src->priv = &b->on_wire;
-    assert_int_equal(vk_net_connect(h.src, hp1, &d), VK_OK);
-    assert_int_equal(vk_net_start(b->net, &d), VK_OK);
-    return h;
+    bench *b = vk_nic_bench_on_hub(&vk_nic_rtl8139, &mac0, opts);
+    return (hubbench){b, b->src};
 }
 
 static void test_cplus_rx_descriptors_exhausted_frames_queue_and_flush(void **state)

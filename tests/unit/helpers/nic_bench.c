@@ -95,6 +95,22 @@ vk_nic_bench *vk_nic_bench_new(const vk_nic_model *m, const vk_mac *mac, const c
     return b;
 }
 
+vk_nic_bench *vk_nic_bench_on_hub(const vk_nic_model *m, const vk_mac *mac, const char *opts)
+{
+    vk_nic_bench *b = vk_nic_bench_alloc(m, mac, opts);
+    vk_diag d;
+    vk_port *hp0, *hp1;
+    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp0", &hp0, &d), VK_OK);
+    assert_int_equal(vk_net_add_hubport(b->net, 0, "hp1", &hp1, &d), VK_OK);
+    assert_int_equal(vk_net_connect(b->nic, hp0, &d), VK_OK);
+    assert_int_equal(vk_port_new(b->net, &vk_test_wire_ops, "src", "test", 0, &b->src, NULL),
+                     VK_OK);
+    b->src->priv = &b->on_wire;
+    assert_int_equal(vk_net_connect(b->src, hp1, &d), VK_OK);
+    assert_int_equal(vk_net_start(b->net, &d), VK_OK);
+    return b;
+}
+
 void vk_nic_bench_free(vk_nic_bench *b)
 {
     vk_net_free(b->net);

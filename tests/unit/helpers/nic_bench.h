@@ -40,6 +40,7 @@ typedef struct vk_nic_bench {
     vk_loop *loop;
     vk_net *net;
     vk_port *nic, *wire; /* wire is NULL after vk_nic_bench_alloc */
+    vk_port *src;        /* vk_nic_bench_on_hub: the card's neighbour */
     vk_test_capture guest, on_wire;
     vk_test_drops dropped;
 } vk_nic_bench;
@@ -51,6 +52,10 @@ vk_port *vk_test_nic_new(vk_net *net, const vk_nic_model *m, const char *id, con
 vk_nic_bench *vk_nic_bench_alloc(const vk_nic_model *m, const vk_mac *mac, const char *opts);
 /* The same, with the wire connected as the card's peer. */
 vk_nic_bench *vk_nic_bench_new(const vk_nic_model *m, const vk_mac *mac, const char *opts);
+/* The card on hub 0 with a test port `src` on the same hub (what src
+ * receives goes to on_wire); the net is started.  For backpressure tests:
+ * frames the card cannot take wait in its port queue. */
+vk_nic_bench *vk_nic_bench_on_hub(const vk_nic_model *m, const vk_mac *mac, const char *opts);
 void vk_nic_bench_free(vk_nic_bench *b);
 
 /* An Ethernet frame of len bytes to dst from 52:55:0a:00:02:02 with the
