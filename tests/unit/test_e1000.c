@@ -390,61 +390,20 @@ static void test_tx_big_frame_uses_several_descriptors(void **state)
 
 /* ---- backpressure -------------------------------------------------------- */
 
-/* e1000 on hub 0 with a source port on the same hub. */
-typedef struct hubbench {
-    bench *b;
-    vk_port *src;
-} hubbench;
-
-static hubbench hub_new(const char *opts)
-{
-    bench *b = vk_nic_bench_on_hub(&vk_nic_e1000, &mac0, opts);
-    return (hubbench){b, b->src};
-}
-
 static void test_rx_buffers_exhausted_frames_queue_and_flush_on_refill(void **state)
 {
     (void)state;
-    hubbench h = hub_new("rx-buffers=2,rx-refill-delay=1000000");
-    bench *b = h.b;
-    uint8_t f[5][80];
-    for (unsigned i = 0; i < 5; i++) {
-        vk_test_frame_fill(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
-        assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
-    }
-    assert_int_equal(b->guest.n, 2);
-    assert_int_equal(vk_port_queue_len(b->nic), 3);
-    assert_false(b->nic->ops->can_receive(b->nic));
-    vk_loop_run(b->loop, 999999);
-    assert_int_equal(b->guest.n, 2); /* the refill is not due yet */
-    vk_loop_run(b->loop, 1000000);
-    assert_int_equal(b->guest.n, 4);
-    vk_loop_run(b->loop, VK_TIME_NEVER);
-    assert_int_equal(b->guest.n, 5);
-    assert_int_equal(vk_port_queue_len(b->nic), 0);
-    for (unsigned i = 0; i < 5; i++)
-        assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
-    assert_int_equal(b->dropped.n, 0);
+    bench *b = vk_nic_bench_check_backpressure(&vk_nic_e1000, &mac0,
+                                               "rx-buffers=2,rx-refill-delay=1000000", 2, 2,
+                                               1000000);
     vk_nic_bench_free(b);
 }
 
 static void test_queue_limit_overflow_drops_with_reason(void **state)
 {
     (void)state;
-    hubbench h = hub_new("rx-buffers=2,rx-refill-delay=1000000");
-    bench *b = h.b;
-    vk_port_set_queue_limit(b->nic, 2);
-    for (unsigned i = 0; i < 5; i++) {
-        uint8_t f[80];
-        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
-        assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
-    }
-    assert_int_equal(b->dropped.n, 1);
-    assert_string_equal(b->dropped.reason, "queue full");
-    assert_int_equal(b->nic->stats.drops_queue_full, 1);
-    vk_loop_run(b->loop, VK_TIME_NEVER);
-    assert_int_equal(b->guest.n, 4);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_queue_limit(&vk_nic_e1000, &mac0, "rx-buffers=2,rx-refill-delay=1000000",
+                                   2);
 }
 
 static void test_rx_disabled_card_cannot_receive(void **state)

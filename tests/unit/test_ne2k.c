@@ -510,42 +510,13 @@ static void test_rx_through_the_driver_survives_many_wraps(void **state)
 
 /* ---- backpressure -------------------------------------------------------- */
 
-/* ne2k_pci on hub 0 with a source port on the same hub. */
-typedef struct hubbench {
-    bench *b;
-    vk_port *src;
-} hubbench;
-
-static hubbench hub_new(const char *opts)
-{
-    bench *b = vk_nic_bench_on_hub(&vk_nic_ne2k_pci, &mac0, opts);
-    return (hubbench){b, b->src};
-}
-
 static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **state)
 {
     (void)state;
     /* 7 pages: after one frame less than a maximal frame's room is left */
-    hubbench h = hub_new("rx-ring-pages=7,rx-refill-delay=1000000");
-    bench *b = h.b;
-    uint8_t f[5][80];
-    for (unsigned i = 0; i < 5; i++) {
-        vk_test_frame_fill(f[i], sizeof f[i], mac0.b, (uint8_t)(i * 16));
-        assert_int_equal(vk_port_send_bytes(h.src, f[i], sizeof f[i]), VK_OK);
-    }
-    assert_int_equal(b->guest.n, 1);
-    assert_int_equal(vk_port_queue_len(b->nic), 4);
-    assert_false(b->nic->ops->can_receive(b->nic));
-    vk_loop_run(b->loop, 999999);
-    assert_int_equal(b->guest.n, 1); /* BNRY not moved yet */
-    vk_loop_run(b->loop, 1000000);
-    assert_int_equal(b->guest.n, 2);
-    vk_loop_run(b->loop, VK_TIME_NEVER);
-    assert_int_equal(b->guest.n, 5);
-    assert_int_equal(vk_port_queue_len(b->nic), 0);
-    for (unsigned i = 0; i < 5; i++)
-        assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
-    assert_int_equal(b->dropped.n, 0);
+    bench *b = vk_nic_bench_check_backpressure(&vk_nic_ne2k_pci, &mac0,
+                                               "rx-ring-pages=7,rx-refill-delay=1000000", 1, 1,
+                                               1000000);
     assert_true(vk_ne2k_driver_stats_of(b->nic)->bnry_updates >= 4);
     vk_nic_bench_free(b);
 }
@@ -553,21 +524,8 @@ static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **s
 static void test_queue_limit_overflow_drops_with_reason(void **state)
 {
     (void)state;
-    hubbench h = hub_new("rx-ring-pages=7,rx-refill-delay=1000000");
-    bench *b = h.b;
-    vk_port_set_queue_limit(b->nic, 2);
-    for (unsigned i = 0; i < 5; i++) {
-        uint8_t f[80];
-        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
-        assert_int_equal(vk_port_send_bytes(h.src, f, sizeof f), VK_OK);
-    }
-    assert_int_equal(b->guest.n, 1);
-    assert_int_equal(b->dropped.n, 2);
-    assert_string_equal(b->dropped.reason, "queue full");
-    assert_int_equal(b->nic->stats.drops_queue_full, 2);
-    vk_loop_run(b->loop, VK_TIME_NEVER);
-    assert_int_equal(b->guest.n, 3);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_queue_limit(&vk_nic_ne2k_pci, &mac0,
+                                   "rx-ring-pages=7,rx-refill-delay=1000000", 1);
 }
 
 static void test_stopped_card_cannot_receive_until_started(void **state)

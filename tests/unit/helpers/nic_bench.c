@@ -133,3 +133,48 @@ void vk_nic_bench_inject(vk_nic_bench *b, const uint8_t *f, size_t len)
 {
     assert_int_equal(vk_port_send_bytes(b->wire, f, len), VK_OK);
 }
+
+vk_nic_bench *vk_nic_bench_check_backpressure(const vk_nic_model *m, const vk_mac *mac,
+                                              const char *opts, size_t fits,
+                                              size_t per_refill, uint64_t refill_ns)
+{
+    vk_nic_bench *b = vk_nic_bench_on_hub(m, mac, opts);
+    uint8_t f[5][80];
+    for (unsigned i = 0; i < 5; i++) {
+        vk_test_frame_fill(f[i], sizeof f[i], mac->b, (uint8_t)(i * 16));
+        assert_int_equal(vk_port_send_bytes(b->src, f[i], sizeof f[i]), VK_OK);
+    }
+    assert_int_equal(b->guest.n, fits);
+    assert_int_equal(vk_port_queue_len(b->nic), 5 - fits);
+    assert_false(b->nic->ops->can_receive(b->nic));
+    vk_loop_run(b->loop, refill_ns - 1);
+    assert_int_equal(b->guest.n, fits); /* the refill is not due yet */
+    vk_loop_run(b->loop, refill_ns);
+    assert_int_equal(b->guest.n, fits + per_refill);
+    vk_loop_run(b->loop, VK_TIME_NEVER);
+    assert_int_equal(b->guest.n, 5);
+    assert_int_equal(vk_port_queue_len(b->nic), 0);
+    for (unsigned i = 0; i < 5; i++)
+        assert_memory_equal(b->guest.data[i], f[i], sizeof f[i]);
+    assert_int_equal(b->dropped.n, 0);
+    return b;
+}
+
+void vk_nic_bench_check_queue_limit(const vk_nic_model *m, const vk_mac *mac, const char *opts,
+                                    size_t fits)
+{
+    vk_nic_bench *b = vk_nic_bench_on_hub(m, mac, opts);
+    vk_port_set_queue_limit(b->nic, 2);
+    for (unsigned i = 0; i < 5; i++) {
+        uint8_t f[80];
+        vk_test_frame_fill(f, sizeof f, mac->b, (uint8_t)i);
+        assert_int_equal(vk_port_send_bytes(b->src, f, sizeof f), VK_OK);
+    }
+    assert_int_equal(b->guest.n, fits);
+    assert_int_equal(b->dropped.n, 5 - fits - 2);
+    assert_string_equal(b->dropped.reason, "queue full");
+    assert_int_equal(b->nic->stats.drops_queue_full, 5 - fits - 2);
+    vk_loop_run(b->loop, VK_TIME_NEVER);
+    assert_int_equal(b->guest.n, fits + 2);
+    vk_nic_bench_free(b);
+}

@@ -58,6 +58,21 @@ vk_nic_bench *vk_nic_bench_new(const vk_nic_model *m, const vk_mac *mac, const c
 vk_nic_bench *vk_nic_bench_on_hub(const vk_nic_model *m, const vk_mac *mac, const char *opts);
 void vk_nic_bench_free(vk_nic_bench *b);
 
+/* The backpressure contract every card keeps, checked on a hub bench made
+ * with opts (which must set a refill delay of refill_ns): of 5 frames sent
+ * at once, `fits` reach the guest, the rest wait in the card's port queue
+ * and it says it cannot receive; nothing moves before refill_ns; at refill_ns
+ * `per_refill` more arrive; in the end all 5 arrive in order, none dropped.
+ * Returns the bench for model-specific checks; the caller frees it. */
+vk_nic_bench *vk_nic_bench_check_backpressure(const vk_nic_model *m, const vk_mac *mac,
+                                              const char *opts, size_t fits,
+                                              size_t per_refill, uint64_t refill_ns);
+/* With the port queue limited to 2 frames, 5 frames sent at once: those
+ * neither taken (`fits`) nor queued are dropped as "queue full", counted,
+ * and the queued ones still arrive. */
+void vk_nic_bench_check_queue_limit(const vk_nic_model *m, const vk_mac *mac, const char *opts,
+                                    size_t fits);
+
 /* An Ethernet frame of len bytes to dst from 52:55:0a:00:02:02 with the
  * local experimental ethertype 0x88b5 and a payload recognisable by tag. */
 void vk_test_frame_fill(uint8_t *f, size_t len, const uint8_t dst[6], uint8_t tag);
