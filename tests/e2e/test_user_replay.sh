@@ -5,9 +5,6 @@
 # is the backend itself, not a NIC model's receive filter.
 . "$(dirname "$0")/lib.sh"
 need tcpdump
-if VK replay --help 2>&1 | grep -q "not available"; then
-    echo "SKIP: vnetkit replay not in this build"; exit 77
-fi
 
 # The lab's TFTP roots as recorded (pcaps/README.md): hello.txt and big.bin
 # with byte[i] = (i*7 + (i>>8)) & 255, 20000 and 10240 bytes long.
