@@ -14,10 +14,14 @@
  *   - a TX chain longer than VK_FRAME_MAX is dropped (traced), not sent
  *     truncated; a TSO job is assembled whole and then cut by
  *     vk_offload_tso, which finds the headers by parsing them (HDRLEN must
- *     cover them) and always fills IP and TCP checksums;
+ *     cover them) and always fills IP and TCP checksums, so an IPv6
+ *     segment's payload length is right (QEMU stores the length from IPCSS,
+ *     which counts the 40-byte IPv6 header too);
  *   - CTRL.RST resets the card as the SDM says (QEMU only clears the bit);
- *   - the EEPROM is read through EERD only (no EECD bit-banging);
- *   - BPRC/MPRC count once per accepted frame, by destination type.
+ *   - BPRC/MPRC count once per accepted frame, by destination type;
+ *   - EECD grants EEPROM access only while REQ is set (QEMU always grants);
+ *   - a frame refused by the VLAN filter is traced with its own reason.
+ * The EEPROM reads through EERD and, as in QEMU, bit by bit through EECD.
  * The card runs synchronously: a TDT write transmits before it returns, and
  * receive() fills descriptors and raises the interrupt, whose handler (the
  * driver half) runs at once.
@@ -48,9 +52,13 @@
 #define E1K_STATUS_INIT                                                                     \
     (0x80000000u | 1u << 19 | 3u << 8 | 1u << 10 | VK_E1000_STATUS_SPEED_1000 |             \
      VK_E1000_STATUS_FD | VK_E1000_STATUS_LU) /* GIO master, ASDV 1000, MTXCKOK */
-#define E1K_EECD_PRES (1u << 8)
-#define E1K_EECD_REQ (1u << 6)
-#define E1K_EECD_GNT (1u << 7)
+/* EECD bits a write keeps (QEMU: SK, CS, DI, FWE, REQ); the rest are
+ * the card's to report. */
+#define E1K_EECD_FWE (3u << 4)
+#define E1K_EECD_KEPT                                                                      \
+    (VK_E1000_EECD_SK | VK_E1000_EECD_CS | VK_E1000_EECD_DI | E1K_EECD_FWE | VK_E1000_EECD_REQ)
+#define E1K_EEPROM_READ_OPCODE 6 /* Microwire READ: start bit 1, then 10 */
+#define E1K_EEPROM_CMD_BITS 9    /* 3 opcode bits + 6 address bits */
 #define E1K_MDIC_READY (1u << 28)
 
 /* The 82540EM EEPROM image QEMU starts from; words 0-2 get the MAC and
@@ -170,7 +178,7 @@ static void card_reset(vk_e1000 *s)
     memset(s->regs, 0, sizeof s->regs);
     *reg(s, VK_E1000_CTRL) = E1K_CTRL_INIT;
     *reg(s, VK_E1000_STATUS) = E1K_STATUS_INIT;
-    *reg(s, VK_E1000_EECD) = E1K_EECD_PRES;
+    memset(&s->eecd, 0, sizeof s->eecd);
     *reg(s, VK_E1000_VET) = VK_ETHERTYPE_VLAN;
     const uint8_t *m = s->nic.mac.b;
     /* the hardware loads RA[0] from the EEPROM at reset */
@@ -191,6 +199,48 @@ static uint32_t eerd_read(vk_e1000 *s)
         return v | VK_E1000_EERD_DONE;
     return VK_E1000_EERD_DONE | index << VK_E1000_EERD_ADDR_SHIFT |
            (uint32_t)s->eeprom[index] << VK_E1000_EERD_DATA_SHIFT;
+}
+
+/* EECD written: the EEPROM sees its pins (QEMU's set_eecd).  Nothing
+ * happens while CS is low; CS going high starts a new command; each rising
+ * SK edge clocks DI in, each falling edge moves DO to the next bit.  Once
+ * the 9 command bits are in, a READ points DO one bit before the word, so
+ * that the falling edge that ends the command shows its MSB. */
+static void eecd_write(vk_e1000 *s, uint32_t value)
+{
+    e1k_eecd *e = &s->eecd;
+    uint32_t old = *reg(s, VK_E1000_EECD);
+    *reg(s, VK_E1000_EECD) = value & E1K_EECD_KEPT;
+    if (!(value & VK_E1000_EECD_CS))
+        return;
+    if ((value ^ old) & VK_E1000_EECD_CS)
+        memset(e, 0, sizeof *e);
+    if (!((value ^ old) & VK_E1000_EECD_SK))
+        return;
+    if (!(value & VK_E1000_EECD_SK)) {
+        e->bitnum_out++; /* wraps from 0xffff to bit 0 of word 0, as QEMU's */
+        return;
+    }
+    e->val_in = (uint16_t)(e->val_in << 1 | ((value & VK_E1000_EECD_DI) ? 1 : 0));
+    if (e->bitnum_in >= E1K_EEPROM_CMD_BITS || ++e->bitnum_in < E1K_EEPROM_CMD_BITS ||
+        e->reading)
+        return;
+    e->bitnum_out = (uint16_t)(((e->val_in & 0x3f) << 4) - 1);
+    e->reading = ((e->val_in >> 6) & 7) == E1K_EEPROM_READ_OPCODE;
+}
+
+/* EECD read (QEMU's get_eecd): the kept bits, EEPROM present, the grant
+ * when requested, and DO -- high whenever no read is in progress. */
+static uint32_t eecd_read(vk_e1000 *s)
+{
+    const e1k_eecd *e = &s->eecd;
+    uint32_t v = *reg(s, VK_E1000_EECD) | VK_E1000_EECD_PRES;
+    if (v & VK_E1000_EECD_REQ)
+        v |= VK_E1000_EECD_GNT;
+    uint16_t word = s->eeprom[(e->bitnum_out >> 4) & 0x3f];
+    if (!e->reading || ((word >> (15 - (e->bitnum_out & 0xf))) & 1))
+        v |= VK_E1000_EECD_DO;
+    return v;
 }
 
 /* ---- DMA ----------------------------------------------------------------- */
@@ -300,13 +350,11 @@ static bool rx_hash_match(vk_e1000 *s, const uint8_t *dst)
 }
 
 /* QEMU's receive_filter, in its order (a broadcast is also a multicast). */
-static bool rx_filter(vk_e1000 *s, const uint8_t *buf)
+static bool rx_address_ok(vk_e1000 *s, const uint8_t *buf)
 {
     uint32_t rctl = *reg(s, VK_E1000_RCTL);
     const vk_mac *dst = (const vk_mac *)buf;
     bool bcast = vk_mac_is_broadcast(dst), mcast = vk_mac_is_multicast(dst);
-    if (!rx_vlan_filter_ok(s, buf))
-        return false;
     if (!mcast && (rctl & VK_E1000_RCTL_UPE))
         return true;
     if (mcast && (rctl & VK_E1000_RCTL_MPE))
@@ -314,6 +362,17 @@ static bool rx_filter(vk_e1000 *s, const uint8_t *buf)
     if (bcast && (rctl & VK_E1000_RCTL_BAM))
         return true;
     return rx_exact_match(s, buf) || rx_hash_match(s, buf);
+}
+
+/* NULL when the frame passes, else the drop reason.  The VLAN filter comes
+ * first and even promiscuous modes do not bypass it, as in QEMU. */
+static const char *rx_filter(vk_e1000 *s, const uint8_t *buf)
+{
+    if (!rx_vlan_filter_ok(s, buf))
+        return "e1000 RX filter: VLAN id not in VFTA (RCTL.VFE)";
+    if (!rx_address_ok(s, buf))
+        return "e1000 RX filter: not for us";
+    return NULL;
 }
 
 static bool rx_oversized(vk_e1000 *s, size_t size)
@@ -481,8 +540,9 @@ static int e1k_receive(vk_port *p, vk_frame *f)
         vk_port_drop(p, f, "e1000 RX: frame too long (RCTL.LPE)");
         return VK_EDROP;
     }
-    if (!rx_filter(s, pk.data)) {
-        vk_port_drop(p, f, "e1000 RX filter: not for us");
+    const char *refused = rx_filter(s, pk.data);
+    if (refused != NULL) {
+        vk_port_drop(p, f, refused);
         return VK_EDROP;
     }
     const uint8_t *orig = pk.data;
@@ -808,10 +868,8 @@ uint32_t vk_e1000_mmio_read(vk_port *p, uint32_t offset)
     }
     case VK_E1000_EERD:
         return eerd_read(s);
-    case VK_E1000_EECD: {
-        uint32_t v = *reg(s, offset) | E1K_EECD_PRES;
-        return (v & E1K_EECD_REQ) ? v | E1K_EECD_GNT : v & ~E1K_EECD_GNT;
-    }
+    case VK_E1000_EECD:
+        return eecd_read(s);
     case VK_E1000_ICS: /* reads of ICS return ICR without clearing it */
         return *reg(s, VK_E1000_ICR);
     case VK_E1000_IMC:
@@ -928,8 +986,10 @@ void vk_e1000_mmio_write(vk_port *p, uint32_t offset, uint32_t value)
         write_ctrl(s, value);
         break;
     case VK_E1000_EERD:
-    case VK_E1000_EECD:
         *reg(s, offset) = value;
+        break;
+    case VK_E1000_EECD:
+        eecd_write(s, value);
         break;
     case VK_E1000_VET:
         *reg(s, offset) = value & 0xffff;

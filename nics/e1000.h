@@ -19,6 +19,11 @@
  *   guest-driver=on|off  off leaves the card in its power-on state for
  *                      register-level tests (no rings, RX/TX disabled)
  *
+ * The EEPROM reads through EERD, or bit by bit through EECD as a 93C46
+ * Microwire part: with CS high, clock in 110b and a 6-bit word address on DI
+ * (rising SK edges), then clock out 16 data bits on DO, MSB first; reading
+ * on continues into the next word.
+ *
  * Register access and guest memory are public so that tests, and the driver
  * half, go through exactly what a guest can touch.  Any DMA outside guest
  * memory puts the card in an error state (vk_e1000_error) and stops the
@@ -106,6 +111,15 @@ enum {
     VK_E1000_STATUS_FD = 1u << 0,
     VK_E1000_STATUS_LU = 1u << 1,
     VK_E1000_STATUS_SPEED_1000 = 1u << 7,
+
+    /* EECD: the Microwire EEPROM's pins, and the access handshake */
+    VK_E1000_EECD_SK = 1u << 0, /* clock */
+    VK_E1000_EECD_CS = 1u << 1, /* chip select */
+    VK_E1000_EECD_DI = 1u << 2, /* data into the EEPROM */
+    VK_E1000_EECD_DO = 1u << 3, /* data out of the EEPROM */
+    VK_E1000_EECD_REQ = 1u << 6,
+    VK_E1000_EECD_GNT = 1u << 7,
+    VK_E1000_EECD_PRES = 1u << 8,
 
     VK_E1000_EERD_START = 1u << 0,
     VK_E1000_EERD_DONE = 1u << 4,

@@ -58,6 +58,15 @@ typedef struct e1k_tx {
     e1k_tx_ctx ctx, tso_ctx;
 } e1k_tx;
 
+/* The Microwire EEPROM's side of EECD (QEMU's eecd_state): bits clocked
+ * in, and which bit of the image DO shows. */
+typedef struct e1k_eecd {
+    uint16_t val_in;     /* opcode and address, shifted in MSB first */
+    unsigned bitnum_in;  /* rising SK edges since CS went high (stops at 9) */
+    uint16_t bitnum_out; /* image bit on DO: word (>> 4) & 0x3f, bit 15 - (& 0xf) */
+    bool reading;        /* a read opcode was clocked in */
+} e1k_eecd;
+
 /* The guest driver half's bookkeeping (what Linux keeps in e1000_adapter). */
 typedef struct e1k_driver {
     bool up;
@@ -83,6 +92,7 @@ typedef struct vk_e1000 {
     vk_port *port;
     uint32_t regs[E1K_NREGS];
     uint16_t eeprom[E1K_EEPROM_WORDS];
+    e1k_eecd eecd;
     vk_gmem mem;
     e1k_tx tx;
     bool in_tx;      /* start_xmit is running: a nested TDT write sets tx_kick */

@@ -11,11 +11,13 @@
 #include <cmocka.h>
 #include <libnet.h>
 
+#include "helpers/libnet_frames.h"
 #include "helpers/nic_bench.h"
 #include "core/net.h"
 #include "core/options.h"
 #include "nics/e1000.h"
 #include "nics/nic.h"
+#include "wire/buf.h"
 #include "wire/checksum.h"
 
 static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
@@ -63,6 +65,107 @@ static void test_eeprom_holds_mac_and_sums_to_0xbaba(void **state)
     assert_int_equal(w[0], 0x5452);
     assert_int_equal(w[1], 0x1200);
     assert_int_equal(w[2], 0x5634);
+    vk_nic_bench_free(b);
+}
+
+/* The Microwire EEPROM through EECD, as Linux's e1000_read_eeprom does it
+ * on an 82540: request access, raise CS, clock out the READ opcode and the
+ * address on DI, clock in 16 bits from DO, drop CS. */
+static void eecd_clock_out(bench *b, uint32_t bits, unsigned n)
+{
+    const uint32_t cs = VK_E1000_EECD_REQ | VK_E1000_EECD_CS;
+    for (unsigned i = n; i-- > 0;) {
+        uint32_t v = cs | (((bits >> i) & 1) ? VK_E1000_EECD_DI : 0);
+        wreg(b, VK_E1000_EECD, v);
+        wreg(b, VK_E1000_EECD, v | VK_E1000_EECD_SK);
+        wreg(b, VK_E1000_EECD, v);
+    }
+}
+
+static uint16_t eecd_clock_in_word(bench *b)
+{
+    const uint32_t cs = VK_E1000_EECD_REQ | VK_E1000_EECD_CS;
+    uint16_t w = 0;
+    for (unsigned i = 0; i < 16; i++) {
+        wreg(b, VK_E1000_EECD, cs | VK_E1000_EECD_SK);
+        w = (uint16_t)(w << 1 | ((rreg(b, VK_E1000_EECD) & VK_E1000_EECD_DO) ? 1 : 0));
+        wreg(b, VK_E1000_EECD, cs);
+    }
+    return w;
+}
+
+static uint16_t eecd_command(bench *b, uint32_t opcode, uint32_t addr)
+{
+    wreg(b, VK_E1000_EECD, VK_E1000_EECD_REQ);
+    assert_true(rreg(b, VK_E1000_EECD) & VK_E1000_EECD_GNT);
+    wreg(b, VK_E1000_EECD, VK_E1000_EECD_REQ | VK_E1000_EECD_CS);
+    eecd_clock_out(b, opcode, 3);
+    eecd_clock_out(b, addr, 6);
+    uint16_t w = eecd_clock_in_word(b);
+    wreg(b, VK_E1000_EECD, 0);
+    assert_false(rreg(b, VK_E1000_EECD) & VK_E1000_EECD_GNT);
+    return w;
+}
+
+static uint16_t eecd_read_word(bench *b, uint32_t addr)
+{
+    return eecd_command(b, 6, addr); /* 110b: start bit, READ */
+}
+
+static void test_eecd_bitbang_reads_mac_words(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    assert_true(rreg(b, VK_E1000_EECD) & VK_E1000_EECD_PRES);
+    assert_int_equal(eecd_read_word(b, 0), 0x5452);
+    assert_int_equal(eecd_read_word(b, 1), 0x1200);
+    assert_int_equal(eecd_read_word(b, 2), 0x5634);
+    /* out of order, to show each command starts afresh */
+    assert_int_equal(eecd_read_word(b, 1), 0x1200);
+    vk_nic_bench_free(b);
+}
+
+static void test_eecd_bitbang_image_sums_to_0xbaba_and_matches_eerd(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint16_t sum = 0;
+    for (uint32_t i = 0; i < 64; i++) {
+        uint16_t w = eecd_read_word(b, i);
+        wreg(b, VK_E1000_EERD, VK_E1000_EERD_START | i << 8);
+        assert_int_equal(w, rreg(b, VK_E1000_EERD) >> 16);
+        sum = (uint16_t)(sum + w);
+    }
+    assert_int_equal(sum, 0xbaba);
+    vk_nic_bench_free(b);
+}
+
+static void test_eecd_bitbang_sequential_read_continues_into_next_word(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_E1000_EECD, VK_E1000_EECD_REQ | VK_E1000_EECD_CS);
+    eecd_clock_out(b, 6, 3);
+    eecd_clock_out(b, 1, 6);
+    assert_int_equal(eecd_clock_in_word(b), 0x1200);
+    assert_int_equal(eecd_clock_in_word(b), 0x5634);
+    wreg(b, VK_E1000_EECD, 0);
+    vk_nic_bench_free(b);
+}
+
+static void test_eecd_other_opcode_or_cs_low_reads_do_high(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    assert_int_equal(eecd_command(b, 5, 0), 0xffff); /* 101b: WRITE, not modelled */
+    assert_int_equal(eecd_command(b, 4, 0), 0xffff); /* 100b: EWEN/EWDS/ERAL */
+    /* clocking a READ of word 1 (0x1200) with CS low starts no command */
+    for (unsigned i = 0; i < 9 + 16; i++) {
+        uint32_t di = ((0x181u >> (8 - (i < 9 ? i : 8))) & 1) ? VK_E1000_EECD_DI : 0;
+        wreg(b, VK_E1000_EECD, di | VK_E1000_EECD_SK);
+        assert_true(rreg(b, VK_E1000_EECD) & VK_E1000_EECD_DO);
+        wreg(b, VK_E1000_EECD, di);
+    }
     vk_nic_bench_free(b);
 }
 
@@ -708,6 +811,257 @@ static void test_legacy_ic_inserts_checksum_at_cso_from_css(void **state)
     vk_nic_bench_free(b);
 }
 
+/* ---- VLAN: tag insertion on TX, VFTA filter and stripping on RX ---------- */
+
+static const uint8_t vlan_src[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+/* A frame to dst with ethertype 0x88b5 and plen payload bytes, built by
+ * libnet: untagged, or with an 802.1Q-style tag (tpid, pcp, vid). */
+static uint8_t *vlan_ref_frame(const uint8_t dst[6], size_t plen, bool tagged, uint16_t tpid,
+                               uint8_t pcp, uint16_t vid, size_t *len)
+{
+    uint8_t payload[256];
+    assert_true(plen <= sizeof payload);
+    for (size_t i = 0; i < plen; i++)
+        payload[i] = (uint8_t)(i * 7 + 3);
+    libnet_t *l = vk_test_libnet();
+    if (tagged)
+        assert_true(libnet_build_802_1q(dst, vlan_src, tpid, pcp, 0, vid, 0x88b5, payload,
+                                        (uint32_t)plen, l, 0) != -1);
+    else
+        assert_true(libnet_build_ethernet(dst, vlan_src, 0x88b5, payload, (uint32_t)plen, l,
+                                          0) != -1);
+    return vk_test_libnet_frame(l, len);
+}
+
+/* Posts f as one descriptor (lower: length ORed in, upper as given) at
+ * ring slot i and rings the doorbell. */
+static void post_frame(bench *b, uint64_t ring, unsigned i, const uint8_t *f, size_t len,
+                       uint32_t lower, uint32_t upper)
+{
+    vk_gmem *m = vk_e1000_gmem(b->nic);
+    uint64_t buf = vk_gmem_alloc(m, len, 64);
+    assert_true(buf != 0);
+    assert_int_equal(vk_gmem_write(m, buf, f, len), VK_OK);
+    put_desc(b, ring, i, buf, (uint32_t)len | lower, upper);
+    wreg(b, VK_E1000_TDT, i + 1);
+}
+
+static const uint32_t eop_vle = VK_E1000_TXD_CMD_EOP | VK_E1000_TXD_CMD_VLE |
+                                VK_E1000_TXD_CMD_RS;
+
+static void test_tx_vle_with_ctrl_vme_inserts_8021q_tag(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint64_t ring = manual_tx(b, 8);
+    wreg(b, VK_E1000_CTRL, rreg(b, VK_E1000_CTRL) | VK_E1000_CTRL_VME);
+    size_t n, tn;
+    uint8_t *f = vlan_ref_frame(bcast, 100, false, 0, 0, 0, &n);
+    uint8_t *tagged = vlan_ref_frame(bcast, 100, true, 0x8100, 5, 42, &tn);
+    assert_int_equal(tn, n + 4);
+    /* legacy descriptor: the tag control information is its special field */
+    post_frame(b, ring, 0, f, n, eop_vle, (uint32_t)(5u << 13 | 42) << 16);
+    assert_int_equal(b->on_wire.n, 1);
+    assert_int_equal(b->on_wire.len[0], tn);
+    assert_memory_equal(b->on_wire.data[0], tagged, tn);
+    /* extended data descriptor, TPID from VET */
+    uint8_t *qinq = vlan_ref_frame(bcast, 100, true, 0x88a8, 5, 42, &tn);
+    wreg(b, VK_E1000_VET, 0x88a8);
+    post_frame(b, ring, 1, f, n, eop_vle | VK_E1000_TXD_CMD_DEXT | VK_E1000_TXD_DTYP_D,
+               (uint32_t)(5u << 13 | 42) << 16);
+    assert_int_equal(b->on_wire.n, 2);
+    assert_int_equal(b->on_wire.len[1], tn);
+    assert_memory_equal(b->on_wire.data[1], qinq, tn);
+    /* the tag goes into the octet count */
+    assert_int_equal(rreg(b, VK_E1000_GOTCL), 2 * (tn + 4));
+    free(f);
+    free(tagged);
+    free(qinq);
+    vk_nic_bench_free(b);
+}
+
+static void test_tx_vle_without_ctrl_vme_sends_frame_untagged(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint64_t ring = manual_tx(b, 8);
+    assert_false(rreg(b, VK_E1000_CTRL) & VK_E1000_CTRL_VME);
+    size_t n;
+    uint8_t *f = vlan_ref_frame(bcast, 100, false, 0, 0, 0, &n);
+    post_frame(b, ring, 0, f, n, eop_vle, 42u << 16);
+    assert_int_equal(b->on_wire.n, 1);
+    assert_int_equal(b->on_wire.len[0], n);
+    assert_memory_equal(b->on_wire.data[0], f, n);
+    free(f);
+    vk_nic_bench_free(b);
+}
+
+static void test_tx_vle_is_taken_from_the_eop_descriptor(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint64_t ring = manual_tx(b, 8);
+    wreg(b, VK_E1000_CTRL, rreg(b, VK_E1000_CTRL) | VK_E1000_CTRL_VME);
+    vk_gmem *m = vk_e1000_gmem(b->nic);
+    size_t n, tn;
+    uint8_t *f = vlan_ref_frame(bcast, 100, false, 0, 0, 0, &n);
+    uint8_t *tagged = vlan_ref_frame(bcast, 100, true, 0x8100, 0, 7, &tn);
+    uint64_t buf = vk_gmem_alloc(m, n, 64);
+    assert_int_equal(vk_gmem_write(m, buf, f, n), VK_OK);
+    /* VLE on a descriptor without EOP is not looked at (QEMU) */
+    put_desc(b, ring, 0, buf, 30 | VK_E1000_TXD_CMD_VLE, 99u << 16);
+    put_desc(b, ring, 1, buf + 30, (uint32_t)(n - 30) | VK_E1000_TXD_CMD_EOP, 0);
+    put_desc(b, ring, 2, buf, 30 | VK_E1000_TXD_CMD_VLE, 99u << 16);
+    put_desc(b, ring, 3, buf + 30, (uint32_t)(n - 30) | eop_vle, 7u << 16);
+    wreg(b, VK_E1000_TDT, 4);
+    assert_int_equal(b->on_wire.n, 2);
+    assert_int_equal(b->on_wire.len[0], n);
+    assert_memory_equal(b->on_wire.data[0], f, n);
+    assert_int_equal(b->on_wire.len[1], tn);
+    assert_memory_equal(b->on_wire.data[1], tagged, tn);
+    free(f);
+    free(tagged);
+    vk_nic_bench_free(b);
+}
+
+/* An RX ring of 8 descriptors with 2048-byte buffers, placed by the test;
+ * the card strips the CRC so lengths are the frame's.  Returns the ring. */
+static uint64_t manual_rx(bench *b)
+{
+    vk_gmem *m = vk_e1000_gmem(b->nic);
+    uint64_t ring = vk_gmem_alloc(m, 8 * 16, 4096);
+    assert_true(ring != 0);
+    for (unsigned i = 0; i < 8; i++) {
+        uint64_t buf = vk_gmem_alloc(m, 2048, 64);
+        assert_true(buf != 0);
+        assert_int_equal(vk_gmem_write_le64(m, ring + 16 * i, buf), VK_OK);
+    }
+    wreg(b, VK_E1000_RDBAL, (uint32_t)ring);
+    wreg(b, VK_E1000_RDBAH, 0);
+    wreg(b, VK_E1000_RDLEN, 8 * 16);
+    wreg(b, VK_E1000_RDH, 0);
+    wreg(b, VK_E1000_RDT, 7);
+    wreg(b, VK_E1000_RCTL, VK_E1000_RCTL_EN | VK_E1000_RCTL_BAM | VK_E1000_RCTL_SECRC);
+    return ring;
+}
+
+/* Descriptor i of an RX ring as the card wrote it back. */
+typedef struct rx_desc {
+    uint64_t addr;
+    uint16_t length, special;
+    uint8_t status, errors;
+} rx_desc;
+
+static rx_desc read_rx_desc(bench *b, uint64_t ring, unsigned i)
+{
+    uint8_t d[16];
+    assert_int_equal(vk_gmem_read(vk_e1000_gmem(b->nic), ring + 16 * i, d, sizeof d), VK_OK);
+    rx_desc r = {0};
+    for (int k = 7; k >= 0; k--)
+        r.addr = r.addr << 8 | d[k];
+    r.length = (uint16_t)(d[8] | d[9] << 8);
+    r.status = d[12];
+    r.errors = d[13];
+    r.special = (uint16_t)(d[14] | d[15] << 8);
+    return r;
+}
+
+static void set_vfta_bit(bench *b, uint16_t vid)
+{
+    uint32_t off = VK_E1000_VFTA + 4 * (vid >> 5);
+    wreg(b, off, rreg(b, off) | 1u << (vid & 31));
+}
+
+static void test_rx_vfe_drops_vlan_id_missing_from_vfta_with_reason(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_VFE);
+    set_vfta_bit(b, 41); /* a neighbour of the id sent: must not let it through */
+    set_vfta_bit(b, 43);
+    size_t n;
+    uint8_t *f = vlan_ref_frame(mac0.b, 100, true, 0x8100, 0, 42, &n);
+    vk_nic_bench_inject(b, f, n);
+    assert_int_equal(b->guest.n, 0);
+    assert_int_equal(b->dropped.n, 1);
+    assert_string_equal(b->dropped.reason, "e1000 RX filter: VLAN id not in VFTA (RCTL.VFE)");
+    /* the VLAN filter comes before the address filter: promiscuous is no way round it */
+    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_UPE);
+    vk_nic_bench_inject(b, f, n);
+    assert_int_equal(b->guest.n, 0);
+    assert_int_equal(b->dropped.n, 2);
+    assert_int_equal(rreg(b, VK_E1000_GPRC), 0);
+    /* untagged frames are not subject to it */
+    size_t un;
+    uint8_t *plain = vlan_ref_frame(mac0.b, 100, false, 0, 0, 0, &un);
+    vk_nic_bench_inject(b, plain, un);
+    assert_int_equal(b->guest.n, 1);
+    free(f);
+    free(plain);
+    vk_nic_bench_free(b);
+}
+
+static void test_rx_vfe_accepts_vlan_id_set_in_vfta(void **state)
+{
+    (void)state;
+    bench *b = bench_new("");
+    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_VFE);
+    set_vfta_bit(b, 42);
+    size_t n;
+    /* the priority bits are no part of the VFTA index */
+    uint8_t *f = vlan_ref_frame(mac0.b, 100, true, 0x8100, 7, 42, &n);
+    vk_nic_bench_inject(b, f, n);
+    assert_int_equal(b->dropped.n, 0);
+    assert_int_equal(b->guest.n, 1);
+    /* without CTRL.VME the tag stays in the frame */
+    assert_int_equal(b->guest.len[0], n);
+    assert_memory_equal(b->guest.data[0], f, n);
+    free(f);
+    vk_nic_bench_free(b);
+}
+
+static void test_rx_vme_strips_tag_into_descriptor_special_field(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    uint64_t ring = manual_rx(b);
+    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_VFE);
+    wreg(b, VK_E1000_CTRL, rreg(b, VK_E1000_CTRL) | VK_E1000_CTRL_VME);
+    set_vfta_bit(b, 42);
+    size_t n, un;
+    uint8_t *f = vlan_ref_frame(mac0.b, 100, true, 0x8100, 5, 42, &n);
+    uint8_t *plain = vlan_ref_frame(mac0.b, 100, false, 0, 0, 0, &un);
+    vk_nic_bench_inject(b, f, n);
+    assert_int_equal(rreg(b, VK_E1000_RDH), 1);
+    rx_desc d = read_rx_desc(b, ring, 0);
+    assert_true(d.status & VK_E1000_RXD_STAT_DD);
+    assert_true(d.status & VK_E1000_RXD_STAT_EOP);
+    assert_true(d.status & VK_E1000_RXD_STAT_VP);
+    assert_int_equal(d.errors, 0);
+    assert_int_equal(d.special, 5u << 13 | 42);
+    assert_int_equal(d.length, un);
+    uint8_t got[256];
+    assert_int_equal(vk_gmem_read(vk_e1000_gmem(b->nic), d.addr, got, un), VK_OK);
+    assert_memory_equal(got, plain, un);
+    /* an untagged frame: no VP, special 0 */
+    vk_nic_bench_inject(b, plain, un);
+    d = read_rx_desc(b, ring, 1);
+    assert_true(d.status & VK_E1000_RXD_STAT_DD);
+    assert_false(d.status & VK_E1000_RXD_STAT_VP);
+    assert_int_equal(d.special, 0);
+    assert_int_equal(d.length, un);
+    /* a tag whose TPID is not VET is not a tag: kept, no VP */
+    wreg(b, VK_E1000_VET, 0x88a8);
+    vk_nic_bench_inject(b, f, n);
+    d = read_rx_desc(b, ring, 2);
+    assert_false(d.status & VK_E1000_RXD_STAT_VP);
+    assert_int_equal(d.length, n);
+    free(f);
+    free(plain);
+    vk_nic_bench_free(b);
+}
+
 /* ---- guest offloads through the driver half ------------------------------ */
 
 /* Ethernet + IPv4 + TCP with payload plen and correct checksums. */
@@ -771,10 +1125,77 @@ static void test_guest_tso_offload_cuts_large_frame_into_mss_segments(void **sta
     vk_nic_bench_free(b);
 }
 
+/* One IPv6 TCP frame as libnet builds it, checksums included.  Traffic
+ * class and flow label stay 0: libnet 1.2 mis-encodes them. */
+static uint8_t *tcp6_ref_frame(uint32_t seq, uint8_t flags, const uint8_t *payload, size_t plen,
+                               size_t *len)
+{
+    static const uint8_t dst[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+    struct libnet_in6_addr src6, dst6;
+    memset(&src6, 0, sizeof src6);
+    memset(&dst6, 0, sizeof dst6);
+    src6.__u6_addr.__u6_addr8[0] = dst6.__u6_addr.__u6_addr8[0] = 0xfd;
+    src6.__u6_addr.__u6_addr8[15] = 15;
+    dst6.__u6_addr.__u6_addr8[15] = 2;
+    libnet_t *l = vk_test_libnet();
+    uint16_t tcp_len = (uint16_t)(LIBNET_TCP_H + plen);
+    assert_true(libnet_build_tcp(40000, 80, seq, 0x01020304, flags, 64240, 0, 0, tcp_len,
+                                 payload, (uint32_t)plen, l, 0) != -1);
+    assert_true(libnet_build_ipv6(0, 0, tcp_len, IPPROTO_TCP, 64, src6, dst6, NULL, 0, l, 0) !=
+                -1);
+    assert_true(libnet_build_ethernet(dst, vlan_src, 0x86dd, NULL, 0, l, 0) != -1);
+    return vk_test_libnet_frame(l, len);
+}
+
+static void test_guest_tso_offload_cuts_ipv6_frame_into_segments_equal_to_libnet(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-offload=tso");
+    enum { PLEN = 4000, HDR = 14 + 40 + 20, MSS = 1500 - 40 - 20 };
+    uint8_t *payload = malloc(PLEN);
+    assert_non_null(payload);
+    for (size_t i = 0; i < PLEN; i++)
+        payload[i] = (uint8_t)(i * 31 + 5);
+    const uint32_t seq = 0xfffff000; /* the sequence numbers wrap in the job */
+    size_t n;
+    uint8_t *big = tcp6_ref_frame(seq, TH_ACK | TH_PUSH, payload, PLEN, &n);
+    assert_int_equal(vk_nic_guest_send(b->nic, big, n), VK_OK);
+    assert_int_equal(vk_e1000_driver_stats_of(b->nic)->tx_tso, 1);
+    assert_int_equal(b->on_wire.n, (PLEN + MSS - 1) / MSS);
+    size_t sent = 0;
+    for (size_t i = 0; i < b->on_wire.n; i++) {
+        size_t plen = PLEN - sent < MSS ? PLEN - sent : MSS;
+        bool last = sent + plen == PLEN;
+        size_t rn;
+        uint8_t *ref = tcp6_ref_frame(seq + (uint32_t)sent, last ? TH_ACK | TH_PUSH : TH_ACK,
+                                      payload + sent, plen, &rn);
+        const uint8_t *s = b->on_wire.data[i];
+        assert_int_equal(b->on_wire.len[i], HDR + plen);
+        assert_int_equal(rn, HDR + plen);
+        assert_int_equal(s[18] << 8 | s[19], 20 + plen); /* IPv6 payload length */
+        assert_int_equal(vk_get_be32(s + 58), seq + (uint32_t)sent);
+        unsigned bad = 99;
+        assert_int_equal(vk_csum_check_frame(s, b->on_wire.len[i], &bad), VK_OK);
+        assert_int_equal(bad, 0);
+        assert_memory_equal(s, ref, rn);
+        free(ref);
+        sent += plen;
+    }
+    assert_int_equal(sent, PLEN);
+    assert_int_equal(rreg(b, VK_E1000_TSCTC), 1);
+    free(big);
+    free(payload);
+    vk_nic_bench_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eeprom_holds_mac_and_sums_to_0xbaba),
+        cmocka_unit_test(test_eecd_bitbang_reads_mac_words),
+        cmocka_unit_test(test_eecd_bitbang_image_sums_to_0xbaba_and_matches_eerd),
+        cmocka_unit_test(test_eecd_bitbang_sequential_read_continues_into_next_word),
+        cmocka_unit_test(test_eecd_other_opcode_or_cs_low_reads_do_high),
         cmocka_unit_test(test_icr_is_cleared_by_reading),
         cmocka_unit_test(test_ims_and_imc_gate_the_interrupt_line),
         cmocka_unit_test(test_status_reports_link_up_full_duplex_1000),
@@ -810,8 +1231,15 @@ int main(void)
         cmocka_unit_test(test_tdlen_zero_or_heads_beyond_ring_leave_card_idle),
         cmocka_unit_test(test_huge_tx_chain_is_bounded_and_dropped),
         cmocka_unit_test(test_legacy_ic_inserts_checksum_at_cso_from_css),
+        cmocka_unit_test(test_tx_vle_with_ctrl_vme_inserts_8021q_tag),
+        cmocka_unit_test(test_tx_vle_without_ctrl_vme_sends_frame_untagged),
+        cmocka_unit_test(test_tx_vle_is_taken_from_the_eop_descriptor),
+        cmocka_unit_test(test_rx_vfe_drops_vlan_id_missing_from_vfta_with_reason),
+        cmocka_unit_test(test_rx_vfe_accepts_vlan_id_set_in_vfta),
+        cmocka_unit_test(test_rx_vme_strips_tag_into_descriptor_special_field),
         cmocka_unit_test(test_guest_csum_offload_fills_tcp_checksum),
         cmocka_unit_test(test_guest_tso_offload_cuts_large_frame_into_mss_segments),
+        cmocka_unit_test(test_guest_tso_offload_cuts_ipv6_frame_into_segments_equal_to_libnet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
