@@ -22,6 +22,12 @@ static const struct {
     {VK_ERANGE, "VK_ERANGE", "value out of range"},
     {VK_EUNSUPP, "VK_EUNSUPP", "not supported"},
     {VK_EDROP, "VK_EDROP", "dropped"},
+    {VK_ECONNREFUSED, "VK_ECONNREFUSED", "connection refused"},
+    {VK_ENETUNREACH, "VK_ENETUNREACH", "network unreachable"},
+    {VK_EHOSTUNREACH, "VK_EHOSTUNREACH", "host unreachable"},
+    {VK_ETIMEDOUT, "VK_ETIMEDOUT", "timed out"},
+    {VK_ECONNRESET, "VK_ECONNRESET", "connection reset by peer"},
+    {VK_EPORTUNREACH, "VK_EPORTUNREACH", "port unreachable"},
 };
 
 const char *vk_strerror(int err)

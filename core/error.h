@@ -24,7 +24,14 @@ enum vk_error {
     VK_ERANGE = -10,     /* value out of range */
     VK_EUNSUPP = -11,    /* valid but not supported */
     VK_EDROP = -12,      /* frame deliberately dropped (policy) */
-    VK_ERROR_MIN = -12
+    /* Outcomes of the outside world's sockets (the user backend's NAT). */
+    VK_ECONNREFUSED = -13, /* the peer refused the connection (TCP RST) */
+    VK_ENETUNREACH = -14,  /* no route to the network */
+    VK_EHOSTUNREACH = -15, /* no route to the host */
+    VK_ETIMEDOUT = -16,    /* no answer in time */
+    VK_ECONNRESET = -17,   /* the peer reset an open connection */
+    VK_EPORTUNREACH = -18, /* a datagram's port was unreachable (ICMP) */
+    VK_ERROR_MIN = -18
 };
 
 const char *vk_strerror(int err);

@@ -71,6 +71,7 @@ static int read_desc(vk_vq *vq, uint64_t table, uint16_t i, vq_desc *d)
 int vk_vq_avail_count(vk_vq *vq, uint16_t *n)
 {
     uint16_t idx;
+    *n = 0;
     if (vk_gmem_read_le16(vq->mem, vq->avail + 2, &idx) != VK_OK)
         return vq_fail(vq, VK_ERANGE, "available ring outside guest memory");
     *n = (uint16_t)(idx - vq->last_avail);

@@ -2,17 +2,21 @@
 # One-step set-up on a fresh Debian machine (run as root, or with sudo):
 #   scripts/setup.sh          install what is missing, build, run the demo job
 #   scripts/setup.sh --test   install what is missing, build, run every test
-# Options for --test: --sanitize also builds and tests with ASan+UBSan.
+# Options for --test: --sanitize also builds and tests with ASan+UBSan;
+# --release also builds Release (-O3) with gcc and runs the suite on it, and
+# checks that clang builds Release warning-free.
 # BUILD_DIR (default: build) and JOBS (default: nproc) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=demo
 SANITIZE=0
+RELEASE=0
 for a in "$@"; do
     case "$a" in
         --test) MODE=test ;;
         --sanitize) SANITIZE=1 ;;
-        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+        --release) RELEASE=1 ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument '$a'" >&2; exit 2 ;;
     esac
 done
@@ -21,7 +25,7 @@ JOBS=${JOBS:-$(nproc)}
 
 # Debian packages: the build, the test oracles, and test peers.
 PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev
-          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client)
+          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-build() { # DIR EXTRA-CMAKE-ARGS...
+build() { # DIR EXTRA-CMAKE-ARGS... (the last -DCMAKE_BUILD_TYPE wins)
     local dir=$1
     shift
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
@@ -47,6 +51,11 @@ if [ "$MODE" = demo ]; then
     exec scripts/demo.sh "$BUILD_DIR/vnetkit"
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
+if [ "$RELEASE" = 1 ]; then
+    build "$BUILD_DIR-release" -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir "$BUILD_DIR-release" --output-on-failure -j"$JOBS"
+    CC=clang build "$BUILD_DIR-clang" -DCMAKE_BUILD_TYPE=Release
+fi
 if [ "$SANITIZE" = 1 ]; then
     build "$BUILD_DIR-sanitize" -DVNETKIT_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -155,7 +155,7 @@ static int object_create(vk_net *net, vk_opts *o, void **out, vk_diag *d)
     unsigned dirs = 0;
     if ((r = queue_dirs(o, &dirs, d)) != VK_OK)
         return r;
-    vk_filter_dump *fd;
+    vk_filter_dump *fd = NULL;
     r = dump_open(net, port, file, (unsigned)maxlen, dirs, &fd, d);
     if (r != VK_OK)
         return r;
