@@ -177,6 +177,10 @@ int vk_user_to_world(vk_user *u, const vk_user_rx *rx, const vk_world_flow *flow
 int vk_user_to_world4(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       uint16_t sport, uint16_t dport, const uint8_t *raw, size_t raw_len);
 
+/* nat.c: where the world should send flow (libslirp's sotranslate_out);
+ * VK_EPORTUNREACH for a port other than 53 on the DNS address. */
+int vk_user_nat_dst(vk_user *u, const vk_world_flow *flow, vk_waddr *dst, uint64_t now);
+
 /* config.c */
 int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d);
 void vk_user_config_free(vk_user_config *c);
