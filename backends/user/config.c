@@ -233,9 +233,130 @@ static int parse_tftp(vk_user_config *c, vk_opts *o, vk_diag *d)
     return c->tftp_root != NULL ? VK_OK : vk_diag_set(d, VK_ENOMEM, "out of memory");
 }
 
+/* Splits s at the first `sep` outside [brackets]: the part before goes to
+ * buf (brackets removed), *rest points after sep.  false if no sep. */
+static bool take_field(const char **rest, char sep, char *buf, size_t cap)
+{
+    const char *s = *rest;
+    bool bracket = *s == '[';
+    const char *end = bracket ? strchr(s, ']') : strchr(s, sep);
+    if (end == NULL)
+        return false;
+    const char *start = bracket ? s + 1 : s;
+    size_t n = (size_t)(end - start);
+    if (bracket) {
+        if (end[1] != sep)
+            return false;
+        end++;
+    }
+    if (n >= cap)
+        return false;
+    memcpy(buf, start, n);
+    buf[n] = '\0';
+    *rest = end + 1;
+    return true;
+}
+
+static bool parse_port(const char *s, uint16_t *out, bool zero_ok)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > 65535 || (v == 0 && !zero_ok))
+        return false;
+    *out = (uint16_t)v;
+    return true;
+}
+
+/* An empty string is the unspecified address of IPv4. */
+static bool parse_any_addr(const char *s, vk_waddr *a)
+{
+    if (*s == '\0') {
+        a->family = 4;
+        return true;
+    }
+    if (vk_ip4_parse(s, &a->ip4) == VK_OK) {
+        a->family = 4;
+        return true;
+    }
+    if (vk_ip6_parse(s, &a->ip6) == VK_OK) {
+        a->family = 6;
+        return true;
+    }
+    return false;
+}
+
+/* One hostfwd rule, QEMU's syntax and QEMU's words for what is wrong. */
+static int parse_one_hostfwd(vk_user_config *c, vk_opts *o, const char *rule, vk_diag *d)
+{
+    vk_user_hostfwd f;
+    memset(&f, 0, sizeof f);
+    const char *p = rule;
+    char buf[256];
+    const char *why = NULL;
+    const char *colon = strchr(p, ':');
+    if (colon == NULL) {
+        why = "missing protocol name separator";
+    } else {
+        size_t n = (size_t)(colon - p);
+        if (n == 3 && strncmp(p, "udp", 3) == 0)
+            f.udp = true;
+        else if (!(n == 0 || (n == 3 && strncmp(p, "tcp", 3) == 0)))
+            why = "bad protocol name";
+        p = colon + 1;
+    }
+    if (why == NULL && !take_field(&p, ':', buf, sizeof buf))
+        why = "missing host-guest separator";
+    if (why == NULL && !parse_any_addr(buf, &f.host))
+        why = "could not parse host address";
+    if (why == NULL && !take_field(&p, '-', buf, sizeof buf))
+        why = "missing host-guest separator";
+    if (why == NULL && !parse_port(buf, &f.host.port, true))
+        why = "bad host port";
+    if (why == NULL && !take_field(&p, ':', buf, sizeof buf))
+        why = "missing guest address separator";
+    if (why == NULL && !parse_any_addr(buf, &f.guest))
+        why = "could not parse guest address";
+    if (why == NULL && !parse_port(p, &f.guest.port, false))
+        why = "bad guest port";
+    if (why == NULL && buf[0] == '\0')
+        f.guest.ip4 = c->dhcp_start;
+    if (why == NULL && f.guest.family == 4 && !vk_user_config_in_net(c, f.guest.ip4))
+        why = "guest address outside the virtual network";
+    if (why != NULL)
+        return vk_opts_error(o, d, VK_EINVAL, "hostfwd", "invalid host forwarding rule '%s' (%s)",
+                             rule, why);
+    if (c->hostfwd_n == VK_USER_HOSTFWD_MAX)
+        return vk_opts_error(o, d, VK_EFULL, "hostfwd", "more than %d rules",
+                             VK_USER_HOSTFWD_MAX);
+    c->hostfwd[c->hostfwd_n++] = f;
+    return VK_OK;
+}
+
+static int parse_hostfwd(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *vals[VK_USER_HOSTFWD_MAX + 1];
+    size_t n = vk_opts_get_all(o, "hostfwd", vals, VK_USER_HOSTFWD_MAX + 1);
+    if (n > VK_USER_HOSTFWD_MAX)
+        return vk_opts_error(o, d, VK_EFULL, "hostfwd", "more than %d rules",
+                             VK_USER_HOSTFWD_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int r = parse_one_hostfwd(c, o, vals[i], d);
+        if (r != VK_OK)
+            return r;
+    }
+    return VK_OK;
+}
+
+bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a)
+{
+    return (vk_ip4_to_u32(a) & vk_ip4_to_u32(c->mask)) == vk_ip4_to_u32(c->net);
+}
+
 static int refuse_later_parts(vk_opts *o, vk_diag *d)
 {
-    static const char *const later[] = {"hostfwd", "guestfwd", "smb", "smbserver"};
+    static const char *const later[] = {"guestfwd", "smb", "smbserver"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (vk_opts_has(o, later[i])) {
             vk_opts_mark_used(o, later[i]);
@@ -256,8 +377,12 @@ int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
     if (!c->ipv4 && !c->ipv6)
         return vk_opts_error(o, d, VK_EINVAL, "ipv6", "ipv4=off and ipv6=off leave nothing");
     if ((r = parse_ipv4(c, o, d)) != VK_OK || (r = parse_ipv6(c, o, d)) != VK_OK ||
-        (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK)
+        (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK ||
+        (r = parse_hostfwd(c, o, d)) != VK_OK)
         return r;
+    /* Until the NAT protocols serve them, parsed rules are refused. */
+    if (c->hostfwd_n > 0)
+        return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd", "not supported yet");
     return VK_OK;
 }
 

@@ -47,6 +47,15 @@
 #define VK_USER_RA_MIN_NS (200ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval / 3 */
 #define VK_USER_RA_MAX_NS (600ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval */
 
+/* hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport */
+typedef struct vk_user_hostfwd {
+    bool udp;
+    vk_waddr host;  /* family 4 or 6; a zero address is "any" */
+    vk_waddr guest; /* family 4 (an empty guestaddr is dhcpstart) or 6 */
+} vk_user_hostfwd;
+
+#define VK_USER_HOSTFWD_MAX 64
+
 typedef struct vk_user_config {
     bool ipv4, ipv6, restricted;
     vk_ip4 net, mask, host, dns, dhcp_start;
@@ -57,6 +66,8 @@ typedef struct vk_user_config {
     char *tftp_root;    /* realpath of tftp=, or NULL: TFTP refuses access */
     char **dnssearch;
     size_t dnssearch_n;
+    vk_user_hostfwd hostfwd[VK_USER_HOSTFWD_MAX];
+    size_t hostfwd_n;
 } vk_user_config;
 
 typedef struct vk_user_arp_entry {
@@ -183,6 +194,7 @@ int vk_user_nat_dst(vk_user *u, const vk_world_flow *flow, vk_waddr *dst, uint64
 
 /* config.c */
 int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d);
+bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a);
 void vk_user_config_free(vk_user_config *c);
 
 /* arp.c */

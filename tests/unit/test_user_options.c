@@ -103,10 +103,28 @@ static void test_later_parts_are_refused_clearly(void **state)
     expect_error("user,id=u,smb=/tmp", VK_EUNSUPP, "smb", "not supported yet");
 }
 
+static void test_bad_hostfwd_rules_say_what_is_wrong(void **state)
+{
+    (void)state;
+    expect_error("user,id=u,hostfwd=sctp::1-:2", VK_EINVAL, "hostfwd", "(bad protocol name)");
+    expect_error("user,id=u,hostfwd=tcp:1-:2", VK_EINVAL, "hostfwd",
+                 "(missing host-guest separator)");
+    expect_error("user,id=u,hostfwd=tcp:1.2.3:1-:2", VK_EINVAL, "hostfwd",
+                 "(could not parse host address)");
+    expect_error("user,id=u,hostfwd=tcp::65536-:2", VK_EINVAL, "hostfwd", "(bad host port)");
+    expect_error("user,id=u,hostfwd=tcp::1-:0", VK_EINVAL, "hostfwd", "(bad guest port)");
+    expect_error("user,id=u,hostfwd=tcp::1-:x", VK_EINVAL, "hostfwd", "(bad guest port)");
+    expect_error("user,id=u,hostfwd=tcp:[::1:1-:2", VK_EINVAL, "hostfwd",
+                 "(missing host-guest separator)");
+    expect_error("user,id=u,hostfwd=tcp::1-192.168.0.1:2", VK_EINVAL, "hostfwd",
+                 "(guest address outside the virtual network)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_are_qemus),
+        cmocka_unit_test(test_bad_hostfwd_rules_say_what_is_wrong),
         cmocka_unit_test(test_net_without_mask_is_classful),
         cmocka_unit_test(test_dotted_mask_is_accepted),
         cmocka_unit_test(test_inconsistent_values_name_the_key),
