@@ -107,7 +107,7 @@ static void test_bad_hostfwd_rules_say_what_is_wrong(void **state)
 {
     (void)state;
     expect_error("user,id=u,hostfwd=sctp::1-:2", VK_EINVAL, "hostfwd", "(bad protocol name)");
-    expect_error("user,id=u,hostfwd=tcp:1-:2", VK_EINVAL, "hostfwd",
+    expect_error("user,id=u,hostfwd=tcp:1.2.3.4", VK_EINVAL, "hostfwd",
                  "(missing host-guest separator)");
     expect_error("user,id=u,hostfwd=tcp:1.2.3:1-:2", VK_EINVAL, "hostfwd",
                  "(could not parse host address)");
