@@ -106,6 +106,7 @@ static int user_start(vk_port *self)
     }
     if (u->cfg.ipv6)
         vk_user_ip6_start(u, vk_loop_now(u->loop));
+    u->started = true;
     return VK_OK;
 }
 
@@ -162,6 +163,12 @@ int vk_user_set_world(vk_port *p, vk_world *w)
     if (u->world != NULL)
         u->world->ops->free(u->world);
     u->world = w;
+    if (r == VK_OK && u->started) {
+        vk_diag d = {{0}};
+        r = vk_user_udp_hostfwd_start(u, &d);
+        if (r != VK_OK)
+            fprintf(stderr, "vnetkit: -netdev user,id=%s: %s\n", p->id, d.msg);
+    }
     return r;
 }
 

@@ -63,9 +63,10 @@ typedef struct vk_user_stats {
 /* The counters of a user port (NULL if p is not one). */
 const vk_user_stats *vk_user_stats_of(const vk_port *p);
 
-/* Replaces the world of a user port (before it has NAT sockets open: call
- * it before the run starts).  The port takes ownership of w, also on error;
- * the old world is freed.  VK_EINVAL if p is not a user port. */
+/* Replaces the world of a user port.  NAT sockets of the old world are
+ * closed and the old world freed; hostfwd=udp rules are bound with the new
+ * one if the port has started (else at start).  The port takes ownership of
+ * w, also on error.  VK_EINVAL if p is not a user port. */
 int vk_user_set_world(vk_port *p, vk_world *w);
 
 #endif

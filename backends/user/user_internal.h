@@ -184,6 +184,7 @@ struct vk_user {
     uint32_t rng;           /* RA intervals: fixed seed, runs are reproducible */
     bool rx_since_ra;
     vk_world *world;
+    bool started;           /* start() ran: hostfwd sockets are bound */
     vk_user_nat_sock *udp[VK_USER_UDP_SOCKETS_MAX]; /* NULL: free slot */
     vk_user_nat_sock *ping[VK_USER_PING_MAX];
     vk_timer *nat_timer;    /* expiry of UDP and echo sockets */
