@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,5 +202,60 @@ int vk_sock_listen(const vk_saddr *a)
         close(fd);
         return -e;
     }
+    return fd;
+}
+
+int vk_sock_dgram_bind(const vk_saddr *a)
+{
+    int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unlink_stale_socket(a);
+    if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static int mcast_fail(int fd, char *err, size_t errcap, const char *what)
+{
+    snprintf(err, errcap, "%s: %s", what, strerror(errno));
+    close(fd);
+    return VK_EIO;
+}
+
+int vk_sock_mcast(const vk_saddr *group, const char *localaddr, char *err, size_t errcap)
+{
+    if (group->ss.ss_family != AF_INET || !vk_saddr_is_multicast(group)) {
+        snprintf(err, errcap, "%s is not an IPv4 multicast address", group->text);
+        return VK_EINVAL;
+    }
+    struct in_addr local = {.s_addr = htonl(INADDR_ANY)};
+    if (localaddr != NULL && inet_pton(AF_INET, localaddr, &local) != 1) {
+        snprintf(err, errcap, "localaddr '%s' is not an IPv4 address", localaddr);
+        return VK_EINVAL;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return mcast_fail(-1, err, errcap, "socket");
+    int one = 1;
+    unsigned char loop = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        return mcast_fail(fd, err, errcap, "SO_REUSEADDR");
+    if (bind(fd, (const struct sockaddr *)&group->ss, group->len) < 0)
+        return mcast_fail(fd, err, errcap, "bind");
+    struct ip_mreq mreq = {
+        .imr_multiaddr = ((const struct sockaddr_in *)&group->ss)->sin_addr,
+        .imr_interface = local,
+    };
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0)
+        return mcast_fail(fd, err, errcap, "IP_ADD_MEMBERSHIP");
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) < 0)
+        return mcast_fail(fd, err, errcap, "IP_MULTICAST_LOOP");
+    if (localaddr != NULL &&
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &local, sizeof local) < 0)
+        return mcast_fail(fd, err, errcap, "IP_MULTICAST_IF");
     return fd;
 }

@@ -41,5 +41,14 @@ int vk_sock_prepare(int fd);
 /* A bound, listening, non-blocking stream socket on a; removes a stale
  * Unix socket file first, as QEMU does.  Returns the fd or -errno. */
 int vk_sock_listen(const vk_saddr *a);
+/* A non-blocking datagram socket bound to a (stale Unix socket file
+ * removed first).  Returns the fd or -errno. */
+int vk_sock_dgram_bind(const vk_saddr *a);
+/* QEMU's multicast socket (net_socket_mcast_create): bound to the group's
+ * address and port with SO_REUSEADDR, member of the group on the interface of
+ * localaddr (NULL: any), IP_MULTICAST_LOOP on so every process on the host
+ * in the group hears every other, IP_MULTICAST_IF localaddr.  IPv4 only.
+ * Returns the fd, or VK_EINVAL/VK_EIO with a message in err. */
+int vk_sock_mcast(const vk_saddr *group, const char *localaddr, char *err, size_t errcap);
 
 #endif
