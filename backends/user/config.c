@@ -365,12 +365,11 @@ static int refuse_later_parts(vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
-int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
     memset(c, 0, sizeof *c);
     int r;
-    if ((r = refuse_later_parts(o, d)) != VK_OK ||
-        (r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
+    if ((r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "ipv6", true, &c->ipv6, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "restrict", false, &c->restricted, d)) != VK_OK)
         return r;
@@ -379,6 +378,15 @@ int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
     if ((r = parse_ipv4(c, o, d)) != VK_OK || (r = parse_ipv6(c, o, d)) != VK_OK ||
         (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK ||
         (r = parse_hostfwd(c, o, d)) != VK_OK)
+        return r;
+    return VK_OK;
+}
+
+int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int r;
+    if ((r = refuse_later_parts(o, d)) != VK_OK || (r = vk_user_config_parse_keys(c, o, d)) != VK_OK)
         return r;
     /* Until the NAT protocols serve them, parsed rules are refused. */
     if (c->hostfwd_n > 0)
