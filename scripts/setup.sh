@@ -24,7 +24,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
 # Debian packages: the build, the test oracles, and test peers.
-PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev
+PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev libslirp-dev
           tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang)
 missing=()
 for p in "${PACKAGES[@]}"; do
