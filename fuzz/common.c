@@ -28,6 +28,14 @@ void vk_fuzz_fail(const char *fmt, ...)
     abort();
 }
 
+bool vk_fuzz_verbose(void)
+{
+    static int verbose = -1;
+    if (verbose < 0)
+        verbose = getenv("VK_FUZZ_VERBOSE") != NULL;
+    return verbose;
+}
+
 static char scratch_path[256];
 static char scratch_dir[256];
 

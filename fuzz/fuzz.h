@@ -26,6 +26,10 @@ static inline void vk_fuzz_check(bool ok, const char *what)
         vk_fuzz_fail("%s", what);
 }
 
+/* True when VK_FUZZ_VERBOSE is set: targets then say on stderr what an
+ * input did (for reproducing a finding by hand). */
+bool vk_fuzz_verbose(void);
+
 /* Writes size bytes to this process's scratch file (created on first use in
  * $TMPDIR or /tmp, removed at exit) and returns its path. */
 const char *vk_fuzz_scratch_file(const uint8_t *data, size_t size);
