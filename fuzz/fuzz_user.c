@@ -135,6 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > vk_rd_left(&r))
             len = vk_rd_left(&r);
         const uint8_t *frame = vk_rd_take(&r, len);
+        if (frame == NULL)
+            break;
         s.frames = 0;
         now += dt * VK_FUZZ_USER_STEP_NS;
         vk_timer_arm(t, now);

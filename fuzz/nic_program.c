@@ -113,16 +113,23 @@ int vk_fuzz_nic_run(const vk_fuzz_nic *n, const uint8_t *data, size_t size)
         if (op == 0) {
             uint32_t off = vk_rd_u16be(&r), v = vk_rd_u32be(&r);
             unsigned sz = access_size(vk_rd_u8(&r));
+            if (!vk_rd_ok(&r))
+                break;
             n->write(run.card, off, v, sz);
         } else if (op == 1) {
             uint32_t off = vk_rd_u16be(&r);
-            (void)n->read(run.card, off, access_size(vk_rd_u8(&r)));
+            unsigned sz = access_size(vk_rd_u8(&r));
+            if (!vk_rd_ok(&r))
+                break;
+            (void)n->read(run.card, off, sz);
         } else if (op == 2 || op == 3 || op == 4) {
             uint32_t addr = op == 2 ? vk_rd_u32be(&r) : 0;
             size_t len = vk_rd_u16be(&r);
             if (len > vk_rd_left(&r))
                 len = vk_rd_left(&r);
             const uint8_t *bytes = vk_rd_take(&r, len);
+            if (bytes == NULL)
+                break; /* the program ended inside its operands */
             if (op == 2 && mem != NULL && mem->size > 0) {
                 uint64_t a = addr % mem->size;
                 if (len > mem->size - a)
