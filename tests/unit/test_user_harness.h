@@ -210,6 +210,18 @@ static inline size_t uh_build_arp_request(uint8_t **out, const uint8_t *mac, con
     return uh_ln_finish(l, out);
 }
 
+/* The guest asks for the gateway's MAC, as a guest does before its first IP
+ * packet: the stack learns the guest's MAC from it (as libslirp, it learns
+ * from ARP and DHCP only).  The answer is cleared. */
+static inline void uh_announce(uh *h)
+{
+    uint8_t *f;
+    size_t n = uh_build_arp_request(&f, UH_GUEST_MAC, "10.0.2.15", "10.0.2.2");
+    uh_send(h, f, n);
+    free(f);
+    uh_clear(h);
+}
+
 /* The i-th frame the stack sent, parsed down to IPv4. */
 static inline void uh_got_ip4(const uh *h, size_t i, vk_eth_repr *eth, vk_ipv4_repr *ip)
 {
