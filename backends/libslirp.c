@@ -898,10 +898,11 @@ const vk_libslirp_stats *vk_libslirp_stats_of(const vk_port *p)
 static int ls_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
 {
     (void)net;
+    (void)o;
     (void)out;
-    return vk_opts_error(o, d, VK_EUNSUPP, "type",
-                         "libslirp support not built: install libslirp-dev and rebuild (id %s)",
-                         id);
+    return vk_diag_set(d, VK_EUNSUPP,
+                       "-netdev libslirp,id=%s: libslirp support not built: install "
+                       "libslirp-dev and rebuild vnetkit", id);
 }
 
 #endif
