@@ -21,7 +21,8 @@
  *                         appear (see below), and if one did the run fails
  *   guest_error        -> the frame being input is traced as dropped with
  *                         libslirp's message
- *   notify             -> a poll at the current time (live clock)
+ *   notify             -> a poll at the current time (live clock), armed by
+ *                         the refresh that follows the call into libslirp
  *
  * The virtual clock.  libslirp would open real host sockets for whatever
  * leaves the virtual network (TCP connections, UDP and DNS forwarding, ICMP
@@ -145,6 +146,7 @@ struct vk_libslirp {
     const vk_frame *rx;     /* the frame in slirp_input(), for guest_error */
     char guest_error[160];
     bool in_slirp;
+    bool notified;          /* notify(): poll again now */
     uint32_t ra_rng;
     ls_frag frag[VK_LIBSLIRP_FRAG_TRACK];
     vk_libslirp_stats st;
@@ -246,8 +248,7 @@ static void cb_unregister_poll_fd(int fd, void *opaque)
 static void cb_notify(void *opaque)
 {
     vk_libslirp *s = opaque;
-    if (s->live && s->poll_timer != NULL)
-        vk_timer_arm(s->poll_timer, vk_loop_now(s->loop));
+    s->notified = true;
 }
 
 static const SlirpCb slirp_callbacks = {
@@ -387,10 +388,13 @@ static void refresh(vk_libslirp *s)
                     s->port->id);
         return;
     }
-    if (timeout >= SLIRP_IDLE_TIMEOUT_MS)
+    if (s->notified && s->live)
+        vk_timer_arm(s->poll_timer, vk_loop_now(s->loop));
+    else if (timeout >= SLIRP_IDLE_TIMEOUT_MS)
         vk_timer_cancel(s->poll_timer);
     else
         vk_timer_arm(s->poll_timer, vk_loop_now(s->loop) + timeout * NS_PER_MS);
+    s->notified = false;
 }
 
 static void on_poll_timer(void *arg, uint64_t now)
@@ -635,12 +639,16 @@ static int ls_receive(vk_port *self, vk_frame *f)
     s->rx = NULL;
     s->st.frames_in++;
     refresh(s);
+    int r = VK_OK;
     if (s->guest_error[0] != '\0') {
         char reason[200];
         snprintf(reason, sizeof reason, "libslirp: guest error: %s", s->guest_error);
-        return ls_drop(s, f, reason);
+        r = ls_drop(s, f, reason);
     }
-    return VK_OK;
+    /* frames that arrived while libslirp ran waited in the queue */
+    if (vk_port_queue_len(self) > 0)
+        vk_port_flush(self);
+    return r;
 }
 
 static int ls_start(vk_port *self)
