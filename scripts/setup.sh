@@ -25,7 +25,8 @@ JOBS=${JOBS:-$(nproc)}
 
 # Debian packages: the build, the test oracles, and test peers.
 PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev
-          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang)
+          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang
+          libvdeplug-dev vde2 python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
