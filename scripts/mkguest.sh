@@ -18,6 +18,9 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 DIR=${1:-${VK_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vnetkit/guest}}
 mkdir -p "$DIR/debs"
 DIR=$(cd "$DIR" && pwd)
+# One build at a time per guest directory (tests running in parallel share it).
+exec 9>"$DIR/.lock"
+flock 9
 
 # The kernel: the package the linux-image-amd64 metapackage points at.
 KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')

@@ -8,7 +8,8 @@
 #       GUEST  (default $WORK/guest; built with the shared mkguest.sh when missing)
 #       NATGUEST (the project's own guest for the NAT captures; default: scripts/mkguest.sh's cache)
 #       JOBS   (default 2: captures recorded in parallel, each in its own network namespace)
-# needs: root (unshare -m -n), qemu-system-x86, busybox-static, cpio, tcpdump, python3, iproute2.
+# needs: root (unshare -m -n), qemu-system-x86, busybox-static, cpio, tcpdump, python3, iproute2,
+#        curl (the hostfwd capture's host client), gcc + libc6-dev (the guest's vkguest helper).
 #
 # Safety: every QEMU run is wrapped in `unshare -m -n`: a private network namespace whose only
 # interface is loopback, so nothing can leave the machine. /etc/resolv.conf is bind-mounted (in
