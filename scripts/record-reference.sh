@@ -41,7 +41,8 @@ unshare -m -n true 2>/dev/null || { echo "need root + unshare -m -n (network iso
 echo "== recorded with:"
 qemu-system-x86_64 --version | head -1
 echo "libslirp0 $(dpkg -s libslirp0 2>/dev/null | sed -n 's/^Version: //p')"
-echo "guest kernel $(dpkg-deb -f "$GUEST/kern.deb" Package Version 2>/dev/null | tr '\n' ' ')busybox $(busybox 2>/dev/null | head -1 | awk '{print $2}')"
+echo "guest kernel $(dpkg-deb -f "$GUEST/kern.deb" Package Version 2>/dev/null | tr '\n' ' ')busybox $(busybox 2>/dev/null | head -1 | awk '{print $2}') (shared guest, when already built)"
+echo "project guest (NAT captures): $(cat "${NATGUEST:-${XDG_CACHE_HOME:-$HOME/.cache}/vnetkit/guest}/stamp" 2>/dev/null || echo 'built on first use')"
 
 # name | NIC | user-netdev options | guest steps | size of tftp/big.bin
 # (steps are placed unquoted on the kernel command line by qemu-capture.sh, so "vg_HOLD=N" after a
