@@ -30,7 +30,7 @@ JOBS=${JOBS:-$(nproc)}
 # cpio and xz-utils for the real-QEMU tests and their guest, scripts/mkguest.sh).
 PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev libslirp-dev
           tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang libclang-rt-14-dev
-          qemu-system-x86 cpio xz-utils)
+          busybox python3 libvdeplug-dev vde2 qemu-system-x86 cpio xz-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
