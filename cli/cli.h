@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/topology.h"
 #include "tracer/tracer.h"
@@ -30,6 +31,9 @@ int vk_cli_take_topology(int *argc, char **argv, const char *const *value_opts, 
                          vk_diag *d);
 
 const vk_registry *vk_cli_registry(void);
+/* Prints every -netdev type, NIC model and -object type of the registry with
+ * its keys (for the subcommands' --help). */
+void vk_cli_print_registry(FILE *out);
 
 /* Prints "vnetkit: MESSAGE" on stderr. */
 void vk_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backends.h"
-#include "nics/nic.h"
-#include "filters/filters.h"
-#include "tracer/filter_dump.h"
+#include "api/registry.h"
 
 const char *vk_prog = "vnetkit";
 
@@ -23,21 +20,9 @@ void vk_cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static const vk_object_type *const object_types[] = {
-    &vk_object_filter_dump,
-    &vk_object_filter_netem,
-    &vk_object_filter_buffer,
-    NULL,
-};
-
 const vk_registry *vk_cli_registry(void)
 {
-    static const vk_registry reg = {
-        .netdevs = vk_backend_types,
-        .nics = vk_nic_models,
-        .objects = object_types,
-    };
-    return &reg;
+    return vk_registry_default();
 }
 
 static bool takes_value(const char *arg, const char *const *value_opts)
@@ -118,4 +103,41 @@ int vk_cli_trace_check(const vk_cli_trace *tr)
         return VK_EINVAL;
     }
     return VK_OK;
+}
+
+/* One "  NAME  key key ..." entry, keys wrapped under column `col`. */
+static void print_entry(FILE *out, const char *name, const char *const *keys)
+{
+    enum { col = 16, width = 79 };
+    int pos = fprintf(out, "  %-*s", col - 3, name);
+    if (pos < col - 1) {
+        fprintf(out, " ");
+        pos++;
+    }
+    for (size_t k = 0; keys && keys[k]; k++) {
+        if (strcmp(keys[k], "type") == 0 || strcmp(keys[k], "id") == 0)
+            continue;
+        int len = (int)strlen(keys[k]) + 1;
+        if (pos + len > width && pos > col) {
+            fprintf(out, "\n%*s", col - 1, "");
+            pos = col - 1;
+        }
+        pos += fprintf(out, " %s", keys[k]);
+    }
+    fputc('\n', out);
+}
+
+void vk_cli_print_registry(FILE *out)
+{
+    const vk_registry *reg = vk_cli_registry();
+    fprintf(out, "netdev types (-netdev TYPE,id=ID,KEY=VALUE... or -nic TYPE,...) and keys:\n");
+    print_entry(out, "hubport", vk_topology_hubport_keys);
+    for (size_t i = 0; reg->netdevs[i]; i++)
+        print_entry(out, reg->netdevs[i]->name, reg->netdevs[i]->keys);
+    fprintf(out, "\nNIC models (-device MODEL,netdev=ID[,mac=MAC][,id=ID],KEY=VALUE...) and keys:\n");
+    for (size_t i = 0; reg->nics[i]; i++)
+        print_entry(out, reg->nics[i]->name, reg->nics[i]->keys);
+    fprintf(out, "\nobjects (-object TYPE,id=ID,KEY=VALUE...) and keys:\n");
+    for (size_t i = 0; reg->objects[i]; i++)
+        print_entry(out, reg->objects[i]->name, reg->objects[i]->keys);
 }

@@ -36,6 +36,34 @@ static void usage(FILE *out)
                  "bad input (options, topology, unreadable or malformed capture).\n");
 }
 
+static void print_keys(const char *kind, const char *name, const char *common,
+                       const char *const *keys)
+{
+    printf("%s %s%s%s", kind, name, common[0] ? " " : "", common);
+    for (size_t k = 0; keys && keys[k]; k++)
+        printf(" %s", keys[k]);
+    putchar('\n');
+}
+
+/* Hidden `vnetkit --list-keys`: the subcommands and every -netdev type,
+ * -device model and -object type with its keys, one a line
+ * ("netdev user id net host ..."), for the bash completion
+ * (scripts/completion/vnetkit.bash), so that it keeps no list of its own. */
+static int list_keys(void)
+{
+    const vk_registry *reg = vk_cli_registry();
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("subcommand %s\n", commands[i].name);
+    for (size_t i = 0; reg->netdevs[i]; i++)
+        print_keys("netdev", reg->netdevs[i]->name, "id", reg->netdevs[i]->keys);
+    print_keys("netdev", "hubport", "", vk_topology_hubport_keys);
+    for (size_t i = 0; reg->nics[i]; i++)
+        print_keys("device", reg->nics[i]->name, "id netdev mac", reg->nics[i]->keys);
+    for (size_t i = 0; reg->objects[i]; i++)
+        print_keys("object", reg->objects[i]->name, "id", reg->objects[i]->keys);
+    return VK_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -51,6 +79,8 @@ int main(int argc, char **argv)
         printf("vnetkit %s\n", VK_VERSION);
         return VK_EXIT_OK;
     }
+    if (strcmp(argv[1], "--list-keys") == 0)
+        return list_keys();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);

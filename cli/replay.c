@@ -171,6 +171,8 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
     while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
         if (c == 'h') {
             replay_usage(stdout);
+            fputc('\n', stdout);
+            vk_cli_print_registry(stdout);
             return 1;
         }
         if (c == '?') {

@@ -148,6 +148,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
     while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
         if (c == 'h') {
             run_usage(stdout);
+            fputc('\n', stdout);
+            vk_cli_print_registry(stdout);
             return 1;
         }
         if (c == '?') {

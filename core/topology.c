@@ -442,7 +442,7 @@ static const char *const net_nic_keys[] = {"type", "model", "macaddr", "id", "na
                                            "bus", "addr", NULL};
 static const char *const net_backend_keys[] = {"type", "id", "name", "vlan", NULL};
 static const char *const object_common_keys[] = {"qom-type", "id", NULL};
-static const char *const hubport_keys[] = {"type", "id", "hubid", "netdev", NULL};
+const char *const vk_topology_hubport_keys[] = {"type", "id", "hubid", "netdev", NULL};
 
 /* Creates a netdev port of the type named by `type_key` in o.  id_key names
  * the key the id came from; NULL for an id we made up ("__org.qemu.nic0"
@@ -538,7 +538,7 @@ static int connect_to_netdev(vk_topology *t, vk_net *net, vk_opts *o, const char
 
 static int build_hubport(vk_topology *t, vk_net *net, vk_opts *o, vk_diag *d)
 {
-    int r = check_keys(o, hubport_keys, NULL, NULL, d);
+    int r = check_keys(o, vk_topology_hubport_keys, NULL, NULL, d);
     if (r != VK_OK)
         return r;
     const char *id = vk_opts_get(o, "id");

@@ -85,6 +85,9 @@ vk_port *vk_topology_nic_at(const vk_topology *t, size_t i);
  * real host sockets...): such a network must run on the live clock. */
 bool vk_topology_needs_live(vk_topology *t, const vk_registry *reg);
 
+/* The keys of -netdev hubport (built by the topology itself, not a
+ * registry entry), NULL-terminated: for --help and --list-keys. */
+extern const char *const vk_topology_hubport_keys[];
 /* True for option names the topology understands ("-netdev", ...). */
 int vk_topology_is_option(const char *option);
 
