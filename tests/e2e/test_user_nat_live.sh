@@ -125,6 +125,19 @@ done
 got=$(H "$PY" "$HELPER" udp-ask 127.0.0.1 "$HFPORT" "to the guest and back")
 expect_eq "$got" "to the guest and back" "hostfwd=udp: a host client reaches the guest's server"
 
+# a second run cannot take the same host port: QEMU's error, said clearly
+ip netns exec "$HOSTNS" "$VNETKIT" run -netdev tap,id=t0,ifname="${IF}x" \
+    -netdev user,id=u0,hostfwd=udp:127.0.0.1:$HFPORT-:$GPORT \
+    -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
+    --duration 1 >/dev/null 2>"$WORK/busy.err"
+st=$?
+if [ "$st" != 0 ] && grep -q "could not set up host forwarding rule.*address already in use" \
+    "$WORK/busy.err"; then
+    pass "hostfwd=udp on a busy port fails with QEMU's message (exit $st)"
+else
+    fail "hostfwd=udp on a busy port: exit $st: $(head -c 600 "$WORK/busy.err")"
+fi
+
 kill -INT "$VKPID"
 wait "$VKPID"
 expect_eq "$?" 0 "vnetkit ends with status 0 on SIGINT"
