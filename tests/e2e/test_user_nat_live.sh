@@ -5,7 +5,8 @@
 #  - DNS lookups through 10.0.2.3 are answered by a resolver the test runs
 #    on loopback (dns-upstream=, so the host's resolv.conf plays no part),
 #    and another port of 10.0.2.3 gets ICMP net unreachable (libslirp 4.7),
-#  - a ping through the NAT reaches an address of a second namespace,
+#  - a ping (IPv4 and IPv6) through the NAT reaches an address of a second
+#    namespace,
 #  - hostfwd=udp brings a host client's datagrams to a guest echo server.
 # vnetkit itself runs in a namespace of its own ("host"), whose loopback is
 # the host loopback of the NAT and where ping sockets are allowed
@@ -51,9 +52,11 @@ H ip link add vkla$$ type veth peer name vklb$$ ||
     { echo "SKIP: cannot create a veth pair"; exit 77; }
 H ip link set vklb$$ netns "$FARNS"
 H ip addr add 198.51.100.1/24 dev vkla$$
+H ip -6 addr add 2001:db8:77::1/64 dev vkla$$ nodad
 H ip link set vkla$$ up
 F ip link set lo up
 F ip addr add 198.51.100.2/24 dev vklb$$
+F ip -6 addr add 2001:db8:77::2/64 dev vklb$$ nodad
 F ip link set vklb$$ up
 
 ECHOPORT=7777
@@ -143,6 +146,12 @@ fec0::*) pass "the guest autoconfigures $addr6 from the RA" ;;
 esac
 got=$(G "$PY" "$HELPER" udp-ask fec0::2 "$ECHOPORT" "hello over IPv6")
 expect_eq "$got" "hello over IPv6" "UDP echo via fec0::2 reaches the host's ::1"
+
+if G timeout 10 busybox ping6 -c 2 -W 2 2001:db8:77::2 >"$WORK/ping6.out" 2>&1; then
+    pass "ping6 through the NAT (ICMPv6 ping socket) reaches the second namespace"
+else
+    fail "ping6: $(head -c 600 "$WORK/ping6.out")"
+fi
 
 # a second run cannot take the same host port: QEMU's error, said clearly
 ip netns exec "$HOSTNS" "$VNETKIT" run -netdev tap,id=t0,ifname="${IF}x" \
