@@ -59,3 +59,25 @@ int vk_user_icmp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
         return vk_user_drop(u, rx, "ICMP: only echo requests are answered");
     return echo_reply(u, rx, ip, &icmp);
 }
+
+/* libslirp's ICMP_MAXDATALEN: IP_MSS (576) - 28. */
+#define ICMP_ERROR_QUOTE_MAX 548
+
+/* As libslirp's icmp_send_error: from the gateway address, TTL 255, the
+ * offending packet's TOS with the precedence bits of network control. */
+int vk_user_icmp_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now)
+{
+    vk_ipv4_repr orig;
+    if (vk_ipv4_parse_quoted(ip, len, &orig) != VK_OK)
+        return VK_EINVAL;
+    size_t q = len < ICMP_ERROR_QUOTE_MAX ? len : ICMP_ERROR_QUOTE_MAX;
+    vk_icmp_repr r = {.type = VK_ICMP_DEST_UNREACH, .code = code, .data = ip, .data_len = q};
+    size_t n;
+    int err = vk_icmp_emit(&r, u->scratch, sizeof u->scratch, &n);
+    if (err != VK_OK)
+        return err;
+    vk_user_ip4_out o = {.src = u->cfg.host, .dst = orig.src, .proto = VK_IP_PROTO_ICMP,
+                         .tos = (uint8_t)((orig.tos & 0x1e) | 0xc0), .ttl = ICMP_REPLY_TTL,
+                         .payload = u->scratch, .len = n};
+    return vk_user_ip4_output(u, &o, now);
+}

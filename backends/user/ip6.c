@@ -80,32 +80,60 @@ static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
     return false;
 }
 
-/* Sends an ICMPv6 message r from src to dst. */
-static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
-                        const vk_icmpv6_repr *r)
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len)
 {
     vk_mac dmac;
     if (!ndp_lookup(u, dst, &dmac))
         return VK_ENOENT;
-    size_t n;
-    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
-                             sizeof u->scratch, &n);
-    if (err != VK_OK)
-        return err;
-    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + n);
+    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
     if (f == NULL)
         return VK_ENOMEM;
     vk_eth_repr eth = {.dst = dmac, .src = vk_user_mac6(src), .ethertype = VK_ETHERTYPE_IPV6};
-    vk_ipv6_repr ip = {.next_header = VK_IP_PROTO_ICMPV6, .hop_limit = ND_HOP_LIMIT,
-                       .src = *src, .dst = *dst, .payload = u->scratch, .payload_len = n};
+    vk_ipv6_repr ip = {.next_header = proto, .hop_limit = hop_limit, .src = *src, .dst = *dst,
+                       .payload = payload, .payload_len = len};
     size_t w;
-    err = vk_eth_emit(&eth, f->data, f->len, &w);
+    int err = vk_eth_emit(&eth, f->data, f->len, &w);
     if (err == VK_OK)
         err = vk_ipv6_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w);
     if (err == VK_OK)
         vk_user_send(u, f);
     vk_frame_unref(f);
     return err;
+}
+
+/* Sends an ICMPv6 message r from src to dst. */
+static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                        const vk_icmpv6_repr *r)
+{
+    size_t n;
+    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
+                             sizeof u->scratch, &n);
+    if (err != VK_OK)
+        return err;
+    return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_ICMPV6, ND_HOP_LIMIT, u->scratch, n);
+}
+
+/* RFC 4443 2.4(c): as much of the offending packet as fits in 1280 bytes. */
+#define ICMP6_ERROR_QUOTE_MAX (1280 - VK_IPV6_HLEN - 8)
+
+int vk_user_icmp6_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now)
+{
+    (void)now;
+    vk_ipv6_repr orig;
+    if (vk_ipv6_parse(ip, len, &orig) == VK_EFORMAT || len < VK_IPV6_HLEN)
+        return VK_EINVAL;
+    vk_ip6 src, dst;
+    memcpy(src.b, ip + 8, 16);
+    memcpy(dst.b, ip + 24, 16);
+    uint8_t body[4 + ICMP6_ERROR_QUOTE_MAX];
+    size_t q = len < ICMP6_ERROR_QUOTE_MAX ? len : ICMP6_ERROR_QUOTE_MAX;
+    memset(body, 0, 4);
+    memcpy(body + 4, ip, q);
+    vk_ip6 ll = link_local();
+    vk_icmpv6_repr r = {.type = VK_ICMPV6_DEST_UNREACH, .code = code, .data = body,
+                        .data_len = 4 + q};
+    return icmp6_output(u, &ll, &src, &r);
 }
 
 static void send_ra(vk_user *u)
@@ -208,8 +236,10 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
     ndp_learn(u, &ip.src, &rx->eth.src);
     if (ip.proto == VK_IP_PROTO_ICMPV6)
         return icmp6_input(u, rx, &ip);
+    if (ip.proto == VK_IP_PROTO_TCP)
+        return vk_user_tcp6_input(u, rx, &ip);
     if (is_own6(u, &ip.dst) || ip.dst.b[0] == 0xff || u->cfg.restricted ||
-        (ip.proto != VK_IP_PROTO_TCP && ip.proto != VK_IP_PROTO_UDP))
+        ip.proto != VK_IP_PROTO_UDP)
         return vk_user_drop(u, rx, "IPv6: only ICMPv6 is served by the stack");
     vk_world_flow flow = {.family = 6, .proto = ip.proto, .src6 = ip.src, .dst6 = ip.dst};
     return vk_user_to_world(u, rx, &flow, rx->eth.payload, ip.hdr_len + ip.payload_len);

@@ -4,7 +4,7 @@
  * priv; each protocol has its own file.  Replies are sent synchronously from
  * receive(), as libslirp does for everything part 1 implements.
  */
-#include "backends/user/user_internal.h"
+#include "backends/user/tcp_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +92,10 @@ static int user_receive(vk_port *self, vk_frame *f)
 static int user_start(vk_port *self)
 {
     vk_user *u = self->priv;
+    uint64_t now = vk_loop_now(u->loop);
     if (u->cfg.ipv6)
-        vk_user_ip6_start(u, vk_loop_now(u->loop));
-    return VK_OK;
+        vk_user_ip6_start(u, now);
+    return vk_user_tcp_start(u, now);
 }
 
 static void user_cleanup(vk_port *self)
@@ -104,6 +105,7 @@ static void user_cleanup(vk_port *self)
     vk_user_frag_cleanup(u);
     vk_user_tftp_cleanup(u);
     vk_user_ip6_cleanup(u);
+    vk_user_tcp_cleanup(u);
     if (u->world != NULL)
         u->world->ops->free(u->world);
     vk_user_config_free(&u->cfg);
@@ -134,6 +136,20 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p)
     return &((const vk_user *)p->priv)->st;
 }
 
+int vk_user_set_world(vk_port *p, vk_world *w)
+{
+    if (p == NULL || p->ops != &user_ops || w == NULL)
+        return VK_EINVAL;
+    vk_user *u = p->priv;
+    uint64_t now = vk_loop_now(u->loop);
+    bool started = u->tcp->started;
+    vk_user_tcp_close_all(u, now);
+    if (u->world != NULL)
+        u->world->ops->free(u->world);
+    u->world = w;
+    return started ? vk_user_tcp_start(u, now) : VK_OK;
+}
+
 static int user_init(vk_user *u, vk_port *p, vk_net *net)
 {
     u->port = p;
@@ -144,7 +160,8 @@ static int user_init(vk_user *u, vk_port *p, vk_net *net)
         return VK_ENOMEM;
     int r;
     if ((r = vk_user_arp_init(u)) != VK_OK || (r = vk_user_frag_init(u)) != VK_OK ||
-        (r = vk_user_tftp_init(u)) != VK_OK || (r = vk_user_ip6_init(u)) != VK_OK)
+        (r = vk_user_tftp_init(u)) != VK_OK || (r = vk_user_ip6_init(u)) != VK_OK ||
+        (r = vk_user_tcp_init(u)) != VK_OK)
         return r;
     return VK_OK;
 }

@@ -42,11 +42,30 @@ typedef struct vk_user_stats {
     uint64_t frag_oversize;
     uint64_t frag_timeouts;
     uint64_t ra_sent, na_sent, echo6_replies;
-    uint64_t tcp_resets;          /* restrict=on refusals */
+    uint64_t tcp_resets;          /* resets sent to the guest (restrict=on included) */
+    uint64_t tcp_conns;           /* TCP connections open now */
+    uint64_t tcp_conns_opened;
+    uint64_t tcp_conns_full;      /* VK_USER_TCP_CONNS_MAX reached: SYN reset */
+    uint64_t tcp_ooo_full;        /* VK_USER_TCP_OOO_MAX reached: segment dropped */
+    uint64_t tcp_memory_full;     /* VK_USER_TCP_MEMORY_MAX reached */
+    uint64_t tcp_refused;         /* the world refused a connect */
+    uint64_t tcp_unreachable;     /* ICMP unreachable sent for a SYN */
+    uint64_t tcp_timeouts;        /* no answer in 75 s, or 12 retransmits */
+    uint64_t tcp_retransmits;
+    uint64_t tcp_guest_resets;    /* connections the guest reset */
+    uint64_t tcp_world_errors;    /* the world could not open a socket */
+    uint64_t tcp_hostfwd_clashes; /* an accepted client's flow was taken */
     uint64_t nat_not_implemented; /* handed to the part-1 world */
 } vk_user_stats;
 
 /* The counters of a user port (NULL if p is not one). */
 const vk_user_stats *vk_user_stats_of(const vk_port *p);
+
+typedef struct vk_world vk_world;
+/* Gives the port's stack the world `w` (world.h), which it owns from now
+ * on; the previous world is freed after every connection in it was reset.
+ * For replay and tests; VK_EINVAL if p is not a user port.  When the port
+ * has started, the hostfwd listeners are opened in the new world. */
+int vk_user_set_world(vk_port *p, vk_world *w);
 
 #endif

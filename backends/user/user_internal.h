@@ -56,6 +56,16 @@ typedef struct vk_user_hostfwd {
 
 #define VK_USER_HOSTFWD_MAX 64
 
+/* guestfwd=[tcp]:server:port-target; target is "cmd:COMMAND",
+ * "tcp:HOST:PORT" or "unix:PATH" (handed to the world's stream_open()). */
+typedef struct vk_user_guestfwd {
+    vk_ip4 server;
+    uint16_t port;
+    char *target;
+} vk_user_guestfwd;
+
+#define VK_USER_GUESTFWD_MAX 64
+
 typedef struct vk_user_config {
     bool ipv4, ipv6, restricted;
     vk_ip4 net, mask, host, dns, dhcp_start;
@@ -68,6 +78,9 @@ typedef struct vk_user_config {
     size_t dnssearch_n;
     vk_user_hostfwd hostfwd[VK_USER_HOSTFWD_MAX];
     size_t hostfwd_n;
+    vk_user_guestfwd guestfwd[VK_USER_GUESTFWD_MAX];
+    size_t guestfwd_n;
+    char *smb_dir;      /* smb=: a private smbd configuration directory (removed at exit) */
 } vk_user_config;
 
 typedef struct vk_user_arp_entry {
@@ -94,6 +107,7 @@ typedef struct vk_user_dhcp_client {
 } vk_user_dhcp_client;
 
 typedef struct vk_user vk_user;
+typedef struct vk_user_tcp vk_user_tcp; /* tcp_conn.h */
 
 typedef struct vk_user_tftp_session {
     bool used;
@@ -156,6 +170,7 @@ struct vk_user {
     uint32_t rng;           /* RA intervals: fixed seed, runs are reproducible */
     bool rx_since_ra;
     vk_world *world;
+    vk_user_tcp *tcp;       /* connections, listeners, ISN counter */
     uint8_t scratch[65536]; /* upper-layer payload being built */
 };
 
@@ -224,6 +239,17 @@ int vk_user_udp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
 int vk_user_tcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
+/* IPv6 TCP (tcp.c); init/start/cleanup of the TCP NAT (start opens the
+ * hostfwd=tcp listeners; close_all ends every connection and listener, as
+ * before the world changes). */
+int vk_user_tcp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip);
+int vk_user_tcp_init(vk_user *u);
+int vk_user_tcp_start(vk_user *u, uint64_t now);
+void vk_user_tcp_close_all(vk_user *u, uint64_t now);
+void vk_user_tcp_cleanup(vk_user *u);
+/* ICMP destination unreachable (code: VK_ICMP_UNREACH_*) quoting the
+ * IPv4 packet ip/len (the header and what follows, at most 548 bytes). */
+int vk_user_icmp_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now);
 /* Sends a UDP datagram from the stack (checksum filled). */
 int vk_user_udp_output(vk_user *u, vk_ip4 src, uint16_t sport, vk_ip4 dst, uint16_t dport,
                        uint8_t tos, const uint8_t *data, size_t len, uint64_t now);
@@ -244,5 +270,12 @@ int vk_user_ip6_init(vk_user *u);
 void vk_user_ip6_start(vk_user *u, uint64_t now);
 void vk_user_ip6_activity(vk_user *u, uint64_t now);
 void vk_user_ip6_cleanup(vk_user *u);
+/* Sends one IPv6 packet (payload: the upper layer, checksum done) to a
+ * neighbour the stack has seen; VK_ENOENT when its MAC is unknown. */
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len);
+/* ICMPv6 destination unreachable (code 0 no route, 3 address, 4 port)
+ * quoting the IPv6 packet ip/len, from the stack's link-local address. */
+int vk_user_icmp6_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now);
 
 #endif

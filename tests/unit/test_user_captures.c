@@ -7,8 +7,10 @@
  * ne2k and rtl8139 captures show slirp's short frames zero-padded to 60
  * bytes by QEMU's net layer (not by libslirp), so ours are compared padded.
  * In the captures with NAT traffic (udp-dns, http) only the answers that
- * are not NAT (ARP, DHCP, NDP) are expected until part 2; the NAT frames
- * come after DHCP there, so the IP ids of what is compared still match.
+ * are not NAT (ARP, DHCP, NDP) are compared here, on both sides (there is
+ * no world here; test_user_tcp replays the TCP of the http capture against
+ * a scripted world); the NAT frames come after DHCP there, so the IP ids
+ * of what is compared still match.
  * virtio-http-tftp is left out: its TFTP answers follow TCP NAT packets,
  * so their IP ids (and checksums) depend on part 2.
  */
@@ -109,10 +111,17 @@ static void replay(const capture_case *c)
         uh_advance(&h, frames[i].ts - frames[0].ts);
         uh_send(&h, frames[i].data, frames[i].len);
     }
-    if (h.ngot != nwant)
-        fail_msg("%s: the stack sent %zu frames, libslirp %zu", c->file, h.ngot, nwant);
+    const vk_frame *ours[UH_MAX_FRAMES];
+    size_t nours = 0;
+    for (size_t k = 0; k < h.ngot; k++) {
+        rec_frame r = {.data = h.got[k]->data, .len = h.got[k]->len};
+        if (!c->nat || is_local_answer(&r))
+            ours[nours++] = h.got[k];
+    }
+    if (nours != nwant)
+        fail_msg("%s: the stack sent %zu frames, libslirp %zu", c->file, nours, nwant);
     for (size_t k = 0; k < nwant; k++)
-        compare_frame(c->file, k, h.got[k], want[k]);
+        compare_frame(c->file, k, ours[k], want[k]);
     uh_close(&h);
     for (size_t i = 0; i < n; i++)
         free(frames[i].data);
