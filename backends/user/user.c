@@ -138,8 +138,11 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p)
 
 int vk_user_set_world(vk_port *p, vk_world *w)
 {
-    if (p == NULL || p->ops != &user_ops || w == NULL)
+    if (p == NULL || p->ops != &user_ops || w == NULL) {
+        if (w != NULL)
+            w->ops->free(w);
         return VK_EINVAL;
+    }
     vk_user *u = p->priv;
     uint64_t now = vk_loop_now(u->loop);
     bool started = u->tcp->started;

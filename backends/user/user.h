@@ -63,9 +63,10 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p);
 
 typedef struct vk_world vk_world;
 /* Gives the port's stack the world `w` (world.h), which it owns from now
- * on; the previous world is freed after every connection in it was reset.
- * For replay and tests; VK_EINVAL if p is not a user port.  When the port
- * has started, the hostfwd listeners are opened in the new world. */
+ * on, also on error; the previous world is freed after every connection in
+ * it was reset.  For replay and tests; VK_EINVAL if p is not a user port.
+ * When the port has started, the hostfwd listeners are opened in the new
+ * world. */
 int vk_user_set_world(vk_port *p, vk_world *w);
 
 #endif
