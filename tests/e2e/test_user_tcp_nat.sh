@@ -27,6 +27,16 @@ python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
     >"$WORK/host-http.log" 2>&1 &
 echo $! > "$WORK/host-http.pid"
 TAP_PIDFILES+=("$WORK/host-http.pid")
+# wait_listen PORT [ns]: until something listens on PORT (python starts slowly).
+wait_listen() {
+    for _ in $(seq 100); do
+        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
+    exit 1
+}
+wait_listen "$HPORT"
 
 IF=vktcp$$
 tap_start "$IF" -netdev tap,id=t0,ifname="$IF" \
@@ -59,10 +69,7 @@ ns python3 -m http.server 8080 --bind 0.0.0.0 --directory "$WORK/guest" \
     >"$WORK/guest-http.log" 2>&1 &
 echo $! > "$WORK/guest-http.pid"
 TAP_PIDFILES+=("$WORK/guest-http.pid")
-for _ in $(seq 50); do
-    ns ss -ltnH "sport = :8080" | grep -q . && break
-    sleep 0.1
-done
+wait_listen 8080 ns
 timeout 60 curl -sS -o "$WORK/got-small.bin" "http://127.0.0.1:$FPORT/small.bin" \
     2>"$WORK/curl-in.err"
 expect_eq "$?" 0 "curl on the host reaches the namespace's server through hostfwd"
