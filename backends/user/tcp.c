@@ -11,7 +11,8 @@
  *    guestfwd server:port.
  *  - A SYN opens a connection unless VK_USER_TCP_CONNS_MAX are open: then
  *    it is reset and counted (a SYN flood costs a reset per SYN, never
- *    memory).  SYN+FIN and SYN+RST are dropped (libslirp lets them in).
+ *    memory).  SYN+FIN and SYN+RST are dropped (libslirp lets them in).  A
+ *    SYN beyond a connection in TIME_WAIT replaces it (BSD's rule).
  *  - Options are read as libslirp's tcp_dooptions does: a malformed option
  *    ends the walk, the segment is still taken.
  *  - ISN: libslirp's tcp_iss, starting at 1, +64000 for every connection and
@@ -95,6 +96,13 @@ static int segment(vk_user *u, const vk_user_rx *rx, const vk_user_tcp_key *k,
     memcpy(k->family == 4 ? probe.gaddr4.b : probe.gaddr6.b, k->gaddr, alen);
     memcpy(k->family == 4 ? probe.faddr4.b : probe.faddr6.b, k->faddr, alen);
     vk_user_tcp_conn *c = vk_user_tcp_lookup(u, &probe);
+    /* A new SYN past a connection in TIME_WAIT starts over (BSD, libslirp). */
+    if (c != NULL && c->state == VK_TCPS_TIME_WAIT &&
+        (seg->flags & (VK_TCP_SYN | VK_TCP_ACK | VK_TCP_RST)) == VK_TCP_SYN &&
+        (int32_t)(seg->seq - c->rcv_nxt) > 0) {
+        vk_user_tcp_conn_free(c, rx->now);
+        c = NULL;
+    }
     if (c != NULL)
         return vk_user_tcp_conn_input(c, rx, seg);
     if (seg->flags & VK_TCP_RST)

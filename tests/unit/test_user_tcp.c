@@ -505,6 +505,28 @@ static void test_world_closing_first_leads_to_time_wait_of_10s(void **state)
     uh_close(&h);
 }
 
+static void test_a_new_syn_replaces_a_connection_in_time_wait(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_eof(s, now_of(&h));
+    seg finack = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 2};
+    g_send(&h, &finack);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1); /* TIME_WAIT */
+    uh_clear(&h);
+    g_syn(&h, GPORT, ISN + 100000);
+    adv(&h, 1 * MS);
+    assert_int_equal(w->n, 2);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(t.ack, ISN + 100001);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    uh_close(&h);
+}
+
 static void test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored(void **state)
 {
     (void)state;
@@ -920,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_retransmits_give_up_with_a_reset),
         cmocka_unit_test(test_fin_both_ways_then_time_wait_10s),
         cmocka_unit_test(test_world_closing_first_leads_to_time_wait_of_10s),
+        cmocka_unit_test(test_a_new_syn_replaces_a_connection_in_time_wait),
         cmocka_unit_test(test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored),
         cmocka_unit_test(test_world_reset_resets_the_guest),
         cmocka_unit_test(test_a_slow_world_closes_the_window_and_writable_reopens_it),
