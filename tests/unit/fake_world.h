@@ -16,8 +16,7 @@
 #include "backends/user/world.h"
 #include "core/error.h"
 
-#define FW_MAX_SOCKS 64
-#define FW_BUF (1u << 20)
+#define FW_BUF (1u << 20) /* most bytes one socket records either way */
 
 typedef struct fw_sock {
     vk_wsock base;
@@ -28,19 +27,19 @@ typedef struct fw_sock {
     char target[128];      /* stream_open */
     int status;
     vk_timer *timer;
-    uint8_t *in;           /* toward the stack */
-    size_t in_len, in_off;
+    uint8_t *in;           /* toward the stack (allocated on use) */
+    size_t in_len, in_off, in_cap;
     bool in_eof, in_rst;
-    uint8_t *out;          /* from the stack */
-    size_t out_len;
+    uint8_t *out;          /* from the stack (allocated on use) */
+    size_t out_len, out_cap;
     size_t room;           /* send() takes at most this much more; SIZE_MAX: all */
     bool shut, closed, aborted;
 } fw_sock;
 
 typedef struct fw {
     vk_world base;
-    fw_sock *socks[FW_MAX_SOCKS];
-    size_t n;
+    fw_sock **socks;       /* every socket ever opened, in order */
+    size_t n, cap;
     int connect_now;        /* returned by tcp_connect when not VK_OK */
     int connect_status;     /* given by `connected` */
     uint64_t connect_delay; /* ns; VK_TIME_NEVER: never answers */
@@ -53,12 +52,25 @@ static inline fw_sock *fw_new_sock(fw *w, const vk_wsock_events *ev, void *ctx)
     s->w = w;
     s->base.ev = ev;
     s->base.ctx = ctx;
-    s->in = malloc(FW_BUF);
-    s->out = malloc(FW_BUF);
     s->room = SIZE_MAX;
-    if (w->n < FW_MAX_SOCKS)
-        w->socks[w->n++] = s;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 16;
+        w->socks = realloc(w->socks, w->cap * sizeof *w->socks);
+    }
+    w->socks[w->n++] = s;
     return s;
+}
+
+/* Grows *buf to hold `need` bytes (need <= FW_BUF). */
+static inline void fw_grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t c = *cap ? *cap : 4096;
+    while (c < need)
+        c *= 2;
+    *buf = realloc(*buf, c);
+    *cap = c;
 }
 
 static inline void fw_connect_cb(void *arg, uint64_t now)
@@ -114,6 +126,7 @@ static inline long fw_send(vk_world *wb, vk_wsock *sb, const uint8_t *data, size
         n = FW_BUF - s->out_len;
     if (n == 0)
         return VK_EAGAIN;
+    fw_grow(&s->out, &s->out_cap, s->out_len + n);
     memcpy(s->out + s->out_len, data, n);
     s->out_len += n;
     if (s->room != SIZE_MAX)
@@ -210,6 +223,7 @@ static inline void fw_free(vk_world *wb)
         free(w->socks[i]->out);
         free(w->socks[i]);
     }
+    free(w->socks);
     free(w);
 }
 
@@ -242,6 +256,7 @@ static inline fw *fw_new(vk_loop *loop)
 /* The peer sends bytes (readable comes at once: the test is the loop). */
 static inline void fw_push(fw_sock *s, const void *data, size_t len, uint64_t now)
 {
+    fw_grow(&s->in, &s->in_cap, s->in_len + len);
     memcpy(s->in + s->in_len, data, len);
     s->in_len += len;
     s->base.ev->readable(s->base.ctx, &s->base, now);
