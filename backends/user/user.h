@@ -4,7 +4,9 @@
  * Part 1 serves what lives inside the virtual network: ARP, DHCP, ICMP echo
  * to the gateway and DNS addresses, TFTP, IPv6 RS/RA, NS/NA and echo, IPv4
  * reassembly, and restrict=on.  Traffic for the outside world goes to a
- * `world` (world.h); part 1's world drops it with a counted reason.
+ * `world` (world.h): TCP through the TCP NAT (tcp.c, tcp_conn.c), with
+ * hostfwd=tcp and guestfwd; the default "none" world refuses it (TCP: ICMP
+ * network unreachable).
  *
  * The counters below are the named caps and drop reasons of the stack, for
  * the tracer's reports and for tests.

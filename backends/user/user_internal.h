@@ -2,7 +2,7 @@
  * Inside the user-mode stack: its configuration, its state, its named caps,
  * and the entry point of each protocol file (one file per protocol, as lwIP).
  * Input flows user.c -> arp.c | ipv4.c (ipfrag.c) -> icmp.c | udp.c (dhcp.c,
- * tftp.c) | tcp.c, and user.c -> ip6.c.  Every reply leaves through
+ * tftp.c) | tcp.c (tcp_conn.c), and user.c -> ip6.c (-> tcp.c).  Every reply leaves through
  * vk_user_ip4_output() or vk_user_ip6_output(), which add the Ethernet header
  * (resolving the guest's MAC) and send the frame on the backend's port.
  * `now` is always passed in; the stack never reads a clock.
