@@ -11,43 +11,22 @@
 . "$(dirname "$0")/tap_lib.sh"
 need curl python3 timeout ss sha256sum
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 tap_need_privileges
 
-HPORT=$(free_port)
-FPORT=$(free_port)
-mkdir -p "$WORK/host" "$WORK/guest"
-head -c 2097152 /dev/urandom > "$WORK/host/big.bin"
-head -c 300000 /dev/urandom > "$WORK/guest/small.bin"
-
-python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
-    >"$WORK/host-http.log" 2>&1 &
-echo $! > "$WORK/host-http.pid"
-TAP_PIDFILES+=("$WORK/host-http.pid")
-# wait_listen PORT [ns]: until something listens on PORT (python starts slowly).
-wait_listen() {
-    for _ in $(seq 100); do
-        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
-    exit 1
-}
-wait_listen "$HPORT"
+read -r HPORT FPORT < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
 
 IF=vktcp$$
 tap_start "$IF" -netdev tap,id=t0,ifname="$IF" \
     -netdev user,id=u0,hostfwd=tcp:127.0.0.1:"$FPORT"-10.0.2.15:8080 \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
-    --duration 60
-tap_into_ns "$IF"
+    --duration 90
 
 # The live world listens for hostfwd at start; the "none" world does not.
 listening=""
-for _ in $(seq 30); do
+for _ in $(seq 20); do
     if ss -ltnH "sport = :$FPORT" | grep -q .; then listening=yes; break; fi
     sleep 0.1
 done
@@ -55,6 +34,26 @@ if [ -z "$listening" ]; then
     echo "SKIP: the user backend has no live world yet (hostfwd port $FPORT not listening)"
     exit 77
 fi
+tap_into_ns "$IF"
+
+# wait_listen PORT [ns]: until something listens on PORT (python starts slowly).
+wait_listen() {
+    for _ in $(seq 150); do
+        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
+    exit 1
+}
+
+mkdir -p "$WORK/host" "$WORK/guest"
+head -c 2097152 /dev/urandom > "$WORK/host/big.bin"
+head -c 300000 /dev/urandom > "$WORK/guest/small.bin"
+python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
+    >"$WORK/host-http.log" 2>&1 &
+echo $! > "$WORK/host-http.pid"
+TAP_PIDFILES+=("$WORK/host-http.pid")
+wait_listen "$HPORT"
 
 ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$IF"
 ip -n "$TAP_NS" route add default via 10.0.2.2
