@@ -315,7 +315,10 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
             c->rtt_start = now;
         }
     }
-    if (adv > 0 && c->snd_nxt != c->snd_una && (!vk_timer_pending(c->rexmt) || c->persisting)) {
+    /* A persist probe leaves the persist timer running: a zero window may
+     * last for ever without the connection being given up. */
+    if (!force && adv > 0 && c->snd_nxt != c->snd_una &&
+        (!vk_timer_pending(c->rexmt) || c->persisting)) {
         if (c->persisting) {
             c->persisting = false;
             c->rxtshift = 0;
@@ -570,6 +573,7 @@ static void rexmt_cb(void *arg, uint64_t now)
     vk_user_tcp_conn *c = arg;
     if (c->persisting) {
         set_persist(c, now);
+        c->snd_nxt = c->snd_una; /* the probe is the first unacknowledged byte */
         output_once(c, true, now);
         return;
     }

@@ -634,6 +634,18 @@ static void test_zero_window_guest_gets_persist_probes(void **state)
     vk_tcp_repr t = last_tcp(&h);
     assert_int_equal(t.payload_len, 1);
     assert_int_equal(t.seq, iss + 5);
+    /* The guest keeps its window shut for minutes: probes, never a reset. */
+    adv(&h, 300 * VK_NS_PER_SEC);
+    size_t probes = h.ngot;
+    assert_true(probes >= 5);
+    for (size_t i = 0; i < probes; i++) {
+        vk_ipv4_repr ip;
+        got_tcp(&h, i, &ip, &t);
+        assert_int_equal(t.flags & VK_TCP_RST, 0);
+        assert_int_equal(t.seq, iss + 5);
+        assert_int_equal(t.payload_len, 1);
+    }
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
     /* The window opens: the rest goes. */
     g_send_win(&h, ISN + 1, iss + 6, 1000, NULL, 0);
     t = last_tcp(&h);
