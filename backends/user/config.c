@@ -5,6 +5,10 @@
  * take QEMU's syntax and QEMU's error words (net/slirp.c).  smb= writes a
  * private smbd configuration, as QEMU does, into a directory removed again
  * by vk_user_config_free().
+ * `dns-upstream=ADDR[:PORT]` is vnetkit's own key (QEMU has no such option):
+ * where DNS queries to the DNS address are forwarded, instead of the host's
+ * resolv.conf.  vk_user_config_parse_keys() is the part the libslirp
+ * backend shares (it serves guestfwd= and smb= itself).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "backends/user/user_internal.h"
@@ -354,6 +358,41 @@ static int parse_hostfwd(vk_user_config *c, vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
+/* dns-upstream=ADDR[:PORT] or [IPV6]:PORT or IPV6; port 53 by default. */
+static int parse_dns_upstream(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "dns-upstream");
+    if (v == NULL)
+        return VK_OK;
+    char buf[128];
+    if (strlen(v) >= sizeof buf)
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream", "'%s' is too long", v);
+    strcpy(buf, v);
+    vk_waddr *a = &c->dns_upstream;
+    char *port = NULL;
+    char *addr = buf;
+    if (buf[0] == '[') {
+        char *end = strchr(buf, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+            return vk_opts_error(o, d, VK_EINVAL, "dns-upstream",
+                                 "'%s' is not ADDR[:PORT] or [IPV6]:PORT", v);
+        *end = '\0';
+        addr = buf + 1;
+        port = end[1] == ':' ? end + 2 : NULL;
+    } else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':') != NULL) {
+        port = strchr(buf, ':');
+        *port++ = '\0';
+    }
+    if (!parse_any_addr(addr, a) || addr[0] == '\0')
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream",
+                             "'%s' is not ADDR[:PORT] or [IPV6]:PORT", v);
+    a->port = 53;
+    if (port != NULL && (!parse_port(port, &a->port, false) || a->port == 0))
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream", "bad port in '%s'", v);
+    c->has_dns_upstream = true;
+    return VK_OK;
+}
+
 bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a)
 {
     return (vk_ip4_to_u32(a) & vk_ip4_to_u32(c->mask)) == vk_ip4_to_u32(c->net);
@@ -505,7 +544,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
     memset(c, 0, sizeof *c);
     int r;
@@ -517,15 +556,19 @@ int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
         return vk_opts_error(o, d, VK_EINVAL, "ipv6", "ipv4=off and ipv6=off leave nothing");
     if ((r = parse_ipv4(c, o, d)) != VK_OK || (r = parse_ipv6(c, o, d)) != VK_OK ||
         (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK ||
-        (r = parse_hostfwd(c, o, d)) != VK_OK || (r = parse_guestfwd(c, o, d)) != VK_OK ||
-        (r = parse_smb(c, o, d)) != VK_OK)
+        (r = parse_hostfwd(c, o, d)) != VK_OK)
         return r;
-    /* hostfwd=udp is served by the UDP NAT (branch nat-live); until it is
-     * merged here, such rules are refused. */
-    for (size_t i = 0; i < c->hostfwd_n; i++)
-        if (c->hostfwd[i].udp)
-            return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd", "udp rules: not supported yet");
-    return VK_OK;
+    return parse_dns_upstream(c, o, d);
+}
+
+int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    int r = vk_user_config_parse_keys(c, o, d);
+    if (r == VK_OK)
+        r = parse_guestfwd(c, o, d);
+    if (r == VK_OK)
+        r = parse_smb(c, o, d);
+    return r;
 }
 
 void vk_user_config_free(vk_user_config *c)

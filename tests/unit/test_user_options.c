@@ -121,12 +121,6 @@ static void test_smb_without_smbd_names_the_package(void **state)
     expect_error("user,id=u,smb=/tmp", VK_EUNSUPP, "smb", "package samba");
 }
 
-static void test_udp_hostfwd_waits_for_the_udp_nat(void **state)
-{
-    (void)state;
-    expect_error("user,id=u,hostfwd=udp::5353-:53", VK_EUNSUPP, "hostfwd",
-                 "udp rules: not supported yet");
-}
 
 static void test_bad_hostfwd_rules_say_what_is_wrong(void **state)
 {
@@ -156,7 +150,6 @@ int main(void)
         cmocka_unit_test(test_oversized_dhcp_options_are_refused),
         cmocka_unit_test(test_bad_guestfwd_rules_use_qemus_words),
         cmocka_unit_test(test_smb_without_smbd_names_the_package),
-        cmocka_unit_test(test_udp_hostfwd_waits_for_the_udp_nat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

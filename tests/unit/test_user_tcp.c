@@ -31,9 +31,13 @@ static void adv(uh *h, uint64_t ns)
     uh_advance(h, now_of(h) + ns);
 }
 
+/* The guest is known (ARP, NA) before it talks TCP, as after DHCP/SLAAC. */
 static fw *open_world(uh *h, const char *opts)
 {
     uh_open_ok(h, opts);
+    uh_announce(h);
+    uh_announce6(h, "fec0::15");
+    uh_clear(h);
     fw *w = fw_new(h->loop);
     assert_int_equal(vk_user_set_world(h->user, &w->base), VK_OK);
     return w;
@@ -804,11 +808,6 @@ static void test_hostfwd_accept_becomes_a_syn_from_the_gateway(void **state)
     fw_sock *l = w->socks[0];
     assert_true(l->listener);
     assert_int_equal(l->dst.port, 2222);
-    /* Teach the stack the guest's MAC first. */
-    uint8_t *f;
-    size_t n = uh_build_arp_request(&f, UH_GUEST_MAC, GUEST, "10.0.2.2");
-    uh_send(&h, f, n);
-    free(f);
     adv(&h, 1 * MS); /* a listener exists: the slow tick runs */
     uh_clear(&h);
     vk_waddr peer = {.family = 4, .ip4 = {{127, 0, 0, 1}}, .port = 51000};
