@@ -9,6 +9,8 @@
  *    TTL 255, window 0, no options); a reset gets nothing.
  *  - restrict=on: every SYN is refused that way unless it goes to a
  *    guestfwd server:port.
+ *  - The "none" world (a replay without a world): a SYN for the outside is
+ *    dropped with a counted reason, as the UDP NAT does.
  *  - A SYN opens a connection unless VK_USER_TCP_CONNS_MAX are open: then
  *    it is reset and counted (a SYN flood costs a reset per SYN, never
  *    memory).  SYN+FIN and SYN+RST are dropped (libslirp lets them in).  A
@@ -117,6 +119,18 @@ static int segment(vk_user *u, const vk_user_rx *rx, const vk_user_tcp_key *k,
     }
     if (seg->flags & VK_TCP_FIN)
         return vk_user_drop(u, rx, "TCP: SYN with FIN");
+    if (gf == NULL && vk_user_world_is_none(u)) {
+        vk_world_flow flow = {.family = k->family, .proto = VK_IP_PROTO_TCP,
+                              .src_port = k->gport, .dst_port = k->fport};
+        if (k->family == 4) {
+            memcpy(flow.src4.b, k->gaddr, 4);
+            memcpy(flow.dst4.b, k->faddr, 4);
+        } else {
+            memcpy(flow.src6.b, k->gaddr, 16);
+            memcpy(flow.dst6.b, k->faddr, 16);
+        }
+        return vk_user_to_world(u, rx, &flow, ip, ip_len); /* counted and traced */
+    }
     if (u->tcp->n >= VK_USER_TCP_CONNS_MAX) {
         u->st.tcp_conns_full++;
         send_reset(u, rx, k, seg);

@@ -5,9 +5,8 @@
  * to the gateway and DNS addresses, TFTP, IPv6 RS/RA, NS/NA and echo, IPv4
  * reassembly, and restrict=on.  Traffic for the outside world goes to a
  * `world` (world.h): the live world (host sockets) on a live loop, the
- * "none" world (every NAT flow refused with a counted reason; TCP gets ICMP
- * network unreachable) on a virtual loop unless vk_user_set_world() gives it
- * another.  TCP goes through the TCP NAT (tcp.c, tcp_conn.c), with
+ * "none" world (every NAT flow dropped with a counted reason) on a virtual
+ * loop unless vk_user_set_world() gives it another.  TCP goes through the TCP NAT (tcp.c, tcp_conn.c), with
  * hostfwd=tcp and guestfwd; UDP, ICMP and DNS through udp.c and icmp.c.
  *
  * The counters below are the named caps and drop reasons of the stack, for
