@@ -9,8 +9,9 @@
  *    TTL 255, window 0, no options); a reset gets nothing.
  *  - restrict=on: every SYN is refused that way unless it goes to a
  *    guestfwd server:port.
- *  - The "none" world (a replay without a world): a SYN for the outside is
- *    dropped with a counted reason, as the UDP NAT does.
+ *  - The "none" world (a replay without a world): a segment for the outside
+ *    that belongs to no connection is dropped with a counted reason, as the
+ *    UDP NAT does (libslirp on the virtual clock hears nothing either).
  *  - A SYN opens a connection unless VK_USER_TCP_CONNS_MAX are open: then
  *    it is reset and counted (a SYN flood costs a reset per SYN, never
  *    memory).  SYN+FIN and SYN+RST are dropped (libslirp lets them in).  A
@@ -113,12 +114,6 @@ static int segment(vk_user *u, const vk_user_rx *rx, const vk_user_tcp_key *k,
     const vk_user_guestfwd *gf = find_guestfwd(u, k);
     if (u->cfg.restricted && gf == NULL)
         return send_reset(u, rx, k, seg);
-    if ((seg->flags & (VK_TCP_SYN | VK_TCP_ACK)) != VK_TCP_SYN) {
-        send_reset(u, rx, k, seg);
-        return vk_user_drop(u, rx, "TCP: segment for no connection");
-    }
-    if (seg->flags & VK_TCP_FIN)
-        return vk_user_drop(u, rx, "TCP: SYN with FIN");
     if (gf == NULL && vk_user_world_is_none(u)) {
         vk_world_flow flow = {.family = k->family, .proto = VK_IP_PROTO_TCP,
                               .src_port = k->gport, .dst_port = k->fport};
@@ -131,6 +126,12 @@ static int segment(vk_user *u, const vk_user_rx *rx, const vk_user_tcp_key *k,
         }
         return vk_user_to_world(u, rx, &flow, ip, ip_len); /* counted and traced */
     }
+    if ((seg->flags & (VK_TCP_SYN | VK_TCP_ACK)) != VK_TCP_SYN) {
+        send_reset(u, rx, k, seg);
+        return vk_user_drop(u, rx, "TCP: segment for no connection");
+    }
+    if (seg->flags & VK_TCP_FIN)
+        return vk_user_drop(u, rx, "TCP: SYN with FIN");
     if (u->tcp->n >= VK_USER_TCP_CONNS_MAX) {
         u->st.tcp_conns_full++;
         send_reset(u, rx, k, seg);
