@@ -6,6 +6,7 @@
 #ifndef VK_CORE_NET_H
 #define VK_CORE_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ typedef struct vk_tap_ops {
      * that could not enter p, VK_DIR_OUT for one p could not send. */
     void (*drop)(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, const char *reason,
                  uint64_t ts);
+    /* p's link went up or down (vk_port_set_link); NULL: not interested. */
+    void (*link)(void *arg, const vk_port *p, bool up, const char *why, uint64_t ts);
 } vk_tap_ops;
 
 #define VK_NET_MAX_TAPS 16
@@ -38,6 +41,11 @@ vk_port *vk_net_find_port(const vk_net *net, const char *id);
 /* Makes a and b peers.  VK_EEXIST if either already has a peer. */
 int vk_net_connect(vk_port *a, vk_port *b, vk_diag *d);
 
+/* QEMU's set_link: the link of port `id` goes up or down; when `id` is a
+ * netdev whose peer is a NIC, the NIC's link follows (as QEMU, a NIC's
+ * netdev keeps its link when the NIC's is set).  VK_ENOENT (message in d) if
+ * no port has that id. */
+int vk_net_set_link(vk_net *net, const char *id, bool up, vk_diag *d);
 /* Adds a hub port to hub `hubid` (created on first use). */
 int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk_diag *d);
 /* Number of ports on hub `hubid` (0 if no such hub). */
@@ -62,5 +70,6 @@ uint64_t vk_net_next_frame_id(vk_net *net);
 void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f);
 void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
                      const char *reason);
+void vk_net_tap_link(vk_net *net, const vk_port *p, bool up, const char *why);
 
 #endif

@@ -8,6 +8,11 @@
  * packet has hop limit 255, traffic class and flow label 0, and the MAC
  * 52:56 + the last 4 bytes of its source address.
  *
+ * Neighbours are learnt as libslirp learns them: the source of a valid RS, of
+ * an NS for an address of the stack, of an NA.  A reply to a neighbour not
+ * learnt is replaced by an NS for it (libslirp also holds the reply 1 s
+ * for the NA; we drop it).
+ *
  * Unsolicited RAs go out every 200-600 s (libslirp's NDP_Interval), drawn
  * from a fixed-seed generator so virtual runs repeat.  Unlike libslirp the
  * timer is only re-armed while the guest sends something, so that a run on
@@ -46,10 +51,15 @@ static vk_ip6 link_local(void)
     return a;
 }
 
+/* libslirp's in6_equal_host: ipv6-host or ipv6-dns, or the interface id of
+ * either under fe80::/64 (so fe80::2 and fe80::3 by default). */
 static bool is_own6(const vk_user *u, const vk_ip6 *a)
 {
-    vk_ip6 ll = link_local();
-    return ip6_eq(a, &u->cfg.host6) || ip6_eq(a, &u->cfg.dns6) || ip6_eq(a, &ll);
+    static const uint8_t ll_prefix[8] = {0xfe, 0x80};
+    if (ip6_eq(a, &u->cfg.host6) || ip6_eq(a, &u->cfg.dns6))
+        return true;
+    return memcmp(a->b, ll_prefix, 8) == 0 && (memcmp(a->b + 8, u->cfg.host6.b + 8, 8) == 0 ||
+                                               memcmp(a->b + 8, u->cfg.dns6.b + 8, 8) == 0);
 }
 
 static void ndp_learn(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
@@ -80,32 +90,81 @@ static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
     return false;
 }
 
-/* Sends an ICMPv6 message r from src to dst. */
 static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
-                        const vk_icmpv6_repr *r)
+                        const vk_icmpv6_repr *r);
+
+/* libslirp's ndp_send_ns: from ipv6-host to the target's solicited-node
+ * group, with ipv6-host's link-layer address. */
+static void send_ns(vk_user *u, const vk_ip6 *target)
+{
+    vk_ip6 group = {{0xff, 0x02, [11] = 0x01, [12] = 0xff, [13] = target->b[13],
+                     [14] = target->b[14], [15] = target->b[15]}};
+    vk_icmpv6_repr ns = {.type = VK_ICMPV6_NEIGHBOR_SOLICIT, .target = *target,
+                         .has_src_ll = true, .src_ll = vk_user_mac6(&u->cfg.host6)};
+    icmp6_output(u, &u->cfg.host6, &group, &ns);
+}
+
+/* To a neighbour not learnt (from its RS, NS or NA, as libslirp) a
+ * solicitation goes out instead and the packet is dropped: VK_ENOENT.
+ * (libslirp holds it for the NA, 1 s.) */
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len)
 {
     vk_mac dmac;
-    if (!ndp_lookup(u, dst, &dmac))
+    if (!ndp_lookup(u, dst, &dmac)) {
+        send_ns(u, dst);
         return VK_ENOENT;
-    size_t n;
-    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
-                             sizeof u->scratch, &n);
-    if (err != VK_OK)
-        return err;
-    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + n);
+    }
+    if (len > VK_USER_MTU - VK_IPV6_HLEN)
+        return VK_ERANGE;
+    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
     if (f == NULL)
         return VK_ENOMEM;
     vk_eth_repr eth = {.dst = dmac, .src = vk_user_mac6(src), .ethertype = VK_ETHERTYPE_IPV6};
-    vk_ipv6_repr ip = {.next_header = VK_IP_PROTO_ICMPV6, .hop_limit = ND_HOP_LIMIT,
-                       .src = *src, .dst = *dst, .payload = u->scratch, .payload_len = n};
+    vk_ipv6_repr ip = {.next_header = proto, .hop_limit = hop_limit ? hop_limit : ND_HOP_LIMIT,
+                       .src = *src, .dst = *dst, .payload = payload, .payload_len = len};
     size_t w;
-    err = vk_eth_emit(&eth, f->data, f->len, &w);
+    int err = vk_eth_emit(&eth, f->data, f->len, &w);
     if (err == VK_OK)
         err = vk_ipv6_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w);
     if (err == VK_OK)
         vk_user_send(u, f);
     vk_frame_unref(f);
     return err;
+}
+
+/* Sends an ICMPv6 message r from src to dst. */
+static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                        const vk_icmpv6_repr *r)
+{
+    size_t n;
+    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
+                             sizeof u->scratch, &n);
+    if (err != VK_OK)
+        return err;
+    return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_ICMPV6, ND_HOP_LIMIT, u->scratch, n);
+}
+
+/* libslirp's icmp6_send_error: from fe80::2, the quoted packet cut to fit
+ * the MTU, never about a multicast or unspecified source. */
+void vk_user_icmp_error6(vk_user *u, const uint8_t *quoted, size_t len, uint8_t type,
+                         uint8_t code, uint64_t now)
+{
+    (void)now;
+    vk_ipv6_repr q;
+    if (len < VK_IPV6_HLEN || vk_ipv6_parse(quoted, len, &q) != VK_OK)
+        return;
+    if (q.src.b[0] == 0xff || ip6_zero(&q.src))
+        return;
+    size_t max = VK_USER_MTU - VK_IPV6_HLEN - 8;
+    size_t n = len < max ? len : max;
+    uint8_t body[4 + VK_USER_MTU];
+    memset(body, 0, 4);
+    memcpy(body + 4, quoted, n);
+    vk_icmpv6_repr e = {.type = type, .code = code, .data = body, .data_len = 4 + n};
+    vk_ip6 src = link_local();
+    if (icmp6_output(u, &src, &q.src, &e) == VK_OK)
+        u->st.icmp_errors_sent++;
 }
 
 static void send_ra(vk_user *u)
@@ -141,6 +200,7 @@ static int handle_ns(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
         return vk_user_drop(u, rx, "NDP: malformed neighbor solicitation");
     if (!is_own6(u, &ns->target))
         return vk_user_drop(u, rx, "NDP: solicitation for an address not of the stack");
+    ndp_learn(u, &ip->src, &rx->eth.src);
     const vk_ip6 *dst = dad ? &all_nodes : &ip->src;
     vk_icmpv6_repr na = {.type = VK_ICMPV6_NEIGHBOR_ADVERT,
                          .na_flags = VK_ND_NA_ROUTER | VK_ND_NA_OVERRIDE |
@@ -166,12 +226,17 @@ static int handle_nd(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
         return vk_user_drop(u, rx, "NDP: hop limit not 255 or code not 0");
     switch (m->type) {
     case VK_ICMPV6_ROUTER_SOLICIT:
+        ndp_learn(u, &ip->src, &rx->eth.src);
         send_ra(u);
         return VK_OK;
     case VK_ICMPV6_NEIGHBOR_SOLICIT:
         return handle_ns(u, rx, ip, m);
     case VK_ICMPV6_NEIGHBOR_ADVERT:
-        return VK_OK; /* learnt below the switch already */
+        /* libslirp: not for a multicast target, nor solicited to a group */
+        if (m->target.b[0] != 0xff &&
+            (ip->dst.b[0] != 0xff || !(m->na_flags & VK_ND_NA_SOLICITED)))
+            ndp_learn(u, &ip->src, &rx->eth.src);
+        return VK_OK;
     default:
         return vk_user_drop(u, rx, "NDP: the guest sent a router-only message");
     }
@@ -189,11 +254,8 @@ static int icmp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip)
         return handle_nd(u, rx, ip, &m);
     if (m.type == VK_ICMPV6_ECHO_REQUEST && is_own6(u, &ip->dst))
         return handle_echo(u, rx, ip, &m);
-    if (m.type == VK_ICMPV6_ECHO_REQUEST && ip->dst.b[0] != 0xff && !u->cfg.restricted) {
-        vk_world_flow flow = {.family = 6, .proto = VK_IP_PROTO_ICMPV6, .src6 = ip->src,
-                              .dst6 = ip->dst};
-        return vk_user_to_world(u, rx, &flow, rx->eth.payload, VK_IPV6_HLEN + ip->payload_len);
-    }
+    if (m.type == VK_ICMPV6_ECHO_REQUEST && ip->dst.b[0] != 0xff && !u->cfg.restricted)
+        return vk_user_icmp6_echo_out(u, rx, ip, rx->eth.payload, ip->hdr_len + ip->payload_len);
     return vk_user_drop(u, rx, "ICMPv6: type not served");
 }
 
@@ -205,9 +267,10 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
         return vk_user_drop(u, rx, "IPv6: truncated");
     if (r != VK_OK)
         return vk_user_drop(u, rx, "IPv6: bad header");
-    ndp_learn(u, &ip.src, &rx->eth.src);
     if (ip.proto == VK_IP_PROTO_ICMPV6)
         return icmp6_input(u, rx, &ip);
+    if (ip.proto == VK_IP_PROTO_UDP && ip.dst.b[0] != 0xff && !ip6_zero(&ip.src))
+        return vk_user_udp6_input(u, rx, &ip);
     if (is_own6(u, &ip.dst) || ip.dst.b[0] == 0xff || u->cfg.restricted ||
         (ip.proto != VK_IP_PROTO_TCP && ip.proto != VK_IP_PROTO_UDP))
         return vk_user_drop(u, rx, "IPv6: only ICMPv6 is served by the stack");

@@ -11,9 +11,10 @@
  * names, and names whose real path (symlinks resolved) leaves DIR are an
  * access violation.  At most VK_USER_TFTP_SESSIONS_MAX sessions; each ends
  * after VK_USER_TFTP_IDLE_NS without traffic.  Beyond libslirp (which never
- * retransmits), the last packet is resent after 1 s (or the client's
- * timeout option, which is then acknowledged) up to VK_USER_TFTP_RETRIES
- * times, on the loop's clock.
+ * retransmits), the last packet is resent after 1 s up to
+ * VK_USER_TFTP_RETRIES times, on the loop's clock.  As libslirp, only tsize
+ * and blksize are acknowledged: a client's `timeout` (curl always asks) is
+ * left out of the OACK, so the client keeps its default (RFC 2349).
  */
 #include "backends/user/user_internal.h"
 
@@ -189,10 +190,6 @@ static size_t negotiate(vk_user_tftp_session *s, const vk_tftp_repr *t)
             s->block_size = t->blksize < VK_USER_TFTP_BLKSIZE_MAX ? t->blksize
                                                                   : VK_USER_TFTP_BLKSIZE_MAX;
             p = put_pair(p, end, "blksize", s->block_size);
-        } else if (!strcasecmp(name, "timeout") && t->has_timeout && t->timeout >= 1 &&
-                   t->timeout <= 255) {
-            s->timeout_ns = t->timeout * VK_NS_PER_SEC;
-            p = put_pair(p, end, "timeout", t->timeout);
         } else {
             continue;
         }
@@ -214,10 +211,17 @@ static int handle_rrq(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
         u->st.tftp_sessions_full++;
         return vk_user_drop(u, rx, "TFTP: too many sessions");
     }
-    if (u->cfg.tftp_root == NULL || strcasecmp(t->mode, "octet") != 0) {
+    /* libslirp's order: no directory, a name of TFTP_FILENAME_MAX bytes or
+     * more, or fewer than 6 bytes after the name (room for "octet") are an
+     * access violation, before the mode is looked at */
+    size_t name_len = strlen(t->filename);
+    if (u->cfg.tftp_root == NULL || name_len >= VK_USER_TFTP_FILENAME_MAX ||
+        udp->payload_len - 2 - (name_len + 1) < 6) {
         session_end(s);
-        if (u->cfg.tftp_root == NULL)
-            return send_error(u, rx, ip, udp, VK_TFTP_ERR_ACCESS, "Access violation");
+        return send_error(u, rx, ip, udp, VK_TFTP_ERR_ACCESS, "Access violation");
+    }
+    if (strcasecmp(t->mode, "octet") != 0) {
+        session_end(s);
         return send_error(u, rx, ip, udp, VK_TFTP_ERR_ILLEGAL_OP, "Unsupported transfer mode");
     }
     int r = open_confined(u, t->filename, &s->fd, &s->size);
