@@ -41,7 +41,12 @@ fi
 if [ ! -f "$B/CMakeCache.txt" ]; then
     CC=clang cmake -S . -B "$B" -DVNETKIT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$B" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+mkdir -p "$O"
+if ! cmake --build "$B" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >"$O/build.log" 2>&1; then
+    cat "$O/build.log" >&2
+    echo "fuzz.sh: building the fuzz targets in $B failed" >&2
+    exit 2
+fi
 
 dict_of() {
     case "$1" in
