@@ -74,6 +74,14 @@ static uint16_t file_u16(const vk_pcapfile_reader *r, vk_rd *rd)
     return r->swapped ? (uint16_t)(v >> 8 | v << 8) : v;
 }
 
+/* A 32-bit field at p, already bounded by the caller, in host order. */
+static inline uint32_t field_u32(const vk_pcapfile_reader *r, const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return r->swapped ? swap32(v) : v;
+}
+
 /* ---- reader ---- */
 
 /* Reads until at least `want` unread bytes are buffered or the file ends.
@@ -184,12 +192,12 @@ int vk_pcapfile_next(vk_pcapfile_reader *r, vk_pcapfile_record *rec, vk_diag *d)
                  VK_PCAPFILE_RECORD_HEADER, have);
         return reader_fail(r, VK_ETRUNC, d);
     }
+    /* one checked take of the whole header, then loads from bounded bytes */
     vk_rd rd;
-    vk_rd_init(&rd, r->buf + r->start, VK_PCAPFILE_RECORD_HEADER);
-    uint32_t sec = file_u32(r, &rd);
-    uint32_t frac = file_u32(r, &rd);
-    uint32_t caplen = file_u32(r, &rd);
-    uint32_t origlen = file_u32(r, &rd);
+    vk_rd_init(&rd, r->buf + r->start, have);
+    const uint8_t *h = vk_rd_take(&rd, VK_PCAPFILE_RECORD_HEADER);
+    uint32_t sec = field_u32(r, h), frac = field_u32(r, h + 4);
+    uint32_t caplen = field_u32(r, h + 8), origlen = field_u32(r, h + 12);
     if (caplen > r->snaplen || caplen > VK_FRAME_MAX) {
         snprintf(r->err_msg, sizeof r->err_msg,
                  "captured length %u exceeds the snapshot length %u", caplen, r->snaplen);
