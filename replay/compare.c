@@ -615,43 +615,81 @@ void vk_diff_frames(const uint8_t *exp, size_t elen, const uint8_t *got, size_t 
 
 /* ---- matching ---- */
 
+/* One frame on its way to being paired: its flow (an index into the result's
+ * table of distinct keys) and its normalised copy. */
 typedef struct item {
-    char key[VK_FLOW_KEY_MAX];
+    uint32_t flow;
     size_t idx;
     uint8_t *norm;
     size_t len;
 } item;
 
+static int item_cmp_flow(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    return x->flow < y->flow ? -1 : x->flow > y->flow;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
     const item *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    if (c != 0)
-        return c;
+    if (x->flow != y->flow)
+        return x->flow < y->flow ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static item *prepare(const vk_cmp_frame *fr, size_t n, unsigned norm, const vk_rewriter *rw,
-                     bool produced)
+static uint64_t key_hash(const char *s)
 {
-    item *it = calloc(n ? n : 1, sizeof *it);
-    if (it == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        it[i].idx = i;
-        it[i].norm = malloc(fr[i].len ? fr[i].len : 1);
-        if (it[i].norm == NULL) {
-            for (size_t j = 0; j < i; j++)
-                free(it[j].norm);
-            free(it);
-            return NULL;
-        }
-        memcpy(it[i].norm, fr[i].data, fr[i].len);
-        vk_flow_key(fr[i].data, fr[i].len, it[i].key);
-        it[i].len = vk_normalize(it[i].norm, fr[i].len, norm, rw, produced);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Rebuilds the hash index at twice the size. */
+static int index_grow(vk_cmp_result *r)
+{
+    size_t cap = r->index_cap ? r->index_cap * 2 : 256;
+    uint32_t *ix = malloc(cap * sizeof *ix);
+    if (ix == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < cap; i++)
+        ix[i] = UINT32_MAX;
+    for (size_t f = 0; f < r->nflows; f++) {
+        size_t h = (size_t)key_hash(r->flows[f]) & (cap - 1);
+        while (ix[h] != UINT32_MAX)
+            h = (h + 1) & (cap - 1);
+        ix[h] = (uint32_t)f;
     }
-    qsort(it, n, sizeof *it, item_cmp);
-    return it;
+    free(r->flow_index);
+    r->flow_index = ix;
+    r->index_cap = cap;
+    return VK_OK;
+}
+
+/* The index of key in the result's flow table, added if new. */
+static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
+{
+    if (2 * (r->nflows + 1) > r->index_cap && index_grow(r) != VK_OK)
+        return VK_ENOMEM;
+    size_t h = (size_t)key_hash(key) & (r->index_cap - 1);
+    for (; r->flow_index[h] != UINT32_MAX; h = (h + 1) & (r->index_cap - 1))
+        if (strcmp(r->flows[r->flow_index[h]], key) == 0) {
+            *out = r->flow_index[h];
+            return VK_OK;
+        }
+    if (r->nflows == r->flows_cap) {
+        size_t cap = r->flows_cap ? r->flows_cap * 2 : 64;
+        char(*fl)[VK_FLOW_KEY_MAX] = realloc(r->flows, cap * sizeof *fl);
+        if (fl == NULL)
+            return VK_ENOMEM;
+        r->flows = fl;
+        r->flows_cap = cap;
+    }
+    memcpy(r->flows[r->nflows], key, VK_FLOW_KEY_MAX);
+    r->flow_index[h] = (uint32_t)r->nflows;
+    *out = (uint32_t)r->nflows++;
+    return VK_OK;
 }
 
 static void free_items(item *it, size_t n)
@@ -661,22 +699,49 @@ static void free_items(item *it, size_t n)
     free(it);
 }
 
-static void add_entry(vk_cmp_result *r, vk_cmp_kind kind, const char *key, const item *e,
-                      const item *p, const vk_cmp_frame *exp, const vk_cmp_frame *prod)
+static item *prepare(vk_cmp_result *r, const vk_cmp_frame *fr, size_t n, unsigned norm,
+                     const vk_rewriter *rw, bool produced)
+{
+    item *it = calloc(n ? n : 1, sizeof *it);
+    if (it == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char key[VK_FLOW_KEY_MAX] = {0};
+        it[i].idx = i;
+        it[i].norm = malloc(fr[i].len ? fr[i].len : 1);
+        vk_flow_key(fr[i].data, fr[i].len, key);
+        if (it[i].norm == NULL || intern_flow(r, key, &it[i].flow) != VK_OK) {
+            free_items(it, i + 1);
+            return NULL;
+        }
+        memcpy(it[i].norm, fr[i].data, fr[i].len);
+        it[i].len = vk_normalize(it[i].norm, fr[i].len, norm, rw, produced);
+    }
+    qsort(it, n, sizeof *it, item_cmp);
+    return it;
+}
+
+static int add_entry(vk_cmp_result *r, vk_cmp_kind kind, uint32_t flow, const item *e,
+                     const item *p, const vk_cmp_frame *exp, const vk_cmp_frame *prod)
 {
     vk_cmp_entry *en = &r->e[r->n++];
     memset(en, 0, sizeof *en);
     en->kind = kind;
-    snprintf(en->flow, sizeof en->flow, "%s", key);
+    en->flow = flow;
     en->exp = e ? e->idx : VK_CMP_NONE;
     en->prod = p ? p->idx : VK_CMP_NONE;
     en->ts = e ? exp[e->idx].ts : prod[p->idx].ts;
-    if (kind == VK_CMP_DIFFER)
-        vk_diff_frames(e->norm, e->len, p->norm, p->len, en->diff, sizeof en->diff);
+    if (kind == VK_CMP_DIFFER) {
+        char diff[480]; /* the text only divergences carry */
+        vk_diff_frames(e->norm, e->len, p->norm, p->len, diff, sizeof diff);
+        if ((en->diff = strdup(diff)) == NULL)
+            return VK_ENOMEM;
+    }
     if (kind == VK_CMP_MATCH)
         r->matched++;
     else
         r->divergences++;
+    return VK_OK;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -691,52 +756,67 @@ static int entry_cmp(const void *a, const void *b)
     return (int)x->kind - (int)y->kind;
 }
 
-/* Walks both flow-sorted lists; within a flow the k-th frames are paired. */
-static void pair_flows(vk_cmp_result *r, const item *e, size_t ne, const item *p, size_t np,
-                       const vk_cmp_frame *exp, const vk_cmp_frame *prod)
+/* Walks both flow-sorted lists; within a flow the k-th frames are paired.
+ * (The order of flows does not matter: entries are sorted by time after.) */
+static int pair_flows(vk_cmp_result *r, const item *e, size_t ne, const item *p, size_t np,
+                      const vk_cmp_frame *exp, const vk_cmp_frame *prod)
 {
     size_t i = 0, j = 0;
-    while (i < ne || j < np) {
-        int c = i == ne ? 1 : j == np ? -1 : strcmp(e[i].key, p[j].key);
+    int rc = VK_OK;
+    while (rc == VK_OK && (i < ne || j < np)) {
+        int c = i == ne ? 1 : j == np ? -1 : item_cmp_flow(&e[i], &p[j]);
         if (c < 0) {
-            add_entry(r, VK_CMP_MISSING, e[i].key, &e[i], NULL, exp, prod);
+            rc = add_entry(r, VK_CMP_MISSING, e[i].flow, &e[i], NULL, exp, prod);
             i++;
         } else if (c > 0) {
-            add_entry(r, VK_CMP_UNEXPECTED, p[j].key, NULL, &p[j], exp, prod);
+            rc = add_entry(r, VK_CMP_UNEXPECTED, p[j].flow, NULL, &p[j], exp, prod);
             j++;
         } else {
             bool same = e[i].len == p[j].len && memcmp(e[i].norm, p[j].norm, e[i].len) == 0;
-            add_entry(r, same ? VK_CMP_MATCH : VK_CMP_DIFFER, e[i].key, &e[i], &p[j], exp, prod);
+            rc = add_entry(r, same ? VK_CMP_MATCH : VK_CMP_DIFFER, e[i].flow, &e[i], &p[j], exp,
+                           prod);
             i++;
             j++;
         }
     }
+    return rc;
 }
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const vk_rewriter *rw, vk_cmp_result *out)
 {
     memset(out, 0, sizeof *out);
-    item *e = prepare(exp, nexp, norm, rw, false);
-    item *p = prepare(prod, nprod, norm, rw, true);
+    item *e = prepare(out, exp, nexp, norm, rw, false);
+    item *p = e ? prepare(out, prod, nprod, norm, rw, true) : NULL;
     out->e = calloc(nexp + nprod + 1, sizeof *out->e);
-    if (e == NULL || p == NULL || out->e == NULL) {
-        free_items(e, nexp);
-        free_items(p, nprod);
-        free(out->e);
-        out->e = NULL;
-        return VK_ENOMEM;
-    }
-    pair_flows(out, e, nexp, p, nprod, exp, prod);
+    int rc = e == NULL || p == NULL || out->e == NULL ? VK_ENOMEM : VK_OK;
+    if (rc == VK_OK)
+        rc = pair_flows(out, e, nexp, p, nprod, exp, prod);
     free_items(e, nexp);
     free_items(p, nprod);
+    free(out->flow_index); /* only needed while interning */
+    out->flow_index = NULL;
+    out->index_cap = 0;
+    if (rc != VK_OK) {
+        vk_cmp_result_free(out);
+        return rc;
+    }
     qsort(out->e, out->n, sizeof *out->e, entry_cmp);
     return VK_OK;
 }
 
+const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e)
+{
+    return e->flow < r->nflows ? r->flows[e->flow] : "";
+}
+
 void vk_cmp_result_free(vk_cmp_result *r)
 {
+    for (size_t i = 0; r->e != NULL && i < r->n; i++)
+        free(r->e[i].diff);
     free(r->e);
+    free(r->flows);
+    free(r->flow_index);
     memset(r, 0, sizeof *r);
 }
 

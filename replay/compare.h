@@ -102,17 +102,26 @@ typedef enum vk_cmp_kind {
 
 typedef struct vk_cmp_entry {
     vk_cmp_kind kind;
-    char flow[VK_FLOW_KEY_MAX];
+    uint32_t flow;     /* the flow key: vk_cmp_flow() */
     size_t exp, prod;  /* indices into the arrays, VK_CMP_NONE if absent */
     uint64_t ts;       /* the expected frame's time, else the produced one's */
-    char diff[480];    /* DIFFER only */
+    char *diff;        /* DIFFER only (owned by the result); NULL otherwise */
 } vk_cmp_entry;
 
+/* Entries are small (no text but a divergence's diff), and each flow's key
+ * is kept once in the result, however many frames it has. */
 typedef struct vk_cmp_result {
     vk_cmp_entry *e;   /* in time order */
     size_t n;
     size_t matched, divergences;
+    char (*flows)[VK_FLOW_KEY_MAX]; /* distinct flow keys */
+    size_t nflows, flows_cap;
+    uint32_t *flow_index;           /* hash of the keys (open addressing) */
+    size_t index_cap;
 } vk_cmp_result;
+
+/* The flow key of an entry. */
+const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e);
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const struct vk_rewriter *rw, vk_cmp_result *out);

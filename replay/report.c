@@ -45,14 +45,14 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cm
     const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
     if (e->kind == VK_CMP_DIFFER) {
         fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
-                n, x->no, sd->got, p->no, t, e->flow);
+                n, x->no, sd->got, p->no, t, vk_cmp_flow(sd->cmp, e));
         fprintf(out, "     %s\n", e->diff);
     } else if (e->kind == VK_CMP_MISSING) {
         fprintf(out, "  %zu) frame %" PRIu64 " missing at %ss, flow %s: never produced\n", n,
-                x->no, t, e->flow);
+                x->no, t, vk_cmp_flow(sd->cmp, e));
     } else {
         fprintf(out, "  %zu) unexpected %s #%" PRIu64 " at %ss, flow %s\n", n, sd->got, p->no,
-                t, e->flow);
+                t, vk_cmp_flow(sd->cmp, e));
     }
     if (x != NULL) {
         describe(x, desc, sizeof desc);
@@ -153,7 +153,7 @@ static void json_frame(FILE *out, const vk_replay *r, const char *name, const ch
 static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_cmp_entry *e)
 {
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
-    vk_json_string(out, e->flow);
+    vk_json_string(out, vk_cmp_flow(sd->cmp, e));
     json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
     json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
     if (e->kind == VK_CMP_DIFFER) {
