@@ -4,6 +4,7 @@
  * recently freed buffer is the one still in cache), so forwarding a stream of
  * frames costs no malloc or free per frame. */
 #include "core/frame.h"
+#include "core/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ vk_frame *vk_frame_new(const void *data, size_t len)
     f->len = len;
     f->id = 0;
     f->refcnt = 1;
+    f->note = NULL;
     if (data != NULL)
         memcpy(f->data, data, len);
     else
@@ -100,8 +102,20 @@ void vk_frame_unref(vk_frame *f)
 {
     if (f == NULL)
         return;
-    if (--f->refcnt == 0)
+    if (--f->refcnt == 0) {
+        free(f->note);
         frame_release(f);
+    }
+}
+
+int vk_frame_set_note(vk_frame *f, const char *text)
+{
+    free(f->note);
+    f->note = NULL;
+    if (text == NULL)
+        return VK_OK;
+    f->note = strdup(text);
+    return f->note != NULL ? VK_OK : VK_ENOMEM;
 }
 
 void vk_frame_pool_stats_get(vk_frame_pool_stats *out)
