@@ -613,30 +613,22 @@ void vk_diff_frames(const uint8_t *exp, size_t elen, const uint8_t *got, size_t 
         out[t.len - 2] = '\0';
 }
 
-/* ---- matching ---- */
+/* ---- matching ----
+ * Each frame's flow key is interned once into the result's table of distinct
+ * keys; frames of a flow are chained in index order (one link per frame), so
+ * pairing the k-th expected with the k-th produced frame of each flow needs
+ * no sort, and a frame is normalised only when it is compared, into a scratch
+ * buffer, instead of every frame being copied up front. */
 
-/* One frame on its way to being paired: its flow (an index into the result's
- * table of distinct keys) and its normalised copy. */
-typedef struct item {
-    uint32_t flow;
-    size_t idx;
-    uint8_t *norm;
-    size_t len;
-} item;
+#define CHAIN_END UINT32_MAX
 
-static int item_cmp_flow(const void *a, const void *b)
-{
-    const struct item *x = a, *y = b;
-    return x->flow < y->flow ? -1 : x->flow > y->flow;
-}
-
-static int item_cmp(const void *a, const void *b)
-{
-    const item *x = a, *y = b;
-    if (x->flow != y->flow)
-        return x->flow < y->flow ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
+/* One side's frames chained per flow. */
+typedef struct chains {
+    uint32_t *flow; /* per frame: its flow */
+    uint32_t *next; /* per frame: the next frame of its flow, CHAIN_END */
+    uint32_t *head, *tail; /* per flow */
+    size_t nflows;
+} chains;
 
 static uint64_t key_hash(const char *s)
 {
@@ -692,51 +684,91 @@ static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
     return VK_OK;
 }
 
-static void free_items(item *it, size_t n)
+static void chains_free(chains *c)
 {
-    for (size_t i = 0; it != NULL && i < n; i++)
-        free(it[i].norm);
-    free(it);
+    free(c->flow);
+    free(c->next);
+    free(c->head);
+    free(c->tail);
 }
 
-static item *prepare(vk_cmp_result *r, const vk_cmp_frame *fr, size_t n, unsigned norm,
-                     const vk_rewriter *rw, bool produced)
+/* Interns the flow of every frame of one side. */
+static int chain_flows(vk_cmp_result *r, const vk_cmp_frame *fr, size_t n, chains *c)
 {
-    item *it = calloc(n ? n : 1, sizeof *it);
-    if (it == NULL)
-        return NULL;
+    memset(c, 0, sizeof *c);
+    if (n >= CHAIN_END)
+        return VK_ERANGE;
+    c->flow = malloc((n ? n : 1) * sizeof *c->flow);
+    c->next = malloc((n ? n : 1) * sizeof *c->next);
+    if (c->flow == NULL || c->next == NULL)
+        return VK_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         char key[VK_FLOW_KEY_MAX] = {0};
-        it[i].idx = i;
-        it[i].norm = malloc(fr[i].len ? fr[i].len : 1);
         vk_flow_key(fr[i].data, fr[i].len, key);
-        if (it[i].norm == NULL || intern_flow(r, key, &it[i].flow) != VK_OK) {
-            free_items(it, i + 1);
-            return NULL;
-        }
-        memcpy(it[i].norm, fr[i].data, fr[i].len);
-        it[i].len = vk_normalize(it[i].norm, fr[i].len, norm, rw, produced);
-    }
-    qsort(it, n, sizeof *it, item_cmp);
-    return it;
-}
-
-static int add_entry(vk_cmp_result *r, vk_cmp_kind kind, uint32_t flow, const item *e,
-                     const item *p, const vk_cmp_frame *exp, const vk_cmp_frame *prod)
-{
-    vk_cmp_entry *en = &r->e[r->n++];
-    memset(en, 0, sizeof *en);
-    en->kind = kind;
-    en->flow = flow;
-    en->exp = e ? e->idx : VK_CMP_NONE;
-    en->prod = p ? p->idx : VK_CMP_NONE;
-    en->ts = e ? exp[e->idx].ts : prod[p->idx].ts;
-    if (kind == VK_CMP_DIFFER) {
-        char diff[480]; /* the text only divergences carry */
-        vk_diff_frames(e->norm, e->len, p->norm, p->len, diff, sizeof diff);
-        if ((en->diff = strdup(diff)) == NULL)
+        if (intern_flow(r, key, &c->flow[i]) != VK_OK)
             return VK_ENOMEM;
     }
+    return VK_OK;
+}
+
+/* Links the frames of each flow in index order (once every flow is known). */
+static int link_chains(chains *c, size_t n, size_t nflows)
+{
+    c->nflows = nflows;
+    c->head = malloc((nflows ? nflows : 1) * sizeof *c->head);
+    c->tail = malloc((nflows ? nflows : 1) * sizeof *c->tail);
+    if (c->head == NULL || c->tail == NULL)
+        return VK_ENOMEM;
+    for (size_t f = 0; f < nflows; f++)
+        c->head[f] = c->tail[f] = CHAIN_END;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t f = c->flow[i];
+        c->next[i] = CHAIN_END;
+        if (c->tail[f] == CHAIN_END)
+            c->head[f] = (uint32_t)i;
+        else
+            c->next[c->tail[f]] = (uint32_t)i;
+        c->tail[f] = (uint32_t)i;
+    }
+    return VK_OK;
+}
+
+/* What the comparison needs at hand while pairing. */
+typedef struct pairing {
+    vk_cmp_result *r;
+    const vk_cmp_frame *exp, *prod;
+    unsigned norm;
+    const vk_rewriter *rw;
+    uint8_t *ebuf, *pbuf; /* normalised copies of the pair being compared */
+} pairing;
+
+static size_t normalized(const pairing *pp, const vk_cmp_frame *f, uint8_t *buf, bool produced)
+{
+    memcpy(buf, f->data, f->len);
+    return vk_normalize(buf, f->len, pp->norm, pp->rw, produced);
+}
+
+static int add_entry(pairing *pp, uint32_t flow, size_t e, size_t p)
+{
+    vk_cmp_result *r = pp->r;
+    vk_cmp_kind kind = e == VK_CMP_NONE ? VK_CMP_UNEXPECTED
+                       : p == VK_CMP_NONE ? VK_CMP_MISSING
+                                          : VK_CMP_MATCH;
+    char *diff = NULL;
+    if (kind == VK_CMP_MATCH) {
+        size_t el = normalized(pp, &pp->exp[e], pp->ebuf, false);
+        size_t pl = normalized(pp, &pp->prod[p], pp->pbuf, true);
+        if (el != pl || memcmp(pp->ebuf, pp->pbuf, el) != 0) {
+            char words[480]; /* the text only divergences carry */
+            kind = VK_CMP_DIFFER;
+            vk_diff_frames(pp->ebuf, el, pp->pbuf, pl, words, sizeof words);
+            if ((diff = strdup(words)) == NULL)
+                return VK_ENOMEM;
+        }
+    }
+    vk_cmp_entry *en = &r->e[r->n++];
+    *en = (vk_cmp_entry){.kind = kind, .flow = flow, .exp = e, .prod = p, .diff = diff,
+                         .ts = e != VK_CMP_NONE ? pp->exp[e].ts : pp->prod[p].ts};
     if (kind == VK_CMP_MATCH)
         r->matched++;
     else
@@ -756,47 +788,63 @@ static int entry_cmp(const void *a, const void *b)
     return (int)x->kind - (int)y->kind;
 }
 
-/* Walks both flow-sorted lists; within a flow the k-th frames are paired.
+/* Within each flow the k-th expected and k-th produced frames are paired.
  * (The order of flows does not matter: entries are sorted by time after.) */
-static int pair_flows(vk_cmp_result *r, const item *e, size_t ne, const item *p, size_t np,
-                      const vk_cmp_frame *exp, const vk_cmp_frame *prod)
+static int pair_flows(pairing *pp, const chains *e, const chains *p)
 {
-    size_t i = 0, j = 0;
-    int rc = VK_OK;
-    while (rc == VK_OK && (i < ne || j < np)) {
-        int c = i == ne ? 1 : j == np ? -1 : item_cmp_flow(&e[i], &p[j]);
-        if (c < 0) {
-            rc = add_entry(r, VK_CMP_MISSING, e[i].flow, &e[i], NULL, exp, prod);
-            i++;
-        } else if (c > 0) {
-            rc = add_entry(r, VK_CMP_UNEXPECTED, p[j].flow, NULL, &p[j], exp, prod);
-            j++;
-        } else {
-            bool same = e[i].len == p[j].len && memcmp(e[i].norm, p[j].norm, e[i].len) == 0;
-            rc = add_entry(r, same ? VK_CMP_MATCH : VK_CMP_DIFFER, e[i].flow, &e[i], &p[j], exp,
-                           prod);
-            i++;
-            j++;
+    for (size_t f = 0; f < pp->r->nflows; f++) {
+        uint32_t i = e->head[f], j = p->head[f];
+        while (i != CHAIN_END || j != CHAIN_END) {
+            int rc = add_entry(pp, (uint32_t)f, i != CHAIN_END ? i : VK_CMP_NONE,
+                               j != CHAIN_END ? j : VK_CMP_NONE);
+            if (rc != VK_OK)
+                return rc;
+            if (i != CHAIN_END)
+                i = e->next[i];
+            if (j != CHAIN_END)
+                j = p->next[j];
         }
     }
-    return rc;
+    return VK_OK;
+}
+
+static size_t longest(const vk_cmp_frame *fr, size_t n)
+{
+    size_t m = 1;
+    for (size_t i = 0; i < n; i++)
+        if (fr[i].len > m)
+            m = fr[i].len;
+    return m;
 }
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const vk_rewriter *rw, vk_cmp_result *out)
 {
     memset(out, 0, sizeof *out);
-    item *e = prepare(out, exp, nexp, norm, rw, false);
-    item *p = e ? prepare(out, prod, nprod, norm, rw, true) : NULL;
-    out->e = calloc(nexp + nprod + 1, sizeof *out->e);
-    int rc = e == NULL || p == NULL || out->e == NULL ? VK_ENOMEM : VK_OK;
+    chains ce, cp;
+    memset(&cp, 0, sizeof cp);
+    size_t le = longest(exp, nexp), lp = longest(prod, nprod);
+    pairing pp = {out, exp, prod, norm, rw, malloc(le > lp ? le : lp), malloc(le > lp ? le : lp)};
+    int rc = chain_flows(out, exp, nexp, &ce);
     if (rc == VK_OK)
-        rc = pair_flows(out, e, nexp, p, nprod, exp, prod);
-    free_items(e, nexp);
-    free_items(p, nprod);
+        rc = chain_flows(out, prod, nprod, &cp);
+    if (rc == VK_OK)
+        rc = link_chains(&ce, nexp, out->nflows);
+    if (rc == VK_OK)
+        rc = link_chains(&cp, nprod, out->nflows);
     free(out->flow_index); /* only needed while interning */
     out->flow_index = NULL;
     out->index_cap = 0;
+    if (rc == VK_OK && (out->e = calloc(nexp + nprod + 1, sizeof *out->e)) == NULL)
+        rc = VK_ENOMEM;
+    if (rc == VK_OK && (pp.ebuf == NULL || pp.pbuf == NULL))
+        rc = VK_ENOMEM;
+    if (rc == VK_OK)
+        rc = pair_flows(&pp, &ce, &cp);
+    chains_free(&ce);
+    chains_free(&cp);
+    free(pp.ebuf);
+    free(pp.pbuf);
     if (rc != VK_OK) {
         vk_cmp_result_free(out);
         return rc;
