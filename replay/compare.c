@@ -788,6 +788,82 @@ static int entry_cmp(const void *a, const void *b)
     return (int)x->kind - (int)y->kind;
 }
 
+/* ---- the periodic router advertisement rule ----
+ * A network sends unsolicited RAs on its own timer (the user backend every
+ * 200-600 s, drawn differently from libslirp's), so a long recording and a
+ * replay of it hold RAs at other times and in other numbers.  After the k-th
+ * with k-th pairing, the RAs left over on either side of a flow (a MISSING
+ * recorded RA, an UNEXPECTED produced one) that are alone on their side for
+ * VK_CMP_RA_ALONE_NS either way (as timer RAs, 200 s or more apart, are;
+ * answers to router solicitations come in bursts at the guest's start and
+ * stay paired in order) are judged by content instead: one is matched, by
+ * rule, when the other side of the same flow has an RA equal to it after
+ * normalisation.  An RA whose content no RA of the other side has (a wrong
+ * prefix, lifetime or flag), a recorded RA when the network sent no equal RA
+ * at all, and a missing answer in a burst stay divergences. */
+
+static bool is_router_advert(const vk_cmp_frame *f)
+{
+    vk_pkt k;
+    if (vk_pkt_locate(f->data, f->len, &k) != VK_OK || k.l3 != 6 || k.frag ||
+        k.proto != VK_IP_PROTO_ICMPV6 || k.l4_off == 0 || vk_pkt_l4_len(&k) < 1)
+        return false;
+    return f->data[k.l4_off] == VK_ICMPV6_ROUTER_ADVERT;
+}
+
+/* The first RA of `flow` on the other side equal to frame `i` of this side
+ * after normalisation, or VK_CMP_NONE. */
+static size_t equal_ra(pairing *pp, const chains *other, bool other_produced, uint32_t flow,
+                       const vk_cmp_frame *f, bool produced)
+{
+    const vk_cmp_frame *side = other_produced ? pp->prod : pp->exp;
+    size_t fl = normalized(pp, f, produced ? pp->pbuf : pp->ebuf, produced);
+    uint8_t *mine = produced ? pp->pbuf : pp->ebuf, *theirs = produced ? pp->ebuf : pp->pbuf;
+    for (uint32_t j = other->head[flow]; j != CHAIN_END; j = other->next[j]) {
+        if (!is_router_advert(&side[j]))
+            continue;
+        size_t ol = normalized(pp, &side[j], theirs, other_produced);
+        if (ol == fl && memcmp(mine, theirs, fl) == 0)
+            return j;
+    }
+    return VK_CMP_NONE;
+}
+
+/* No other RA of the flow on this side within VK_CMP_RA_ALONE_NS of frame i. */
+static bool ra_alone(const chains *c, const vk_cmp_frame *side, uint32_t flow, size_t i)
+{
+    uint64_t t = side[i].ts;
+    for (uint32_t j = c->head[flow]; j != CHAIN_END; j = c->next[j]) {
+        uint64_t u = side[j].ts, gap = u > t ? u - t : t - u;
+        if (j != i && gap < VK_CMP_RA_ALONE_NS && is_router_advert(&side[j]))
+            return false;
+    }
+    return true;
+}
+
+static void periodic_ra_rule(pairing *pp, const chains *ce, const chains *cp)
+{
+    vk_cmp_result *r = pp->r;
+    for (size_t i = 0; i < r->n; i++) {
+        vk_cmp_entry *e = &r->e[i];
+        size_t other;
+        if (e->kind == VK_CMP_MISSING && is_router_advert(&pp->exp[e->exp]) &&
+            ra_alone(ce, pp->exp, e->flow, e->exp))
+            other = e->prod = equal_ra(pp, cp, true, e->flow, &pp->exp[e->exp], false);
+        else if (e->kind == VK_CMP_UNEXPECTED && is_router_advert(&pp->prod[e->prod]) &&
+                 ra_alone(cp, pp->prod, e->flow, e->prod))
+            other = e->exp = equal_ra(pp, ce, false, e->flow, &pp->prod[e->prod], true);
+        else
+            continue;
+        if (other == VK_CMP_NONE)
+            continue;
+        e->kind = VK_CMP_MATCH;
+        e->rule = VK_CMP_RULE_PERIODIC_RA;
+        r->divergences--;
+        r->matched++;
+    }
+}
+
 /* Within each flow the k-th expected and k-th produced frames are paired.
  * (The order of flows does not matter: entries are sorted by time after.) */
 static int pair_flows(pairing *pp, const chains *e, const chains *p)
@@ -841,6 +917,8 @@ int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, s
         rc = VK_ENOMEM;
     if (rc == VK_OK)
         rc = pair_flows(&pp, &ce, &cp);
+    if (rc == VK_OK)
+        periodic_ra_rule(&pp, &ce, &cp);
     chains_free(&ce);
     chains_free(&cp);
     free(pp.ebuf);
@@ -851,6 +929,11 @@ int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, s
     }
     qsort(out->e, out->n, sizeof *out->e, entry_cmp);
     return VK_OK;
+}
+
+const char *vk_cmp_rule_name(vk_cmp_rule rule)
+{
+    return rule == VK_CMP_RULE_PERIODIC_RA ? "periodic-ra" : "";
 }
 
 const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e)
