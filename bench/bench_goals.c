@@ -425,8 +425,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "vk_bench_goals: cannot write %s\n", paths[i]);
             return 1;
         }
-        /* IPv4 only: the user backend's periodic router advertisements are
-         * not in the recording (issue 10, goal 5) */
+        /* IPv4 only: this synthetic recording has no router advertisements
+         * for the user backend's timer RAs to match (bench/README.md) */
         char *rp_argv[] = {vk, "replay", paths[i], "--filter", "not ip6", NULL};
         runs[5 + i] = run_best(&o, names[i], rp_argv);
         double fps = (double)frames / runs[5 + i].cpu_s;
