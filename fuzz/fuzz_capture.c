@@ -56,8 +56,11 @@ static void check_result(const vk_cmp_result *r, size_t nexp, size_t nprod)
         const vk_cmp_entry *e = &r->e[i];
         vk_fuzz_check(e->exp == VK_CMP_NONE || e->exp < nexp, "entry points past expected");
         vk_fuzz_check(e->prod == VK_CMP_NONE || e->prod < nprod, "entry points past produced");
-        vk_fuzz_check(memchr(e->flow, 0, sizeof e->flow) && memchr(e->diff, 0, sizeof e->diff),
-                      "entry strings not terminated");
+        const char *flow = vk_cmp_flow(r, e);
+        vk_fuzz_check(e->flow < r->nflows && memchr(flow, 0, VK_FLOW_KEY_MAX) != NULL,
+                      "entry flow key missing or not terminated");
+        vk_fuzz_check((e->kind == VK_CMP_DIFFER) == (e->diff != NULL),
+                      "diff text on an entry that is not a divergence, or none on one");
     }
 }
 

@@ -45,14 +45,14 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cm
     const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
     if (e->kind == VK_CMP_DIFFER) {
         fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
-                n, x->no, sd->got, p->no, t, e->flow);
+                n, x->no, sd->got, p->no, t, vk_cmp_flow(sd->cmp, e));
         fprintf(out, "     %s\n", e->diff);
     } else if (e->kind == VK_CMP_MISSING) {
         fprintf(out, "  %zu) frame %" PRIu64 " missing at %ss, flow %s: never produced\n", n,
-                x->no, t, e->flow);
+                x->no, t, vk_cmp_flow(sd->cmp, e));
     } else {
         fprintf(out, "  %zu) unexpected %s #%" PRIu64 " at %ss, flow %s\n", n, sd->got, p->no,
-                t, e->flow);
+                t, vk_cmp_flow(sd->cmp, e));
     }
     if (x != NULL) {
         describe(x, desc, sizeof desc);
@@ -101,7 +101,13 @@ static void text_wire(const vk_replay *r, size_t max_diffs, FILE *out)
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
-    if (c->divergences == 0) {
+    size_t by_rule = 0;
+    for (size_t i = 0; i < c->n; i++)
+        by_rule += c->e[i].kind == VK_CMP_MATCH && c->e[i].rule != VK_CMP_RULE_NONE;
+    if (c->divergences == 0 && by_rule > 0) {
+        fprintf(out, "replay: PASS %zu frames matched (%zu of them periodic router "
+                     "advertisements, by content)\n", c->matched, by_rule);
+    } else if (c->divergences == 0) {
         fprintf(out, "replay: PASS %zu frames matched\n", c->matched);
     } else {
         fprintf(out, "replay: FAIL %zu divergence%s (%zu matched)\n", c->divergences,
@@ -153,9 +159,11 @@ static void json_frame(FILE *out, const vk_replay *r, const char *name, const ch
 static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_cmp_entry *e)
 {
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
-    vk_json_string(out, e->flow);
+    vk_json_string(out, vk_cmp_flow(sd->cmp, e));
     json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
     json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
+    if (e->kind == VK_CMP_MATCH && e->rule != VK_CMP_RULE_NONE)
+        fprintf(out, ", \"rule\": \"%s\"", vk_cmp_rule_name(e->rule));
     if (e->kind == VK_CMP_DIFFER) {
         fputs(", \"diff\": ", out);
         vk_json_string(out, e->diff);
