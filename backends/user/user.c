@@ -134,6 +134,17 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p)
     return &((const vk_user *)p->priv)->st;
 }
 
+int vk_user_set_world(vk_port *p, vk_world *w)
+{
+    if (p == NULL || p->ops != &user_ops || w == NULL)
+        return VK_EINVAL;
+    vk_user *u = p->priv;
+    if (u->world != NULL)
+        u->world->ops->free(u->world);
+    u->world = w;
+    return VK_OK;
+}
+
 static int user_init(vk_user *u, vk_port *p, vk_net *net)
 {
     u->port = p;

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "backends/user/world.h"
 #include "core/port.h"
 #include "core/topology.h"
 
@@ -45,6 +46,12 @@ typedef struct vk_user_stats {
     uint64_t tcp_resets;          /* restrict=on refusals */
     uint64_t nat_not_implemented; /* handed to the part-1 world */
 } vk_user_stats;
+
+/* Gives the port the world its NAT talks to (world.h), in place of the
+ * "none" world it starts with; the port owns w from then on and frees it
+ * with itself.  Before vk_net_start.  VK_EINVAL (w stays the caller's) if p
+ * is not a user port. */
+int vk_user_set_world(vk_port *p, vk_world *w);
 
 /* The counters of a user port (NULL if p is not one). */
 const vk_user_stats *vk_user_stats_of(const vk_port *p);
