@@ -391,10 +391,8 @@ static int setup_worlds(run *x, vk_diag *d)
         vk_world *w = vk_world_recorded_new(x->loop, r->rec);
         if (w == NULL)
             return vk_diag_set(d, VK_ENOMEM, "out of memory");
-        if ((e = vk_user_set_world(p, w)) != VK_OK) {
-            w->ops->free(w);
+        if ((e = vk_user_set_world(p, w)) != VK_OK)
             return vk_diag_set(d, e, "--world: cannot give port '%s' its world", p->id);
-        }
         r->worlds++;
     }
     return VK_OK;

@@ -136,8 +136,12 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p)
 
 int vk_user_set_world(vk_port *p, vk_world *w)
 {
-    if (p == NULL || p->ops != &user_ops || w == NULL)
+    if (w == NULL)
         return VK_EINVAL;
+    if (p == NULL || p->ops != &user_ops) {
+        w->ops->free(w);
+        return VK_EINVAL;
+    }
     vk_user *u = p->priv;
     if (u->world != NULL)
         u->world->ops->free(u->world);

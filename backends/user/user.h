@@ -47,10 +47,9 @@ typedef struct vk_user_stats {
     uint64_t nat_not_implemented; /* handed to the part-1 world */
 } vk_user_stats;
 
-/* Gives the port the world its NAT talks to (world.h), in place of the
- * "none" world it starts with; the port owns w from then on and frees it
- * with itself.  Before vk_net_start.  VK_EINVAL (w stays the caller's) if p
- * is not a user port. */
+/* Replaces the world of a user port (the "none" world it starts with on a
+ * virtual loop).  The old world is freed.  The port takes ownership of w,
+ * also on error.  VK_EINVAL if p is not a user port. */
 int vk_user_set_world(vk_port *p, vk_world *w);
 
 /* The counters of a user port (NULL if p is not one). */
