@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/filter.h"
 #include "core/loop.h"
 #include "core/options.h"
 
@@ -49,6 +50,7 @@ static void run_usage(FILE *out)
             "  -nic TYPE[,model=MODEL][,mac=MAC][,backend keys]\n"
             "  -net nic[,model=MODEL][,macaddr=MAC] | -net TYPE[,...]   (joined on hub 0)\n"
             "  -object filter-dump,id=ID,netdev=ID,file=PATH[,maxlen=N]\n"
+            "  -object filter-netem,id=ID,netdev=ID[,queue=all|rx|tx][,delay=T][,loss=P%%]...\n"
             "  --topology FILE     the same options, one or more a line, '#' comments\n"
             "\n"
             "tracing (every port, both directions):\n"
@@ -222,8 +224,10 @@ static int run_network(run_state *s, const run_args *a)
         vk_cli_error("%s", d.msg);
         status = VK_EXIT_USAGE;
     }
-    if (a->stats)
+    if (a->stats) {
         vk_tracer_print_summary(s->tracer, s->net, stderr);
+        vk_filter_print_stats(s->net, stderr);
+    }
     return status;
 }
 

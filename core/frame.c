@@ -1,6 +1,7 @@
 /* Frame allocation and reference counting (ownership rule in frame.h).
  * Header and bytes live in one allocation, so a frame costs one malloc. */
 #include "core/frame.h"
+#include "core/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ vk_frame *vk_frame_new(const void *data, size_t len)
     f->cap = len;
     f->id = 0;
     f->refcnt = 1;
+    f->note = NULL;
     if (data != NULL)
         memcpy(f->data, data, len);
     else
@@ -42,6 +44,18 @@ void vk_frame_unref(vk_frame *f)
 {
     if (f == NULL)
         return;
-    if (--f->refcnt == 0)
+    if (--f->refcnt == 0) {
+        free(f->note);
         free(f);
+    }
+}
+
+int vk_frame_set_note(vk_frame *f, const char *text)
+{
+    free(f->note);
+    f->note = NULL;
+    if (text == NULL)
+        return VK_OK;
+    f->note = strdup(text);
+    return f->note != NULL ? VK_OK : VK_ENOMEM;
 }

@@ -13,6 +13,9 @@
  *     modify them; make a copy with vk_frame_clone() first.
  * Every frame carries `id`, a number unique within a run that the tracer
  * writes as the pcapng packet id, so one frame can be followed across a hub.
+ * A frame may carry a `note` (a filter's decision, "netem f1: delayed 10 ms")
+ * that the next trace record of it shows as a comment; the note belongs to
+ * the frame and is set only on a frame with a single reference.
  */
 #ifndef VK_CORE_FRAME_H
 #define VK_CORE_FRAME_H
@@ -29,6 +32,7 @@ typedef struct vk_frame {
     size_t cap;         /* bytes available at data */
     uint64_t id;        /* packet id for tracing; 0 = not yet assigned */
     unsigned refcnt;
+    char *note;         /* NULL, or a comment for the next trace record */
 } vk_frame;
 
 /* A frame holding a copy of len bytes (data may be NULL: zero-filled).
@@ -37,5 +41,7 @@ vk_frame *vk_frame_new(const void *data, size_t len);
 vk_frame *vk_frame_clone(const vk_frame *f);
 vk_frame *vk_frame_ref(vk_frame *f);
 void vk_frame_unref(vk_frame *f);
+/* Replaces f's note with a copy of text (NULL clears it).  VK_ENOMEM. */
+int vk_frame_set_note(vk_frame *f, const char *text);
 
 #endif

@@ -4,6 +4,7 @@
  * other port of the same hub, never back to the sender (QEMU net/hub.c).
  */
 #include "core/net.h"
+#include "core/filter.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,13 @@ void vk_net_free(vk_net *net)
             p->ops->cleanup(p);
     }
     for (size_t i = 0; i < net->nports; i++) {
+        /* filters outlive the net (their objects are freed after it) */
+        vk_filter *flt = net->ports[i]->filters, *next;
+        for (; flt != NULL; flt = next) {
+            next = flt->next;
+            flt->port = NULL;
+            flt->prev = flt->next = NULL;
+        }
         vk_frame_queue_clear(&net->ports[i]->inq);
         free(net->ports[i]);
     }

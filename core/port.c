@@ -5,6 +5,7 @@
  */
 #include "core/port.h"
 #include "core/net.h"
+#include "core/filter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,8 @@ static bool port_can_receive(vk_port *p)
 static void port_take(vk_port *p, vk_frame *f)
 {
     vk_net_tap_frame(p->net, p, VK_DIR_IN, f);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL); /* shown once, on this record */
     p->stats.rx_frames++;
     p->stats.rx_bytes += f->len;
     p->ops->receive(p, f);
@@ -70,6 +73,15 @@ void vk_port_deliver(vk_port *to, vk_frame *f)
 {
     if (f->id == 0)
         f->id = vk_net_next_frame_id(to->net);
+    if (to->filters != NULL) {
+        vk_filter_run_rx(to, f);
+        return;
+    }
+    vk_port_enter(to, f);
+}
+
+void vk_port_enter(vk_port *to, vk_frame *f)
+{
     if (to->inq.len == 0 && port_can_receive(to)) {
         port_take(to, f);
         return;
@@ -89,7 +101,18 @@ void vk_port_send(vk_port *from, vk_frame *f)
 {
     if (f->id == 0)
         f->id = vk_net_next_frame_id(from->net);
+    if (from->filters != NULL) {
+        vk_filter_run_tx(from, f);
+        return;
+    }
+    vk_port_transmit(from, f);
+}
+
+void vk_port_transmit(vk_port *from, vk_frame *f)
+{
     vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL);
     from->stats.tx_frames++;
     from->stats.tx_bytes += f->len;
     if (from->peer == NULL) {

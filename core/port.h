@@ -75,6 +75,7 @@ struct vk_port {
     vk_frame_queue inq; /* frames waiting to enter this port */
     bool flushing;
     vk_port_stats stats;
+    struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */
 };
 
@@ -89,9 +90,13 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
 void vk_port_send(vk_port *from, vk_frame *f);
 /* Convenience: copies bytes into a new frame and sends it.  VK_ENOMEM. */
 int vk_port_send_bytes(vk_port *from, const void *data, size_t len);
-/* Delivers f into `to` as if its peer had sent it (used by hubs and
- * by tests); same queueing rule. */
+/* Delivers f into `to` as if its peer had sent it (used by tests); same
+ * filters and queueing rule. */
 void vk_port_deliver(vk_port *to, vk_frame *f);
+/* The steps after a port's filters (filter.c): f leaves `from` (traced,
+ * counted, offered to the peer), or f enters `to` (queue rule). */
+void vk_port_transmit(vk_port *from, vk_frame *f);
+void vk_port_enter(vk_port *to, vk_frame *f);
 /* Drains the queue of `p` while it can receive. */
 void vk_port_flush(vk_port *p);
 /* Reports that `p` dropped f on its way in (reason is a short phrase:

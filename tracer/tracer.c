@@ -379,8 +379,9 @@ static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f
     }
     t->c.frames_written++;
     write_dir(t, tp, f, ts);
+    /* a filter's decision (a delay, a corrupted bit) rides on the frame */
     write_ng(t, tp, dir == VK_DIR_IN ? VK_PCAPNG_FLAG_INBOUND : VK_PCAPNG_FLAG_OUTBOUND, f, ts,
-             NULL);
+             f->note);
 }
 
 static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,

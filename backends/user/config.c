@@ -2,7 +2,10 @@
  * The options of -netdev user, with QEMU's names and defaults, checked for
  * consistency before anything is built: every address goes through core/addr.h
  * and every error names the option and the key.  Keys of later parts
- * (hostfwd, guestfwd, smb) are recognised and refused as "not supported yet".
+ * (TCP hostfwd rules, guestfwd, smb) are recognised and refused as "not
+ * supported yet".  `dns-upstream=ADDR[:PORT]` is vnetkit's own key (QEMU has
+ * no such option): where DNS queries to the DNS address are forwarded,
+ * instead of the host's resolv.conf.
  */
 #include "backends/user/user_internal.h"
 
@@ -349,6 +352,41 @@ static int parse_hostfwd(vk_user_config *c, vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
+/* dns-upstream=ADDR[:PORT] or [IPV6]:PORT or IPV6; port 53 by default. */
+static int parse_dns_upstream(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "dns-upstream");
+    if (v == NULL)
+        return VK_OK;
+    char buf[128];
+    if (strlen(v) >= sizeof buf)
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream", "'%s' is too long", v);
+    strcpy(buf, v);
+    vk_waddr *a = &c->dns_upstream;
+    char *port = NULL;
+    char *addr = buf;
+    if (buf[0] == '[') {
+        char *end = strchr(buf, ']');
+        if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+            return vk_opts_error(o, d, VK_EINVAL, "dns-upstream",
+                                 "'%s' is not ADDR[:PORT] or [IPV6]:PORT", v);
+        *end = '\0';
+        addr = buf + 1;
+        port = end[1] == ':' ? end + 2 : NULL;
+    } else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':') != NULL) {
+        port = strchr(buf, ':');
+        *port++ = '\0';
+    }
+    if (!parse_any_addr(addr, a) || addr[0] == '\0')
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream",
+                             "'%s' is not ADDR[:PORT] or [IPV6]:PORT", v);
+    a->port = 53;
+    if (port != NULL && (!parse_port(port, &a->port, false) || a->port == 0))
+        return vk_opts_error(o, d, VK_EINVAL, "dns-upstream", "bad port in '%s'", v);
+    c->has_dns_upstream = true;
+    return VK_OK;
+}
+
 bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a)
 {
     return (vk_ip4_to_u32(a) & vk_ip4_to_u32(c->mask)) == vk_ip4_to_u32(c->net);
@@ -380,10 +418,11 @@ int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
         (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK ||
         (r = parse_hostfwd(c, o, d)) != VK_OK)
         return r;
-    /* Until the NAT protocols serve them, parsed rules are refused. */
-    if (c->hostfwd_n > 0)
-        return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd", "not supported yet");
-    return VK_OK;
+    /* UDP rules are served by udp.c; TCP rules wait for the TCP NAT. */
+    for (size_t i = 0; i < c->hostfwd_n; i++)
+        if (!c->hostfwd[i].udp)
+            return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd", "not supported yet for TCP rules (UDP rules are)");
+    return parse_dns_upstream(c, o, d);
 }
 
 void vk_user_config_free(vk_user_config *c)

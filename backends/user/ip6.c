@@ -80,32 +80,62 @@ static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
     return false;
 }
 
-/* Sends an ICMPv6 message r from src to dst. */
-static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
-                        const vk_icmpv6_repr *r)
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len)
 {
     vk_mac dmac;
     if (!ndp_lookup(u, dst, &dmac))
         return VK_ENOENT;
-    size_t n;
-    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
-                             sizeof u->scratch, &n);
-    if (err != VK_OK)
-        return err;
-    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + n);
+    if (len > VK_USER_MTU - VK_IPV6_HLEN)
+        return VK_ERANGE;
+    vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
     if (f == NULL)
         return VK_ENOMEM;
     vk_eth_repr eth = {.dst = dmac, .src = vk_user_mac6(src), .ethertype = VK_ETHERTYPE_IPV6};
-    vk_ipv6_repr ip = {.next_header = VK_IP_PROTO_ICMPV6, .hop_limit = ND_HOP_LIMIT,
-                       .src = *src, .dst = *dst, .payload = u->scratch, .payload_len = n};
+    vk_ipv6_repr ip = {.next_header = proto, .hop_limit = hop_limit ? hop_limit : ND_HOP_LIMIT,
+                       .src = *src, .dst = *dst, .payload = payload, .payload_len = len};
     size_t w;
-    err = vk_eth_emit(&eth, f->data, f->len, &w);
+    int err = vk_eth_emit(&eth, f->data, f->len, &w);
     if (err == VK_OK)
         err = vk_ipv6_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w);
     if (err == VK_OK)
         vk_user_send(u, f);
     vk_frame_unref(f);
     return err;
+}
+
+/* Sends an ICMPv6 message r from src to dst. */
+static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                        const vk_icmpv6_repr *r)
+{
+    size_t n;
+    int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
+                             sizeof u->scratch, &n);
+    if (err != VK_OK)
+        return err;
+    return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_ICMPV6, ND_HOP_LIMIT, u->scratch, n);
+}
+
+/* libslirp's icmp6_send_error: from fe80::2, the quoted packet cut to fit
+ * the MTU, never about a multicast or unspecified source. */
+void vk_user_icmp_error6(vk_user *u, const uint8_t *quoted, size_t len, uint8_t type,
+                         uint8_t code, uint64_t now)
+{
+    (void)now;
+    vk_ipv6_repr q;
+    if (len < VK_IPV6_HLEN || vk_ipv6_parse(quoted, len, &q) != VK_OK)
+        return;
+    if (q.src.b[0] == 0xff || ip6_zero(&q.src))
+        return;
+    size_t max = VK_USER_MTU - VK_IPV6_HLEN - 8;
+    size_t n = len < max ? len : max;
+    uint8_t body[4 + VK_USER_MTU];
+    memset(body, 0, 4);
+    memcpy(body + 4, quoted, n);
+    vk_icmpv6_repr e = {.type = type, .code = code, .data = body, .data_len = 4 + n};
+    vk_ip6 src = link_local();
+    if (icmp6_output(u, &src, &q.src, &e) == VK_OK)
+        u->st.icmp_errors_sent++;
 }
 
 static void send_ra(vk_user *u)
@@ -189,11 +219,8 @@ static int icmp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip)
         return handle_nd(u, rx, ip, &m);
     if (m.type == VK_ICMPV6_ECHO_REQUEST && is_own6(u, &ip->dst))
         return handle_echo(u, rx, ip, &m);
-    if (m.type == VK_ICMPV6_ECHO_REQUEST && ip->dst.b[0] != 0xff && !u->cfg.restricted) {
-        vk_world_flow flow = {.family = 6, .proto = VK_IP_PROTO_ICMPV6, .src6 = ip->src,
-                              .dst6 = ip->dst};
-        return vk_user_to_world(u, rx, &flow, rx->eth.payload, VK_IPV6_HLEN + ip->payload_len);
-    }
+    if (m.type == VK_ICMPV6_ECHO_REQUEST && ip->dst.b[0] != 0xff && !u->cfg.restricted)
+        return vk_user_icmp6_echo_out(u, rx, ip, rx->eth.payload, ip->hdr_len + ip->payload_len);
     return vk_user_drop(u, rx, "ICMPv6: type not served");
 }
 
@@ -208,6 +235,8 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
     ndp_learn(u, &ip.src, &rx->eth.src);
     if (ip.proto == VK_IP_PROTO_ICMPV6)
         return icmp6_input(u, rx, &ip);
+    if (ip.proto == VK_IP_PROTO_UDP && ip.dst.b[0] != 0xff && !ip6_zero(&ip.src))
+        return vk_user_udp6_input(u, rx, &ip);
     if (is_own6(u, &ip.dst) || ip.dst.b[0] == 0xff || u->cfg.restricted ||
         (ip.proto != VK_IP_PROTO_TCP && ip.proto != VK_IP_PROTO_UDP))
         return vk_user_drop(u, rx, "IPv6: only ICMPv6 is served by the stack");

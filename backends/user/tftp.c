@@ -11,9 +11,10 @@
  * names, and names whose real path (symlinks resolved) leaves DIR are an
  * access violation.  At most VK_USER_TFTP_SESSIONS_MAX sessions; each ends
  * after VK_USER_TFTP_IDLE_NS without traffic.  Beyond libslirp (which never
- * retransmits), the last packet is resent after 1 s (or the client's
- * timeout option, which is then acknowledged) up to VK_USER_TFTP_RETRIES
- * times, on the loop's clock.
+ * retransmits), the last packet is resent after 1 s up to
+ * VK_USER_TFTP_RETRIES times, on the loop's clock.  As libslirp, only tsize
+ * and blksize are acknowledged: a client's `timeout` (curl always asks) is
+ * left out of the OACK, so the client keeps its default (RFC 2349).
  */
 #include "backends/user/user_internal.h"
 
@@ -189,10 +190,6 @@ static size_t negotiate(vk_user_tftp_session *s, const vk_tftp_repr *t)
             s->block_size = t->blksize < VK_USER_TFTP_BLKSIZE_MAX ? t->blksize
                                                                   : VK_USER_TFTP_BLKSIZE_MAX;
             p = put_pair(p, end, "blksize", s->block_size);
-        } else if (!strcasecmp(name, "timeout") && t->has_timeout && t->timeout >= 1 &&
-                   t->timeout <= 255) {
-            s->timeout_ns = t->timeout * VK_NS_PER_SEC;
-            p = put_pair(p, end, "timeout", t->timeout);
         } else {
             continue;
         }

@@ -3,6 +3,11 @@
  * Ethernet dispatch.  The stack state (user_internal.h) lives in the port's
  * priv; each protocol has its own file.  Replies are sent synchronously from
  * receive(), as libslirp does for everything part 1 implements.
+ *
+ * The world behind the NAT: on a live loop the live world (host sockets,
+ * world_live.c); on a virtual loop the "none" world, which drops NAT
+ * traffic with a counted reason, unless vk_user_set_world() gives another
+ * (the recorded world of a replay, a test's scripted world).
  */
 #include "backends/user/user_internal.h"
 
@@ -11,6 +16,7 @@
 #include <string.h>
 
 #include "backends/backends.h"
+#include "backends/user/world_live.h"
 #include "core/net.h"
 
 int vk_user_drop(vk_user *u, const vk_user_rx *rx, const char *reason)
@@ -92,8 +98,15 @@ static int user_receive(vk_port *self, vk_frame *f)
 static int user_start(vk_port *self)
 {
     vk_user *u = self->priv;
+    vk_diag d = {{0}};
+    int r = vk_user_udp_hostfwd_start(u, &d);
+    if (r != VK_OK) {
+        fprintf(stderr, "vnetkit: -netdev user,id=%s: %s\n", self->id, d.msg);
+        return r;
+    }
     if (u->cfg.ipv6)
         vk_user_ip6_start(u, vk_loop_now(u->loop));
+    u->started = true;
     return VK_OK;
 }
 
@@ -104,6 +117,7 @@ static void user_cleanup(vk_port *self)
     vk_user_frag_cleanup(u);
     vk_user_tftp_cleanup(u);
     vk_user_ip6_cleanup(u);
+    vk_user_nat_cleanup(u);
     if (u->world != NULL)
         u->world->ops->free(u->world);
     vk_user_config_free(&u->cfg);
@@ -136,30 +150,46 @@ const vk_user_stats *vk_user_stats_of(const vk_port *p)
 
 int vk_user_set_world(vk_port *p, vk_world *w)
 {
-    if (w == NULL)
-        return VK_EINVAL;
     if (p == NULL || p->ops != &user_ops) {
-        w->ops->free(w);
+        if (w != NULL)
+            w->ops->free(w);
         return VK_EINVAL;
     }
     vk_user *u = p->priv;
+    if (w == NULL)
+        return VK_EINVAL;
+    vk_user_nat_cleanup(u); /* sockets of the old world go with it */
+    int r = vk_user_nat_init(u);
     if (u->world != NULL)
         u->world->ops->free(u->world);
     u->world = w;
-    return VK_OK;
+    if (r == VK_OK && u->started) {
+        vk_diag d = {{0}};
+        r = vk_user_udp_hostfwd_start(u, &d);
+        if (r != VK_OK)
+            fprintf(stderr, "vnetkit: -netdev user,id=%s: %s\n", p->id, d.msg);
+    }
+    return r;
 }
 
-static int user_init(vk_user *u, vk_port *p, vk_net *net)
+static int user_init(vk_user *u, vk_port *p, vk_net *net, vk_diag *d)
 {
     u->port = p;
     u->loop = vk_net_loop(net);
     u->rng = 0x9e3779b9u;
-    u->world = vk_world_none_new(u->loop);
+    if (vk_loop_clock(u->loop) == VK_CLOCK_LIVE) {
+        int r = vk_world_live_new(u->loop, NULL, &u->world, d);
+        if (r != VK_OK)
+            return r;
+    } else {
+        u->world = vk_world_none_new(u->loop);
+    }
     if (u->world == NULL)
         return VK_ENOMEM;
     int r;
     if ((r = vk_user_arp_init(u)) != VK_OK || (r = vk_user_frag_init(u)) != VK_OK ||
-        (r = vk_user_tftp_init(u)) != VK_OK || (r = vk_user_ip6_init(u)) != VK_OK)
+        (r = vk_user_tftp_init(u)) != VK_OK || (r = vk_user_ip6_init(u)) != VK_OK ||
+        (r = vk_user_nat_init(u)) != VK_OK)
         return r;
     return VK_OK;
 }
@@ -180,8 +210,10 @@ static int user_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, v
     }
     vk_user *u = p->priv;
     u->cfg = cfg;
-    if ((r = user_init(u, p, net)) != VK_OK)
-        return vk_diag_set(d, r, "-netdev user,id=%s: %s", id, vk_strerror(r));
+    vk_diag wd = {{0}};
+    if ((r = user_init(u, p, net, &wd)) != VK_OK)
+        return vk_diag_set(d, r, "-netdev user,id=%s: %s", id,
+                           wd.msg[0] ? wd.msg : vk_strerror(r));
     *out = p;
     return VK_OK;
 }
@@ -189,7 +221,7 @@ static int user_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, v
 static const char *const user_keys[] = {
     "net", "host", "dns", "dhcpstart", "hostname", "domainname", "dnssearch", "tftp",
     "bootfile", "tftp-server-name", "restrict", "ipv4", "ipv6", "ipv6-net", "ipv6-host",
-    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", NULL,
+    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", "dns-upstream", NULL,
 };
 
 const vk_netdev_type vk_netdev_user = {

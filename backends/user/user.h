@@ -4,7 +4,9 @@
  * Part 1 serves what lives inside the virtual network: ARP, DHCP, ICMP echo
  * to the gateway and DNS addresses, TFTP, IPv6 RS/RA, NS/NA and echo, IPv4
  * reassembly, and restrict=on.  Traffic for the outside world goes to a
- * `world` (world.h); part 1's world drops it with a counted reason.
+ * `world` (world.h): the live world (host sockets) on a live loop, the
+ * "none" world (every NAT flow dropped with a counted reason) on a virtual
+ * loop unless vk_user_set_world() gives it another.
  *
  * The counters below are the named caps and drop reasons of the stack, for
  * the tracer's reports and for tests.
@@ -45,14 +47,26 @@ typedef struct vk_user_stats {
     uint64_t ra_sent, na_sent, echo6_replies;
     uint64_t tcp_resets;          /* restrict=on refusals */
     uint64_t nat_not_implemented; /* handed to the part-1 world */
+    uint64_t nat_no_world;        /* NAT traffic dropped: the "none" world */
+    uint64_t udp_sockets;         /* UDP NAT sockets open now */
+    uint64_t udp_sockets_full;    /* VK_USER_UDP_SOCKETS_MAX reached */
+    uint64_t udp_expired;
+    uint64_t udp_out, udp_in;     /* datagrams guest->world, world->guest */
+    uint64_t udp_world_errors;    /* sockets the world refused to open */
+    uint64_t dns_queries;         /* datagrams to the DNS address's port 53 */
+    uint64_t icmp_errors_sent;    /* ICMP/ICMPv6 errors the NAT sent the guest */
+    uint64_t ping_full;           /* VK_USER_PING_MAX reached */
+    uint64_t ping_replies;        /* echo replies from the outside */
+    uint64_t ping_expired;
 } vk_user_stats;
-
-/* Replaces the world of a user port (the "none" world it starts with on a
- * virtual loop).  The old world is freed.  The port takes ownership of w,
- * also on error.  VK_EINVAL if p is not a user port. */
-int vk_user_set_world(vk_port *p, vk_world *w);
 
 /* The counters of a user port (NULL if p is not one). */
 const vk_user_stats *vk_user_stats_of(const vk_port *p);
+
+/* Replaces the world of a user port.  NAT sockets of the old world are
+ * closed and the old world freed; hostfwd=udp rules are bound with the new
+ * one if the port has started (else at start).  The port takes ownership of
+ * w, also on error.  VK_EINVAL if p is not a user port. */
+int vk_user_set_world(vk_port *p, vk_world *w);
 
 #endif

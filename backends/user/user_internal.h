@@ -46,6 +46,11 @@
 #define VK_USER_FRAG_TIMEOUT_NS (30 * VK_NS_PER_SEC) /* libslirp IPFRAGTTL */
 #define VK_USER_RA_MIN_NS (200ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval / 3 */
 #define VK_USER_RA_MAX_NS (600ull * VK_NS_PER_SEC) /* NDP_MaxRtrAdvInterval */
+#define VK_USER_UDP_SOCKETS_MAX 512        /* UDP NAT sockets (libslirp: fds only) */
+#define VK_USER_UDP_EXPIRE_NS (240ull * VK_NS_PER_SEC)  /* libslirp SO_EXPIRE */
+#define VK_USER_UDP_EXPIRE_DNS_NS (10ull * VK_NS_PER_SEC) /* SO_EXPIREFAST, port 53 */
+#define VK_USER_PING_MAX 64                /* echo requests waiting for a reply */
+#define VK_USER_ICMP_QUOTE_MAX 548         /* libslirp ICMP_MAXDATALEN (576 - 28) */
 
 /* hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport */
 typedef struct vk_user_hostfwd {
@@ -68,6 +73,8 @@ typedef struct vk_user_config {
     size_t dnssearch_n;
     vk_user_hostfwd hostfwd[VK_USER_HOSTFWD_MAX];
     size_t hostfwd_n;
+    bool has_dns_upstream; /* dns-upstream= (vnetkit's own key) */
+    vk_waddr dns_upstream;
 } vk_user_config;
 
 typedef struct vk_user_arp_entry {
@@ -94,6 +101,27 @@ typedef struct vk_user_dhcp_client {
 } vk_user_dhcp_client;
 
 typedef struct vk_user vk_user;
+
+/* One NAT socket for UDP (one guest address and port, as libslirp's udb
+ * list) or for one ICMP echo request.  `last` is the guest's last datagram
+ * (IP header on), quoted by the ICMP error an outcome may cause. */
+typedef struct vk_user_nat_sock {
+    vk_user *u;
+    int family;
+    uint8_t proto;          /* VK_IP_PROTO_UDP, _ICMP, _ICMPV6 */
+    vk_ip4 gaddr4, faddr4;  /* guest's address; its last destination */
+    vk_ip6 gaddr6, faddr6;
+    uint16_t gport, fport;
+    uint8_t tos;
+    bool hostfwd;           /* hostfwd=udp: bound at start, never expires */
+    vk_waddr peer;          /* hostfwd: the last host peer */
+    vk_wsock *ws;
+    uint64_t expires;
+    uint8_t last[VK_USER_ICMP_QUOTE_MAX];
+    size_t last_len;
+    uint8_t *echo;          /* ICMP echo: the whole request, for the reflection */
+    size_t echo_len;
+} vk_user_nat_sock;
 
 typedef struct vk_user_tftp_session {
     bool used;
@@ -156,7 +184,12 @@ struct vk_user {
     uint32_t rng;           /* RA intervals: fixed seed, runs are reproducible */
     bool rx_since_ra;
     vk_world *world;
+    bool started;           /* start() ran: hostfwd sockets are bound */
+    vk_user_nat_sock *udp[VK_USER_UDP_SOCKETS_MAX]; /* NULL: free slot */
+    vk_user_nat_sock *ping[VK_USER_PING_MAX];
+    vk_timer *nat_timer;    /* expiry of UDP and echo sockets */
     uint8_t scratch[65536]; /* upper-layer payload being built */
+    uint8_t rxbuf[65536];   /* a datagram read from the world */
 };
 
 /* What a protocol file gets for the frame being handled. */
@@ -224,6 +257,33 @@ int vk_user_udp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
 int vk_user_tcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
+/* udp.c: the UDP NAT.  udp6_input gets IPv6 UDP for the outside. */
+int vk_user_udp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip);
+int vk_user_udp_hostfwd_start(vk_user *u, vk_diag *d);
+/* nat.c: the NAT sockets' shared pieces. */
+int vk_user_nat_init(vk_user *u);
+void vk_user_nat_cleanup(vk_user *u);
+void vk_user_nat_schedule(vk_user *u);
+void vk_user_nat_close(vk_user *u, vk_user_nat_sock *s, uint64_t now);
+/* The address a reply from `from` shows to the guest (libslirp's
+ * sotranslate_in): the guest's destination for aliases of the host. */
+void vk_user_nat_src(const vk_user *u, const vk_user_nat_sock *s, const vk_waddr *from,
+                     vk_waddr *out);
+bool vk_user_world_is_none(const vk_user *u);
+/* ICMP errors toward the guest about `quoted` (an IP datagram it sent), as
+ * libslirp's icmp_send_error / icmp6_send_error. */
+void vk_user_icmp_error4(vk_user *u, const uint8_t *quoted, size_t len, uint8_t type,
+                         uint8_t code, vk_ip4 src, uint64_t now);
+void vk_user_icmp_error6(vk_user *u, const uint8_t *quoted, size_t len, uint8_t type,
+                         uint8_t code, uint64_t now);
+/* icmp.c: ICMPv6 echo for the outside (from ip6.c). */
+int vk_user_icmp6_echo_out(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
+                           const uint8_t *raw, size_t raw_len);
+/* ip6.c: sends an IPv6 packet from the stack (hop limit 255 unless given). */
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len);
+int vk_user_udp6_output(vk_user *u, const vk_ip6 *src, uint16_t sport, const vk_ip6 *dst,
+                        uint16_t dport, const uint8_t *data, size_t len);
 /* Sends a UDP datagram from the stack (checksum filled). */
 int vk_user_udp_output(vk_user *u, vk_ip4 src, uint16_t sport, vk_ip4 dst, uint16_t dport,
                        uint8_t tos, const uint8_t *data, size_t len, uint64_t now);
