@@ -10,6 +10,9 @@
 extern const vk_netdev_type vk_netdev_pcap;
 extern const vk_netdev_type vk_netdev_user;
 extern const vk_netdev_type vk_netdev_tap;
+extern const vk_netdev_type vk_netdev_stream;
+extern const vk_netdev_type vk_netdev_dgram;
+extern const vk_netdev_type vk_netdev_socket;
 
 /* NULL-terminated list of every netdev type. */
 extern const vk_netdev_type *const vk_backend_types[];

@@ -7,5 +7,8 @@ const vk_netdev_type *const vk_backend_types[] = {
     &vk_netdev_pcap,
     &vk_netdev_user,
     &vk_netdev_tap,
+    &vk_netdev_stream,
+    &vk_netdev_dgram,
+    &vk_netdev_socket,
     NULL,
 };

@@ -266,6 +266,17 @@ void vk_loop_unwatch_fd(vk_loop *loop, int fd)
     }
 }
 
+int vk_loop_set_fd_events(vk_loop *loop, int fd, short events)
+{
+    for (size_t i = 0; i < loop->nfds; i++) {
+        if (loop->fds[i].fd == fd) {
+            loop->fds[i].events = events;
+            return VK_OK;
+        }
+    }
+    return VK_ENOENT;
+}
+
 /* ---- running ---- */
 
 void vk_loop_stop(vk_loop *loop, int status)

@@ -51,6 +51,9 @@ void vk_timer_set_background(vk_timer *t, bool background);
 /* Live loops only: VK_EUNSUPP on a virtual loop, VK_EEXIST if watched. */
 int vk_loop_watch_fd(vk_loop *loop, int fd, short events, vk_fd_cb cb, void *arg);
 void vk_loop_unwatch_fd(vk_loop *loop, int fd);
+/* Changes the events polled for a watched fd (POLLIN, POLLIN|POLLOUT...):
+ * VK_ENOENT if fd is not watched. */
+int vk_loop_set_fd_events(vk_loop *loop, int fd, short events);
 
 /* Runs until no timer but background ones (and, live, no fd) is left, until `deadline` (loop
  * time; VK_TIME_NEVER for none), until vk_loop_stop() or until a SIGINT or

@@ -254,6 +254,14 @@ void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *
             net->taps[i].ops->drop(net->taps[i].arg, p, dir, f, reason, ts);
 }
 
+void vk_net_tap_link(vk_net *net, const vk_port *p, bool up, const char *why)
+{
+    uint64_t ts = vk_net_timestamp(net);
+    for (size_t i = 0; i < net->ntaps; i++)
+        if (net->taps[i].ops->link != NULL)
+            net->taps[i].ops->link(net->taps[i].arg, p, up, why, ts);
+}
+
 int vk_net_start(vk_net *net, vk_diag *d)
 {
     for (size_t i = 0; i < net->nports; i++) {

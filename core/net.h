@@ -6,6 +6,7 @@
 #ifndef VK_CORE_NET_H
 #define VK_CORE_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ typedef struct vk_tap_ops {
      * that could not enter p, VK_DIR_OUT for one p could not send. */
     void (*drop)(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, const char *reason,
                  uint64_t ts);
+    /* p's link went up or down (vk_port_set_link); NULL: not interested. */
+    void (*link)(void *arg, const vk_port *p, bool up, const char *why, uint64_t ts);
 } vk_tap_ops;
 
 #define VK_NET_MAX_TAPS 16
@@ -62,5 +65,6 @@ uint64_t vk_net_next_frame_id(vk_net *net);
 void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f);
 void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
                      const char *reason);
+void vk_net_tap_link(vk_net *net, const vk_port *p, bool up, const char *why);
 
 #endif

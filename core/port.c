@@ -171,6 +171,18 @@ void vk_port_drop_outbound_bytes(vk_port *p, const void *data, size_t len, const
     vk_frame_unref(f);
 }
 
+void vk_port_set_link(vk_port *p, bool up, const char *why)
+{
+    if (p->link_down == !up)
+        return;
+    p->link_down = !up;
+    if (up)
+        p->stats.link_ups++;
+    else
+        p->stats.link_downs++;
+    vk_net_tap_link(p->net, p, up, why);
+}
+
 void vk_port_set_queue_limit(vk_port *p, size_t limit)
 {
     p->inq.limit = limit;

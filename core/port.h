@@ -54,6 +54,7 @@ typedef struct vk_port_stats {
     uint64_t drops_no_peer;
     uint64_t drops_other;          /* reported by the port itself */
     size_t queue_high_water;
+    uint64_t link_ups, link_downs; /* vk_port_set_link() changes */
 } vk_port_stats;
 
 /* Default bound of a port's input queue (QEMU's is far larger; ours is a
@@ -74,6 +75,7 @@ struct vk_port {
     unsigned index;     /* creation order; the pcapng interface number */
     vk_frame_queue inq; /* frames waiting to enter this port */
     bool flushing;
+    bool link_down;     /* set by vk_port_set_link(); false for ports that never call it */
     vk_port_stats stats;
     struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */
@@ -108,6 +110,11 @@ void vk_port_drop_outbound(vk_port *p, const vk_frame *f, const char *reason);
 /* The same for bytes that never became a frame (a card's transmit path):
  * the first VK_FRAME_MAX bytes are traced. */
 void vk_port_drop_outbound_bytes(vk_port *p, const void *data, size_t len, const char *reason);
+/* Records a change of link state of `p` (a stream peer connected or went
+ * away): counted in stats, given to every tap (the tracer writes it as a
+ * pcapng comment).  `why` is a short phrase ("peer closed the connection").
+ * Calls that do not change the state are ignored. */
+void vk_port_set_link(vk_port *p, bool up, const char *why);
 void vk_port_set_queue_limit(vk_port *p, size_t limit);
 size_t vk_port_queue_len(const vk_port *p);
 void vk_port_describe(vk_port *p, char *buf, size_t cap);

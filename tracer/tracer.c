@@ -176,9 +176,12 @@ static void tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f
 static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
                      const char *reason, uint64_t ts);
 
+static void tap_link(void *arg, const vk_port *p, bool up, const char *why, uint64_t ts);
+
 static const vk_tap_ops tracer_tap_ops = {
     .frame = tap_frame,
     .drop = tap_drop,
+    .link = tap_link,
 };
 
 static void tracer_free(vk_tracer *t)
@@ -403,6 +406,23 @@ static void tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
              comment);
 }
 
+/* A link change is not a frame: it is an empty packet on the port's interface
+ * carrying the comment "link up: <why>" or "link down: <why>", so Wireshark
+ * shows it in line with the traffic.  The frame filter does not apply to it. */
+static void tap_link(void *arg, const vk_port *p, bool up, const char *why, uint64_t ts)
+{
+    vk_tracer *t = arg;
+    trace_port *tp = tracer_port(t, p);
+    if (tp == NULL || t->ng == NULL)
+        return;
+    static const uint8_t none[1];
+    vk_frame empty = {.data = (uint8_t *)none, .len = 0, .cap = 0, .id = 0, .refcnt = 1};
+    char comment[256];
+    snprintf(comment, sizeof comment, "link %s: %s", up ? "up" : "down", why);
+    t->c.frames_written++;
+    write_ng(t, tp, 0, &empty, ts, comment);
+}
+
 /* ---- flushing, closing, reporting ---- */
 
 void vk_tracer_flush(vk_tracer *t)
@@ -475,6 +495,9 @@ void vk_tracer_print_summary(const vk_tracer *t, const vk_net *net, FILE *out)
                 (unsigned long long)s->rx_frames, (unsigned long long)s->tx_frames,
                 (unsigned long long)drops, (unsigned long long)s->drops_queue_full,
                 (unsigned long long)s->drops_no_peer, (unsigned long long)s->drops_other);
+        if (s->link_ups + s->link_downs > 0)
+            fprintf(out, "%-20s link %s (%llu up, %llu down)\n", "", p->link_down ? "down" : "up",
+                    (unsigned long long)s->link_ups, (unsigned long long)s->link_downs);
     }
     if (t == NULL)
         return;

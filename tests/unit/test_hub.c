@@ -66,7 +66,7 @@ static void log_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
     strncpy(l->reason, reason, sizeof l->reason - 1);
 }
 
-static const vk_tap_ops log_ops = {log_frame, log_drop};
+static const vk_tap_ops log_ops = {.frame = log_frame, .drop = log_drop};
 
 typedef struct fixture {
     vk_loop *loop;

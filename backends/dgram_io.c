@@ -1,0 +1,277 @@
+/*
+ * A datagram socket as a port (rules in dgram_io.h): recvmmsg into a ring of
+ * VK_DGRAM_BATCH buffers, sendmmsg from held frame references.
+ */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "backends/dgram_io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Shortest frame forwarded: an Ethernet header. */
+#define DLINK_MIN_FRAME 14
+/* Socket receive buffer asked for (the kernel clamps it to rmem_max): a
+ * datagram that finds the buffer full is lost without a trace anyone can
+ * see, and the default (~200 KiB, a few hundred small frames on loopback)
+ * overflows in one burst from a capture or a hub. */
+#define DLINK_SO_RCVBUF (2 * 1024 * 1024)
+/* Receive buffers: one byte more than VK_FRAME_MAX shows an oversized one
+ * (MSG_TRUNC tells the rest). */
+#define DLINK_RX_BUF (VK_FRAME_MAX + 1)
+
+typedef struct dlink {
+    vk_port *port;
+    vk_loop *loop;
+    int fd;
+    bool watched, want_out;
+    bool has_dest;
+    vk_saddr dest;
+    char option[128];
+    char desc[400];
+    vk_timer *flush_timer;
+    /* receive ring */
+    uint8_t *rxbuf; /* VK_DGRAM_BATCH * DLINK_RX_BUF */
+    struct mmsghdr rxmsg[VK_DGRAM_BATCH];
+    struct iovec rxiov[VK_DGRAM_BATCH];
+    /* transmit batch: references held until sent or dropped */
+    vk_frame *tx[VK_DGRAM_BATCH];
+    size_t ntx;
+    struct mmsghdr txmsg[VK_DGRAM_BATCH];
+    struct iovec txiov[VK_DGRAM_BATCH];
+} dlink;
+
+/* ---- transmit ---- */
+
+static void dlink_set_pollout(dlink *s, bool on)
+{
+    if (s->want_out == on || !s->watched)
+        return;
+    s->want_out = on;
+    vk_loop_set_fd_events(s->loop, s->fd, on ? (POLLIN | POLLOUT) : POLLIN);
+}
+
+static void dlink_shift(dlink *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        vk_frame_unref(s->tx[i]);
+    memmove(s->tx, s->tx + n, (s->ntx - n) * sizeof s->tx[0]);
+    s->ntx -= n;
+}
+
+static const char *dlink_send_reason(int err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+        return "dgram: nobody listens at the destination (connection refused)";
+    case ENOENT:
+        return "dgram: the destination socket does not exist";
+    case EMSGSIZE:
+        return "dgram: frame too long for a datagram";
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+        return "dgram: destination unreachable";
+    case ENOBUFS:
+    case ENOMEM:
+        return "dgram: no buffer space in the kernel";
+    default:
+        return "dgram: send failed";
+    }
+}
+
+/* Sends the batch; stops at EAGAIN (then waits for POLLOUT).  A frame the
+ * kernel refuses is dropped with the error as reason and the rest go on. */
+static void dlink_write_out(dlink *s)
+{
+    while (s->ntx > 0) {
+        for (size_t i = 0; i < s->ntx; i++) {
+            s->txiov[i] = (struct iovec){s->tx[i]->data, s->tx[i]->len};
+            memset(&s->txmsg[i], 0, sizeof s->txmsg[i]);
+            s->txmsg[i].msg_hdr.msg_iov = &s->txiov[i];
+            s->txmsg[i].msg_hdr.msg_iovlen = 1;
+            if (s->has_dest) {
+                s->txmsg[i].msg_hdr.msg_name = &s->dest.ss;
+                s->txmsg[i].msg_hdr.msg_namelen = s->dest.len;
+            }
+        }
+        int n = sendmmsg(s->fd, s->txmsg, (unsigned)s->ntx, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            dlink_shift(s, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            dlink_set_pollout(s, true);
+            return;
+        }
+        /* the first datagram failed: it alone is dropped */
+        vk_port_drop(s->port, s->tx[0], dlink_send_reason(n < 0 ? errno : EIO));
+        dlink_shift(s, 1);
+    }
+    dlink_set_pollout(s, false);
+}
+
+static void dlink_on_flush_timer(void *arg, uint64_t now)
+{
+    dlink *s = arg;
+    (void)now;
+    if (!s->want_out)
+        dlink_write_out(s);
+}
+
+static bool dlink_can_receive(vk_port *self)
+{
+    dlink *s = self->priv;
+    return s->ntx < VK_DGRAM_BATCH;
+}
+
+static int dlink_receive(vk_port *self, vk_frame *f)
+{
+    dlink *s = self->priv;
+    if (s->ntx >= VK_DGRAM_BATCH) { /* can_receive() said yes: cannot happen */
+        vk_port_drop(self, f, "dgram: transmit batch full");
+        return VK_EDROP;
+    }
+    s->tx[s->ntx++] = vk_frame_ref(f);
+    if (s->want_out)
+        return VK_OK; /* POLLOUT will send it */
+    if (s->ntx == VK_DGRAM_BATCH)
+        dlink_write_out(s);
+    else if (!vk_timer_pending(s->flush_timer))
+        vk_timer_arm(s->flush_timer, vk_loop_now(s->loop));
+    return VK_OK;
+}
+
+/* ---- receive ---- */
+
+static void dlink_forward(dlink *s, const uint8_t *data, size_t len, bool truncated)
+{
+    if (truncated || len > VK_FRAME_MAX)
+        vk_port_drop_outbound_bytes(s->port, data, len, "dgram: datagram longer than "
+                                    "VK_FRAME_MAX");
+    else if (len == 0)
+        vk_port_drop_outbound_bytes(s->port, NULL, 0, "dgram: empty datagram");
+    else if (len < DLINK_MIN_FRAME)
+        vk_port_drop_outbound_bytes(s->port, data, len, "dgram: runt frame");
+    else if (vk_port_send_bytes(s->port, data, len) != VK_OK)
+        vk_port_drop_outbound_bytes(s->port, data, len, "dgram: out of memory");
+}
+
+static void dlink_read(dlink *s)
+{
+    for (size_t i = 0; i < VK_DGRAM_BATCH; i++) {
+        s->rxiov[i] = (struct iovec){s->rxbuf + i * DLINK_RX_BUF, DLINK_RX_BUF};
+        memset(&s->rxmsg[i], 0, sizeof s->rxmsg[i]);
+        s->rxmsg[i].msg_hdr.msg_iov = &s->rxiov[i];
+        s->rxmsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n;
+    do
+        n = recvmmsg(s->fd, s->rxmsg, VK_DGRAM_BATCH, MSG_DONTWAIT, NULL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        /* EAGAIN, or an ICMP error queued by an earlier send (ECONNREFUSED
+         * on a connected socket): nothing was received */
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len = s->rxmsg[i].msg_len;
+        bool trunc = (s->rxmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+        dlink_forward(s, s->rxbuf + (size_t)i * DLINK_RX_BUF, len > DLINK_RX_BUF ? DLINK_RX_BUF
+                      : len, trunc || len > VK_FRAME_MAX);
+    }
+}
+
+static void dlink_on_fd(void *arg, int fd, short revents)
+{
+    dlink *s = arg;
+    (void)fd;
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        dlink_read(s);
+    if ((revents & POLLOUT) && s->want_out) {
+        dlink_write_out(s);
+        if (s->ntx < VK_DGRAM_BATCH)
+            vk_port_flush(s->port);
+    }
+}
+
+/* ---- port operations ---- */
+
+static int dlink_start(vk_port *self)
+{
+    dlink *s = self->priv;
+    s->loop = vk_net_loop(self->net);
+    if (vk_loop_clock(s->loop) != VK_CLOCK_LIVE) {
+        vk_net_fail(self->net, VK_EUNSUPP, "%s: a socket needs the live clock (drop --clock "
+                    "virtual)", s->option);
+        return VK_EUNSUPP;
+    }
+    s->flush_timer = vk_timer_new(s->loop, dlink_on_flush_timer, s);
+    if (s->flush_timer == NULL)
+        return VK_ENOMEM;
+    int r = vk_loop_watch_fd(s->loop, s->fd, POLLIN, dlink_on_fd, s);
+    if (r != VK_OK)
+        return r;
+    s->watched = true;
+    return VK_OK;
+}
+
+static void dlink_cleanup(vk_port *self)
+{
+    dlink *s = self->priv;
+    if (s->watched)
+        vk_loop_unwatch_fd(s->loop, s->fd);
+    /* frames never sent: the run is over, but none goes silently */
+    for (size_t i = 0; i < s->ntx; i++)
+        vk_port_drop(self, s->tx[i], "dgram: not sent before the end of the run");
+    dlink_shift(s, s->ntx);
+    if (s->fd >= 0)
+        close(s->fd);
+    vk_timer_free(s->flush_timer);
+    free(s->rxbuf);
+}
+
+static void dlink_describe(vk_port *self, char *buf, size_t cap)
+{
+    dlink *s = self->priv;
+    snprintf(buf, cap, "%s %s", self->model, s->desc);
+}
+
+static const vk_port_ops dlink_ops = {
+    .kind = "dgram",
+    .receive = dlink_receive,
+    .can_receive = dlink_can_receive,
+    .cleanup = dlink_cleanup,
+    .describe = dlink_describe,
+    .start = dlink_start,
+};
+
+int vk_dlink_create(vk_net *net, const char *id, const vk_dlink_config *cfg, vk_port **out,
+                    vk_diag *d)
+{
+    vk_port *p;
+    int r = vk_port_new(net, &dlink_ops, id, cfg->model, sizeof(dlink), &p, d);
+    if (r != VK_OK) {
+        close(cfg->fd);
+        return r;
+    }
+    dlink *s = p->priv;
+    s->port = p;
+    s->fd = cfg->fd;
+    s->has_dest = cfg->has_dest;
+    s->dest = cfg->dest;
+    snprintf(s->option, sizeof s->option, "%s", cfg->option);
+    snprintf(s->desc, sizeof s->desc, "%s", cfg->desc);
+    int rcvbuf = DLINK_SO_RCVBUF;
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* best effort */
+    s->rxbuf = malloc((size_t)VK_DGRAM_BATCH * DLINK_RX_BUF);
+    if (s->rxbuf == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", cfg->option);
+    *out = p;
+    return VK_OK;
+}

@@ -1,0 +1,86 @@
+/*
+ * QEMU's stream framing, shared by every stream transport (-netdev socket
+ * listen=/connect=/fd=, -netdev stream): each frame travels as a 4-byte
+ * big-endian length followed by that many bytes of Ethernet frame.  QEMU
+ * (net/stream.c, net/socket.c) drops the connection when a length is larger
+ * than its receive buffer, 4096 + 65536 bytes; so do we.  A zero length is
+ * legal on the wire but carries no frame: it is reported so the caller can
+ * trace it as a drop.
+ *
+ * Both directions are plain byte buffers so that one read(2) or write(2)
+ * moves as many frames as fit (batching), and a partial read or write simply
+ * leaves bytes for the next call.  Neither side does I/O: the caller reads
+ * into vk_stream_rx_space() and writes from vk_stream_tx_data().
+ * Ownership: each struct owns its buffer (init allocates, free releases).
+ */
+#ifndef VK_BACKENDS_FRAMING_H
+#define VK_BACKENDS_FRAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define VK_STREAM_HDR_LEN 4
+/* Largest length accepted from a peer (QEMU's NET_BUFSIZE). */
+#define VK_STREAM_LEN_MAX (4096u + 65536u)
+/* Default buffer sizes: big enough for several 64 KiB frames per syscall. */
+#define VK_STREAM_RX_BUF (256u * 1024u)
+#define VK_STREAM_TX_BUF (256u * 1024u)
+
+typedef struct vk_stream_rx {
+    uint8_t *buf;
+    size_t cap;
+    size_t start, end; /* unparsed bytes are buf[start..end) */
+} vk_stream_rx;
+
+/* cap must hold one whole record (VK_STREAM_HDR_LEN + VK_STREAM_LEN_MAX):
+ * VK_EINVAL otherwise, VK_ENOMEM. */
+int vk_stream_rx_init(vk_stream_rx *rx, size_t cap);
+void vk_stream_rx_free(vk_stream_rx *rx);
+/* Forgets every buffered byte (a new connection). */
+void vk_stream_rx_reset(vk_stream_rx *rx);
+/* Where the next read may write, and how much (> 0 while a record is
+ * incomplete); moves unparsed bytes to the front first when that makes room.
+ * The pointers handed out by vk_stream_rx_next() are invalid afterwards. */
+uint8_t *vk_stream_rx_space(vk_stream_rx *rx, size_t *room);
+/* n bytes were read into the space (n <= room). */
+void vk_stream_rx_commit(vk_stream_rx *rx, size_t n);
+/* The next record:
+ *   VK_OK      *frame, *len: a frame (borrowed from the buffer)
+ *   VK_EAGAIN  the record is not complete yet
+ *   VK_EDROP   a zero-length record, consumed (*len = 0)
+ *   VK_ERANGE  the length field (*len) is over VK_STREAM_LEN_MAX; nothing is
+ *              consumed: the stream cannot be resynchronised, drop it. */
+int vk_stream_rx_next(vk_stream_rx *rx, const uint8_t **frame, size_t *len);
+/* Bytes of an incomplete record held, and (if its header is complete) the
+ * length it announced in *claimed (else 0).  For "truncated at EOF". */
+size_t vk_stream_rx_partial(const vk_stream_rx *rx, size_t *claimed);
+
+typedef struct vk_stream_tx {
+    uint8_t *buf;
+    size_t cap;
+    size_t start, end; /* bytes still to write are buf[start..end) */
+    size_t rec;        /* where the first record not wholly written begins (<= start) */
+} vk_stream_tx;
+
+int vk_stream_tx_init(vk_stream_tx *tx, size_t cap);
+void vk_stream_tx_free(vk_stream_tx *tx);
+void vk_stream_tx_reset(vk_stream_tx *tx);
+/* Appends one record.  VK_ERANGE for len 0 or len > VK_STREAM_LEN_MAX,
+ * VK_EFULL when it does not fit now (write some out first). */
+int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len);
+/* True when a record of len bytes fits now. */
+int vk_stream_tx_fits(const vk_stream_tx *tx, size_t len);
+/* The bytes waiting to be written (*len may be 0). */
+const uint8_t *vk_stream_tx_data(const vk_stream_tx *tx, size_t *len);
+/* n of them were written (n <= *len of vk_stream_tx_data). */
+void vk_stream_tx_consume(vk_stream_tx *tx, size_t n);
+size_t vk_stream_tx_pending(const vk_stream_tx *tx);
+/* Calls fn for every frame not wholly written yet (a connection that ends
+ * loses them: the caller traces each), in order. */
+void vk_stream_tx_foreach_unsent(const vk_stream_tx *tx,
+                                 void (*fn)(void *arg, const uint8_t *frame, size_t len),
+                                 void *arg);
+
+#endif
