@@ -76,7 +76,7 @@ static void log_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
     snprintf(l->ev[l->n - 1].text, sizeof l->ev[0].text, "%s", reason);
 }
 
-static const vk_tap_ops log_ops = {log_frame, log_drop};
+static const vk_tap_ops log_ops = {.frame = log_frame, .drop = log_drop};
 
 /* A filter that writes its id into a shared order log and may drop. */
 typedef struct tagger {
