@@ -383,7 +383,8 @@ static vk_rec_udp *udp_find(vk_recording *r, const vk_waddr *guest)
     return NULL;
 }
 
-static vk_rec_udp *udp_new(builder *b, const vk_waddr *guest, const vk_waddr *dst)
+static vk_rec_udp *udp_new(builder *b, const vk_waddr *guest, const vk_waddr *dst,
+                           bool inbound)
 {
     vk_recording *r = b->r;
     if (r->nudp >= VK_REC_FLOWS_MAX) {
@@ -396,10 +397,12 @@ static vk_rec_udp *udp_new(builder *b, const vk_waddr *guest, const vk_waddr *ds
     }
     vk_rec_udp *u = &r->udp[r->nudp++];
     memset(u, 0, sizeof *u);
+    u->inbound = inbound;
     u->guest = *guest;
     u->first_dst = *dst;
+    u->sent_ts = r->epoch; /* inbound: the first datagrams are timed from the start */
     for (size_t i = 0; i + 1 < r->nudp; i++)
-        if (vk_waddr_eq(&r->udp[i].first_dst, dst))
+        if (r->udp[i].inbound == inbound && vk_waddr_eq(&r->udp[i].first_dst, dst))
             u->ordinal++;
     return u;
 }
@@ -482,7 +485,7 @@ static int udp_frame(builder *b, const fr *x)
         if (dns)
             return dns_query(b, x, &q, udp.payload, udp.payload_len);
         vk_rec_udp *u = udp_find(b->r, &x->src);
-        if (u == NULL && (u = udp_new(b, &x->src, &x->dst)) == NULL)
+        if (u == NULL && (u = udp_new(b, &x->src, &x->dst, false)) == NULL)
             return b->err;
         vk_rec_dgram d = {.from_guest = true, .ts = x->f->ts_ns, .frame_no = x->f->no,
                           .addr = x->dst, .data = udp.payload, .len = udp.payload_len};
@@ -497,11 +500,10 @@ static int udp_frame(builder *b, const fr *x)
         if (e != NULL)
             return dns_answer(b, e, x, udp.payload, udp.payload_len);
     }
+    /* a datagram to a guest port that never sent: inbound (hostfwd=udp) */
     vk_rec_udp *u = udp_find(b->r, &x->dst);
-    if (u == NULL) {
-        b->r->st.orphans++;
-        return VK_OK;
-    }
+    if (u == NULL && (u = udp_new(b, &x->dst, &x->src, true)) == NULL)
+        return b->err;
     return udp_reply(b, u, x, &x->src, udp.payload, udp.payload_len, 0);
 }
 

@@ -117,8 +117,12 @@ typedef struct vk_rec_dlist {
     size_t n, cap;
 } vk_rec_dlist;
 
-/* One guest UDP socket (address, port). */
+/* One guest UDP socket (address, port).  Inbound (hostfwd=udp): the first
+ * datagram came from the network side; first_dst is then its source, and
+ * the replies before any guest datagram are timed from the capture's
+ * start. */
 typedef struct vk_rec_udp {
+    bool inbound;
     vk_waddr guest;
     vk_waddr first_dst;   /* key, with the ordinal */
     unsigned ordinal;

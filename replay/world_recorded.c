@@ -459,6 +459,8 @@ static const vk_rec_udp *udp_claim(rworld *w, const vk_world_flow *f, udp_prog *
     size_t any = r->nudp, same_guest = r->nudp;
     for (size_t i = 0; i < r->nudp; i++) {
         const vk_rec_udp *u = &r->udp[i];
+        if (u->inbound)
+            continue;
         if (!w->udp_taken[i] && vk_waddr_eq(&u->first_dst, &dst)) {
             if (vk_waddr_eq(&u->guest, &src)) {
                 any = i;
@@ -479,18 +481,52 @@ static const vk_rec_udp *udp_claim(rworld *w, const vk_world_flow *f, udp_prog *
     return &r->udp[any];
 }
 
+/* hostfwd=udp: the inbound socket of the rule's guest port (the flow's
+ * source), the same guest address preferred. */
+static const vk_rec_udp *udp_claim_inbound(rworld *w, const vk_world_flow *f, udp_prog **prog)
+{
+    const vk_recording *r = w->rec;
+    vk_waddr src;
+    flow_src(f, &src);
+    size_t any = r->nudp;
+    for (size_t i = 0; i < r->nudp; i++) {
+        const vk_rec_udp *u = &r->udp[i];
+        if (!u->inbound || w->udp_taken[i] || u->guest.family != src.family ||
+            u->guest.port != src.port)
+            continue;
+        if (vk_waddr_eq(&u->guest, &src)) {
+            any = i;
+            break;
+        }
+        if (any == r->nudp)
+            any = i;
+    }
+    if (any == r->nudp)
+        return NULL;
+    w->udp_taken[any] = true;
+    *prog = &w->udp_prog[any];
+    return &r->udp[any];
+}
+
+static void udp_advance(rsock *s, uint64_t now);
+
 static int rec_udp_open(vk_world *wb, const vk_world_flow *flow, const vk_waddr *bind_to,
                         const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
     rworld *w = (rworld *)wb;
-    (void)bind_to, (void)now;
     *out = NULL;
     rsock *s = sock_new(w, RS_UDP, ev, ctx);
     if (s == NULL)
         return VK_ENOMEM;
-    name_sock(s, "udp", flow);
+    name_sock(s, bind_to != NULL ? "udp hostfwd" : "udp", flow);
     s->flow = *flow;
-    s->u = udp_claim(w, flow, &s->prog);
+    if (bind_to != NULL) {
+        s->u = udp_claim_inbound(w, flow, &s->prog);
+        if (s->u != NULL)
+            udp_advance(s, now);
+    } else {
+        s->u = udp_claim(w, flow, &s->prog);
+    }
     *out = &s->base;
     return VK_OK;
 }
@@ -502,7 +538,10 @@ static vk_waddr world_from(const rsock *s, const vk_waddr *guest_view)
     for (size_t i = 0; i < s->nmap; i++)
         if (vk_waddr_eq(&s->map[i].guest_view, guest_view))
             return s->map[i].world;
-    return *guest_view;
+    vk_waddr lo = *guest_view;
+    if (s->u != NULL && s->u->inbound) /* hostfwd clients are replayed as loopback */
+        waddr_loopback(guest_view->family, guest_view->port, &lo);
+    return lo;
 }
 
 static void map_add(rsock *s, const vk_waddr *guest_view, const vk_waddr *world)

@@ -689,6 +689,69 @@ static void test_world_inbound_connection_is_accepted_at_its_recorded_time(void 
     stack_close(&k);
 }
 
+/* The UDP capture with the roles swapped: the echo exchange becomes an
+ * inbound (hostfwd=udp) socket on guest port 17777. */
+static void test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = load("qemu-e1000-udp-dns.pcap");
+    vk_side *side = calloc(k.cap->count, sizeof *side);
+    for (size_t i = 0; i < k.cap->count; i++)
+        side[i] = memcmp(k.cap->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
+                                                                        : VK_SIDE_GUEST;
+    vk_diag d;
+    assert_int_equal(vk_recording_build(k.cap, side, &k.rec, &d), VK_OK);
+    free(side);
+    vk_waddr gw = a4("10.0.2.2", 17777), client = a4("10.0.2.15", 35314);
+    const vk_rec_udp *u = NULL;
+    for (size_t i = 0; i < k.rec->nudp; i++)
+        if (k.rec->udp[i].inbound && vk_waddr_eq(&k.rec->udp[i].guest, &gw))
+            u = &k.rec->udp[i];
+    assert_non_null(u);
+    assert_true(vk_waddr_eq(&u->first_dst, &client));
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 4, .proto = 17, .src4 = gw.ip4, .src_port = 17777};
+    vk_waddr bind = a4("0.0.0.0", 17777);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->udp_open(k.w, &f, &bind, &events, &k, &s, 0), VK_OK);
+    /* frames 13-17: the client's five copies at their capture times */
+    uint64_t t13 = rel(&k, u->dg.d[0].ts);
+    run_to(&k, t13 - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, t13);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[64];
+    vk_waddr from, lo = a4("127.0.0.1", 35314);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 26);
+    assert_true(vk_waddr_eq(&from, &lo)); /* a loopback client, as hostfwd sees it */
+    run_to(&k, t13 + 1 * MS);
+    size_t got = 1;
+    while (op_recvfrom(&k, s, buf, sizeof buf, &from) == 26)
+        got++;
+    assert_int_equal(got, 5);
+    /* the sixth (frame 25) only after five answers, 518018 us after the
+     * fifth answer (frame 22 .607512 -> 25 433.125530) */
+    run_to(&k, t13 + 100 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EAGAIN);
+    static const uint8_t answer[31] = "echo:";
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(op_sendto(&k, s, &lo, answer, sizeof answer), VK_OK);
+    size_t before = k.n;
+    run_to(&k, t13 + 100 * MS + 518017 * US);
+    assert_int_equal(k.n, before);
+    run_to(&k, t13 + 100 * MS + 518018 * US);
+    assert_int_equal(k.n, before + 1);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 26);
+    /* the answers differ from the recorded ones ("echo:" + request): noted */
+    assert_int_equal(k.rec->notes_total, 1);
+    k.w->ops->close(k.w, s, false, vk_loop_now(k.loop));
+    stack_close(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
         cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),
         cmocka_unit_test(test_world_inbound_connection_is_accepted_at_its_recorded_time),
+        cmocka_unit_test(test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
