@@ -27,7 +27,12 @@
 #include "replay/capture.h"
 #include "replay/recording.h"
 #include "replay/world_recorded.h"
+#include "wire/checksum.h"
 #include "wire/dns.h"
+#include "wire/ethernet.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
 
 #define US 1000ull
 #define MS 1000000ull
@@ -135,6 +140,24 @@ static void test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack(void *
     vk_capture_free(c);
 }
 
+static void test_builder_refused_connection_from_a_reset_before_any_syn_ack(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-e1000-restrict.pcap");
+    vk_recording *r = build(c);
+    const vk_rec_tcp *t = only_tcp(r);
+    /* frame 21 SYN (.516737) answered by frame 22 RST|ACK (.516766): 29 us */
+    vk_waddr peer = a4("10.0.2.2", 18080);
+    assert_true(vk_waddr_eq(&t->peer, &peer));
+    assert_int_equal(t->guest.port, 47086);
+    assert_int_equal(t->status, VK_ECONNREFUSED);
+    assert_int_equal(t->connect_delay, 29 * US);
+    assert_int_equal(t->nev, 0);
+    assert_int_equal(t->guest_bytes, 0);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
 static const vk_rec_udp *udp_to(const vk_recording *r, const vk_waddr *dst)
 {
     for (size_t i = 0; i < r->nudp; i++)
@@ -215,6 +238,108 @@ static void test_builder_dns_queries_keyed_by_id_and_name(void **state)
     vk_waddr dns_port = a4("10.0.2.3", 53);
     for (size_t i = 0; i < r->nudp; i++)
         assert_false(vk_waddr_eq(&r->udp[i].first_dst, &dns_port));
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* ---- the builder on a hand-made capture (wire/ emitters) ---- */
+
+static const vk_mac slirp_mac = {{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}};
+
+/* Appends an IPv4 frame carrying payload (proto) between the guest
+ * 10.0.2.15 and 10.0.2.2. */
+static void add_ip(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
+                   const uint8_t *l4, size_t l4_len)
+{
+    uint8_t f[1600];
+    vk_eth_repr eth = {.dst = from_guest ? slirp_mac : guest_mac,
+                       .src = from_guest ? guest_mac : slirp_mac, .ethertype = 0x0800};
+    size_t w, w2;
+    assert_int_equal(vk_eth_emit(&eth, f, sizeof f, &w), VK_OK);
+    vk_ipv4_repr ip = {.ttl = 64, .proto = proto, .payload = l4, .payload_len = l4_len};
+    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4("10.0.2.2", 0).ip4;
+    ip.src = from_guest ? g : h;
+    ip.dst = from_guest ? h : g;
+    assert_int_equal(vk_ipv4_emit(&ip, f + w, sizeof f - w, &w2), VK_OK);
+    assert_int_equal(vk_capture_append(c, ts, f, w + w2, 0, 0), VK_OK);
+}
+
+/* A TCP segment 10.0.2.15:40000 <> 10.0.2.2:dport. */
+static void add_tcp(vk_capture *c, uint64_t ts, bool from_guest, uint16_t dport, uint32_t seq,
+                    uint32_t ack, uint8_t flags, const char *data)
+{
+    uint8_t seg[1500];
+    size_t n;
+    vk_tcp_repr t = {.src_port = from_guest ? 40000 : dport,
+                     .dst_port = from_guest ? dport : 40000, .seq = seq, .ack = ack,
+                     .flags = flags, .window = 65535, .payload = (const uint8_t *)data,
+                     .payload_len = data ? strlen(data) : 0};
+    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4("10.0.2.2", 0).ip4;
+    uint32_t ps = from_guest ? vk_csum_pseudo4(&g, &h, 6) : vk_csum_pseudo4(&h, &g, 6);
+    assert_int_equal(vk_tcp_emit(&t, ps, seg, sizeof seg, &n), VK_OK);
+    add_ip(c, ts, from_guest, 6, seg, n);
+}
+
+static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    /* flow 1 (8080): SYN, its retransmission, SYN-ACK 1.5 s after the first */
+    add_tcp(c, s0, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1000 * MS, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1500 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 1600 * MS, true, 8080, 1001, 5001, VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 2000 * MS, true, 8080, 1001, 5001, VK_TCP_ACK | VK_TCP_PSH, "abcdef");
+    /* the peer's bytes 3..5 before 0..2, then all six again */
+    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK, "XYZ");
+    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABC");
+    add_tcp(c, s0 + 2300 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABCXYZ");
+    add_tcp(c, s0 + 2400 * MS, true, 8080, 1007, 5007, VK_TCP_ACK | VK_TCP_FIN, NULL);
+    add_tcp(c, s0 + 2500 * MS, false, 8080, 5007, 1008, VK_TCP_ACK | VK_TCP_FIN, NULL);
+    /* flow 2 (9090): ICMP host unreachable quoting the SYN, 3 ms later */
+    add_tcp(c, s0 + 3000 * MS, true, 9090, 7000, 0, VK_TCP_SYN, NULL);
+    const vk_cap_frame *syn = &c->frames[c->count - 1];
+    uint8_t quote[28];
+    memcpy(quote, syn->data + VK_ETH_HLEN, sizeof quote);
+    uint8_t icmp[64];
+    size_t n;
+    vk_icmp_repr m = {.type = VK_ICMP_DEST_UNREACH, .code = VK_ICMP_UNREACH_HOST,
+                      .data = quote, .data_len = sizeof quote};
+    assert_int_equal(vk_icmp_emit(&m, icmp, sizeof icmp, &n), VK_OK);
+    add_ip(c, s0 + 3003 * MS, false, 1, icmp, n);
+    /* flow 3 (7070): a SYN nobody answers */
+    add_tcp(c, s0 + 4000 * MS, true, 7070, 9000, 0, VK_TCP_SYN, NULL);
+    /* flow 4: a second connection to 8080 from the same port, new ISN */
+    add_tcp(c, s0 + 5000 * MS, true, 8080, 20000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 5000 * MS + 20 * US, false, 8080, 0, 20001, VK_TCP_RST | VK_TCP_ACK, NULL);
+
+    vk_recording *r = build(c);
+    assert_int_equal(r->ntcp, 4);
+    const vk_rec_tcp *t = &r->tcp[0];
+    assert_int_equal(t->status, VK_OK);
+    assert_int_equal(t->connect_delay, 1500 * MS);
+    assert_int_equal(t->guest_bytes, 6);
+    assert_true(t->guest_fin);
+    assert_int_equal(t->nev, 3);
+    assert_int_equal(t->ev[0].len, 3);
+    assert_memory_equal(t->ev[0].data, "ABC", 3);
+    assert_int_equal(t->ev[0].delay, 200 * MS);
+    assert_int_equal(t->ev[1].len, 3);
+    assert_memory_equal(t->ev[1].data, "XYZ", 3);
+    assert_int_equal(t->ev[1].delay, 0);
+    assert_int_equal(t->ev[0].prefix, 6);
+    assert_int_equal(t->ev[2].kind, VK_REC_EOF);
+    assert_true(t->ev[2].after_guest_fin);
+    assert_int_equal(t->ev[2].delay, 100 * MS);
+    assert_true(r->st.tcp_retransmits >= 1);
+    assert_int_equal(r->tcp[1].status, VK_EHOSTUNREACH);
+    assert_int_equal(r->tcp[1].connect_delay, 3 * MS);
+    assert_int_equal(r->tcp[2].status, VK_ETIMEDOUT);
+    assert_int_equal(r->tcp[2].connect_delay, VK_REC_CONNECT_TIMEOUT_NS);
+    assert_int_equal(r->tcp[3].status, VK_ECONNREFUSED);
+    assert_int_equal(r->tcp[3].ordinal, 1);
+    assert_int_equal(r->tcp[3].connect_delay, 20 * US);
     vk_recording_unref(r);
     vk_capture_free(c);
 }
@@ -757,8 +882,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder_e1000_http_flow_outcome_chunks_and_prefixes),
         cmocka_unit_test(test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack),
+        cmocka_unit_test(test_builder_refused_connection_from_a_reset_before_any_syn_ack),
         cmocka_unit_test(test_builder_udp_echo_replies_count_the_guest_datagrams_before_them),
         cmocka_unit_test(test_builder_dns_queries_keyed_by_id_and_name),
+        cmocka_unit_test(test_builder_reorders_dedups_and_reads_every_outcome),
         cmocka_unit_test(test_builder_survives_truncated_and_corrupted_frames),
         cmocka_unit_test(test_dns_question_reader_rejects_loops_and_truncation),
         cmocka_unit_test(test_world_tcp_chunk_released_only_after_the_guest_prefix),
