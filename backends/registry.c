@@ -10,5 +10,6 @@ const vk_netdev_type *const vk_backend_types[] = {
     &vk_netdev_stream,
     &vk_netdev_dgram,
     &vk_netdev_socket,
+    &vk_netdev_libslirp,
     NULL,
 };

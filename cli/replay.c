@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "core/options.h"
+#include "replay/differential.h"
 #include "replay/replay.h"
 #include "replay/report.h"
 
@@ -23,7 +24,7 @@ static void replay_usage(FILE *out)
             "                      [--trace-dir DIR | --trace FILE.pcapng]\n"
             "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
             "                      [--guest-offload none|csum|tso] [--check-wire]\n"
-            "                      [--world recorded|none|live]\n"
+            "                      [--world recorded|none|live] [--against libslirp]\n"
             "\n"
             "Plays the frames the guest sent in CAPTURE (pcap or pcapng) into the network at\n"
             "their recorded times on the virtual clock, and compares what the network\n"
@@ -71,6 +72,14 @@ static void replay_usage(FILE *out)
             "  --no-normalize LIST  turn them off\n"
             "  --settle T           run on T after the last capture frame (default 2s)\n"
             "\n"
+            "differential:\n"
+            "  --against TYPE       run the guest frames a second time with every -netdev\n"
+            "                       user swapped to TYPE (libslirp: the real library) and\n"
+            "                       compare our answers with that oracle's instead of the\n"
+            "                       capture's; README's deliberate differences are named\n"
+            "                       and allowed (not with --trace*, --report,\n"
+            "                       --update-expected)\n"
+            "\n"
             "output:\n"
             "  --max-diffs N        divergences printed (default %d)\n"
             "  --report FILE.json   every match and divergence (docs/replay-report.md)\n"
@@ -89,13 +98,14 @@ static void replay_usage(FILE *out)
 static const char *const replay_value_opts[] = {
     "guest-mac", "filter", "report", "trace-dir", "trace", "trace-filter", "trace-snaplen",
     "update-expected", "nic-id", "port", "capture-iface", "normalize", "no-normalize",
-    "max-diffs", "settle", "guest-offload", "world", NULL};
+    "max-diffs", "settle", "guest-offload", "world", "against", NULL};
 
 typedef struct replay_args {
     vk_cli_trace trace;
     vk_replay_config cfg;
     vk_mac mac;
     const char *report, *update;
+    const char *against; /* --against TYPE */
     unsigned long max_diffs;
     bool progress;
 } replay_args;
@@ -149,6 +159,8 @@ static int parse_value(replay_args *a, const char *name, const char *v)
         a->cfg.port_id = v;
     } else if (strcmp(name, "capture-iface") == 0) {
         a->cfg.capture_iface = v;
+    } else if (strcmp(name, "against") == 0) {
+        a->against = v;
     }
     return 0;
 }
@@ -165,7 +177,7 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         {"normalize", required_argument, NULL, 0}, {"no-normalize", required_argument, NULL, 0},
         {"max-diffs", required_argument, NULL, 0}, {"settle", required_argument, NULL, 0},
         {"guest-offload", required_argument, NULL, 0}, {"check-wire", no_argument, NULL, 0},
-        {"world", required_argument, NULL, 0},
+        {"world", required_argument, NULL, 0}, {"against", required_argument, NULL, 0},
         {"progress", no_argument, NULL, 0}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -204,6 +216,11 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         vk_cli_error("replay: --nic-id and --port exclude each other");
         return -1;
     }
+    if (a->against && (a->report || a->update || a->trace.cfg.dir || a->trace.cfg.pcapng_path)) {
+        vk_cli_error("replay: --against compares two runs; --report, --update-expected and "
+                     "--trace* apply to one (replay each side alone for them)");
+        return -1;
+    }
     return 0;
 }
 
@@ -233,6 +250,21 @@ static int finish_replay(vk_replay *r, const replay_args *a)
     return vk_replay_divergences(r) ? VK_EXIT_CHECK_FAILED : VK_EXIT_OK;
 }
 
+/* --against TYPE: our user stack against TYPE (replay/differential.h). */
+static int replay_against(const replay_args *a, vk_topology *topo)
+{
+    vk_diag d;
+    vk_differential *x;
+    if (vk_differential_run(&a->cfg, topo, "user", a->against, &x, &d) != VK_OK) {
+        vk_cli_error("replay: %s", d.msg);
+        return VK_EXIT_USAGE;
+    }
+    vk_differential_report(x, a->max_diffs, stdout);
+    int status = x->res.real ? VK_EXIT_CHECK_FAILED : VK_EXIT_OK;
+    vk_differential_free(x);
+    return status;
+}
+
 int vk_cmd_replay(int argc, char **argv)
 {
     vk_diag d;
@@ -259,6 +291,8 @@ int vk_cmd_replay(int argc, char **argv)
     a.cfg.reg = vk_cli_registry();
     a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
     a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
+    if (a.against != NULL)
+        return replay_against(&a, topo);
     vk_replay *rep;
     if (vk_replay_run(&a.cfg, topo, &rep, &d) != VK_OK) {
         vk_cli_error("replay: %s", d.msg);

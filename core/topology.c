@@ -108,6 +108,52 @@ int vk_topology_add(vk_topology *t, const char *option, const char *value, const
     return VK_OK;
 }
 
+static bool is_netdev_option(const char *option)
+{
+    return strcmp(option, "-netdev") == 0 || strcmp(option, "-nic") == 0 ||
+           strcmp(option, "-net") == 0;
+}
+
+/* Sets the type of the last entry to `to` when it is `from`. */
+static int swap_type(vk_topology *c, const char *from, const char *to, size_t *swapped)
+{
+    vk_opts *o = &c->entries[c->n - 1].opts;
+    for (size_t k = 0; k < o->n; k++) {
+        if (strcmp(o->items[k].key, "type") != 0 || strcmp(o->items[k].value, from) != 0)
+            continue;
+        char *v = strdup(to);
+        if (v == NULL)
+            return VK_ENOMEM;
+        free(o->items[k].value);
+        o->items[k].value = v;
+        (*swapped)++;
+    }
+    return VK_OK;
+}
+
+int vk_topology_copy_swapping(const vk_topology *t, const char *from, const char *to,
+                              vk_topology **out, size_t *swapped, vk_diag *d)
+{
+    *out = NULL;
+    *swapped = 0;
+    vk_topology *c = vk_topology_new();
+    if (c == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->n; i++) {
+        const topo_entry *e = &t->entries[i];
+        int r = vk_topology_add(c, e->option, e->opts.text, e->where, d);
+        if (r == VK_OK && is_netdev_option(e->option) &&
+            (r = swap_type(c, from, to, swapped)) != VK_OK)
+            vk_diag_set(d, r, "out of memory");
+        if (r != VK_OK) {
+            vk_topology_free(c);
+            return r;
+        }
+    }
+    *out = c;
+    return VK_OK;
+}
+
 size_t vk_topology_count(const vk_topology *t)
 {
     return t->n;

@@ -67,6 +67,13 @@ size_t vk_topology_count(const vk_topology *t);
 /* The options as one line of text (for trace headers). */
 const char *vk_topology_text(vk_topology *t);
 
+/* A new, unbuilt topology with t's options in which every netdev of type
+ * `from` (-netdev, -nic, -net) is of type `to` instead, keys unchanged; the
+ * number swapped goes to *swapped.  For running one network with two
+ * backends side by side (replay --against). */
+int vk_topology_copy_swapping(const vk_topology *t, const char *from, const char *to,
+                              vk_topology **out, size_t *swapped, vk_diag *d);
+
 /* Creates every port, peer and object in option order. */
 int vk_topology_build(vk_topology *t, vk_net *net, const vk_registry *reg, vk_diag *d);
 

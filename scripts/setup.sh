@@ -4,8 +4,11 @@
 #   scripts/setup.sh --test   install what is missing, build, run every test
 # Options for --test: --sanitize also builds and tests with ASan+UBSan;
 # --release also builds Release (-O3) with gcc and runs the suite on it, and
-# checks that clang builds Release warning-free.
-# BUILD_DIR (default: build) and JOBS (default: nproc) may be set.
+# checks that clang builds Release warning-free.  --test always ends with a
+# fuzz smoke step: every libFuzzer target (fuzz/, clang) runs its seed and
+# regression corpora and then FUZZ_RUNS (default 1000) mutations.
+# BUILD_DIR (default: build), JOBS (default: nproc) and FUZZ_RUNS may be set;
+# FUZZ_RUNS=0 skips the smoke step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=demo
@@ -24,8 +27,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
 # Debian packages: the build, the test oracles, and test peers.
-PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev
-          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang)
+PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev libslirp-dev
+          tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang libclang-rt-14-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -55,6 +58,9 @@ if [ "$RELEASE" = 1 ]; then
     build "$BUILD_DIR-release" -DCMAKE_BUILD_TYPE=Release
     ctest --test-dir "$BUILD_DIR-release" --output-on-failure -j"$JOBS"
     CC=clang build "$BUILD_DIR-clang" -DCMAKE_BUILD_TYPE=Release
+fi
+if [ "${FUZZ_RUNS:-1000}" != 0 ]; then
+    FUZZ_BUILD_DIR="$BUILD_DIR-fuzz" scripts/fuzz.sh all --runs "${FUZZ_RUNS:-1000}" --jobs "$JOBS"
 fi
 if [ "$SANITIZE" = 1 ]; then
     build "$BUILD_DIR-sanitize" -DVNETKIT_SANITIZE=ON

@@ -403,12 +403,11 @@ static int refuse_later_parts(vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
-int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
     memset(c, 0, sizeof *c);
     int r;
-    if ((r = refuse_later_parts(o, d)) != VK_OK ||
-        (r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
+    if ((r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "ipv6", true, &c->ipv6, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "restrict", false, &c->restricted, d)) != VK_OK)
         return r;
@@ -418,11 +417,21 @@ int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
         (r = parse_names(c, o, d)) != VK_OK || (r = parse_tftp(c, o, d)) != VK_OK ||
         (r = parse_hostfwd(c, o, d)) != VK_OK)
         return r;
+    return parse_dns_upstream(c, o, d);
+}
+
+int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int r;
+    if ((r = refuse_later_parts(o, d)) != VK_OK || (r = vk_user_config_parse_keys(c, o, d)) != VK_OK)
+        return r;
     /* UDP rules are served by udp.c; TCP rules wait for the TCP NAT. */
     for (size_t i = 0; i < c->hostfwd_n; i++)
         if (!c->hostfwd[i].udp)
-            return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd", "not supported yet for TCP rules (UDP rules are)");
-    return parse_dns_upstream(c, o, d);
+            return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd",
+                                 "not supported yet for TCP rules (UDP rules are)");
+    return VK_OK;
 }
 
 void vk_user_config_free(vk_user_config *c)

@@ -227,6 +227,11 @@ int vk_user_nat_dst(vk_user *u, const vk_world_flow *flow, vk_waddr *dst, uint64
 
 /* config.c */
 int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d);
+/* Every key of -netdev user with its checks, hostfwd rules included, but
+ * without refusing what this backend cannot serve yet (hostfwd, guestfwd,
+ * smb): for -netdev libslirp, which takes the same keys.  guestfwd and smb
+ * are left unread for the caller.  Free c with vk_user_config_free(). */
+int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d);
 bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a);
 void vk_user_config_free(vk_user_config *c);
 
