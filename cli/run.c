@@ -64,6 +64,7 @@ static void run_usage(FILE *out)
             "  --duration T          stop at time T (e.g. 10, 1.5s, 200ms)\n"
             "  --clock virtual|live  default: live if a backend needs the real world\n"
             "  --stats               print per-port counters on stderr at the end\n"
+            "  --at T 'set_link ID on|off'  QEMU's monitor command at time T (repeatable)\n"
             "\n"
             "exit status: 0 success (also when ended by SIGINT/SIGTERM), 2 bad usage or\n"
             "bad input (the message names the option, key, file and frame).\n",
@@ -71,14 +72,54 @@ static void run_usage(FILE *out)
 }
 
 static const char *const run_value_opts[] = {"trace-dir", "trace", "trace-filter",
-                                             "trace-snaplen", "duration", "clock", NULL};
+                                             "trace-snaplen", "duration", "clock", "at", NULL};
+
+#define RUN_AT_MAX 64
+
+/* --at T 'set_link ID on|off': one scheduled monitor command. */
+typedef struct run_at {
+    uint64_t at;
+    char when[32]; /* as written */
+    char id[64];
+    bool up;
+    vk_net *net;
+    vk_timer *timer;
+} run_at;
 
 typedef struct run_args {
     vk_cli_trace trace;
     uint64_t duration;
     int clock; /* -1 auto */
     bool stats;
+    run_at at[RUN_AT_MAX];
+    size_t n_at;
 } run_args;
+
+/* Parses "set_link ID on|off" (QEMU's monitor syntax). */
+static int parse_at_command(const char *when, const char *cmd, run_args *a)
+{
+    run_at *x = &a->at[a->n_at];
+    if (a->n_at == RUN_AT_MAX) {
+        vk_cli_error("--at: more than %d commands", RUN_AT_MAX);
+        return -1;
+    }
+    if (vk_parse_duration(when, &x->at) != VK_OK) {
+        vk_cli_error("--at: '%s' is not a time (e.g. 10, 1.5s, 200ms)", when);
+        return -1;
+    }
+    char verb[16], id[64], state[8], extra[2];
+    int n = cmd ? sscanf(cmd, "%15s %63s %7s %1s", verb, id, state, extra) : 0;
+    if (n != 3 || strcmp(verb, "set_link") != 0 ||
+        (strcmp(state, "on") != 0 && strcmp(state, "off") != 0)) {
+        vk_cli_error("--at %s: '%s' is not 'set_link ID on|off'", when, cmd ? cmd : "");
+        return -1;
+    }
+    snprintf(x->id, sizeof x->id, "%s", id);
+    snprintf(x->when, sizeof x->when, "%s", when);
+    x->up = strcmp(state, "on") == 0;
+    a->n_at++;
+    return 0;
+}
 
 static int parse_run_args(int argc, char **argv, run_args *a)
 {
@@ -90,13 +131,16 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         {"duration", required_argument, NULL, 0},
         {"clock", required_argument, NULL, 0},
         {"stats", no_argument, NULL, 0},
+        {"at", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int idx, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+    /* '+': stop at the first non-option, so that --at's second argument (the
+     * command) is ours to take, never permuted away */
+    while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
         if (c == 'h') {
             run_usage(stdout);
             return 1;
@@ -128,6 +172,10 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             }
         } else if (strcmp(name, "stats") == 0) {
             a->stats = true;
+        } else if (strcmp(name, "at") == 0) {
+            const char *cmd = optind < argc ? argv[optind++] : NULL;
+            if (parse_at_command(optarg, cmd, a) != 0)
+                return -1;
         }
     }
     if (optind < argc) {
@@ -144,7 +192,37 @@ typedef struct run_state {
     vk_net *net;
     vk_tracer *tracer;
     vk_timer *flush_timer;
+    run_args *args;
 } run_state;
+
+static void on_at_timer(void *arg, uint64_t now)
+{
+    (void)now;
+    run_at *x = arg;
+    vk_net_set_link(x->net, x->id, x->up, NULL);
+}
+
+/* Checks every --at id against the topology, then schedules the commands
+ * (ordinary timers: a run lasts until its last command). */
+static int arm_at_commands(run_state *s, run_args *a)
+{
+    for (size_t i = 0; i < a->n_at; i++) {
+        run_at *x = &a->at[i];
+        if (vk_net_find_port(s->net, x->id) == NULL) {
+            vk_cli_error("--at %s 'set_link %s': no netdev or NIC '%s'", x->when, x->id,
+                         x->id);
+            return -1;
+        }
+        x->net = s->net;
+        x->timer = vk_timer_new(s->loop, on_at_timer, x);
+        if (x->timer == NULL) {
+            vk_cli_error("out of memory");
+            return -1;
+        }
+        vk_timer_arm(x->timer, x->at);
+    }
+    return 0;
+}
 
 /* On the live clock traces are flushed once a second, so a reader following
  * the files (tail, Wireshark) sees at most a second's lag; a background timer,
@@ -173,6 +251,8 @@ static int arm_live_flush(run_state *s)
 static void run_teardown(run_state *s)
 {
     vk_timer_free(s->flush_timer);
+    for (size_t i = 0; s->args != NULL && i < s->args->n_at; i++)
+        vk_timer_free(s->args->at[i].timer);
     if (s->tracer != NULL)
         vk_tracer_finish(s->tracer, NULL);
     vk_net_free(s->net);
@@ -181,7 +261,7 @@ static void run_teardown(run_state *s)
     vk_loop_free(s->loop);
 }
 
-static int run_network(run_state *s, const run_args *a)
+static int run_network(run_state *s, run_args *a)
 {
     vk_diag d;
     const vk_registry *reg = vk_cli_registry();
@@ -213,6 +293,9 @@ static int run_network(run_state *s, const run_args *a)
         vk_cli_error("%s", d.msg);
         return VK_EXIT_USAGE;
     }
+    s->args = a;
+    if (arm_at_commands(s, a) != 0)
+        return VK_EXIT_USAGE;
     vk_loop_run(s->loop, a->duration ? a->duration : VK_TIME_NEVER);
     int status = VK_EXIT_OK;
     const char *msg;

@@ -225,6 +225,19 @@ size_t vk_net_hub_size(const vk_net *net, int hubid)
     return hub ? hub->nports : 0;
 }
 
+int vk_net_set_link(vk_net *net, const char *id, bool up, vk_diag *d)
+{
+    vk_port *p = vk_net_find_port(net, id);
+    if (p == NULL)
+        return vk_diag_set(d, VK_ENOENT, "set_link: no netdev or NIC '%s'", id);
+    const char *why = up ? "set_link on" : "set_link off";
+    vk_port_set_link(p, up, why);
+    if (p->peer != NULL && strcmp(p->peer->ops->kind, "nic") == 0 &&
+        strcmp(p->ops->kind, "nic") != 0)
+        vk_port_set_link(p->peer, up, why);
+    return VK_OK;
+}
+
 /* ---- taps, start, failure ---- */
 
 int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg)

@@ -41,6 +41,11 @@ vk_port *vk_net_find_port(const vk_net *net, const char *id);
 /* Makes a and b peers.  VK_EEXIST if either already has a peer. */
 int vk_net_connect(vk_port *a, vk_port *b, vk_diag *d);
 
+/* QEMU's set_link: the link of port `id` goes up or down; when `id` is a
+ * netdev whose peer is a NIC, the NIC's link follows (as QEMU, a NIC's
+ * netdev keeps its link when the NIC's is set).  VK_ENOENT (message in d) if
+ * no port has that id. */
+int vk_net_set_link(vk_net *net, const char *id, bool up, vk_diag *d);
 /* Adds a hub port to hub `hubid` (created on first use). */
 int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk_diag *d);
 /* Number of ports on hub `hubid` (0 if no such hub). */

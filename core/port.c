@@ -82,6 +82,11 @@ void vk_port_deliver(vk_port *to, vk_frame *f)
 
 void vk_port_enter(vk_port *to, vk_frame *f)
 {
+    if (to->link_down) { /* QEMU: a client with its link down takes nothing */
+        to->stats.drops_other++;
+        vk_net_tap_drop(to->net, to, VK_DIR_IN, f, "link down");
+        return;
+    }
     if (to->inq.len == 0 && port_can_receive(to)) {
         port_take(to, f);
         return;
@@ -101,6 +106,11 @@ void vk_port_send(vk_port *from, vk_frame *f)
 {
     if (f->id == 0)
         f->id = vk_net_next_frame_id(from->net);
+    if (from->link_down) { /* QEMU: nor does it send */
+        from->stats.drops_other++;
+        vk_net_tap_drop(from->net, from, VK_DIR_OUT, f, "link down");
+        return;
+    }
     if (from->filters != NULL) {
         vk_filter_run_tx(from, f);
         return;
@@ -142,7 +152,12 @@ void vk_port_flush(vk_port *p)
     p->flushing = true;
     while (p->inq.len > 0 && port_can_receive(p)) {
         vk_frame *f = queue_pop(&p->inq);
-        port_take(p, f);
+        if (p->link_down) {
+            p->stats.drops_other++;
+            vk_net_tap_drop(p->net, p, VK_DIR_IN, f, "link down");
+        } else {
+            port_take(p, f);
+        }
         vk_frame_unref(f);
     }
     p->flushing = false;
@@ -181,6 +196,8 @@ void vk_port_set_link(vk_port *p, bool up, const char *why)
     else
         p->stats.link_downs++;
     vk_net_tap_link(p->net, p, up, why);
+    if (p->ops->link_changed != NULL)
+        p->ops->link_changed(p);
 }
 
 void vk_port_set_queue_limit(vk_port *p, size_t limit)

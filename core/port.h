@@ -44,6 +44,9 @@ typedef struct vk_port_ops {
     /* Called once by vk_net_start() before the loop runs: schedule the first
      * timers, open sockets.  NULL: nothing to do. */
     int (*start)(vk_port *self);
+    /* The link went up or down (vk_port_set_link; QEMU's set_link): a card
+     * updates its link-status register and interrupt.  NULL: nothing. */
+    void (*link_changed)(vk_port *self);
 } vk_port_ops;
 
 typedef struct vk_port_stats {

@@ -1039,6 +1039,18 @@ static void e1k_describe(vk_port *p, char *buf, size_t cap)
     snprintf(buf, cap, "e1000 mac=%s", vk_mac_format(&e1k_of(p)->nic.mac, mac));
 }
 
+/* set_link: STATUS.LU follows the link and the driver hears of it through
+ * a link status change interrupt (QEMU's set_phy_ctrl/e1000_link_down). */
+static void e1k_link_changed(vk_port *p)
+{
+    vk_e1000 *s = e1k_of(p);
+    if (p->link_down)
+        *reg(s, VK_E1000_STATUS) &= ~(uint32_t)VK_E1000_STATUS_LU;
+    else
+        *reg(s, VK_E1000_STATUS) |= VK_E1000_STATUS_LU;
+    set_ics(s, VK_E1000_ICR_LSC);
+}
+
 static void e1k_cleanup(vk_port *p)
 {
     vk_e1000 *s = e1k_of(p);
@@ -1054,6 +1066,7 @@ static const vk_port_ops e1k_ops = {
     .can_receive = e1k_can_receive,
     .cleanup = e1k_cleanup,
     .describe = e1k_describe,
+    .link_changed = e1k_link_changed,
 };
 
 static const char *const e1k_keys[] = {"rx-ring",         "tx-ring",       "rx-buffers",

@@ -1136,6 +1136,18 @@ static void rtl_describe(vk_port *p, char *buf, size_t cap)
     snprintf(buf, cap, "rtl8139 mac=%s", vk_mac_format(&rtl_of(p)->nic.mac, mac));
 }
 
+/* set_link: the PHY's link status bit (BMSR, and MSR's LINKB read from
+ * it) follows the link, with the link-change interrupt. */
+static void rtl_link_changed(vk_port *p)
+{
+    vk_rtl8139 *s = rtl_of(p);
+    if (p->link_down)
+        s->bmsr = (uint16_t)(s->bmsr & ~0x0004u);
+    else
+        s->bmsr |= 0x0004;
+    raise(s, VK_RTL_INT_PUN);
+}
+
 static void rtl_cleanup(vk_port *p)
 {
     vk_rtl8139 *s = rtl_of(p);
@@ -1151,6 +1163,7 @@ static const vk_port_ops rtl_ops = {
     .can_receive = rtl_can_receive,
     .cleanup = rtl_cleanup,
     .describe = rtl_describe,
+    .link_changed = rtl_link_changed,
 };
 
 static const char *const rtl_keys[] = {"mode",          "rx-ring",         "tx-ring",

@@ -286,7 +286,9 @@ int vk_virtio_net_config_read(vk_port *p, size_t off, void *buf, size_t len)
     vk_virtio_net *v = vnet_of(p);
     uint8_t cfg[10];
     memcpy(cfg, v->dev.mac.b, 6);
-    cfg[6] = 1; /* VIRTIO_NET_S_LINK_UP: links are always up in vnetkit */
+    /* VIRTIO_NET_S_LINK_UP follows set_link; the driver half reads it when
+     * it wants (it has no config-change interrupt handler) */
+    cfg[6] = p->link_down ? 0 : 1;
     cfg[7] = 0;
     cfg[8] = 1; /* max_virtqueue_pairs */
     cfg[9] = 0;
