@@ -248,8 +248,8 @@ static const vk_mac slirp_mac = {{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}};
 
 /* Appends an IPv4 frame carrying payload (proto) between the guest
  * 10.0.2.15 and 10.0.2.2. */
-static void add_ip(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
-                   const uint8_t *l4, size_t l4_len)
+static void add_ip_peer(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
+                        const char *peer, const uint8_t *l4, size_t l4_len)
 {
     uint8_t f[1600];
     vk_eth_repr eth = {.dst = from_guest ? slirp_mac : guest_mac,
@@ -257,11 +257,17 @@ static void add_ip(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
     size_t w, w2;
     assert_int_equal(vk_eth_emit(&eth, f, sizeof f, &w), VK_OK);
     vk_ipv4_repr ip = {.ttl = 64, .proto = proto, .payload = l4, .payload_len = l4_len};
-    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4("10.0.2.2", 0).ip4;
+    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4(peer, 0).ip4;
     ip.src = from_guest ? g : h;
     ip.dst = from_guest ? h : g;
     assert_int_equal(vk_ipv4_emit(&ip, f + w, sizeof f - w, &w2), VK_OK);
     assert_int_equal(vk_capture_append(c, ts, f, w + w2, 0, 0), VK_OK);
+}
+
+static void add_ip(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
+                   const uint8_t *l4, size_t l4_len)
+{
+    add_ip_peer(c, ts, from_guest, proto, "10.0.2.2", l4, l4_len);
 }
 
 /* A TCP segment 10.0.2.15:40000 <> 10.0.2.2:dport. */
@@ -877,6 +883,65 @@ static void test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times(void
     stack_close(&k);
 }
 
+static void add_echo(vk_capture *c, uint64_t ts, bool request, uint16_t id, uint16_t seq)
+{
+    uint8_t m[64];
+    size_t n;
+    static const uint8_t data[16] = "0123456789abcdef";
+    vk_icmp_repr r = {.type = request ? VK_ICMP_ECHO_REQUEST : VK_ICMP_ECHO_REPLY, .id = id,
+                      .seq = seq, .data = data, .data_len = sizeof data};
+    assert_int_equal(vk_icmp_emit(&r, m, sizeof m, &n), VK_OK);
+    add_ip_peer(c, ts, request, 1, "192.0.2.1", m, n);
+}
+
+static void test_world_echo_replies_follow_their_request(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    add_echo(k.cap, s0, true, 77, 1);
+    add_echo(k.cap, s0 + 5 * MS, false, 77, 1);
+    add_echo(k.cap, s0 + 1000 * MS, true, 77, 2);
+    add_echo(k.cap, s0 + 1007 * MS, false, 77, 2);
+    k.rec = build(k.cap);
+    assert_int_equal(k.rec->nping, 2);
+    assert_int_equal(k.rec->ping[1].replies.d[0].delay, 7 * MS);
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 4, .proto = 1, .src_port = 77};
+    f.src4 = a4("10.0.2.15", 0).ip4;
+    f.dst4 = a4("192.0.2.1", 0).ip4;
+    vk_waddr dst = a4("192.0.2.1", 0);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->ping_open(k.w, &f, &events, &k, &s, 0), VK_OK);
+    /* the second request first: its reply 7 ms later */
+    uint8_t req[24] = {8, 0, 0, 0, 0, 77, 0, 2};
+    run_to(&k, 100 * MS);
+    assert_int_equal(op_sendto(&k, s, &dst, req, sizeof req), VK_OK);
+    run_to(&k, 107 * MS - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, 107 * MS);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[64];
+    vk_waddr from;
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 24);
+    assert_int_equal(buf[0], VK_ICMP_ECHO_REPLY);
+    assert_int_equal(buf[7], 2);
+    assert_true(vk_waddr_eq(&from, &dst));
+    /* a sequence number the recording never saw: host unreachable, noted */
+    req[7] = 9;
+    assert_int_equal(op_sendto(&k, s, &dst, req, sizeof req), VK_OK);
+    run_to(&k, 200 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EHOSTUNREACH);
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "seq 9"));
+    k.w->ops->close(k.w, s, false, 200 * MS);
+    stack_close(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
         cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),
         cmocka_unit_test(test_world_inbound_connection_is_accepted_at_its_recorded_time),
+        cmocka_unit_test(test_world_echo_replies_follow_their_request),
         cmocka_unit_test(test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
