@@ -421,8 +421,7 @@ static int udp_reply(builder *b, vk_rec_udp *u, const fr *x, const vk_waddr *fro
     return VK_OK;
 }
 
-static int dns_query(builder *b, const fr *x, const vk_dns_question *q, const uint8_t *data,
-                     size_t len)
+static int dns_query(builder *b, const fr *x, const vk_dns_question *q)
 {
     vk_recording *r = b->r;
     if (r->ndns >= VK_REC_FLOWS_MAX) {
@@ -443,7 +442,6 @@ static int dns_query(builder *b, const fr *x, const vk_dns_question *q, const ui
     q2->ts = x->f->ts_ns;
     q2->frame_no = x->f->no;
     r->ndns++;
-    (void)data, (void)len;
     return VK_OK;
 }
 
@@ -483,7 +481,7 @@ static int udp_frame(builder *b, const fr *x)
                q.response != x->guest;
     if (x->guest) {
         if (dns)
-            return dns_query(b, x, &q, udp.payload, udp.payload_len);
+            return dns_query(b, x, &q);
         vk_rec_udp *u = udp_find(b->r, &x->src);
         if (u == NULL && (u = udp_new(b, &x->src, &x->dst, false)) == NULL)
             return b->err;

@@ -64,7 +64,6 @@ typedef struct rsock {
     uint64_t last_due;       /* due time of the last thing scheduled in order */
     /* TCP */
     const vk_rec_tcp *t;     /* NULL: unknown flow */
-    size_t tcp_idx;
     bool connected;
     uint64_t gsent;          /* bytes the stack sent */
     bool gfin;
@@ -326,7 +325,8 @@ static int rec_tcp_connect(vk_world *wb, const vk_world_flow *flow, const vk_wad
     if (s == NULL)
         return VK_ENOMEM;
     name_sock(s, "tcp", flow);
-    s->t = tcp_claim(w, flow, &s->tcp_idx);
+    size_t idx;
+    s->t = tcp_claim(w, flow, &idx);
     release r = {.due = now, .what = REL_CONNECT, .status = VK_ECONNREFUSED};
     if (s->t == NULL)
         vk_recording_note(w->rec, "%s: connection not in the recording: refused", s->name);
@@ -772,7 +772,6 @@ static void deliver(rsock *s, const release *r, uint64_t now, bool *readable)
             return;
         const vk_rec_tcp *t = &w->rec->tcp[r->idx];
         c->t = t;
-        c->tcp_idx = r->idx;
         c->connected = true;
         c->last_due = now;
         char a[64], b[64];
