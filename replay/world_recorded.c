@@ -644,7 +644,7 @@ static int rec_sendto(vk_world *wb, vk_wsock *sb, const vk_waddr *dst, const uin
         return ping_send(s, dst, data, len, now);
     if (s->kind != RS_UDP)
         return VK_EIO;
-    if (s->flow.dst_port == 53 && dns_send(s, dst, data, len, now))
+    if ((dst->port == 53 || s->flow.dst_port == 53) && dns_send(s, dst, data, len, now))
         return VK_OK;
     if (s->u != NULL) {
         udp_send(s, dst, data, len, now);
