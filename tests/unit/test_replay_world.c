@@ -32,6 +32,7 @@
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 #include "wire/tcp.h"
 
 #define US 1000ull
@@ -942,6 +943,71 @@ static void test_world_echo_replies_follow_their_request(void **state)
     stack_close(&k);
 }
 
+/* A TCP segment over IPv6, guest fec0::15 port 40000 <> fec0::2 port 80. */
+static void add_tcp6(vk_capture *c, uint64_t ts, bool from_guest, uint32_t seq, uint32_t ack,
+                     uint8_t flags, const char *data)
+{
+    vk_ip6 g, h;
+    assert_int_equal(vk_ip6_parse("fec0::15", &g), VK_OK);
+    assert_int_equal(vk_ip6_parse("fec0::2", &h), VK_OK);
+    uint8_t seg[1500], f[1600];
+    size_t n, w, w2;
+    vk_tcp_repr t = {.src_port = from_guest ? 40000 : 80, .dst_port = from_guest ? 80 : 40000,
+                     .seq = seq, .ack = ack, .flags = flags, .window = 65535,
+                     .payload = (const uint8_t *)data, .payload_len = data ? strlen(data) : 0};
+    uint32_t ps = from_guest ? vk_csum_pseudo6(&g, &h, 6) : vk_csum_pseudo6(&h, &g, 6);
+    assert_int_equal(vk_tcp_emit(&t, ps, seg, sizeof seg, &n), VK_OK);
+    vk_eth_repr eth = {.dst = from_guest ? slirp_mac : guest_mac,
+                       .src = from_guest ? guest_mac : slirp_mac, .ethertype = 0x86dd};
+    assert_int_equal(vk_eth_emit(&eth, f, sizeof f, &w), VK_OK);
+    vk_ipv6_repr ip = {.next_header = 6, .hop_limit = 64, .src = from_guest ? g : h,
+                       .dst = from_guest ? h : g, .payload = seg, .payload_len = n};
+    assert_int_equal(vk_ipv6_emit(&ip, f + w, sizeof f - w, &w2), VK_OK);
+    assert_int_equal(vk_capture_append(c, ts, f, w + w2, 0, 0), VK_OK);
+}
+
+static void test_world_ipv6_tcp_flow_replays_like_ipv4(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    add_tcp6(k.cap, s0, true, 100, 0, VK_TCP_SYN, NULL);
+    add_tcp6(k.cap, s0 + 2 * MS, false, 64000, 101, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp6(k.cap, s0 + 3 * MS, true, 101, 64001, VK_TCP_ACK | VK_TCP_PSH, "ping");
+    add_tcp6(k.cap, s0 + 4 * MS, false, 64001, 105, VK_TCP_ACK | VK_TCP_PSH, "pong");
+    k.rec = build(k.cap);
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    assert_int_equal(t->peer.family, 6);
+    assert_int_equal(t->peer.port, 80);
+    assert_int_equal(t->connect_delay, 2 * MS);
+    assert_int_equal(t->nev, 1);
+    assert_int_equal(t->ev[0].prefix, 4);
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 6, .proto = 6, .src_port = 40000, .dst_port = 80};
+    assert_int_equal(vk_ip6_parse("fec0::15", &f.src6), VK_OK);
+    assert_int_equal(vk_ip6_parse("fec0::2", &f.dst6), VK_OK);
+    vk_waddr dst = {.family = 6, .port = 80};
+    dst.ip6.b[15] = 1;
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, 0), VK_OK);
+    run_to(&k, 2 * MS);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].status, VK_OK);
+    assert_int_equal(op_send(&k, s, (const uint8_t *)"ping", 4), 4);
+    run_to(&k, 3 * MS);
+    assert_int_equal(k.n, 2);
+    uint8_t buf[16];
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 4);
+    assert_memory_equal(buf, "pong", 4);
+    assert_int_equal(k.rec->notes_total, 0);
+    k.w->ops->close(k.w, s, false, 3 * MS);
+    stack_close(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -959,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
         cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),
         cmocka_unit_test(test_world_inbound_connection_is_accepted_at_its_recorded_time),
+        cmocka_unit_test(test_world_ipv6_tcp_flow_replays_like_ipv4),
         cmocka_unit_test(test_world_echo_replies_follow_their_request),
         cmocka_unit_test(test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times),
     };
