@@ -14,6 +14,7 @@ extern const vk_netdev_type vk_netdev_stream;
 extern const vk_netdev_type vk_netdev_dgram;
 extern const vk_netdev_type vk_netdev_socket;
 extern const vk_netdev_type vk_netdev_libslirp; /* refused when built without libslirp */
+extern const vk_netdev_type vk_netdev_vde;
 
 /* NULL-terminated list of every netdev type. */
 extern const vk_netdev_type *const vk_backend_types[];

@@ -21,7 +21,8 @@
  *                         appear (see below), and if one did the run fails
  *   guest_error        -> the frame being input is traced as dropped with
  *                         libslirp's message
- *   notify             -> a poll at the current time (live clock)
+ *   notify             -> a poll at the current time (live clock), armed by
+ *                         the refresh that follows the call into libslirp
  *
  * The virtual clock.  libslirp would open real host sockets for whatever
  * leaves the virtual network (TCP connections, UDP and DNS forwarding, ICMP
@@ -51,6 +52,19 @@
  * (at least an Ethernet header, at most VK_LIBSLIRP_FRAME_MAX bytes), and
  * libslirp is never re-entered: a frame arriving while it runs waits in the
  * port's queue.
+ *
+ * The fragment guard (both clocks).  libslirp 4.7's ip_reass() crashes
+ * (reads fragment payload bytes as a list pointer: SIGBUS/SIGSEGV) when the
+ * last fragment of a datagram is the one that opens its reassembly queue,
+ * e.g. two fragments sent in reverse order; found by the differential test.
+ * Any guest could bring the process down that way, so vnetkit hands libslirp
+ * the fragments of a datagram only in order: the one at offset 0 first, then
+ * each one starting where the previous ended.  Every other fragment is
+ * dropped and traced ("libslirp: IPv4 fragment out of order ...").  Which
+ * datagrams are open is followed per (source, destination, id, protocol), as
+ * libslirp keys them, for at most VK_LIBSLIRP_FRAG_TRACK_NS (under libslirp's
+ * own 30 s), so libslirp's queue for a datagram is always opened by its
+ * first fragment.
  */
 #include "backends/libslirp.h"
 
@@ -105,6 +119,16 @@ typedef struct ls_guestfwd {
     char *cmd;
 } ls_guestfwd;
 
+/* A datagram whose fragments libslirp has been given in order so far. */
+typedef struct ls_frag {
+    bool used;
+    vk_ip4 src, dst;
+    uint16_t id;
+    uint8_t proto;
+    size_t next;       /* offset the next fragment must start at */
+    uint64_t since;    /* when its first fragment went in */
+} ls_frag;
+
 struct vk_libslirp {
     vk_port *port;
     vk_loop *loop;
@@ -122,7 +146,9 @@ struct vk_libslirp {
     const vk_frame *rx;     /* the frame in slirp_input(), for guest_error */
     char guest_error[160];
     bool in_slirp;
+    bool notified;          /* notify(): poll again now */
     uint32_t ra_rng;
+    ls_frag frag[VK_LIBSLIRP_FRAG_TRACK];
     vk_libslirp_stats st;
 };
 
@@ -222,8 +248,7 @@ static void cb_unregister_poll_fd(int fd, void *opaque)
 static void cb_notify(void *opaque)
 {
     vk_libslirp *s = opaque;
-    if (s->live && s->poll_timer != NULL)
-        vk_timer_arm(s->poll_timer, vk_loop_now(s->loop));
+    s->notified = true;
 }
 
 static const SlirpCb slirp_callbacks = {
@@ -363,10 +388,13 @@ static void refresh(vk_libslirp *s)
                     s->port->id);
         return;
     }
-    if (timeout >= SLIRP_IDLE_TIMEOUT_MS)
+    if (s->notified && s->live)
+        vk_timer_arm(s->poll_timer, vk_loop_now(s->loop));
+    else if (timeout >= SLIRP_IDLE_TIMEOUT_MS)
         vk_timer_cancel(s->poll_timer);
     else
         vk_timer_arm(s->poll_timer, vk_loop_now(s->loop) + timeout * NS_PER_MS);
+    s->notified = false;
 }
 
 static void on_poll_timer(void *arg, uint64_t now)
@@ -501,6 +529,72 @@ static const char *outside_reason(const vk_libslirp *s, const vk_frame *f)
     return NULL;
 }
 
+/* ---- the fragment guard (see the top of the file) ---- */
+
+static ls_frag *frag_find(vk_libslirp *s, const vk_ipv4_repr *ip, uint64_t now)
+{
+    for (size_t i = 0; i < VK_LIBSLIRP_FRAG_TRACK; i++) {
+        ls_frag *t = &s->frag[i];
+        if (t->used && now - t->since > VK_LIBSLIRP_FRAG_TRACK_NS)
+            t->used = false;
+        if (t->used && t->id == ip->id && t->proto == ip->proto && ip4_eq(t->src, ip->src) &&
+            ip4_eq(t->dst, ip->dst))
+            return t;
+    }
+    return NULL;
+}
+
+static ls_frag *frag_open(vk_libslirp *s, const vk_ipv4_repr *ip, uint64_t now)
+{
+    ls_frag *slot = NULL;
+    for (size_t i = 0; i < VK_LIBSLIRP_FRAG_TRACK && slot == NULL; i++)
+        if (!s->frag[i].used)
+            slot = &s->frag[i];
+    if (slot == NULL) {
+        /* forgetting the oldest only makes its later fragments refused */
+        s->st.frag_track_full++;
+        slot = &s->frag[0];
+        for (size_t i = 1; i < VK_LIBSLIRP_FRAG_TRACK; i++)
+            if (s->frag[i].since < slot->since)
+                slot = &s->frag[i];
+    }
+    *slot = (ls_frag){.used = true, .src = ip->src, .dst = ip->dst, .id = ip->id,
+                      .proto = ip->proto, .since = now};
+    return slot;
+}
+
+/* NULL when f may go to libslirp, else why not. */
+static const char *frag_guard(vk_libslirp *s, const vk_frame *f)
+{
+    vk_pkt k;
+    if (vk_pkt_locate(f->data, f->len, &k) != VK_OK || k.l3 != 4 || !k.ip4.csum_ok ||
+        k.ip4.ttl == 0 || !s->cfg.ipv4)
+        return NULL; /* not IPv4, or dropped by libslirp's ip_input before reassembly */
+    const vk_ipv4_repr *ip = &k.ip4;
+    uint64_t now = vk_loop_now(s->loop);
+    ls_frag *t = frag_find(s, ip, now);
+    if (!k.frag) {
+        if (t != NULL) /* libslirp frees the queue of that key */
+            t->used = false;
+        return NULL;
+    }
+    if (ip->frag_off == 0) {
+        if (t == NULL)
+            t = frag_open(s, ip, now);
+        t->next = ip->payload_len;
+        return NULL;
+    }
+    if (t == NULL || t->next != ip->frag_off) {
+        s->st.frag_out_of_order++;
+        return "libslirp: IPv4 fragment out of order (libslirp 4.7 crashes when a datagram's "
+               "last fragment opens its reassembly; fragments go to it in order only)";
+    }
+    t->next += ip->payload_len;
+    if (!ip->mf)
+        t->used = false; /* complete: libslirp reassembles and frees the queue */
+    return NULL;
+}
+
 /* ---- the port ---- */
 
 static int ls_drop(vk_libslirp *s, const vk_frame *f, const char *reason)
@@ -534,6 +628,9 @@ static int ls_receive(vk_port *self, vk_frame *f)
             return ls_drop(s, f, reason);
         }
     }
+    const char *guard = frag_guard(s, f);
+    if (guard != NULL)
+        return ls_drop(s, f, guard);
     s->guest_error[0] = '\0';
     s->rx = f;
     s->in_slirp = true;
@@ -542,12 +639,16 @@ static int ls_receive(vk_port *self, vk_frame *f)
     s->rx = NULL;
     s->st.frames_in++;
     refresh(s);
+    int r = VK_OK;
     if (s->guest_error[0] != '\0') {
         char reason[200];
         snprintf(reason, sizeof reason, "libslirp: guest error: %s", s->guest_error);
-        return ls_drop(s, f, reason);
+        r = ls_drop(s, f, reason);
     }
-    return VK_OK;
+    /* frames that arrived while libslirp ran waited in the queue */
+    if (vk_port_queue_len(self) > 0)
+        vk_port_flush(self);
+    return r;
 }
 
 static int ls_start(vk_port *self)
@@ -805,10 +906,11 @@ const vk_libslirp_stats *vk_libslirp_stats_of(const vk_port *p)
 static int ls_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
 {
     (void)net;
+    (void)o;
     (void)out;
-    return vk_opts_error(o, d, VK_EUNSUPP, "type",
-                         "libslirp support not built: install libslirp-dev and rebuild (id %s)",
-                         id);
+    return vk_diag_set(d, VK_EUNSUPP,
+                       "-netdev libslirp,id=%s: libslirp support not built: install "
+                       "libslirp-dev and rebuild vnetkit", id);
 }
 
 #endif

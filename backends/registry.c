@@ -11,5 +11,6 @@ const vk_netdev_type *const vk_backend_types[] = {
     &vk_netdev_dgram,
     &vk_netdev_socket,
     &vk_netdev_libslirp,
+    &vk_netdev_vde,
     NULL,
 };

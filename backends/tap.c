@@ -1,23 +1,39 @@
 /*
- * -netdev tap,id=ID[,ifname=NAME][,script=no][,downscript=no][,vnet_hdr=off]:
- * a Linux TAP interface as a host, with QEMU's option names and semantics.
+ * -netdev tap,id=ID[,ifname=NAME][,script=FILE|no][,downscript=FILE|no]
+ *                  [,vnet_hdr=on|off]
+ * -netdev tap,id=ID,fd=N
+ * A Linux TAP interface as a host, with QEMU's option names and semantics.
  * We open /dev/net/tun with IFF_TAP|IFF_NO_PI, so the interface exists for
  * the life of our file descriptor (it is not made persistent) and carries
- * plain Ethernet frames.  Frames the host sends on the interface are read on
- * POLLIN and sent out of the port; frames the port receives are written to
- * the interface.
+ * plain Ethernet frames; or we are handed such a descriptor with fd= (by a
+ * management layer, as QEMU is), whose flags say whether it has a vnet header.
+ * Frames the host sends on the interface are read on POLLIN and sent out of
+ * the port; frames the port receives are written to the interface.
+ *
+ * As QEMU (net/tap.c, net/tap-linux.c):
+ *  - script= defaults to /etc/qemu-ifup and downscript= to /etc/qemu-ifdown;
+ *    each is run with the interface name as its one argument (the ifup
+ *    script once the TAP exists, the ifdown script before it is closed), and
+ *    "no" or "" runs nothing.  A script that fails, or does not exist, is an
+ *    error naming it (QEMU: "network script ... failed with status 256");
+ *  - vnet_hdr=on sets IFF_VNET_HDR with a 10-byte header (TUNSETVNETHDRSZ)
+ *    and every offload off (TUNSETOFFLOAD 0): we write a zeroed header
+ *    before each frame and strip the one the kernel puts before each frame it
+ *    hands us.  No vnetkit card negotiates offloads with the TAP, so they
+ *    stay off and frames stay whole; a frame that still comes with a GSO
+ *    type or a checksum to fill in is a traced drop, never forwarded wrong;
+ *  - with fd=, the keys ifname, script, downscript and vnet_hdr are invalid.
  *
  * Where we differ from QEMU, on purpose:
- *  - we never run scripts: an absent script= means "no" (QEMU would run
- *    /etc/qemu-ifup), and any other value is refused;
- *  - no vnet header (vnet_hdr=on is refused; QEMU's default "if possible"
- *    becomes "off"): frames stay plain Ethernet, offloads stay on the NIC side;
- *  - fd=, fds=, helper=, br=, vhost=on and queues>1 are refused;
+ *  - vnet_hdr defaults to off (QEMU: on when the kernel has it); on the wire
+ *    the two are the same, as nothing negotiates offloads;
+ *  - fds=, helper=, br=, vhost=on and queues>1 are refused;
  *  - a write that would block drops the frame (counted, traced with its
  *    reason) instead of queueing until POLLOUT: a TAP write only blocks when
  *    the host stack is overwhelmed, and a drop there is what a bench should show.
  * The backend needs the live clock (live=true: `vnetkit run` picks it).
  */
+#define _GNU_SOURCE /* close_range */
 #include "backends/backends.h"
 
 #include <errno.h>
@@ -29,7 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "wire/buf.h"
 
 /* Frames read per POLLIN before returning to the loop, so one busy
  * interface cannot starve timers and other descriptors (QEMU's tap_send
@@ -39,19 +59,56 @@
 /* Shortest frame we forward: an Ethernet header. */
 #define VK_TAP_MIN_FRAME 14
 
+/* struct virtio_net_hdr (the 10-byte one, without num_buffers): flags,
+ * gso_type, hdr_len, gso_size, csum_start, csum_offset. */
+#define VK_TAP_VNET_HDR_LEN 10
+#define VK_VNET_HDR_F_NEEDS_CSUM 1u
+#define VK_VNET_HDR_GSO_NONE 0u
+
+#define VK_TAP_DEFAULT_SCRIPT "/etc/qemu-ifup"
+#define VK_TAP_DEFAULT_DOWNSCRIPT "/etc/qemu-ifdown"
+
 typedef struct tap_backend {
     int fd;
     bool watched;
+    size_t vnet_hdr_len; /* 0, or VK_TAP_VNET_HDR_LEN */
+    char *downscript;    /* run at cleanup; NULL: none */
     char ifname[IFNAMSIZ];
     uint8_t *buf; /* VK_FRAME_MAX + 1 bytes: one more shows an oversized frame */
     vk_port *port;
 } tap_backend;
 
+/* Checks and strips the vnet header the kernel put before a frame.  Returns
+ * NULL (and traces the drop) for a frame we cannot forward as it is. */
+static const char *tap_vnet_hdr_problem(const uint8_t *p, size_t n)
+{
+    vk_rd r;
+    vk_rd_init(&r, p, n);
+    uint8_t flags = vk_rd_u8(&r), gso_type = vk_rd_u8(&r);
+    if (!vk_rd_ok(&r) || n < VK_TAP_VNET_HDR_LEN)
+        return "tap: frame shorter than its vnet header";
+    if (gso_type != VK_VNET_HDR_GSO_NONE)
+        return "tap: GSO frame although offloads are off";
+    if (flags & VK_VNET_HDR_F_NEEDS_CSUM)
+        return "tap: frame with a checksum left to fill in although offloads are off";
+    return NULL;
+}
+
 /* Sends one frame read from the interface; drops what no port could carry. */
 static void tap_forward(tap_backend *b, size_t n)
 {
+    const uint8_t *data = b->buf;
+    if (b->vnet_hdr_len > 0) {
+        const char *problem = tap_vnet_hdr_problem(b->buf, n);
+        if (problem != NULL) {
+            vk_port_drop_outbound_bytes(b->port, b->buf, n, problem);
+            return;
+        }
+        data += b->vnet_hdr_len;
+        n -= b->vnet_hdr_len;
+    }
     size_t keep = n > VK_FRAME_MAX ? VK_FRAME_MAX : n;
-    vk_frame *f = vk_frame_new(b->buf, keep);
+    vk_frame *f = vk_frame_new(data, keep);
     if (f == NULL) {
         b->port->stats.drops_other++;
         return;
@@ -81,7 +138,7 @@ static void tap_on_readable(void *arg, int fd, short revents)
     tap_backend *b = arg;
     (void)revents;
     for (int i = 0; i < VK_TAP_READS_PER_WAKEUP; i++) {
-        ssize_t n = read(fd, b->buf, (size_t)VK_FRAME_MAX + 1);
+        ssize_t n = read(fd, b->buf, (size_t)VK_FRAME_MAX + 1 + b->vnet_hdr_len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -108,9 +165,14 @@ static const char *tap_write_drop_reason(int err)
 static int tap_receive(vk_port *self, vk_frame *f)
 {
     tap_backend *b = self->priv;
+    static const uint8_t zero_hdr[VK_TAP_VNET_HDR_LEN];
+    struct iovec iov[2] = {
+        {(void *)zero_hdr, b->vnet_hdr_len},
+        {f->data, f->len},
+    };
     ssize_t n;
     do
-        n = write(b->fd, f->data, f->len);
+        n = writev(b->fd, b->vnet_hdr_len ? iov : iov + 1, b->vnet_hdr_len ? 2 : 1);
     while (n < 0 && errno == EINTR);
     if (n >= 0)
         return VK_OK;
@@ -134,20 +196,29 @@ static int tap_start(vk_port *self)
     return VK_OK;
 }
 
+static int run_script(const char *script, const char *ifname, int keep_fd, char *err,
+                      size_t errcap);
+
 static void tap_cleanup(vk_port *self)
 {
     tap_backend *b = self->priv;
     if (b->watched)
         vk_loop_unwatch_fd(vk_net_loop(self->net), b->fd);
+    if (b->downscript != NULL && b->fd >= 0) {
+        char err[300];
+        if (run_script(b->downscript, b->ifname, b->fd, err, sizeof err) != VK_OK)
+            fprintf(stderr, "vnetkit: -netdev tap,id=%s: %s\n", self->id, err);
+    }
     if (b->fd >= 0)
         close(b->fd);
+    free(b->downscript);
     free(b->buf);
 }
 
 static void tap_describe(vk_port *self, char *buf, size_t cap)
 {
     tap_backend *b = self->priv;
-    snprintf(buf, cap, "tap ifname=%s", b->ifname);
+    snprintf(buf, cap, "tap ifname=%s%s", b->ifname, b->vnet_hdr_len ? " vnet_hdr=on" : "");
 }
 
 static const vk_port_ops tap_ops = {
@@ -158,40 +229,71 @@ static const vk_port_ops tap_ops = {
     .start = tap_start,
 };
 
-/* script=/downscript=: only "no" (or QEMU's other spelling, empty). */
-static int check_no_script(vk_opts *o, const char *key, vk_diag *d)
+/* script=/downscript=: the file to run, or NULL for "no" (or QEMU's other
+ * spelling, empty). */
+static const char *script_of(vk_opts *o, const char *key, const char *def)
 {
     const char *v = vk_opts_get(o, key);
-    if (v == NULL || v[0] == '\0' || strcmp(v, "no") == 0)
-        return VK_OK;
-    return vk_opts_error(o, d, VK_EUNSUPP, key,
-                         "'%s': not supported (vnetkit never runs scripts; use %s=no and "
-                         "configure the interface yourself)",
-                         v, key);
+    if (v == NULL)
+        return def;
+    if (v[0] == '\0' || strcmp(v, "no") == 0)
+        return NULL;
+    return v;
 }
 
-/* Keys of QEMU's tap that would hand us an existing descriptor or a helper. */
+/* Runs `script ifname` as QEMU's launch_script does: a child with only
+ * stdin, stdout and stderr open, waited for; any status but 0 fails. */
+static int run_script(const char *script, const char *ifname, int keep_fd, char *err,
+                      size_t errcap)
+{
+    (void)keep_fd; /* the interface lives as long as our own descriptor */
+    if (access(script, X_OK) != 0) {
+        snprintf(err, errcap, "cannot run network script %s: %s (give script=no and "
+                 "downscript=no to configure the interface yourself)", script, strerror(errno));
+        return VK_EIO;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errcap, "cannot run network script %s: fork: %s", script, strerror(errno));
+        return VK_EIO;
+    }
+    if (pid == 0) {
+        char *const argv[] = {(char *)script, (char *)ifname, NULL};
+        close_range(3, ~0u, 0);
+        execv(script, argv);
+        _exit(1);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(err, errcap, "network script %s: waitpid: %s", script, strerror(errno));
+            return VK_EIO;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return VK_OK;
+    snprintf(err, errcap, "network script %s failed with status %d", script, status);
+    return VK_EIO;
+}
+
+/* Keys of QEMU's tap that would hand us several queues or a helper. */
 static int check_refused_keys(vk_opts *o, vk_diag *d)
 {
-    static const char *const refused[] = {"fd", "fds", "helper", "br", "vhostfd", "vhostfds",
-                                          NULL};
+    static const char *const refused[] = {"fds", "helper", "br", "vhostfd", "vhostfds", NULL};
     for (size_t i = 0; refused[i] != NULL; i++)
         if (vk_opts_get(o, refused[i]) != NULL)
             return vk_opts_error(o, d, VK_EUNSUPP, refused[i],
-                                 "not supported (vnetkit opens the TAP itself: use ifname=)");
+                                 "not supported (use ifname= or fd=)");
     return VK_OK;
 }
 
 static int check_features(vk_opts *o, vk_diag *d)
 {
     bool on;
-    int r = vk_opts_get_bool(o, "vnet_hdr", false, &on, d);
+    int r = vk_opts_get_bool(o, "vhost", false, &on, d);
     if (r != VK_OK)
-        return r;
-    if (on)
-        return vk_opts_error(o, d, VK_EUNSUPP, "vnet_hdr",
-                             "'on': not supported (frames are plain Ethernet; use vnet_hdr=off)");
-    if ((r = vk_opts_get_bool(o, "vhost", false, &on, d)) != VK_OK)
         return r;
     if (on)
         return vk_opts_error(o, d, VK_EUNSUPP, "vhost", "'on': not supported");
@@ -204,16 +306,16 @@ static int check_features(vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
-static int check_options(vk_opts *o, vk_diag *d)
+/* QEMU: "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=,
+ * and vhostfds= are invalid with fd=". */
+static int check_fd_keys(vk_opts *o, vk_diag *d)
 {
-    int r = check_no_script(o, "script", d);
-    if (r == VK_OK)
-        r = check_no_script(o, "downscript", d);
-    if (r == VK_OK)
-        r = check_refused_keys(o, d);
-    if (r == VK_OK)
-        r = check_features(o, d);
-    return r;
+    static const char *const invalid[] = {"ifname", "script", "downscript", "vnet_hdr", NULL};
+    for (size_t i = 0; invalid[i] != NULL; i++)
+        if (vk_opts_has(o, invalid[i]))
+            return vk_opts_error(o, d, VK_EINVAL, invalid[i], "invalid with fd= (the "
+                                 "descriptor's interface and flags are used as they are)");
+    return VK_OK;
 }
 
 static const char *open_hint(int err)
@@ -237,7 +339,7 @@ static const char *open_hint(int err)
 
 /* Opens /dev/net/tun and attaches it to the TAP `name` ("" lets the
  * kernel choose tapN); the name the kernel used ends in b->ifname. */
-static int tap_open(tap_backend *b, const char *name, vk_opts *o, vk_diag *d)
+static int tap_open(tap_backend *b, const char *name, bool vnet_hdr, vk_opts *o, vk_diag *d)
 {
     b->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (b->fd < 0)
@@ -245,7 +347,7 @@ static int tap_open(tap_backend *b, const char *name, vk_opts *o, vk_diag *d)
                              strerror(errno), open_hint(errno));
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
     if (ioctl(b->fd, TUNSETIFF, &ifr) < 0) {
         int err = errno;
@@ -256,15 +358,90 @@ static int tap_open(tap_backend *b, const char *name, vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
-static int tap_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
+/* A vnet header of VK_TAP_VNET_HDR_LEN bytes and every offload off, as
+ * QEMU sets a TAP up before a virtio-net card negotiates anything. */
+static int tap_setup_vnet_hdr(tap_backend *b, vk_opts *o, const char *key, vk_diag *d)
 {
-    int r = check_options(o, d);
+    int len = VK_TAP_VNET_HDR_LEN;
+    if (ioctl(b->fd, TUNSETVNETHDRSZ, &len) < 0)
+        return vk_opts_error(o, d, VK_EIO, key, "TUNSETVNETHDRSZ %d: %s", len, strerror(errno));
+    if (ioctl(b->fd, TUNSETOFFLOAD, 0ul) < 0)
+        return vk_opts_error(o, d, VK_EIO, key, "TUNSETOFFLOAD 0: %s", strerror(errno));
+    b->vnet_hdr_len = VK_TAP_VNET_HDR_LEN;
+    return VK_OK;
+}
+
+/* fd=N: a TAP descriptor opened by someone else, IFF_TAP|IFF_NO_PI. */
+static int tap_adopt_fd(tap_backend *b, vk_opts *o, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, "fd");
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (v[0] == '\0' || *end != '\0' || errno != 0 || n < 0 || n > 65535)
+        return vk_opts_error(o, d, VK_EINVAL, "fd", "'%s' is not a file descriptor number "
+                             "(monitor fd names are not supported)", v);
+    int fd = (int)n;
+    if (fcntl(fd, F_GETFD) < 0)
+        return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d is not open", fd);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+        return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d is not an attached TAP "
+                             "(TUNGETIFF: %s)", fd, strerror(errno));
+    if ((ifr.ifr_flags & IFF_TAP) == 0)
+        return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d is a TUN, not a TAP", fd);
+    if ((ifr.ifr_flags & IFF_NO_PI) == 0)
+        return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d carries packet "
+                             "information (open it with IFF_NO_PI)", fd);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return vk_opts_error(o, d, VK_EIO, "fd", "descriptor %d: %s", fd, strerror(errno));
+    b->fd = fd;
+    snprintf(b->ifname, sizeof b->ifname, "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+    if (ifr.ifr_flags & IFF_VNET_HDR)
+        return tap_setup_vnet_hdr(b, o, "fd", d);
+    return VK_OK;
+}
+
+static int tap_open_named(tap_backend *b, vk_opts *o, vk_diag *d)
+{
+    bool vnet_hdr;
+    int r = vk_opts_get_bool(o, "vnet_hdr", false, &vnet_hdr, d);
     if (r != VK_OK)
         return r;
     const char *name = vk_opts_get(o, "ifname");
     if (name == NULL)
         name = "";
     if (strlen(name) >= IFNAMSIZ)
+        return vk_opts_error(o, d, VK_EINVAL, "ifname", "'%s' is longer than %d characters",
+                             name, IFNAMSIZ - 1);
+    if ((r = tap_open(b, name, vnet_hdr, o, d)) != VK_OK)
+        return r;
+    if (vnet_hdr && (r = tap_setup_vnet_hdr(b, o, "vnet_hdr", d)) != VK_OK)
+        return r;
+    const char *script = script_of(o, "script", VK_TAP_DEFAULT_SCRIPT);
+    const char *down = script_of(o, "downscript", VK_TAP_DEFAULT_DOWNSCRIPT);
+    char err[300];
+    if (script != NULL && run_script(script, b->ifname, b->fd, err, sizeof err) != VK_OK)
+        return vk_opts_error(o, d, VK_EIO, "script", "%s", err);
+    if (down != NULL && (b->downscript = strdup(down)) == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    return VK_OK;
+}
+
+static int tap_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
+{
+    bool by_fd = vk_opts_has(o, "fd");
+    int r = check_refused_keys(o, d);
+    if (r == VK_OK)
+        r = check_features(o, d);
+    if (r == VK_OK && by_fd)
+        r = check_fd_keys(o, d);
+    if (r != VK_OK)
+        return r;
+    const char *name = vk_opts_get(o, "ifname");
+    if (name != NULL && strlen(name) >= IFNAMSIZ) /* before anything is opened */
         return vk_opts_error(o, d, VK_EINVAL, "ifname", "'%s' is longer than %d characters",
                              name, IFNAMSIZ - 1);
     vk_port *p;
@@ -274,10 +451,11 @@ static int tap_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk
     tap_backend *b = p->priv;
     b->fd = -1;
     b->port = p;
-    b->buf = malloc((size_t)VK_FRAME_MAX + 1);
+    b->buf = malloc((size_t)VK_FRAME_MAX + 1 + VK_TAP_VNET_HDR_LEN);
     if (b->buf == NULL)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
-    if ((r = tap_open(b, name, o, d)) != VK_OK)
+    r = by_fd ? tap_adopt_fd(b, o, d) : tap_open_named(b, o, d);
+    if (r != VK_OK)
         return r;
     *out = p;
     return VK_OK;

@@ -8,7 +8,7 @@
 
 #include "backends/backends.h"
 #include "nics/nic.h"
-#include "filters/netem.h"
+#include "filters/filters.h"
 #include "tracer/filter_dump.h"
 
 const char *vk_prog = "vnetkit";
@@ -26,6 +26,7 @@ void vk_cli_error(const char *fmt, ...)
 static const vk_object_type *const object_types[] = {
     &vk_object_filter_dump,
     &vk_object_filter_netem,
+    &vk_object_filter_buffer,
     NULL,
 };
 

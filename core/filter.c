@@ -170,6 +170,15 @@ int vk_filter_attach(vk_filter *flt, vk_net *net, vk_opts *o, vk_diag *d)
     return VK_OK;
 }
 
+void vk_filter_attach_tail(vk_filter *flt, vk_port *p, const char *id, unsigned queue)
+{
+    snprintf(flt->id, sizeof flt->id, "%s", id);
+    flt->queue = queue;
+    flt->on = true;
+    flt->port = p;
+    link_before(p, flt, NULL);
+}
+
 void vk_filter_detach(vk_filter *flt)
 {
     vk_port *p = flt->port;

@@ -74,6 +74,9 @@ struct vk_filter {
  * or at the head (position=head).  flt->ops and flt->priv must be set; the id
  * is taken from o.  Errors name the key. */
 int vk_filter_attach(vk_filter *flt, vk_net *net, vk_opts *o, vk_diag *d);
+/* Links flt at the tail of p's chain with the given id and queue bits, on
+ * (for filters made by code rather than by -object options). */
+void vk_filter_attach_tail(vk_filter *flt, vk_port *p, const char *id, unsigned queue);
 /* Unlinks flt from its port's chain (before the filter is freed). */
 void vk_filter_detach(vk_filter *flt);
 

@@ -37,6 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vk_diag d = {{0}};
     if (vk_topology_load_file(t, path, &d) != VK_OK) {
         vk_fuzz_check(d.msg[0] != 0, "load failed without a message");
+        if (vk_fuzz_verbose())
+            fprintf(stderr, "topology: %s\n", d.msg);
         vk_topology_free(t);
         return 0;
     }
@@ -50,7 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d.msg[0] = 0;
         if (vk_topology_build(t, net, &registry, &d) != VK_OK) {
             vk_fuzz_check(d.msg[0] != 0, "build failed without a message");
+            if (vk_fuzz_verbose())
+                fprintf(stderr, "topology: %s\n", d.msg);
         } else {
+            if (vk_fuzz_verbose())
+                fprintf(stderr, "topology: built %zu ports\n", vk_net_port_count(net));
             size_t nics = vk_topology_nic_count(t);
             for (size_t i = 0; i < nics; i++)
                 vk_fuzz_check(vk_topology_nic_at(t, i) != NULL, "missing NIC port");

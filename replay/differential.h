@@ -15,8 +15,40 @@
  *                    not an Ethernet chaddr): we drop and trace it
  *   tftp-path        the oracle served a TFTP read of a name with a `..`
  *                    component that we refuse with an error
+ *   tftp-path        (also) an absolute name, which libslirp looks up under
+ *                    its directory
  *   tftp-retransmit  we resent a TFTP packet (same bytes as our previous one
- *                    in the flow) on our retransmission timer
+ *                    in the flow) on our retransmission timer, or asked again
+ *                    by ARP for the address it goes to
+ *   tftp-ack         the guest acknowledged out of step: libslirp sends the
+ *                    next block on every ACK whatever its number (a duplicate
+ *                    ACK skips a block); we answer only the ACK of the block
+ *                    we sent
+ *   tftp-malformed   the guest's TFTP request fails our TFTP reader (option
+ *                    without value, empty option names, too many options):
+ *                    we answer Access violation, libslirp skips what it does
+ *                    not know; or its blksize/tsize value is not a number,
+ *                    which we ignore and libslirp reads with atoi()
+ *   nd-malformed     the guest's ND message has options our ICMPv6 reader
+ *                    rejects (zero length, running past the end): we drop it
+ *                    as RFC 4861 asks, libslirp never reads an RS's options
+ *   arp-malformed    the guest's ARP packet is not Ethernet/IPv4 with 6- and
+ *                    4-byte addresses: we drop it, libslirp answers as if it
+ *                    were
+ * and the differences that are not ours to fix here, named so they are
+ * reported, not hidden:
+ *   tcp-reset        restrict=on resets: libslirp 4.7 answers a bare RST
+ *                    with RST+ACK, leaves a FIN out of the acknowledgement
+ *                    number, and resets a segment whose header our reader
+ *                    rejects; our TCP follows RFC 9293 and drops bad headers
+ *                    (the TCP work, branch nat-tcp, owns backends/user/tcp.c)
+ *   icmp-error       libslirp answers a datagram arriving with TTL 0 with
+ *                    ICMP time exceeded; our stack sends no ICMP errors yet
+ *                    (they come with the NAT work)
+ *   frag-order       the guest sent a datagram's IPv4 fragments out of order:
+ *                    vnetkit hands libslirp fragments in order only (libslirp
+ *                    4.7 crashes otherwise, see backends/libslirp.c), so the
+ *                    oracle never saw the datagram whole
  * The rules are shared by `vnetkit replay --against` and the differential
  * test (tests/unit/test_differential.c).
  */
@@ -35,6 +67,14 @@ typedef enum vk_diff_rule {
     VK_DIFF_DHCP_MALFORMED,
     VK_DIFF_TFTP_PATH,
     VK_DIFF_TFTP_RETRANSMIT,
+    VK_DIFF_TFTP_ACK,
+    VK_DIFF_TFTP_MALFORMED,
+    VK_DIFF_ND_MALFORMED,
+    VK_DIFF_ARP_MALFORMED,
+    VK_DIFF_TCP_RESET,
+    VK_DIFF_ICMP_ERROR,
+    VK_DIFF_FRAG_ORDER,
+    VK_DIFF_RULES
 } vk_diff_rule;
 
 const char *vk_diff_rule_name(vk_diff_rule r);

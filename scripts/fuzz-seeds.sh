@@ -40,6 +40,17 @@ for f in "${topos[@]}"; do
             printf '%s' "$v" > "$C/options/$(printf '%s' "$v" | md5sum | cut -c1-16)"
         done
 done
+# Topologies the fuzz registry builds (user, hubs, every NIC model), with the
+# file syntax's quotes, continuations and comments.
+cat > "$C/topology/built-user-e1000.topo" <<'TOPO'
+# QEMU's default network
+-netdev user,id=n0,restrict=on "-device" 'e1000,netdev=n0,mac=52:54:00:12:34:56'
+TOPO
+cat > "$C/topology/built-hub.topo" <<'TOPO'
+-netdev user,id=u -netdev hubport,id=h0,hubid=0,netdev=u \
+  -netdev hubport,id=h1,hubid=0 -device rtl8139,netdev=h1,mode=legacy
+-nic user,model=virtio-net-pci,mac=52:54:00:12:34:99 -net nic,model=ne2k_pci -net user
+TOPO
 # Grammar corners the files lack: ",," escapes, bare keys, repeated keys.
 printf '%s' 'user,id=u,dnssearch=a.example,dnssearch=b.example,hostname=x,,y' > "$C/options/escapes"
 printf '%s' 'e1000,netdev=n0,mac=52:54:00:12:34:56,restrict,t=1.5ms,hubid=3' > "$C/options/typed"

@@ -1,10 +1,13 @@
 /*
- * filter-dump (see filter_dump.h): a tap that keeps one port's frames in a
- * classic microsecond pcap through libpcap's dump API.  QEMU writes each
- * record with its own write(2); we flush after each record for the same
- * effect: the file on disk always ends with a whole record.
+ * filter-dump (see filter_dump.h): a network filter (core/filter.h) that
+ * keeps the frames passing its place in a netdev's chain in a classic
+ * microsecond pcap through libpcap's dump API, and lets them go on.  QEMU
+ * writes each record with its own write(2); we flush after each record for
+ * the same effect: the file on disk always ends with a whole record.
  */
 #include "tracer/filter_dump.h"
+
+#include "core/filter.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -14,8 +17,7 @@
 #include <string.h>
 
 struct vk_filter_dump {
-    const vk_port *port; /* identity only */
-    unsigned dirs;       /* VK_DIR_IN and/or VK_DIR_OUT bits */
+    vk_filter flt; /* on the chain of the dumped netdev */
     unsigned maxlen;
     pcap_t *dead;
     pcap_dumper_t *dumper; /* NULL after a write error */
@@ -25,11 +27,13 @@ struct vk_filter_dump {
     vk_diag err_diag;
 };
 
-static void dump_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
+static int dump_receive(vk_filter *flt, vk_filter_dir dir, vk_frame *f)
 {
-    vk_filter_dump *fd = arg;
-    if (p != fd->port || (fd->dirs & (unsigned)dir) == 0 || fd->dumper == NULL)
-        return;
+    (void)dir;
+    vk_filter_dump *fd = flt->priv;
+    if (fd->dumper == NULL)
+        return VK_FILTER_PASS;
+    uint64_t ts = vk_net_timestamp(vk_filter_net(flt));
     struct pcap_pkthdr h = {
         .ts.tv_sec = (time_t)(ts / VK_NS_PER_SEC),
         .ts.tv_usec = (suseconds_t)(ts % VK_NS_PER_SEC / 1000),
@@ -39,18 +43,30 @@ static void dump_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *
     pcap_dump((u_char *)fd->dumper, &h, f->data);
     if (ferror(pcap_dump_file(fd->dumper)) == 0 && pcap_dump_flush(fd->dumper) == 0) {
         fd->written++;
-        return;
+        return VK_FILTER_PASS;
     }
     fd->err = vk_diag_set(&fd->err_diag, VK_EIO, "filter-dump: writing %s: %s", fd->path,
                           strerror(errno));
     pcap_dump_close(fd->dumper);
     fd->dumper = NULL;
+    return VK_FILTER_PASS;
 }
 
-static const vk_tap_ops dump_tap_ops = {.frame = dump_frame};
+static void dump_print_stats(const vk_filter *flt, FILE *out)
+{
+    const vk_filter_dump *fd = flt->priv;
+    fprintf(out, " %llu records written to %s", (unsigned long long)fd->written, fd->path);
+}
+
+static const vk_filter_ops dump_filter_ops = {
+    .type = "filter-dump",
+    .receive = dump_receive,
+    .print_stats = dump_print_stats,
+};
 
 static void dump_free(vk_filter_dump *fd)
 {
+    vk_filter_detach(&fd->flt);
     if (fd->dumper != NULL)
         pcap_dump_close(fd->dumper);
     if (fd->dead != NULL)
@@ -59,14 +75,14 @@ static void dump_free(vk_filter_dump *fd)
     free(fd);
 }
 
-static int dump_open(vk_net *net, vk_port *port, const char *path, unsigned maxlen,
-                     unsigned dirs, vk_filter_dump **out, vk_diag *d)
+/* Creates the dump and its file; the caller links fd->flt into a chain. */
+static int dump_open(const char *path, unsigned maxlen, vk_filter_dump **out, vk_diag *d)
 {
     vk_filter_dump *fd = calloc(1, sizeof *fd);
     if (fd == NULL)
         return vk_diag_set(d, VK_ENOMEM, "filter-dump: out of memory");
-    fd->port = port;
-    fd->dirs = dirs;
+    fd->flt.ops = &dump_filter_ops;
+    fd->flt.priv = fd;
     fd->maxlen = maxlen ? maxlen : VK_FILTER_DUMP_MAXLEN_DEFAULT;
     fd->path = strdup(path);
     fd->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)fd->maxlen,
@@ -87,11 +103,6 @@ static int dump_open(vk_net *net, vk_port *port, const char *path, unsigned maxl
         dump_free(fd);
         return VK_EIO;
     }
-    int r = vk_net_add_tap(net, &dump_tap_ops, fd);
-    if (r != VK_OK) {
-        dump_free(fd);
-        return vk_diag_set(d, r, "filter-dump: cannot add a tap to the net: %s", vk_strerror(r));
-    }
     *out = fd;
     return VK_OK;
 }
@@ -99,7 +110,11 @@ static int dump_open(vk_net *net, vk_port *port, const char *path, unsigned maxl
 int vk_filter_dump_open(vk_net *net, vk_port *port, const char *path, unsigned maxlen,
                         vk_filter_dump **out, vk_diag *d)
 {
-    return dump_open(net, port, path, maxlen, VK_DIR_IN | VK_DIR_OUT, out, d);
+    (void)net;
+    int r = dump_open(path, maxlen, out, d);
+    if (r == VK_OK)
+        vk_filter_attach_tail(&(*out)->flt, port, "dump", VK_FILTER_RX | VK_FILTER_TX);
+    return r;
 }
 
 uint64_t vk_filter_dump_written(const vk_filter_dump *fd)
@@ -122,29 +137,8 @@ void vk_filter_dump_close(vk_filter_dump *fd)
 
 /* ---- the -object filter-dump type ---- */
 
-static int queue_dirs(vk_opts *o, unsigned *dirs, vk_diag *d)
-{
-    const char *q = vk_opts_get(o, "queue");
-    if (q == NULL || strcmp(q, "all") == 0)
-        *dirs = VK_DIR_IN | VK_DIR_OUT;
-    else if (strcmp(q, "rx") == 0) /* QEMU: packets sent to the netdev */
-        *dirs = VK_DIR_IN;
-    else if (strcmp(q, "tx") == 0) /* QEMU: packets sent by the netdev */
-        *dirs = VK_DIR_OUT;
-    else
-        return vk_opts_error(o, d, VK_EINVAL, "queue", "'%s' is not all, rx or tx", q);
-    return VK_OK;
-}
-
 static int object_create(vk_net *net, vk_opts *o, void **out, vk_diag *d)
 {
-    vk_opts_mark_used(o, "id");
-    const char *netdev = vk_opts_get(o, "netdev");
-    if (netdev == NULL)
-        return vk_opts_error(o, d, VK_EINVAL, "netdev", "missing");
-    vk_port *port = vk_net_find_port(net, netdev);
-    if (port == NULL)
-        return vk_opts_error(o, d, VK_ENOENT, "netdev", "no netdev '%s'", netdev);
     const char *file = vk_opts_get(o, "file");
     if (file == NULL || file[0] == '\0')
         return vk_opts_error(o, d, VK_EINVAL, "file", "missing");
@@ -152,13 +146,17 @@ static int object_create(vk_net *net, vk_opts *o, void **out, vk_diag *d)
     int r = vk_opts_get_uint(o, "maxlen", VK_FILTER_DUMP_MAXLEN_DEFAULT, 1, INT32_MAX, &maxlen, d);
     if (r != VK_OK)
         return r;
-    unsigned dirs = 0;
-    if ((r = queue_dirs(o, &dirs, d)) != VK_OK)
-        return r;
+    /* the netdev is checked before a file is created for it */
+    const char *netdev = vk_opts_get(o, "netdev");
+    if (netdev != NULL && vk_net_find_port(net, netdev) == NULL)
+        return vk_opts_error(o, d, VK_ENOENT, "netdev", "no netdev '%s'", netdev);
     vk_filter_dump *fd = NULL;
-    r = dump_open(net, port, file, (unsigned)maxlen, dirs, &fd, d);
-    if (r != VK_OK)
+    if ((r = dump_open(file, (unsigned)maxlen, &fd, d)) != VK_OK)
         return r;
+    if ((r = vk_filter_attach(&fd->flt, net, o, d)) != VK_OK) {
+        dump_free(fd);
+        return r;
+    }
     *out = fd;
     return VK_OK;
 }
@@ -168,7 +166,8 @@ static void object_destroy(void *obj)
     vk_filter_dump_close(obj);
 }
 
-static const char *const filter_dump_keys[] = {"netdev", "file", "maxlen", "queue", NULL};
+static const char *const filter_dump_keys[] = {"netdev", "file",     "maxlen", "queue",
+                                               "status", "position", "insert", NULL};
 
 const vk_object_type vk_object_filter_dump = {
     .name = "filter-dump",

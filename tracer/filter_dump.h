@@ -6,10 +6,14 @@
  * it), tx those it sent, all (the default) both.  The --trace-filter does not
  * apply here, and drops are not recorded (QEMU's file has no place for them).
  *
- * Lifetime: the dump is a tap of the net, which cannot remove taps; close it
- * after vk_net_free() (the topology frees its objects after the net), or at
- * least once no frame can move.  The file is flushed after every record, so
- * it is valid at any moment, including after a signal or an input error.
+ * It is a network filter (core/filter.h) with QEMU's common keys: it
+ * records the frames passing its place in the netdev's chain (so a dump
+ * placed behind a filter-netem sees the frames netem let through, when it
+ * let them through) and lets them go on.
+ *
+ * Lifetime: close it at any time; closing unlinks it from its chain.  The
+ * file is flushed after every record, so it is valid at any moment,
+ * including after a signal or an input error.
  */
 #ifndef VK_TRACER_FILTER_DUMP_H
 #define VK_TRACER_FILTER_DUMP_H
@@ -24,8 +28,9 @@
 
 typedef struct vk_filter_dump vk_filter_dump;
 
-/* Dumps both directions of `port` to path; maxlen 0 means the default.
- * VK_EIO (cannot create path) or VK_EFULL (no tap left), message in d. */
+/* Dumps both directions of `port` to path (a filter at the tail of its
+ * chain); maxlen 0 means the default.  VK_EIO (cannot create path), message
+ * in d. */
 int vk_filter_dump_open(vk_net *net, vk_port *port, const char *path, unsigned maxlen,
                         vk_filter_dump **out, vk_diag *d);
 /* Records written so far. */

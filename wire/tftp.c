@@ -99,8 +99,13 @@ int vk_tftp_parse(const uint8_t *p, size_t len, vk_tftp_repr *out)
         if (len < 4)
             return VK_ETRUNC;
         out->block = vk_get_be16(p + 2);
-        out->data = p + 4;
-        out->data_len = len - 4; /* always 0 for a well-formed ACK */
+        /* An ACK is the block number only: bytes after it are ignored (as
+         * libslirp and tftpd do), not data, so that what emit writes for the
+         * representation is what parse read (found by fuzz/fuzz_wire). */
+        if (out->opcode == VK_TFTP_DATA) {
+            out->data = p + 4;
+            out->data_len = len - 4;
+        }
         return VK_OK;
     case VK_TFTP_ERROR: {
         if (len < 4)

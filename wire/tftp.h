@@ -61,7 +61,7 @@ typedef struct vk_tftp_repr {
     uint64_t tsize;
     /* DATA/ACK */
     uint16_t block;
-    const uint8_t *data;
+    const uint8_t *data; /* DATA only: an ACK's trailing bytes are ignored */
     size_t data_len;
     /* ERROR */
     uint16_t error_code;

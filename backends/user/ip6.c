@@ -8,6 +8,11 @@
  * packet has hop limit 255, traffic class and flow label 0, and the MAC
  * 52:56 + the last 4 bytes of its source address.
  *
+ * Neighbours are learnt as libslirp learns them: the source of a valid RS, of
+ * an NS for an address of the stack, of an NA.  A reply to a neighbour not
+ * learnt is replaced by an NS for it (libslirp also holds the reply 1 s
+ * for the NA; we drop it).
+ *
  * Unsolicited RAs go out every 200-600 s (libslirp's NDP_Interval), drawn
  * from a fixed-seed generator so virtual runs repeat.  Unlike libslirp the
  * timer is only re-armed while the guest sends something, so that a run on
@@ -46,10 +51,15 @@ static vk_ip6 link_local(void)
     return a;
 }
 
+/* libslirp's in6_equal_host: ipv6-host or ipv6-dns, or the interface id of
+ * either under fe80::/64 (so fe80::2 and fe80::3 by default). */
 static bool is_own6(const vk_user *u, const vk_ip6 *a)
 {
-    vk_ip6 ll = link_local();
-    return ip6_eq(a, &u->cfg.host6) || ip6_eq(a, &u->cfg.dns6) || ip6_eq(a, &ll);
+    static const uint8_t ll_prefix[8] = {0xfe, 0x80};
+    if (ip6_eq(a, &u->cfg.host6) || ip6_eq(a, &u->cfg.dns6))
+        return true;
+    return memcmp(a->b, ll_prefix, 8) == 0 && (memcmp(a->b + 8, u->cfg.host6.b + 8, 8) == 0 ||
+                                               memcmp(a->b + 8, u->cfg.dns6.b + 8, 8) == 0);
 }
 
 static void ndp_learn(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
@@ -80,12 +90,31 @@ static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
     return false;
 }
 
+static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                        const vk_icmpv6_repr *r);
+
+/* libslirp's ndp_send_ns: from ipv6-host to the target's solicited-node
+ * group, with ipv6-host's link-layer address. */
+static void send_ns(vk_user *u, const vk_ip6 *target)
+{
+    vk_ip6 group = {{0xff, 0x02, [11] = 0x01, [12] = 0xff, [13] = target->b[13],
+                     [14] = target->b[14], [15] = target->b[15]}};
+    vk_icmpv6_repr ns = {.type = VK_ICMPV6_NEIGHBOR_SOLICIT, .target = *target,
+                         .has_src_ll = true, .src_ll = vk_user_mac6(&u->cfg.host6)};
+    icmp6_output(u, &u->cfg.host6, &group, &ns);
+}
+
+/* To a neighbour not learnt (from its RS, NS or NA, as libslirp) a
+ * solicitation goes out instead and the packet is dropped: VK_ENOENT.
+ * (libslirp holds it for the NA, 1 s.) */
 int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
                        uint8_t hop_limit, const uint8_t *payload, size_t len)
 {
     vk_mac dmac;
-    if (!ndp_lookup(u, dst, &dmac))
+    if (!ndp_lookup(u, dst, &dmac)) {
+        send_ns(u, dst);
         return VK_ENOENT;
+    }
     if (len > VK_USER_MTU - VK_IPV6_HLEN)
         return VK_ERANGE;
     vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
@@ -171,6 +200,7 @@ static int handle_ns(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
         return vk_user_drop(u, rx, "NDP: malformed neighbor solicitation");
     if (!is_own6(u, &ns->target))
         return vk_user_drop(u, rx, "NDP: solicitation for an address not of the stack");
+    ndp_learn(u, &ip->src, &rx->eth.src);
     const vk_ip6 *dst = dad ? &all_nodes : &ip->src;
     vk_icmpv6_repr na = {.type = VK_ICMPV6_NEIGHBOR_ADVERT,
                          .na_flags = VK_ND_NA_ROUTER | VK_ND_NA_OVERRIDE |
@@ -196,12 +226,17 @@ static int handle_nd(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
         return vk_user_drop(u, rx, "NDP: hop limit not 255 or code not 0");
     switch (m->type) {
     case VK_ICMPV6_ROUTER_SOLICIT:
+        ndp_learn(u, &ip->src, &rx->eth.src);
         send_ra(u);
         return VK_OK;
     case VK_ICMPV6_NEIGHBOR_SOLICIT:
         return handle_ns(u, rx, ip, m);
     case VK_ICMPV6_NEIGHBOR_ADVERT:
-        return VK_OK; /* learnt below the switch already */
+        /* libslirp: not for a multicast target, nor solicited to a group */
+        if (m->target.b[0] != 0xff &&
+            (ip->dst.b[0] != 0xff || !(m->na_flags & VK_ND_NA_SOLICITED)))
+            ndp_learn(u, &ip->src, &rx->eth.src);
+        return VK_OK;
     default:
         return vk_user_drop(u, rx, "NDP: the guest sent a router-only message");
     }
@@ -232,7 +267,6 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
         return vk_user_drop(u, rx, "IPv6: truncated");
     if (r != VK_OK)
         return vk_user_drop(u, rx, "IPv6: bad header");
-    ndp_learn(u, &ip.src, &rx->eth.src);
     if (ip.proto == VK_IP_PROTO_ICMPV6)
         return icmp6_input(u, rx, &ip);
     if (ip.proto == VK_IP_PROTO_UDP && ip.dst.b[0] != 0xff && !ip6_zero(&ip.src))

@@ -50,8 +50,8 @@ int vk_user_ip4_input(vk_user *u, const vk_user_rx *rx)
         return vk_user_drop(u, rx, "IPv4: bad header");
     if (!ip.csum_ok)
         return vk_user_drop(u, rx, "IPv4: bad header checksum");
-    if (vk_user_in_net(u, ip.src) && !vk_mac_is_multicast(&rx->eth.src))
-        vk_user_arp_learn(u, ip.src, &rx->eth.src);
+    /* As libslirp, the guest's MAC is learnt from ARP and DHCP only: a reply
+     * to an address not learnt so waits for an ARP exchange. */
     if (ip.mf || ip.frag_off != 0) {
         uint8_t *whole;
         size_t whole_len;

@@ -211,10 +211,17 @@ static int handle_rrq(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
         u->st.tftp_sessions_full++;
         return vk_user_drop(u, rx, "TFTP: too many sessions");
     }
-    if (u->cfg.tftp_root == NULL || strcasecmp(t->mode, "octet") != 0) {
+    /* libslirp's order: no directory, a name of TFTP_FILENAME_MAX bytes or
+     * more, or fewer than 6 bytes after the name (room for "octet") are an
+     * access violation, before the mode is looked at */
+    size_t name_len = strlen(t->filename);
+    if (u->cfg.tftp_root == NULL || name_len >= VK_USER_TFTP_FILENAME_MAX ||
+        udp->payload_len - 2 - (name_len + 1) < 6) {
         session_end(s);
-        if (u->cfg.tftp_root == NULL)
-            return send_error(u, rx, ip, udp, VK_TFTP_ERR_ACCESS, "Access violation");
+        return send_error(u, rx, ip, udp, VK_TFTP_ERR_ACCESS, "Access violation");
+    }
+    if (strcasecmp(t->mode, "octet") != 0) {
+        session_end(s);
         return send_error(u, rx, ip, udp, VK_TFTP_ERR_ILLEGAL_OP, "Unsupported transfer mode");
     }
     int r = open_confined(u, t->filename, &s->fd, &s->size);

@@ -170,8 +170,10 @@ static void udp_readable(void *ctx, vk_wsock *ws, uint64_t now)
         long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, sizeof u->rxbuf, &from, now);
         if (n == VK_EAGAIN)
             break;
-        if (n < 0)
+        if (n == VK_ENETUNREACH || n == VK_EHOSTUNREACH || n == VK_EPORTUNREACH)
             report_error(u, s, (int)n, &from, now);
+        else if (n < 0)
+            break; /* a broken socket: it expires like an idle one */
         else
             deliver(u, s, &from, (size_t)n, now);
     }

@@ -35,6 +35,9 @@
  * VK_EFULL (counted in vk_world_live_stats), EINTR is retried, EAGAIN is
  * VK_EAGAIN.  An accept() that fails for lack of descriptors pauses that
  * listener for 100 ms rather than spinning on the pending connection.
+ * "tcp:HOST:PORT" streams are "ready at once" as world.h asks: the connect
+ * goes on underneath, sends meanwhile take nothing (VK_EAGAIN, then
+ * `writable`), and a failure shows as VK_ECONNRESET from recv().
  */
 #define _GNU_SOURCE
 #include "backends/user/world_live.h"
@@ -240,38 +243,40 @@ static void deliver_connected(live_sock *s, int status, uint64_t now)
         s->base.ev->connected(s->base.ctx, &s->base, status, now);
 }
 
-static void accept_all(live_sock *l, uint64_t now)
+/* One connection per poll: the stack may close the listener from
+ * `accepted`, and the listener stays watched, so the next poll brings the
+ * next pending connection. */
+static void accept_one(live_sock *l, uint64_t now)
 {
-    for (;;) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            fail_errno(l->w, errno);
-            /* out of descriptors: the connection stays queued; try later */
-            l->want_in = false;
-            rewatch(l);
-            vk_timer_arm(l->timer, now + LIVE_ACCEPT_PAUSE_NS);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd;
+    do
+        fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
             return;
-        }
-        set_bufs(fd);
-        live_sock *c = sock_new(l->w, LS_TCP, fd, ss.ss_family, NULL, NULL);
-        if (c == NULL) {
-            close(fd);
-            continue;
-        }
-        vk_waddr peer;
-        from_sockaddr(&ss, &peer);
-        l->w->st.accepted++;
-        if (l->base.ev != NULL && l->base.ev->accepted != NULL)
-            l->base.ev->accepted(l->base.ctx, &l->base, &c->base, &peer, now);
-        else
-            l->w->base.ops->close(&l->w->base, &c->base, false, now);
+        fail_errno(l->w, errno);
+        /* out of descriptors: the connection stays queued; try later */
+        l->want_in = false;
+        rewatch(l);
+        vk_timer_arm(l->timer, now + LIVE_ACCEPT_PAUSE_NS);
+        return;
     }
+    set_bufs(fd);
+    live_sock *c = sock_new(l->w, LS_TCP, fd, ss.ss_family, NULL, NULL);
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    vk_waddr peer;
+    from_sockaddr(&ss, &peer);
+    l->w->st.accepted++;
+    if (l->base.ev != NULL && l->base.ev->accepted != NULL)
+        l->base.ev->accepted(l->base.ctx, &l->base, &c->base, &peer, now);
+    else
+        l->w->base.ops->close(&l->w->base, &c->base, false, now);
 }
 
 static void on_fd(void *arg, int fd, short revents)
@@ -280,7 +285,7 @@ static void on_fd(void *arg, int fd, short revents)
     live_sock *s = arg;
     uint64_t now = vk_loop_now(s->w->base.loop);
     if (s->kind == LS_LISTEN) {
-        accept_all(s, now);
+        accept_one(s, now);
         return;
     }
     if (s->connecting || (s->silent_connect && (revents & (POLLOUT | POLLERR | POLLHUP)))) {
@@ -294,8 +299,14 @@ static void on_fd(void *arg, int fd, short revents)
             s->want_out = false;
             s->want_in = true;
             rewatch(s);
-            if (err != 0 && s->base.ev != NULL && s->base.ev->readable != NULL)
+            /* a failure shows as a recv() error; success frees a send()
+             * that found the connection still in progress */
+            if (s->base.ev == NULL)
+                return;
+            if (err != 0 && s->base.ev->readable != NULL)
                 s->base.ev->readable(s->base.ctx, &s->base, now);
+            else if (err == 0 && s->base.ev->writable != NULL)
+                s->base.ev->writable(s->base.ctx, &s->base, now);
             return;
         }
         deliver_connected(s, err == 0 ? VK_OK : map_errno(err), now);

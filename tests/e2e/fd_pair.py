@@ -2,9 +2,10 @@
 """Runs two vnetkit processes joined by one socketpair: the receiver gets one
 end, the sender the other, each as @FD@ in its netdev option (fd= tests).
 usage: fd_pair.py stream|dgram VNETKIT DIR IN RECV_NETDEV SEND_NETDEV [WRAP...]
-The receiver writes DIR/out.pcap; both write --stats to DIR/{recv,send}.err.
+The receiver writes DIR/out.pcap and is stopped (SIGTERM) after the sender; both write --stats to DIR/{recv,send}.err.
 Exits with the first non-zero exit status of the two."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def run(nd, fd, args, err):
 recv = run(recv_nd, a.fileno(), ["-netdev", "pcap,id=o,out=%s/out.pcap" % d,
                                  "-netdev", "hubport,id=h0,hubid=0,netdev=s",
                                  "-netdev", "hubport,id=h1,hubid=0,netdev=o",
-                                 "--duration", "2.5", "--stats"], d + "/recv.err")
+                                 "--stats"], d + "/recv.err")
 time.sleep(0.2)
 send = run(send_nd, b.fileno(), ["-netdev", "pcap,id=i,in=%s" % inp,
                                  "-netdev", "hubport,id=h0,hubid=0,netdev=i",
@@ -34,5 +35,8 @@ send = run(send_nd, b.fileno(), ["-netdev", "pcap,id=i,in=%s" % inp,
                                  "--duration", "1.5", "--stats"], d + "/send.err")
 a.close()
 b.close()
-rs, ss = recv.wait(), send.wait()
+ss = send.wait()
+time.sleep(0.5)  # what the sender wrote last goes through, then a user's ^C
+recv.send_signal(signal.SIGTERM)
+rs = recv.wait()
 sys.exit(ss or rs)

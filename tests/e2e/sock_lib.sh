@@ -17,7 +17,24 @@ sock_setup() {
     fi
     trap sock_cleanup EXIT
     ip netns exec "$SOCK_NS" ip link set lo up
+    VKBG=(ip netns exec "$SOCK_NS" ${VNETKIT_WRAP:-} "$VNETKIT")
     GEN="$SRC/tests/e2e/gen_frames.py"
+    # a version manager's shim can take a second to start a python: use the
+    # system's when there is one, so peers are not late for their servers
+    PY=python3
+    [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+}
+
+# has_socket PID: the process holds a socket (a netdev made its socket while
+# the topology was built, so it is bound or listening by then).
+has_socket() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'socket:'; }
+
+# stop PID: ends a background vnetkit as a user would (SIGTERM: exit 0,
+# traces closed) once what it received had time to go through.
+stop() {
+    sleep "${SETTLE:-0.5}"
+    kill -TERM "$1" 2>/dev/null
+    wait "$1"
 }
 
 sock_cleanup() {
@@ -35,9 +52,14 @@ sock_cleanup() {
 # in_ns CMD...: runs a command inside the test's namespace.
 in_ns() { ip netns exec "$SOCK_NS" "$@"; }
 VKNS() { ip netns exec "$SOCK_NS" ${VNETKIT_WRAP:-} "$VNETKIT" "$@"; }
+# For a vnetkit started in the background: "${VKBG[@]}" run ... & makes $!
+# the vnetkit itself (ip netns exec and valgrind exec it), so a signal to $!
+# reaches it.  Set by sock_setup.
+VKBG=()
 
 # The frames of a capture as text without times, leaving out the marker
 # frame (sequence 0, sent at t=0 before a peer may be connected).
+frame_count() { tcpdump -nr "$1" 2>/dev/null | grep -c '^[0-9]'; }
 frames_text() {
     tcpdump -nr "$1" -e -t -x 'not (ether proto 0x88b5 and ether[14:4] = 0)' 2>/dev/null
 }
@@ -59,17 +81,17 @@ wait_for() {
 pair() {
     local name=$1 recv=$2 send=$3 dir="$WORK/$1"
     mkdir -p "$dir"
-    VKNS run -netdev "$recv" -netdev pcap,id=o,out="$dir/out.pcap" \
+    "${VKBG[@]}" run -netdev "$recv" -netdev pcap,id=o,out="$dir/out.pcap" \
         -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
-        --trace "$dir/recv.pcapng" --duration "${RECV_T:-3}" --stats 2>"$dir/recv.err" &
+        --trace "$dir/recv.pcapng" --stats 2>"$dir/recv.err" &
     local rpid=$!
     SOCK_PIDS+=("$rpid")
-    sleep "${START_GAP:-0.4}"
+    wait_for has_socket "$rpid"
     VKNS run -netdev pcap,id=i,in="$IN" -netdev "$send" \
         -netdev hubport,id=h0,hubid=0,netdev=i -netdev hubport,id=h1,hubid=0,netdev=s \
         --trace "$dir/send.pcapng" --duration "${SEND_T:-1.5}" --stats 2>"$dir/send.err"
     local sst=$?
-    wait "$rpid"
+    stop "$rpid"
     local rst=$?
     if [ "$sst" != 0 ] || [ "$rst" != 0 ]; then
         fail "$name: exit sender $sst receiver $rst: $(head -c 400 "$dir/send.err") $(head -c 400 "$dir/recv.err")"

@@ -15,7 +15,7 @@ frames_text "$IN" > "$WANT"
 fd_case() { # NAME KIND RECV SEND
     local dir="$WORK/$1"
     mkdir -p "$dir"
-    if ! in_ns python3 "$SRC/tests/e2e/fd_pair.py" "$2" "$VNETKIT" "$dir" "$IN" "$3" "$4" \
+    if ! in_ns "$PY" "$SRC/tests/e2e/fd_pair.py" "$2" "$VNETKIT" "$dir" "$IN" "$3" "$4" \
         ${VNETKIT_WRAP:-}; then
         fail "$1: a vnetkit failed: $(head -c 400 "$dir/recv.err" "$dir/send.err")"
         return
@@ -31,22 +31,24 @@ fd_case dgram-fd dgram "dgram,id=s,local.type=fd,local.str=@FD@" "socket,id=s,fd
 
 # a listening socket handed to a stream server (server=on,addr.type=fd)
 cat > "$WORK/listen_fd.py" <<PY
-import os, socket, subprocess, sys
+import os, socket, sys
 l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 l.bind("$WORK/l.sock"); l.listen(4); os.set_inheritable(l.fileno(), True)
-nd = ["-netdev", "stream,id=s,server=on,addr.type=fd,addr.str=%d" % l.fileno()]
-sys.exit(subprocess.call(sys.argv[1:3] + nd + sys.argv[3:], pass_fds=(l.fileno(),)))
+args = sys.argv[1:]
+i = args.index("run") + 1
+args[i:i] = ["-netdev", "stream,id=s,server=on,addr.type=fd,addr.str=%d" % l.fileno()]
+os.execvp(args[0], args)  # the same pid: a signal to it reaches vnetkit
 PY
 mkdir -p "$WORK/lfd"
-in_ns python3 "$WORK/listen_fd.py" "$VNETKIT" run -netdev pcap,id=o,out="$WORK/lfd/out.pcap" \
+ip netns exec "$SOCK_NS" "$PY" "$WORK/listen_fd.py" ${VNETKIT_WRAP:-} "$VNETKIT" run -netdev pcap,id=o,out="$WORK/lfd/out.pcap" \
     -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
-    --duration 2.5 2>"$WORK/lfd/recv.err" &
+    2>"$WORK/lfd/recv.err" &
 SOCK_PIDS+=($!)
 wait_for test -S "$WORK/l.sock"
 VKNS run -netdev pcap,id=i,in="$IN" -netdev stream,id=s,addr.type=unix,addr.path="$WORK/l.sock" \
     -netdev hubport,id=h0,hubid=0,netdev=i -netdev hubport,id=h1,hubid=0,netdev=s \
     --duration 1.5 2>"$WORK/lfd/send.err"
-wait "${SOCK_PIDS[-1]}"
+stop "${SOCK_PIDS[-1]}"
 frames_text "$WORK/lfd/out.pcap" > "$WORK/lfd/out.txt"
 if cmp -s "$WANT" "$WORK/lfd/out.txt"; then pass "stream server on a listening fd"; else
     fail "listening fd: $(diff "$WANT" "$WORK/lfd/out.txt" | head -3) $(cat "$WORK/lfd/recv.err")"; fi

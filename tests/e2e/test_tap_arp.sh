@@ -23,7 +23,10 @@ hex_to_file "d4c3b2a1020004000000000000000000ffff000001000000\
 0000000020a10700""2a0000002a000000${reply}" "$WORK/reply.pcap"
 
 IF=vktpa$$
-tap_start "$IF" -netdev tap,id=t0,ifname="$IF" \
+# TAP_NETDEV lets a variant run the same checks on another kind of TAP
+# (test_tap_vnet_hdr.sh); the default runs no ifup script, as the TAP is
+# configured here.
+tap_start "$IF" -netdev "${TAP_NETDEV:-tap,id=t0,ifname=$IF,script=no,downscript=no}" \
     -netdev pcap,id=p,in="$WORK/reply.pcap",loop=0,out="$WORK/out.pcap" \
     -netdev hubport,id=h0,hubid=0,netdev=t0 -netdev hubport,id=h1,hubid=0,netdev=p \
     --duration 30 --trace "$WORK/tap.pcapng"

@@ -15,7 +15,7 @@ fi
 tap_need_privileges
 
 IF=vktap$$
-tap_start "$IF" -netdev tap,id=t0,ifname="$IF" -netdev user,id=u0 \
+tap_start "$IF" -netdev tap,id=t0,ifname="$IF",script=no,downscript=no -netdev user,id=u0 \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 20 --trace "$WORK/tap.pcapng"
 tap_into_ns "$IF"

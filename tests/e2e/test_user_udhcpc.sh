@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-VK run -netdev tap,id=t,ifname="$IF" -netdev user,id=u \
+VK run -netdev tap,id=t,ifname="$IF",script=no,downscript=no -netdev user,id=u \
     -netdev hubport,id=h0,hubid=0,netdev=t -netdev hubport,id=h1,hubid=0,netdev=u \
     --duration 30s --trace "$WORK/udhcpc.pcapng" 2>"$WORK/vk.err" &
 VKPID=$!

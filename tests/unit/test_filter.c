@@ -15,6 +15,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/options.h"
+#include "filters/filters.h"
 #include "filters/netem.h"
 
 /* A port that records the first byte and arrival time of what it gets. */
@@ -299,6 +300,48 @@ static void test_netem_loss_and_duplicate_are_traced_with_their_cause(void **sta
     free_fixture(fx);
 }
 
+static void test_buffer_releases_everything_every_interval(void **state)
+{
+    (void)state;
+    fixture *fx = make();
+    vk_opts o;
+    vk_diag d;
+    void *buf;
+    assert_int_equal(vk_opts_parse("-object", NULL, "id=b1,netdev=nd,queue=rx,interval=10000", &o,
+                                   NULL),
+                     VK_OK);
+    if (vk_object_filter_buffer.create(fx->net, &o, &buf, &d) != VK_OK)
+        fail_msg("%s", d.msg);
+    vk_opts_free(&o);
+    vk_loop_run(fx->loop, 1000000);
+    send_byte(fx->nic, 1);
+    vk_loop_run(fx->loop, 3000000);
+    send_byte(fx->nic, 2);
+    vk_loop_run(fx->loop, 12000000);
+    send_byte(fx->nic, 3);
+    vk_loop_run(fx->loop, VK_TIME_NEVER);
+    recorder *r = rec(fx->netdev);
+    assert_int_equal(r->count, 3);
+    assert_int_equal(r->first[0], 1);
+    assert_int_equal(r->first[1], 2);
+    assert_int_equal(r->at[0], 10000000);
+    assert_int_equal(r->at[1], 10000000);
+    assert_int_equal(r->at[2], 20000000);
+    vk_net_free(fx->net);
+    fx->net = NULL;
+    vk_object_filter_buffer.destroy(buf);
+    vk_loop_free(fx->loop);
+    free(fx);
+    /* interval is required and positive */
+    fx = make();
+    assert_int_equal(vk_opts_parse("-object", NULL, "id=b1,netdev=nd,interval=0", &o, NULL),
+                     VK_OK);
+    assert_int_equal(vk_object_filter_buffer.create(fx->net, &o, &buf, &d), VK_EINVAL);
+    assert_non_null(strstr(d.msg, "key 'interval'"));
+    vk_opts_free(&o);
+    free_fixture(fx);
+}
+
 static void run_once(const char *opts, trace_log *out)
 {
     fixture *fx = make();
@@ -342,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_netem_delay_holds_frames_on_the_virtual_clock),
         cmocka_unit_test(test_netem_loss_and_duplicate_are_traced_with_their_cause),
         cmocka_unit_test(test_netem_runs_repeat_exactly_for_a_seed),
+        cmocka_unit_test(test_buffer_releases_everything_every_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

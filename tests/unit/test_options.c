@@ -304,6 +304,28 @@ static void test_error_messages_name_the_option_text_and_key(void **state)
     vk_opts_free(&o);
 }
 
+/* QEMU's keyval syntax for -netdev stream/dgram nests with dots
+ * (addr.type=unix); the flat grammar keeps the dotted name as the key. */
+static void test_dotted_keys_are_kept_whole(void **state)
+{
+    (void)state;
+    vk_opts o;
+    parse_ok("stream,id=s0,server=on,addr.type=unix,addr.path=/tmp/a,,b", &o);
+    assert_string_equal(vk_opts_get(&o, "addr.type"), "unix");
+    assert_string_equal(vk_opts_get(&o, "addr.path"), "/tmp/a,b");
+    assert_null(vk_opts_get(&o, "addr"));
+    assert_string_equal(vk_opts_get(&o, "type"), "stream");
+    vk_opts_free(&o);
+    /* an unknown dotted key is named whole */
+    parse_ok("stream,addr.type=unix,addr.paht=/tmp/a", &o);
+    vk_opts_get(&o, "type");
+    vk_opts_get(&o, "addr.type");
+    vk_diag d = {{0}};
+    assert_int_equal(vk_opts_check_unused(&o, &d), VK_EINVAL);
+    assert_non_null(strstr(d.msg, "key 'addr.paht': unknown key"));
+    vk_opts_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_unknown_key_is_the_first_one_no_getter_asked_for),
         cmocka_unit_test(test_getting_a_repeated_key_marks_every_occurrence_used),
         cmocka_unit_test(test_error_messages_name_the_option_text_and_key),
+        cmocka_unit_test(test_dotted_keys_are_kept_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

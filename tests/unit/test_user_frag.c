@@ -53,6 +53,7 @@ static void test_fragments_in_any_order_are_reassembled(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     size_t n = echo(92); /* 100 bytes: 48 + 48 + 4 */
     frag(&h, 7, 96, n - 96, false);
     frag(&h, 7, 0, 48, true);
@@ -76,6 +77,7 @@ static void test_large_reply_is_fragmented(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     size_t n = echo(2992); /* 3000 bytes of ICMP */
     for (size_t off = 0; off < n; off += 1480)
         frag(&h, 9, off, n - off < 1480 ? n - off : 1480, off + 1480 < n);
@@ -100,6 +102,7 @@ static void test_overlap_discards_the_datagram(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     size_t n = echo(92);
     frag(&h, 7, 0, 48, true);
     frag(&h, 7, 0, 48, true); /* exact duplicate: ignored */
@@ -118,6 +121,7 @@ static void test_oversized_and_badly_cut_fragments_are_dropped(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     echo(100);
     frag_at(&h, 3, 65528, msg, 16, false);
     assert_string_equal(h.last_drop, "IPv4: fragment beyond 65535 bytes");
@@ -136,6 +140,7 @@ static void test_pending_datagrams_are_capped_and_time_out(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,ipv6=off");
+    uh_announce(&h);
     echo(100);
     for (uint16_t id = 0; id < 17; id++)
         frag(&h, id, 0, 48, true);

@@ -25,6 +25,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/options.h"
+#include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
@@ -208,6 +209,38 @@ static inline size_t uh_build_arp_request(uint8_t **out, const uint8_t *mac, con
                      (uint8_t *)&t, NULL, 0, l, 0);
     libnet_build_ethernet(UH_BCAST, mac, ETHERTYPE_ARP, NULL, 0, l, 0);
     return uh_ln_finish(l, out);
+}
+
+/* The guest asks for the gateway's MAC, as a guest does before its first IP
+ * packet: the stack learns the guest's MAC from it (as libslirp, it learns
+ * from ARP and DHCP only).  The answer is cleared. */
+static inline void uh_announce(uh *h)
+{
+    uint8_t *f;
+    size_t n = uh_build_arp_request(&f, UH_GUEST_MAC, "10.0.2.15", "10.0.2.2");
+    uh_send(h, f, n);
+    free(f);
+    uh_clear(h);
+}
+
+/* The same for IPv6: an unsolicited NA for `addr` to ff02::1, from which
+ * the stack (as libslirp) learns the guest's MAC for that address. */
+static inline void uh_announce6(uh *h, const char *addr)
+{
+    uint8_t f[14 + 40 + 32] = {0x33, 0x33, 0, 0, 0, 1};
+    memcpy(f + 6, UH_GUEST_MAC, 6);
+    f[12] = 0x86, f[13] = 0xdd;
+    uint8_t *ip = f + 14, *na = f + 54;
+    ip[0] = 0x60, ip[5] = 32, ip[6] = 58, ip[7] = 255;
+    assert_int_equal(inet_pton(AF_INET6, addr, ip + 8), 1);
+    assert_int_equal(inet_pton(AF_INET6, "ff02::1", ip + 24), 1);
+    na[0] = 136, na[4] = 0x20; /* override, not solicited */
+    memcpy(na + 8, ip + 8, 16);
+    na[24] = 2, na[25] = 1; /* target link-layer address */
+    memcpy(na + 26, UH_GUEST_MAC, 6);
+    assert_int_equal(vk_csum_fill_frame(f, sizeof f), VK_OK);
+    uh_send(h, f, sizeof f);
+    uh_clear(h);
 }
 
 /* The i-th frame the stack sent, parsed down to IPv4. */

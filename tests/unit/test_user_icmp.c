@@ -37,6 +37,7 @@ static void test_echo_to_gateway_and_dns_is_reflected(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     uint8_t p[64];
     size_t n = icmp_msg(p, VK_ICMP_ECHO_REQUEST, 56);
     send_icmp(&h, "10.0.2.2", p, n, 0x4000);
@@ -71,6 +72,7 @@ static void test_non_echo_icmp_is_dropped_with_reason(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     uint8_t p[64];
     size_t n = icmp_msg(p, 13 /* timestamp */, 12);
     send_icmp(&h, "10.0.2.2", p, n, 0);
@@ -91,6 +93,7 @@ static void test_echo_to_outside_waits_for_nat(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     uint8_t p[64];
     size_t n = icmp_msg(p, VK_ICMP_ECHO_REQUEST, 8);
     send_icmp(&h, "8.8.8.8", p, n, 0);
@@ -105,6 +108,7 @@ static void test_bad_ip_header_is_dropped(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     uint8_t p[64];
     size_t n = icmp_msg(p, VK_ICMP_ECHO_REQUEST, 8);
     uint8_t *f;

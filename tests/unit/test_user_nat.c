@@ -327,6 +327,7 @@ static void test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway(v
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "10.0.2.2", 7777, "hello");
     assert_int_equal(w->nsocks, 1);
@@ -357,6 +358,7 @@ static void test_udp_other_addresses_of_the_network_are_not_loopback(void **stat
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "10.0.2.5", 9, "x");
     assert_int_equal(w->nsent, 1);
@@ -376,6 +378,7 @@ static void test_udp_one_socket_per_guest_port_and_replies_from_any_remote(void 
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 1000, "a");
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.2", 2000, "b");
@@ -400,6 +403,7 @@ static void test_dns_goes_to_the_resolv_conf_upstream_and_answers_from_the_dns_a
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     w->dns_result = VK_OK;
     w->dns = wa4("192.0.2.53", 53);
@@ -423,6 +427,7 @@ static void test_dns_upstream_key_overrides_the_world_and_keeps_port_53_to_the_g
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,dns-upstream=127.0.0.1:5353");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     w->dns_result = VK_OK;
     w->dns = wa4("192.0.2.53", 53);
@@ -449,6 +454,7 @@ static void test_dns_upstream_key_is_checked(void **state)
     assert_int_equal(uh_open(&h, "user,id=u,dns-upstream=127.0.0.1:0", &d), VK_EINVAL);
     uh_close(&h);
     uh_open_ok(&h, "user,id=u,dns-upstream=[::1]:5353");
+    uh_announce(&h);
     uh_close(&h);
 }
 
@@ -478,6 +484,7 @@ static void test_dns_address_other_ports_get_icmp_net_unreachable(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,dns-upstream=127.0.0.1:5353");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 40000, "10.0.2.3", 54, "query");
     assert_int_equal(w->nsent, 0);
@@ -492,6 +499,7 @@ static void test_dns_without_upstream_gets_icmp_net_unreachable(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h); /* dns_server: VK_ENOENT */
     send_udp(&h, "10.0.2.15", 40000, "10.0.2.3", 53, "query");
     assert_int_equal(w->nsent, 0);
@@ -505,6 +513,7 @@ static void test_udp_error_from_outside_becomes_icmp_port_unreachable(void **sta
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "10.0.2.2", 9999, "ping?");
     fw_inject(&h, w->socks[0], wa4("127.0.0.1", 0), VK_EPORTUNREACH, NULL);
@@ -520,6 +529,7 @@ static void test_udp_send_failure_becomes_icmp_net_unreachable(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     w->sendto_result = VK_EHOSTUNREACH;
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
@@ -532,6 +542,7 @@ static void test_udp_ttl_one_gets_time_exceeded(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp_ttl(&h, 1, "192.0.2.1", 7);
     assert_int_equal(w->nsent, 0);
@@ -548,6 +559,7 @@ static void test_udp_sockets_expire_after_240s_and_dns_10s_after_a_reply(void **
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,dns-upstream=127.0.0.1");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
     send_udp(&h, "10.0.2.15", 5001, "10.0.2.3", 53, "q");
@@ -580,6 +592,7 @@ static void test_udp_socket_cap_is_counted_and_traced(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     for (unsigned i = 0; i < 512; i++)
         send_udp(&h, "10.0.2.15", (uint16_t)(10000 + i), "192.0.2.1", 7, "x");
@@ -596,6 +609,7 @@ static void test_udp_descriptor_exhaustion_is_a_traced_drop(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     w->open_result = VK_EFULL;
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
@@ -612,12 +626,14 @@ static void test_udp_restrict_on_and_the_none_world_drop_with_reasons(void **sta
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,restrict=on");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
     assert_int_equal(w->nsocks, 0);
     assert_string_equal(h.last_drop, "user: restrict=on: UDP to the outside");
     uh_close(&h);
-    uh_open_ok(&h, "user,id=u"); /* virtual loop, no world set: none */
+    uh_open_ok(&h, "user,id=u");
+    uh_announce(&h); /* virtual loop, no world set: none */
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
     assert_int_equal(h.ngot, 0);
     assert_int_equal(uh_stats(&h)->nat_not_implemented, 1);
@@ -629,6 +645,7 @@ static void test_ping_outside_answers_with_the_reflection_of_the_request(void **
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_echo(&h, "192.0.2.7", 0x1234, 3);
     assert_int_equal(w->nsocks, 1);
@@ -662,6 +679,7 @@ static void test_ping_outside_error_is_icmp_unreachable(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     send_echo(&h, "192.0.2.7", 1, 1);
     fw_inject(&h, w->socks[0], (vk_waddr){0}, VK_EHOSTUNREACH, NULL);
@@ -681,6 +699,7 @@ static void test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_ping
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     w->open_result = VK_EUNSUPP;
     send_echo(&h, "192.0.2.7", 1, 1);
@@ -699,6 +718,7 @@ static void test_hostfwd_udp_binds_at_start_and_relays_both_ways_without_expiry(
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,hostfwd=udp:127.0.0.1:6000-:7000");
+    uh_announce(&h);
     fw *w = fw_attach(&h);
     assert_int_equal(w->nsocks, 1);
     assert_true(w->socks[0]->has_bind);
@@ -746,6 +766,8 @@ static void test_udp6_to_the_prefix_goes_to_loopback_and_dns6_to_upstream(void *
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,dns-upstream=[::1]:5353");
+    uh_announce(&h);
+    uh_announce6(&h, "fec0::15");
     fw *w = fw_attach(&h);
     send_udp6(&h, "fec0::15", 5000, "fec0::2", 7777, "v6");
     assert_int_equal(w->nsent, 1);

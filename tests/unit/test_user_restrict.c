@@ -41,6 +41,7 @@ static void test_syn_is_refused_with_rst_ack(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,restrict=on");
+    uh_announce(&h);
     send_tcp(&h, "10.0.2.2", TH_SYN, 0x1bdc563d, 0, 0);
     send_tcp(&h, "93.184.216.34", TH_SYN, 1000, 0, 0);
     assert_int_equal(h.ngot, 2);
@@ -68,6 +69,7 @@ static void test_segment_with_ack_gets_bare_rst_and_rst_gets_nothing(void **stat
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,restrict=on");
+    uh_announce(&h);
     send_tcp(&h, "10.0.2.2", TH_ACK | TH_PUSH, 500, 777, 10);
     send_tcp(&h, "10.0.2.2", TH_RST, 500, 0, 0);
     assert_int_equal(h.ngot, 1);
@@ -85,6 +87,7 @@ static void test_udp_out_is_dropped_but_local_services_work(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u,restrict=on");
+    uh_announce(&h);
     uint8_t *f;
     size_t n = uh_build_udp(&f, "10.0.2.15", 5000, "10.0.2.3", 53, (const uint8_t *)"q", 1);
     uh_send(&h, f, n);
@@ -102,6 +105,7 @@ static void test_without_restrict_tcp_goes_to_the_world(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, "user,id=u");
+    uh_announce(&h);
     send_tcp(&h, "10.0.2.2", TH_SYN, 1, 0, 0);
     uint8_t *f;
     size_t n = uh_build_udp(&f, "10.0.2.15", 5000, "10.0.2.3", 53, (const uint8_t *)"q", 1);

@@ -113,6 +113,7 @@ static void test_plain_transfer_is_lock_step_with_empty_last_block(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     rrq(&h, 2000, "k1.bin", "octet", NULL);
     vk_tftp_repr t;
     for (uint16_t b = 1; b <= 3; b++) {
@@ -134,6 +135,7 @@ static void test_options_are_acknowledged_in_request_order(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     rrq(&h, 2000, "big.bin", "OCTET", "blksize", "65464", "tsize", "0", "timeout", "3",
         "windowsize", "4", NULL);
     vk_tftp_repr t;
@@ -164,6 +166,7 @@ static void test_unanswered_session_is_retransmitted_then_ends(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     rrq(&h, 2000, "hello.txt", "octet", NULL);
     uh_advance(&h, 60 * VK_NS_PER_SEC);
     assert_int_equal(h.ngot, 1 + 4);
@@ -179,6 +182,7 @@ static void test_names_outside_the_directory_are_access_violations(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     const char *bad[] = {"../etc/passwd", "sub/../hello.txt", "..", "/etc/passwd", "escape",
                          "sub/"};
     for (size_t i = 0; i < 6; i++) {
@@ -198,6 +202,7 @@ static void test_libslirp_errors(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     rrq(&h, 2000, "missing.txt", "octet", "tsize", "0", NULL);
     expect_error(&h, 0, VK_TFTP_ERR_NOT_FOUND, "File not found");
     rrq(&h, 2000, "sub", "octet", NULL);
@@ -209,7 +214,8 @@ static void test_libslirp_errors(void **state)
     expect_error(&h, 3, VK_TFTP_ERR_ACCESS, "Access violation");
     assert_int_equal(uh_stats(&h)->tftp_errors_sent, 4);
     uh_close(&h);
-    uh_open_ok(&h, "user,id=u,ipv6=off"); /* no tftp= */
+    uh_open_ok(&h, "user,id=u,ipv6=off");
+    uh_announce(&h); /* no tftp= */
     rrq(&h, 2000, "hello.txt", "octet", NULL);
     expect_error(&h, 0, VK_TFTP_ERR_ACCESS, "Access violation");
     uh_close(&h);
@@ -220,6 +226,7 @@ static void test_unknown_opcodes_and_writes_are_dropped(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     uint8_t op9[] = {0, 9, 0, 0};
     send_tftp(&h, 2000, op9, sizeof op9);
     assert_string_equal(h.last_drop, "TFTP: unknown opcode");
@@ -237,6 +244,7 @@ static void test_sessions_are_capped(void **state)
     (void)state;
     uh h;
     uh_open_ok(&h, opts);
+    uh_announce(&h);
     for (uint16_t p = 0; p < 21; p++)
         rrq(&h, (uint16_t)(3000 + p), "big.bin", "octet", NULL);
     assert_int_equal(h.ngot, 20);
