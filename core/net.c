@@ -30,6 +30,15 @@ struct vk_net {
     size_t nhubs;
     tap_entry taps[VK_NET_MAX_TAPS];
     size_t ntaps;
+    /* The inbound record of the frame a port is receiving, held back until
+     * the next trace event: if that event is the port dropping this very
+     * frame, the drop replaces it (one record per frame, port and
+     * direction); otherwise it is written first, so order is kept. */
+    struct {
+        const vk_port *port;
+        const vk_frame *f;
+        uint64_t ts;
+    } pending_in;
     uint64_t next_frame_id;
     int failure;
     char failure_msg[512];
@@ -248,19 +257,50 @@ int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg)
     return VK_OK;
 }
 
-void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f)
+static void write_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)
 {
-    if (net->ntaps == 0)
-        return;
-    uint64_t ts = vk_net_timestamp(net);
     for (size_t i = 0; i < net->ntaps; i++)
         if (net->taps[i].ops->frame != NULL)
             net->taps[i].ops->frame(net->taps[i].arg, p, dir, f, ts);
 }
 
+void vk_net_tap_flush_pending(vk_net *net)
+{
+    if (net->pending_in.port == NULL)
+        return;
+    const vk_port *p = net->pending_in.port;
+    vk_frame *f = (vk_frame *)net->pending_in.f;
+    net->pending_in.port = NULL;
+    write_frame(net, p, VK_DIR_IN, f, net->pending_in.ts);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL); /* shown once, on this record */
+}
+
+void vk_net_tap_receiving(vk_net *net, const vk_port *p, const vk_frame *f)
+{
+    vk_net_tap_flush_pending(net);
+    if (net->ntaps == 0)
+        return;
+    net->pending_in.port = p;
+    net->pending_in.f = f;
+    net->pending_in.ts = vk_net_timestamp(net);
+}
+
+void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f)
+{
+    vk_net_tap_flush_pending(net);
+    if (net->ntaps == 0)
+        return;
+    write_frame(net, p, dir, f, vk_net_timestamp(net));
+}
+
 void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
                      const char *reason)
 {
+    if (net->pending_in.port == p && net->pending_in.f == f && dir == VK_DIR_IN)
+        net->pending_in.port = NULL; /* the drop is this frame's one record */
+    else
+        vk_net_tap_flush_pending(net);
     uint64_t ts = vk_net_timestamp(net);
     for (size_t i = 0; i < net->ntaps; i++)
         if (net->taps[i].ops->drop != NULL)
@@ -269,6 +309,7 @@ void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *
 
 void vk_net_tap_link(vk_net *net, const vk_port *p, bool up, const char *why)
 {
+    vk_net_tap_flush_pending(net);
     uint64_t ts = vk_net_timestamp(net);
     for (size_t i = 0; i < net->ntaps; i++)
         if (net->taps[i].ops->link != NULL)

@@ -70,6 +70,11 @@ uint64_t vk_net_next_frame_id(vk_net *net);
 void vk_net_tap_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f);
 void vk_net_tap_drop(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f,
                      const char *reason);
+/* p is about to receive f: its inbound record is held until the next event
+ * (a drop of f by p replaces it) or vk_net_tap_flush_pending().  f must stay
+ * alive until then. */
+void vk_net_tap_receiving(vk_net *net, const vk_port *p, const vk_frame *f);
+void vk_net_tap_flush_pending(vk_net *net);
 void vk_net_tap_link(vk_net *net, const vk_port *p, bool up, const char *why);
 
 #endif

@@ -59,14 +59,17 @@ static bool port_can_receive(vk_port *p)
     return p->ops->can_receive == NULL || p->ops->can_receive(p);
 }
 
+/* A frame the port drops inside receive() is one trace record, the drop
+ * (net.c holds the inbound record back until it knows). */
 static void port_take(vk_port *p, vk_frame *f)
 {
-    vk_net_tap_frame(p->net, p, VK_DIR_IN, f);
-    if (f->note != NULL)
-        vk_frame_set_note(f, NULL); /* shown once, on this record */
+    vk_net_tap_receiving(p->net, p, f);
     p->stats.rx_frames++;
     p->stats.rx_bytes += f->len;
     p->ops->receive(p, f);
+    vk_net_tap_flush_pending(p->net);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL); /* shown once, on its record */
 }
 
 void vk_port_deliver(vk_port *to, vk_frame *f)
@@ -120,17 +123,18 @@ void vk_port_send(vk_port *from, vk_frame *f)
 
 void vk_port_transmit(vk_port *from, vk_frame *f)
 {
-    vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
-    if (f->note != NULL)
-        vk_frame_set_note(f, NULL);
     from->stats.tx_frames++;
     from->stats.tx_bytes += f->len;
     if (from->peer == NULL) {
-        /* QEMU discards what a peerless client sends; we also say so */
+        /* QEMU discards what a peerless client sends; we also say so, in
+         * the frame's one record on this port */
         from->stats.drops_no_peer++;
         vk_net_tap_drop(from->net, from, VK_DIR_OUT, f, "port has no peer");
         return;
     }
+    vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL);
     vk_port_deliver(from->peer, f);
 }
 

@@ -3,11 +3,13 @@
 #
 # usage: scripts/record-reference.sh [OUTDIR] [NAME ...]
 #   OUTDIR defaults to <repo>/pcaps ; NAMEs (without .pcap) restrict which captures are re-recorded.
-# env:  TOOLS  (default /work/shared/tools: mkguest.sh + qemu-capture.sh, used unchanged)
+# env:  TOOLS  (default <repo>/../shared/tools: mkguest.sh + qemu-capture.sh, used unchanged)
 #       WORK   (default ${TMPDIR:-/tmp}/vnetkit-rec: guest, lab dirs, QEMU logs)
-#       GUEST  (default $WORK/guest; built with mkguest.sh when missing)
+#       GUEST  (default $WORK/guest; built with the shared mkguest.sh when missing)
+#       NATGUEST (the project's own guest for the NAT captures; default: scripts/mkguest.sh's cache)
 #       JOBS   (default 2: captures recorded in parallel, each in its own network namespace)
-# needs: root (unshare -m -n), qemu-system-x86, busybox-static, cpio, tcpdump, python3, iproute2.
+# needs: root (unshare -m -n), qemu-system-x86, busybox-static, cpio, tcpdump, python3, iproute2,
+#        curl (the hostfwd capture's host client), gcc + libc6-dev (the guest's vkguest helper).
 #
 # Safety: every QEMU run is wrapped in `unshare -m -n`: a private network namespace whose only
 # interface is loopback, so nothing can leave the machine. /etc/resolv.conf is bind-mounted (in
@@ -15,13 +17,19 @@
 # answers every query with NXDOMAIN: slirp forwards guest DNS (10.0.2.3) to the host's first
 # nameserver, and that must stay on loopback.
 #
+# The NAT captures (second table) need guest steps the shared tool lacks (a UDP client, DNS
+# over TCP, TCP outcomes, a guest UDP server for hostfwd): they are recorded with the project's
+# own guest (scripts/mkguest.sh) by scripts/qemu-session.sh, which makes the same isolation
+# itself and serves the host side with scripts/lab/hostlab.py (HTTP on 127.0.0.1 and ::1, UDP
+# echo, DNS over UDP and TCP with A records under vnetkit.test, a silent port).
+#
 # Determinism: lab files are pre-created with fixed content (qemu-capture.sh only creates
 # big.bin when missing), so payload bytes are identical between re-recordings. Timing, guest TCP ISNs,
 # DHCP xids, ICMP ids, TFTP/UDP ephemeral ports and IPv6 DAD/MLD timing differ per run.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$REPO/pcaps}; shift || true
-TOOLS=${TOOLS:-/work/shared/tools}
+TOOLS=${TOOLS:-$REPO/../shared/tools}
 WORK=${WORK:-${TMPDIR:-/tmp}/vnetkit-rec}
 export GUEST=${GUEST:-$WORK/guest}
 JOBS=${JOBS:-2}
@@ -29,12 +37,12 @@ mkdir -p "$OUT" "$WORK/logs" "$WORK/lab" "$WORK/tmp"
 OUT=$(cd "$OUT" && pwd)
 
 unshare -m -n true 2>/dev/null || { echo "need root + unshare -m -n (network isolation); refusing to record" >&2; exit 1; }
-[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initrd.gz" ] || bash "$TOOLS/mkguest.sh" || exit 1
 
 echo "== recorded with:"
 qemu-system-x86_64 --version | head -1
 echo "libslirp0 $(dpkg -s libslirp0 2>/dev/null | sed -n 's/^Version: //p')"
-echo "guest kernel $(dpkg-deb -f "$GUEST/kern.deb" Package Version 2>/dev/null | tr '\n' ' ')busybox $(busybox 2>/dev/null | head -1 | awk '{print $2}')"
+echo "guest kernel $(dpkg-deb -f "$GUEST/kern.deb" Package Version 2>/dev/null | tr '\n' ' ')busybox $(busybox 2>/dev/null | head -1 | awk '{print $2}') (shared guest, when already built)"
+echo "project guest (NAT captures): $(cat "${NATGUEST:-${XDG_CACHE_HOME:-$HOME/.cache}/vnetkit/guest}/stamp" 2>/dev/null || echo 'built on first use')"
 
 # name | NIC | user-netdev options | guest steps | size of tftp/big.bin
 # (steps are placed unquoted on the kernel command line by qemu-capture.sh, so "vg_HOLD=N" after a
@@ -97,11 +105,52 @@ record() {  # name nic opts steps bigsize
   fi
 }
 
+# The NAT captures: name | NIC | user-netdev options | guest steps (scripts/guest/init) |
+# host-side actions TAG=CMD run when the guest prints VKG-READY TAG (";;"-separated) | QEMU timeout
+NAT_CAPTURES=(
+  "qemu-e1000-http-1m|e1000||dhcp,wget+http://10.0.2.2:18080/big.bin||150"
+  "qemu-e1000-dns-udp-tcp|e1000||dhcp,nslookup+host.vnetkit.test,dnstcp+10.0.2.3+tcp.vnetkit.test||150"
+  "qemu-e1000-udp-echo|e1000||dhcp,udp+10.0.2.2+17777+hello,udp+10.0.2.2+17778+nobody||150"
+  "qemu-e1000-tcp-refused|e1000||dhcp,tcp+10.0.2.2+18081+hello+5||150"
+  "qemu-e1000-tcp-silent|e1000||dhcp,tcp+10.0.2.2+18082+hello+100||240"
+  "qemu-e1000-tcp-unreachable|e1000||dhcp,tcp+203.0.113.1+80+hello+5||150"
+  "qemu-e1000-hostfwd|e1000|hostfwd=tcp::18022-:80,hostfwd=udp::18023-:7|dhcp,httpd+80,udpecho+7+1,ready+fwd,sleep+6|fwd=curl -s -m 5 http://127.0.0.1:18022/index.html; python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b\"hello-fwd\", (\"127.0.0.1\", 18023)); print(s.recv(100))'|150"
+  "qemu-e1000-guestfwd-cmd|e1000|guestfwd=tcp:10.0.2.100:7000-cmd:tr a-z A-Z|dhcp,tcp+10.0.2.100+7000+hello+10||150"
+  "qemu-e1000-tcp6|e1000||dhcp,wait6,wget+http://[fec0::2]:18080/hello.txt||150"
+)
+
+record_session() {  # name nic opts steps actions timeout
+  local name=$1 nic=$2 opts=$3 steps=$4 actions=$5 tmo=$6 tmp=$WORK/tmp/$1 acts=()
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  [ -n "$actions" ] && acts=("$actions")
+  GUEST=$NATGUEST LAB=$tmp/lab TIMEOUT=$tmo bash "$REPO/scripts/qemu-session.sh" "$tmp/$name.pcap" "$nic" "$opts" "$steps" \
+      "${acts[@]}" > "$WORK/logs/$name.summary" 2>&1
+  mv -f "$tmp/$name.pcap.log" "$WORK/logs/$name.log" 2>/dev/null
+  if [ -s "$tmp/$name.pcap" ] && grep -q VKG-DONE "$WORK/logs/$name.log"; then
+    mv -f "$tmp/$name.pcap" "$OUT/$name.pcap"
+    echo "== $name: $(tcpdump -nr "$OUT/$name.pcap" 2>/dev/null | wc -l) frames, $(stat -c %s "$OUT/$name.pcap") bytes ($nic \"$opts\" $steps)"
+  else
+    echo "== $name: FAILED (see $WORK/logs/$name.summary and .log)"
+  fi
+}
+
+selected() { [ "$SELECT" = "" ] || case " $SELECT " in *" $1 "*) return 0;; *) return 1;; esac; }
+SELECT="$*"
 n=0
 for c in "${CAPTURES[@]}"; do
   IFS='|' read -r name nic opts steps big <<< "$c"
-  if [ $# -gt 0 ]; then case " $* " in *" $name "*) ;; *) continue;; esac; fi
+  selected "$name" || continue
+  [ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initrd.gz" ] || bash "$TOOLS/mkguest.sh" || exit 1
   record "$name" "$nic" "$opts" "$steps" "$big" &
+  n=$((n+1)); [ $((n % JOBS)) -eq 0 ] && wait
+done
+wait
+NATGUEST=${NATGUEST:-}
+for c in "${NAT_CAPTURES[@]}"; do
+  IFS='|' read -r name nic opts steps actions tmo <<< "$c"
+  selected "$name" || continue
+  [ -n "$NATGUEST" ] || NATGUEST=$(bash "$REPO/scripts/mkguest.sh" | tail -n 1) || exit 1
+  record_session "$name" "$nic" "$opts" "$steps" "$actions" "$tmo" &
   n=$((n+1)); [ $((n % JOBS)) -eq 0 ] && wait
 done
 wait

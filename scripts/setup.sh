@@ -26,10 +26,11 @@ done
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
-# Debian packages: the build, the test oracles, and test peers.
+# Debian packages: the build, the test oracles, and test peers (qemu-system-x86,
+# cpio and xz-utils for the real-QEMU tests and their guest, scripts/mkguest.sh).
 PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev libslirp-dev
           tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang libclang-rt-14-dev
-          busybox python3 libvdeplug-dev vde2)
+          busybox python3 libvdeplug-dev vde2 qemu-system-x86 cpio xz-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -54,6 +55,10 @@ build "$BUILD_DIR"
 if [ "$MODE" = demo ]; then
     exec scripts/demo.sh "$BUILD_DIR/vnetkit"
 fi
+# The real-QEMU tests (tests/e2e/test_qemu_*.sh) boot the project's test guest:
+# build it (Debian kernel and busybox-static from the package registry, cached
+# in ~/.cache/vnetkit/guest) so that CI runs them rather than skipping them.
+scripts/mkguest.sh >/dev/null || { echo "setup: scripts/mkguest.sh failed: the real-QEMU tests need the test guest" >&2; exit 1; }
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS"
 if [ "$RELEASE" = 1 ]; then
     build "$BUILD_DIR-release" -DCMAKE_BUILD_TYPE=Release

@@ -86,6 +86,12 @@ else fail "no ARP for the guest after the hostfwd connection"; fi
 for cap in pcaps/*.pcap pcaps/*.pcapng; do
     case $cap in *-gw.pcap | *-peer-in.pcap) continue ;; esac # not a guest's side
     topo=${cap%.*}.topo
+    # a capture marked "# pending: WHAT" needs a part of vnetkit not landed yet
+    # (pcaps/README.md): skipped here as in the pcaps suite
+    if [ -f "$topo" ] && grep -qE '^# *pending:' "$topo"; then
+        echo "skip: $cap ($(sed -n 's/^# *pending: */pending: /p' "$topo" | head -n 1))"
+        continue
+    fi
     args=()
     if [ -f "$topo" ] && grep -qE '^-(netdev|nic|net) user' "$topo"; then args=(--topology "$topo"); fi
     expect_status 0 "replay --against libslirp: $cap" -- VK replay "$cap" "${args[@]}" --against libslirp

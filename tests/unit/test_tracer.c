@@ -411,7 +411,9 @@ static void test_tracer_records_drops_with_their_reason(void **state)
     fixture_free(&fx, t);
 
     rec r[20];
-    assert_int_equal(read_pcap(ng, PCAP_TSTAMP_PRECISION_NANO, r, 20), 12);
+    /* one record per frame, port and direction: a frame dropped after it
+     * entered a port (b) or on its way out (f) is the drop record alone */
+    assert_int_equal(read_pcap(ng, PCAP_TSTAMP_PRECISION_NANO, r, 20), 10);
     if (!have_tshark())
         skip();
     char *out = tshark_fields(ng, "-e frame.interface_name -e frame.packet_flags_direction "
@@ -422,11 +424,9 @@ static void test_tracer_records_drops_with_their_reason(void **state)
                              "a|0x00000002|3|\n"
                              "h0|0x00000001|3|\n"
                              "h1|0x00000002|3|\n"
-                             "b|0x00000001|3|\n"
                              "b|0x00000001|3|dropped: no receive buffers\n"
                              "h2|0x00000002|3|\n"
                              "c|0x00000001|3|\n"
-                             "f|0x00000002|4|\n"
                              "f|0x00000002|4|dropped: port has no peer\n");
     free(out);
 }
@@ -445,7 +445,7 @@ static void test_tracer_filter_applies_to_drops_too(void **state)
     vk_trace_counters c;
     vk_tracer_counters(t, &c);
     assert_int_equal(c.drops_recorded, 0);
-    assert_int_equal(c.frames_filtered, 7); /* 6 crossings + 1 drop */
+    assert_int_equal(c.frames_filtered, 6); /* 5 crossings + 1 drop */
     fixture_free(&fx, t);
     rec r[4];
     assert_int_equal(read_pcap(ng, PCAP_TSTAMP_PRECISION_NANO, r, 4), 0);

@@ -1,0 +1,437 @@
+/*
+ * vk_sock_bench: frames per second, Gbit/s and I/O system calls per frame
+ * between two vnetkit engines (two processes) over each socket transport,
+ * against a plain buffered copy of the same bytes through the same kind of
+ * socket, measured in the same run (bench/README.md).  A program, not a test.
+ *
+ * Each case makes a connected pair of sockets (Unix stream, TCP loopback,
+ * Unix datagram, UDP loopback), forks a receiver and a sender and gives each
+ * one end:
+ *   engine:   -netdev stream|dgram,...,fd=N built through the topology, with
+ *             a generator port that sends while the netdev's queue is empty
+ *             (sender) or a counting sink port (receiver)
+ *   baseline: write()/read() of 256 KiB buffers of the same framed bytes
+ *             (stream), sendmmsg()/recvmmsg() of 64 datagrams (datagram)
+ * The receiver's rate counts from its first frame to its last.  System
+ * calls are counted by wrapping, at link time, every call the engine and the
+ * baseline make to move bytes or wait (read, write, send, recv, sendmmsg,
+ * recvmmsg, poll): both processes, divided by the frames received.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/backends.h"
+#include "core/net.h"
+#include "core/topology.h"
+
+#define BUF_BYTES (256u * 1024u)
+#define DGRAM_BATCH 64
+
+typedef struct result {
+    uint64_t frames, bytes, syscalls;
+    double seconds;
+} result;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- system call counting (-Wl,--wrap=..., see CMakeLists.txt) ---- */
+
+static uint64_t n_syscalls;
+
+static uint64_t io_syscalls(void)
+{
+    return n_syscalls;
+}
+
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
+int __real_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags);
+int __real_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct timespec *t);
+int __real_poll(struct pollfd *p, nfds_t n, int timeout);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
+int __wrap_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags);
+int __wrap_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct timespec *t);
+int __wrap_poll(struct pollfd *p, nfds_t n, int timeout);
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+    n_syscalls++;
+    return __real_read(fd, buf, n);
+}
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+    n_syscalls++;
+    return __real_write(fd, buf, n);
+}
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
+{
+    n_syscalls++;
+    return __real_send(fd, buf, n, flags);
+}
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags)
+{
+    n_syscalls++;
+    return __real_recv(fd, buf, n, flags);
+}
+int __wrap_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags)
+{
+    n_syscalls++;
+    return __real_sendmmsg(fd, m, n, flags);
+}
+int __wrap_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct timespec *t)
+{
+    n_syscalls++;
+    return __real_recvmmsg(fd, m, n, flags, t);
+}
+int __wrap_poll(struct pollfd *p, nfds_t n, int timeout)
+{
+    n_syscalls++;
+    return __real_poll(p, n, timeout);
+}
+
+/* ---- the engine side ---- */
+
+typedef struct engine {
+    vk_loop *loop;
+    vk_net *net;
+    vk_topology *topo;
+    vk_port *s;    /* the socket netdev */
+    vk_port *mine; /* generator or sink */
+    vk_timer *timer;
+    size_t size;
+    double until;
+    uint8_t frame[1600];
+    result res;
+    double first, last;
+} engine;
+
+static int sink_receive(vk_port *self, vk_frame *f)
+{
+    engine *e = *(engine **)self->priv;
+    double t = now_s();
+    if (e->res.frames == 0)
+        e->first = t;
+    e->last = t;
+    e->res.frames++;
+    e->res.bytes += f->len;
+    return VK_OK;
+}
+
+static const vk_port_ops sink_ops = {.kind = "sink", .receive = sink_receive};
+static const vk_port_ops gen_ops = {.kind = "gen", .receive = sink_receive};
+
+static void gen_on_timer(void *arg, uint64_t now)
+{
+    engine *e = arg;
+    if (now_s() >= e->until) {
+        vk_loop_stop(e->loop, VK_OK);
+        return;
+    }
+    /* a burst while the netdev takes frames; then the loop polls (a timer
+     * re-armed at `now` would fire again before any poll) */
+    for (int i = 0; i < 8192 && vk_port_queue_len(e->s) == 0; i++) {
+        vk_port_send_bytes(e->mine, e->frame, e->size);
+        e->res.frames++;
+        e->res.bytes += e->size;
+    }
+    vk_timer_arm(e->timer, now + 1);
+}
+
+/* The receiver ends when nothing came for a while (datagrams have no EOF). */
+static void sink_on_timer(void *arg, uint64_t now)
+{
+    engine *e = arg;
+    double t = now_s();
+    if ((e->res.frames > 0 && t - e->last > 0.3) || (e->res.frames == 0 && t > e->until)) {
+        vk_loop_stop(e->loop, VK_OK);
+        return;
+    }
+    vk_timer_arm(e->timer, now + 100000000ull);
+}
+
+static const vk_nic_model *const no_nics[] = {NULL};
+static const vk_object_type *const no_objects[] = {NULL};
+
+static int engine_run(const char *netdev, bool sender, size_t size, double seconds, result *out)
+{
+    static const vk_registry reg = {vk_backend_types, no_nics, no_objects};
+    engine e = {.size = size};
+    vk_diag d;
+    memset(e.frame, 0xab, sizeof e.frame);
+    memset(e.frame, 0xff, 6);
+    e.loop = vk_loop_new(VK_CLOCK_LIVE);
+    e.net = vk_net_new(e.loop);
+    e.topo = vk_topology_new();
+    if (vk_topology_add(e.topo, "-netdev", netdev, "bench", &d) != VK_OK ||
+        vk_topology_build(e.topo, e.net, &reg, &d) != VK_OK) {
+        fprintf(stderr, "vk_sock_bench: %s\n", d.msg);
+        return 1;
+    }
+    e.s = vk_net_find_port(e.net, "s");
+    if (vk_port_new(e.net, sender ? &gen_ops : &sink_ops, "me", "bench", sizeof(engine *),
+                    &e.mine, &d) != VK_OK ||
+        vk_net_connect(e.mine, e.s, &d) != VK_OK || vk_net_start(e.net, &d) != VK_OK) {
+        fprintf(stderr, "vk_sock_bench: %s\n", d.msg);
+        return 1;
+    }
+    *(engine **)e.mine->priv = &e;
+    uint64_t sys0 = io_syscalls();
+    double t0 = now_s();
+    e.until = t0 + seconds + (sender ? 0 : 2);
+    e.timer = vk_timer_new(e.loop, sender ? gen_on_timer : sink_on_timer, &e);
+    vk_timer_arm(e.timer, 0);
+    vk_loop_run(e.loop, (uint64_t)((seconds + 3) * 1e9));
+    e.res.syscalls = io_syscalls() - sys0;
+    e.res.seconds = sender ? now_s() - t0 : e.last - e.first;
+    *out = e.res;
+    vk_timer_free(e.timer);
+    vk_net_free(e.net);
+    vk_topology_free(e.topo);
+    vk_loop_free(e.loop);
+    return 0;
+}
+
+/* ---- the baseline: the same bytes without the engine ---- */
+
+static int plain_stream(int fd, bool sender, size_t size, double seconds, result *r)
+{
+    static uint8_t buf[BUF_BYTES];
+    size_t rec = 4 + size, per = BUF_BYTES / rec, fill = per * rec;
+    for (size_t i = 0; i < per; i++) {
+        uint8_t *p = buf + i * rec;
+        p[0] = 0, p[1] = 0, p[2] = (uint8_t)(size >> 8), p[3] = (uint8_t)size;
+        memset(p + 4, 0xab, size);
+    }
+    uint64_t sys0 = io_syscalls(), bytes = 0;
+    double t0 = now_s(), first = 0, last = 0;
+    for (;;) {
+        if (sender) {
+            if (now_s() - t0 >= seconds)
+                break;
+            ssize_t n = write(fd, buf, fill);
+            if (n <= 0)
+                break;
+            bytes += (uint64_t)n;
+        } else {
+            ssize_t n = read(fd, buf, BUF_BYTES);
+            if (n <= 0)
+                break;
+            if (bytes == 0)
+                first = now_s();
+            last = now_s();
+            bytes += (uint64_t)n;
+        }
+    }
+    r->syscalls = io_syscalls() - sys0;
+    r->frames = bytes / rec;
+    r->bytes = r->frames * size;
+    r->seconds = sender ? now_s() - t0 : last - first;
+    return 0;
+}
+
+static int plain_dgram(int fd, bool sender, size_t size, double seconds, result *r)
+{
+    static uint8_t buf[DGRAM_BATCH][1600];
+    struct mmsghdr msg[DGRAM_BATCH];
+    struct iovec iov[DGRAM_BATCH];
+    for (int i = 0; i < DGRAM_BATCH; i++) {
+        memset(buf[i], 0xab, size);
+        iov[i] = (struct iovec){buf[i], sender ? size : sizeof buf[i]};
+        memset(&msg[i], 0, sizeof msg[i]);
+        msg[i].msg_hdr.msg_iov = &iov[i];
+        msg[i].msg_hdr.msg_iovlen = 1;
+    }
+    uint64_t sys0 = io_syscalls(), frames = 0;
+    double t0 = now_s(), first = 0, last = 0;
+    if (!sender) {
+        struct timeval tv = {0, 500000}; /* the end: no datagram for 0.5 s */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    for (;;) {
+        if (sender) {
+            if (now_s() - t0 >= seconds)
+                break;
+            int n = sendmmsg(fd, msg, DGRAM_BATCH, 0);
+            if (n < 0 && errno != ECONNREFUSED && errno != ENOBUFS)
+                break;
+            frames += n > 0 ? (uint64_t)n : 0;
+        } else {
+            int n = recvmmsg(fd, msg, DGRAM_BATCH, 0, NULL);
+            if (n <= 0)
+                break;
+            if (frames == 0)
+                first = now_s();
+            last = now_s();
+            frames += (uint64_t)n;
+        }
+    }
+    r->syscalls = io_syscalls() - sys0;
+    r->frames = frames;
+    r->bytes = frames * size;
+    r->seconds = sender ? now_s() - t0 : last - first;
+    return 0;
+}
+
+/* ---- cases ---- */
+
+typedef struct transport {
+    const char *name;
+    int domain, type;
+} transport;
+
+static int make_pair(const transport *t, int fds[2])
+{
+    if (t->domain == AF_UNIX)
+        return socketpair(AF_UNIX, t->type, 0, fds);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in b = a;
+    socklen_t len = sizeof a;
+    if (t->type == SOCK_STREAM) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 1) < 0 ||
+            getsockname(l, (struct sockaddr *)&a, &len) < 0)
+            return -1;
+        fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(fds[0], (struct sockaddr *)&a, sizeof a) < 0)
+            return -1;
+        fds[1] = accept(l, NULL, NULL);
+        close(l);
+        return fds[1] < 0 ? -1 : 0;
+    }
+    fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+    fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
+    int big = 4 << 20;
+    setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (bind(fds[0], (struct sockaddr *)&a, sizeof a) < 0 ||
+        bind(fds[1], (struct sockaddr *)&b, sizeof b) < 0 ||
+        getsockname(fds[0], (struct sockaddr *)&a, &len) < 0 ||
+        getsockname(fds[1], (struct sockaddr *)&b, &(socklen_t){sizeof b}) < 0 ||
+        connect(fds[0], (struct sockaddr *)&b, sizeof b) < 0 ||
+        connect(fds[1], (struct sockaddr *)&a, sizeof a) < 0)
+        return -1;
+    return 0;
+}
+
+/* Runs one side in a child; its result comes back through a pipe. */
+static pid_t side(const transport *t, bool engine_side, bool sender, int fd, int other,
+                  size_t size, double seconds, int pipefd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    close(other); /* or the peer's end would never see EOF */
+    result r = {0};
+    int rc;
+    if (engine_side) {
+        char nd[160];
+        if (t->type == SOCK_STREAM)
+            snprintf(nd, sizeof nd, "stream,id=s,addr.type=fd,addr.str=%d", fd);
+        else
+            snprintf(nd, sizeof nd, "dgram,id=s,local.type=fd,local.str=%d", fd);
+        rc = engine_run(nd, sender, size, seconds, &r);
+    } else if (t->type == SOCK_STREAM) {
+        rc = plain_stream(fd, sender, size, seconds, &r);
+    } else {
+        rc = plain_dgram(fd, sender, size, seconds, &r);
+    }
+    if (write(pipefd, &r, sizeof r) != (ssize_t)sizeof r)
+        rc = 1;
+    _exit(rc);
+}
+
+static int run_case(const transport *t, bool engine_side, size_t size, double seconds,
+                    result *rx, result *tx)
+{
+    int fds[2], p[2];
+    if (make_pair(t, fds) < 0 || pipe(p) < 0) {
+        perror("vk_sock_bench: socket pair");
+        return -1;
+    }
+    int q[2];
+    if (pipe(q) < 0)
+        return -1;
+    pid_t r = side(t, engine_side, false, fds[0], fds[1], size, seconds, p[1]);
+    close(fds[0]);
+    pid_t s = side(t, engine_side, true, fds[1], -1, size, seconds, q[1]);
+    close(fds[1]);
+    close(p[1]);
+    close(q[1]);
+    int st1, st2;
+    waitpid(s, &st2, 0);
+    waitpid(r, &st1, 0);
+    bool ok = read(p[0], rx, sizeof *rx) == (ssize_t)sizeof *rx &&
+              read(q[0], tx, sizeof *tx) == (ssize_t)sizeof *tx;
+    close(p[0]);
+    close(q[0]);
+    return ok && WIFEXITED(st1) && WEXITSTATUS(st1) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 1.0;
+    size_t sizes[2] = {64, 1500};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            seconds = 0.2;
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: vk_sock_bench [--quick] [--seconds S]\n");
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static const transport ts[] = {
+        {"unix-stream", AF_UNIX, SOCK_STREAM},
+        {"tcp-loopback", AF_INET, SOCK_STREAM},
+        {"unix-dgram", AF_UNIX, SOCK_DGRAM},
+        {"udp-loopback", AF_INET, SOCK_DGRAM},
+    };
+    printf("%-13s %5s %-8s %12s %8s %10s %10s %7s %6s\n", "transport", "size", "side", "rx frames/s",
+           "Gbit/s", "syscalls/f", "tx sent/s", "loss%", "ratio");
+    fflush(stdout);
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        for (size_t k = 0; k < 2; k++) {
+            double base = 0;
+            for (int eng = 0; eng < 2; eng++) {
+                result rx, tx;
+                if (run_case(&ts[i], eng, sizes[k], seconds, &rx, &tx) != 0) {
+                    printf("%-13s %5zu %-8s failed\n", ts[i].name, sizes[k],
+                           eng ? "vnetkit" : "plain");
+                    continue;
+                }
+                double fps = rx.seconds > 0 ? (double)rx.frames / rx.seconds : 0;
+                double txps = tx.seconds > 0 ? (double)tx.frames / tx.seconds : 0;
+                double loss = tx.frames ? 100.0 * (1.0 - (double)rx.frames / (double)tx.frames) : 0;
+                double sc = rx.frames ? (double)(rx.syscalls + tx.syscalls) / (double)rx.frames : 0;
+                if (!eng)
+                    base = fps;
+                printf("%-13s %5zu %-8s %12.0f %8.2f %10.3f %10.0f %7.1f %6.2f\n", ts[i].name,
+                       sizes[k], eng ? "vnetkit" : "plain", fps, fps * (double)sizes[k] * 8 / 1e9,
+                       sc, txps, loss < 0 ? 0 : loss, base > 0 ? fps / base : 0);
+                fflush(stdout);
+            }
+        }
+    }
+    return 0;
+}
