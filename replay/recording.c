@@ -575,7 +575,11 @@ static int icmp_error(builder *b, const fr *x, uint8_t proto, const vk_waddr *qs
             r->st.orphans++;
             return VK_OK;
         }
-        return udp_reply(b, u, x, qdst, NULL, 0, error);
+        /* the error's source is the offender the socket reports (libslirp
+         * 4.7 shows it untranslated, e.g. 127.0.0.1 for a closed host port) */
+        vk_waddr offender = x->src;
+        offender.port = qdst->port;
+        return udp_reply(b, u, x, &offender, NULL, 0, error);
     }
     r->st.orphans++;
     return VK_OK;
