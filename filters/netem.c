@@ -69,59 +69,69 @@ static int get_percent(vk_opts *o, const char *key, vk_netem_prob *out, vk_diag 
     return VK_OK;
 }
 
+/* A unit and what one of it is worth (ns, or bit/s). */
+typedef struct unit {
+    const char *name;
+    double scale;
+} unit;
+
 /* tc's time units; a bare number is microseconds. */
-static int get_time(vk_opts *o, const char *key, uint64_t *out, vk_diag *d)
-{
-    static const struct {
-        const char *unit;
-        double ns;
-    } units[] = {{"", 1e3},      {"s", 1e9},     {"sec", 1e9},   {"secs", 1e9},
-                 {"ms", 1e6},    {"msec", 1e6},  {"msecs", 1e6}, {"us", 1e3},
-                 {"usec", 1e3},  {"usecs", 1e3}, {"ns", 1},      {"nsec", 1},
-                 {"nsecs", 1}};
-    const char *v = vk_opts_get(o, key);
-    if (v == NULL)
-        return VK_OK;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno == 0 && end != v && x >= 0)
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (strcasecmp(end, units[i].unit) == 0 && x * units[i].ns < 1e18) {
-                *out = (uint64_t)llround(x * units[i].ns);
-                return VK_OK;
-            }
-    return bad(o, d, key, v, "a time (e.g. 10ms, 250us, 1.5s; a bare number is microseconds)");
-}
+static const unit time_units[] = {
+    {"", 1e3},   {"s", 1e9},    {"sec", 1e9},   {"secs", 1e9}, {"ms", 1e6},
+    {"msec", 1e6}, {"msecs", 1e6}, {"us", 1e3}, {"usec", 1e3}, {"usecs", 1e3},
+    {"ns", 1},   {"nsec", 1},   {"nsecs", 1}};
 
 /* tc's rate units; a bare number is bit/s. */
-static int get_rate(vk_opts *o, const char *key, uint64_t *out, vk_diag *d)
+static const unit rate_units[] = {
+    {"", 1},          {"bit", 1},        {"kbit", 1e3},          {"mbit", 1e6},
+    {"gbit", 1e9},    {"tbit", 1e12},    {"kibit", 1024.0},      {"mibit", 1048576.0},
+    {"gibit", 1073741824.0}, {"bps", 8}, {"kbps", 8e3},          {"mbps", 8e6},
+    {"gbps", 8e9},    {"tbps", 8e12},    {"kibps", 8192.0},      {"mibps", 8388608.0},
+    {"gibps", 8589934592.0}};
+
+/* A non-negative number with one of the units, scaled; false if it is not. */
+static bool parse_with_unit(const char *v, const unit *units, size_t n, double *out)
 {
-    static const struct {
-        const char *unit;
-        double bps;
-    } units[] = {{"", 1},           {"bit", 1},         {"kbit", 1e3},      {"mbit", 1e6},
-                 {"gbit", 1e9},     {"tbit", 1e12},     {"kibit", 1024.0},  {"mibit", 1048576.0},
-                 {"gibit", 1073741824.0}, {"bps", 8},   {"kbps", 8e3},      {"mbps", 8e6},
-                 {"gbps", 8e9},     {"tbps", 8e12},     {"kibps", 8192.0},  {"mibps", 8388608.0},
-                 {"gibps", 8589934592.0}};
-    const char *v = vk_opts_get(o, key);
-    if (v == NULL)
-        return VK_OK;
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno == 0 && end != v && x > 0)
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (strcasecmp(end, units[i].unit) == 0) {
-                double bps = x * units[i].bps;
-                if (bps < 8 || bps > 1e14)
-                    return vk_opts_error(o, d, VK_ERANGE, key,
-                                         "'%s' is outside 8bit to 100tbit per second", v);
-                *out = (uint64_t)llround(bps);
-                return VK_OK;
-            }
-    return bad(o, d, key, v, "a rate (e.g. 10mbit, 1gbit, 500kbps; a bare number is bit/s)");
+    if (errno != 0 || end == v || !(x >= 0))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(end, units[i].name) == 0) {
+            *out = x * units[i].scale;
+            return true;
+        }
+    return false;
+}
+
+static int get_time(vk_opts *o, const char *key, uint64_t *out, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, key);
+    double ns;
+    if (v == NULL)
+        return VK_OK;
+    if (!parse_with_unit(v, time_units, sizeof time_units / sizeof time_units[0], &ns) ||
+        ns >= 1e18)
+        return bad(o, d, key, v, "a time (e.g. 10ms, 250us, 1.5s; a bare number is microseconds)");
+    *out = (uint64_t)llround(ns);
+    return VK_OK;
+}
+
+static int get_rate(vk_opts *o, const char *key, uint64_t *out, vk_diag *d)
+{
+    const char *v = vk_opts_get(o, key);
+    double bps;
+    if (v == NULL)
+        return VK_OK;
+    if (!parse_with_unit(v, rate_units, sizeof rate_units / sizeof rate_units[0], &bps) ||
+        bps == 0)
+        return bad(o, d, key, v, "a rate (e.g. 10mbit, 1gbit, 500kbps; a bare number is bit/s)");
+    if (bps < 8 || bps > 1e14)
+        return vk_opts_error(o, d, VK_ERANGE, key, "'%s' is outside 8bit to 100tbit per second",
+                             v);
+    *out = (uint64_t)llround(bps);
+    return VK_OK;
 }
 
 static int get_int(vk_opts *o, const char *key, long min, long max, int64_t *out, vk_diag *d)
