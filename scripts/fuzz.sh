@@ -7,9 +7,9 @@
 # build-fuzz; -DVNETKIT_FUZZ=ON: ASan+UBSan+libFuzzer) if needed, then runs
 # each target from its seed and regression corpora, for N runs (default
 # 10000) or S seconds, one process (J parallel targets with --jobs).
-# New corpus entries stay in $FUZZ_BUILD_DIR/corpus/TARGET (never in the
-# tree); findings (crash-*, timeout-*, leak-*, oom-*) go to
-# $FUZZ_BUILD_DIR/findings/TARGET and make the exit status 1.
+# New corpus entries stay in $FUZZ_OUT/corpus/TARGET (never in the tree);
+# findings (crash-*, timeout-*, leak-*, oom-*) go to $FUZZ_OUT/findings/TARGET
+# and make the exit status 1.  FUZZ_OUT defaults to the build directory.
 # Prints per target: runs, exec/s, coverage (cov = edges, ft = features),
 # corpus size (inputs/bytes), findings; the full log is beside the findings.
 set -euo pipefail
@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 B=${FUZZ_BUILD_DIR:-build-fuzz}
+O=${FUZZ_OUT:-$B}
 command -v clang >/dev/null || { echo "fuzz.sh: clang missing (scripts/setup.sh installs it)" >&2; exit 2; }
 
 if [ "$TARGET" = all ]; then
@@ -40,7 +41,12 @@ fi
 if [ ! -f "$B/CMakeCache.txt" ]; then
     CC=clang cmake -S . -B "$B" -DVNETKIT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$B" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null
+mkdir -p "$O"
+if ! cmake --build "$B" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >"$O/build.log" 2>&1; then
+    cat "$O/build.log" >&2
+    echo "fuzz.sh: building the fuzz targets in $B failed" >&2
+    exit 2
+fi
 
 dict_of() {
     case "$1" in
@@ -50,8 +56,8 @@ dict_of() {
     esac
 }
 
-run_one() { # TARGET: runs it, writes $B/findings/TARGET/{log,summary}
-    local t=$1 corpus=$B/corpus/$1 out=$B/findings/$1
+run_one() { # TARGET: runs it, writes $O/findings/TARGET/{log,summary}
+    local t=$1 corpus=$O/corpus/$1 out=$O/findings/$1
     mkdir -p "$corpus" "$out"
     rm -f "$out"/crash-* "$out"/timeout-* "$out"/leak-* "$out"/oom-* "$out"/slow-unit-*
     local args=("${LIMIT[@]}" -timeout=20 -rss_limit_mb=2048 -max_len=16384
@@ -96,10 +102,10 @@ for p in "${pids[@]}"; do
 done
 status=0
 for t in "${targets[@]}"; do
-    cat "$B/findings/$t/summary"
-    if ! grep -qE ' 0$' "$B/findings/$t/summary"; then
+    cat "$O/findings/$t/summary"
+    if ! grep -qE ' 0$' "$O/findings/$t/summary"; then
         status=1
-        echo "  -> see $B/findings/$t/ (log and the input that failed)"
+        echo "  -> see $O/findings/$t/ (log and the input that failed)"
     fi
 done
 exit $status

@@ -6,7 +6,7 @@
 # --release also builds Release (-O3) with gcc and runs the suite on it, and
 # checks that clang builds Release warning-free.  --test always ends with a
 # fuzz smoke step: every libFuzzer target (fuzz/, clang) runs its seed and
-# regression corpora and then FUZZ_RUNS (default 1000) mutations.
+# regression corpora and then FUZZ_RUNS (default 500) runs.
 # BUILD_DIR (default: build), JOBS (default: nproc) and FUZZ_RUNS may be set;
 # FUZZ_RUNS=0 skips the smoke step.
 set -euo pipefail
@@ -65,8 +65,8 @@ if [ "$RELEASE" = 1 ]; then
     ctest --test-dir "$BUILD_DIR-release" --output-on-failure -j"$JOBS"
     CC=clang build "$BUILD_DIR-clang" -DCMAKE_BUILD_TYPE=Release
 fi
-if [ "${FUZZ_RUNS:-1000}" != 0 ]; then
-    FUZZ_BUILD_DIR="$BUILD_DIR-fuzz" scripts/fuzz.sh all --runs "${FUZZ_RUNS:-1000}" --jobs "$JOBS"
+if [ "${FUZZ_RUNS:-500}" != 0 ]; then
+    FUZZ_BUILD_DIR="$BUILD_DIR-fuzz" scripts/fuzz.sh all --runs "${FUZZ_RUNS:-500}" --jobs "$JOBS"
 fi
 if [ "$SANITIZE" = 1 ]; then
     build "$BUILD_DIR-sanitize" -DVNETKIT_SANITIZE=ON

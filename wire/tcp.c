@@ -67,7 +67,7 @@ static int parse_options(vk_tcp_repr *out, const uint8_t *o, size_t n)
     return VK_OK;
 }
 
-int vk_tcp_parse(const uint8_t *p, size_t len, vk_tcp_repr *out)
+static int parse_header(const uint8_t *p, size_t len, vk_tcp_repr *out)
 {
     if (len < VK_TCP_MIN_HLEN)
         return VK_ETRUNC;
@@ -90,7 +90,25 @@ int vk_tcp_parse(const uint8_t *p, size_t len, vk_tcp_repr *out)
     out->options_len = hl - VK_TCP_MIN_HLEN;
     out->payload = p + hl;
     out->payload_len = len - hl;
+    return VK_OK;
+}
+
+int vk_tcp_parse(const uint8_t *p, size_t len, vk_tcp_repr *out)
+{
+    int r = parse_header(p, len, out);
+    if (r != VK_OK)
+        return r;
     return parse_options(out, out->options, out->options_len);
+}
+
+int vk_tcp_parse_lenient(const uint8_t *p, size_t len, vk_tcp_repr *out)
+{
+    int r = parse_header(p, len, out);
+    if (r != VK_OK)
+        return r;
+    if (parse_options(out, out->options, out->options_len) != VK_OK)
+        out->options_bad = true;
+    return VK_OK;
 }
 
 bool vk_tcp_csum_ok(uint32_t pseudo, const uint8_t *seg, size_t len)

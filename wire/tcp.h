@@ -47,6 +47,7 @@ typedef struct vk_tcp_repr {
     uint16_t csum; /* as received; ignored by emit */
     uint16_t urgent;
     size_t hdr_len; /* parse only */
+    bool options_bad; /* vk_tcp_parse_lenient: the option walk stopped early */
     bool has_mss;
     uint16_t mss;
     bool has_wscale;
@@ -66,6 +67,11 @@ typedef struct vk_tcp_repr {
 
 /* p/len is the IP payload.  VK_OK, VK_ETRUNC, VK_EFORMAT. */
 int vk_tcp_parse(const uint8_t *p, size_t len, vk_tcp_repr *out);
+/* The same, but options are read as a receiving stack (libslirp's
+ * tcp_dooptions) does: a malformed option ends the walk, sets
+ * options_bad, and the options before it count.  VK_OK, VK_ETRUNC,
+ * VK_EFORMAT (data offset below 20). */
+int vk_tcp_parse_lenient(const uint8_t *p, size_t len, vk_tcp_repr *out);
 bool vk_tcp_csum_ok(uint32_t pseudo, const uint8_t *seg, size_t len);
 /* Writes header, options, payload (copied unless in place) and the
  * checksum.  VK_EINVAL for bad raw options, VK_EFULL if cap is short. */

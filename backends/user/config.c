@@ -1,16 +1,22 @@
 /*
  * The options of -netdev user, with QEMU's names and defaults, checked for
  * consistency before anything is built: every address goes through core/addr.h
- * and every error names the option and the key.  Keys of later parts
- * (TCP hostfwd rules, guestfwd, smb) are recognised and refused as "not
- * supported yet".  `dns-upstream=ADDR[:PORT]` is vnetkit's own key (QEMU has
- * no such option): where DNS queries to the DNS address are forwarded,
- * instead of the host's resolv.conf.
+ * and every error names the option and the key.  hostfwd=, guestfwd= and smb=
+ * take QEMU's syntax and QEMU's error words (net/slirp.c).  smb= writes a
+ * private smbd configuration, as QEMU does, into a directory removed again
+ * by vk_user_config_free().
+ * `dns-upstream=ADDR[:PORT]` is vnetkit's own key (QEMU has no such option):
+ * where DNS queries to the DNS address are forwarded, instead of the host's
+ * resolv.conf.  vk_user_config_parse_keys() is the part the libslirp
+ * backend shares (it serves guestfwd= and smb= itself).
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "backends/user/user_internal.h"
 
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -392,15 +398,150 @@ bool vk_user_config_in_net(const vk_user_config *c, vk_ip4 a)
     return (vk_ip4_to_u32(a) & vk_ip4_to_u32(c->mask)) == vk_ip4_to_u32(c->net);
 }
 
-static int refuse_later_parts(vk_opts *o, vk_diag *d)
+/* Adds a guestfwd target for server:port; false when the address is not
+ * a free one of the network (QEMU: "Conflicting/invalid host:port"). */
+static bool add_guestfwd(vk_user_config *c, vk_ip4 server, uint16_t port, const char *target)
 {
-    static const char *const later[] = {"guestfwd", "smb", "smbserver"};
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (vk_opts_has(o, later[i])) {
-            vk_opts_mark_used(o, later[i]);
-            return vk_opts_error(o, d, VK_EUNSUPP, later[i], "not supported yet");
-        }
+    if (!vk_user_config_in_net(c, server) || memcmp(&server, &c->host, 4) == 0 ||
+        memcmp(&server, &c->dns, 4) == 0 || c->guestfwd_n == VK_USER_GUESTFWD_MAX)
+        return false;
+    for (size_t i = 0; i < c->guestfwd_n; i++)
+        if (c->guestfwd[i].port == port && memcmp(&c->guestfwd[i].server, &server, 4) == 0)
+            return false;
+    char *t = strdup(target);
+    if (t == NULL)
+        return false;
+    c->guestfwd[c->guestfwd_n++] = (vk_user_guestfwd){.server = server, .port = port,
+                                                      .target = t};
+    return true;
+}
+
+/* QEMU's default guestfwd and smb server: host part .4 of the network. */
+static vk_ip4 default_server(const vk_user_config *c)
+{
+    return ip4_or(c->net, 0x0204u & ~vk_ip4_to_u32(c->mask));
+}
+
+/* One guestfwd rule: [tcp]:[server]:port-cmd:COMMAND | -tcp:HOST:PORT |
+ * -unix:PATH (QEMU slirp_guestfwd, with the chardev kinds that make sense
+ * without QEMU; each connection gets its own stream). */
+static int parse_one_guestfwd(vk_user_config *c, vk_opts *o, const char *rule, size_t index,
+                              vk_diag *d)
+{
+    const char *p = rule;
+    char buf[256];
+    vk_ip4 server = default_server(c);
+    bool ok = take_field(&p, ':', buf, sizeof buf) && (buf[0] == '\0' || !strcmp(buf, "tcp")) &&
+              take_field(&p, ':', buf, sizeof buf) &&
+              (buf[0] == '\0' || vk_ip4_parse(buf, &server) == VK_OK) &&
+              take_field(&p, '-', buf, sizeof buf);
+    uint16_t port = 0;
+    if (!ok || !parse_port(buf, &port, false))
+        return vk_opts_error(o, d, VK_EINVAL, "guestfwd", "Invalid guest forwarding rule '%s'",
+                             rule);
+    if (strncmp(p, "cmd:", 4) != 0 && strncmp(p, "tcp:", 4) != 0 && strncmp(p, "unix:", 5) != 0)
+        return vk_opts_error(o, d, VK_EUNSUPP, "guestfwd",
+                             "Could not open guest forwarding device 'guestfwd.tcp.%zu' "
+                             "(only cmd:, tcp: and unix: are supported)", index);
+    if (!add_guestfwd(c, server, port, p))
+        return vk_opts_error(o, d, VK_EINVAL, "guestfwd",
+                             "Conflicting/invalid host:port in guest forwarding rule '%s'", rule);
     return VK_OK;
+}
+
+static int parse_guestfwd(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *vals[VK_USER_GUESTFWD_MAX + 1];
+    size_t n = vk_opts_get_all(o, "guestfwd", vals, VK_USER_GUESTFWD_MAX + 1);
+    if (n > VK_USER_GUESTFWD_MAX)
+        return vk_opts_error(o, d, VK_EFULL, "guestfwd", "more than %d rules",
+                             VK_USER_GUESTFWD_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int r = parse_one_guestfwd(c, o, vals[i], i, d);
+        if (r != VK_OK)
+            return r;
+    }
+    return VK_OK;
+}
+
+#define SMBD "/usr/sbin/smbd" /* QEMU's CONFIG_SMBD_COMMAND */
+
+static int write_smb_conf(const char *dir, const char *share, vk_diag *d)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/smb.conf", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return vk_diag_set(d, VK_EIO, "smb: could not create '%s'", path);
+    const char *user = getenv("USER");
+    fprintf(f,
+            "[global]\n"
+            "private dir=%1$s\n"
+            "interfaces=127.0.0.1\n"
+            "bind interfaces only=yes\n"
+            "pid directory=%1$s\n"
+            "lock directory=%1$s\n"
+            "state directory=%1$s\n"
+            "cache directory=%1$s\n"
+            "ncalrpc dir=%1$s/ncalrpc\n"
+            "log file=%1$s/log.smbd\n"
+            "smb passwd file=%1$s/smbpasswd\n"
+            "security = user\n"
+            "map to guest = Bad User\n"
+            "load printers = no\n"
+            "printing = bsd\n"
+            "disable spoolss = yes\n"
+            "usershare max shares = 0\n"
+            "[qemu]\n"
+            "path=%2$s\n"
+            "read only=no\n"
+            "guest ok=yes\n"
+            "force user=%3$s\n",
+            dir, share, user != NULL ? user : "root");
+    return fclose(f) == 0 ? VK_OK : vk_diag_set(d, VK_EIO, "smb: could not write '%s'", path);
+}
+
+/* smb=DIR[,smbserver=ADDR]: QEMU's slirp_smb.  smbd runs per connection as
+ * a guestfwd cmd: at ADDR (default .4) ports 139 and 445. */
+static int parse_smb(vk_user_config *c, vk_opts *o, vk_diag *d)
+{
+    const char *dir = vk_opts_get(o, "smb");
+    const char *srv = vk_opts_get(o, "smbserver");
+    if (dir == NULL) {
+        if (srv != NULL)
+            return vk_opts_error(o, d, VK_EINVAL, "smbserver", "needs smb=DIR");
+        return VK_OK;
+    }
+    vk_ip4 server = default_server(c);
+    if (srv != NULL && vk_ip4_parse(srv, &server) != VK_OK)
+        return vk_opts_error(o, d, VK_EINVAL, "smbserver", "'%s' is not an IPv4 address", srv);
+    if (access(SMBD, X_OK) != 0)
+        return vk_opts_error(o, d, VK_EUNSUPP, "smb",
+                             "could not find '%s', please install it (Debian package samba)",
+                             SMBD);
+    if (access(dir, R_OK | X_OK) != 0)
+        return vk_opts_error(o, d, VK_EINVAL, "smb", "error accessing shared directory '%s'",
+                             dir);
+    char tmpl[] = "/tmp/vnetkit-smb.XXXXXX";
+    if (mkdtemp(tmpl) == NULL)
+        return vk_opts_error(o, d, VK_EIO, "smb", "could not create samba server dir");
+    c->smb_dir = strdup(tmpl);
+    if (c->smb_dir == NULL)
+        return VK_ENOMEM;
+    int r = write_smb_conf(c->smb_dir, dir, d);
+    if (r != VK_OK)
+        return r;
+    char cmd[PATH_MAX * 2 + 64];
+    snprintf(cmd, sizeof cmd, "cmd:%s -l %s -s %s/smb.conf", SMBD, c->smb_dir, c->smb_dir);
+    if (!add_guestfwd(c, server, 139, cmd) || !add_guestfwd(c, server, 445, cmd))
+        return vk_opts_error(o, d, VK_EINVAL, "smbserver", "conflicting/invalid smbserver address");
+    return VK_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
 }
 
 int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
@@ -422,16 +563,12 @@ int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 
 int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
-    memset(c, 0, sizeof *c);
-    int r;
-    if ((r = refuse_later_parts(o, d)) != VK_OK || (r = vk_user_config_parse_keys(c, o, d)) != VK_OK)
-        return r;
-    /* UDP rules are served by udp.c; TCP rules wait for the TCP NAT. */
-    for (size_t i = 0; i < c->hostfwd_n; i++)
-        if (!c->hostfwd[i].udp)
-            return vk_opts_error(o, d, VK_EUNSUPP, "hostfwd",
-                                 "not supported yet for TCP rules (UDP rules are)");
-    return VK_OK;
+    int r = vk_user_config_parse_keys(c, o, d);
+    if (r == VK_OK)
+        r = parse_guestfwd(c, o, d);
+    if (r == VK_OK)
+        r = parse_smb(c, o, d);
+    return r;
 }
 
 void vk_user_config_free(vk_user_config *c)
@@ -444,5 +581,10 @@ void vk_user_config_free(vk_user_config *c)
     for (size_t i = 0; i < c->dnssearch_n; i++)
         free(c->dnssearch[i]);
     free(c->dnssearch);
+    for (size_t i = 0; i < c->guestfwd_n; i++)
+        free(c->guestfwd[i].target);
+    if (c->smb_dir != NULL)
+        nftw(c->smb_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(c->smb_dir);
     memset(c, 0, sizeof *c);
 }

@@ -257,3 +257,10 @@ int vk_user_icmp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
         return vk_user_drop(u, rx, "ICMP: only echo requests are answered");
     return echo_reply(u, rx, ip, &icmp);
 }
+
+/* The TCP NAT's destination unreachable about the guest's SYN. */
+int vk_user_icmp_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now)
+{
+    vk_user_icmp_error4(u, ip, len, VK_ICMP_DEST_UNREACH, code, u->cfg.host, now);
+    return VK_OK;
+}

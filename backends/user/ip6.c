@@ -167,6 +167,14 @@ void vk_user_icmp_error6(vk_user *u, const uint8_t *quoted, size_t len, uint8_t 
         u->st.icmp_errors_sent++;
 }
 
+/* The TCP NAT's destination unreachable (code 0 no route, 3 address, 4
+ * port) about the guest's SYN. */
+int vk_user_icmp6_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now)
+{
+    vk_user_icmp_error6(u, ip, len, VK_ICMPV6_DEST_UNREACH, code, now);
+    return VK_OK;
+}
+
 static void send_ra(vk_user *u)
 {
     vk_ip6 src = link_local();
@@ -269,10 +277,12 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
         return vk_user_drop(u, rx, "IPv6: bad header");
     if (ip.proto == VK_IP_PROTO_ICMPV6)
         return icmp6_input(u, rx, &ip);
+    if (ip.proto == VK_IP_PROTO_TCP)
+        return vk_user_tcp6_input(u, rx, &ip);
     if (ip.proto == VK_IP_PROTO_UDP && ip.dst.b[0] != 0xff && !ip6_zero(&ip.src))
         return vk_user_udp6_input(u, rx, &ip);
     if (is_own6(u, &ip.dst) || ip.dst.b[0] == 0xff || u->cfg.restricted ||
-        (ip.proto != VK_IP_PROTO_TCP && ip.proto != VK_IP_PROTO_UDP))
+        ip.proto != VK_IP_PROTO_UDP)
         return vk_user_drop(u, rx, "IPv6: only ICMPv6 is served by the stack");
     vk_world_flow flow = {.family = 6, .proto = ip.proto, .src6 = ip.src, .dst6 = ip.dst};
     return vk_user_to_world(u, rx, &flow, rx->eth.payload, ip.hdr_len + ip.payload_len);

@@ -368,8 +368,11 @@ int vk_user_udp_hostfwd_start(vk_user *u, vk_diag *d)
                 vk_ip6_format(&f->host.ip6, a);
             else
                 vk_ip4_format(&f->host.ip4, a);
-            return vk_diag_set(d, r, "hostfwd=udp: cannot bind %s port %u: %s", a,
-                               (unsigned)f->host.port, vk_strerror(r));
+            return vk_diag_set(d, r,
+                               "hostfwd=udp: could not set up host forwarding rule: "
+                               "cannot bind %s port %u: %s",
+                               a, (unsigned)f->host.port,
+                               r == VK_EEXIST ? "address already in use" : vk_strerror(r));
         }
         u->udp[slot] = s;
         u->st.udp_sockets++;

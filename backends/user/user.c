@@ -9,7 +9,7 @@
  * traffic with a counted reason, unless vk_user_set_world() gives another
  * (the recorded world of a replay, a test's scripted world).
  */
-#include "backends/user/user_internal.h"
+#include "backends/user/tcp_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +98,7 @@ static int user_receive(vk_port *self, vk_frame *f)
 static int user_start(vk_port *self)
 {
     vk_user *u = self->priv;
+    uint64_t now = vk_loop_now(u->loop);
     vk_diag d = {{0}};
     int r = vk_user_udp_hostfwd_start(u, &d);
     if (r != VK_OK) {
@@ -105,9 +106,9 @@ static int user_start(vk_port *self)
         return r;
     }
     if (u->cfg.ipv6)
-        vk_user_ip6_start(u, vk_loop_now(u->loop));
+        vk_user_ip6_start(u, now);
     u->started = true;
-    return VK_OK;
+    return vk_user_tcp_start(u, now);
 }
 
 static void user_cleanup(vk_port *self)
@@ -117,6 +118,7 @@ static void user_cleanup(vk_port *self)
     vk_user_frag_cleanup(u);
     vk_user_tftp_cleanup(u);
     vk_user_ip6_cleanup(u);
+    vk_user_tcp_cleanup(u);
     vk_user_nat_cleanup(u);
     if (u->world != NULL)
         u->world->ops->free(u->world);
@@ -158,6 +160,7 @@ int vk_user_set_world(vk_port *p, vk_world *w)
     vk_user *u = p->priv;
     if (w == NULL)
         return VK_EINVAL;
+    vk_user_tcp_close_all(u, vk_loop_now(u->loop)); /* TCP of the old world too */
     vk_user_nat_cleanup(u); /* sockets of the old world go with it */
     int r = vk_user_nat_init(u);
     if (u->world != NULL)
@@ -169,6 +172,8 @@ int vk_user_set_world(vk_port *p, vk_world *w)
         if (r != VK_OK)
             fprintf(stderr, "vnetkit: -netdev user,id=%s: %s\n", p->id, d.msg);
     }
+    if (r == VK_OK && u->started)
+        r = vk_user_tcp_start(u, vk_loop_now(u->loop));
     return r;
 }
 
@@ -189,7 +194,7 @@ static int user_init(vk_user *u, vk_port *p, vk_net *net, vk_diag *d)
     int r;
     if ((r = vk_user_arp_init(u)) != VK_OK || (r = vk_user_frag_init(u)) != VK_OK ||
         (r = vk_user_tftp_init(u)) != VK_OK || (r = vk_user_ip6_init(u)) != VK_OK ||
-        (r = vk_user_nat_init(u)) != VK_OK)
+        (r = vk_user_tcp_init(u)) != VK_OK || (r = vk_user_nat_init(u)) != VK_OK)
         return r;
     return VK_OK;
 }

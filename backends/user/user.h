@@ -6,7 +6,8 @@
  * reassembly, and restrict=on.  Traffic for the outside world goes to a
  * `world` (world.h): the live world (host sockets) on a live loop, the
  * "none" world (every NAT flow dropped with a counted reason) on a virtual
- * loop unless vk_user_set_world() gives it another.
+ * loop unless vk_user_set_world() gives it another.  TCP goes through the TCP NAT (tcp.c, tcp_conn.c), with
+ * hostfwd=tcp and guestfwd; UDP, ICMP and DNS through udp.c and icmp.c.
  *
  * The counters below are the named caps and drop reasons of the stack, for
  * the tracer's reports and for tests.
@@ -45,7 +46,19 @@ typedef struct vk_user_stats {
     uint64_t frag_oversize;
     uint64_t frag_timeouts;
     uint64_t ra_sent, na_sent, echo6_replies;
-    uint64_t tcp_resets;          /* restrict=on refusals */
+    uint64_t tcp_resets;          /* resets sent to the guest (restrict=on included) */
+    uint64_t tcp_conns;           /* TCP connections open now */
+    uint64_t tcp_conns_opened;
+    uint64_t tcp_conns_full;      /* VK_USER_TCP_CONNS_MAX reached: SYN reset */
+    uint64_t tcp_ooo_full;        /* VK_USER_TCP_OOO_MAX reached: segment dropped */
+    uint64_t tcp_memory_full;     /* VK_USER_TCP_MEMORY_MAX reached */
+    uint64_t tcp_refused;         /* the world refused a connect */
+    uint64_t tcp_unreachable;     /* ICMP unreachable sent for a SYN */
+    uint64_t tcp_timeouts;        /* no answer in 75 s, or 12 retransmits */
+    uint64_t tcp_retransmits;
+    uint64_t tcp_guest_resets;    /* connections the guest reset */
+    uint64_t tcp_world_errors;    /* the world could not open a socket */
+    uint64_t tcp_hostfwd_clashes; /* an accepted client's flow was taken */
     uint64_t nat_not_implemented; /* handed to the part-1 world */
     uint64_t nat_no_world;        /* NAT traffic dropped: the "none" world */
     uint64_t udp_sockets;         /* UDP NAT sockets open now */
@@ -64,9 +77,9 @@ typedef struct vk_user_stats {
 const vk_user_stats *vk_user_stats_of(const vk_port *p);
 
 /* Replaces the world of a user port.  NAT sockets of the old world are
- * closed and the old world freed; hostfwd=udp rules are bound with the new
- * one if the port has started (else at start).  The port takes ownership of
- * w, also on error.  VK_EINVAL if p is not a user port. */
+ * closed (TCP connections reset) and the old world freed; hostfwd rules are
+ * bound with the new one if the port has started (else at start).  The port
+ * takes ownership of w, also on error.  VK_EINVAL if p is not a user port. */
 int vk_user_set_world(vk_port *p, vk_world *w);
 
 #endif

@@ -2,7 +2,7 @@
  * Inside the user-mode stack: its configuration, its state, its named caps,
  * and the entry point of each protocol file (one file per protocol, as lwIP).
  * Input flows user.c -> arp.c | ipv4.c (ipfrag.c) -> icmp.c | udp.c (dhcp.c,
- * tftp.c) | tcp.c, and user.c -> ip6.c.  Every reply leaves through
+ * tftp.c) | tcp.c (tcp_conn.c), and user.c -> ip6.c (-> tcp.c).  Every reply leaves through
  * vk_user_ip4_output() or vk_user_ip6_output(), which add the Ethernet header
  * (resolving the guest's MAC) and send the frame on the backend's port.
  * `now` is always passed in; the stack never reads a clock.
@@ -61,6 +61,16 @@ typedef struct vk_user_hostfwd {
 
 #define VK_USER_HOSTFWD_MAX 64
 
+/* guestfwd=[tcp]:server:port-target; target is "cmd:COMMAND",
+ * "tcp:HOST:PORT" or "unix:PATH" (handed to the world's stream_open()). */
+typedef struct vk_user_guestfwd {
+    vk_ip4 server;
+    uint16_t port;
+    char *target;
+} vk_user_guestfwd;
+
+#define VK_USER_GUESTFWD_MAX 64
+
 typedef struct vk_user_config {
     bool ipv4, ipv6, restricted;
     vk_ip4 net, mask, host, dns, dhcp_start;
@@ -73,6 +83,9 @@ typedef struct vk_user_config {
     size_t dnssearch_n;
     vk_user_hostfwd hostfwd[VK_USER_HOSTFWD_MAX];
     size_t hostfwd_n;
+    vk_user_guestfwd guestfwd[VK_USER_GUESTFWD_MAX];
+    size_t guestfwd_n;
+    char *smb_dir;      /* smb=: a private smbd configuration directory (removed at exit) */
     bool has_dns_upstream; /* dns-upstream= (vnetkit's own key) */
     vk_waddr dns_upstream;
 } vk_user_config;
@@ -101,6 +114,7 @@ typedef struct vk_user_dhcp_client {
 } vk_user_dhcp_client;
 
 typedef struct vk_user vk_user;
+typedef struct vk_user_tcp vk_user_tcp; /* tcp_conn.h */
 
 /* One NAT socket for UDP (one guest address and port, as libslirp's udb
  * list) or for one ICMP echo request.  `last` is the guest's last datagram
@@ -184,6 +198,7 @@ struct vk_user {
     uint32_t rng;           /* RA intervals: fixed seed, runs are reproducible */
     bool rx_since_ra;
     vk_world *world;
+    vk_user_tcp *tcp;       /* connections, listeners, ISN counter */
     bool started;           /* start() ran: hostfwd sockets are bound */
     vk_user_nat_sock *udp[VK_USER_UDP_SOCKETS_MAX]; /* NULL: free slot */
     vk_user_nat_sock *ping[VK_USER_PING_MAX];
@@ -262,6 +277,17 @@ int vk_user_udp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
 int vk_user_tcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                       const uint8_t *raw, size_t raw_len);
+/* IPv6 TCP (tcp.c); init/start/cleanup of the TCP NAT (start opens the
+ * hostfwd=tcp listeners; close_all ends every connection and listener, as
+ * before the world changes). */
+int vk_user_tcp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip);
+int vk_user_tcp_init(vk_user *u);
+int vk_user_tcp_start(vk_user *u, uint64_t now);
+void vk_user_tcp_close_all(vk_user *u, uint64_t now);
+void vk_user_tcp_cleanup(vk_user *u);
+/* ICMP destination unreachable (code: VK_ICMP_UNREACH_*) quoting the
+ * IPv4 packet ip/len (the header and what follows, at most 548 bytes). */
+int vk_user_icmp_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now);
 /* udp.c: the UDP NAT.  udp6_input gets IPv6 UDP for the outside. */
 int vk_user_udp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip);
 int vk_user_udp_hostfwd_start(vk_user *u, vk_diag *d);
@@ -309,5 +335,8 @@ int vk_user_ip6_init(vk_user *u);
 void vk_user_ip6_start(vk_user *u, uint64_t now);
 void vk_user_ip6_activity(vk_user *u, uint64_t now);
 void vk_user_ip6_cleanup(vk_user *u);
+/* ICMPv6 destination unreachable (code 0 no route, 3 address, 4 port)
+ * quoting the IPv6 packet ip/len, from the stack's link-local address. */
+int vk_user_icmp6_unreach(vk_user *u, const uint8_t *ip, size_t len, uint8_t code, uint64_t now);
 
 #endif

@@ -117,8 +117,10 @@ typedef struct vk_world_ops {
                      void *ctx, vk_wsock **out, uint64_t now);
 
     /* guestfwd=...-cmd:COMMAND: a connected stream to a command run per
-     * connection (socketpair); guestfwd=...-tcp:H:P / -unix:PATH use
-     * tcp_connect or this with kind "unix:".  Ready at once (no `connected`). */
+     * connection (socketpair); guestfwd=...-tcp:H:P / -unix:PATH: a stream
+     * to that address.  `target` is the text after the port's '-'
+     * ("cmd:...", "tcp:HOST:PORT", "unix:PATH").  Ready at once (no
+     * `connected`); a failure to reach it shows as a recv()/send() error. */
     int (*stream_open)(vk_world *w, const char *target, const vk_wsock_events *ev, void *ctx,
                        vk_wsock **out, uint64_t now);
 

@@ -1,10 +1,12 @@
 # The user backend's NAT, live: a guest in a network namespace behind
 # -netdev tap + -netdev user gets its lease with udhcpc, then
 #  - a UDP echo through 10.0.2.2 reaches a server on the host's loopback,
+#    and through fec0::2 (IPv6, address from the RA) its ::1,
 #  - DNS lookups through 10.0.2.3 are answered by a resolver the test runs
 #    on loopback (dns-upstream=, so the host's resolv.conf plays no part),
 #    and another port of 10.0.2.3 gets ICMP net unreachable (libslirp 4.7),
-#  - a ping through the NAT reaches an address of a second namespace,
+#  - a ping (IPv4 and IPv6) through the NAT reaches an address of a second
+#    namespace,
 #  - hostfwd=udp brings a host client's datagrams to a guest echo server.
 # vnetkit itself runs in a namespace of its own ("host"), whose loopback is
 # the host loopback of the NAT and where ping sockets are allowed
@@ -50,9 +52,11 @@ H ip link add vkla$$ type veth peer name vklb$$ ||
     { echo "SKIP: cannot create a veth pair"; exit 77; }
 H ip link set vklb$$ netns "$FARNS"
 H ip addr add 198.51.100.1/24 dev vkla$$
+H ip -6 addr add 2001:db8:77::1/64 dev vkla$$ nodad
 H ip link set vkla$$ up
 F ip link set lo up
 F ip addr add 198.51.100.2/24 dev vklb$$
+F ip -6 addr add 2001:db8:77::2/64 dev vklb$$ nodad
 F ip link set vklb$$ up
 
 ECHOPORT=7777
@@ -62,13 +66,14 @@ GPORT=7001
 # started without a shell function in between, so that $! is the server
 # itself (ip netns exec execs it) and the cleanup can stop it
 ip netns exec "$HOSTNS" "$PY" "$HELPER" udp-echo 127.0.0.1 "$ECHOPORT" & PIDS+=($!)
+ip netns exec "$HOSTNS" "$PY" "$HELPER" udp-echo ::1 "$ECHOPORT" & PIDS+=($!)
 ip netns exec "$HOSTNS" "$PY" "$HELPER" dns 127.0.0.1 "$DNSPORT" vnetkit.test 192.0.2.99 &
 PIDS+=($!)
 
 ip netns exec "$HOSTNS" ${VNETKIT_WRAP:-} "$VNETKIT" run -netdev tap,id=t0,ifname="$IF" \
     -netdev user,id=u0,dns-upstream=127.0.0.1:$DNSPORT,hostfwd=udp:127.0.0.1:$HFPORT-:$GPORT \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
-    --duration 60 --trace "$WORK/nat.pcapng" 2>"$WORK/vnetkit.err" &
+    --duration 240 --trace "$WORK/nat.pcapng" 2>"$WORK/vnetkit.err" &
 VKPID=$!
 for i in $(seq 100); do
     H ip link show "$IF" >/dev/null 2>&1 && break
@@ -124,6 +129,42 @@ for i in $(seq 50); do
 done
 got=$(H "$PY" "$HELPER" udp-ask 127.0.0.1 "$HFPORT" "to the guest and back")
 expect_eq "$got" "to the guest and back" "hostfwd=udp: a host client reaches the guest's server"
+
+# IPv6: the guest's address from the RA (fec0::/64), then UDP to the
+# gateway's IPv6 address, which is the host's ::1
+addr6=""
+for i in $(seq 100); do
+    # fec0::/10 is site-local: not "scope global"
+    addr6=$(G ip -6 -o addr show dev "$IF" 2>/dev/null | grep -v tentative |
+        awk '$4 ~ /^fec0:/ {print $4}' | head -1)
+    [ -n "$addr6" ] && break
+    sleep 0.1
+done
+case "$addr6" in
+fec0::*) pass "the guest autoconfigures $addr6 from the RA" ;;
+*) fail "no fec0::/64 address on the guest: '$addr6'" ;;
+esac
+got=$(G "$PY" "$HELPER" udp-ask fec0::2 "$ECHOPORT" "hello over IPv6")
+expect_eq "$got" "hello over IPv6" "UDP echo via fec0::2 reaches the host's ::1"
+
+if G timeout 10 busybox ping6 -c 2 -W 2 2001:db8:77::2 >"$WORK/ping6.out" 2>&1; then
+    pass "ping6 through the NAT (ICMPv6 ping socket) reaches the second namespace"
+else
+    fail "ping6: $(head -c 600 "$WORK/ping6.out")"
+fi
+
+# a second run cannot take the same host port: QEMU's error, said clearly
+ip netns exec "$HOSTNS" "$VNETKIT" run -netdev tap,id=t0,ifname="${IF}x" \
+    -netdev user,id=u0,hostfwd=udp:127.0.0.1:$HFPORT-:$GPORT \
+    -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
+    --duration 1 >/dev/null 2>"$WORK/busy.err"
+st=$?
+if [ "$st" != 0 ] && grep -q "could not set up host forwarding rule.*address already in use" \
+    "$WORK/busy.err"; then
+    pass "hostfwd=udp on a busy port fails with QEMU's message (exit $st)"
+else
+    fail "hostfwd=udp on a busy port: exit $st: $(head -c 600 "$WORK/busy.err")"
+fi
 
 kill -INT "$VKPID"
 wait "$VKPID"

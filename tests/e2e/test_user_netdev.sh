@@ -6,8 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 need tcpdump
 
-expect_status 2 "hostfwd is refused" -- VK run -netdev user,id=u,hostfwd=tcp::2222-:22
-expect_stderr "key 'hostfwd': not supported yet" "hostfwd message names the key"
+expect_status 2 "bad hostfwd rule" -- VK run -netdev user,id=u,hostfwd=tcp::2222-:0
+expect_stderr "key 'hostfwd'.*bad guest port" "hostfwd message names the key"
 expect_status 2 "dhcpstart outside net" -- VK run -netdev user,id=u,dhcpstart=10.0.3.15
 expect_stderr "key 'dhcpstart'.*outside net" "dhcpstart message names the key"
 expect_status 2 "host equal to dns" -- VK run -netdev user,id=u,host=10.0.2.3

@@ -342,10 +342,13 @@ static size_t arp_frame(uint8_t **out, uint16_t hrd, uint16_t pro, uint8_t hln, 
                         uint16_t op, const char *sip, const char *tip, size_t trunc)
 {
     libnet_t *l = uh_ln();
+    /* libnet reads hln and pln bytes from each address: room for odd sizes */
+    uint8_t sha[16] = {0}, spa[16] = {0}, tha[16] = {0}, tpa[16] = {0};
     uint32_t s = uh_ip(sip), t = uh_ip(tip);
-    uint8_t zero[6] = {0};
-    libnet_build_arp(hrd, pro, hln, pln, op, (uint8_t *)UH_GUEST_MAC, (uint8_t *)&s, zero,
-                     (uint8_t *)&t, NULL, 0, l, 0);
+    memcpy(sha, UH_GUEST_MAC, 6);
+    memcpy(spa, &s, 4);
+    memcpy(tpa, &t, 4);
+    libnet_build_arp(hrd, pro, hln, pln, op, sha, spa, tha, tpa, NULL, 0, l, 0);
     libnet_build_ethernet(UH_BCAST, UH_GUEST_MAC, ETHERTYPE_ARP, NULL, 0, l, 0);
     size_t n = uh_ln_finish(l, out);
     return trunc && trunc < n ? trunc : n;

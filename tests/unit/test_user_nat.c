@@ -751,16 +751,6 @@ static void test_hostfwd_udp_binds_at_start_and_relays_both_ways_without_expiry(
     uh_close(&h);
 }
 
-static void test_hostfwd_tcp_rules_are_still_refused(void **state)
-{
-    (void)state;
-    uh h;
-    vk_diag d = {{0}};
-    assert_int_equal(uh_open(&h, "user,id=u,hostfwd=tcp::2222-:22", &d), VK_EUNSUPP);
-    assert_non_null(strstr(d.msg, "not supported yet"));
-    uh_close(&h);
-}
-
 static void test_udp6_to_the_prefix_goes_to_loopback_and_dns6_to_upstream(void **state)
 {
     (void)state;
@@ -820,7 +810,6 @@ int main(void)
         cmocka_unit_test(
             test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_pings_expire),
         cmocka_unit_test(test_hostfwd_udp_binds_at_start_and_relays_both_ways_without_expiry),
-        cmocka_unit_test(test_hostfwd_tcp_rules_are_still_refused),
         cmocka_unit_test(test_udp6_to_the_prefix_goes_to_loopback_and_dns6_to_upstream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

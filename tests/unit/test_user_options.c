@@ -94,14 +94,33 @@ static void test_oversized_dhcp_options_are_refused(void **state)
     expect_error(opts, VK_EINVAL, "bootfile", "1 to 127");
 }
 
-static void test_later_parts_are_refused_clearly(void **state)
+static void test_bad_guestfwd_rules_use_qemus_words(void **state)
 {
     (void)state;
-    expect_error("user,id=u,hostfwd=tcp::2222-:22", VK_EUNSUPP, "hostfwd", "not supported yet");
-    expect_error("user,id=u,guestfwd=tcp:10.0.2.100:80-cmd:cat", VK_EUNSUPP, "guestfwd",
-                 "not supported yet");
-    expect_error("user,id=u,smb=/tmp", VK_EUNSUPP, "smb", "not supported yet");
+    expect_error("user,id=u,guestfwd=udp:10.0.2.100:80-cmd:cat", VK_EINVAL, "guestfwd",
+                 "Invalid guest forwarding rule 'udp:10.0.2.100:80-cmd:cat'");
+    expect_error("user,id=u,guestfwd=tcp:10.0.2.100:0-cmd:cat", VK_EINVAL, "guestfwd",
+                 "Invalid guest forwarding rule");
+    expect_error("user,id=u,guestfwd=tcp:10.0.2.2:80-cmd:cat", VK_EINVAL, "guestfwd",
+                 "Conflicting/invalid host:port in guest forwarding rule");
+    expect_error("user,id=u,guestfwd=tcp:10.0.2.3:80-cmd:cat", VK_EINVAL, "guestfwd",
+                 "Conflicting/invalid host:port");
+    expect_error("user,id=u,guestfwd=tcp:192.168.1.1:80-cmd:cat", VK_EINVAL, "guestfwd",
+                 "Conflicting/invalid host:port");
+    expect_error("user,id=u,guestfwd=:10.0.2.100:80-cmd:cat,guestfwd=tcp:10.0.2.100:80-cmd:x",
+                 VK_EINVAL, "guestfwd", "Conflicting/invalid host:port");
+    expect_error("user,id=u,guestfwd=tcp:10.0.2.100:80-file:/tmp/x", VK_EUNSUPP, "guestfwd",
+                 "Could not open guest forwarding device 'guestfwd.tcp.0'");
 }
+
+static void test_smb_without_smbd_names_the_package(void **state)
+{
+    (void)state;
+    if (access("/usr/sbin/smbd", X_OK) == 0)
+        skip();
+    expect_error("user,id=u,smb=/tmp", VK_EUNSUPP, "smb", "package samba");
+}
+
 
 static void test_bad_hostfwd_rules_say_what_is_wrong(void **state)
 {
@@ -129,7 +148,8 @@ int main(void)
         cmocka_unit_test(test_dotted_mask_is_accepted),
         cmocka_unit_test(test_inconsistent_values_name_the_key),
         cmocka_unit_test(test_oversized_dhcp_options_are_refused),
-        cmocka_unit_test(test_later_parts_are_refused_clearly),
+        cmocka_unit_test(test_bad_guestfwd_rules_use_qemus_words),
+        cmocka_unit_test(test_smb_without_smbd_names_the_package),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

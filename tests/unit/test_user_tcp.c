@@ -1,0 +1,974 @@
+/*
+ * The TCP NAT of -netdev user against a scripted world (fake_world.h) on
+ * the virtual clock, with guest segments built by libnet: the handshake
+ * libslirp gives (SYN-ACK only after the connect, seq 64001, MSS 1460 only,
+ * window 65535), refused / unreachable / silent outcomes, data both ways
+ * (segmentation at the MSS, slow start, PSH, immediate and delayed ACKs,
+ * short sends and the window), retransmission, FIN and RST both ways,
+ * TIME_WAIT, the caps, hostile segments, IPv6, hostfwd and guestfwd.
+ */
+#include "test_user_harness.h"
+
+#include "backends/user/tcp_conn.h"
+#include "fake_world.h"
+#include "wire/checksum.h"
+#include "wire/icmp.h"
+#include "wire/ipv6.h"
+#include "wire/tcp.h"
+
+#define MS 1000000ull
+#define GUEST "10.0.2.15"
+#define GPORT 40000
+#define ISN 0x1000u
+
+static uint64_t now_of(uh *h)
+{
+    return vk_loop_now(h->loop);
+}
+
+static void adv(uh *h, uint64_t ns)
+{
+    uh_advance(h, now_of(h) + ns);
+}
+
+/* The guest is known (ARP, NA) before it talks TCP, as after DHCP/SLAAC. */
+static fw *open_world(uh *h, const char *opts)
+{
+    uh_open_ok(h, opts);
+    uh_announce(h);
+    uh_announce6(h, "fec0::15");
+    uh_clear(h);
+    fw *w = fw_new(h->loop);
+    assert_int_equal(vk_user_set_world(h->user, &w->base), VK_OK);
+    return w;
+}
+
+typedef struct seg {
+    const char *dst;
+    uint16_t sport, dport;
+    uint8_t flags;
+    uint32_t seq, ack;
+    uint16_t win, urg;
+    const void *data;
+    size_t len;
+    const uint8_t *opts;
+    size_t optlen;
+} seg;
+
+static void g_send(uh *h, const seg *s)
+{
+    libnet_t *l = uh_ln();
+    if (s->optlen > 0)
+        libnet_build_tcp_options(s->opts, (uint32_t)s->optlen, l, 0);
+    size_t tl = LIBNET_TCP_H + s->optlen + s->len;
+    libnet_build_tcp(s->sport ? s->sport : GPORT, s->dport ? s->dport : 8080, s->seq, s->ack,
+                     s->flags, s->win ? s->win : 64240, 0, s->urg, (uint16_t)tl,
+                     (const uint8_t *)s->data, (uint32_t)s->len, l, 0);
+    libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + tl), 0, 7, 0x4000, 64, IPPROTO_TCP, 0,
+                      uh_ip(GUEST), uh_ip(s->dst ? s->dst : "10.0.2.2"), NULL, 0, l, 0);
+    libnet_build_ethernet(UH_GW_MAC, UH_GUEST_MAC, ETHERTYPE_IP, NULL, 0, l, 0);
+    uint8_t *f;
+    size_t n = uh_ln_finish(l, &f);
+    uh_send(h, f, n);
+    free(f);
+}
+
+static const uint8_t SYN_OPTS[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+
+static void g_syn(uh *h, uint16_t sport, uint32_t isn)
+{
+    seg s = {.sport = sport, .flags = TH_SYN, .seq = isn, .opts = SYN_OPTS,
+             .optlen = sizeof SYN_OPTS};
+    g_send(h, &s);
+}
+
+static void got_tcp(uh *h, size_t i, vk_ipv4_repr *ip, vk_tcp_repr *t)
+{
+    vk_eth_repr eth;
+    uh_got_ip4(h, i, &eth, ip);
+    assert_int_equal(ip->proto, VK_IP_PROTO_TCP);
+    assert_int_equal(vk_tcp_parse(ip->payload, ip->payload_len, t), VK_OK);
+    assert_true(vk_tcp_csum_ok(vk_csum_pseudo4(&ip->src, &ip->dst, VK_IP_PROTO_TCP),
+                               ip->payload, ip->payload_len));
+}
+
+static vk_tcp_repr last_tcp(uh *h)
+{
+    assert_true(h->ngot > 0);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    got_tcp(h, h->ngot - 1, &ip, &t);
+    return t;
+}
+
+/* Connects GPORT -> 10.0.2.2:8080 (world answers at once); returns the
+ * world socket; h->got is cleared.  The guest's window is 64240. */
+static fw_sock *establish(uh *h, fw *w, uint16_t sport, uint32_t *iss_out)
+{
+    size_t before = w->n;
+    g_syn(h, sport, ISN);
+    adv(h, 1 * MS);
+    assert_int_equal(w->n, before + 1);
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    seg a = {.sport = sport, .flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
+    g_send(h, &a);
+    if (iss_out)
+        *iss_out = t.seq;
+    uh_clear(h);
+    return w->socks[before];
+}
+
+static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_delay = 10 * MS;
+    g_syn(&h, GPORT, ISN);
+    adv(&h, 5 * MS);
+    g_syn(&h, GPORT, ISN); /* retransmit while connecting: ignored */
+    assert_int_equal(h.ngot, 0);
+    assert_string_equal(h.last_drop, "TCP: the outside connect is still under way");
+    assert_int_equal(w->n, 1);
+    /* 10.0.2.2 is the host's loopback. */
+    assert_int_equal(w->socks[0]->dst.family, 4);
+    assert_memory_equal(w->socks[0]->dst.ip4.b, ((uint8_t[]){127, 0, 0, 1}), 4);
+    assert_int_equal(w->socks[0]->dst.port, 8080);
+    assert_int_equal(w->socks[0]->flow.src_port, GPORT);
+    adv(&h, 10 * MS);
+    assert_int_equal(h.ngot, 1);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(t.seq, 64001);
+    assert_int_equal(t.ack, ISN + 1);
+    assert_int_equal(t.window, 65535);
+    assert_int_equal(t.hdr_len, 24); /* MSS only */
+    assert_true(t.has_mss);
+    assert_int_equal(t.mss, 1460);
+    assert_false(t.has_wscale || t.sack_perm || t.has_ts);
+    assert_int_equal(ip.ttl, 64);
+    assert_false(ip.df);
+    assert_int_equal(ip.tos, 0);
+    assert_memory_equal(ip.src.b, ((uint8_t[]){10, 0, 2, 2}), 4);
+    assert_int_equal(t.src_port, 8080);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    uh_close(&h);
+}
+
+static void test_isn_grows_per_connection_and_per_slow_tick(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t a, b, c;
+    establish(&h, w, 1001, &a);
+    establish(&h, w, 1002, &b);
+    assert_int_equal(a, 64001);
+    assert_int_equal(b, 64001 + 64000);
+    adv(&h, 1200 * MS); /* two more ticks with connections open */
+    establish(&h, w, 1003, &c);
+    assert_int_equal(c, 64001 + 4 * 64000);
+    uh_close(&h);
+}
+
+static void test_refused_connect_gets_rst_ack_seq_0(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_now = VK_ECONNREFUSED; /* at once */
+    g_syn(&h, GPORT, ISN);
+    assert_int_equal(h.ngot, 1);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(t.seq, 0);
+    assert_int_equal(t.ack, ISN + 1);
+    assert_int_equal(t.window, 0);
+    assert_int_equal(ip.ttl, 255);
+    /* Later: the same reset. */
+    w->connect_now = VK_OK;
+    w->connect_status = VK_ECONNREFUSED;
+    w->connect_delay = 3 * MS;
+    g_syn(&h, GPORT + 1, ISN);
+    assert_int_equal(h.ngot, 1);
+    adv(&h, 3 * MS);
+    assert_int_equal(h.ngot, 2);
+    got_tcp(&h, 1, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(t.seq, 0);
+    assert_int_equal(t.ack, ISN + 1);
+    assert_int_equal(uh_stats(&h)->tcp_refused, 2);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    uh_close(&h);
+}
+
+static void expect_icmp(uh *h, size_t i, uint8_t code)
+{
+    vk_eth_repr eth;
+    vk_ipv4_repr ip;
+    uh_got_ip4(h, i, &eth, &ip);
+    assert_int_equal(ip.proto, VK_IP_PROTO_ICMP);
+    vk_icmp_repr m;
+    assert_int_equal(vk_icmp_parse(ip.payload, ip.payload_len, &m), VK_OK);
+    assert_true(m.csum_ok);
+    assert_int_equal(m.type, VK_ICMP_DEST_UNREACH);
+    assert_int_equal(m.code, code);
+    vk_ipv4_repr q;
+    assert_int_equal(vk_icmp_quoted(&m, &q), VK_OK);
+    assert_int_equal(q.proto, VK_IP_PROTO_TCP);
+    assert_memory_equal(q.src.b, ((uint8_t[]){10, 0, 2, 15}), 4);
+    assert_memory_equal(ip.dst.b, ((uint8_t[]){10, 0, 2, 15}), 4);
+}
+
+static void test_unreachable_at_once_gets_icmp_net_or_host(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_now = VK_ENETUNREACH;
+    seg s = {.dst = "192.0.2.1", .flags = TH_SYN, .seq = ISN};
+    g_send(&h, &s);
+    w->connect_now = VK_EHOSTUNREACH;
+    s.sport = GPORT + 1;
+    g_send(&h, &s);
+    assert_int_equal(h.ngot, 2);
+    expect_icmp(&h, 0, VK_ICMP_UNREACH_NET);
+    expect_icmp(&h, 1, VK_ICMP_UNREACH_HOST);
+    assert_int_equal(uh_stats(&h)->tcp_unreachable, 2);
+    uh_close(&h);
+}
+
+static void test_dns_address_other_port_is_port_unreachable(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    seg s = {.dst = "10.0.2.3", .dport = 80, .flags = TH_SYN, .seq = ISN};
+    g_send(&h, &s);
+    assert_int_equal(w->n, 0);
+    assert_int_equal(h.ngot, 1);
+    expect_icmp(&h, 0, VK_ICMP_UNREACH_PORT);
+    uh_close(&h);
+}
+
+static void test_silent_destination_gets_rst_after_75s(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_delay = VK_TIME_NEVER;
+    g_syn(&h, GPORT, ISN);
+    adv(&h, 74 * VK_NS_PER_SEC);
+    assert_int_equal(h.ngot, 0);
+    adv(&h, 2 * VK_NS_PER_SEC);
+    assert_int_equal(h.ngot, 1);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(t.seq, 0);
+    assert_int_equal(t.ack, ISN + 1);
+    assert_true(w->socks[0]->closed && w->socks[0]->aborted);
+    assert_int_equal(uh_stats(&h)->tcp_timeouts, 1);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    uh_close(&h);
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void test_host_data_is_segmented_at_mss_with_slow_start_and_psh(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    uint8_t data[4000];
+    fill(data, sizeof data, 1);
+    fw_push(s, data, sizeof data, now_of(&h));
+    /* cwnd started at one MSS; the ACK of our SYN opened it to two. */
+    assert_int_equal(h.ngot, 2);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    for (size_t i = 0; i < 2; i++) {
+        got_tcp(&h, i, &ip, &t);
+        assert_int_equal(t.payload_len, 1460);
+        assert_int_equal(t.flags, VK_TCP_ACK);
+        assert_int_equal(t.seq, iss + 1 + 1460 * i);
+        assert_memory_equal(t.payload, data + 1460 * i, 1460);
+    }
+    uh_clear(&h);
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1 + 1460};
+    g_send(&h, &a);
+    assert_int_equal(h.ngot, 1);
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.payload_len, 4000 - 2920);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
+    assert_memory_equal(t.payload, data + 2920, 4000 - 2920);
+    uh_close(&h);
+}
+
+static void test_guest_mss_caps_ours(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint8_t opts[] = {2, 4, 0x02, 0x18}; /* 536 */
+    seg s = {.flags = TH_SYN, .seq = ISN, .opts = opts, .optlen = 4};
+    g_send(&h, &s);
+    adv(&h, 1 * MS);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.mss, 1460); /* we offer ours, unchanged */
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
+    g_send(&h, &a);
+    uh_clear(&h);
+    uint8_t data[600] = {0};
+    fw_push(w->socks[0], data, sizeof data, now_of(&h));
+    assert_int_equal(h.ngot, 2);
+    vk_ipv4_repr ip;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.payload_len, 536);
+    uh_close(&h);
+}
+
+static void test_in_order_guest_data_is_acked_at_once_and_reaches_the_world(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    seg d = {.flags = TH_ACK | TH_PUSH, .seq = ISN + 1, .ack = iss + 1, .data = "GET / HTTP/1.0\r\n",
+             .len = 16};
+    g_send(&h, &d);
+    assert_int_equal(h.ngot, 1);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_ACK);
+    assert_int_equal(t.ack, ISN + 1 + 16);
+    assert_int_equal(s->out_len, 16);
+    assert_memory_equal(s->out, "GET / HTTP/1.0\r\n", 16);
+    uh_close(&h);
+}
+
+static void test_guest_data_off_the_fast_path_is_acked_after_2ms(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    /* A changed window takes libslirp off header prediction: delayed ACK. */
+    seg d = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1, .win = 30000, .data = "abcd",
+             .len = 4};
+    g_send(&h, &d);
+    assert_int_equal(s->out_len, 4);
+    assert_int_equal(h.ngot, 0);
+    adv(&h, 1 * MS);
+    assert_int_equal(h.ngot, 0);
+    adv(&h, 1 * MS);
+    assert_int_equal(h.ngot, 1);
+    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 4);
+    uh_close(&h);
+}
+
+static void test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    seg later = {.flags = TH_ACK, .seq = ISN + 1 + 4, .ack = iss + 1, .data = "efgh", .len = 4};
+    g_send(&h, &later);
+    assert_int_equal(h.ngot, 1);
+    assert_int_equal(last_tcp(&h).ack, ISN + 1); /* duplicate ACK at once */
+    assert_int_equal(s->out_len, 0);
+    /* Overlapping the held segment: only the new bytes count. */
+    seg first = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1, .data = "abcdEF", .len = 6};
+    g_send(&h, &first);
+    assert_int_equal(s->out_len, 8);
+    assert_memory_equal(s->out, "abcdEFgh", 8);
+    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 8);
+    /* A duplicate gets an ACK and changes nothing. */
+    g_send(&h, &first);
+    assert_int_equal(s->out_len, 8);
+    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 8);
+    uh_close(&h);
+}
+
+static void test_unacked_data_is_retransmitted_on_libslirps_rto(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_push(s, "hello", 5, now_of(&h));
+    assert_int_equal(h.ngot, 1);
+    /* One RTT sample of one tick: srtt 1, rttvar 0.5 -> RTO 3 ticks (1.5 s). */
+    adv(&h, 1499 * MS);
+    assert_int_equal(h.ngot, 1);
+    adv(&h, 1 * MS);
+    assert_int_equal(h.ngot, 2);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.seq, iss + 1);
+    assert_int_equal(t.payload_len, 5);
+    /* Backed off: twice as long. */
+    adv(&h, 2999 * MS);
+    assert_int_equal(h.ngot, 2);
+    adv(&h, 1 * MS);
+    assert_int_equal(h.ngot, 3);
+    assert_int_equal(uh_stats(&h)->tcp_retransmits, 2);
+    /* The ACK stops it. */
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 6};
+    g_send(&h, &a);
+    adv(&h, 60 * VK_NS_PER_SEC);
+    assert_int_equal(h.ngot, 3);
+    uh_close(&h);
+}
+
+static void test_retransmits_give_up_with_a_reset(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_push(s, "x", 1, now_of(&h));
+    adv(&h, 300 * VK_NS_PER_SEC);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(uh_stats(&h)->tcp_retransmits, 12);
+    assert_int_equal(uh_stats(&h)->tcp_timeouts, 1);
+    assert_true(s->closed && s->aborted);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    uh_close(&h);
+}
+
+static void test_fin_both_ways_then_time_wait_10s(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    seg fin = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 1};
+    g_send(&h, &fin);
+    assert_true(s->shut);
+    assert_int_equal(last_tcp(&h).ack, ISN + 2);
+    uh_clear(&h);
+    fw_push(s, "bye", 3, now_of(&h));
+    fw_eof(s, now_of(&h));
+    /* Data, then the FIN on its own segment (as the capture shows). */
+    assert_int_equal(h.ngot, 2);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
+    got_tcp(&h, 1, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_FIN);
+    assert_int_equal(t.seq, iss + 4);
+    seg ack = {.flags = TH_ACK, .seq = ISN + 2, .ack = iss + 5};
+    g_send(&h, &ack);
+    /* LAST_ACK done: the connection is gone at once (we closed last). */
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    assert_true(s->closed);
+    uh_close(&h);
+}
+
+static void test_world_closing_first_leads_to_time_wait_of_10s(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_eof(s, now_of(&h));
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_FIN);
+    seg finack = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 2};
+    g_send(&h, &finack);
+    assert_int_equal(last_tcp(&h).ack, ISN + 2);
+    assert_true(s->closed);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    adv(&h, 9 * VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    /* A retransmitted FIN in TIME_WAIT is ACKed again. */
+    size_t n = h.ngot;
+    g_send(&h, &finack);
+    assert_int_equal(h.ngot, n + 1);
+    adv(&h, 11 * VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    uh_close(&h);
+}
+
+static void test_a_new_syn_replaces_a_connection_in_time_wait(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_eof(s, now_of(&h));
+    seg finack = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 2};
+    g_send(&h, &finack);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1); /* TIME_WAIT */
+    uh_clear(&h);
+    g_syn(&h, GPORT, ISN + 100000);
+    adv(&h, 1 * MS);
+    assert_int_equal(w->n, 2);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(t.ack, ISN + 100001);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    uh_close(&h);
+}
+
+static void test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    for (uint32_t i = 0; i < 100; i++) { /* an RST storm with wrong sequence numbers */
+        seg r = {.flags = TH_RST, .seq = ISN + 1 + 70000 + i * 1000};
+        g_send(&h, &r);
+    }
+    assert_false(s->closed);
+    assert_string_equal(h.last_drop, "TCP: reset outside the window");
+    seg r = {.flags = TH_RST, .seq = ISN + 1};
+    g_send(&h, &r);
+    assert_true(s->closed && s->aborted);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    assert_int_equal(uh_stats(&h)->tcp_guest_resets, 1);
+    uh_close(&h);
+}
+
+static void test_world_reset_resets_the_guest(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_reset(s, now_of(&h));
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(t.seq, iss + 1);
+    assert_int_equal(t.ack, ISN + 1);
+    assert_true(s->closed);
+    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    uh_close(&h);
+}
+
+/* A guest segment with an explicit window (0 allowed). */
+static void g_send_win(uh *h, uint32_t seq, uint32_t ack, uint16_t win, const void *data,
+                       size_t len)
+{
+    libnet_t *l = uh_ln();
+    libnet_build_tcp(GPORT, 8080, seq, ack, TH_ACK, win, 0, 0, (uint16_t)(LIBNET_TCP_H + len),
+                     (const uint8_t *)data, (uint32_t)len, l, 0);
+    libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_TCP_H + len), 0, 7, 0, 64, IPPROTO_TCP,
+                      0, uh_ip(GUEST), uh_ip("10.0.2.2"), NULL, 0, l, 0);
+    libnet_build_ethernet(UH_GW_MAC, UH_GUEST_MAC, ETHERTYPE_IP, NULL, 0, l, 0);
+    uint8_t *f;
+    size_t n = uh_ln_finish(l, &f);
+    uh_send(h, f, n);
+    free(f);
+}
+
+static void test_a_slow_world_closes_the_window_and_writable_reopens_it(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    s->room = 100; /* the peer reads 100 bytes, then nothing */
+    static uint8_t data[1400];
+    fill(data, sizeof data, 3);
+    uint32_t seq = ISN + 1, edge = ISN + 1 + 65535;
+    size_t sent = 0;
+    while (seq + sizeof data <= edge && sent < 200) {
+        g_send_win(&h, seq, iss + 1, 64240, data, sizeof data);
+        vk_tcp_repr t = last_tcp(&h);
+        assert_int_equal(t.ack, seq + sizeof data);
+        seq += sizeof data;
+        edge = t.ack + t.window;
+        sent++;
+    }
+    /* Held: everything past the first 100 bytes, bounded by 128 KiB. */
+    size_t held = sent * sizeof data - 100;
+    assert_true(held <= VK_USER_TCP_BUF_BYTES);
+    assert_true(held > VK_USER_TCP_BUF_BYTES - 2 * sizeof data);
+    assert_int_equal(s->out_len, 100);
+    assert_true(edge - seq < sizeof data);
+    uh_clear(&h);
+    fw_make_room(s, SIZE_MAX, now_of(&h));
+    assert_int_equal(s->out_len, sent * sizeof data);
+    assert_memory_equal(s->out + (sent - 1) * sizeof data, data, sizeof data);
+    /* The window update. */
+    assert_int_equal(h.ngot, 1);
+    assert_int_equal(last_tcp(&h).window, 65535);
+    uh_close(&h);
+}
+
+static void test_zero_window_guest_gets_persist_probes(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fw_push(s, "abcd", 4, now_of(&h));
+    g_send_win(&h, ISN + 1, iss + 5, 0, NULL, 0); /* ACKed, and the window closes */
+    uh_clear(&h);
+    fw_push(s, "data", 4, now_of(&h));
+    assert_int_equal(h.ngot, 0); /* nothing into a zero window */
+    adv(&h, 5 * VK_NS_PER_SEC + 1 * MS);
+    assert_int_equal(h.ngot, 1); /* a one-byte probe after TCPTV_PERSMIN */
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.payload_len, 1);
+    assert_int_equal(t.seq, iss + 5);
+    /* The guest keeps its window shut for minutes: probes, never a reset. */
+    adv(&h, 300 * VK_NS_PER_SEC);
+    size_t probes = h.ngot;
+    assert_true(probes >= 5);
+    for (size_t i = 0; i < probes; i++) {
+        vk_ipv4_repr ip;
+        got_tcp(&h, i, &ip, &t);
+        assert_int_equal(t.flags & VK_TCP_RST, 0);
+        assert_int_equal(t.seq, iss + 5);
+        assert_int_equal(t.payload_len, 1);
+    }
+    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    /* The window opens: the rest goes. */
+    g_send_win(&h, ISN + 1, iss + 6, 1000, NULL, 0);
+    t = last_tcp(&h);
+    assert_int_equal(t.seq, iss + 6);
+    assert_int_equal(t.payload_len, 3);
+    uh_close(&h);
+}
+
+static void test_segments_beyond_the_window_are_dropped_with_an_ack(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    seg far = {.flags = TH_ACK, .seq = ISN + 1 + 70000, .ack = iss + 1, .data = "zz", .len = 2};
+    g_send(&h, &far);
+    assert_int_equal(s->out_len, 0);
+    assert_int_equal(h.ngot, 1);
+    assert_int_equal(last_tcp(&h).ack, ISN + 1);
+    assert_string_equal(h.last_drop, "TCP: segment beyond the window");
+    /* An ACK for data never sent gets an ACK back. */
+    seg bad = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 5000};
+    g_send(&h, &bad);
+    assert_string_equal(h.last_drop, "TCP: ACK for data never sent");
+    assert_int_equal(h.ngot, 2);
+    uh_close(&h);
+}
+
+static void test_urgent_data_is_delivered_inline(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    seg u = {.flags = TH_ACK | TH_URG, .seq = ISN + 1, .ack = iss + 1, .urg = 2, .data = "!!ok",
+             .len = 4};
+    g_send(&h, &u);
+    assert_int_equal(s->out_len, 4);
+    assert_memory_equal(s->out, "!!ok", 4);
+    uh_close(&h);
+}
+
+static void test_bogus_options_end_the_option_walk_but_not_the_syn(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint8_t opts[] = {2, 4, 0x02, 0x18, 3, 0, 1, 1}; /* MSS 536, then a zero-length option */
+    seg s = {.flags = TH_SYN, .seq = ISN, .opts = opts, .optlen = sizeof opts};
+    g_send(&h, &s);
+    adv(&h, 1 * MS);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
+    g_send(&h, &a);
+    uh_clear(&h);
+    uint8_t data[600] = {0};
+    fw_push(w->socks[0], data, sizeof data, now_of(&h));
+    vk_ipv4_repr ip;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.payload_len, 536);
+    uh_close(&h);
+}
+
+static void test_segments_for_no_connection_get_resets(void **state)
+{
+    (void)state;
+    uh h;
+    open_world(&h, "user,id=u");
+    seg a = {.flags = TH_ACK, .seq = 5, .ack = 777};
+    g_send(&h, &a);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_RST);
+    assert_int_equal(t.seq, 777);
+    seg r = {.flags = TH_RST, .seq = 5};
+    g_send(&h, &r);
+    assert_int_equal(h.ngot, 1);
+    assert_string_equal(h.last_drop, "TCP: reset for no connection");
+    uh_close(&h);
+}
+
+static void test_syn_flood_past_the_cap_is_reset_not_stored(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_delay = VK_TIME_NEVER;
+    for (unsigned i = 0; i < VK_USER_TCP_CONNS_MAX + 10; i++) {
+        seg s = {.dst = (i & 1) ? "192.0.2.7" : "192.0.2.8", .sport = (uint16_t)(1024 + i / 2),
+                 .flags = TH_SYN, .seq = i};
+        g_send(&h, &s);
+        if (h.ngot > 64)
+            uh_clear(&h);
+    }
+    assert_int_equal(uh_stats(&h)->tcp_conns, VK_USER_TCP_CONNS_MAX);
+    assert_int_equal(uh_stats(&h)->tcp_conns_full, 10);
+    assert_string_equal(h.last_drop, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
+    uh_close(&h);
+}
+
+static void test_out_of_order_queue_is_capped(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    uint32_t iss;
+    fw_sock *s = establish(&h, w, GPORT, &iss);
+    for (uint32_t i = 0; i < VK_USER_TCP_OOO_MAX + 5; i++) {
+        seg o = {.flags = TH_ACK, .seq = ISN + 1 + 10 + i * 10, .ack = iss + 1, .data = "x",
+                 .len = 1};
+        g_send(&h, &o);
+    }
+    assert_int_equal(uh_stats(&h)->tcp_ooo_full, 5);
+    assert_int_equal(s->out_len, 0);
+    uh_close(&h);
+}
+
+static void test_restrict_resets_syn_unless_to_a_guestfwd(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:cat");
+    g_syn(&h, GPORT, ISN);
+    assert_int_equal(last_tcp(&h).flags, VK_TCP_RST | VK_TCP_ACK);
+    assert_int_equal(w->n, 0);
+    uh_clear(&h);
+    seg s = {.dst = "10.0.2.100", .dport = 80, .flags = TH_SYN, .seq = ISN};
+    g_send(&h, &s);
+    /* guestfwd: the SYN-ACK comes at once, the bytes go to the stream. */
+    assert_int_equal(h.ngot, 1);
+    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(w->n, 1);
+    assert_string_equal(w->socks[0]->target, "cmd:cat");
+    seg d = {.dst = "10.0.2.100", .dport = 80, .flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1,
+             .data = "ping", .len = 4};
+    g_send(&h, &d);
+    assert_int_equal(w->socks[0]->out_len, 4);
+    fw_push(w->socks[0], "pong", 4, now_of(&h));
+    t = last_tcp(&h);
+    assert_int_equal(t.payload_len, 4);
+    assert_int_equal(t.src_port, 80);
+    uh_close(&h);
+}
+
+static void test_hostfwd_accept_becomes_a_syn_from_the_gateway(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u,hostfwd=tcp:127.0.0.1:2222-10.0.2.15:22");
+    assert_int_equal(w->n, 1);
+    fw_sock *l = w->socks[0];
+    assert_true(l->listener);
+    assert_int_equal(l->dst.port, 2222);
+    adv(&h, 1 * MS); /* a listener exists: the slow tick runs */
+    uh_clear(&h);
+    vk_waddr peer = {.family = 4, .ip4 = {{127, 0, 0, 1}}, .port = 51000};
+    fw_sock *c = fw_accept(l, &peer, now_of(&h));
+    assert_int_equal(h.ngot, 1);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    got_tcp(&h, 0, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_SYN);
+    assert_int_equal(t.src_port, 51000);
+    assert_int_equal(t.dst_port, 22);
+    assert_true(t.has_mss);
+    assert_memory_equal(ip.src.b, ((uint8_t[]){10, 0, 2, 2}), 4);
+    assert_memory_equal(ip.dst.b, ((uint8_t[]){10, 0, 2, 15}), 4);
+    /* The ISN counter: 1, plus the tick that came at once. */
+    assert_int_equal(t.seq, 64001);
+    fw_push(c, "SSH-2.0-x\r\n", 11, now_of(&h)); /* early client bytes wait */
+    seg sa = {.sport = 22, .dport = 51000, .dst = "10.0.2.2", .flags = TH_SYN | TH_ACK,
+              .seq = 9000, .ack = t.seq + 1};
+    g_send(&h, &sa);
+    /* Our ACK, carrying the client's bytes. */
+    t = last_tcp(&h);
+    assert_int_equal(t.ack, 9001);
+    assert_int_equal(t.payload_len, 11);
+    seg d = {.sport = 22, .dport = 51000, .dst = "10.0.2.2", .flags = TH_ACK, .seq = 9001,
+             .ack = t.seq + 11, .data = "SSH-2.0-y\r\n", .len = 11};
+    g_send(&h, &d);
+    assert_int_equal(c->out_len, 11);
+    /* A client from elsewhere is seen with its own address. */
+    vk_waddr far = {.family = 4, .ip4 = {{192, 0, 2, 9}}, .port = 51001};
+    uh_clear(&h);
+    fw_accept(l, &far, now_of(&h));
+    got_tcp(&h, 0, &ip, &t);
+    assert_memory_equal(ip.src.b, ((uint8_t[]){192, 0, 2, 9}), 4);
+    uh_close(&h);
+}
+
+static void test_hostfwd_listen_failure_is_fatal_with_qemus_words(void **state)
+{
+    (void)state;
+    uh h;
+    uh_open_ok(&h, "user,id=u,hostfwd=tcp::2222-:22");
+    fw *w = fw_new(h.loop);
+    w->listen_status = VK_EIO;
+    assert_int_equal(vk_user_set_world(h.user, &w->base), VK_EIO);
+    const char *msg;
+    assert_int_equal(vk_net_failure(h.net, &msg), VK_EIO);
+    assert_non_null(strstr(msg, "could not set up host forwarding rule 'tcp:0.0.0.0:2222-10.0.2.15:22'"));
+    uh_close(&h);
+}
+
+/* ---- IPv6 ---- */
+
+static void g_send6(uh *h, uint8_t flags, uint32_t seq, uint32_t ack, const void *data, size_t len)
+{
+    libnet_t *l = uh_ln();
+    struct libnet_in6_addr src, dst;
+    assert_int_equal(inet_pton(AF_INET6, "fec0::15", &src), 1);
+    assert_int_equal(inet_pton(AF_INET6, "fec0::2", &dst), 1);
+    size_t tl = LIBNET_TCP_H + len;
+    libnet_build_tcp(GPORT, 8080, seq, ack, flags, 64800, 0, 0, (uint16_t)tl,
+                     (const uint8_t *)data, (uint32_t)len, l, 0);
+    libnet_build_ipv6(0, 0, (uint16_t)tl, IPPROTO_TCP, 64, src, dst, NULL, 0, l, 0);
+    libnet_build_ethernet(UH_GW_MAC, UH_GUEST_MAC, ETHERTYPE_IPV6, NULL, 0, l, 0);
+    uint8_t *f;
+    size_t n = uh_ln_finish(l, &f);
+    uh_send(h, f, n);
+    free(f);
+}
+
+static void got_tcp6(uh *h, size_t i, vk_ipv6_repr *ip, vk_tcp_repr *t)
+{
+    vk_eth_repr eth;
+    assert_true(i < h->ngot);
+    assert_int_equal(vk_eth_parse(h->got[i]->data, h->got[i]->len, &eth), VK_OK);
+    assert_int_equal(eth.ethertype, VK_ETHERTYPE_IPV6);
+    assert_int_equal(vk_ipv6_parse(eth.payload, eth.payload_len, ip), VK_OK);
+    assert_int_equal(ip->proto, VK_IP_PROTO_TCP);
+    assert_int_equal(vk_tcp_parse(ip->payload, ip->payload_len, t), VK_OK);
+    assert_true(vk_tcp_csum_ok(vk_csum_pseudo6(&ip->src, &ip->dst, VK_IP_PROTO_TCP), ip->payload,
+                               ip->payload_len));
+}
+
+static void test_ipv6_handshake_and_data_to_the_host_loopback(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    g_send6(&h, TH_SYN, ISN, 0, NULL, 0);
+    assert_int_equal(w->n, 1);
+    assert_int_equal(w->socks[0]->dst.family, 6);
+    assert_int_equal(w->socks[0]->dst.ip6.b[15], 1); /* ::1 */
+    adv(&h, 1 * MS);
+    vk_ipv6_repr ip;
+    vk_tcp_repr t;
+    got_tcp6(&h, h.ngot - 1, &ip, &t);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(t.mss, 1440);
+    assert_int_equal(ip.hop_limit, 255);
+    g_send6(&h, TH_ACK, ISN + 1, t.seq + 1, "six", 3);
+    assert_int_equal(w->socks[0]->out_len, 3);
+    uh_clear(&h);
+    fw_push(w->socks[0], "ok", 2, now_of(&h));
+    got_tcp6(&h, 0, &ip, &t);
+    assert_int_equal(t.payload_len, 2);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
+    uh_close(&h);
+}
+
+static void test_ipv6_unreachable_is_icmpv6_no_route(void **state)
+{
+    (void)state;
+    uh h;
+    fw *w = open_world(&h, "user,id=u");
+    w->connect_now = VK_ENETUNREACH;
+    g_send6(&h, TH_SYN, ISN, 0, NULL, 0);
+    assert_int_equal(h.ngot, 1);
+    vk_eth_repr eth;
+    vk_ipv6_repr ip;
+    assert_int_equal(vk_eth_parse(h.got[0]->data, h.got[0]->len, &eth), VK_OK);
+    assert_int_equal(vk_ipv6_parse(eth.payload, eth.payload_len, &ip), VK_OK);
+    assert_int_equal(ip.proto, VK_IP_PROTO_ICMPV6);
+    assert_int_equal(ip.payload[0], 1); /* destination unreachable */
+    assert_int_equal(ip.payload[1], 0); /* no route */
+    uh_close(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_syn_ack_waits_for_the_connect_and_matches_libslirp),
+        cmocka_unit_test(test_isn_grows_per_connection_and_per_slow_tick),
+        cmocka_unit_test(test_refused_connect_gets_rst_ack_seq_0),
+        cmocka_unit_test(test_unreachable_at_once_gets_icmp_net_or_host),
+        cmocka_unit_test(test_dns_address_other_port_is_port_unreachable),
+        cmocka_unit_test(test_silent_destination_gets_rst_after_75s),
+        cmocka_unit_test(test_host_data_is_segmented_at_mss_with_slow_start_and_psh),
+        cmocka_unit_test(test_guest_mss_caps_ours),
+        cmocka_unit_test(test_in_order_guest_data_is_acked_at_once_and_reaches_the_world),
+        cmocka_unit_test(test_guest_data_off_the_fast_path_is_acked_after_2ms),
+        cmocka_unit_test(test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills),
+        cmocka_unit_test(test_unacked_data_is_retransmitted_on_libslirps_rto),
+        cmocka_unit_test(test_retransmits_give_up_with_a_reset),
+        cmocka_unit_test(test_fin_both_ways_then_time_wait_10s),
+        cmocka_unit_test(test_world_closing_first_leads_to_time_wait_of_10s),
+        cmocka_unit_test(test_a_new_syn_replaces_a_connection_in_time_wait),
+        cmocka_unit_test(test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored),
+        cmocka_unit_test(test_world_reset_resets_the_guest),
+        cmocka_unit_test(test_a_slow_world_closes_the_window_and_writable_reopens_it),
+        cmocka_unit_test(test_zero_window_guest_gets_persist_probes),
+        cmocka_unit_test(test_segments_beyond_the_window_are_dropped_with_an_ack),
+        cmocka_unit_test(test_urgent_data_is_delivered_inline),
+        cmocka_unit_test(test_bogus_options_end_the_option_walk_but_not_the_syn),
+        cmocka_unit_test(test_segments_for_no_connection_get_resets),
+        cmocka_unit_test(test_syn_flood_past_the_cap_is_reset_not_stored),
+        cmocka_unit_test(test_out_of_order_queue_is_capped),
+        cmocka_unit_test(test_restrict_resets_syn_unless_to_a_guestfwd),
+        cmocka_unit_test(test_hostfwd_accept_becomes_a_syn_from_the_gateway),
+        cmocka_unit_test(test_hostfwd_listen_failure_is_fatal_with_qemus_words),
+        cmocka_unit_test(test_ipv6_handshake_and_data_to_the_host_loopback),
+        cmocka_unit_test(test_ipv6_unreachable_is_icmpv6_no_route),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
