@@ -333,6 +333,13 @@ static int rec_tcp_connect(vk_world *wb, const vk_world_flow *flow, const vk_wad
     else
         r = (release){.due = now + s->t->connect_delay, .what = REL_CONNECT,
                       .status = s->t->status};
+    /* libslirp learns "no route" from connect() itself: an error known at
+     * once, returned here as world.h allows */
+    if (s->t != NULL && (s->t->status == VK_ENETUNREACH || s->t->status == VK_EHOSTUNREACH)) {
+        int st = s->t->status;
+        sock_free(s);
+        return st;
+    }
     if (schedule(s, r) != VK_OK) {
         sock_free(s);
         return VK_ENOMEM;
