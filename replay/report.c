@@ -98,6 +98,21 @@ static void text_wire(const vk_replay *r, size_t max_diffs, FILE *out)
     text_divergences(r, &sd, max_diffs, out);
 }
 
+/* What the guest did that the recorded world did not know. */
+static void text_world(const vk_replay *r, size_t max_diffs, FILE *out)
+{
+    const vk_recording *rec = r->rec;
+    if (rec == NULL || rec->notes_total == 0)
+        return;
+    fprintf(out, "replay: world FAIL %" PRIu64 " flow%s the recording does not know\n",
+            rec->notes_total, rec->notes_total == 1 ? "" : "s");
+    size_t n = rec->nnotes < max_diffs ? rec->nnotes : max_diffs;
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %zu) %s\n", i + 1, rec->notes[i]);
+    if (n < rec->notes_total)
+        fprintf(out, "  ... %" PRIu64 " more\n", rec->notes_total - n);
+}
+
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
@@ -117,6 +132,7 @@ void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
     }
     if (r->wire_checked)
         text_wire(r, max_diffs, out);
+    text_world(r, max_diffs, out);
 }
 
 void vk_json_string(FILE *out, const char *s)
@@ -190,6 +206,23 @@ static void json_wire(FILE *out, const vk_replay *r)
     fputs("  ]\n  }", out);
 }
 
+static void json_world(FILE *out, const vk_replay *r)
+{
+    const vk_recording *rec = r->rec;
+    if (rec == NULL)
+        return;
+    fprintf(out,
+            ",\n  \"world\": {\n  \"kind\": \"recorded\",\n  \"netdevs\": %zu,\n"
+            "  \"tcp_flows\": %zu,\n  \"udp_sockets\": %zu,\n  \"dns_queries\": %zu,\n"
+            "  \"echo_requests\": %zu,\n  \"unknown\": %" PRIu64 ",\n  \"notes\": [",
+            r->worlds, rec->ntcp, rec->nudp, rec->ndns, rec->nping, rec->notes_total);
+    for (size_t i = 0; i < rec->nnotes; i++) {
+        fputs(i ? ", " : "", out);
+        vk_json_string(out, rec->notes[i]);
+    }
+    fputs("]\n  }", out);
+}
+
 static void json_body(FILE *out, const vk_replay *r, unsigned norm)
 {
     const vk_cmp_result *c = &r->cmp;
@@ -219,6 +252,7 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
     fputs("  ]", out);
     if (r->wire_checked)
         json_wire(out, r);
+    json_world(out, r);
     fputs("\n}\n", out);
 }
 
