@@ -77,7 +77,9 @@ static void replay_usage(FILE *out)
             "                       user swapped to TYPE (libslirp: the real library) and\n"
             "                       compare our answers with that oracle's instead of the\n"
             "                       capture's; README's deliberate differences are named\n"
-            "                       and allowed (not with --trace*, --report,\n"
+            "                       and allowed; our side has --world none unless told\n"
+            "                       (libslirp has no outside on the virtual clock)\n"
+            "                       (not with --trace*, --report,\n"
             "                       --update-expected)\n"
             "\n"
             "output:\n"
@@ -106,6 +108,7 @@ typedef struct replay_args {
     vk_mac mac;
     const char *report, *update;
     const char *against; /* --against TYPE */
+    bool world_set;      /* --world given */
     unsigned long max_diffs;
     bool progress;
 } replay_args;
@@ -147,6 +150,7 @@ static int parse_value(replay_args *a, const char *name, const char *v)
             vk_cli_error("--world: '%s' is not recorded, none or live", v);
             return -1;
         }
+        a->world_set = true;
     } else if (strcmp(name, "filter") == 0) {
         a->cfg.filter = v;
     } else if (strcmp(name, "report") == 0) {
@@ -291,8 +295,13 @@ int vk_cmd_replay(int argc, char **argv)
     a.cfg.reg = vk_cli_registry();
     a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
     a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
-    if (a.against != NULL)
+    if (a.against != NULL) {
+        /* libslirp refuses the outside on the virtual clock: compare like
+         * with like unless the user asked for a world */
+        if (!a.world_set)
+            a.cfg.world = VK_REPLAY_WORLD_NONE;
         return replay_against(&a, topo);
+    }
     vk_replay *rep;
     if (vk_replay_run(&a.cfg, topo, &rep, &d) != VK_OK) {
         vk_cli_error("replay: %s", d.msg);
