@@ -20,6 +20,11 @@
  * see, and the default (~200 KiB, a few hundred small frames on loopback)
  * overflows in one burst from a capture or a hub. */
 #define DLINK_SO_RCVBUF (2 * 1024 * 1024)
+/* An unconnected Unix datagram socket says POLLOUT as soon as its own buffer
+ * has room, even when the receiver's queue (net.unix.max_dgram_qlen, 10 by
+ * default) is what is full: polling would spin.  Such a socket retries after
+ * this delay instead. */
+#define DLINK_UNIX_RETRY_NS 1000000ull
 /* Receive buffers: one byte more than VK_FRAME_MAX shows an oversized one
  * (MSG_TRUNC tells the rest). */
 #define DLINK_RX_BUF (VK_FRAME_MAX + 1)
@@ -30,6 +35,7 @@ typedef struct dlink {
     int fd;
     bool watched, want_out;
     bool has_dest;
+    bool retry_by_timer; /* unconnected AF_UNIX destination: see above */
     vk_saddr dest;
     char option[128];
     char desc[400];
@@ -49,6 +55,12 @@ typedef struct dlink {
 
 static void dlink_set_pollout(dlink *s, bool on)
 {
+    if (s->retry_by_timer) {
+        s->want_out = on;
+        if (on)
+            vk_timer_arm(s->flush_timer, vk_loop_now(s->loop) + DLINK_UNIX_RETRY_NS);
+        return;
+    }
     if (s->want_out == on || !s->watched)
         return;
     s->want_out = on;
@@ -120,8 +132,11 @@ static void dlink_on_flush_timer(void *arg, uint64_t now)
 {
     dlink *s = arg;
     (void)now;
-    if (!s->want_out)
-        dlink_write_out(s);
+    if (s->want_out && !s->retry_by_timer)
+        return; /* POLLOUT resumes */
+    dlink_write_out(s);
+    if (s->ntx < VK_DGRAM_BATCH)
+        vk_port_flush(s->port);
 }
 
 static bool dlink_can_receive(vk_port *self)
@@ -265,6 +280,7 @@ int vk_dlink_create(vk_net *net, const char *id, const vk_dlink_config *cfg, vk_
     s->fd = cfg->fd;
     s->has_dest = cfg->has_dest;
     s->dest = cfg->dest;
+    s->retry_by_timer = cfg->has_dest && cfg->dest.ss.ss_family == AF_UNIX;
     snprintf(s->option, sizeof s->option, "%s", cfg->option);
     snprintf(s->desc, sizeof s->desc, "%s", cfg->desc);
     int rcvbuf = DLINK_SO_RCVBUF;

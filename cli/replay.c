@@ -24,7 +24,7 @@ static void replay_usage(FILE *out)
             "                      [--trace-dir DIR | --trace FILE.pcapng]\n"
             "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
             "                      [--guest-offload none|csum|tso] [--check-wire]\n"
-            "                      [--against libslirp]\n"
+            "                      [--world recorded|none|live] [--against libslirp]\n"
             "\n"
             "Plays the frames the guest sent in CAPTURE (pcap or pcapng) into the network at\n"
             "their recorded times on the virtual clock, and compares what the network\n"
@@ -36,6 +36,17 @@ static void replay_usage(FILE *out)
             "  --nic-id ID          replay through this NIC (default: the first)\n"
             "  --port ID            replay through a port without peer (e.g. a hubport):\n"
             "                       a port 'replay' is peered with it\n"
+            "\n"
+            "the outside world (what the user netdevs' NAT reaches):\n"
+            "  --world W            recorded (default): rebuilt from CAPTURE itself at the\n"
+            "                       socket level -- connect outcomes, the peers' bytes as\n"
+            "                       timed chunks released once the guest's stream has\n"
+            "                       reached what it had sent before them, datagrams, DNS\n"
+            "                       answers by id and name, echo replies (docs/world.md);\n"
+            "                       what the recording does not know is refused or\n"
+            "                       unreachable and counts as a divergence.\n"
+            "                       none: every NAT flow refused.  live: real sockets,\n"
+            "                       an error here (a replay runs on the virtual clock)\n"
             "\n"
             "the guest driver (through a NIC):\n"
             "  --guest-offload M    none, csum or tso: hand the guest frames to the driver\n"
@@ -66,7 +77,9 @@ static void replay_usage(FILE *out)
             "                       user swapped to TYPE (libslirp: the real library) and\n"
             "                       compare our answers with that oracle's instead of the\n"
             "                       capture's; README's deliberate differences are named\n"
-            "                       and allowed (not with --trace*, --report,\n"
+            "                       and allowed; our side has --world none unless told\n"
+            "                       (libslirp has no outside on the virtual clock)\n"
+            "                       (not with --trace*, --report,\n"
             "                       --update-expected)\n"
             "\n"
             "output:\n"
@@ -87,7 +100,7 @@ static void replay_usage(FILE *out)
 static const char *const replay_value_opts[] = {
     "guest-mac", "filter", "report", "trace-dir", "trace", "trace-filter", "trace-snaplen",
     "update-expected", "nic-id", "port", "capture-iface", "normalize", "no-normalize",
-    "max-diffs", "settle", "guest-offload", "against", NULL};
+    "max-diffs", "settle", "guest-offload", "world", "against", NULL};
 
 typedef struct replay_args {
     vk_cli_trace trace;
@@ -95,6 +108,7 @@ typedef struct replay_args {
     vk_mac mac;
     const char *report, *update;
     const char *against; /* --against TYPE */
+    bool world_set;      /* --world given */
     unsigned long max_diffs;
     bool progress;
 } replay_args;
@@ -131,6 +145,12 @@ static int parse_value(replay_args *a, const char *name, const char *v)
             return -1;
         }
         a->cfg.offload_set = true;
+    } else if (strcmp(name, "world") == 0) {
+        if (vk_replay_world_parse(v, &a->cfg.world) != VK_OK) {
+            vk_cli_error("--world: '%s' is not recorded, none or live", v);
+            return -1;
+        }
+        a->world_set = true;
     } else if (strcmp(name, "filter") == 0) {
         a->cfg.filter = v;
     } else if (strcmp(name, "report") == 0) {
@@ -161,7 +181,7 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         {"normalize", required_argument, NULL, 0}, {"no-normalize", required_argument, NULL, 0},
         {"max-diffs", required_argument, NULL, 0}, {"settle", required_argument, NULL, 0},
         {"guest-offload", required_argument, NULL, 0}, {"check-wire", no_argument, NULL, 0},
-        {"against", required_argument, NULL, 0},
+        {"world", required_argument, NULL, 0}, {"against", required_argument, NULL, 0},
         {"progress", no_argument, NULL, 0}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -277,8 +297,13 @@ int vk_cmd_replay(int argc, char **argv)
     a.cfg.reg = vk_cli_registry();
     a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
     a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
-    if (a.against != NULL)
+    if (a.against != NULL) {
+        /* libslirp refuses the outside on the virtual clock: compare like
+         * with like unless the user asked for a world */
+        if (!a.world_set)
+            a.cfg.world = VK_REPLAY_WORLD_NONE;
         return replay_against(&a, topo);
+    }
     vk_replay *rep;
     if (vk_replay_run(&a.cfg, topo, &rep, &d) != VK_OK) {
         vk_cli_error("replay: %s", d.msg);

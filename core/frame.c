@@ -1,21 +1,79 @@
 /* Frame allocation and reference counting (ownership rule in frame.h).
- * Header and bytes live in one allocation, so a frame costs one malloc. */
+ * Header and bytes live in one allocation.  Buffers of up to
+ * VK_FRAME_POOL_BYTES are recycled through a LIFO free list (the most
+ * recently freed buffer is the one still in cache), so forwarding a stream of
+ * frames costs no malloc or free per frame. */
 #include "core/frame.h"
 #include "core/error.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FRAME_POOL_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FRAME_POOL_ON 0
+#endif
+#endif
+#ifndef FRAME_POOL_ON
+#define FRAME_POOL_ON 1
+#endif
+
+/* Idle pooled buffers, chained through their (unused) data pointer. */
+static struct {
+    vk_frame *idle;
+    vk_frame_pool_stats stats;
+} pool;
+
+static vk_frame *frame_alloc(size_t len)
+{
+    if (FRAME_POOL_ON && len <= VK_FRAME_POOL_BYTES) {
+        vk_frame *f = pool.idle;
+        if (f != NULL) {
+            pool.idle = (vk_frame *)(void *)f->data;
+            pool.stats.idle--;
+            pool.stats.reused++;
+        } else {
+            f = malloc(sizeof *f + VK_FRAME_POOL_BYTES);
+            if (f == NULL)
+                return NULL;
+            pool.stats.allocated++;
+        }
+        f->cap = VK_FRAME_POOL_BYTES;
+        return f;
+    }
+    vk_frame *f = malloc(sizeof *f + (len ? len : 1));
+    if (f == NULL)
+        return NULL;
+    pool.stats.allocated++;
+    f->cap = len;
+    return f;
+}
+
+static void frame_release(vk_frame *f)
+{
+    if (FRAME_POOL_ON && f->cap == VK_FRAME_POOL_BYTES) {
+        if (pool.stats.idle < VK_FRAME_POOL_MAX) {
+            f->data = (uint8_t *)(void *)pool.idle;
+            pool.idle = f;
+            pool.stats.idle++;
+            return;
+        }
+        pool.stats.released++;
+    }
+    free(f);
+}
+
 vk_frame *vk_frame_new(const void *data, size_t len)
 {
     if (len > VK_FRAME_MAX)
         return NULL;
-    vk_frame *f = malloc(sizeof *f + (len ? len : 1));
+    vk_frame *f = frame_alloc(len);
     if (f == NULL)
         return NULL;
     f->data = (uint8_t *)(f + 1);
     f->len = len;
-    f->cap = len;
     f->id = 0;
     f->refcnt = 1;
     f->note = NULL;
@@ -46,7 +104,7 @@ void vk_frame_unref(vk_frame *f)
         return;
     if (--f->refcnt == 0) {
         free(f->note);
-        free(f);
+        frame_release(f);
     }
 }
 
@@ -58,4 +116,19 @@ int vk_frame_set_note(vk_frame *f, const char *text)
         return VK_OK;
     f->note = strdup(text);
     return f->note != NULL ? VK_OK : VK_ENOMEM;
+}
+
+void vk_frame_pool_stats_get(vk_frame_pool_stats *out)
+{
+    *out = pool.stats;
+}
+
+void vk_frame_pool_trim(void)
+{
+    while (pool.idle != NULL) {
+        vk_frame *f = pool.idle;
+        pool.idle = (vk_frame *)(void *)f->data;
+        free(f);
+    }
+    pool.stats.idle = 0;
 }

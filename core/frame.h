@@ -13,6 +13,16 @@
  *     modify them; make a copy with vk_frame_clone() first.
  * Every frame carries `id`, a number unique within a run that the tracer
  * writes as the pcapng packet id, so one frame can be followed across a hub.
+ *
+ * Allocation: frames of up to VK_FRAME_POOL_BYTES come from a pool of
+ * recycled buffers (the last unref puts the buffer back instead of freeing
+ * it), so a steady stream of frames costs no malloc; larger frames are
+ * allocated on their own.  The pool keeps at most VK_FRAME_POOL_MAX idle
+ * buffers (the rest are freed) and belongs to the process: the engine runs
+ * in one thread.  In sanitizer builds every frame is a fresh allocation, so
+ * a use after the last unref is still caught.  The rule above is unchanged:
+ * a frame's bytes must not be touched after its last unref.
+ *
  * A frame may carry a `note` (a filter's decision, "netem f1: delayed 10 ms")
  * that the next trace record of it shows as a comment; the note belongs to
  * the frame and is set only on a frame with a single reference.
@@ -43,5 +53,22 @@ vk_frame *vk_frame_ref(vk_frame *f);
 void vk_frame_unref(vk_frame *f);
 /* Replaces f's note with a copy of text (NULL clears it).  VK_ENOMEM. */
 int vk_frame_set_note(vk_frame *f, const char *text);
+
+/* Frames this long or shorter come from the pool: a VLAN-tagged full-size
+ * Ethernet frame fits. */
+#define VK_FRAME_POOL_BYTES 1600
+/* Idle pooled buffers kept for reuse (about 1.6 MiB). */
+#define VK_FRAME_POOL_MAX 1024
+
+typedef struct vk_frame_pool_stats {
+    uint64_t reused;   /* frames served from an idle pooled buffer */
+    uint64_t allocated; /* frames that needed a malloc */
+    uint64_t released; /* pooled buffers freed because the pool was full */
+    size_t idle;       /* idle buffers now */
+} vk_frame_pool_stats;
+
+void vk_frame_pool_stats_get(vk_frame_pool_stats *out);
+/* Frees every idle pooled buffer (at exit, or to measure memory). */
+void vk_frame_pool_trim(void);
 
 #endif

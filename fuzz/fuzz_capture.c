@@ -3,12 +3,15 @@
  * pcapng, and our own bounds-checked pcapng block walk for interfaces,
  * epb_flags and comments), then what replay does with a capture it read:
  * the guest/network splitter (by interface and direction, by MAC, with a BPF
- * filter), the TCP rewriter (expect, learn, apply) and the comparator (flow
- * keys, normalisation, field-level diffs).
+ * filter), the TCP rewriter (expect, learn, apply), the comparator (flow
+ * keys, normalisation, field-level diffs) and the recorded world's builder
+ * (replay/recording.h).
  *
  * Properties: a capture that reads has frames with consistent numbers and
  * lengths; the split's counts add up; a frame list compared with itself
- * matches entirely; entries of a comparison point inside their lists.
+ * matches entirely; entries of a comparison point inside their lists; a
+ * recording's TCP events need no more guest bytes than the guest sent, its
+ * data chunks and guest pieces lie inside the capture's frames.
  * Input: the capture file's bytes.
  */
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include "fuzz/fuzz.h"
 #include "replay/capture.h"
 #include "replay/compare.h"
+#include "replay/recording.h"
 #include "replay/rewrite.h"
 #include "replay/split.h"
 
@@ -56,8 +60,11 @@ static void check_result(const vk_cmp_result *r, size_t nexp, size_t nprod)
         const vk_cmp_entry *e = &r->e[i];
         vk_fuzz_check(e->exp == VK_CMP_NONE || e->exp < nexp, "entry points past expected");
         vk_fuzz_check(e->prod == VK_CMP_NONE || e->prod < nprod, "entry points past produced");
-        vk_fuzz_check(memchr(e->flow, 0, sizeof e->flow) && memchr(e->diff, 0, sizeof e->diff),
-                      "entry strings not terminated");
+        const char *flow = vk_cmp_flow(r, e);
+        vk_fuzz_check(e->flow < r->nflows && memchr(flow, 0, VK_FLOW_KEY_MAX) != NULL,
+                      "entry flow key missing or not terminated");
+        vk_fuzz_check((e->kind == VK_CMP_DIFFER) == (e->diff != NULL),
+                      "diff text on an entry that is not a divergence, or none on one");
     }
 }
 
@@ -125,6 +132,43 @@ static void replay_side(const vk_capture *c, const vk_split *s)
     vk_rw_free(&rw);
 }
 
+static bool inside_a_frame(const vk_capture *c, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if (p >= f->data && p + len <= f->data + f->len)
+            return true;
+    }
+    return false;
+}
+
+static void check_recording(const vk_capture *c, const vk_split *s)
+{
+    vk_recording *r = NULL;
+    vk_diag d = {{0}};
+    vk_fuzz_check(vk_recording_build(c, s->side, &r, &d) == VK_OK, "recording build failed");
+    for (size_t i = 0; i < r->ntcp; i++) {
+        const vk_rec_tcp *t = &r->tcp[i];
+        uint64_t off = 0;
+        for (size_t k = 0; k < t->npieces; k++) {
+            const vk_rec_piece *p = &t->guest_stream[k];
+            vk_fuzz_check(p->off == off && p->len > 0, "guest stream pieces not contiguous");
+            vk_fuzz_check(inside_a_frame(c, p->data, p->len), "guest piece outside the frames");
+            off += p->len;
+        }
+        vk_fuzz_check(off == t->guest_bytes, "guest stream length differs from its count");
+        for (size_t k = 0; k < t->nev; k++) {
+            const vk_rec_event *e = &t->ev[k];
+            vk_fuzz_check(e->prefix <= t->guest_bytes, "event needs more than the guest sent");
+            vk_fuzz_check(k == 0 || e->prefix >= t->ev[k - 1].prefix, "prefixes go backwards");
+            vk_fuzz_check(e->kind != VK_REC_DATA || (e->len > 0 &&
+                                                      inside_a_frame(c, e->data, e->len)),
+                          "data chunk outside the frames");
+        }
+    }
+    vk_recording_unref(r);
+}
+
 static void split_and_replay(const vk_capture *c, const vk_split_config *cfg, const vk_bpf *f)
 {
     vk_split s;
@@ -133,6 +177,7 @@ static void split_and_replay(const vk_capture *c, const vk_split_config *cfg, co
         return;
     check_split(c, &s);
     replay_side(c, &s);
+    check_recording(c, &s);
     if (f != NULL) {
         vk_split_apply_filter(&s, c, f);
         check_split(c, &s);

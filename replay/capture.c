@@ -39,14 +39,41 @@ void vk_capture_free(vk_capture *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->count; i++)
-        free(c->frames[i].data);
+    for (size_t i = 0; i < c->nchunks; i++)
+        free(c->chunks[i]);
+    free(c->chunks);
     for (size_t i = 0; i < c->iface_count; i++)
         free(c->iface_names[i]);
     free(c->iface_names);
     free(c->frames);
     free(c->path);
     free(c);
+}
+
+/* n bytes in the last chunk, or in a new one (8-byte aligned, as malloc's
+ * would be for any code that reads frames by wider loads). */
+static uint8_t *chunk_take(vk_capture *c, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (c->nchunks == 0 || n > c->chunk_size - c->chunk_used) {
+        if (c->nchunks == c->chunks_cap) {
+            size_t cap = c->chunks_cap ? c->chunks_cap * 2 : 16;
+            uint8_t **ch = realloc(c->chunks, cap * sizeof *ch);
+            if (ch == NULL)
+                return NULL;
+            c->chunks = ch;
+            c->chunks_cap = cap;
+        }
+        size_t size = n > VK_CAPTURE_CHUNK ? n : VK_CAPTURE_CHUNK;
+        if ((c->chunks[c->nchunks] = malloc(size)) == NULL)
+            return NULL;
+        c->nchunks++;
+        c->chunk_size = size;
+        c->chunk_used = 0;
+    }
+    uint8_t *at = c->chunks[c->nchunks - 1] + c->chunk_used;
+    c->chunk_used += n;
+    return at;
 }
 
 int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t len,
@@ -60,7 +87,7 @@ int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t
         c->frames = fr;
         c->cap = cap;
     }
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy = chunk_take(c, len ? len : 1);
     if (copy == NULL)
         return VK_ENOMEM;
     if (len)

@@ -42,7 +42,14 @@ typedef struct vk_capture {
     size_t count, cap;
     char **iface_names; /* if_name of each pcapng interface, "" if none */
     size_t iface_count;
+    /* frame bytes, packed into chunks of VK_CAPTURE_CHUNK bytes (a larger
+     * frame gets a chunk of its own): one allocation per MiB, not per frame */
+    uint8_t **chunks;
+    size_t nchunks, chunks_cap;
+    size_t chunk_used, chunk_size; /* of the last chunk */
 } vk_capture;
+
+#define VK_CAPTURE_CHUNK (1u << 20)
 
 /* Reads the whole file.  Errors (message names the file, and the frame when
  * one is at fault): VK_EIO cannot open, VK_EFORMAT unreadable or malformed,

@@ -613,70 +613,167 @@ void vk_diff_frames(const uint8_t *exp, size_t elen, const uint8_t *got, size_t 
         out[t.len - 2] = '\0';
 }
 
-/* ---- matching ---- */
+/* ---- matching ----
+ * Each frame's flow key is interned once into the result's table of distinct
+ * keys; frames of a flow are chained in index order (one link per frame), so
+ * pairing the k-th expected with the k-th produced frame of each flow needs
+ * no sort, and a frame is normalised only when it is compared, into a scratch
+ * buffer, instead of every frame being copied up front. */
 
-typedef struct item {
-    char key[VK_FLOW_KEY_MAX];
-    size_t idx;
-    uint8_t *norm;
-    size_t len;
-} item;
+#define CHAIN_END UINT32_MAX
 
-static int item_cmp(const void *a, const void *b)
+/* One side's frames chained per flow. */
+typedef struct chains {
+    uint32_t *flow; /* per frame: its flow */
+    uint32_t *next; /* per frame: the next frame of its flow, CHAIN_END */
+    uint32_t *head, *tail; /* per flow */
+    size_t nflows;
+} chains;
+
+static uint64_t key_hash(const char *s)
 {
-    const item *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    if (c != 0)
-        return c;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
 }
 
-static item *prepare(const vk_cmp_frame *fr, size_t n, unsigned norm, const vk_rewriter *rw,
-                     bool produced)
+/* Rebuilds the hash index at twice the size. */
+static int index_grow(vk_cmp_result *r)
 {
-    item *it = calloc(n ? n : 1, sizeof *it);
-    if (it == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        it[i].idx = i;
-        it[i].norm = malloc(fr[i].len ? fr[i].len : 1);
-        if (it[i].norm == NULL) {
-            for (size_t j = 0; j < i; j++)
-                free(it[j].norm);
-            free(it);
-            return NULL;
-        }
-        memcpy(it[i].norm, fr[i].data, fr[i].len);
-        vk_flow_key(fr[i].data, fr[i].len, it[i].key);
-        it[i].len = vk_normalize(it[i].norm, fr[i].len, norm, rw, produced);
+    size_t cap = r->index_cap ? r->index_cap * 2 : 256;
+    uint32_t *ix = malloc(cap * sizeof *ix);
+    if (ix == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < cap; i++)
+        ix[i] = UINT32_MAX;
+    for (size_t f = 0; f < r->nflows; f++) {
+        size_t h = (size_t)key_hash(r->flows[f]) & (cap - 1);
+        while (ix[h] != UINT32_MAX)
+            h = (h + 1) & (cap - 1);
+        ix[h] = (uint32_t)f;
     }
-    qsort(it, n, sizeof *it, item_cmp);
-    return it;
+    free(r->flow_index);
+    r->flow_index = ix;
+    r->index_cap = cap;
+    return VK_OK;
 }
 
-static void free_items(item *it, size_t n)
+/* The index of key in the result's flow table, added if new. */
+static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
 {
-    for (size_t i = 0; it != NULL && i < n; i++)
-        free(it[i].norm);
-    free(it);
+    if (2 * (r->nflows + 1) > r->index_cap && index_grow(r) != VK_OK)
+        return VK_ENOMEM;
+    size_t h = (size_t)key_hash(key) & (r->index_cap - 1);
+    for (; r->flow_index[h] != UINT32_MAX; h = (h + 1) & (r->index_cap - 1))
+        if (strcmp(r->flows[r->flow_index[h]], key) == 0) {
+            *out = r->flow_index[h];
+            return VK_OK;
+        }
+    if (r->nflows == r->flows_cap) {
+        size_t cap = r->flows_cap ? r->flows_cap * 2 : 64;
+        char(*fl)[VK_FLOW_KEY_MAX] = realloc(r->flows, cap * sizeof *fl);
+        if (fl == NULL)
+            return VK_ENOMEM;
+        r->flows = fl;
+        r->flows_cap = cap;
+    }
+    memcpy(r->flows[r->nflows], key, VK_FLOW_KEY_MAX);
+    r->flow_index[h] = (uint32_t)r->nflows;
+    *out = (uint32_t)r->nflows++;
+    return VK_OK;
 }
 
-static void add_entry(vk_cmp_result *r, vk_cmp_kind kind, const char *key, const item *e,
-                      const item *p, const vk_cmp_frame *exp, const vk_cmp_frame *prod)
+static void chains_free(chains *c)
 {
+    free(c->flow);
+    free(c->next);
+    free(c->head);
+    free(c->tail);
+}
+
+/* Interns the flow of every frame of one side. */
+static int chain_flows(vk_cmp_result *r, const vk_cmp_frame *fr, size_t n, chains *c)
+{
+    memset(c, 0, sizeof *c);
+    if (n >= CHAIN_END)
+        return VK_ERANGE;
+    c->flow = malloc((n ? n : 1) * sizeof *c->flow);
+    c->next = malloc((n ? n : 1) * sizeof *c->next);
+    if (c->flow == NULL || c->next == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char key[VK_FLOW_KEY_MAX] = {0};
+        vk_flow_key(fr[i].data, fr[i].len, key);
+        if (intern_flow(r, key, &c->flow[i]) != VK_OK)
+            return VK_ENOMEM;
+    }
+    return VK_OK;
+}
+
+/* Links the frames of each flow in index order (once every flow is known). */
+static int link_chains(chains *c, size_t n, size_t nflows)
+{
+    c->nflows = nflows;
+    c->head = malloc((nflows ? nflows : 1) * sizeof *c->head);
+    c->tail = malloc((nflows ? nflows : 1) * sizeof *c->tail);
+    if (c->head == NULL || c->tail == NULL)
+        return VK_ENOMEM;
+    for (size_t f = 0; f < nflows; f++)
+        c->head[f] = c->tail[f] = CHAIN_END;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t f = c->flow[i];
+        c->next[i] = CHAIN_END;
+        if (c->tail[f] == CHAIN_END)
+            c->head[f] = (uint32_t)i;
+        else
+            c->next[c->tail[f]] = (uint32_t)i;
+        c->tail[f] = (uint32_t)i;
+    }
+    return VK_OK;
+}
+
+/* What the comparison needs at hand while pairing. */
+typedef struct pairing {
+    vk_cmp_result *r;
+    const vk_cmp_frame *exp, *prod;
+    unsigned norm;
+    const vk_rewriter *rw;
+    uint8_t *ebuf, *pbuf; /* normalised copies of the pair being compared */
+} pairing;
+
+static size_t normalized(const pairing *pp, const vk_cmp_frame *f, uint8_t *buf, bool produced)
+{
+    memcpy(buf, f->data, f->len);
+    return vk_normalize(buf, f->len, pp->norm, pp->rw, produced);
+}
+
+static int add_entry(pairing *pp, uint32_t flow, size_t e, size_t p)
+{
+    vk_cmp_result *r = pp->r;
+    vk_cmp_kind kind = e == VK_CMP_NONE ? VK_CMP_UNEXPECTED
+                       : p == VK_CMP_NONE ? VK_CMP_MISSING
+                                          : VK_CMP_MATCH;
+    char *diff = NULL;
+    if (kind == VK_CMP_MATCH) {
+        size_t el = normalized(pp, &pp->exp[e], pp->ebuf, false);
+        size_t pl = normalized(pp, &pp->prod[p], pp->pbuf, true);
+        if (el != pl || memcmp(pp->ebuf, pp->pbuf, el) != 0) {
+            char words[480]; /* the text only divergences carry */
+            kind = VK_CMP_DIFFER;
+            vk_diff_frames(pp->ebuf, el, pp->pbuf, pl, words, sizeof words);
+            if ((diff = strdup(words)) == NULL)
+                return VK_ENOMEM;
+        }
+    }
     vk_cmp_entry *en = &r->e[r->n++];
-    memset(en, 0, sizeof *en);
-    en->kind = kind;
-    snprintf(en->flow, sizeof en->flow, "%s", key);
-    en->exp = e ? e->idx : VK_CMP_NONE;
-    en->prod = p ? p->idx : VK_CMP_NONE;
-    en->ts = e ? exp[e->idx].ts : prod[p->idx].ts;
-    if (kind == VK_CMP_DIFFER)
-        vk_diff_frames(e->norm, e->len, p->norm, p->len, en->diff, sizeof en->diff);
+    *en = (vk_cmp_entry){.kind = kind, .flow = flow, .exp = e, .prod = p, .diff = diff,
+                         .ts = e != VK_CMP_NONE ? pp->exp[e].ts : pp->prod[p].ts};
     if (kind == VK_CMP_MATCH)
         r->matched++;
     else
         r->divergences++;
+    return VK_OK;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -691,52 +788,166 @@ static int entry_cmp(const void *a, const void *b)
     return (int)x->kind - (int)y->kind;
 }
 
-/* Walks both flow-sorted lists; within a flow the k-th frames are paired. */
-static void pair_flows(vk_cmp_result *r, const item *e, size_t ne, const item *p, size_t np,
-                       const vk_cmp_frame *exp, const vk_cmp_frame *prod)
+/* ---- the periodic router advertisement rule ----
+ * A network sends unsolicited RAs on its own timer (the user backend every
+ * 200-600 s, drawn differently from libslirp's), so a long recording and a
+ * replay of it hold RAs at other times and in other numbers.  After the k-th
+ * with k-th pairing, the RAs left over on either side of a flow (a MISSING
+ * recorded RA, an UNEXPECTED produced one) that are alone on their side for
+ * VK_CMP_RA_ALONE_NS either way (as timer RAs, 200 s or more apart, are;
+ * answers to router solicitations come in bursts at the guest's start and
+ * stay paired in order) are judged by content instead: one is matched, by
+ * rule, when the other side of the same flow has an RA equal to it after
+ * normalisation.  An RA whose content no RA of the other side has (a wrong
+ * prefix, lifetime or flag), a recorded RA when the network sent no equal RA
+ * at all, and a missing answer in a burst stay divergences. */
+
+static bool is_router_advert(const vk_cmp_frame *f)
 {
-    size_t i = 0, j = 0;
-    while (i < ne || j < np) {
-        int c = i == ne ? 1 : j == np ? -1 : strcmp(e[i].key, p[j].key);
-        if (c < 0) {
-            add_entry(r, VK_CMP_MISSING, e[i].key, &e[i], NULL, exp, prod);
-            i++;
-        } else if (c > 0) {
-            add_entry(r, VK_CMP_UNEXPECTED, p[j].key, NULL, &p[j], exp, prod);
-            j++;
-        } else {
-            bool same = e[i].len == p[j].len && memcmp(e[i].norm, p[j].norm, e[i].len) == 0;
-            add_entry(r, same ? VK_CMP_MATCH : VK_CMP_DIFFER, e[i].key, &e[i], &p[j], exp, prod);
-            i++;
-            j++;
+    vk_pkt k;
+    if (vk_pkt_locate(f->data, f->len, &k) != VK_OK || k.l3 != 6 || k.frag ||
+        k.proto != VK_IP_PROTO_ICMPV6 || k.l4_off == 0 || vk_pkt_l4_len(&k) < 1)
+        return false;
+    return f->data[k.l4_off] == VK_ICMPV6_ROUTER_ADVERT;
+}
+
+/* The first RA of `flow` on the other side equal to frame `i` of this side
+ * after normalisation, or VK_CMP_NONE. */
+static size_t equal_ra(pairing *pp, const chains *other, bool other_produced, uint32_t flow,
+                       const vk_cmp_frame *f, bool produced)
+{
+    const vk_cmp_frame *side = other_produced ? pp->prod : pp->exp;
+    size_t fl = normalized(pp, f, produced ? pp->pbuf : pp->ebuf, produced);
+    uint8_t *mine = produced ? pp->pbuf : pp->ebuf, *theirs = produced ? pp->ebuf : pp->pbuf;
+    for (uint32_t j = other->head[flow]; j != CHAIN_END; j = other->next[j]) {
+        if (!is_router_advert(&side[j]))
+            continue;
+        size_t ol = normalized(pp, &side[j], theirs, other_produced);
+        if (ol == fl && memcmp(mine, theirs, fl) == 0)
+            return j;
+    }
+    return VK_CMP_NONE;
+}
+
+/* No other RA of the flow on this side within VK_CMP_RA_ALONE_NS of frame i. */
+static bool ra_alone(const chains *c, const vk_cmp_frame *side, uint32_t flow, size_t i)
+{
+    uint64_t t = side[i].ts;
+    for (uint32_t j = c->head[flow]; j != CHAIN_END; j = c->next[j]) {
+        uint64_t u = side[j].ts, gap = u > t ? u - t : t - u;
+        if (j != i && gap < VK_CMP_RA_ALONE_NS && is_router_advert(&side[j]))
+            return false;
+    }
+    return true;
+}
+
+static void periodic_ra_rule(pairing *pp, const chains *ce, const chains *cp)
+{
+    vk_cmp_result *r = pp->r;
+    for (size_t i = 0; i < r->n; i++) {
+        vk_cmp_entry *e = &r->e[i];
+        size_t other;
+        if (e->kind == VK_CMP_MISSING && is_router_advert(&pp->exp[e->exp]) &&
+            ra_alone(ce, pp->exp, e->flow, e->exp))
+            other = e->prod = equal_ra(pp, cp, true, e->flow, &pp->exp[e->exp], false);
+        else if (e->kind == VK_CMP_UNEXPECTED && is_router_advert(&pp->prod[e->prod]) &&
+                 ra_alone(cp, pp->prod, e->flow, e->prod))
+            other = e->exp = equal_ra(pp, ce, false, e->flow, &pp->prod[e->prod], true);
+        else
+            continue;
+        if (other == VK_CMP_NONE)
+            continue;
+        e->kind = VK_CMP_MATCH;
+        e->rule = VK_CMP_RULE_PERIODIC_RA;
+        r->divergences--;
+        r->matched++;
+    }
+}
+
+/* Within each flow the k-th expected and k-th produced frames are paired.
+ * (The order of flows does not matter: entries are sorted by time after.) */
+static int pair_flows(pairing *pp, const chains *e, const chains *p)
+{
+    for (size_t f = 0; f < pp->r->nflows; f++) {
+        uint32_t i = e->head[f], j = p->head[f];
+        while (i != CHAIN_END || j != CHAIN_END) {
+            int rc = add_entry(pp, (uint32_t)f, i != CHAIN_END ? i : VK_CMP_NONE,
+                               j != CHAIN_END ? j : VK_CMP_NONE);
+            if (rc != VK_OK)
+                return rc;
+            if (i != CHAIN_END)
+                i = e->next[i];
+            if (j != CHAIN_END)
+                j = p->next[j];
         }
     }
+    return VK_OK;
+}
+
+static size_t longest(const vk_cmp_frame *fr, size_t n)
+{
+    size_t m = 1;
+    for (size_t i = 0; i < n; i++)
+        if (fr[i].len > m)
+            m = fr[i].len;
+    return m;
 }
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const vk_rewriter *rw, vk_cmp_result *out)
 {
     memset(out, 0, sizeof *out);
-    item *e = prepare(exp, nexp, norm, rw, false);
-    item *p = prepare(prod, nprod, norm, rw, true);
-    out->e = calloc(nexp + nprod + 1, sizeof *out->e);
-    if (e == NULL || p == NULL || out->e == NULL) {
-        free_items(e, nexp);
-        free_items(p, nprod);
-        free(out->e);
-        out->e = NULL;
-        return VK_ENOMEM;
+    chains ce, cp;
+    memset(&cp, 0, sizeof cp);
+    size_t le = longest(exp, nexp), lp = longest(prod, nprod);
+    pairing pp = {out, exp, prod, norm, rw, malloc(le > lp ? le : lp), malloc(le > lp ? le : lp)};
+    int rc = chain_flows(out, exp, nexp, &ce);
+    if (rc == VK_OK)
+        rc = chain_flows(out, prod, nprod, &cp);
+    if (rc == VK_OK)
+        rc = link_chains(&ce, nexp, out->nflows);
+    if (rc == VK_OK)
+        rc = link_chains(&cp, nprod, out->nflows);
+    free(out->flow_index); /* only needed while interning */
+    out->flow_index = NULL;
+    out->index_cap = 0;
+    if (rc == VK_OK && (out->e = calloc(nexp + nprod + 1, sizeof *out->e)) == NULL)
+        rc = VK_ENOMEM;
+    if (rc == VK_OK && (pp.ebuf == NULL || pp.pbuf == NULL))
+        rc = VK_ENOMEM;
+    if (rc == VK_OK)
+        rc = pair_flows(&pp, &ce, &cp);
+    if (rc == VK_OK)
+        periodic_ra_rule(&pp, &ce, &cp);
+    chains_free(&ce);
+    chains_free(&cp);
+    free(pp.ebuf);
+    free(pp.pbuf);
+    if (rc != VK_OK) {
+        vk_cmp_result_free(out);
+        return rc;
     }
-    pair_flows(out, e, nexp, p, nprod, exp, prod);
-    free_items(e, nexp);
-    free_items(p, nprod);
     qsort(out->e, out->n, sizeof *out->e, entry_cmp);
     return VK_OK;
 }
 
+const char *vk_cmp_rule_name(vk_cmp_rule rule)
+{
+    return rule == VK_CMP_RULE_PERIODIC_RA ? "periodic-ra" : "";
+}
+
+const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e)
+{
+    return e->flow < r->nflows ? r->flows[e->flow] : "";
+}
+
 void vk_cmp_result_free(vk_cmp_result *r)
 {
+    for (size_t i = 0; r->e != NULL && i < r->n; i++)
+        free(r->e[i].diff);
     free(r->e);
+    free(r->flows);
+    free(r->flow_index);
     memset(r, 0, sizeof *r);
 }
 

@@ -2,7 +2,10 @@
  * Comparing what the network produced with what the capture expected.
  *
  * Flows.  Frames are compared in order within a flow, never across flows, so
- * independent conversations may interleave differently.  The key (a short
+ * independent conversations may interleave differently (one exception, the
+ * periodic router advertisements a network sends on its own timer: the RAs
+ * left over after pairing match equal RAs of the other side by content;
+ * docs/replay-report.md).  The key (a short
  * readable string, also shown in reports) is, with endpoints sorted so both
  * directions share it and "vlan N " in front of tagged frames:
  *   dhcp xid 0x1234abcd                 UDP port 67/68 (addresses change
@@ -100,19 +103,45 @@ typedef enum vk_cmp_kind {
 
 #define VK_CMP_NONE ((size_t)-1)
 
+/* A leftover RA is judged by content only when no other RA of its side is
+ * this close: timer RAs are 200-600 s apart, answers to solicitations come in
+ * bursts (compare.c). */
+#define VK_CMP_RA_ALONE_NS (100ull * 1000000000ull)
+
+/* Why a MATCH entry matched when it was not the k-th frame of its flow. */
+typedef enum vk_cmp_rule {
+    VK_CMP_RULE_NONE,
+    /* periodic router advertisements: the RAs left over after pairing on
+     * either side of a flow match an equal RA of the other side (compare.c) */
+    VK_CMP_RULE_PERIODIC_RA,
+} vk_cmp_rule;
+
+/* "periodic-ra", or "" for VK_CMP_RULE_NONE. */
+const char *vk_cmp_rule_name(vk_cmp_rule rule);
+
 typedef struct vk_cmp_entry {
     vk_cmp_kind kind;
-    char flow[VK_FLOW_KEY_MAX];
+    vk_cmp_rule rule;  /* MATCH only: matched by a rule, not in order */
+    uint32_t flow;     /* the flow key: vk_cmp_flow() */
     size_t exp, prod;  /* indices into the arrays, VK_CMP_NONE if absent */
     uint64_t ts;       /* the expected frame's time, else the produced one's */
-    char diff[480];    /* DIFFER only */
+    char *diff;        /* DIFFER only (owned by the result); NULL otherwise */
 } vk_cmp_entry;
 
+/* Entries are small (no text but a divergence's diff), and each flow's key
+ * is kept once in the result, however many frames it has. */
 typedef struct vk_cmp_result {
     vk_cmp_entry *e;   /* in time order */
     size_t n;
     size_t matched, divergences;
+    char (*flows)[VK_FLOW_KEY_MAX]; /* distinct flow keys */
+    size_t nflows, flows_cap;
+    uint32_t *flow_index;           /* hash of the keys (open addressing) */
+    size_t index_cap;
 } vk_cmp_result;
+
+/* The flow key of an entry. */
+const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e);
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const struct vk_rewriter *rw, vk_cmp_result *out);

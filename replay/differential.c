@@ -34,6 +34,7 @@ const char *vk_diff_rule_name(vk_diff_rule r)
 /* What a rule looks at: the divergence and the three sides. */
 typedef struct ctx {
     const vk_cmp_entry *e;
+    const char *flow; /* e's flow key */
     const vk_cmp_frame *oracle, *ours, *guest;
     size_t nours, nguest;
 } ctx;
@@ -74,7 +75,7 @@ static bool dhcp_malformed(const vk_udp_repr *udp)
 static bool rule_dhcp_malformed(const ctx *c)
 {
     unsigned xid;
-    if (c->e->kind != VK_CMP_MISSING || sscanf(c->e->flow, "dhcp xid 0x%x", &xid) != 1)
+    if (c->e->kind != VK_CMP_MISSING || sscanf(c->flow, "dhcp xid 0x%x", &xid) != 1)
         return false;
     for (size_t g = 0; g < c->nguest; g++) {
         vk_udp_repr udp;
@@ -119,7 +120,7 @@ static bool tftp_name_refused(const char *name)
 static bool ours_refused(const ctx *c)
 {
     for (size_t i = 0; i < c->nours; i++)
-        if (in_flow(&c->ours[i], c->e->flow) && is_tftp(&c->ours[i], VK_TFTP_ERROR, 2))
+        if (in_flow(&c->ours[i], c->flow) && is_tftp(&c->ours[i], VK_TFTP_ERROR, 2))
             return true;
     return false;
 }
@@ -129,7 +130,7 @@ static bool rule_tftp_path(const ctx *c)
     for (size_t g = 0; g < c->nguest; g++) {
         vk_tftp_repr t;
         vk_udp_repr udp;
-        if (in_flow(&c->guest[g], c->e->flow) && tftp_of(&c->guest[g], 69, &t, &udp) &&
+        if (in_flow(&c->guest[g], c->flow) && tftp_of(&c->guest[g], 69, &t, &udp) &&
             udp.dst_port == 69 && t.opcode == VK_TFTP_RRQ && tftp_name_refused(t.filename))
             return ours_refused(c);
     }
@@ -163,7 +164,7 @@ static bool rule_tftp_malformed(const ctx *c)
     for (size_t g = 0; g < c->nguest; g++) {
         vk_udp_repr udp;
         vk_tftp_repr t;
-        if (!in_flow(&c->guest[g], c->e->flow) || !udp_of(&c->guest[g], &udp) ||
+        if (!in_flow(&c->guest[g], c->flow) || !udp_of(&c->guest[g], &udp) ||
             udp.dst_port != 69 || udp.payload_len < 2 || udp.payload[1] != VK_TFTP_RRQ)
             continue;
         if (vk_tftp_parse(udp.payload, udp.payload_len, &t) != VK_OK)
@@ -191,7 +192,7 @@ static bool arp_asked_again(const ctx *c, size_t i)
     if (!locate(&c->ours[i], &k) || k.eth.ethertype != VK_ETHERTYPE_ARP || !guest_uses_tftp(c))
         return false;
     for (size_t j = i; j-- > 0;)
-        if (in_flow(&c->ours[j], c->e->flow) && locate(&c->ours[j], &p))
+        if (in_flow(&c->ours[j], c->flow) && locate(&c->ours[j], &p))
             return p.eth.payload_len == k.eth.payload_len &&
                    memcmp(p.eth.payload, k.eth.payload, k.eth.payload_len) == 0;
     return false;
@@ -209,7 +210,7 @@ static bool rule_tftp_retransmit(const ctx *c)
     if (!udp_of(&c->ours[i], &u) || u.src_port != 69)
         return false;
     for (size_t j = i; j-- > 0;) {
-        if (!in_flow(&c->ours[j], c->e->flow) || !udp_of(&c->ours[j], &v))
+        if (!in_flow(&c->ours[j], c->flow) || !udp_of(&c->ours[j], &v))
             continue;
         return v.payload_len == u.payload_len && memcmp(v.payload, u.payload, u.payload_len) == 0;
     }
@@ -221,14 +222,14 @@ static bool rule_tftp_ack(const ctx *c)
 {
     long expect = -1;
     for (size_t i = 0; i < c->nours && expect < 0; i++)
-        if (in_flow(&c->ours[i], c->e->flow))
+        if (in_flow(&c->ours[i], c->flow))
             expect = is_tftp(&c->ours[i], VK_TFTP_OACK, 0)   ? 0
                      : is_tftp(&c->ours[i], VK_TFTP_DATA, 0) ? 1
                                                               : 1L << 20;
     for (size_t g = 0; g < c->nguest; g++) {
         vk_tftp_repr t;
         vk_udp_repr udp;
-        if (!in_flow(&c->guest[g], c->e->flow) || !tftp_of(&c->guest[g], 69, &t, &udp) ||
+        if (!in_flow(&c->guest[g], c->flow) || !tftp_of(&c->guest[g], 69, &t, &udp) ||
             t.opcode != VK_TFTP_ACK)
             continue;
         if (expect < 0 || t.block != (uint16_t)expect)
@@ -242,7 +243,7 @@ static bool rule_tftp_ack(const ctx *c)
 
 static bool rule_arp_malformed(const ctx *c)
 {
-    if (c->e->kind != VK_CMP_MISSING || strncmp(c->e->flow, "arp ", 4) != 0)
+    if (c->e->kind != VK_CMP_MISSING || strncmp(c->flow, "arp ", 4) != 0)
         return false;
     for (size_t g = 0; g < c->nguest; g++) {
         vk_pkt k;
@@ -258,7 +259,7 @@ static bool rule_arp_malformed(const ctx *c)
 
 static bool rule_nd_malformed(const ctx *c)
 {
-    if (c->e->kind != VK_CMP_MISSING || strncmp(c->e->flow, "icmp6 ", 6) != 0)
+    if (c->e->kind != VK_CMP_MISSING || strncmp(c->flow, "icmp6 ", 6) != 0)
         return false;
     for (size_t g = 0; g < c->nguest; g++) {
         vk_pkt k;
@@ -276,12 +277,12 @@ static bool rule_nd_malformed(const ctx *c)
 
 static bool rule_tcp_reset(const ctx *c)
 {
-    if (strncmp(c->e->flow, "tcp ", 4) != 0)
+    if (strncmp(c->flow, "tcp ", 4) != 0)
         return false;
     for (size_t g = 0; g < c->nguest; g++) {
         vk_pkt k;
         vk_tcp_repr t;
-        if (!in_flow(&c->guest[g], c->e->flow) || !locate(&c->guest[g], &k) || k.l4_off == 0)
+        if (!in_flow(&c->guest[g], c->flow) || !locate(&c->guest[g], &k) || k.l4_off == 0)
             continue;
         if (vk_tcp_parse(c->guest[g].data + k.l4_off, vk_pkt_l4_len(&k), &t) != VK_OK)
             return true; /* a header our reader rejects: libslirp resets it too */
@@ -300,11 +301,11 @@ static bool ttl_zero(const vk_cmp_frame *f)
 static bool rule_icmp_error(const ctx *c)
 {
     const vk_cmp_entry *e = c->e;
-    bool time_exceeded = e->kind == VK_CMP_MISSING && strncmp(e->flow, "icmp ", 5) == 0 &&
-                         strstr(e->flow, " type 11") != NULL;
+    bool time_exceeded = e->kind == VK_CMP_MISSING && strncmp(c->flow, "icmp ", 5) == 0 &&
+                         strstr(c->flow, " type 11") != NULL;
     for (size_t g = 0; g < c->nguest; g++)
         if (ttl_zero(&c->guest[g]) &&
-            (time_exceeded || (e->kind == VK_CMP_UNEXPECTED && in_flow(&c->guest[g], e->flow))))
+            (time_exceeded || (e->kind == VK_CMP_UNEXPECTED && in_flow(&c->guest[g], c->flow))))
             return true;
     return false;
 }
@@ -356,13 +357,13 @@ static bool (*const rules[VK_DIFF_RULES])(const ctx *) = {
     [VK_DIFF_FRAG_ORDER] = rule_frag_order,
 };
 
-vk_diff_rule vk_diff_classify(const vk_cmp_entry *e, const vk_cmp_frame *oracle,
+vk_diff_rule vk_diff_classify(const vk_cmp_entry *e, const char *flow, const vk_cmp_frame *oracle,
                               const vk_cmp_frame *ours, size_t nours, const vk_cmp_frame *guest,
                               size_t nguest)
 {
     if (e->kind == VK_CMP_MATCH)
         return VK_DIFF_REAL;
-    ctx c = {e, oracle, ours, guest, nours, nguest};
+    ctx c = {e, flow, oracle, ours, guest, nours, nguest};
     for (unsigned r = VK_DIFF_REAL + 1; r < VK_DIFF_RULES; r++)
         if (rules[r](&c))
             return (vk_diff_rule)r;
@@ -384,7 +385,7 @@ int vk_diff_compare(const vk_cmp_frame *oracle, size_t noracle, const vk_cmp_fra
         const vk_cmp_entry *en = &out->cmp.e[i];
         if (en->kind == VK_CMP_MATCH)
             continue;
-        out->rule[i] = vk_diff_classify(en, oracle, ours, nours, guest, nguest);
+        out->rule[i] = vk_diff_classify(en, vk_cmp_flow(&out->cmp, en), oracle, ours, nours, guest, nguest);
         if (out->rule[i] == VK_DIFF_REAL)
             out->real++;
         else
@@ -490,7 +491,8 @@ static void report_entry(const vk_differential *x, size_t n, size_t i, FILE *out
     const char *what = e->kind == VK_CMP_DIFFER    ? "answers differ"
                        : e->kind == VK_CMP_MISSING ? "only the oracle answered"
                                                    : "only ours answered";
-    fprintf(out, "  %zu) [%s] at %ss, flow %s: %s\n", n, tag, t, e->flow, what);
+    fprintf(out, "  %zu) [%s] at %ss, flow %s: %s\n", n, tag, t, vk_cmp_flow(&x->res.cmp, e),
+            what);
     if (e->kind == VK_CMP_DIFFER)
         fprintf(out, "     %s\n", e->diff);
     if (e->exp != VK_CMP_NONE) {

@@ -79,10 +79,10 @@ typedef enum vk_diff_rule {
 
 const char *vk_diff_rule_name(vk_diff_rule r);
 
-/* The rule that allows divergence e (of a comparison whose expected side is
- * the oracle's frames `oracle` and produced side ours), judged from the
- * guest frames that were sent; VK_DIFF_REAL when none does. */
-vk_diff_rule vk_diff_classify(const vk_cmp_entry *e, const vk_cmp_frame *oracle,
+/* The rule that allows divergence e of flow `flow` (of a comparison whose
+ * expected side is the oracle's frames `oracle` and produced side ours),
+ * judged from the guest frames that were sent; VK_DIFF_REAL when none does. */
+vk_diff_rule vk_diff_classify(const vk_cmp_entry *e, const char *flow, const vk_cmp_frame *oracle,
                               const vk_cmp_frame *ours, size_t nours, const vk_cmp_frame *guest,
                               size_t nguest);
 

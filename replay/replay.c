@@ -11,8 +11,10 @@
 
 #include "core/loop.h"
 #include "core/net.h"
+#include "backends/user/user.h"
 #include "nics/nic.h"
 #include "replay/offload.h"
+#include "replay/world_recorded.h"
 #include "tracer/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
@@ -368,6 +370,34 @@ static int setup_offload(run *x, vk_diag *d)
                                             vk_strerror(e));
 }
 
+/* Gives every user netdev its world (--world). */
+static int setup_worlds(run *x, vk_diag *d)
+{
+    vk_replay *r = x->r;
+    if (x->cfg->world == VK_REPLAY_WORLD_LIVE)
+        return vk_diag_set(d, VK_EINVAL, "--world live: the live world uses real sockets on "
+                                         "the live clock, and a replay runs on the virtual "
+                                         "clock; use --world recorded or --world none");
+    if (x->cfg->world == VK_REPLAY_WORLD_NONE)
+        return VK_OK;
+    int e = vk_recording_build(r->cap, r->split.side, &r->rec, d);
+    if (e != VK_OK)
+        return e;
+    size_t n = vk_net_port_count(x->net);
+    for (size_t i = 0; i < n; i++) {
+        vk_port *p = vk_net_port_at(x->net, i);
+        if (vk_user_stats_of(p) == NULL)
+            continue;
+        vk_world *w = vk_world_recorded_new(x->loop, r->rec);
+        if (w == NULL)
+            return vk_diag_set(d, VK_ENOMEM, "out of memory");
+        if ((e = vk_user_set_world(p, w)) != VK_OK)
+            return vk_diag_set(d, e, "--world: cannot give port '%s' its world", p->id);
+        r->worlds++;
+    }
+    return VK_OK;
+}
+
 static int split_capture(run *x, vk_diag *d)
 {
     vk_replay *r = x->r;
@@ -379,6 +409,10 @@ static int split_capture(run *x, vk_diag *d)
     };
     int e = vk_split_capture(r->cap, &sc, &r->split, d);
     if (e != VK_OK)
+        return e;
+    /* the world is built from the whole split: --filter chooses what is
+     * compared, not what the outside did */
+    if ((e = setup_worlds(x, d)) != VK_OK)
         return e;
     if ((e = vk_bpf_new(x->cfg->filter, &x->bpf, d)) != VK_OK)
         return e;
@@ -545,13 +579,37 @@ void vk_replay_free(vk_replay *r)
     vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);
+    vk_recording_unref(r->rec); /* borrows the capture */
     vk_capture_free(r->cap);
     free(r);
 }
 
+size_t vk_replay_world_notes(const vk_replay *r)
+{
+    return r->rec != NULL ? (size_t)r->rec->notes_total : 0;
+}
+
 size_t vk_replay_divergences(const vk_replay *r)
 {
-    return r->cmp.divergences + (r->wire_checked ? r->wire.divergences : 0);
+    return r->cmp.divergences + (r->wire_checked ? r->wire.divergences : 0) +
+           vk_replay_world_notes(r);
+}
+
+static const char *const world_names[] = {"recorded", "none", "live"};
+
+int vk_replay_world_parse(const char *name, vk_replay_world *out)
+{
+    for (unsigned i = 0; i < sizeof world_names / sizeof world_names[0]; i++)
+        if (strcmp(name, world_names[i]) == 0) {
+            *out = (vk_replay_world)i;
+            return VK_OK;
+        }
+    return VK_EINVAL;
+}
+
+const char *vk_replay_world_name(vk_replay_world w)
+{
+    return (unsigned)w < sizeof world_names / sizeof world_names[0] ? world_names[w] : "?";
 }
 
 static const char *const offload_names[] = {"none", "csum", "tso"};

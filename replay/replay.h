@@ -27,6 +27,14 @@
  * frames as injected (after the TCP rewriting): whatever the driver asked
  * of the card, what leaves it must be what the guest meant to send.
  *
+ * The outside world (--world): every `user` netdev of the topology gets a
+ * world for its NAT (backends/user/world.h).  "recorded" (the default)
+ * rebuilds the outside from the capture itself (replay/recording.h,
+ * replay/world_recorded.h; docs/world.md), "none" refuses every flow, and
+ * "live" is refused: real sockets cannot run on the virtual clock.  What the
+ * guest did that the recording did not know is noted (world_notes) and is a
+ * divergence.
+ *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
  * and returns a vk_replay holding the capture, the split, the event log and
  * the comparison; free it with vk_replay_free().
@@ -42,6 +50,7 @@
 #include "nics/nic.h"
 #include "replay/capture.h"
 #include "replay/compare.h"
+#include "replay/recording.h"
 #include "replay/rewrite.h"
 #include "replay/split.h"
 #include "tracer/tracer.h"
@@ -50,6 +59,12 @@
 /* Retries of a guest frame a NIC refused with VK_EAGAIN (1 us apart). */
 #define VK_REPLAY_TX_RETRIES 100000
 #define VK_REPLAY_PROGRESS_EVERY 10000
+
+typedef enum vk_replay_world {
+    VK_REPLAY_WORLD_RECORDED = 0,
+    VK_REPLAY_WORLD_NONE,
+    VK_REPLAY_WORLD_LIVE,
+} vk_replay_world;
 
 typedef struct vk_replay_config {
     const char *capture_path;
@@ -66,6 +81,7 @@ typedef struct vk_replay_config {
     bool offload_set;          /* --guest-offload given: */
     vk_nic_offload offload;    /*   its value */
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
+    vk_replay_world world;     /* --world; recorded by default */
 } vk_replay_config;
 
 /* One frame that crossed the attachment point, in time order. */
@@ -102,6 +118,10 @@ typedef struct vk_replay {
     struct {
         size_t plain, csum, tso_jobs, tso_segs;
     } offload_stats;
+    /* the recorded world: the recording (NULL with --world none) and how
+     * many user netdevs were given a world made from it */
+    vk_recording *rec;
+    size_t worlds;
 } vk_replay;
 
 /* Reads the capture, builds the network, runs, compares.  Errors (bad
@@ -111,6 +131,11 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
 void vk_replay_free(vk_replay *r);
 /* Divergences of the run: the answers' and, when checked, the wire's. */
 size_t vk_replay_divergences(const vk_replay *r);
+/* Notes of the recorded world: flows the recording did not know. */
+size_t vk_replay_world_notes(const vk_replay *r);
+/* "recorded", "none", "live"; VK_EINVAL for another name. */
+int vk_replay_world_parse(const char *name, vk_replay_world *out);
+const char *vk_replay_world_name(vk_replay_world w);
 /* "none", "csum", "tso"; VK_EINVAL for another name. */
 int vk_replay_offload_parse(const char *name, vk_nic_offload *out);
 const char *vk_replay_offload_name(vk_nic_offload m);

@@ -45,14 +45,14 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cm
     const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
     if (e->kind == VK_CMP_DIFFER) {
         fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
-                n, x->no, sd->got, p->no, t, e->flow);
+                n, x->no, sd->got, p->no, t, vk_cmp_flow(sd->cmp, e));
         fprintf(out, "     %s\n", e->diff);
     } else if (e->kind == VK_CMP_MISSING) {
         fprintf(out, "  %zu) frame %" PRIu64 " missing at %ss, flow %s: never produced\n", n,
-                x->no, t, e->flow);
+                x->no, t, vk_cmp_flow(sd->cmp, e));
     } else {
         fprintf(out, "  %zu) unexpected %s #%" PRIu64 " at %ss, flow %s\n", n, sd->got, p->no,
-                t, e->flow);
+                t, vk_cmp_flow(sd->cmp, e));
     }
     if (x != NULL) {
         describe(x, desc, sizeof desc);
@@ -98,10 +98,31 @@ static void text_wire(const vk_replay *r, size_t max_diffs, FILE *out)
     text_divergences(r, &sd, max_diffs, out);
 }
 
+/* What the guest did that the recorded world did not know. */
+static void text_world(const vk_replay *r, size_t max_diffs, FILE *out)
+{
+    const vk_recording *rec = r->rec;
+    if (rec == NULL || rec->notes_total == 0)
+        return;
+    fprintf(out, "replay: world FAIL %" PRIu64 " flow%s the recording does not know\n",
+            rec->notes_total, rec->notes_total == 1 ? "" : "s");
+    size_t n = rec->nnotes < max_diffs ? rec->nnotes : max_diffs;
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %zu) %s\n", i + 1, rec->notes[i]);
+    if (n < rec->notes_total)
+        fprintf(out, "  ... %" PRIu64 " more\n", rec->notes_total - n);
+}
+
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
-    if (c->divergences == 0) {
+    size_t by_rule = 0;
+    for (size_t i = 0; i < c->n; i++)
+        by_rule += c->e[i].kind == VK_CMP_MATCH && c->e[i].rule != VK_CMP_RULE_NONE;
+    if (c->divergences == 0 && by_rule > 0) {
+        fprintf(out, "replay: PASS %zu frames matched (%zu of them periodic router "
+                     "advertisements, by content)\n", c->matched, by_rule);
+    } else if (c->divergences == 0) {
         fprintf(out, "replay: PASS %zu frames matched\n", c->matched);
     } else {
         fprintf(out, "replay: FAIL %zu divergence%s (%zu matched)\n", c->divergences,
@@ -111,6 +132,7 @@ void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
     }
     if (r->wire_checked)
         text_wire(r, max_diffs, out);
+    text_world(r, max_diffs, out);
 }
 
 void vk_json_string(FILE *out, const char *s)
@@ -153,9 +175,11 @@ static void json_frame(FILE *out, const vk_replay *r, const char *name, const ch
 static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_cmp_entry *e)
 {
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
-    vk_json_string(out, e->flow);
+    vk_json_string(out, vk_cmp_flow(sd->cmp, e));
     json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
     json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
+    if (e->kind == VK_CMP_MATCH && e->rule != VK_CMP_RULE_NONE)
+        fprintf(out, ", \"rule\": \"%s\"", vk_cmp_rule_name(e->rule));
     if (e->kind == VK_CMP_DIFFER) {
         fputs(", \"diff\": ", out);
         vk_json_string(out, e->diff);
@@ -180,6 +204,23 @@ static void json_wire(FILE *out, const vk_replay *r)
         fputs(i + 1 < c->n ? ",\n" : "\n", out);
     }
     fputs("  ]\n  }", out);
+}
+
+static void json_world(FILE *out, const vk_replay *r)
+{
+    const vk_recording *rec = r->rec;
+    if (rec == NULL)
+        return;
+    fprintf(out,
+            ",\n  \"world\": {\n  \"kind\": \"recorded\",\n  \"netdevs\": %zu,\n"
+            "  \"tcp_flows\": %zu,\n  \"udp_sockets\": %zu,\n  \"dns_queries\": %zu,\n"
+            "  \"echo_requests\": %zu,\n  \"unknown\": %" PRIu64 ",\n  \"notes\": [",
+            r->worlds, rec->ntcp, rec->nudp, rec->ndns, rec->nping, rec->notes_total);
+    for (size_t i = 0; i < rec->nnotes; i++) {
+        fputs(i ? ", " : "", out);
+        vk_json_string(out, rec->notes[i]);
+    }
+    fputs("]\n  }", out);
 }
 
 static void json_body(FILE *out, const vk_replay *r, unsigned norm)
@@ -211,6 +252,7 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
     fputs("  ]", out);
     if (r->wire_checked)
         json_wire(out, r);
+    json_world(out, r);
     fputs("\n}\n", out);
 }
 

@@ -5,10 +5,11 @@
  * in the net and their pcapng interface number; a port created after open
  * has no slot and is ignored.
  *
- * Buffering: the pcapng writer gathers whole blocks itself (pcapng.h).  Each
- * --trace-dir file gets a stdio buffer of DIR_BUFFER bytes that we track: a
- * record that would not fit makes us flush first, so stdio only ever writes
- * whole records, and a failed flush tells exactly which records were lost.
+ * Buffering: the pcapng writer gathers whole blocks itself (pcapng.h), and
+ * each --trace-dir file is a wire/pcapfile writer with DIR_BUFFER bytes of
+ * whole records (the same bytes libpcap's pcap_dump wrote, without its two
+ * stdio calls per record); both count exactly the records a failed write
+ * took with it.
  */
 #include "tracer/tracer.h"
 
@@ -19,29 +20,25 @@
 #include <sys/stat.h>
 
 #include "tracer/pcapng.h"
+#include "wire/pcapfile.h"
 
-/* Per --trace-dir file: 64 KiB makes writes cheap (a 4 KiB stdio default
- * costs a system call every few frames) and keeps a net of many ports small. */
-#define DIR_BUFFER (64u * 1024u)
-/* libpcap's classic file header and record header. */
-#define PCAP_FILE_HEADER 24u
-#define PCAP_RECORD_HEADER 16u
+/* Per --trace-dir file: 256 KiB makes a write(2) carry hundreds of records;
+ * the buffer's pages are only touched on ports that see traffic. */
+#define DIR_BUFFER (256u * 1024u)
 
 typedef struct trace_port {
     const vk_port *port;   /* identity only: never dereferenced after open */
     uint32_t iface;        /* pcapng interface number */
     char *path;            /* DIR/<id>.pcap, NULL without --trace-dir */
-    pcap_dumper_t *dumper; /* NULL if none or failed */
-    char *iobuf;           /* the dumper's stdio buffer, DIR_BUFFER bytes */
-    size_t buffered;       /* bytes in it */
-    uint64_t buffered_records;
+    vk_pcapfile_writer *file; /* NULL if none */
+    uint64_t file_lost;    /* vk_pcapfile_lost() already in c.write_errors */
 } trace_port;
 
 struct vk_tracer {
     trace_port *ports;
     size_t nports;
     char *dir;
-    pcap_t *dead; /* DLT_EN10MB, snaplen, ns: for the dumpers and the filter */
+    pcap_t *dead; /* DLT_EN10MB, snaplen, ns: for the filter */
     struct bpf_program prog;
     bool has_filter;
     vk_pcapng *ng;
@@ -106,25 +103,12 @@ static int compile_filter(vk_tracer *t, const char *expr, vk_diag *d)
 
 static int open_dir_file(vk_tracer *t, trace_port *tp, vk_diag *d)
 {
-    FILE *fp = fopen(tp->path, "wb");
-    if (fp == NULL)
-        return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s: %s", tp->path,
-                           strerror(errno));
-    if ((tp->iobuf = malloc(DIR_BUFFER)) == NULL) {
-        fclose(fp);
-        return vk_diag_set(d, VK_ENOMEM, "--trace-dir: out of memory");
-    }
-    setvbuf(fp, tp->iobuf, _IOFBF, DIR_BUFFER);
-    tp->dumper = pcap_dump_fopen(t->dead, fp);
-    if (tp->dumper == NULL) {
-        /* libpcap closes fp on some failure paths and not on others: leave
-         * fp and its buffer alone rather than risk closing it twice.  (With
-         * Ethernet and a buffered header write this does not happen.) */
-        tp->iobuf = NULL;
-        return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s: %s", tp->path,
-                           pcap_geterr(t->dead));
-    }
-    tp->buffered = PCAP_FILE_HEADER;
+    vk_diag e;
+    int r = vk_pcapfile_open_write(tp->path, t->snaplen, DIR_BUFFER, &tp->file, &e);
+    if (r == VK_ENOMEM)
+        return vk_diag_set(d, r, "--trace-dir: out of memory");
+    if (r != VK_OK)
+        return vk_diag_set(d, VK_EIO, "--trace-dir: cannot create %s", e.msg);
     return VK_OK;
 }
 
@@ -193,7 +177,6 @@ static void tracer_free(vk_tracer *t)
         pcap_close(t->dead);
     for (size_t i = 0; i < t->nports; i++) {
         free(t->ports[i].path);
-        free(t->ports[i].iobuf); /* its FILE was closed by finish */
     }
     free(t->ports);
     free(t->dir);
@@ -280,56 +263,31 @@ static uint32_t tracer_caplen(const vk_tracer *t, const vk_frame *f)
     return f->len < t->snaplen ? (uint32_t)f->len : t->snaplen;
 }
 
-/* A write to tp's file failed: the records in its buffer are lost with it,
- * and the file is closed (later records count as lost in write_dir). */
-static void dump_failed(vk_tracer *t, trace_port *tp)
+/* Adds the records tp's file lost since the last look (a failed write takes
+ * every buffered record with it, and refuses every later one) to
+ * write_errors, and remembers the first error. */
+static void count_dir_lost(vk_tracer *t, trace_port *tp)
 {
-    vk_diag msg;
-    vk_diag_set(&msg, VK_EIO, "--trace-dir: writing %s: %s", tp->path, strerror(errno));
+    uint64_t lost = vk_pcapfile_lost(tp->file);
+    if (lost == tp->file_lost)
+        return;
+    t->c.write_errors += lost - tp->file_lost;
+    tp->file_lost = lost;
+    vk_diag e, msg;
+    vk_pcapfile_status(tp->file, &e);
+    vk_diag_set(&msg, VK_EIO, "--trace-dir: %s", e.msg);
     record_error(t, VK_EIO, &msg);
-    t->c.write_errors += tp->buffered_records;
-    tp->buffered = 0;
-    tp->buffered_records = 0;
-    pcap_dump_close(tp->dumper);
-    tp->dumper = NULL;
-}
-
-static bool dump_flush(vk_tracer *t, trace_port *tp)
-{
-    if (pcap_dump_flush(tp->dumper) != 0) {
-        dump_failed(t, tp);
-        return false;
-    }
-    tp->buffered = 0;
-    tp->buffered_records = 0;
-    return true;
 }
 
 static void write_dir(vk_tracer *t, trace_port *tp, const vk_frame *f, uint64_t ts)
 {
-    if (t->dir == NULL)
+    if (tp->file == NULL)
         return;
-    struct pcap_pkthdr h = {
-        .ts.tv_sec = (time_t)(ts / VK_NS_PER_SEC),
-        .ts.tv_usec = (suseconds_t)(ts % VK_NS_PER_SEC), /* ns: the file is nanosecond */
-        .caplen = tracer_caplen(t, f),
-        .len = (bpf_u_int32)f->len,
-    };
-    size_t size = PCAP_RECORD_HEADER + h.caplen;
-    /* flush before stdio would, so that it never writes part of a record */
-    if (tp->dumper != NULL && tp->buffered > 0 && size > DIR_BUFFER - tp->buffered)
-        dump_flush(t, tp);
-    if (tp->dumper == NULL) {
-        t->c.write_errors++;
-        return;
-    }
-    pcap_dump((u_char *)tp->dumper, &h, f->data);
-    tp->buffered += size;
-    tp->buffered_records++;
-    if (ferror(pcap_dump_file(tp->dumper)) != 0)
-        dump_failed(t, tp);
-    else if (t->flush_each)
-        dump_flush(t, tp);
+    int r = vk_pcapfile_write(tp->file, ts, f->data, tracer_caplen(t, f), (uint32_t)f->len);
+    if (r == VK_OK && t->flush_each)
+        r = vk_pcapfile_flush(tp->file);
+    if (r != VK_OK)
+        count_dir_lost(t, tp);
 }
 
 /* Adds the packets the pcapng writer lost since the last look (a failed write
@@ -431,8 +389,8 @@ void vk_tracer_flush(vk_tracer *t)
         return;
     for (size_t i = 0; i < t->nports; i++) {
         trace_port *tp = &t->ports[i];
-        if (tp->dumper != NULL)
-            dump_flush(t, tp);
+        if (tp->file != NULL && vk_pcapfile_flush(tp->file) != VK_OK)
+            count_dir_lost(t, tp);
     }
     if (t->ng == NULL)
         return;
@@ -452,9 +410,15 @@ int vk_tracer_finish(vk_tracer *t, vk_diag *d)
     if (!t->finished) {
         vk_tracer_flush(t);
         for (size_t i = 0; i < t->nports; i++) {
-            if (t->ports[i].dumper != NULL)
-                pcap_dump_close(t->ports[i].dumper);
-            t->ports[i].dumper = NULL;
+            trace_port *tp = &t->ports[i];
+            if (tp->file == NULL)
+                continue;
+            vk_diag e, msg;
+            if (vk_pcapfile_close_write(tp->file, &e) != VK_OK) {
+                vk_diag_set(&msg, VK_EIO, "--trace-dir: %s", e.msg);
+                record_error(t, VK_EIO, &msg);
+            }
+            tp->file = NULL;
         }
         vk_diag msg;
         if (vk_pcapng_close(t->ng, &msg) != VK_OK)

@@ -25,10 +25,10 @@
  *   - Strings in the config are copied; the caller keeps its own.
  *
  * Every record is written whole: records are buffered (1 MiB of whole pcapng
- * blocks, 64 KiB of whole classic pcap records per --trace-dir file) and a
+ * blocks, 256 KiB of whole classic pcap records per --trace-dir file) and a
  * buffer is written out before a record that would not fit, so a file grows
- * by whole records (only a classic record larger than 64 KiB may take two
- * writes).  Files are flushed by vk_tracer_flush(), at finish,
+ * by whole records (a classic record larger than the buffer is written
+ * alone, in one writev).  Files are flushed by vk_tracer_flush(), at finish,
  * and after every record when cfg->flush_each_record is set (for readers that
  * follow a live file); between flushes a reader may see the file lag behind.
  * A write error (disk full) stops that file, is counted in write_errors for

@@ -387,14 +387,17 @@ static void conn_drop(vk_user_tcp_conn *c, uint64_t now)
     vk_user_tcp_conn_free(c, now);
 }
 
-/* libslirp's tcp_respond for a connection that never was: RST|ACK seq 0,
- * acknowledging the guest's SYN, window 0, TTL 255. */
+/* libslirp's tcp_respond for a connection whose outside never answered
+ * (refused, or silent for 75 s): RST|ACK seq 0 acknowledging the guest's
+ * SYN.  It has a socket then, so the window is the socket's free space
+ * (65535) and the TTL the default 64 (pcaps/qemu-e1000-tcp-refused.pcap
+ * frame 16, qemu-e1000-tcp-silent.pcap frame 21), unlike the restrict=on
+ * reset for no connection (window 0, TTL 255). */
 static void refuse(vk_user_tcp_conn *c, uint64_t now)
 {
     vk_tcp_repr t = {.src_port = c->fport, .dst_port = c->gport, .seq = 0,
-                     .ack = c->irs + 1, .flags = VK_TCP_RST | VK_TCP_ACK};
-    vk_user_tcp_send_raw(c->u, c->family, far_addr(c), guest_addr(c), &t, 0,
-                         VK_USER_TCP_RST_TTL, now);
+                     .ack = c->irs + 1, .flags = VK_TCP_RST | VK_TCP_ACK, .window = 65535};
+    vk_user_tcp_send_raw(c->u, c->family, far_addr(c), guest_addr(c), &t, 0, 64, now);
     c->u->st.tcp_resets++;
 }
 

@@ -112,12 +112,12 @@ static void report_error(vk_user *u, vk_user_nat_sock *s, int err, const vk_wadd
                             unreach_code6(err), now);
         return;
     }
+    /* libslirp sends the error from the host that reported it, untranslated
+     * (127.0.0.1 for a closed port on host loopback, which the guest then
+     * ignores: pcaps/qemu-e1000-udp-echo.pcap frame 15) */
     vk_ip4 src = u->cfg.host;
-    if (offender->family == 4 && vk_ip4_to_u32(offender->ip4) != 0) {
-        vk_waddr shown;
-        vk_user_nat_src(u, s, offender, &shown);
-        src = shown.ip4;
-    }
+    if (offender->family == 4 && vk_ip4_to_u32(offender->ip4) != 0)
+        src = offender->ip4;
     vk_user_icmp_error4(u, s->last, s->last_len, VK_ICMP_DEST_UNREACH, unreach_code4(err), src,
                         now);
 }

@@ -70,7 +70,7 @@ ip netns exec "$HOSTNS" "$PY" "$HELPER" udp-echo ::1 "$ECHOPORT" & PIDS+=($!)
 ip netns exec "$HOSTNS" "$PY" "$HELPER" dns 127.0.0.1 "$DNSPORT" vnetkit.test 192.0.2.99 &
 PIDS+=($!)
 
-ip netns exec "$HOSTNS" ${VNETKIT_WRAP:-} "$VNETKIT" run -netdev tap,id=t0,ifname="$IF" \
+ip netns exec "$HOSTNS" ${VNETKIT_WRAP:-} "$VNETKIT" run -netdev tap,id=t0,ifname="$IF",script=no,downscript=no \
     -netdev user,id=u0,dns-upstream=127.0.0.1:$DNSPORT,hostfwd=udp:127.0.0.1:$HFPORT-:$GPORT \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 240 --trace "$WORK/nat.pcapng" 2>"$WORK/vnetkit.err" &
@@ -154,7 +154,7 @@ else
 fi
 
 # a second run cannot take the same host port: QEMU's error, said clearly
-ip netns exec "$HOSTNS" "$VNETKIT" run -netdev tap,id=t0,ifname="${IF}x" \
+ip netns exec "$HOSTNS" "$VNETKIT" run -netdev tap,id=t0,ifname="${IF}x",script=no,downscript=no \
     -netdev user,id=u0,hostfwd=udp:127.0.0.1:$HFPORT-:$GPORT \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 1 >/dev/null 2>"$WORK/busy.err"

@@ -19,7 +19,7 @@ for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
 
 IF=vktcp$$
-tap_start "$IF" -netdev tap,id=t0,ifname="$IF" \
+tap_start "$IF" -netdev tap,id=t0,ifname="$IF",script=no,downscript=no \
     -netdev user,id=u0,hostfwd=tcp:127.0.0.1:"$FPORT"-10.0.2.15:8080 \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 90

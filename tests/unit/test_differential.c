@@ -143,7 +143,7 @@ static void print_diff(const char *what, const vk_diff_result *r, size_t i,
     const vk_cmp_entry *e = &r->cmp.e[i];
     char desc[320];
     printf("difference [%s] in %s: flow %s: %s %s\n", vk_diff_rule_name(r->rule[i]), what,
-           e->flow, vk_cmp_kind_name(e->kind), e->diff);
+           vk_cmp_flow(&r->cmp, e), vk_cmp_kind_name(e->kind), e->diff ? e->diff : "");
     if (e->exp != VK_CMP_NONE) {
         vk_wire_describe(ora[e->exp].data, ora[e->exp].len, desc, sizeof desc);
         printf("    libslirp: %s\n", desc);

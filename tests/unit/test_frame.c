@@ -2,6 +2,7 @@
  * references under backpressure (port.h). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -259,6 +260,77 @@ static void test_freeing_the_net_releases_queued_frames(void **state)
     vk_frame_unref(f);
 }
 
+/* True when this build recycles frames (sanitizer builds do not). */
+static bool pool_is_on(void)
+{
+    vk_frame_pool_stats a, b;
+    vk_frame_unref(vk_frame_new(NULL, 60));
+    vk_frame_pool_stats_get(&a);
+    vk_frame_unref(vk_frame_new(NULL, 60));
+    vk_frame_pool_stats_get(&b);
+    return b.reused == a.reused + 1;
+}
+
+static void test_a_released_small_frame_is_reused_without_a_malloc(void **state)
+{
+    (void)state;
+    if (!pool_is_on())
+        skip();
+    vk_frame_pool_stats a, b;
+    vk_frame *f = vk_frame_new(NULL, 1514);
+    f->data[0] = 0xab;
+    vk_frame_unref(f);
+    vk_frame_pool_stats_get(&a);
+    uint8_t bytes[64];
+    memset(bytes, 0x5a, sizeof bytes);
+    vk_frame *g = vk_frame_new(bytes, sizeof bytes);
+    vk_frame_pool_stats_get(&b);
+    assert_int_equal(b.reused, a.reused + 1);
+    assert_int_equal(b.allocated, a.allocated);
+    /* a recycled buffer is a fresh frame: new length, bytes, id, one ref */
+    assert_int_equal(g->len, 64);
+    assert_int_equal(g->data[0], 0x5a);
+    assert_int_equal(g->id, 0);
+    assert_int_equal(g->refcnt, 1);
+    assert_true(g->cap >= g->len);
+    vk_frame_unref(g);
+}
+
+static void test_frames_larger_than_the_pool_size_are_allocated_alone(void **state)
+{
+    (void)state;
+    vk_frame_pool_stats a, b;
+    vk_frame_pool_stats_get(&a);
+    vk_frame *f = vk_frame_new(NULL, VK_FRAME_POOL_BYTES + 1);
+    vk_frame_unref(f);
+    vk_frame_pool_stats_get(&b);
+    assert_int_equal(b.allocated, a.allocated + 1);
+    assert_int_equal(b.idle, a.idle); /* not kept */
+}
+
+static void test_pool_keeps_at_most_vk_frame_pool_max_idle_buffers(void **state)
+{
+    (void)state;
+    if (!pool_is_on())
+        skip();
+    enum { N = VK_FRAME_POOL_MAX + 10 };
+    static vk_frame *live[N];
+    vk_frame_pool_trim();
+    vk_frame_pool_stats a, b;
+    vk_frame_pool_stats_get(&a);
+    assert_int_equal(a.idle, 0);
+    for (size_t i = 0; i < N; i++)
+        assert_non_null(live[i] = vk_frame_new(NULL, 60));
+    for (size_t i = 0; i < N; i++)
+        vk_frame_unref(live[i]);
+    vk_frame_pool_stats_get(&b);
+    assert_int_equal(b.idle, VK_FRAME_POOL_MAX);
+    assert_int_equal(b.released, a.released + 10);
+    vk_frame_pool_trim();
+    vk_frame_pool_stats_get(&b);
+    assert_int_equal(b.idle, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +345,9 @@ int main(void)
         cmocka_unit_test(test_queue_wraps_around_and_regrows_in_order),
         cmocka_unit_test(test_default_queue_limit_is_vk_port_queue_default),
         cmocka_unit_test(test_freeing_the_net_releases_queued_frames),
+        cmocka_unit_test(test_a_released_small_frame_is_reused_without_a_malloc),
+        cmocka_unit_test(test_frames_larger_than_the_pool_size_are_allocated_alone),
+        cmocka_unit_test(test_pool_keeps_at_most_vk_frame_pool_max_idle_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

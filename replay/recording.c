@@ -1,0 +1,773 @@
+/*
+ * Building a recording (recording.h) from a capture: one pass over the
+ * frames in file order, each located with the checked readers of wire/ and
+ * attributed to a TCP flow, a UDP socket, a DNS query or an ICMP echo.
+ * TCP is reassembled per direction with 64-bit stream offsets (sequence
+ * numbers unwrapped against the next expected byte); retransmitted bytes are
+ * dropped, early segments wait in a small bounded list until the gap fills,
+ * as slirp's own reassembly would make them wait.
+ */
+#include "replay/recording.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/buf.h"
+#include "wire/icmp.h"
+#include "wire/icmpv6.h"
+#include "wire/packet.h"
+#include "wire/tcp.h"
+#include "wire/udp.h"
+
+/* One direction of a TCP flow being reassembled. */
+typedef struct rdir {
+    bool known;            /* ISN seen */
+    uint32_t isn;
+    uint64_t next;         /* stream bytes received in order */
+    uint64_t adv_ts;       /* when next last moved */
+    bool fin;              /* FIN seen in order */
+    bool fin_pending;      /* FIN seen early (at fin_off) */
+    uint64_t fin_off;
+    uint64_t fin_ts;
+    size_t nooo;
+    struct {
+        uint64_t off, ts, no;
+        const uint8_t *data;
+        size_t len;
+    } ooo[VK_REC_OOO_MAX];
+} rdir;
+
+struct vk_rec_tcp_build {
+    rdir g, p;             /* guest, peer */
+    bool established;      /* outcome known and ok */
+    bool decided;          /* outcome known */
+    bool closed;           /* RST seen, or both FINs: a new SYN starts a new flow */
+    uint64_t last_ev_ts;   /* previous peer event, or the connect */
+};
+
+/* ---- small helpers ---- */
+
+bool vk_waddr_eq(const vk_waddr *a, const vk_waddr *b)
+{
+    if (a->family != b->family || a->port != b->port)
+        return false;
+    return a->family == 4 ? memcmp(&a->ip4, &b->ip4, sizeof a->ip4) == 0
+                          : memcmp(&a->ip6, &b->ip6, sizeof a->ip6) == 0;
+}
+
+void vk_waddr_format(const vk_waddr *a, char *buf, size_t cap)
+{
+    char ip[VK_IP6_STRLEN];
+    if (a->family == 6)
+        snprintf(buf, cap, "[%s]:%u", vk_ip6_format(&a->ip6, ip), a->port);
+    else
+        snprintf(buf, cap, "%s:%u", vk_ip4_format(&a->ip4, ip), a->port);
+}
+
+static uint64_t later(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Grows an array of `size`-byte elements to hold one more. */
+static int grow(void **arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return VK_OK;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, ncap * size);
+    if (p == NULL)
+        return VK_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return VK_OK;
+}
+
+static int dlist_add(vk_rec_dlist *l, const vk_rec_dgram *d)
+{
+    if (grow((void **)&l->d, l->n, &l->cap, sizeof *l->d) != VK_OK)
+        return VK_ENOMEM;
+    l->d[l->n++] = *d;
+    return VK_OK;
+}
+
+void vk_recording_note(vk_recording *r, const char *fmt, ...)
+{
+    r->notes_total++;
+    if (r->nnotes >= VK_REC_NOTES_MAX)
+        return;
+    if (r->notes == NULL) {
+        r->notes = calloc(VK_REC_NOTES_MAX, sizeof *r->notes);
+        if (r->notes == NULL)
+            return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes[r->nnotes++], VK_REC_NOTE_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- one frame, located ---- */
+
+typedef struct fr {
+    const vk_cap_frame *f;
+    bool guest;            /* sent by the guest */
+    vk_pkt k;
+    vk_waddr src, dst;     /* ports filled for TCP/UDP */
+    const uint8_t *l4;
+    size_t l4_len;
+} fr;
+
+static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
+{
+    memset(a, 0, sizeof *a);
+    a->family = k->l3;
+    if (k->l3 == 4)
+        a->ip4 = source ? k->ip4.src : k->ip4.dst;
+    else
+        a->ip6 = source ? k->ip6.src : k->ip6.dst;
+}
+
+typedef struct builder {
+    vk_recording *r;
+    int err;
+} builder;
+
+/* ---- TCP ---- */
+
+/* The stream offset of sequence number seq in direction d (next byte
+ * expected unwrapped to 64 bits). */
+static uint64_t stream_off(const rdir *d, uint32_t seq)
+{
+    uint32_t rel = seq - d->isn - 1u;
+    int32_t delta = (int32_t)(rel - (uint32_t)d->next);
+    if (delta < 0 && (uint64_t)(-(int64_t)delta) > d->next)
+        return 0;
+    return (uint64_t)((int64_t)d->next + delta);
+}
+
+static vk_rec_tcp *tcp_find(vk_recording *r, const vk_waddr *guest, const vk_waddr *peer)
+{
+    for (size_t i = r->ntcp; i-- > 0;)
+        if (vk_waddr_eq(&r->tcp[i].guest, guest) && vk_waddr_eq(&r->tcp[i].peer, peer))
+            return &r->tcp[i];
+    return NULL;
+}
+
+static vk_rec_tcp *tcp_new(builder *b, const fr *x, bool inbound)
+{
+    vk_recording *r = b->r;
+    if (r->ntcp >= VK_REC_FLOWS_MAX) {
+        r->st.flows_full++;
+        return NULL;
+    }
+    if (grow((void **)&r->tcp, r->ntcp, &r->captcp, sizeof *r->tcp) != VK_OK) {
+        b->err = VK_ENOMEM;
+        return NULL;
+    }
+    vk_rec_tcp *t = &r->tcp[r->ntcp];
+    memset(t, 0, sizeof *t);
+    t->b = calloc(1, sizeof *t->b);
+    if (t->b == NULL) {
+        b->err = VK_ENOMEM;
+        return NULL;
+    }
+    r->ntcp++;
+    t->inbound = inbound;
+    t->guest = x->guest ? x->src : x->dst;
+    t->peer = x->guest ? x->dst : x->src;
+    for (size_t i = 0; i + 1 < r->ntcp; i++)
+        if (r->tcp[i].inbound == inbound && vk_waddr_eq(&r->tcp[i].peer, &t->peer))
+            t->ordinal++;
+    t->syn_ts = x->f->ts_ns;
+    t->syn_no = x->f->no;
+    t->status = VK_ETIMEDOUT;
+    t->connect_delay = VK_REC_CONNECT_TIMEOUT_NS;
+    t->b->g.adv_ts = x->f->ts_ns;
+    return t;
+}
+
+static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const uint8_t *data,
+                         size_t len)
+{
+    struct vk_rec_tcp_build *s = t->b;
+    if (grow((void **)&t->ev, t->nev, &t->capev, sizeof *t->ev) != VK_OK)
+        return VK_ENOMEM;
+    uint64_t base = later(s->g.adv_ts, s->last_ev_ts);
+    if (s->g.fin)
+        base = later(base, s->g.fin_ts);
+    uint64_t ts = x->f->ts_ns;
+    t->ev[t->nev++] = (vk_rec_event){
+        .kind = kind, .ts = ts, .frame_no = x->f->no, .prefix = s->g.next,
+        .after_guest_fin = s->g.fin, .delay = ts > base ? ts - base : 0,
+        .data = data, .len = len};
+    s->last_ev_ts = ts;
+    return VK_OK;
+}
+
+/* In-order bytes of direction d: the peer's become events, the guest's
+ * join its stream. */
+static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len)
+{
+    if (guest) {
+        rdir *g = &t->b->g;
+        if (grow((void **)&t->guest_stream, t->npieces, &t->cappieces,
+                 sizeof *t->guest_stream) != VK_OK)
+            return VK_ENOMEM;
+        t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, data, len};
+        g->next += len;
+        g->adv_ts = x->f->ts_ns;
+        t->guest_bytes = g->next;
+        return VK_OK;
+    }
+    int e = tcp_add_event(t, VK_REC_DATA, x, data, len);
+    t->b->p.next += len;
+    return e;
+}
+
+static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
+{
+    rdir *d = guest ? &t->b->g : &t->b->p;
+    if (!d->fin_pending || d->fin || d->fin_off != d->next)
+        return VK_OK;
+    d->fin = true;
+    d->fin_ts = x->f->ts_ns;
+    if (guest) {
+        t->guest_fin = true;
+        return VK_OK;
+    }
+    int e = tcp_add_event(t, VK_REC_EOF, x, NULL, 0);
+    if (t->b->g.fin)
+        t->b->closed = true;
+    return e;
+}
+
+/* Takes bytes at stream offset off: drops what was seen, delivers what is
+ * next, holds what is early. */
+static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_t off,
+                     const uint8_t *data, size_t len)
+{
+    rdir *d = guest ? &t->b->g : &t->b->p;
+    if (len == 0)
+        return VK_OK;
+    if (off + len <= d->next) {
+        b->r->st.tcp_retransmits++;
+        return VK_OK;
+    }
+    if (off > d->next) {
+        if (d->nooo >= VK_REC_OOO_MAX) {
+            b->r->st.ooo_dropped++;
+            return VK_OK;
+        }
+        d->ooo[d->nooo].off = off;
+        d->ooo[d->nooo].data = data;
+        d->ooo[d->nooo].len = len;
+        d->nooo++;
+        return VK_OK;
+    }
+    size_t skip = (size_t)(d->next - off);
+    int e = tcp_deliver(t, guest, x, data + skip, len - skip);
+    /* held segments that now connect, in any order */
+    bool moved = true;
+    while (e == VK_OK && moved) {
+        moved = false;
+        for (size_t i = 0; i < d->nooo; i++) {
+            if (d->ooo[i].off > d->next)
+                continue;
+            uint64_t o = d->ooo[i].off;
+            const uint8_t *p = d->ooo[i].data;
+            size_t n = d->ooo[i].len;
+            d->ooo[i] = d->ooo[--d->nooo];
+            if (o + n > d->next)
+                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next));
+            moved = true;
+            break;
+        }
+    }
+    return e;
+}
+
+static int tcp_decide(vk_rec_tcp *t, int status, uint64_t ts)
+{
+    struct vk_rec_tcp_build *s = t->b;
+    if (s->decided)
+        return VK_OK;
+    s->decided = true;
+    t->status = status;
+    t->connect_delay = ts > t->syn_ts ? ts - t->syn_ts : 0;
+    s->established = status == VK_OK;
+    s->last_ev_ts = ts;
+    if (!s->established)
+        s->closed = true;
+    return VK_OK;
+}
+
+static int tcp_frame(builder *b, const fr *x)
+{
+    vk_tcp_repr seg;
+    if (vk_tcp_parse(x->l4, x->l4_len, &seg) != VK_OK)
+        return VK_EFORMAT;
+    const vk_waddr *guest = x->guest ? &x->src : &x->dst;
+    const vk_waddr *peer = x->guest ? &x->dst : &x->src;
+    vk_rec_tcp *t = tcp_find(b->r, guest, peer);
+    bool syn = (seg.flags & (VK_TCP_SYN | VK_TCP_ACK)) == VK_TCP_SYN;
+    if (syn) {
+        rdir *same = t == NULL ? NULL : x->guest ? &t->b->g : &t->b->p;
+        if (t != NULL && !t->b->closed && same->known && same->isn == seg.seq)
+            return VK_OK; /* a retransmitted SYN */
+        if (t != NULL)
+            t->b->closed = true;
+        t = tcp_new(b, x, !x->guest);
+        if (t == NULL)
+            return b->err;
+        rdir *d = x->guest ? &t->b->g : &t->b->p;
+        d->known = true;
+        d->isn = seg.seq;
+        if (t->inbound) /* the host side connected before slirp sent this SYN */
+            tcp_decide(t, VK_OK, x->f->ts_ns);
+        return VK_OK;
+    }
+    if (t == NULL) {
+        b->r->st.orphans++;
+        return VK_OK;
+    }
+    struct vk_rec_tcp_build *s = t->b;
+    rdir *d = x->guest ? &s->g : &s->p;
+    if (seg.flags & VK_TCP_SYN) { /* SYN-ACK: the answering side's ISN */
+        if (!d->known) {
+            d->known = true;
+            d->isn = seg.seq;
+        }
+        if (!x->guest && !t->inbound)
+            tcp_decide(t, VK_OK, x->f->ts_ns);
+        return VK_OK;
+    }
+    if (seg.flags & VK_TCP_RST) {
+        if (x->guest) {
+            s->closed = true;
+            return VK_OK;
+        }
+        if (!s->decided)
+            return tcp_decide(t, VK_ECONNREFUSED, x->f->ts_ns);
+        if (s->closed)
+            return VK_OK;
+        s->closed = true;
+        return tcp_add_event(t, VK_REC_RST, x, NULL, 0);
+    }
+    if (!d->known) {
+        b->r->st.orphans++;
+        return VK_OK;
+    }
+    uint64_t off = stream_off(d, seg.seq);
+    int e = tcp_bytes(b, t, x->guest, x, off, seg.payload, seg.payload_len);
+    if (e == VK_OK && (seg.flags & VK_TCP_FIN) && !d->fin_pending) {
+        d->fin_pending = true;
+        d->fin_off = off + seg.payload_len;
+    }
+    if (e == VK_OK)
+        e = tcp_fin_check(t, x->guest, x);
+    if (e == VK_OK && x->guest && s->g.fin && s->p.fin)
+        s->closed = true;
+    return e;
+}
+
+/* ---- UDP and DNS ---- */
+
+static vk_rec_udp *udp_find(vk_recording *r, const vk_waddr *guest)
+{
+    for (size_t i = r->nudp; i-- > 0;)
+        if (vk_waddr_eq(&r->udp[i].guest, guest))
+            return &r->udp[i];
+    return NULL;
+}
+
+static vk_rec_udp *udp_new(builder *b, const vk_waddr *guest, const vk_waddr *dst,
+                           bool inbound)
+{
+    vk_recording *r = b->r;
+    if (r->nudp >= VK_REC_FLOWS_MAX) {
+        r->st.flows_full++;
+        return NULL;
+    }
+    if (grow((void **)&r->udp, r->nudp, &r->capudp, sizeof *r->udp) != VK_OK) {
+        b->err = VK_ENOMEM;
+        return NULL;
+    }
+    vk_rec_udp *u = &r->udp[r->nudp++];
+    memset(u, 0, sizeof *u);
+    u->inbound = inbound;
+    u->guest = *guest;
+    u->first_dst = *dst;
+    u->sent_ts = r->epoch; /* inbound: the first datagrams are timed from the start */
+    for (size_t i = 0; i + 1 < r->nudp; i++)
+        if (r->udp[i].inbound == inbound && vk_waddr_eq(&r->udp[i].first_dst, dst))
+            u->ordinal++;
+    return u;
+}
+
+static int udp_reply(builder *b, vk_rec_udp *u, const fr *x, const vk_waddr *from,
+                     const uint8_t *data, size_t len, int error)
+{
+    uint64_t ts = x->f->ts_ns;
+    uint64_t base = later(u->sent_ts, u->last_reply_ts);
+    vk_rec_dgram d = {.from_guest = false, .ts = ts, .frame_no = x->f->no, .addr = *from,
+                      .data = data, .len = len, .error = error, .prefix = u->sent,
+                      .delay = ts > base ? ts - base : 0};
+    u->last_reply_ts = ts;
+    if (dlist_add(&u->dg, &d) != VK_OK)
+        return b->err = VK_ENOMEM;
+    return VK_OK;
+}
+
+static int dns_query(builder *b, const fr *x, const vk_dns_question *q)
+{
+    vk_recording *r = b->r;
+    if (r->ndns >= VK_REC_FLOWS_MAX) {
+        r->st.flows_full++;
+        return VK_OK;
+    }
+    if (grow((void **)&r->dns, r->ndns, &r->capdns, sizeof *r->dns) != VK_OK)
+        return b->err = VK_ENOMEM;
+    vk_rec_dns *q2 = &r->dns[r->ndns];
+    memset(q2, 0, sizeof *q2);
+    q2->id = q->id;
+    memcpy(q2->name, q->name, sizeof q2->name);
+    for (size_t i = 0; i < r->ndns; i++)
+        if (r->dns[i].id == q->id && strcmp(r->dns[i].name, q->name) == 0)
+            q2->ordinal++;
+    q2->guest = x->src;
+    q2->server = x->dst;
+    q2->ts = x->f->ts_ns;
+    q2->frame_no = x->f->no;
+    r->ndns++;
+    return VK_OK;
+}
+
+/* An answer to the latest query with its id and name from that guest port. */
+static vk_rec_dns *dns_match(vk_recording *r, const fr *x, const vk_dns_question *q)
+{
+    for (size_t i = r->ndns; i-- > 0;) {
+        vk_rec_dns *e = &r->dns[i];
+        if (e->id == q->id && strcmp(e->name, q->name) == 0 && vk_waddr_eq(&e->guest, &x->dst))
+            return e;
+    }
+    return NULL;
+}
+
+static int dns_answer(builder *b, vk_rec_dns *q, const fr *x, const uint8_t *data, size_t len)
+{
+    uint64_t ts = x->f->ts_ns;
+    uint64_t base = q->replies.n ? q->replies.d[q->replies.n - 1].ts : q->ts;
+    vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src, .data = data,
+                      .len = len, .delay = ts > base ? ts - base : 0};
+    if (dlist_add(&q->replies, &d) != VK_OK)
+        return b->err = VK_ENOMEM;
+    return VK_OK;
+}
+
+static int udp_frame(builder *b, const fr *x)
+{
+    vk_udp_repr udp;
+    if (vk_udp_parse(x->l4, x->l4_len, &udp) != VK_OK)
+        return VK_EFORMAT;
+    /* DHCP changes addresses mid-exchange and never leaves the stack */
+    if (udp.src_port == VK_UDP_PORT_BOOTPS || udp.src_port == VK_UDP_PORT_BOOTPC)
+        return VK_OK;
+    vk_dns_question q;
+    bool dns = (x->guest ? udp.dst_port : udp.src_port) == VK_UDP_PORT_DNS &&
+               vk_dns_parse_question(udp.payload, udp.payload_len, &q) == VK_OK &&
+               q.response != x->guest;
+    if (x->guest) {
+        if (dns)
+            return dns_query(b, x, &q);
+        vk_rec_udp *u = udp_find(b->r, &x->src);
+        if (u == NULL && (u = udp_new(b, &x->src, &x->dst, false)) == NULL)
+            return b->err;
+        vk_rec_dgram d = {.from_guest = true, .ts = x->f->ts_ns, .frame_no = x->f->no,
+                          .addr = x->dst, .data = udp.payload, .len = udp.payload_len};
+        if (dlist_add(&u->dg, &d) != VK_OK)
+            return b->err = VK_ENOMEM;
+        u->sent++;
+        u->sent_ts = x->f->ts_ns;
+        return VK_OK;
+    }
+    if (dns) {
+        vk_rec_dns *e = dns_match(b->r, x, &q);
+        if (e != NULL)
+            return dns_answer(b, e, x, udp.payload, udp.payload_len);
+    }
+    /* a datagram to a guest port that never sent: inbound (hostfwd=udp) */
+    vk_rec_udp *u = udp_find(b->r, &x->dst);
+    if (u == NULL && (u = udp_new(b, &x->dst, &x->src, true)) == NULL)
+        return b->err;
+    return udp_reply(b, u, x, &x->src, udp.payload, udp.payload_len, 0);
+}
+
+/* ---- ICMP ---- */
+
+static vk_rec_ping *ping_find(vk_recording *r, const vk_waddr *dst, uint16_t id, uint16_t seq)
+{
+    for (size_t i = r->nping; i-- > 0;) {
+        vk_rec_ping *p = &r->ping[i];
+        if (p->id == id && p->seq == seq && vk_waddr_eq(&p->dst, dst))
+            return p;
+    }
+    return NULL;
+}
+
+static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq)
+{
+    vk_recording *r = b->r;
+    if (!request) {
+        vk_rec_ping *p = ping_find(r, &x->src, id, seq);
+        if (p == NULL) {
+            r->st.orphans++;
+            return VK_OK;
+        }
+        uint64_t ts = x->f->ts_ns;
+        uint64_t base = p->replies.n ? p->replies.d[p->replies.n - 1].ts : p->ts;
+        vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src, .data = x->l4,
+                          .len = x->l4_len, .delay = ts > base ? ts - base : 0};
+        return dlist_add(&p->replies, &d) == VK_OK ? VK_OK : (b->err = VK_ENOMEM);
+    }
+    if (r->nping >= VK_REC_FLOWS_MAX) {
+        r->st.flows_full++;
+        return VK_OK;
+    }
+    if (grow((void **)&r->ping, r->nping, &r->capping, sizeof *r->ping) != VK_OK)
+        return b->err = VK_ENOMEM;
+    vk_rec_ping *p = &r->ping[r->nping];
+    memset(p, 0, sizeof *p);
+    p->guest = x->src;
+    p->dst = x->dst;
+    p->id = id;
+    p->seq = seq;
+    for (size_t i = 0; i < r->nping; i++)
+        if (r->ping[i].id == id && r->ping[i].seq == seq &&
+            vk_waddr_eq(&r->ping[i].dst, &p->dst))
+            p->ordinal++;
+    p->ts = x->f->ts_ns;
+    p->frame_no = x->f->no;
+    r->nping++;
+    return VK_OK;
+}
+
+/* An ICMP error from the network quoting a guest packet: the quoted
+ * protocol, source and destination (with ports) are in q. */
+static int icmp_error(builder *b, const fr *x, uint8_t proto, const vk_waddr *qsrc,
+                      const vk_waddr *qdst, int error)
+{
+    vk_recording *r = b->r;
+    if (proto == VK_IP_PROTO_TCP) {
+        vk_rec_tcp *t = tcp_find(r, qsrc, qdst);
+        if (t == NULL || t->inbound || t->b->decided) {
+            r->st.orphans++;
+            return VK_OK;
+        }
+        int status = error == VK_EPORTUNREACH ? VK_ECONNREFUSED : error;
+        return tcp_decide(t, status, x->f->ts_ns);
+    }
+    if (proto == VK_IP_PROTO_UDP) {
+        vk_rec_udp *u = udp_find(r, qsrc);
+        if (u == NULL) {
+            r->st.orphans++;
+            return VK_OK;
+        }
+        /* the error's source is the offender the socket reports (libslirp
+         * 4.7 shows it untranslated, e.g. 127.0.0.1 for a closed host port) */
+        vk_waddr offender = x->src;
+        offender.port = qdst->port;
+        return udp_reply(b, u, x, &offender, NULL, 0, error);
+    }
+    r->st.orphans++;
+    return VK_OK;
+}
+
+static int quoted_ports(const uint8_t *p, size_t len, vk_waddr *src, vk_waddr *dst)
+{
+    if (len < 4)
+        return VK_ETRUNC;
+    src->port = vk_get_be16(p);
+    dst->port = vk_get_be16(p + 2);
+    return VK_OK;
+}
+
+static int unreach_code4(uint8_t code)
+{
+    switch (code) {
+    case VK_ICMP_UNREACH_NET:
+        return VK_ENETUNREACH;
+    case VK_ICMP_UNREACH_PORT:
+        return VK_EPORTUNREACH;
+    default:
+        return VK_EHOSTUNREACH;
+    }
+}
+
+static int icmp4_frame(builder *b, const fr *x)
+{
+    vk_icmp_repr m;
+    if (vk_icmp_parse(x->l4, x->l4_len, &m) != VK_OK)
+        return VK_EFORMAT;
+    if (m.type == VK_ICMP_ECHO_REQUEST && x->guest)
+        return echo(b, x, true, m.id, m.seq);
+    if (m.type == VK_ICMP_ECHO_REPLY && !x->guest)
+        return echo(b, x, false, m.id, m.seq);
+    if (m.type != VK_ICMP_DEST_UNREACH || x->guest)
+        return VK_OK;
+    vk_ipv4_repr q;
+    if (vk_icmp_quoted(&m, &q) != VK_OK)
+        return VK_EFORMAT;
+    vk_waddr qs = {.family = 4, .ip4 = q.src}, qd = {.family = 4, .ip4 = q.dst};
+    if (quoted_ports(q.payload, q.payload_len, &qs, &qd) != VK_OK)
+        return VK_EFORMAT;
+    return icmp_error(b, x, q.proto, &qs, &qd, unreach_code4(m.code));
+}
+
+static int icmp6_frame(builder *b, const fr *x)
+{
+    vk_icmpv6_repr m;
+    if (vk_icmpv6_parse(x->l4, x->l4_len, &m) != VK_OK)
+        return VK_EFORMAT;
+    if (m.type == VK_ICMPV6_ECHO_REQUEST && x->guest)
+        return echo(b, x, true, m.id, m.seq);
+    if (m.type == VK_ICMPV6_ECHO_REPLY && !x->guest)
+        return echo(b, x, false, m.id, m.seq);
+    if (m.type != VK_ICMPV6_DEST_UNREACH || x->guest)
+        return VK_OK;
+    /* data: 4 unused bytes, then the quoted packet (header whole, payload
+     * possibly cut: read the fixed header by hand through the reader) */
+    vk_rd rd;
+    vk_rd_init(&rd, m.data, m.data_len);
+    vk_rd_skip(&rd, 4 + 6);
+    uint8_t nh = vk_rd_u8(&rd);
+    vk_rd_skip(&rd, 1);
+    vk_waddr qs = {.family = 6}, qd = {.family = 6};
+    vk_rd_bytes(&rd, qs.ip6.b, 16);
+    vk_rd_bytes(&rd, qd.ip6.b, 16);
+    const uint8_t *ports = vk_rd_take(&rd, 4);
+    if (ports == NULL || quoted_ports(ports, 4, &qs, &qd) != VK_OK)
+        return VK_EFORMAT;
+    int error = m.code == 0 ? VK_ENETUNREACH : m.code == 4 ? VK_EPORTUNREACH : VK_EHOSTUNREACH;
+    return icmp_error(b, x, nh, &qs, &qd, error);
+}
+
+/* ---- the pass ---- */
+
+static int one_frame(builder *b, const vk_cap_frame *f, bool guest)
+{
+    fr x = {.f = f, .guest = guest};
+    if (vk_pkt_locate(f->data, f->len, &x.k) != VK_OK || x.k.l3 == 0 || x.k.frag ||
+        x.k.l4_off == 0 || x.k.l4_off > x.k.l3_end)
+        return VK_EFORMAT;
+    addr_of(&x.k, true, &x.src);
+    addr_of(&x.k, false, &x.dst);
+    x.l4 = f->data + x.k.l4_off;
+    x.l4_len = vk_pkt_l4_len(&x.k);
+    if (x.k.proto == VK_IP_PROTO_TCP || x.k.proto == VK_IP_PROTO_UDP) {
+        if (x.l4_len < 4)
+            return VK_EFORMAT;
+        x.src.port = vk_get_be16(x.l4);
+        x.dst.port = vk_get_be16(x.l4 + 2);
+    }
+    switch (x.k.proto) {
+    case VK_IP_PROTO_TCP:
+        return tcp_frame(b, &x);
+    case VK_IP_PROTO_UDP:
+        return udp_frame(b, &x);
+    case VK_IP_PROTO_ICMP:
+        return x.k.l3 == 4 ? icmp4_frame(b, &x) : VK_EFORMAT;
+    case VK_IP_PROTO_ICMPV6:
+        return x.k.l3 == 6 ? icmp6_frame(b, &x) : VK_EFORMAT;
+    default:
+        return VK_EFORMAT;
+    }
+}
+
+static void finish(vk_recording *r)
+{
+    for (size_t i = 0; i < r->ntcp; i++) {
+        free(r->tcp[i].b);
+        r->tcp[i].b = NULL;
+    }
+}
+
+int vk_recording_build(const vk_capture *c, const vk_side *side, vk_recording **out,
+                       vk_diag *d)
+{
+    *out = NULL;
+    vk_recording *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+    r->refs = 1;
+    r->epoch = c->count ? c->frames[0].ts_ns : 0;
+    builder b = {.r = r};
+    for (size_t i = 0; i < c->count && b.err == VK_OK; i++) {
+        if (side[i] != VK_SIDE_GUEST && side[i] != VK_SIDE_EXPECTED)
+            continue;
+        int e = one_frame(&b, &c->frames[i], side[i] == VK_SIDE_GUEST);
+        if (e == VK_OK)
+            r->st.frames_used++;
+        else
+            r->st.frames_skipped++;
+    }
+    finish(r);
+    if (b.err != VK_OK) {
+        vk_recording_unref(r);
+        return vk_diag_set(d, b.err, "out of memory building the recorded world");
+    }
+    *out = r;
+    return VK_OK;
+}
+
+int vk_recording_build_mac(const vk_capture *c, const vk_mac *guest_mac, vk_recording **out,
+                           vk_diag *d)
+{
+    vk_side *side = calloc(c->count + 1, sizeof *side);
+    if (side == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if (f->len < 12 || f->dropped)
+            continue;
+        if (memcmp(f->data + 6, guest_mac->b, 6) == 0)
+            side[i] = VK_SIDE_GUEST;
+        else if (memcmp(f->data, guest_mac->b, 6) == 0 || (f->data[0] & 1))
+            side[i] = VK_SIDE_EXPECTED;
+    }
+    int e = vk_recording_build(c, side, out, d);
+    free(side);
+    return e;
+}
+
+vk_recording *vk_recording_ref(vk_recording *r)
+{
+    if (r != NULL)
+        r->refs++;
+    return r;
+}
+
+void vk_recording_unref(vk_recording *r)
+{
+    if (r == NULL || --r->refs > 0)
+        return;
+    for (size_t i = 0; i < r->ntcp; i++) {
+        free(r->tcp[i].ev);
+        free(r->tcp[i].guest_stream);
+        free(r->tcp[i].b);
+    }
+    for (size_t i = 0; i < r->nudp; i++)
+        free(r->udp[i].dg.d);
+    for (size_t i = 0; i < r->ndns; i++)
+        free(r->dns[i].replies.d);
+    for (size_t i = 0; i < r->nping; i++)
+        free(r->ping[i].replies.d);
+    free(r->tcp);
+    free(r->udp);
+    free(r->dns);
+    free(r->ping);
+    free(r->notes);
+    free(r);
+}

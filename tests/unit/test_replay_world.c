@@ -1,0 +1,1033 @@
+/*
+ * The recorded world: the builder on the real QEMU captures of pcaps/, and
+ * the world's operations and timing on a virtual loop with a scripted guest
+ * side (the test plays the user stack: it calls the ops at chosen times and
+ * logs the callbacks, checking none comes from inside an op).
+ *
+ * The expected values below were derived once, by hand, from the captures
+ * with tshark (e.g. `tshark -r pcaps/qemu-e1000-http.pcap -Y tcp -T fields
+ * -e frame.number -e frame.time_epoch -e ip.src -e tcp.srcport
+ * -e tcp.flags.str -e tcp.seq_raw -e tcp.len -e tcp.payload`, and the same
+ * with udp/dns fields for qemu-e1000-udp-dns.pcap); the comments next to
+ * them say which frames they come from.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/user/world.h"
+#include "core/loop.h"
+#include "replay/capture.h"
+#include "replay/recording.h"
+#include "replay/world_recorded.h"
+#include "wire/checksum.h"
+#include "wire/dns.h"
+#include "wire/ethernet.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/ipv6.h"
+#include "wire/tcp.h"
+
+#define US 1000ull
+#define MS 1000000ull
+
+static const vk_mac guest_mac = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
+
+static vk_capture *load(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/pcaps/%s", VK_SOURCE_DIR, name);
+    vk_capture *c = NULL;
+    vk_diag d;
+    assert_int_equal(vk_capture_read(path, &c, &d), VK_OK);
+    return c;
+}
+
+static vk_recording *build(const vk_capture *c)
+{
+    vk_recording *r = NULL;
+    vk_diag d;
+    assert_int_equal(vk_recording_build_mac(c, &guest_mac, &r, &d), VK_OK);
+    return r;
+}
+
+static vk_waddr a4(const char *ip, uint16_t port)
+{
+    vk_waddr a = {.family = 4, .port = port};
+    assert_int_equal(vk_ip4_parse(ip, &a.ip4), VK_OK);
+    return a;
+}
+
+static const vk_rec_tcp *only_tcp(const vk_recording *r)
+{
+    assert_int_equal(r->ntcp, 1);
+    return &r->tcp[0];
+}
+
+/* ---- the builder on real captures ---- */
+
+static void check_http_flow(const vk_rec_tcp *t, uint16_t guest_port, uint64_t connect,
+                            uint64_t d1, uint64_t d2, uint64_t d3)
+{
+    vk_waddr peer = a4("10.0.2.2", 18080), guest = a4("10.0.2.15", guest_port);
+    assert_true(vk_waddr_eq(&t->peer, &peer));
+    assert_true(vk_waddr_eq(&t->guest, &guest));
+    assert_false(t->inbound);
+    assert_int_equal(t->ordinal, 0);
+    assert_int_equal(t->status, VK_OK);
+    assert_int_equal(t->connect_delay, connect);
+    /* the guest's GET: 86 bytes, then its FIN */
+    assert_int_equal(t->guest_bytes, 86);
+    assert_true(t->guest_fin);
+    assert_int_equal(t->npieces, 1);
+    assert_memory_equal(t->guest_stream[0].data, "GET /hello.txt HTTP/1.1\r\nHost: 10.0.2.2:18080\r\n",
+                        47);
+    /* slirp's two data segments (186 + 16 bytes) and its FIN, each after the
+     * 86-byte request, before the guest's FIN */
+    assert_int_equal(t->nev, 3);
+    assert_int_equal(t->ev[0].kind, VK_REC_DATA);
+    assert_int_equal(t->ev[0].len, 186);
+    assert_memory_equal(t->ev[0].data, "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6", 39);
+    assert_int_equal(t->ev[1].kind, VK_REC_DATA);
+    assert_int_equal(t->ev[1].len, 16);
+    assert_memory_equal(t->ev[1].data, "hello from host\n", 16);
+    assert_int_equal(t->ev[2].kind, VK_REC_EOF);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(t->ev[i].prefix, 86);
+        assert_false(t->ev[i].after_guest_fin);
+    }
+    assert_int_equal(t->ev[0].delay, d1);
+    assert_int_equal(t->ev[1].delay, d2);
+    assert_int_equal(t->ev[2].delay, d3);
+}
+
+static void test_builder_e1000_http_flow_outcome_chunks_and_prefixes(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-e1000-http.pcap");
+    vk_recording *r = build(c);
+    const vk_rec_tcp *t = only_tcp(r);
+    /* frames 13 (SYN .281144) and 14 (SYN-ACK .291048): 9904 us; frame 16 (GET
+     * .303913) -> 18 (.310024): 6111 us; 18 -> 19 (.310059): 35 us; 19 -> 20
+     * (FIN .310077): 18 us */
+    check_http_flow(t, 32954, 9904 * US, 6111 * US, 35 * US, 18 * US);
+    assert_int_equal(t->syn_no, 13);
+    assert_int_equal(t->ev[0].frame_no, 18);
+    assert_int_equal(t->ev[2].frame_no, 20);
+    assert_int_equal(r->nnotes, 0);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+static void test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-virtio-http-tftp.pcap");
+    vk_recording *r = build(c);
+    /* frames 8 (SYN .158578) -> 9 (SYN-ACK .158854): 276 us; 11 (GET .170017)
+     * -> 13 (.175421): 5404 us; 13 -> 14 (.175506): 85 us; 14 -> 15 (FIN
+     * .175583): 77 us */
+    check_http_flow(only_tcp(r), 58148, 276 * US, 5404 * US, 85 * US, 77 * US);
+    assert_int_equal(r->ndns, 0);
+    assert_int_equal(r->nping, 0);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+static void test_builder_refused_connection_from_a_reset_before_any_syn_ack(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-e1000-restrict.pcap");
+    vk_recording *r = build(c);
+    const vk_rec_tcp *t = only_tcp(r);
+    /* frame 21 SYN (.516737) answered by frame 22 RST|ACK (.516766): 29 us */
+    vk_waddr peer = a4("10.0.2.2", 18080);
+    assert_true(vk_waddr_eq(&t->peer, &peer));
+    assert_int_equal(t->guest.port, 47086);
+    assert_int_equal(t->status, VK_ECONNREFUSED);
+    assert_int_equal(t->connect_delay, 29 * US);
+    assert_int_equal(t->nev, 0);
+    assert_int_equal(t->guest_bytes, 0);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+static const vk_rec_udp *udp_to(const vk_recording *r, const vk_waddr *dst)
+{
+    for (size_t i = 0; i < r->nudp; i++)
+        if (vk_waddr_eq(&r->udp[i].first_dst, dst))
+            return &r->udp[i];
+    fail_msg("no UDP socket to that destination");
+    return NULL;
+}
+
+static void test_builder_udp_echo_replies_count_the_guest_datagrams_before_them(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-e1000-udp-dns.pcap");
+    vk_recording *r = build(c);
+    vk_waddr echo = a4("10.0.2.2", 17777), guest = a4("10.0.2.15", 35314);
+    const vk_rec_udp *u = udp_to(r, &echo);
+    assert_true(vk_waddr_eq(&u->guest, &guest));
+    /* frames 13-38: 12 requests of 26 bytes, 12 replies "echo:" + request */
+    size_t req = 0, rep = 0;
+    for (size_t i = 0; i < u->dg.n; i++) {
+        const vk_rec_dgram *d = &u->dg.d[i];
+        if (d->from_guest) {
+            req++;
+            assert_int_equal(d->len, 26);
+            assert_true(vk_waddr_eq(&d->addr, &echo));
+            continue;
+        }
+        rep++;
+        assert_int_equal(d->len, 31);
+        assert_memory_equal(d->data, "echo:", 5);
+        assert_true(vk_waddr_eq(&d->addr, &echo));
+        assert_int_equal(d->error, 0);
+    }
+    assert_int_equal(req, 12);
+    assert_int_equal(rep, 12);
+    /* the five back-to-back copies (frames 13-17) come before any reply: the
+     * first reply (frame 18, .607411) follows the fifth (.597637) by 9774 us,
+     * the next (frame 19) 72 us after it; frame 26 answers the sixth request
+     * (frame 25, .125530) after 646 us */
+    assert_false(u->dg.d[5].from_guest);
+    assert_int_equal(u->dg.d[5].prefix, 5);
+    assert_int_equal(u->dg.d[5].delay, 9774 * US);
+    assert_int_equal(u->dg.d[6].prefix, 5);
+    assert_int_equal(u->dg.d[6].delay, 72 * US);
+    assert_int_equal(u->dg.d[11].frame_no, 26);
+    assert_int_equal(u->dg.d[11].prefix, 6);
+    assert_int_equal(u->dg.d[11].delay, 646 * US);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+static void test_builder_dns_queries_keyed_by_id_and_name(void **state)
+{
+    (void)state;
+    vk_capture *c = load("qemu-e1000-udp-dns.pcap");
+    vk_recording *r = build(c);
+    /* frames 41/42: A? example.invalid id 0x2626, NXDOMAIN after 497 us;
+     * frames 43/44: AAAA? id 0xc0af, after 105 us */
+    assert_int_equal(r->ndns, 2);
+    vk_waddr server = a4("10.0.2.3", 53), guest = a4("10.0.2.15", 36455);
+    assert_int_equal(r->dns[0].id, 0x2626);
+    assert_string_equal(r->dns[0].name, "example.invalid");
+    assert_int_equal(r->dns[1].id, 0xc0af);
+    assert_string_equal(r->dns[1].name, "example.invalid");
+    for (int i = 0; i < 2; i++) {
+        assert_true(vk_waddr_eq(&r->dns[i].server, &server));
+        assert_true(vk_waddr_eq(&r->dns[i].guest, &guest));
+        assert_int_equal(r->dns[i].replies.n, 1);
+        assert_int_equal(r->dns[i].replies.d[0].len, 33);
+        assert_true(vk_waddr_eq(&r->dns[i].replies.d[0].addr, &server));
+    }
+    assert_int_equal(r->dns[0].replies.d[0].delay, 497 * US);
+    assert_int_equal(r->dns[1].replies.d[0].delay, 105 * US);
+    /* the answer's flags: 0x8183 (response, NXDOMAIN) */
+    assert_int_equal(r->dns[0].replies.d[0].data[2], 0x81);
+    assert_int_equal(r->dns[0].replies.d[0].data[3], 0x83);
+    /* no UDP socket was made for the DNS port */
+    vk_waddr dns_port = a4("10.0.2.3", 53);
+    for (size_t i = 0; i < r->nudp; i++)
+        assert_false(vk_waddr_eq(&r->udp[i].first_dst, &dns_port));
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* ---- the builder on a hand-made capture (wire/ emitters) ---- */
+
+static const vk_mac slirp_mac = {{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}};
+
+/* Appends an IPv4 frame carrying payload (proto) between the guest
+ * 10.0.2.15 and 10.0.2.2. */
+static void add_ip_peer(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
+                        const char *peer, const uint8_t *l4, size_t l4_len)
+{
+    uint8_t f[1600];
+    vk_eth_repr eth = {.dst = from_guest ? slirp_mac : guest_mac,
+                       .src = from_guest ? guest_mac : slirp_mac, .ethertype = 0x0800};
+    size_t w, w2;
+    assert_int_equal(vk_eth_emit(&eth, f, sizeof f, &w), VK_OK);
+    vk_ipv4_repr ip = {.ttl = 64, .proto = proto, .payload = l4, .payload_len = l4_len};
+    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4(peer, 0).ip4;
+    ip.src = from_guest ? g : h;
+    ip.dst = from_guest ? h : g;
+    assert_int_equal(vk_ipv4_emit(&ip, f + w, sizeof f - w, &w2), VK_OK);
+    assert_int_equal(vk_capture_append(c, ts, f, w + w2, 0, 0), VK_OK);
+}
+
+static void add_ip(vk_capture *c, uint64_t ts, bool from_guest, uint8_t proto,
+                   const uint8_t *l4, size_t l4_len)
+{
+    add_ip_peer(c, ts, from_guest, proto, "10.0.2.2", l4, l4_len);
+}
+
+/* A TCP segment 10.0.2.15:40000 <> 10.0.2.2:dport. */
+static void add_tcp(vk_capture *c, uint64_t ts, bool from_guest, uint16_t dport, uint32_t seq,
+                    uint32_t ack, uint8_t flags, const char *data)
+{
+    uint8_t seg[1500];
+    size_t n;
+    vk_tcp_repr t = {.src_port = from_guest ? 40000 : dport,
+                     .dst_port = from_guest ? dport : 40000, .seq = seq, .ack = ack,
+                     .flags = flags, .window = 65535, .payload = (const uint8_t *)data,
+                     .payload_len = data ? strlen(data) : 0};
+    vk_ip4 g = a4("10.0.2.15", 0).ip4, h = a4("10.0.2.2", 0).ip4;
+    uint32_t ps = from_guest ? vk_csum_pseudo4(&g, &h, 6) : vk_csum_pseudo4(&h, &g, 6);
+    assert_int_equal(vk_tcp_emit(&t, ps, seg, sizeof seg, &n), VK_OK);
+    add_ip(c, ts, from_guest, 6, seg, n);
+}
+
+static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    /* flow 1 (8080): SYN, its retransmission, SYN-ACK 1.5 s after the first */
+    add_tcp(c, s0, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1000 * MS, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1500 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 1600 * MS, true, 8080, 1001, 5001, VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 2000 * MS, true, 8080, 1001, 5001, VK_TCP_ACK | VK_TCP_PSH, "abcdef");
+    /* the peer's bytes 3..5 before 0..2, then all six again */
+    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK, "XYZ");
+    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABC");
+    add_tcp(c, s0 + 2300 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABCXYZ");
+    add_tcp(c, s0 + 2400 * MS, true, 8080, 1007, 5007, VK_TCP_ACK | VK_TCP_FIN, NULL);
+    add_tcp(c, s0 + 2500 * MS, false, 8080, 5007, 1008, VK_TCP_ACK | VK_TCP_FIN, NULL);
+    /* flow 2 (9090): ICMP host unreachable quoting the SYN, 3 ms later */
+    add_tcp(c, s0 + 3000 * MS, true, 9090, 7000, 0, VK_TCP_SYN, NULL);
+    const vk_cap_frame *syn = &c->frames[c->count - 1];
+    uint8_t quote[28];
+    memcpy(quote, syn->data + VK_ETH_HLEN, sizeof quote);
+    uint8_t icmp[64];
+    size_t n;
+    vk_icmp_repr m = {.type = VK_ICMP_DEST_UNREACH, .code = VK_ICMP_UNREACH_HOST,
+                      .data = quote, .data_len = sizeof quote};
+    assert_int_equal(vk_icmp_emit(&m, icmp, sizeof icmp, &n), VK_OK);
+    add_ip(c, s0 + 3003 * MS, false, 1, icmp, n);
+    /* flow 3 (7070): a SYN nobody answers */
+    add_tcp(c, s0 + 4000 * MS, true, 7070, 9000, 0, VK_TCP_SYN, NULL);
+    /* flow 4: a second connection to 8080 from the same port, new ISN */
+    add_tcp(c, s0 + 5000 * MS, true, 8080, 20000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 5000 * MS + 20 * US, false, 8080, 0, 20001, VK_TCP_RST | VK_TCP_ACK, NULL);
+
+    vk_recording *r = build(c);
+    assert_int_equal(r->ntcp, 4);
+    const vk_rec_tcp *t = &r->tcp[0];
+    assert_int_equal(t->status, VK_OK);
+    assert_int_equal(t->connect_delay, 1500 * MS);
+    assert_int_equal(t->guest_bytes, 6);
+    assert_true(t->guest_fin);
+    assert_int_equal(t->nev, 3);
+    assert_int_equal(t->ev[0].len, 3);
+    assert_memory_equal(t->ev[0].data, "ABC", 3);
+    assert_int_equal(t->ev[0].delay, 200 * MS);
+    assert_int_equal(t->ev[1].len, 3);
+    assert_memory_equal(t->ev[1].data, "XYZ", 3);
+    assert_int_equal(t->ev[1].delay, 0);
+    assert_int_equal(t->ev[0].prefix, 6);
+    assert_int_equal(t->ev[2].kind, VK_REC_EOF);
+    assert_true(t->ev[2].after_guest_fin);
+    assert_int_equal(t->ev[2].delay, 100 * MS);
+    assert_true(r->st.tcp_retransmits >= 1);
+    assert_int_equal(r->tcp[1].status, VK_EHOSTUNREACH);
+    assert_int_equal(r->tcp[1].connect_delay, 3 * MS);
+    assert_int_equal(r->tcp[2].status, VK_ETIMEDOUT);
+    assert_int_equal(r->tcp[2].connect_delay, VK_REC_CONNECT_TIMEOUT_NS);
+    assert_int_equal(r->tcp[3].status, VK_ECONNREFUSED);
+    assert_int_equal(r->tcp[3].ordinal, 1);
+    assert_int_equal(r->tcp[3].connect_delay, 20 * US);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* Every frame of the real captures cut at every length and with bytes
+ * flipped: the builder skips what it cannot read and never crashes (run
+ * under ASan in the sanitizer build). */
+static void test_builder_survives_truncated_and_corrupted_frames(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"qemu-e1000-http.pcap", "qemu-e1000-udp-dns.pcap",
+                                        "qemu-virtio-http-tftp.pcap"};
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        vk_capture *c = load(names[n]);
+        for (int mode = 0; mode < 3; mode++) {
+            vk_capture *m = vk_capture_new(NULL);
+            assert_non_null(m);
+            uint32_t rng = 12345u + (uint32_t)mode;
+            for (size_t i = 0; i < c->count; i++) {
+                const vk_cap_frame *f = &c->frames[i];
+                uint8_t buf[2048];
+                size_t len = f->len < sizeof buf ? f->len : sizeof buf;
+                memcpy(buf, f->data, len);
+                if (mode == 0) {
+                    /* every prefix of the frame */
+                    for (size_t k = 0; k <= len; k++)
+                        assert_int_equal(vk_capture_append(m, f->ts_ns, buf, k, 0, 0), VK_OK);
+                    continue;
+                }
+                for (int k = 0; k < 8; k++) {
+                    rng = rng * 1103515245u + 12345u;
+                    size_t at = 12 + (rng >> 8) % (len > 12 ? len - 12 : 1);
+                    if (at < len)
+                        buf[at] ^= (uint8_t)(rng >> 24 | 1);
+                }
+                if (mode == 2) /* timestamps going backwards too */
+                    assert_int_equal(vk_capture_append(m, f->ts_ns - i * MS, buf, len, 0, 0),
+                                     VK_OK);
+                else
+                    assert_int_equal(vk_capture_append(m, f->ts_ns, buf, len, 0, 0), VK_OK);
+            }
+            vk_recording *r = build(m);
+            assert_true(r->st.frames_used + r->st.frames_skipped > 0);
+            vk_recording_unref(r);
+            vk_capture_free(m);
+        }
+        vk_capture_free(c);
+    }
+}
+
+static void test_dns_question_reader_rejects_loops_and_truncation(void **state)
+{
+    (void)state;
+    vk_dns_question q;
+    /* a pointer to itself */
+    static const uint8_t loop[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1};
+    assert_int_equal(vk_dns_parse_question(loop, sizeof loop, &q), VK_EFORMAT);
+    /* a label running past the end */
+    static const uint8_t cut[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 'a', 'b'};
+    assert_int_equal(vk_dns_parse_question(cut, sizeof cut, &q), VK_ETRUNC);
+    /* no question */
+    static const uint8_t none[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(vk_dns_parse_question(none, sizeof none, &q), VK_EFORMAT);
+    /* a backward pointer is followed; names are lower-cased */
+    static const uint8_t ok[] = {0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+                                 2, 'E', 'x', 0, 0, 1, 0, 1};
+    assert_int_equal(vk_dns_parse_question(ok, sizeof ok, &q), VK_OK);
+    assert_int_equal(q.id, 0x1234);
+    assert_false(q.response);
+    assert_string_equal(q.name, "ex");
+}
+
+/* ---- the world on a virtual loop, the test playing the stack ---- */
+
+#define LOG_MAX 64
+
+typedef struct logent {
+    char what;          /* 'c' connected, 'r' readable, 'w' writable, 'a' accepted */
+    int status;
+    uint64_t now;
+    vk_wsock *s;
+    vk_waddr peer;
+} logent;
+
+typedef struct stack {
+    vk_loop *loop;
+    vk_world *w;
+    vk_recording *rec;
+    vk_capture *cap;
+    bool in_op;
+    logent log[LOG_MAX];
+    size_t n;
+} stack;
+
+static void push(stack *k, logent e)
+{
+    assert_false(k->in_op); /* never called back from inside an operation */
+    assert_true(k->n < LOG_MAX);
+    k->log[k->n++] = e;
+}
+
+static void ev_connected(void *ctx, vk_wsock *s, int status, uint64_t now)
+{
+    push(ctx, (logent){.what = 'c', .status = status, .now = now, .s = s});
+}
+
+static void ev_readable(void *ctx, vk_wsock *s, uint64_t now)
+{
+    push(ctx, (logent){.what = 'r', .now = now, .s = s});
+}
+
+static void ev_accepted(void *ctx, vk_wsock *l, vk_wsock *conn, const vk_waddr *peer,
+                        uint64_t now)
+{
+    (void)l;
+    push(ctx, (logent){.what = 'a', .now = now, .s = conn, .peer = *peer});
+}
+
+static const vk_wsock_events events = {
+    .connected = ev_connected, .readable = ev_readable, .accepted = ev_accepted};
+
+static void noop(void *arg, uint64_t now)
+{
+    (void)arg, (void)now;
+}
+
+/* Moves the virtual clock to loop time t, firing the world's timers on the
+ * way. */
+static void run_to(stack *k, uint64_t t)
+{
+    vk_timer *tm = vk_timer_new(k->loop, noop, NULL);
+    vk_timer_arm(tm, t);
+    vk_loop_run(k->loop, t);
+    vk_timer_free(tm);
+    assert_int_equal(vk_loop_now(k->loop), t);
+}
+
+static void stack_open(stack *k, const char *capture)
+{
+    memset(k, 0, sizeof *k);
+    k->cap = load(capture);
+    k->rec = build(k->cap);
+    k->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k->loop, k->rec->epoch);
+    k->w = vk_world_recorded_new(k->loop, k->rec);
+    assert_non_null(k->w);
+}
+
+static void stack_close(stack *k)
+{
+    k->w->ops->free(k->w);
+    vk_loop_free(k->loop);
+    vk_recording_unref(k->rec);
+    vk_capture_free(k->cap);
+}
+
+static uint64_t rel(const stack *k, uint64_t abs_ts)
+{
+    return abs_ts - k->rec->epoch;
+}
+
+static vk_world_flow tcp_flow(const char *dst, uint16_t dport, uint16_t sport)
+{
+    vk_world_flow f = {.family = 4, .proto = 6, .src_port = sport, .dst_port = dport};
+    assert_int_equal(vk_ip4_parse("10.0.2.15", &f.src4), VK_OK);
+    assert_int_equal(vk_ip4_parse(dst, &f.dst4), VK_OK);
+    return f;
+}
+
+static long op_send(stack *k, vk_wsock *s, const uint8_t *p, size_t n)
+{
+    k->in_op = true;
+    long r = k->w->ops->send(k->w, s, p, n, vk_loop_now(k->loop));
+    k->in_op = false;
+    return r;
+}
+
+static long op_recv(stack *k, vk_wsock *s, uint8_t *p, size_t n)
+{
+    k->in_op = true;
+    long r = k->w->ops->recv(k->w, s, p, n, vk_loop_now(k->loop));
+    k->in_op = false;
+    return r;
+}
+
+static void test_world_tcp_chunk_released_only_after_the_guest_prefix(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-http.pcap");
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    uint64_t syn = rel(&k, t->syn_ts);
+    run_to(&k, syn);
+    vk_world_flow f = tcp_flow("10.0.2.2", 18080, 32954);
+    vk_waddr dst = a4("127.0.0.1", 18080);
+    vk_wsock *s = NULL;
+    k.in_op = true;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, syn), VK_OK);
+    k.in_op = false;
+    assert_int_equal(k.n, 0);
+    /* the SYN-ACK came 9904 us after the SYN */
+    run_to(&k, syn + 9903 * US);
+    assert_int_equal(k.n, 0);
+    run_to(&k, syn + 9904 * US);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].what, 'c');
+    assert_int_equal(k.log[0].status, VK_OK);
+    /* 85 of the 86 request bytes: nothing comes, however long we wait */
+    const uint8_t *get = t->guest_stream[0].data;
+    assert_int_equal(op_send(&k, s, get, 85), 85);
+    run_to(&k, syn + 500 * MS);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[512];
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    /* the last byte: the 186-byte chunk 6111 us later, the 16 bytes 35 us
+     * after that, EOF 18 us after that */
+    uint64_t t1 = syn + 500 * MS;
+    assert_int_equal(op_send(&k, s, get + 85, 1), 1);
+    run_to(&k, t1 + 6110 * US);
+    assert_int_equal(k.n, 1);
+    run_to(&k, t1 + 6111 * US);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.log[1].what, 'r');
+    assert_int_equal(op_recv(&k, s, buf, 100), 100);
+    assert_memory_equal(buf, "HTTP/1.0 200 OK\r\n", 17);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 86);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    run_to(&k, t1 + 6146 * US);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 16);
+    assert_memory_equal(buf, "hello from host\n", 16);
+    run_to(&k, t1 + 6164 * US);
+    assert_int_equal(k.n, 4);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 0);
+    k.in_op = true;
+    assert_int_equal(k.w->ops->shutdown_write(k.w, s, vk_loop_now(k.loop)), VK_OK);
+    k.w->ops->close(k.w, s, false, vk_loop_now(k.loop));
+    k.in_op = false;
+    /* the guest's stream matched the recording: no note */
+    assert_int_equal(k.rec->notes_total, 0);
+    stack_close(&k);
+}
+
+static void test_world_tcp_stream_differing_from_the_recording_is_noted(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-http.pcap");
+    vk_world_flow f = tcp_flow("10.0.2.2", 18080, 32954);
+    vk_waddr dst = a4("127.0.0.1", 18080);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, 0), VK_OK);
+    run_to(&k, 10 * MS);
+    assert_int_equal(k.log[0].status, VK_OK);
+    assert_int_equal(op_send(&k, s, (const uint8_t *)"GET /other", 10), 10);
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "stream byte 5"));
+    k.w->ops->close(k.w, s, true, vk_loop_now(k.loop));
+    stack_close(&k);
+}
+
+static void test_world_unknown_tcp_flow_is_refused_from_the_loop_and_noted(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-http.pcap");
+    run_to(&k, 1 * MS);
+    vk_world_flow f = tcp_flow("10.0.2.2", 9999, 40000);
+    vk_waddr dst = a4("127.0.0.1", 9999);
+    vk_wsock *s = NULL;
+    k.in_op = true;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, 1 * MS), VK_OK);
+    k.in_op = false;
+    assert_int_equal(k.n, 0);
+    run_to(&k, 2 * MS);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].what, 'c');
+    assert_int_equal(k.log[0].status, VK_ECONNREFUSED);
+    assert_int_equal(k.log[0].now, 1 * MS);
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "10.0.2.2:9999"));
+    assert_non_null(strstr(k.rec->notes[0], "refused"));
+    /* the second connection to the recorded port has no recorded flow */
+    vk_world_flow g = tcp_flow("10.0.2.2", 18080, 32954);
+    vk_waddr d2 = a4("127.0.0.1", 18080);
+    vk_wsock *s1 = NULL, *s2 = NULL;
+    k.w->ops->close(k.w, s, false, 2 * MS);
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &g, &d2, &events, &k, &s1, 2 * MS), VK_OK);
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &g, &d2, &events, &k, &s2, 2 * MS), VK_OK);
+    run_to(&k, 20 * MS);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(k.log[1].s, s2); /* refused at once */
+    assert_int_equal(k.log[1].status, VK_ECONNREFUSED);
+    assert_int_equal(k.log[2].s, s1); /* the recorded one, 9904 us later */
+    assert_int_equal(k.log[2].status, VK_OK);
+    assert_int_equal(k.log[2].now, 2 * MS + 9904 * US);
+    assert_int_equal(k.rec->notes_total, 2);
+    /* closing with releases still scheduled: nothing comes afterwards */
+    k.w->ops->close(k.w, s1, true, 20 * MS);
+    k.w->ops->close(k.w, s2, true, 20 * MS);
+    stack_close(&k);
+}
+
+static vk_world_flow udp_flow(const char *dst, uint16_t dport, uint16_t sport)
+{
+    vk_world_flow f = tcp_flow(dst, dport, sport);
+    f.proto = 17;
+    return f;
+}
+
+static long op_recvfrom(stack *k, vk_wsock *s, uint8_t *buf, size_t cap, vk_waddr *from)
+{
+    k->in_op = true;
+    long r = k->w->ops->recvfrom(k->w, s, buf, cap, from, vk_loop_now(k->loop));
+    k->in_op = false;
+    return r;
+}
+
+static int op_sendto(stack *k, vk_wsock *s, const vk_waddr *dst, const uint8_t *p, size_t n)
+{
+    k->in_op = true;
+    int r = k->w->ops->sendto(k->w, s, dst, p, n, 64, vk_loop_now(k->loop));
+    k->in_op = false;
+    return r;
+}
+
+static void test_world_dns_answers_matched_by_id_and_name_not_order(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-udp-dns.pcap");
+    vk_world_flow f = udp_flow("10.0.2.3", 53, 36455);
+    vk_waddr server;
+    assert_int_equal(k.w->ops->dns_server(k.w, 4, &server, 0), VK_OK);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->udp_open(k.w, &f, NULL, &events, &k, &s, 0), VK_OK);
+    run_to(&k, 100 * MS);
+    /* the AAAA query (id 0xc0af) first, the A query (0x2626) 1 ms later */
+    const vk_rec_dns *aaaa = &k.rec->dns[1], *a = &k.rec->dns[0];
+    uint8_t q_aaaa[64], q_a[64];
+    /* the queries as the guest sent them: the answer with QR cleared and
+     * NXDOMAIN flags back to a plain recursive query */
+    memcpy(q_aaaa, aaaa->replies.d[0].data, 33);
+    memcpy(q_a, a->replies.d[0].data, 33);
+    q_aaaa[2] = q_a[2] = 0x01;
+    q_aaaa[3] = q_a[3] = 0x00;
+    assert_int_equal(op_sendto(&k, s, &server, q_aaaa, 33), VK_OK);
+    run_to(&k, 101 * MS);
+    assert_int_equal(op_sendto(&k, s, &server, q_a, 33), VK_OK);
+    /* AAAA answered 105 us after its query, A 497 us after its own */
+    run_to(&k, 200 * MS);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.log[0].now, 100 * MS + 105 * US);
+    assert_int_equal(k.log[1].now, 101 * MS + 497 * US);
+    uint8_t buf[128];
+    vk_waddr from;
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 33);
+    assert_int_equal(buf[0], 0xc0);
+    assert_int_equal(buf[1], 0xaf);
+    assert_true(vk_waddr_eq(&from, &server));
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 33);
+    assert_int_equal(buf[0], 0x26);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EAGAIN);
+    /* a name the recording never asked: port unreachable, noted */
+    static const uint8_t other[] = {0x26, 0x26, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+                                    5, 'o', 't', 'h', 'e', 'r', 0, 0, 1, 0, 1};
+    assert_int_equal(op_sendto(&k, s, &server, other, sizeof other), VK_OK);
+    run_to(&k, 300 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EPORTUNREACH);
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "'other'"));
+    k.w->ops->close(k.w, s, false, 300 * MS);
+    stack_close(&k);
+}
+
+static void test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to(
+    void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-udp-dns.pcap");
+    vk_waddr echo = a4("10.0.2.2", 17777);
+    const vk_rec_udp *u = udp_to(k.rec, &echo);
+    vk_world_flow f = udp_flow("10.0.2.2", 17777, 35314);
+    vk_waddr dst = a4("127.0.0.1", 17777);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->udp_open(k.w, &f, NULL, &events, &k, &s, 0), VK_OK);
+    run_to(&k, 50 * MS);
+    /* four of the five first copies: no reply (the first came after the fifth) */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(op_sendto(&k, s, &dst, u->dg.d[i].data, u->dg.d[i].len), VK_OK);
+    run_to(&k, 60 * MS);
+    assert_int_equal(k.n, 0);
+    assert_int_equal(op_sendto(&k, s, &dst, u->dg.d[4].data, u->dg.d[4].len), VK_OK);
+    run_to(&k, 60 * MS + 9773 * US);
+    assert_int_equal(k.n, 0);
+    run_to(&k, 60 * MS + 9774 * US);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[64];
+    vk_waddr from;
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 31);
+    assert_memory_equal(buf, "echo:", 5);
+    /* the reply comes from the address the stack sent to */
+    assert_true(vk_waddr_eq(&from, &dst));
+    run_to(&k, 80 * MS);
+    size_t got = 1;
+    while (op_recvfrom(&k, s, buf, sizeof buf, &from) == 31)
+        got++;
+    assert_int_equal(got, 5);
+    assert_int_equal(k.rec->notes_total, 0);
+    k.w->ops->close(k.w, s, false, 80 * MS);
+    /* a socket to a port the recording never saw: port unreachable, noted */
+    vk_world_flow g = udp_flow("10.0.2.2", 4444, 35315);
+    vk_waddr d2 = a4("127.0.0.1", 4444);
+    assert_int_equal(k.w->ops->udp_open(k.w, &g, NULL, &events, &k, &s, 80 * MS), VK_OK);
+    assert_int_equal(op_sendto(&k, s, &d2, buf, 4), VK_OK);
+    run_to(&k, 90 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EPORTUNREACH);
+    assert_int_equal(k.rec->notes_total, 1);
+    k.w->ops->close(k.w, s, false, 90 * MS);
+    stack_close(&k);
+}
+
+/* The HTTP capture with the roles swapped (slirp's side taken as the guest)
+ * has a connection opened from the network side: a hostfwd connection. */
+static void test_world_inbound_connection_is_accepted_at_its_recorded_time(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = load("qemu-e1000-http.pcap");
+    vk_side *side = calloc(k.cap->count, sizeof *side);
+    for (size_t i = 0; i < k.cap->count; i++)
+        side[i] = memcmp(k.cap->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
+                                                                        : VK_SIDE_GUEST;
+    vk_diag d;
+    assert_int_equal(vk_recording_build(k.cap, side, &k.rec, &d), VK_OK);
+    free(side);
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    assert_true(t->inbound);
+    assert_int_equal(t->guest.port, 18080);
+    assert_int_equal(t->peer.port, 32954);
+    /* the peer's first bytes are the GET, after nothing from the "guest" */
+    assert_int_equal(t->ev[0].kind, VK_REC_DATA);
+    assert_int_equal(t->ev[0].len, 86);
+    assert_int_equal(t->ev[0].prefix, 0);
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_waddr local = a4("0.0.0.0", 18080);
+    vk_wsock *l = NULL;
+    assert_int_equal(k.w->ops->tcp_listen(k.w, &local, &events, &k, &l, 0), VK_OK);
+    uint64_t syn = rel(&k, t->syn_ts);
+    run_to(&k, syn + 1 * US);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].what, 'a');
+    assert_int_equal(k.log[0].now, syn);
+    assert_int_equal(k.log[0].peer.port, 32954);
+    vk_wsock *c = k.log[0].s;
+    c->ev = &events;
+    c->ctx = &k;
+    /* the GET: 22.769 ms after the accept (frame 13 .281144 -> 16 .303913) */
+    run_to(&k, syn + 22769 * US);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.log[1].what, 'r');
+    assert_int_equal(k.log[1].s, c);
+    uint8_t buf[128];
+    assert_int_equal(op_recv(&k, c, buf, sizeof buf), 86);
+    assert_memory_equal(buf, "GET /hello.txt", 14);
+    k.w->ops->close(k.w, c, false, vk_loop_now(k.loop));
+    k.w->ops->close(k.w, l, false, vk_loop_now(k.loop));
+    stack_close(&k);
+}
+
+/* The UDP capture with the roles swapped: the echo exchange becomes an
+ * inbound (hostfwd=udp) socket on guest port 17777. */
+static void test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = load("qemu-e1000-udp-dns.pcap");
+    vk_side *side = calloc(k.cap->count, sizeof *side);
+    for (size_t i = 0; i < k.cap->count; i++)
+        side[i] = memcmp(k.cap->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
+                                                                        : VK_SIDE_GUEST;
+    vk_diag d;
+    assert_int_equal(vk_recording_build(k.cap, side, &k.rec, &d), VK_OK);
+    free(side);
+    vk_waddr gw = a4("10.0.2.2", 17777), client = a4("10.0.2.15", 35314);
+    const vk_rec_udp *u = NULL;
+    for (size_t i = 0; i < k.rec->nudp; i++)
+        if (k.rec->udp[i].inbound && vk_waddr_eq(&k.rec->udp[i].guest, &gw))
+            u = &k.rec->udp[i];
+    assert_non_null(u);
+    assert_true(vk_waddr_eq(&u->first_dst, &client));
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 4, .proto = 17, .src4 = gw.ip4, .src_port = 17777};
+    vk_waddr bind = a4("0.0.0.0", 17777);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->udp_open(k.w, &f, &bind, &events, &k, &s, 0), VK_OK);
+    /* frames 13-17: the client's five copies at their capture times */
+    uint64_t t13 = rel(&k, u->dg.d[0].ts);
+    run_to(&k, t13 - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, t13);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[64];
+    vk_waddr from, lo = a4("127.0.0.1", 35314);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 26);
+    assert_true(vk_waddr_eq(&from, &lo)); /* a loopback client, as hostfwd sees it */
+    run_to(&k, t13 + 1 * MS);
+    size_t got = 1;
+    while (op_recvfrom(&k, s, buf, sizeof buf, &from) == 26)
+        got++;
+    assert_int_equal(got, 5);
+    /* the sixth (frame 25) only after five answers, 518018 us after the
+     * fifth answer (frame 22 .607512 -> 25 433.125530) */
+    run_to(&k, t13 + 100 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EAGAIN);
+    static const uint8_t answer[31] = "echo:";
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(op_sendto(&k, s, &lo, answer, sizeof answer), VK_OK);
+    size_t before = k.n;
+    run_to(&k, t13 + 100 * MS + 518017 * US);
+    assert_int_equal(k.n, before);
+    run_to(&k, t13 + 100 * MS + 518018 * US);
+    assert_int_equal(k.n, before + 1);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 26);
+    /* the answers differ from the recorded ones ("echo:" + request): noted */
+    assert_int_equal(k.rec->notes_total, 1);
+    k.w->ops->close(k.w, s, false, vk_loop_now(k.loop));
+    stack_close(&k);
+}
+
+static void add_echo(vk_capture *c, uint64_t ts, bool request, uint16_t id, uint16_t seq)
+{
+    uint8_t m[64];
+    size_t n;
+    static const uint8_t data[16] = "0123456789abcdef";
+    vk_icmp_repr r = {.type = request ? VK_ICMP_ECHO_REQUEST : VK_ICMP_ECHO_REPLY, .id = id,
+                      .seq = seq, .data = data, .data_len = sizeof data};
+    assert_int_equal(vk_icmp_emit(&r, m, sizeof m, &n), VK_OK);
+    add_ip_peer(c, ts, request, 1, "192.0.2.1", m, n);
+}
+
+static void test_world_echo_replies_follow_their_request(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    add_echo(k.cap, s0, true, 77, 1);
+    add_echo(k.cap, s0 + 5 * MS, false, 77, 1);
+    add_echo(k.cap, s0 + 1000 * MS, true, 77, 2);
+    add_echo(k.cap, s0 + 1007 * MS, false, 77, 2);
+    k.rec = build(k.cap);
+    assert_int_equal(k.rec->nping, 2);
+    assert_int_equal(k.rec->ping[1].replies.d[0].delay, 7 * MS);
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 4, .proto = 1, .src_port = 77};
+    f.src4 = a4("10.0.2.15", 0).ip4;
+    f.dst4 = a4("192.0.2.1", 0).ip4;
+    vk_waddr dst = a4("192.0.2.1", 0);
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->ping_open(k.w, &f, &events, &k, &s, 0), VK_OK);
+    /* the second request first: its reply 7 ms later */
+    uint8_t req[24] = {8, 0, 0, 0, 0, 77, 0, 2};
+    run_to(&k, 100 * MS);
+    assert_int_equal(op_sendto(&k, s, &dst, req, sizeof req), VK_OK);
+    run_to(&k, 107 * MS - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, 107 * MS);
+    assert_int_equal(k.n, 1);
+    uint8_t buf[64];
+    vk_waddr from;
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), 24);
+    assert_int_equal(buf[0], VK_ICMP_ECHO_REPLY);
+    assert_int_equal(buf[7], 2);
+    assert_true(vk_waddr_eq(&from, &dst));
+    /* a sequence number the recording never saw: host unreachable, noted */
+    req[7] = 9;
+    assert_int_equal(op_sendto(&k, s, &dst, req, sizeof req), VK_OK);
+    run_to(&k, 200 * MS);
+    assert_int_equal(op_recvfrom(&k, s, buf, sizeof buf, &from), VK_EHOSTUNREACH);
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "seq 9"));
+    k.w->ops->close(k.w, s, false, 200 * MS);
+    stack_close(&k);
+}
+
+/* A TCP segment over IPv6, guest fec0::15 port 40000 <> fec0::2 port 80. */
+static void add_tcp6(vk_capture *c, uint64_t ts, bool from_guest, uint32_t seq, uint32_t ack,
+                     uint8_t flags, const char *data)
+{
+    vk_ip6 g, h;
+    assert_int_equal(vk_ip6_parse("fec0::15", &g), VK_OK);
+    assert_int_equal(vk_ip6_parse("fec0::2", &h), VK_OK);
+    uint8_t seg[1500], f[1600];
+    size_t n, w, w2;
+    vk_tcp_repr t = {.src_port = from_guest ? 40000 : 80, .dst_port = from_guest ? 80 : 40000,
+                     .seq = seq, .ack = ack, .flags = flags, .window = 65535,
+                     .payload = (const uint8_t *)data, .payload_len = data ? strlen(data) : 0};
+    uint32_t ps = from_guest ? vk_csum_pseudo6(&g, &h, 6) : vk_csum_pseudo6(&h, &g, 6);
+    assert_int_equal(vk_tcp_emit(&t, ps, seg, sizeof seg, &n), VK_OK);
+    vk_eth_repr eth = {.dst = from_guest ? slirp_mac : guest_mac,
+                       .src = from_guest ? guest_mac : slirp_mac, .ethertype = 0x86dd};
+    assert_int_equal(vk_eth_emit(&eth, f, sizeof f, &w), VK_OK);
+    vk_ipv6_repr ip = {.next_header = 6, .hop_limit = 64, .src = from_guest ? g : h,
+                       .dst = from_guest ? h : g, .payload = seg, .payload_len = n};
+    assert_int_equal(vk_ipv6_emit(&ip, f + w, sizeof f - w, &w2), VK_OK);
+    assert_int_equal(vk_capture_append(c, ts, f, w + w2, 0, 0), VK_OK);
+}
+
+static void test_world_ipv6_tcp_flow_replays_like_ipv4(void **state)
+{
+    (void)state;
+    stack k;
+    memset(&k, 0, sizeof k);
+    k.cap = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    add_tcp6(k.cap, s0, true, 100, 0, VK_TCP_SYN, NULL);
+    add_tcp6(k.cap, s0 + 2 * MS, false, 64000, 101, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp6(k.cap, s0 + 3 * MS, true, 101, 64001, VK_TCP_ACK | VK_TCP_PSH, "ping");
+    add_tcp6(k.cap, s0 + 4 * MS, false, 64001, 105, VK_TCP_ACK | VK_TCP_PSH, "pong");
+    k.rec = build(k.cap);
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    assert_int_equal(t->peer.family, 6);
+    assert_int_equal(t->peer.port, 80);
+    assert_int_equal(t->connect_delay, 2 * MS);
+    assert_int_equal(t->nev, 1);
+    assert_int_equal(t->ev[0].prefix, 4);
+    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k.loop, k.rec->epoch);
+    k.w = vk_world_recorded_new(k.loop, k.rec);
+    vk_world_flow f = {.family = 6, .proto = 6, .src_port = 40000, .dst_port = 80};
+    assert_int_equal(vk_ip6_parse("fec0::15", &f.src6), VK_OK);
+    assert_int_equal(vk_ip6_parse("fec0::2", &f.dst6), VK_OK);
+    vk_waddr dst = {.family = 6, .port = 80};
+    dst.ip6.b[15] = 1;
+    vk_wsock *s = NULL;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, 0), VK_OK);
+    run_to(&k, 2 * MS);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].status, VK_OK);
+    assert_int_equal(op_send(&k, s, (const uint8_t *)"ping", 4), 4);
+    run_to(&k, 3 * MS);
+    assert_int_equal(k.n, 2);
+    uint8_t buf[16];
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 4);
+    assert_memory_equal(buf, "pong", 4);
+    assert_int_equal(k.rec->notes_total, 0);
+    k.w->ops->close(k.w, s, false, 3 * MS);
+    stack_close(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builder_e1000_http_flow_outcome_chunks_and_prefixes),
+        cmocka_unit_test(test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack),
+        cmocka_unit_test(test_builder_refused_connection_from_a_reset_before_any_syn_ack),
+        cmocka_unit_test(test_builder_udp_echo_replies_count_the_guest_datagrams_before_them),
+        cmocka_unit_test(test_builder_dns_queries_keyed_by_id_and_name),
+        cmocka_unit_test(test_builder_reorders_dedups_and_reads_every_outcome),
+        cmocka_unit_test(test_builder_survives_truncated_and_corrupted_frames),
+        cmocka_unit_test(test_dns_question_reader_rejects_loops_and_truncation),
+        cmocka_unit_test(test_world_tcp_chunk_released_only_after_the_guest_prefix),
+        cmocka_unit_test(test_world_tcp_stream_differing_from_the_recording_is_noted),
+        cmocka_unit_test(test_world_unknown_tcp_flow_is_refused_from_the_loop_and_noted),
+        cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
+        cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),
+        cmocka_unit_test(test_world_inbound_connection_is_accepted_at_its_recorded_time),
+        cmocka_unit_test(test_world_ipv6_tcp_flow_replays_like_ipv4),
+        cmocka_unit_test(test_world_echo_replies_follow_their_request),
+        cmocka_unit_test(test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
