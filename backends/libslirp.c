@@ -164,8 +164,10 @@ bool vk_libslirp_available(void)
  * leaks from inside the library are not ours to report.  Its allocations go
  * through glib's g_malloc (the stack is not unwound past glib), and vnetkit
  * itself never calls glib, so that is what is suppressed. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
+/* default visibility: the sanitizer runtime looks the hook up by name, and
+ * the engine is built with hidden symbols */
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void);
+__attribute__((visibility("default"))) const char *__lsan_default_suppressions(void)
 {
     return "leak:g_malloc\nleak:libslirp.so\n";
 }
