@@ -71,7 +71,7 @@ typedef struct vk_wsock_events {
     /* Room again after a short send(). */
     void (*writable)(void *ctx, vk_wsock *s, uint64_t now);
     /* A listening socket accepted `conn` (already connected) from `peer`;
-     * the stack takes conn and sets its events with vk_world_set_events(). */
+     * the stack takes conn and sets its ev/ctx before any event of its own. */
     void (*accepted)(void *ctx, vk_wsock *listener, vk_wsock *conn, const vk_waddr *peer,
                      uint64_t now);
 } vk_wsock_events;
