@@ -264,7 +264,9 @@ static void on_accepted(void *ctx, vk_wsock *listener, vk_wsock *conn, const vk_
     }
     c->gport = f->guest.port;
     c->fport = peer->port;
-    c->tos = f->guest.family == 4 ? tcp_tos(c->gport) : 0;
+    /* libslirp applies tcptos only to connections the guest opens: a hostfwd
+     * connection keeps TOS 0 (pcaps/qemu-e1000-hostfwd.pcap, guest port 80) */
+    c->tos = 0;
     if (vk_user_tcp_lookup(u, c) != NULL) {
         u->st.tcp_hostfwd_clashes++;
         u->world->ops->close(u->world, conn, true, now);
