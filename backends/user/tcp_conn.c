@@ -9,7 +9,9 @@
  *    window 0, libslirp's tcp_respond); an immediate no-route: ICMP net/host
  *    unreachable (IPv6: no route / address unreachable); a later failure or
  *    75 s without an answer: the same RST|ACK.
- *  - Toward the guest: the MSS is ours capped by the guest's (at least 32);
+ *  - Toward the guest: segments of MTU - 60 (1440) on a connection the
+ *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd one,
+ *    capped by the guest's MSS (at least 32);
  *    congestion window from one MSS (slow start, then congestion avoidance);
  *    a segment goes out whenever there is something and room in the window
  *    (libslirp disabled Nagle); PSH on the segment that empties the buffer;
@@ -725,6 +727,12 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
+    /* libslirp's tcp_newtcpcb gives a connection the guest opens a maximum
+     * segment of MTU - 60 whatever the family (its socket is not AF_INET
+     * yet), though its SYN-ACK announces MTU - 40: data toward the guest
+     * comes in 1440-byte segments (pcaps/qemu-e1000-http-1m.pcap).  Unlike
+     * libslirp, a smaller MSS from the guest is still honoured. */
+    c->mss = VK_USER_MTU - 60;
     if (seg->has_mss) {
         uint16_t m = seg->mss < 32 ? 32 : seg->mss;
         if (m < c->mss)
