@@ -40,7 +40,7 @@ typedef struct slink {
 
 /* Writes the buffer out when this much is waiting, without waiting for the
  * end of the loop turn. */
-#define SLINK_WRITE_NOW (64u * 1024u)
+#define SLINK_WRITE_NOW (256u * 1024u)
 
 static void slink_listen(slink *s);
 static void slink_connect(slink *s);
