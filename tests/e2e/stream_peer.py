@@ -10,6 +10,7 @@ usage: stream_peer.py MODE PATH [ARGS]
                   them, then close
   zero PATH       send a zero-length record, then one good frame, then close
   cycles PATH N   N times: connect, send one good frame (sequence i), close
+  churn PATH N    N times: connect and close at once, sending nothing
   noread PATH T   listen on PATH, accept one peer, read nothing for T seconds,
                   then read frames until EOF; print how many arrived
   drop PATH T     listen on PATH, accept, read for T seconds, close; accept
@@ -98,6 +99,9 @@ elif mode == "cycles":
         s = connect(path)
         s.sendall(rec(frame(i + 1)))
         s.close()
+elif mode == "churn":
+    for i in range(int(sys.argv[3])):
+        connect(path).close()
 elif mode == "noread":
     l = listen(path)
     c, _ = l.accept()
