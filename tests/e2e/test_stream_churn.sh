@@ -2,7 +2,10 @@
 # after another (QEMU's server serves one peer at a time): every one is
 # counted as a link up and down, vnetkit holds as many descriptors after the
 # churn as before it and its memory does not grow with the number of
-# cycles, and the link recovers: the next peer's frame goes through.  (The
+# cycles, and the link recovers: the next peer's frame goes through.  Then
+# 300 peers send good frames followed by garbage (random lengths, records
+# cut short): every connection ends with a traced reason, every good frame
+# arrives, and the server goes on serving.  (The
 # sanitizer build runs this too: LeakSanitizer checks what is left at exit.)
 # No --trace here: its 1 MiB buffer's pages are touched as long bursts first
 # fill it, which would hide a small leak; test_stream_faults traces cycles.
@@ -48,4 +51,30 @@ stop "$SRV"
 expect_eq "$(frame_count "$WORK/out.pcap")" 1 "the peer after the churn got its frame through"
 grep -qE '^ +link down \(10001 up, 10001 down\)' "$WORK/err" &&
     pass "--stats counts 10001 ups and downs" || fail "stats: $(tail -5 "$WORK/err")"
+
+# garbage after good frames
+G="$WORK/garbage"
+mkdir -p "$G"
+"${VKBG[@]}" run -netdev stream,id=s,server=on,addr.type=unix,addr.path="$G.sock" \
+    -netdev pcap,id=o,out="$G/out.pcap" \
+    -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
+    --trace "$G/t.pcapng" --stats 2>"$G/err" &
+SRV=$!
+SOCK_PIDS+=("$SRV")
+wait_for test -S "$G.sock"
+good=$(in_ns "$PY" "$PEER" garbage "$G.sock" 300)
+in_ns "$PY" "$PEER" cycles "$G.sock" 1
+stop "$SRV"
+tshark -r "$G/t.pcapng" -T fields -e frame.comment 2>/dev/null | grep -v '^$' > "$G/c.txt"
+expect_eq "$(grep -c '^link down' "$G/c.txt")" 301 "every garbage connection ended (link down)"
+expect_eq "$(grep '^link down' "$G/c.txt" | grep -v -c -e ': peer sent a bad frame length$' \
+    -e ': peer closed the connection$')" 0 "each with a reason: bad length or closed"
+bad=$(grep -c '^link down: peer sent a bad frame length$' "$G/c.txt")
+expect_eq "$(grep -c '^dropped: stream: frame length [0-9]* over 69632: connection dropped$' \
+    "$G/c.txt")" "$bad" "every bad length traced with its value ($bad)"
+cut=$(grep -c '^dropped: stream: connection ended in the middle of a frame' "$G/c.txt")
+[ "$cut" -gt 0 ] && pass "records cut short by the close traced ($cut)" ||
+    fail "no cut record traced"
+expect_eq "$(frame_count "$G/out.pcap")" "$((good + 1))" \
+    "every good frame arrived ($good), and the clean peer's after the garbage"
 finish
