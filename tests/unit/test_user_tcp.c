@@ -804,6 +804,47 @@ static void test_restrict_resets_syn_unless_to_a_guestfwd(void **state)
     uh_close(&h);
 }
 
+/* libslirp answers a guestfwd SYN in the same tcp_input: the ISN counter's
+ * value before any tick (1), and the SYN's MSS option applied (tcp_mss:
+ * 1460 capped by it), where a NAT connection sends 1440-byte segments
+ * (pcaps/qemu-e1000-guestfwd-cmd.pcap frame 16). */
+static void test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t guest_mss;
+        size_t seg;
+    } cases[] = {{1460, 1460}, {1000, 1000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uh h;
+        fw *w = open_world(&h, "user,id=u,guestfwd=tcp:10.0.2.100:7000-cmd:tr a-z A-Z");
+        uint8_t opts[4] = {2, 4, (uint8_t)(cases[i].guest_mss >> 8),
+                           (uint8_t)cases[i].guest_mss};
+        seg s = {.dst = "10.0.2.100", .dport = 7000, .flags = TH_SYN, .seq = ISN,
+                 .opts = opts, .optlen = sizeof opts};
+        g_send(&h, &s);
+        assert_int_equal(h.ngot, 1);
+        vk_tcp_repr t = last_tcp(&h);
+        assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+        assert_int_equal(t.seq, 1);
+        assert_int_equal(t.mss, 1460);
+        assert_int_equal(w->n, 1);
+        assert_int_equal(w->socks[0]->flow.dst_port, 7000);
+        assert_memory_equal(w->socks[0]->flow.dst4.b, ((uint8_t[]){10, 0, 2, 100}), 4);
+        seg a = {.dst = "10.0.2.100", .dport = 7000, .flags = TH_ACK, .seq = ISN + 1,
+                 .ack = 2};
+        g_send(&h, &a);
+        uh_clear(&h);
+        static uint8_t big[4000];
+        fw_push(w->socks[0], big, sizeof big, now_of(&h));
+        assert_true(h.ngot >= 1);
+        vk_ipv4_repr ip;
+        got_tcp(&h, 0, &ip, &t);
+        assert_int_equal(t.payload_len, cases[i].seg);
+        uh_close(&h);
+    }
+}
+
 static void test_hostfwd_accept_becomes_a_syn_from_the_gateway(void **state)
 {
     (void)state;
@@ -970,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_syn_flood_past_the_cap_is_reset_not_stored),
         cmocka_unit_test(test_out_of_order_queue_is_capped),
         cmocka_unit_test(test_restrict_resets_syn_unless_to_a_guestfwd),
+        cmocka_unit_test(test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss),
         cmocka_unit_test(test_hostfwd_accept_becomes_a_syn_from_the_gateway),
         cmocka_unit_test(test_hostfwd_listen_failure_is_fatal_with_qemus_words),
         cmocka_unit_test(test_ipv6_handshake_and_data_to_the_host_loopback),
