@@ -91,6 +91,13 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size)
 
 static int dlist_add(vk_rec_dlist *l, const vk_rec_dgram *d)
 {
+    /* most lists hold one datagram (an echo reply, a DNS answer): room for
+     * one first, then doubling */
+    if (l->cap == 0) {
+        if ((l->d = malloc(sizeof *l->d)) == NULL)
+            return VK_ENOMEM;
+        l->cap = 1;
+    }
     if (grow((void **)&l->d, l->n, &l->cap, sizeof *l->d) != VK_OK)
         return VK_ENOMEM;
     l->d[l->n++] = *d;
