@@ -47,6 +47,10 @@ typedef struct vk_port_ops {
     /* The link went up or down (vk_port_set_link; QEMU's set_link): a card
      * updates its link-status register and interrupt.  NULL: nothing. */
     void (*link_changed)(vk_port *self);
+    /* How far a port that plays a finite input (a capture) is through it:
+     * *done of *total units (bytes).  false when its end is not known (a
+     * pipe, loop=0).  NULL: the port plays no input.  For progress meters. */
+    bool (*input_progress)(vk_port *self, uint64_t *done, uint64_t *total);
 } vk_port_ops;
 
 typedef struct vk_port_stats {
