@@ -76,7 +76,7 @@ typedef struct vk_frame_queue {
 struct vk_port {
     const vk_port_ops *ops;
     char id[64];        /* user-visible id, unique in the net */
-    char model[32];     /* model or backend type, e.g. "e1000", "pcap" */
+    char model[32];     /* NIC model or backend type, e.g. "pcap" */
     vk_port *peer;
     vk_net *net;
     unsigned index;     /* creation order; the pcapng interface number */

@@ -112,5 +112,7 @@ void vk_nic_guest_groups(const vk_mac *mac, vk_mac out[VK_NIC_GUEST_GROUPS]);
 
 /* NULL-terminated list of every NIC model (-device MODEL). */
 extern const vk_nic_model *const vk_nic_models[];
+/* QEMU's default NIC model (-nic and -net nic without model=). */
+#define VK_NIC_DEFAULT_MODEL "e1000"
 
 #endif

@@ -15,7 +15,7 @@
 #include "nics/nic.h"
 #include "replay/offload.h"
 #include "replay/world_recorded.h"
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
 #define TX_RETRY_NS 1000u
