@@ -9,7 +9,9 @@
 #   api/      every layer but cli/
 #   cli/      everything
 #
-# and: core/ names no NIC model (the registry pairs names with code).
+# and: core/ names no NIC model (the registry pairs names with code), and a
+# card model (nics/MODEL.c) never includes its guest driver's header or calls
+# its driver (the driver depends on the card; nics/registry.c pairs them).
 # Usage: scripts/check-layers.sh [SOURCE_DIR]; exit 0 when every rule holds,
 # 1 with one line per violation.
 set -u
@@ -55,5 +57,18 @@ for m in $models; do
         grep . && bad=1
 done
 
+# a card never knows its guest driver: no file of the card (nics/MODEL.c,
+# nics/MODEL_*.c but the driver's) names the driver's header or functions
+for drv in nics/*_driver.c; do
+    base=$(basename "${drv%_driver.c}")
+    for card in nics/"$base".c nics/"$base"_*.c; do
+        [ -f "$card" ] && [ "$card" != "$drv" ] || continue
+        grep -nE "#include \"nics/${base}_driver\.h\"|vk_${base}_driver\b|vk_${base}_driver_|vnet_driver_" "$card" |
+            while IFS=: read -r line code; do
+                echo "layering: $card:$line: the card calls its driver:$code"
+            done |
+            grep . && bad=1
+    done
+done
 [ $bad -eq 0 ] && echo "layering: all rules hold"
 exit $bad
