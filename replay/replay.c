@@ -15,7 +15,7 @@
 #include "nics/nic.h"
 #include "replay/offload.h"
 #include "replay/world_recorded.h"
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
 #define TX_RETRY_NS 1000u
@@ -158,13 +158,11 @@ static void schedule_next(run *x)
     vk_timer_arm(x->timer, rel);
 }
 
-static void progress(run *x, size_t before)
+static void progress(run *x)
 {
-    vk_replay *r = x->r;
-    if (x->cfg->progress != NULL &&
-        r->injected / VK_REPLAY_PROGRESS_EVERY != before / VK_REPLAY_PROGRESS_EVERY)
-        fprintf(x->cfg->progress, "replay: %zu/%zu guest frames injected, %zu answers\n",
-                r->injected, r->split.guest, r->produced);
+    if (x->cfg->progress != NULL)
+        x->cfg->progress(x->cfg->progress_arg, x->r->injected, x->r->split.guest,
+                         x->r->produced);
 }
 
 static bool offloading(const run *x)
@@ -322,12 +320,11 @@ static void on_inject(void *arg, uint64_t now)
             return;
         }
     }
-    size_t before = r->injected;
     x->next = x->pending_idx[x->npending - 1] + 1;
     r->injected += x->npending;
     free_pending(x);
     x->retries = 0;
-    progress(x, before);
+    progress(x);
     schedule_next(x);
 }
 
