@@ -11,7 +11,7 @@
  *    75 s without an answer: the same RST|ACK.
  *  - Toward the guest: segments of MTU - 60 (1440) on a connection the
  *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd or
- *    guestfwd one, capped by the guest's MSS (at least 32);
+ *    guestfwd one, capped by the guest's MSS (at least 32; 0 is none);
  *    congestion window from one MSS (slow start, then congestion avoidance);
  *    a segment goes out whenever there is something and room in the window
  *    (libslirp disabled Nagle); PSH on the segment that empties the buffer;
@@ -723,6 +723,17 @@ static void hash_remove(vk_user_tcp_conn *c)
 
 /* ---- opening ---- */
 
+/* The guest's MSS option caps ours as libslirp's tcp_mss does: an offer of
+ * 0 is no offer (Linux ignores it too), any other at least 32. */
+static void take_peer_mss(vk_user_tcp_conn *c, const vk_tcp_repr *seg)
+{
+    if (!seg->has_mss || seg->mss == 0)
+        return;
+    uint16_t m = seg->mss < 32 ? 32 : seg->mss;
+    if (m < c->mss)
+        c->mss = m;
+}
+
 int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp_repr *seg,
                          const char *guestfwd_target, uint64_t now)
 {
@@ -738,11 +749,7 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
      * connection is answered with the SYN at hand, whose MSS option
      * libslirp's tcp_dooptions applies (tcp_mss: MTU - 40 capped by it). */
     c->mss = VK_USER_MTU - (guestfwd_target != NULL ? 40 : 60);
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
     c->snd_wnd = seg->window;
     c->max_sndwnd = seg->window;
@@ -1014,11 +1021,7 @@ static int input_syn_sent(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tc
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
     c->snd_wnd = c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;

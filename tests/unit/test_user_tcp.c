@@ -800,7 +800,7 @@ static void test_overlapping_guest_segments_reach_the_world_once(void **state)
 
 /* Options cut short, looping or absurd: the walk stops at the header's end
  * and at a malformed option, the SYN is still answered, and the segment
- * size is what libslirp would use (a 0 MSS becomes tcp_mss's floor, 32). */
+ * size is what libslirp's tcp_mss would make of it (0: no offer; 1: 32). */
 static void test_truncated_and_absurd_options_never_read_past_the_header(void **state)
 {
     (void)state;
@@ -813,7 +813,8 @@ static void test_truncated_and_absurd_options_never_read_past_the_header(void **
         {{2, 0xff, 0x02, 0x18}, 4, 1440},       /* length past the end */
         {{2, 1, 0x02, 0x18}, 4, 1440},          /* length 1 */
         {{8, 10, 0, 0, 0, 0, 0, 0}, 8, 1440},   /* timestamps cut */
-        {{2, 4, 0, 0}, 4, 32},                  /* MSS 0 */
+        {{2, 4, 0, 0}, 4, 1440},                /* MSS 0: no offer */
+        {{2, 4, 0, 1}, 4, 32},                  /* MSS 1: tcp_mss's floor */
         {{2, 4, 0x02, 0x18, 0, 2, 4, 1}, 8, 536}, /* EOL, then garbage */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
