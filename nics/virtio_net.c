@@ -445,12 +445,6 @@ const char *vk_virtio_net_error(vk_port *p)
 
 /* ---- port and model ---- */
 
-static void vnet_describe(vk_port *self, char *buf, size_t cap)
-{
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "%s mac=%s", self->model, vk_mac_format(&vnet_of(self)->nic.mac, mac));
-}
-
 static void vnet_cleanup(vk_port *self)
 {
     vk_virtio_net *v = vnet_of(self);
@@ -466,7 +460,7 @@ static const vk_port_ops vnet_port_ops = {
     .receive = vnet_receive,
     .can_receive = vnet_can_receive,
     .cleanup = vnet_cleanup,
-    .describe = vnet_describe,
+    .describe = vk_nic_describe,
 };
 
 void vk_virtio_net_cfg_default(vk_virtio_net_cfg *c)
@@ -475,7 +469,7 @@ void vk_virtio_net_cfg_default(vk_virtio_net_cfg *c)
     c->rx_queue_size = VNET_DEFAULT_QUEUE;
     c->tx_queue_size = VNET_DEFAULT_QUEUE;
     c->rx_buffers = VNET_DEFAULT_QUEUE;
-    c->offload = VK_VNET_OFFLOAD_NONE;
+    c->offload = VK_NIC_OFFLOAD_NONE;
     c->mrg_rxbuf = true;
     c->event_idx = true;
 }
@@ -516,20 +510,6 @@ static int opt_queue_size(vk_opts *o, const char *key, uint16_t *out, vk_diag *d
     return VK_OK;
 }
 
-static int opt_offload(vk_opts *o, vk_vnet_offload *out, vk_diag *d)
-{
-    const char *s = vk_opts_get(o, "guest-offload");
-    if (s == NULL || strcmp(s, "none") == 0)
-        *out = VK_VNET_OFFLOAD_NONE;
-    else if (strcmp(s, "csum") == 0)
-        *out = VK_VNET_OFFLOAD_CSUM;
-    else if (strcmp(s, "tso") == 0)
-        *out = VK_VNET_OFFLOAD_TSO;
-    else
-        return vk_opts_error(o, d, VK_EINVAL, "guest-offload", "expected none, csum or tso");
-    return VK_OK;
-}
-
 static int parse_cfg(vk_opts *o, vk_virtio_net_cfg *c, vk_diag *d)
 {
     uint64_t n;
@@ -548,10 +528,9 @@ static int parse_cfg(vk_opts *o, vk_virtio_net_cfg *c, vk_diag *d)
         return vk_opts_error(o, d, VK_ERANGE, "rx-buffer-size", "must be at least %d",
                              VK_VNET_HDR_LEN + 60);
     c->rx_buffer_size = (uint32_t)n;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC,
-                              &c->rx_refill_delay, d)) != VK_OK)
+    if ((r = vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d)) != VK_OK)
         return r;
-    if ((r = opt_offload(o, &c->offload, d)) != VK_OK ||
+    if ((r = vk_nic_opts_offload(o, &c->offload, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "mrg-rxbuf", true, &c->mrg_rxbuf, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "event-idx", true, &c->event_idx, d)) != VK_OK)
         return r;

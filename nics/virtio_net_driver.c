@@ -278,13 +278,13 @@ static int guest_send(vk_port *nic, const uint8_t *data, size_t len)
     l4_info l4;
     if (len == 0 || len > VK_FRAME_MAX)
         return VK_EINVAL;
-    if (dr->cfg.offload == VK_VNET_OFFLOAD_NONE || !vnet_has(dr->features, VK_VIRTIO_NET_F_CSUM) ||
+    if (dr->cfg.offload == VK_NIC_OFFLOAD_NONE || !vnet_has(dr->features, VK_VIRTIO_NET_F_CSUM) ||
         !find_l4(data, len, &l4))
         return vk_virtio_net_driver_xmit(nic, &h, data, len);
     /* the offloads rewrite the checksum field: work on a copy */
     memcpy(dr->tx_scratch, data, len);
     offload_csum(dr->tx_scratch, &l4, &h);
-    if (dr->cfg.offload == VK_VNET_OFFLOAD_TSO)
+    if (dr->cfg.offload == VK_NIC_OFFLOAD_TSO)
         offload_tso(dr->tx_scratch, &l4, dr->features, &h);
     return vk_virtio_net_driver_xmit(nic, &h, dr->tx_scratch, len);
 }
@@ -331,14 +331,12 @@ static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
  * RX buffers keep the size chosen at creation. */
 static int guest_set_offload(vk_port *nic, vk_nic_offload mode)
 {
-    static const vk_vnet_offload map[] = {VK_VNET_OFFLOAD_NONE, VK_VNET_OFFLOAD_CSUM,
-                                          VK_VNET_OFFLOAD_TSO};
     vnet_driver *dr = &vnet_of(nic)->drv;
     if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
         return VK_EINVAL;
-    if (dr->cfg.offload == map[mode])
+    if (dr->cfg.offload == mode)
         return VK_OK;
-    dr->cfg.offload = map[mode];
+    dr->cfg.offload = mode;
     return vk_virtio_net_driver_probe(nic);
 }
 
@@ -433,9 +431,9 @@ static uint64_t wanted_features(const vk_virtio_net_cfg *c)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_MRG_RXBUF);
     if (c->event_idx)
         f |= vk_virtio_bit(VK_VIRTIO_F_EVENT_IDX);
-    if (c->offload != VK_VNET_OFFLOAD_NONE)
+    if (c->offload != VK_NIC_OFFLOAD_NONE)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_CSUM) | vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_CSUM);
-    if (c->offload == VK_VNET_OFFLOAD_TSO)
+    if (c->offload == VK_NIC_OFFLOAD_TSO)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_HOST_TSO4) | vk_virtio_bit(VK_VIRTIO_NET_F_HOST_TSO6) |
              vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_TSO4) | vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_TSO6);
     return f;
@@ -525,7 +523,7 @@ static uint32_t rx_buffer_size(const vk_virtio_net_cfg *c)
     if (c->mrg_rxbuf)
         return MERGE_BUFFER_LEN;
     /* Linux "big packets" when it may receive GSO frames, else "small" */
-    if (c->offload == VK_VNET_OFFLOAD_TSO)
+    if (c->offload == VK_NIC_OFFLOAD_TSO)
         return VK_VNET_HDR_LEN + VK_FRAME_MAX;
     return VK_VNET_HDR_LEN + GOOD_PACKET_LEN;
 }
