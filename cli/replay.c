@@ -32,7 +32,7 @@ static void replay_usage(FILE *out)
             "\n"
             "network (as for 'vnetkit run'; default: -netdev user,id=net0\n"
             "         -device e1000,netdev=net0, QEMU's default):\n"
-            "  -netdev/-device/-nic/-net/-object ..., --topology FILE\n"
+            "  -netdev/-device/-nic/-net/-object/-chardev ..., --topology FILE\n"
             "  --nic-id ID          replay through this NIC (default: the first)\n"
             "  --port ID            replay through a port without peer (e.g. a hubport):\n"
             "                       a port 'replay' is peered with it\n"

@@ -102,7 +102,7 @@ static const vk_object_type fake_object = {.name = "fake-object",
 static const vk_netdev_type *const test_netdevs[] = {&fake_netdev, &live_netdev, NULL};
 static const vk_nic_model *const test_nics[] = {&fake_nic_model, NULL};
 static const vk_object_type *const test_objects[] = {&fake_object, NULL};
-static const vk_registry test_registry = {test_netdevs, test_nics, test_objects};
+static const vk_registry test_registry = {test_netdevs, test_nics, test_objects, NULL};
 
 /* ---- fixture ---- */
 
@@ -612,8 +612,8 @@ static void test_unknown_model_and_object_are_errors(void **state)
 static void test_unknown_option_and_syntax_errors_fail_at_add(void **state)
 {
     fixture *fx = *state;
-    assert_int_equal(vk_topology_add(fx->topo, "-chardev", "x", "here", &fx->d), VK_EINVAL);
-    assert_msg(fx, "here: unknown option '-chardev'", NULL);
+    assert_int_equal(vk_topology_add(fx->topo, "-serial", "x", "here", &fx->d), VK_EINVAL);
+    assert_msg(fx, "here: unknown option '-serial'", NULL);
     assert_int_equal(vk_topology_add(fx->topo, "-netdev", "", "here", &fx->d), VK_EINVAL);
     assert_int_equal(vk_topology_count(fx->topo), 0);
 }
@@ -734,9 +734,9 @@ static void test_file_errors_name_file_and_line(void **state)
 {
     fixture *fx = *state;
     char path[64], want[160];
-    assert_int_equal(load(fx, "-netdev fake,id=a\n\n  -chardev x\n", path, sizeof path),
+    assert_int_equal(load(fx, "-netdev fake,id=a\n\n  -serial x\n", path, sizeof path),
                      VK_EINVAL);
-    snprintf(want, sizeof want, "%s:3: unknown option '-chardev'", path);
+    snprintf(want, sizeof want, "%s:3: unknown option '-serial'", path);
     assert_string_equal(fx->d.msg, want);
 
     vk_topology_free(fx->topo);
