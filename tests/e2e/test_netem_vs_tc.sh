@@ -4,7 +4,9 @@
 # vnetkit's filter-netem with the same options; both must give the rates
 # the options ask for, within 5 standard deviations of a binomial count
 # (N frames), and so agree with each other:
-#   received / sent            (1 - L) (1 + D)   (the duplicate meets loss too)
+#   received / sent            (1-D)(1-L) + D (L + (1-L)(2-L))  (netem's order:
+#                              a duplicate first, a loss then takes one copy
+#                              away, and the copy meets loss again)
 #   seqs seen twice, intact    D (1 - L)^2 (1 - C)^2 of the frames sent
 #   corrupted / received       C
 # Skipped (77) where the kernel has no sch_netem or we are not root.
@@ -27,9 +29,10 @@ def check(name, got, trials, p):
     ok = abs(got - trials * p) <= 5 * sd + 1
     print("  %s %s: %d, expected %.0f +- %.0f: %s" % (who, name, got, trials * p, 5 * sd, "ok" if ok else "OFF"))
     return ok
-# each sent frame yields 0, 1 or 2 received: mean (1-l)(1+d); checked as a
-# count of n draws with that mean over 2 (a binomial bound on its variance)
-ok = check("received/2", r / 2.0, n, (1 - l) * (1 + d) / 2)
+# each sent frame yields 0, 1 or 2 received; checked as a count of n draws
+# with half that mean (a binomial bound on the variance of a 0..1 variable)
+mean = (1 - d) * (1 - l) + d * (l + (1 - l) * (2 - l))
+ok = check("received/2", r / 2.0, n, mean / 2)
 ok &= check("duplicated", dup, n, d * (1 - l) ** 2 * (1 - c) ** 2)
 ok &= check("corrupted", cor, r, c)
 sys.exit(0 if ok else 1)
