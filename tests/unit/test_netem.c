@@ -564,6 +564,26 @@ static void test_same_seed_same_decisions_other_seed_others(void **state)
     free(s3);
 }
 
+/* A filter that impairs nothing lets frames pass without the engine: every
+ * impairment key, and only those, makes it decide. */
+static void test_only_impairments_make_the_filter_decide(void **state)
+{
+    (void)state;
+    vk_netem_config c;
+    vk_diag d;
+    assert_int_equal(parse("seed=5,limit=10,delay=0,loss=0%", &c, &d), VK_OK);
+    assert_true(vk_netem_config_is_idle(&c));
+    const char *busy[] = {"delay=1us", "delay=1ms,jitter=1ms", "loss=0.001%",
+                          "loss-model=gemodel:1%", "duplicate=1%", "corrupt=1%",
+                          "delay=1ms,reorder=1%", "rate=1gbit", "slot=1ms"};
+    for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++) {
+        if (parse(busy[i], &c, &d) != VK_OK)
+            fail_msg("%s: %s", busy[i], d.msg);
+        if (vk_netem_config_is_idle(&c))
+            fail_msg("%s counted as idle", busy[i]);
+    }
+}
+
 static void expect_error(const char *text, const char *key, const char *words)
 {
     vk_netem_config c;
@@ -637,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_limit_drops_past_the_queue),
         cmocka_unit_test(test_slots_release_frames_in_bursts),
         cmocka_unit_test(test_same_seed_same_decisions_other_seed_others),
+        cmocka_unit_test(test_only_impairments_make_the_filter_decide),
         cmocka_unit_test(test_bad_values_are_refused_naming_the_key),
         cmocka_unit_test(test_tc_units_are_understood),
     };
