@@ -4,7 +4,9 @@
  * QEMU's socket chardev (chardev/char-socket.c) with its keys and defaults:
  * server defaults to off (a client), a server waits (wait=on) for its first
  * peer before the run starts, as QEMU waits before the guest starts, and
- * reconnect= (seconds) only makes sense for a client.  The connection is a
+ * reconnect= (seconds) only makes sense for a client.  A client without
+ * reconnect= connects while the topology is built, and a refusal is an
+ * error (QEMU exits); after its peer leaves its link stays down.  The connection is a
  * stream_link port (chardev.h); this file adds the front end the filters use.
  */
 #include "backends/chardev.h"
@@ -12,7 +14,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "backends/sockaddr.h"
@@ -117,6 +121,10 @@ static int socket_addr(vk_opts *o, bool server, vk_saddr *a, vk_diag *d)
         return vk_opts_error(o, d, VK_EINVAL, "port", "missing (no port given)");
     if (host == NULL && !server)
         return vk_opts_error(o, d, VK_EINVAL, "host", "missing (no host given)");
+    char *end;
+    unsigned long n = strtoul(port, &end, 10);
+    if (*end == '\0' && (port[0] < '0' || port[0] > '9' || n > 65535))
+        return vk_opts_error(o, d, VK_ERANGE, "port", "'%s' is not a port from 0 to 65535", port);
     if (vk_saddr_inet(host ? host : "", port, server, a, err, sizeof err) != VK_OK)
         return vk_opts_error(o, d, VK_EINVAL, host ? "host" : "port", "%s", err);
     return VK_OK;
@@ -157,6 +165,24 @@ static int socket_listen(vk_opts *o, const char *id, bool wait, vk_slink_config 
     return VK_OK;
 }
 
+/* A client without reconnect=: connected now, as QEMU does at start-up. */
+static int socket_connect(vk_opts *o, vk_slink_config *cfg, vk_diag *d)
+{
+    const char *addr_key = vk_opts_has(o, "path") ? "path" : "port";
+    int fd = socket(cfg->addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (const struct sockaddr *)&cfg->addr.ss, cfg->addr.len) != 0 ||
+        vk_sock_prepare(fd) != 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return vk_opts_error(o, d, VK_EIO, addr_key, "cannot connect to %s: %s", cfg->addr.text,
+                             strerror(err));
+    }
+    cfg->mode = VK_SLINK_FD;
+    cfg->conn_fd = fd;
+    return VK_OK;
+}
+
 static int socket_create(vk_net *net, const char *id, vk_opts *o, vk_diag *d)
 {
     bool server, wait;
@@ -184,6 +210,8 @@ static int socket_create(vk_net *net, const char *id, vk_opts *o, vk_diag *d)
     if ((r = socket_addr(o, server, &cfg.addr, d)) != VK_OK)
         return r;
     if (server && (r = socket_listen(o, id, wait, &cfg, d)) != VK_OK)
+        return r;
+    if (!server && reconnect_s == 0 && (r = socket_connect(o, &cfg, d)) != VK_OK)
         return r;
     vk_port *sock, *fe;
     if ((r = vk_slink_create(net, sock_id, &cfg, &sock, d)) != VK_OK)

@@ -112,4 +112,8 @@ bad "key 'queue': 'sideways' is not all, rx or tx" "bad queue" -- \
     -chardev socket,id=c,path="$WORK/x.sock",server=on,wait=off \
     -object filter-mirror,id=m,netdev=s,outdev=c,queue=sideways
 bad "key 'hots': unknown key" "unknown chardev key" -- -chardev socket,id=c,hots=x,port=1
+bad "key 'port': '99999' is not a port from 0 to 65535" "port out of range" -- \
+    -chardev socket,id=c,host=127.0.0.1,port=99999
+bad "key 'path': cannot connect to unix:$WORK/nobody.sock" "a client nobody listens for" -- \
+    -chardev socket,id=c,path="$WORK/nobody.sock"
 finish
