@@ -20,9 +20,9 @@ static void describe(const vk_cmp_frame *f, char *buf, size_t cap)
 
 /* One side of a comparison as the reports show it: the answers (expected
  * frames of the capture against what the guest received), or the wire (the
- * guest frames injected against what left the NIC). */
+ * guest frames injected against what left the NIC).  Each entry carries
+ * copies of its frames. */
 typedef struct side {
-    const vk_cmp_frame *exp, *prod;
     const vk_cmp_result *cmp;
     const char *got;        /* what a produced frame is called */
     /* answers: per entry, the time of the previous divergence of its flow
@@ -31,23 +31,32 @@ typedef struct side {
     uint64_t *after;
 } side;
 
+static const vk_cmp_frame *exp_of(const vk_cmp_entry *e)
+{
+    return e->exp != VK_CMP_NONE ? &e->x : NULL;
+}
+
+static const vk_cmp_frame *prod_of(const vk_cmp_entry *e)
+{
+    return e->prod != VK_CMP_NONE ? &e->p : NULL;
+}
+
 /* The later of an entry's expected and produced times: where the window of
  * decisions that explain it ends. */
-static uint64_t entry_upto(const side *sd, const vk_cmp_entry *e)
+static uint64_t entry_upto(const vk_cmp_entry *e)
 {
     uint64_t upto = e->ts;
-    if (e->exp != VK_CMP_NONE && sd->exp[e->exp].ts > upto)
-        upto = sd->exp[e->exp].ts;
-    if (e->prod != VK_CMP_NONE && sd->prod[e->prod].ts > upto)
-        upto = sd->prod[e->prod].ts;
+    if (e->exp != VK_CMP_NONE && e->x.ts > upto)
+        upto = e->x.ts;
+    if (e->prod != VK_CMP_NONE && e->p.ts > upto)
+        upto = e->p.ts;
     return upto;
 }
 
-/* The window starts of decisions.h for every entry of sd; NULL when there
+/* The window starts of decisions.h for every entry of c; NULL when there
  * is nothing to explain or no memory (the report then goes without). */
-static uint64_t *explain_windows(const vk_replay *r, const side *sd)
+static uint64_t *explain_windows(const vk_replay *r, const vk_cmp_result *c)
 {
-    const vk_cmp_result *c = sd->cmp;
     if (r->decisions.n == 0 || c->divergences == 0)
         return NULL;
     uint64_t *after = calloc(c->n + 1, sizeof *after);
@@ -62,7 +71,7 @@ static uint64_t *explain_windows(const vk_replay *r, const side *sd)
         if (e->kind == VK_CMP_MATCH || e->flow >= c->nflows)
             continue;
         after[i] = last[e->flow];
-        uint64_t upto = entry_upto(sd, e);
+        uint64_t upto = entry_upto(e);
         if (upto > last[e->flow])
             last[e->flow] = upto;
     }
@@ -72,14 +81,12 @@ static uint64_t *explain_windows(const vk_replay *r, const side *sd)
 
 static side answers_of(const vk_replay *r)
 {
-    side sd = {r->exp, r->prod, &r->cmp, "answer", NULL};
-    sd.after = explain_windows(r, &sd);
-    return sd;
+    return (side){&r->cmp, "answer", explain_windows(r, &r->cmp)};
 }
 
 static side wire_of(const vk_replay *r)
 {
-    return (side){r->wexp, r->wprod, &r->wire, "wire frame", NULL};
+    return (side){&r->wire, "wire frame", NULL};
 }
 
 /* The decisions that explain entry i of sd: count, first position. */
@@ -90,7 +97,7 @@ static size_t explaining(const vk_replay *r, const side *sd, size_t i, size_t *f
         return 0;
     const vk_cmp_entry *e = &sd->cmp->e[i];
     return vk_decisions_find(&r->decisions, vk_cmp_flow(sd->cmp, e), sd->after[i],
-                             entry_upto(sd, e), first);
+                             entry_upto(e), first);
 }
 
 static const char *dir_word(const vk_decision *x)
@@ -120,8 +127,7 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, size_t i, F
     const vk_cmp_entry *e = &sd->cmp->e[i];
     char t[32], desc[320];
     rel_time(r, e->ts, t, sizeof t);
-    const vk_cmp_frame *x = e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL;
-    const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
+    const vk_cmp_frame *x = exp_of(e), *p = prod_of(e);
     if (e->kind == VK_CMP_DIFFER) {
         fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
                 n, x->no, sd->got, p->no, t, vk_cmp_flow(sd->cmp, e));
@@ -196,9 +202,7 @@ static void text_world(const vk_replay *r, size_t max_diffs, FILE *out)
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
-    size_t by_rule = 0;
-    for (size_t i = 0; i < c->n; i++)
-        by_rule += c->e[i].kind == VK_CMP_MATCH && c->e[i].rule != VK_CMP_RULE_NONE;
+    size_t by_rule = c->by_rule;
     if (c->divergences == 0 && by_rule > 0) {
         fprintf(out, "replay: PASS %zu frames matched (%zu of them periodic router "
                      "advertisements, by content)\n", c->matched, by_rule);
@@ -285,8 +289,8 @@ static void json_entry(FILE *out, const vk_replay *r, const side *sd, size_t i)
     const vk_cmp_entry *e = &sd->cmp->e[i];
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
     vk_json_string(out, vk_cmp_flow(sd->cmp, e));
-    json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
-    json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
+    json_frame(out, r, "expected", "frame", exp_of(e));
+    json_frame(out, r, "produced", "index", prod_of(e));
     if (e->kind == VK_CMP_MATCH && e->rule != VK_CMP_RULE_NONE)
         fprintf(out, ", \"rule\": \"%s\"", vk_cmp_rule_name(e->rule));
     if (e->kind == VK_CMP_DIFFER) {
@@ -306,7 +310,7 @@ static void json_wire(FILE *out, const vk_replay *r)
             "  \"divergences\": %zu,\n  \"guest_frames\": %zu,\n  \"wire_frames\": %zu,\n"
             "  \"tso_jobs\": %zu,\n  \"tso_segments\": %zu,\n  \"csum_offloaded\": %zu,\n"
             "  \"sent_plain\": %zu,\n  \"results\": [\n",
-            c->divergences ? "fail" : "pass", c->matched, c->divergences, r->nwexp, r->nwprod,
+            c->divergences ? "fail" : "pass", c->matched, c->divergences, c->nexp, c->nprod,
             r->offload_stats.tso_jobs, r->offload_stats.tso_segs, r->offload_stats.csum,
             r->offload_stats.plain);
     side sd = wire_of(r);
@@ -356,7 +360,7 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
             "  \"network_drops\": %" PRIu64 ",\n  \"network_notes\": %" PRIu64 ",\n"
             "  \"network_unrecorded\": %" PRIu64 ",\n  \"results\": [\n",
             vk_replay_divergences(r) ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
-            r->injected, r->nexp, r->nprod, r->rw.frames_rewritten, r->decisions.drops,
+            r->injected, c->nexp, c->nprod, r->rw.frames_rewritten, r->decisions.drops,
             r->decisions.notes, r->decisions.lost);
     side sd = answers_of(r);
     for (size_t i = 0; i < c->n; i++) {

@@ -121,7 +121,8 @@ static const vk_netdev_type *const test_netdevs[] = {&fake_netdev, &live_netdev,
 static const vk_nic_model *const test_nics[] = {&fake_nic_model, NULL};
 static const vk_object_type *const test_objects[] = {&fake_object, NULL};
 static const vk_chardev_type *const test_chardevs[] = {&fake_chardev, &live_chardev, NULL};
-static const vk_registry test_registry = {test_netdevs, test_nics, test_objects, test_chardevs};
+static const vk_registry test_registry = {test_netdevs, test_nics, test_objects, NULL,
+                                          test_chardevs};
 
 /* ---- fixture ---- */
 
