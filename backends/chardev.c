@@ -7,7 +7,8 @@
  * reconnect= (seconds) only makes sense for a client.  A client without
  * reconnect= connects while the topology is built, and a refusal is an
  * error (QEMU exits); after its peer leaves its link stays down.  The connection is a
- * stream_link port (chardev.h); this file adds the front end the filters use.
+ * stream_link port (id "<id>.socket"), peer of the front end that the
+ * filters use (core/chardev.h, id "<id>"): see chardev.h.
  */
 #include "backends/chardev.h"
 
@@ -21,75 +22,8 @@
 
 #include "backends/sockaddr.h"
 #include "backends/stream_link.h"
+#include "core/chardev.h"
 #include "core/port.h"
-
-typedef struct chardev_fe {
-    char owner[96]; /* "" while unclaimed */
-    vk_chardev_reader reader;
-    void *arg;
-} chardev_fe;
-
-static int fe_receive(vk_port *self, vk_frame *f)
-{
-    chardev_fe *fe = self->priv;
-    if (fe->reader == NULL) {
-        vk_port_drop(self, f, fe->owner[0] ? "chardev: its user does not read it"
-                                           : "chardev: no filter uses it");
-        return VK_EDROP;
-    }
-    fe->reader(fe->arg, f);
-    return VK_OK;
-}
-
-static void fe_describe(vk_port *self, char *buf, size_t cap)
-{
-    chardev_fe *fe = self->priv;
-    snprintf(buf, cap, "chardev front end%s%s", fe->owner[0] ? " of " : "", fe->owner);
-}
-
-static const vk_port_ops fe_ops = {
-    .kind = "chardev",
-    .receive = fe_receive,
-    .describe = fe_describe,
-};
-
-int vk_chardev_claim(vk_net *net, const char *id, const char *owner, vk_port **out, char *err,
-                     size_t errcap)
-{
-    vk_port *p = vk_net_find_port(net, id);
-    if (p == NULL || p->ops != &fe_ops) {
-        snprintf(err, errcap, "Device '%s' not found (no -chardev with that id)", id);
-        return VK_ENOENT;
-    }
-    chardev_fe *fe = p->priv;
-    if (fe->owner[0] != '\0') {
-        snprintf(err, errcap, "Device '%s' is in use by %s", id, fe->owner);
-        return VK_EEXIST;
-    }
-    snprintf(fe->owner, sizeof fe->owner, "%s", owner);
-    *out = p;
-    return VK_OK;
-}
-
-void vk_chardev_set_reader(vk_port *p, vk_chardev_reader fn, void *arg)
-{
-    chardev_fe *fe = p->priv;
-    fe->reader = fn;
-    fe->arg = arg;
-}
-
-void vk_chardev_write(vk_port *p, vk_frame *f)
-{
-    vk_port_send(p, f);
-}
-
-void vk_chardev_release(vk_port *p)
-{
-    chardev_fe *fe = p->priv;
-    fe->owner[0] = '\0';
-    fe->reader = NULL;
-    fe->arg = NULL;
-}
 
 /* ---- -chardev socket ---- */
 
@@ -216,7 +150,7 @@ static int socket_create(vk_net *net, const char *id, vk_opts *o, vk_diag *d)
     vk_port *sock, *fe;
     if ((r = vk_slink_create(net, sock_id, &cfg, &sock, d)) != VK_OK)
         return r;
-    if ((r = vk_port_new(net, &fe_ops, id, "chardev", sizeof(chardev_fe), &fe, d)) != VK_OK)
+    if ((r = vk_chardev_new(net, id, &fe, d)) != VK_OK)
         return r;
     return vk_net_connect(fe, sock, d);
 }

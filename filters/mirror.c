@@ -1,8 +1,9 @@
 /*
  * -object filter-mirror,id=ID,netdev=ND,outdev=CHARDEV[,queue=...]
  * -object filter-redirector,id=ID,netdev=ND[,indev=CHARDEV][,outdev=CHARDEV][,queue=...]
- * QEMU's net/filter-mirror.c on the chain of core/filter.h, with the chardev
- * of backends/chardev.h (QEMU's 4-byte big-endian length framing):
+ * QEMU's net/filter-mirror.c on the chain of core/filter.h, with a chardev
+ * (core/chardev.h; -chardev socket carries QEMU's 4-byte big-endian length
+ * framing):
  *  - filter-mirror writes a copy of every frame it sees to outdev and lets
  *    the frame go on; a copy the chardev cannot take (no peer connected) is
  *    the chardev's traced drop, never the frame's;
@@ -23,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/chardev.h"
+#include "core/chardev.h"
 #include "core/filter.h"
 #include "core/port.h"
 

@@ -640,23 +640,26 @@ static void test_chardevs_are_built_before_the_objects_that_name_them(void **sta
     assert_false(vk_topology_needs_live(fx->topo, &test_registry));
 }
 
+/* A fresh topology of one option fails to build with err and a message
+ * holding both fragments. */
+static void expect_build_error(fixture *fx, const char *option, const char *value, int err,
+                               const char *frag1, const char *frag2)
+{
+    vk_topology_free(fx->topo);
+    fx->topo = vk_topology_new();
+    add(fx, option, value, NULL);
+    assert_int_equal(build(fx), err);
+    assert_msg(fx, frag1, frag2, NULL);
+}
+
 static void test_chardev_errors_and_live_chardevs(void **state)
 {
     fixture *fx = *state;
-    add(fx, "-chardev", "pty,id=c0", NULL);
-    assert_int_equal(build(fx), VK_EINVAL);
-    assert_msg(fx, "-chardev pty,id=c0", "key 'backend'", "'pty' is not a valid char driver name",
-               NULL);
-    vk_topology_free(fx->topo);
-    fx->topo = vk_topology_new();
-    add(fx, "-chardev", "fakechr,path=x", NULL);
-    assert_int_equal(build(fx), VK_EINVAL);
-    assert_msg(fx, "key 'id'", "missing", NULL);
-    vk_topology_free(fx->topo);
-    fx->topo = vk_topology_new();
-    add(fx, "-chardev", "fakechr,id=c0,speed=9600", NULL);
-    assert_int_equal(build(fx), VK_EINVAL);
-    assert_msg(fx, "key 'speed'", "unknown key", NULL);
+    expect_build_error(fx, "-chardev", "pty,id=c0", VK_EINVAL, "-chardev pty,id=c0: key 'backend'",
+                       "'pty' is not a valid char driver name");
+    expect_build_error(fx, "-chardev", "fakechr,path=x", VK_EINVAL, "key 'id'", "missing");
+    expect_build_error(fx, "-chardev", "fakechr,id=c0,speed=9600", VK_EINVAL, "key 'speed'",
+                       "unknown key");
     assert_int_equal(calls.chardev_creates, 0);
     vk_topology_free(fx->topo);
     fx->topo = vk_topology_new();
