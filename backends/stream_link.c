@@ -251,6 +251,17 @@ static void slink_up(slink *s, const char *why)
     vk_port_set_link(s->port, true, why);
 }
 
+static bool slink_connected_to_itself(const slink *s)
+{
+    struct sockaddr_storage self, peer;
+    socklen_t sl = sizeof self, pl = sizeof peer;
+    if (s->addr.ss.ss_family == AF_UNIX ||
+        getsockname(s->conn_fd, (struct sockaddr *)&self, &sl) != 0 ||
+        getpeername(s->conn_fd, (struct sockaddr *)&peer, &pl) != 0)
+        return false;
+    return sl == pl && memcmp(&self, &peer, sl) == 0;
+}
+
 static void slink_connect_done(slink *s)
 {
     int err = 0;
@@ -275,6 +286,12 @@ static void slink_connect_done(slink *s)
         if (s->reconnect_ns > 0)
             slink_note(s, why, " (retrying)");
         slink_disconnect(s, why);
+        return;
+    }
+    if (slink_connected_to_itself(s)) {
+        /* TCP's simultaneous open: connecting to a free port of our own
+         * host can pick that very port as the local one */
+        slink_disconnect(s, "connected to itself (no server yet)");
         return;
     }
     char why[200];

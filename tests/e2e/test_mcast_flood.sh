@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sock_lib.sh"
 sock_setup
-P=$((20000 + $$ % 20000))
+# below the ephemeral range (32768..): a client's own port never takes it
+P=$((20000 + $$ % 12000))
 GROUP=230.0.0.9
 FRAMES=6000 RUNTS=600 EMPTIES=200
 "${VKBG[@]}" run -netdev socket,id=m,mcast=$GROUP:$P,localaddr=127.0.0.1 \

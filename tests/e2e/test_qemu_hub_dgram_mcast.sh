@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/qemu_lib.sh"
 qemu_setup
-P=$((20000 + $$ % 20000))
+# below the ephemeral range (32768..): a client's own port never takes it
+P=$((20000 + $$ % 12000))
 GROUP=230.0.0.$((1 + $$ % 200))
 
 vk_start hub \

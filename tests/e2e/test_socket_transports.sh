@@ -9,7 +9,8 @@ IN="$WORK/in.pcap"
 python3 "$GEN" "$IN" 1000 0.5 100
 WANT="$WORK/want.txt"
 frames_text "$IN" > "$WANT"
-P=$((20000 + $$ % 20000))
+# below the ephemeral range (32768..): a client's own port never takes it
+P=$((20000 + $$ % 12000))
 S="$WORK/s"
 
 pair stream-unix "stream,id=s,server=on,addr.type=unix,addr.path=$S.1" \

@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sock_lib.sh"
 sock_setup
-P=$((20000 + $$ % 20000))
+# below the ephemeral range (32768..): a client's own port never takes it
+P=$((20000 + $$ % 12000))
 IN="$WORK/in.pcap"
 python3 "$GEN" "$IN" 300 0.2 7000 0   # 300 frames over 2.1 s
 comments() { tshark -r "$1" -T fields -e frame.comment 2>/dev/null | grep -v '^$'; }
