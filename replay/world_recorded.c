@@ -315,18 +315,29 @@ static const vk_rec_tcp *tcp_claim(rworld *w, const vk_world_flow *f, size_t *id
     return &r->tcp[any];
 }
 
+/* A TCP socket for the guest's flow, with the recorded connection it
+ * takes (t: NULL when the recording has none left).  NULL: no memory. */
+static rsock *tcp_sock_new(rworld *w, const vk_world_flow *flow, const vk_wsock_events *ev,
+                           void *ctx)
+{
+    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    if (s == NULL)
+        return NULL;
+    name_sock(s, "tcp", flow);
+    size_t idx;
+    s->t = tcp_claim(w, flow, &idx);
+    return s;
+}
+
 static int rec_tcp_connect(vk_world *wb, const vk_world_flow *flow, const vk_waddr *dst,
                            const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
     rworld *w = (rworld *)wb;
     (void)dst;
     *out = NULL;
-    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    rsock *s = tcp_sock_new(w, flow, ev, ctx);
     if (s == NULL)
         return VK_ENOMEM;
-    name_sock(s, "tcp", flow);
-    size_t idx;
-    s->t = tcp_claim(w, flow, &idx);
     release r = {.due = now, .what = REL_CONNECT, .status = VK_ECONNREFUSED};
     if (s->t == NULL)
         vk_recording_note(w->rec, "%s: connection not in the recording: refused", s->name);
@@ -829,12 +840,9 @@ static int rec_stream_open(vk_world *wb, const vk_world_flow *flow, const char *
     *out = NULL;
     if (flow == NULL)
         return VK_EINVAL;
-    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    rsock *s = tcp_sock_new(w, flow, ev, ctx);
     if (s == NULL)
         return VK_ENOMEM;
-    name_sock(s, "tcp", flow);
-    size_t idx;
-    s->t = tcp_claim(w, flow, &idx);
     if (s->t == NULL || s->t->status != VK_OK) {
         vk_recording_note(w->rec, "%s (guestfwd %s): %s", s->name, target,
                           s->t == NULL ? "connection not in the recording"

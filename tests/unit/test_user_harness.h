@@ -134,6 +134,16 @@ static inline void uh_close(uh *h)
         vk_loop_free(h->loop);
 }
 
+/* cmocka teardown of a test fixture allocated with malloc whose first
+ * member is its uh. */
+static inline int uh_fixture_close(void **state)
+{
+    uh *h = *state;
+    uh_close(h);
+    free(h);
+    return 0;
+}
+
 static inline const vk_user_stats *uh_stats(const uh *h)
 {
     return vk_user_stats_of(h->user);
