@@ -54,7 +54,14 @@ expect_eq "$((fwd + ${runts:-0} + ${empties:-0} + lost))" "$((2 * (FRAMES + RUNT
 # --stats: the port's drops include every kernel loss (counted in full)
 m_other=$(awk '$1 == "m" { gsub(/[()]/, "", $6); split($6, a, "/"); print a[3] }' "$WORK/err")
 expect_eq "$m_other" "$((${runts:-0} + ${empties:-0} + lost))" "--stats counts every drop"
-# bounded: holding the flood would take tens of MiB
-[ $((after - before)) -lt 4096 ] && pass "memory bounded under the flood (+$((after - before)) KiB)" ||
+# bounded: holding the flood would take tens of MiB.  Not measurable under
+# AddressSanitizer, whose quarantine keeps freed memory by design (it checks
+# for leaks at exit instead).
+if ldd "$VNETKIT" 2>/dev/null | grep -q libasan; then
+    echo "note: memory bound not checked in a sanitizer build"
+elif [ $((after - before)) -lt 4096 ]; then
+    pass "memory bounded under the flood (+$((after - before)) KiB)"
+else
     fail "memory grew by $((after - before)) KiB under the flood"
+fi
 finish

@@ -54,14 +54,7 @@ grep -qE '^ +link down \(10001 up, 10001 down\)' "$WORK/err" &&
 
 # garbage after good frames
 G="$WORK/garbage"
-mkdir -p "$G"
-"${VKBG[@]}" run -netdev stream,id=s,server=on,addr.type=unix,addr.path="$G.sock" \
-    -netdev pcap,id=o,out="$G/out.pcap" \
-    -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
-    --trace "$G/t.pcapng" --stats 2>"$G/err" &
-SRV=$!
-SOCK_PIDS+=("$SRV")
-wait_for test -S "$G.sock"
+server_start garbage
 good=$(in_ns "$PY" "$PEER" garbage "$G.sock" 300)
 in_ns "$PY" "$PEER" cycles "$G.sock" 1
 stop "$SRV"
