@@ -4,6 +4,7 @@
  * fields those parsers located.
  */
 #include "replay/compare.h"
+#include "core/grow.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -802,14 +803,8 @@ static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
             *out = r->flow_index[h];
             return VK_OK;
         }
-    if (r->nflows == r->flows_cap) {
-        size_t cap = r->flows_cap ? r->flows_cap * 2 : 64;
-        char(*fl)[VK_FLOW_KEY_MAX] = realloc(r->flows, cap * sizeof *fl);
-        if (fl == NULL)
-            return VK_ENOMEM;
-        r->flows = fl;
-        r->flows_cap = cap;
-    }
+    if (vk_grow(&r->flows, &r->flows_cap, r->nflows, sizeof *r->flows, 64) != VK_OK)
+        return VK_ENOMEM;
     memcpy(r->flows[r->nflows], key, VK_FLOW_KEY_MAX);
     r->flow_index[h] = (uint32_t)r->nflows;
     *out = (uint32_t)r->nflows++;

@@ -6,6 +6,7 @@
  * schedule; the timer releases and calls the stack back.
  */
 #include "replay/world_recorded.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,14 +195,8 @@ static int schedule(rsock *s, release r)
         s->relhead = 0;
         s->nrel = 0;
     }
-    if (s->nrel == s->caprel) {
-        size_t cap = s->caprel ? s->caprel * 2 : 8;
-        release *p = realloc(s->rel, cap * sizeof *p);
-        if (p == NULL)
-            return VK_ENOMEM;
-        s->rel = p;
-        s->caprel = cap;
-    }
+    if (vk_grow(&s->rel, &s->caprel, s->nrel, sizeof *s->rel, 8) != VK_OK)
+        return VK_ENOMEM;
     size_t i = s->nrel;
     while (i > s->relhead && s->rel[i - 1].due > r.due) {
         s->rel[i] = s->rel[i - 1];
@@ -219,14 +214,8 @@ static int queue_dgram(rsock *s, const vk_rec_dgram *dg, const vk_waddr *from, i
         s->qhead = 0;
         s->nq = 0;
     }
-    if (s->nq == s->capq) {
-        size_t cap = s->capq ? s->capq * 2 : 8;
-        void *p = realloc(s->q, cap * sizeof *s->q);
-        if (p == NULL)
-            return VK_ENOMEM;
-        s->q = p;
-        s->capq = cap;
-    }
+    if (vk_grow(&s->q, &s->capq, s->nq, sizeof *s->q, 8) != VK_OK)
+        return VK_ENOMEM;
     s->q[s->nq].dg = dg;
     s->q[s->nq].from = *from;
     s->q[s->nq].error = error;
