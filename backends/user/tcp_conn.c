@@ -179,7 +179,7 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
                      .window = (uint16_t)win};
     if (flags & VK_TCP_SYN) {
         t.has_mss = true;
-        t.mss = c->family == 4 ? VK_USER_MTU - 40 : VK_USER_MTU - 60;
+        t.mss = (uint16_t)(c->family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     }
     /* The payload is staged past the largest header; emit moves it. */
     uint8_t *stage = u->scratch + VK_TCP_MIN_HLEN + VK_TCP_MAX_OPTIONS_LEN;
@@ -283,7 +283,11 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
         send = true;
     if (!send && receiving(c) && !c->fin_rcvd) {
         uint32_t adv = rcv_window(c) - (seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
-        if (adv >= 2u * c->mss)
+        /* BSD's window update: two segments' worth, or half the largest
+         * window (libslirp compares with its 128 KiB buffer, which a window
+         * of at most 65535 never reaches: with mtu=65520 a segment is
+         * nearly the whole window, and the guest would wait for a probe) */
+        if (adv >= 2u * c->mss || 2u * adv >= VK_USER_TCP_MAXWIN)
             send = true;
     }
     if (!send) {
@@ -651,7 +655,7 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
         free(c);
         return NULL;
     }
-    c->mss = (uint16_t)(family == 4 ? VK_USER_MTU - 40 : VK_USER_MTU - 60);
+    c->mss = (uint16_t)(family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     c->cwnd = c->mss;
     c->ssthresh = 65535u << 14;
     c->srtt = 0;
@@ -732,7 +736,7 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
      * yet), though its SYN-ACK announces MTU - 40: data toward the guest
      * comes in 1440-byte segments (pcaps/qemu-e1000-http-1m.pcap).  Unlike
      * libslirp, a smaller MSS from the guest is still honoured. */
-    c->mss = VK_USER_MTU - 60;
+    c->mss = (uint16_t)(u->cfg.mtu - 60);
     if (seg->has_mss) {
         uint16_t m = seg->mss < 32 ? 32 : seg->mss;
         if (m < c->mss)
