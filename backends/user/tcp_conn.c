@@ -29,6 +29,14 @@
  *    after 12 retransmits with a RST); persist probes 5..60 s into a zero
  *    window; TIME_WAIT 10 s.
  *
+ * On the live clock only, work is gathered over one round of the loop (the
+ * frames one TAP wakeup reads, up to 50) as GRO gathers segments: in-order
+ * guest bytes go to `rcv` and reach the world in one send(), the ACK libslirp
+ * would send at once goes out once at the end of the round, and an ACK from
+ * the guest reads the world and sends once.  The segments and ACKs are the
+ * same; fewer ACKs go out during a burst, each acknowledging more.  On the
+ * virtual clock (replay) every frame is its own round and nothing changes.
+ *
  * Deliberate differences: timers run exactly at their duration instead of
  * on the next 500 ms tick; urgent data is plain inline data (libslirp sends
  * it out of band to the host); no fast retransmit (the virtual link does not
@@ -194,6 +202,7 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
         if (seq_gt(c->rcv_nxt + win, c->rcv_adv))
             c->rcv_adv = c->rcv_nxt + win;
         c->ack_now = false;
+        c->batch_ack = false;
         vk_timer_cancel(c->delack);
     }
 }
@@ -281,7 +290,8 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
         send = true;
     if (c->ack_now)
         send = true;
-    if (!send && receiving(c) && !c->fin_rcvd) {
+    if (!send && receiving(c) && !c->fin_rcvd &&
+        !(c->batch != NULL && vk_timer_pending(c->batch))) {
         uint32_t adv = rcv_window(c) - (seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
         /* BSD's window update: two segments' worth, or half the largest
          * window (libslirp compares with its 128 KiB buffer, which a window
@@ -361,6 +371,7 @@ void vk_user_tcp_conn_free(vk_user_tcp_conn *c, uint64_t now)
     vk_timer_free(c->rexmt);
     vk_timer_free(c->delack);
     vk_timer_free(c->life);
+    vk_timer_free(c->batch);
     buf_release(t, &c->snd);
     buf_release(t, &c->rcv);
     while (c->ooo != NULL) {
@@ -505,7 +516,9 @@ static long deliver(vk_user_tcp_conn *c, const uint8_t *p, size_t n, uint64_t no
 {
     vk_user *u = c->u;
     size_t done = 0;
-    if (c->rcv.len == 0 && c->ws != NULL && n > 0) {
+    if (c->batch != NULL && c->ws != NULL && n > 0)
+        vk_timer_arm(c->batch, now); /* one send() at the end of the round */
+    else if (c->rcv.len == 0 && c->ws != NULL && n > 0) {
         long r = u->world->ops->send(u->world, c->ws, p, n, now);
         if (r < 0 && r != VK_EAGAIN) {
             world_failed(c, now);
@@ -616,6 +629,18 @@ static void delack_cb(void *arg, uint64_t now)
     output(c, now);
 }
 
+static void batch_cb(void *arg, uint64_t now)
+{
+    vk_user_tcp_conn *c = arg;
+    if (!flush_rcv(c, now))
+        return;
+    if (c->batch_ack)
+        c->ack_now = true;
+    if (c->ws_want_read && !pull(c, now))
+        return;
+    output(c, now);
+}
+
 static void life_cb(void *arg, uint64_t now)
 {
     vk_user_tcp_conn *c = arg;
@@ -648,10 +673,14 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
     c->rexmt = vk_timer_new(u->loop, rexmt_cb, c);
     c->delack = vk_timer_new(u->loop, delack_cb, c);
     c->life = vk_timer_new(u->loop, life_cb, c);
-    if (c->rexmt == NULL || c->delack == NULL || c->life == NULL) {
+    if (vk_loop_clock(u->loop) == VK_CLOCK_LIVE)
+        c->batch = vk_timer_new(u->loop, batch_cb, c);
+    if (c->rexmt == NULL || c->delack == NULL || c->life == NULL ||
+        (vk_loop_clock(u->loop) == VK_CLOCK_LIVE && c->batch == NULL)) {
         vk_timer_free(c->rexmt);
         vk_timer_free(c->delack);
         vk_timer_free(c->life);
+        vk_timer_free(c->batch);
         free(c);
         return NULL;
     }
@@ -1158,8 +1187,12 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
                 return VK_OK;
             if (fin || ofin)
                 take_fin(c, now);
-            if (predicted || had_ooo)
+            if ((predicted || had_ooo) && c->batch != NULL) {
+                c->batch_ack = true;
+                vk_timer_arm(c->batch, now);
+            } else if (predicted || had_ooo) {
                 c->ack_now = true;
+            }
             else if (!c->ack_now && !vk_timer_pending(c->delack))
                 vk_timer_arm(c->delack, now + VK_USER_TCP_DELACK_NS);
             if (c->fin_rcvd && !flush_rcv(c, now))
@@ -1177,6 +1210,10 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
     }
     if (c->state == VK_TCPS_TIME_WAIT) {
         output(c, now);
+        return VK_OK;
+    }
+    if (c->batch != NULL && !c->ack_now) {
+        vk_timer_arm(c->batch, now); /* read the world and send once per round */
         return VK_OK;
     }
     if (c->ws_want_read && !pull(c, now))

@@ -110,6 +110,12 @@ struct vk_user_tcp_conn {
     bool persisting;
     vk_timer *delack;
     vk_timer *life;        /* 75 s connect/handshake limit, then TIME_WAIT */
+    /* Live clock only (NULL on the virtual clock): the end of the loop
+     * round.  Guest bytes wait in `rcv` and ACKs and world reads wait for
+     * it, so a burst of segments read from a TAP costs one send(), one
+     * recv() and one ACK instead of one of each per segment (tcp_conn.c). */
+    vk_timer *batch;
+    bool batch_ack;        /* an immediate ACK is owed at the end of the round */
     int rxtshift;
     int rxtcur;            /* ticks */
     int srtt, rttvar;      /* ticks << 3, ticks << 2 (BSD fixed point) */
