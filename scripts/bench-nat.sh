@@ -86,6 +86,8 @@ wait_for() {
     return 1
 }
 
+has_default_route() { ip -n "$NS" route show default | grep -q via; }
+
 # start_IMPL MTU: a namespace $NS reaching the host through IMPL; sets GW
 # (the address that is host loopback) and IMPL_PID.
 start_vnetkit() {
@@ -94,7 +96,7 @@ start_vnetkit() {
     "$VNETKIT" run -netdev tap,id=t0,ifname="$ifname",script=no,downscript=no \
         -netdev user,id=u0,mtu="$1" \
         -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
-        --duration 3600 2>"$TMP/vnetkit.err" &
+        --duration 3600 2>"$TMP/vnetkit.log" &
     IMPL_PID=$!
     wait_for ip link show "$ifname" || return 1
     ip link set "$ifname" netns "$NS" &&
@@ -109,7 +111,7 @@ start_slirp4netns() {
     slirp4netns --configure --mtu="$1" --netns-type=path "/run/netns/$NS" tap0 \
         >"$TMP/slirp4netns.log" 2>&1 &
     IMPL_PID=$!
-    wait_for ip -n "$NS" route show default || return 1
+    wait_for has_default_route || return 1
     GW=10.0.2.2
 }
 start_pasta() {
@@ -118,7 +120,7 @@ start_pasta() {
     pasta -f -q --runas 0 --config-net -m "$1" -t none -u none -T none -U none --netns "/run/netns/$NS" \
         >"$TMP/pasta.log" 2>&1 &
     IMPL_PID=$!
-    wait_for ip -n "$NS" route show default || return 1
+    wait_for has_default_route || return 1
     GW=$(ip -n "$NS" route show default | awk '{print $3; exit}')
 }
 
@@ -135,6 +137,11 @@ try:
     print("%.0f" % (e["bits_per_second"] / 1e6))
 except Exception:
     print("fail")
+    try:
+        print("bench-nat.sh: iperf3: " + json.load(open(sys.argv[1])).get("error", "?"),
+              file=sys.stderr)
+    except Exception:
+        print("bench-nat.sh: iperf3: " + open(sys.argv[1]).read()[:300], file=sys.stderr)
 EOP
 }
 
@@ -145,7 +152,7 @@ for round in $(seq "$ROUNDS"); do
     for mtu in $MTUS; do
         for impl in $IMPLS; do
             if ! "start_$impl" "$mtu"; then
-                echo "bench-nat.sh: $impl did not start (MTU $mtu)" >&2
+                echo "bench-nat.sh: $impl did not start (MTU $mtu): $(tail -c 400 "$TMP/$impl.log" "$TMP/$impl.err" 2>/dev/null)" >&2
                 stop_impl
                 continue
             fi
