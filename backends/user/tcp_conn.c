@@ -37,6 +37,13 @@
  * same; fewer ACKs go out during a burst, each acknowledging more.  On the
  * virtual clock (replay) every frame is its own round and nothing changes.
  *
+ * Also on the live clock only, a guest that offers window scaling gets it
+ * (shift VK_USER_TCP_LIVE_WSCALE in our SYN-ACK, or in our SYN for hostfwd)
+ * and the connection's buffers grow to VK_USER_TCP_LIVE_BUF_BYTES: without
+ * it a window is at most 65535 bytes, one segment at mtu=65520, and the
+ * guest waits a round trip for every segment.  libslirp never scales; a
+ * replay (virtual clock) compares with it and gets its SYN-ACK exactly.
+ *
  * Deliberate differences: timers run exactly at their duration instead of
  * on the next 500 ms tick; urgent data is plain inline data (libslirp sends
  * it out of band to the host); no fast retransmit (the virtual link does not
@@ -74,18 +81,18 @@ static void buf_peek(const vk_user_tcp_buf *b, size_t off, uint8_t *out, size_t 
 }
 
 /* Makes room for n more bytes within the per-buffer and global caps. */
-static bool buf_reserve(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n)
+static bool buf_reserve(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n, size_t max)
 {
     size_t want = b->len + n;
     if (want <= b->cap)
         return true;
-    if (want > VK_USER_TCP_BUF_BYTES)
+    if (want > max)
         return false;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < want)
         cap *= 2;
-    if (cap > VK_USER_TCP_BUF_BYTES)
-        cap = VK_USER_TCP_BUF_BYTES;
+    if (cap > max)
+        cap = max;
     if (t->mem - b->cap + cap > VK_USER_TCP_MEMORY_MAX)
         return false;
     uint8_t *d = malloc(cap);
@@ -117,10 +124,19 @@ static void buf_release(vk_user_tcp *t, vk_user_tcp_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-static void buf_consume(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n)
+/* A buffer that empties is freed at once on the virtual clock.  On the
+ * live clock it is kept for VK_USER_TCP_TRIM_NS (c->trim): freeing and
+ * allocating up to a mebibyte per loop round cost page faults and brk()
+ * calls that showed as 40 ms stalls at mtu=65520. */
+static void buf_consume(vk_user_tcp_conn *c, vk_user_tcp_buf *b, size_t n, uint64_t now)
 {
+    if (n >= b->len && c->trim != NULL) {
+        b->head = b->len = 0;
+        vk_timer_arm(c->trim, now + VK_USER_TCP_TRIM_NS);
+        return;
+    }
     if (n >= b->len) {
-        buf_release(t, b);
+        buf_release(c->u->tcp, b);
         return;
     }
     b->head = (b->head + n) % b->cap;
@@ -159,20 +175,28 @@ static const void *guest_addr(const vk_user_tcp_conn *c)
     return c->family == 4 ? (const void *)&c->gaddr4 : (const void *)&c->gaddr6;
 }
 
+/* The largest window we may advertise. */
+static uint32_t max_window(const vk_user_tcp_conn *c)
+{
+    uint32_t m = VK_USER_TCP_MAXWIN << c->rcv_scale;
+    return m < c->buf_max ? m : (uint32_t)c->buf_max;
+}
+
 /* libslirp's receive window: the room in `rcv`, nothing below a quarter
  * of the buffer and one MSS (silly window avoidance), at most 65535, never
  * less than what was advertised already. */
 static uint32_t rcv_window(const vk_user_tcp_conn *c)
 {
     const vk_user_tcp *t = tcp_of(c);
-    size_t space = VK_USER_TCP_BUF_BYTES - c->rcv.len;
+    size_t space = c->buf_max - c->rcv.len;
     size_t global = VK_USER_TCP_MEMORY_MAX - t->mem;
-    if (c->rcv.cap < VK_USER_TCP_BUF_BYTES && global < space)
+    if (c->rcv.cap < c->buf_max && global < space)
         space = global;
-    if (space < VK_USER_TCP_BUF_BYTES / 4 && space < c->mss)
+    if (space < c->buf_max / 4 && space < c->mss)
         space = 0;
-    if (space > VK_USER_TCP_MAXWIN)
-        space = VK_USER_TCP_MAXWIN;
+    if (space > max_window(c))
+        space = max_window(c);
+    space &= ~(((size_t)1 << c->rcv_scale) - 1); /* what the shifted field can say */
     uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     return space < adv ? adv : (uint32_t)space;
 }
@@ -184,8 +208,13 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
     uint32_t win = rcv_window(c);
     vk_tcp_repr t = {.src_port = c->fport, .dst_port = c->gport, .seq = seq,
                      .ack = (flags & VK_TCP_ACK) ? c->rcv_nxt : 0, .flags = flags,
-                     .window = (uint16_t)win};
+                     .window = (uint16_t)(win >> c->rcv_scale)};
     if (flags & VK_TCP_SYN) {
+        /* the window of a SYN is never scaled (RFC 7323 2.2) */
+        t.window = (uint16_t)(win > VK_USER_TCP_MAXWIN ? VK_USER_TCP_MAXWIN : win);
+        win = t.window;
+        t.has_wscale = c->rcv_scale != 0 || (c->state == VK_TCPS_SYN_SENT && c->batch != NULL);
+        t.wscale = t.has_wscale ? VK_USER_TCP_LIVE_WSCALE : 0;
         t.has_mss = true;
         t.mss = (uint16_t)(c->family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     }
@@ -297,7 +326,7 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
          * window (libslirp compares with its 128 KiB buffer, which a window
          * of at most 65535 never reaches: with mtu=65520 a segment is
          * nearly the whole window, and the guest would wait for a probe) */
-        if (adv >= 2u * c->mss || 2u * adv >= VK_USER_TCP_MAXWIN)
+        if (adv >= 2u * c->mss || 2u * adv >= max_window(c))
             send = true;
     }
     if (!send) {
@@ -372,6 +401,7 @@ void vk_user_tcp_conn_free(vk_user_tcp_conn *c, uint64_t now)
     vk_timer_free(c->delack);
     vk_timer_free(c->life);
     vk_timer_free(c->batch);
+    vk_timer_free(c->trim);
     buf_release(t, &c->snd);
     buf_release(t, &c->rcv);
     while (c->ooo != NULL) {
@@ -457,12 +487,12 @@ static bool pull(vk_user_tcp_conn *c, uint64_t now)
     vk_user *u = c->u;
     while (c->ws != NULL && c->ws_want_read && !c->ws_eof) {
         size_t limit = c->snd_wnd > c->mss ? c->snd_wnd : c->mss;
-        if (limit > VK_USER_TCP_BUF_BYTES)
-            limit = VK_USER_TCP_BUF_BYTES;
+        if (limit > c->buf_max)
+            limit = c->buf_max;
         if (c->snd.len >= limit)
             return true;
         size_t room = min_sz(limit - c->snd.len, sizeof u->scratch / 2);
-        if (!buf_reserve(u->tcp, &c->snd, room)) {
+        if (!buf_reserve(u->tcp, &c->snd, room, c->buf_max)) {
             u->st.tcp_memory_full++;
             return true;
         }
@@ -498,7 +528,7 @@ static bool flush_rcv(vk_user_tcp_conn *c, uint64_t now)
             world_failed(c, now);
             return false;
         }
-        buf_consume(u->tcp, &c->rcv, (size_t)r);
+        buf_consume(c, &c->rcv, (size_t)r, now);
     }
     if (c->ws != NULL && c->fin_rcvd && c->rcv.len == 0 && !c->ws_shut) {
         c->ws_shut = true;
@@ -530,7 +560,7 @@ static long deliver(vk_user_tcp_conn *c, const uint8_t *p, size_t n, uint64_t no
     if (done < n && c->ws == NULL)
         return (long)n; /* nobody to take them: as libslirp, they vanish */
     if (done < n) {
-        if (!buf_reserve(u->tcp, &c->rcv, n - done)) {
+        if (!buf_reserve(u->tcp, &c->rcv, n - done, c->buf_max)) {
             u->st.tcp_memory_full++;
             return (long)done;
         }
@@ -629,6 +659,16 @@ static void delack_cb(void *arg, uint64_t now)
     output(c, now);
 }
 
+static void trim_cb(void *arg, uint64_t now)
+{
+    vk_user_tcp_conn *c = arg;
+    (void)now;
+    if (c->snd.len == 0)
+        buf_release(c->u->tcp, &c->snd);
+    if (c->rcv.len == 0)
+        buf_release(c->u->tcp, &c->rcv);
+}
+
 static void batch_cb(void *arg, uint64_t now)
 {
     vk_user_tcp_conn *c = arg;
@@ -673,19 +713,26 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
     c->rexmt = vk_timer_new(u->loop, rexmt_cb, c);
     c->delack = vk_timer_new(u->loop, delack_cb, c);
     c->life = vk_timer_new(u->loop, life_cb, c);
-    if (vk_loop_clock(u->loop) == VK_CLOCK_LIVE)
+    bool live = vk_loop_clock(u->loop) == VK_CLOCK_LIVE;
+    if (live) {
         c->batch = vk_timer_new(u->loop, batch_cb, c);
+        c->trim = vk_timer_new(u->loop, trim_cb, c);
+        if (c->trim != NULL)
+            vk_timer_set_background(c->trim, true); /* housekeeping only */
+    }
     if (c->rexmt == NULL || c->delack == NULL || c->life == NULL ||
-        (vk_loop_clock(u->loop) == VK_CLOCK_LIVE && c->batch == NULL)) {
+        (live && (c->batch == NULL || c->trim == NULL))) {
         vk_timer_free(c->rexmt);
         vk_timer_free(c->delack);
         vk_timer_free(c->life);
         vk_timer_free(c->batch);
+        vk_timer_free(c->trim);
         free(c);
         return NULL;
     }
     c->mss = (uint16_t)(family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     c->cwnd = c->mss;
+    c->buf_max = VK_USER_TCP_BUF_BYTES;
     c->ssthresh = 65535u << 14;
     c->srtt = 0;
     c->rttvar = VK_USER_TCP_RTT_DFLT << 2;
@@ -699,6 +746,14 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
     u->st.tcp_conns_opened++;
     vk_user_tcp_tick_kick(u, now);
     return c;
+}
+
+/* Window scaling agreed (live clock): the guest's shift, at most 14. */
+static void scaling_on(vk_user_tcp_conn *c, uint8_t guest_shift)
+{
+    c->snd_scale = guest_shift > 14 ? 14 : guest_shift;
+    c->rcv_scale = VK_USER_TCP_LIVE_WSCALE;
+    c->buf_max = VK_USER_TCP_LIVE_BUF_BYTES;
 }
 
 /* ---- the connection table ---- */
@@ -772,6 +827,8 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
             c->mss = m;
     }
     c->cwnd = c->mss;
+    if (seg->has_wscale && c->batch != NULL)
+        scaling_on(c, seg->wscale);
     c->snd_wnd = seg->window;
     c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;
@@ -860,7 +917,6 @@ static void xmit_timer(vk_user_tcp_conn *c, uint64_t now)
 /* An ACK that moves snd_una; false when the connection is gone. */
 static bool take_ack(vk_user_tcp_conn *c, uint32_t ack, uint64_t now)
 {
-    vk_user_tcp *t = tcp_of(c);
     uint32_t acked = ack - c->snd_una;
     if (c->rtt_timing && seq_gt(ack, c->rtt_seq))
         xmit_timer(c, now);
@@ -879,7 +935,7 @@ static bool take_ack(vk_user_tcp_conn *c, uint32_t ack, uint64_t now)
         c->syn_acked = true;
     }
     size_t d = min_sz(acked, c->snd.len);
-    buf_consume(t, &c->snd, d);
+    buf_consume(c, &c->snd, d, now);
     bool fin_acked = c->fin_sent && seq_gt(ack, c->fin_seq);
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
@@ -1042,6 +1098,8 @@ static int input_syn_sent(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tc
             c->mss = m;
     }
     c->cwnd = c->mss;
+    if (seg->has_wscale && c->batch != NULL)
+        scaling_on(c, seg->wscale);
     c->snd_wnd = c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -1071,6 +1129,7 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         return input_syn_sent(c, rx, seg);
 
     uint32_t seq = seg->seq;
+    uint32_t seg_wnd = (uint32_t)seg->window << c->snd_scale;
     const uint8_t *data = seg->payload;
     size_t dlen = seg->payload_len;
     uint32_t wnd = rcv_window(c);
@@ -1079,7 +1138,7 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
     bool predicted = c->state == VK_TCPS_ESTABLISHED &&
                      (flags & (VK_TCP_SYN | VK_TCP_FIN | VK_TCP_RST | VK_TCP_URG | VK_TCP_ACK)) ==
                          VK_TCP_ACK &&
-                     seq == c->rcv_nxt && seg->window != 0 && seg->window == c->snd_wnd &&
+                     seq == c->rcv_nxt && seg->window != 0 && seg_wnd == c->snd_wnd &&
                      c->snd_nxt == c->snd_max && seg->ack == c->snd_una && c->ooo == NULL;
 
     if (flags & VK_TCP_RST) {
@@ -1153,8 +1212,8 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         return VK_OK;
     if (seq_lt(c->snd_wl1, seq) ||
         (c->snd_wl1 == seq && (seq_lt(c->snd_wl2, seg->ack) ||
-                               (c->snd_wl2 == seg->ack && seg->window > c->snd_wnd)))) {
-        c->snd_wnd = seg->window;
+                               (c->snd_wl2 == seg->ack && seg_wnd > c->snd_wnd)))) {
+        c->snd_wnd = seg_wnd;
         c->snd_wl1 = seq;
         c->snd_wl2 = seg->ack;
         if (c->snd_wnd > c->max_sndwnd)
