@@ -7,6 +7,8 @@
 #   scripts/bench-nat.sh --secs 10 --rounds 3
 #   scripts/bench-nat.sh --quick         2 s, one round (a smoke run)
 #   scripts/bench-nat.sh --only vnetkit  one implementation (profiling)
+#   scripts/bench-nat.sh --conns 10000   memory instead: N idle connections
+#                                        through each NAT, its RSS before/after
 #
 # Each implementation gets a fresh network namespace; in it an iperf3 client
 # talks to an iperf3 server on the host's 127.0.0.1 through the NAT's
@@ -26,6 +28,7 @@ SECS=5
 ROUNDS=2
 ONLY=""
 MTUS="1500 65520"
+CONNS=""
 while [ $# -gt 0 ]; do
     case $1 in
     --secs) SECS=$2; shift 2 ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --quick) SECS=2; ROUNDS=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --mtu) MTUS=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
     *) echo "bench-nat.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -144,6 +148,58 @@ except Exception:
         print("bench-nat.sh: iperf3: " + open(sys.argv[1]).read()[:300], file=sys.stderr)
 EOP
 }
+
+# rss_kib PID: resident set of PID in KiB.
+rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+
+# --conns N: memory of N idle connections through each NAT (MTU 1500): a
+# server on host loopback holds what it accepts, a client in the namespace
+# opens N connections and holds them; the NAT process's RSS is read before
+# and with all of them open.  Kernel socket memory is not in RSS.
+if [ -n "$CONNS" ]; then
+    PY=$(python3 -c 'import sys; print(sys.executable)')
+    CPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$PY" bench/nat_conns.py server 127.0.0.1 "$CPORT" & SRV2=$!
+    trap 'kill $SRV2 2>/dev/null; cleanup' EXIT
+    IMPLS=${ONLY:-"vnetkit slirp4netns pasta"}
+    printf '%-12s %8s %8s %12s %12s %14s %6s\n' NAT asked open "RSS idle KiB" "RSS open KiB" \
+        "bytes per conn" fds >"$TMP/table"
+    for impl in $IMPLS; do
+        if ! "start_$impl" 1500; then
+            echo "bench-nat.sh: $impl did not start" >&2
+            stop_impl
+            continue
+        fi
+        sleep 0.5
+        before=$(rss_kib "$IMPL_PID")
+        rm -f "$TMP/hold" && mkfifo "$TMP/hold"
+        ip netns exec "$NS" "$PY" bench/nat_conns.py client "$GW" "$CPORT" "$CONNS" \
+            <"$TMP/hold" >"$TMP/client.out" 2>&1 &
+        CLIENT=$!
+        exec 3>"$TMP/hold"
+        for _ in $(seq 1200); do
+            grep -q connected "$TMP/client.out" && break
+            kill -0 "$CLIENT" 2>/dev/null || break
+            sleep 0.1
+        done
+        sleep 1 # let the last handshakes settle
+        after=$(rss_kib "$IMPL_PID")
+        fds=$(ls "/proc/$IMPL_PID/fd" | wc -l)
+        open=$(awk '/connected/ {print $2}' "$TMP/client.out")
+        echo "$impl: $(cat "$TMP/client.out")" >&2
+        per=-
+        [ -n "$open" ] && [ "$open" -gt 0 ] && per=$(( (after - before) * 1024 / open ))
+        printf '%-12s %8s %8s %12s %12s %14s %6s\n' "$impl" "$CONNS" "${open:-fail}" \
+            "$before" "$after" "$per" "$fds" >>"$TMP/table"
+        exec 3>&-
+        wait "$CLIENT" 2>/dev/null
+        stop_impl
+    done
+    echo
+    echo "Idle TCP connections through the NAT (MTU 1500)"
+    cat "$TMP/table"
+    exit 0
+fi
 
 declare -A BEST
 IMPLS="vnetkit slirp4netns pasta"
