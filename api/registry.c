@@ -21,6 +21,7 @@ const vk_registry *vk_registry_default(void)
         .netdevs = vk_backend_types,
         .nics = vk_nic_models,
         .objects = object_types,
+        .default_nic = VK_NIC_DEFAULT_MODEL,
     };
     return &reg;
 }

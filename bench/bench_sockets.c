@@ -174,7 +174,7 @@ static const vk_object_type *const no_objects[] = {NULL};
 
 static int engine_run(const char *netdev, bool sender, size_t size, double seconds, result *out)
 {
-    static const vk_registry reg = {vk_backend_types, no_nics, no_objects};
+    static const vk_registry reg = {vk_backend_types, no_nics, no_objects, NULL};
     engine e = {.size = size};
     vk_diag d;
     memset(e.frame, 0xab, sizeof e.frame);

@@ -43,6 +43,8 @@ struct vk_loop {
     size_t nfds, fds_cap;
     bool stop;
     int status;
+    vk_loop_tick_cb tick; /* after every round of due timers (progress meters) */
+    void *tick_arg;
 };
 
 static volatile sig_atomic_t caught_signal;
@@ -320,6 +322,18 @@ static void fire_due_timers(vk_loop *loop)
     }
 }
 
+void vk_loop_set_tick(vk_loop *loop, vk_loop_tick_cb cb, void *arg)
+{
+    loop->tick = cb;
+    loop->tick_arg = arg;
+}
+
+static void tick(vk_loop *loop)
+{
+    if (loop->tick != NULL)
+        loop->tick(loop->tick_arg, loop->now);
+}
+
 static int run_virtual(vk_loop *loop, uint64_t deadline)
 {
     while (!loop->stop && !caught_signal && loop->foreground > 0) {
@@ -331,6 +345,7 @@ static int run_virtual(vk_loop *loop, uint64_t deadline)
         if (next > loop->now)
             loop->now = next;
         fire_due_timers(loop);
+        tick(loop);
     }
     return loop->status;
 }
@@ -388,6 +403,7 @@ static int run_live(vk_loop *loop, uint64_t deadline)
             }
         }
         fire_due_timers(loop);
+        tick(loop);
     }
     free(pfds);
     return loop->status;

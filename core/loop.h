@@ -64,6 +64,12 @@ int vk_loop_run(vk_loop *loop, uint64_t deadline);
 void vk_loop_stop(vk_loop *loop, int status);
 bool vk_loop_stopped(const vk_loop *loop);
 
+/* A hook called after every round of due timers (and, live, at least every
+ * 100 ms): for observers such as a progress meter, which must not change the
+ * run.  One per loop; NULL removes it. */
+typedef void (*vk_loop_tick_cb)(void *arg, uint64_t now);
+void vk_loop_set_tick(vk_loop *loop, vk_loop_tick_cb cb, void *arg);
+
 /* Installs SIGINT/SIGTERM handlers that make every running loop return;
  * vk_loop_signalled() then tells which signal arrived (0 if none). */
 void vk_loop_catch_signals(void);

@@ -2,7 +2,7 @@
  * Building a vk_net from QEMU options (see topology.h for the grammar).
  * Ids follow QEMU's rule (a letter, then letters, digits, '-', '.', '_') so a
  * port id is always a safe file name for the tracer.  Auto-named things use
- * QEMU's names: "hub0port0", "user.0", "e1000.0", "__org.qemu.nic0".
+ * QEMU's names: "hub0port0", "user.0", "MODEL.0", "__org.qemu.nic0".
  */
 #include "core/topology.h"
 
@@ -615,15 +615,27 @@ static int build_device(vk_topology *t, vk_net *net, const vk_registry *reg, vk_
     return connect_to_netdev(t, net, o, "netdev", nic, d);
 }
 
+/* model= of -nic / -net nic, else the registry's default; NULL after an
+ * error in d when neither is there. */
+static const char *nic_model_or_default(vk_opts *o, const vk_registry *reg, vk_diag *d)
+{
+    const char *model = vk_opts_get(o, "model");
+    if (model == NULL)
+        model = reg->default_nic;
+    if (model == NULL)
+        vk_opts_error(o, d, VK_EINVAL, "model", "missing (no default NIC model)");
+    return model;
+}
+
 static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opts *o, vk_diag *d)
 {
     const char *type = vk_opts_get(o, "type");
     if (strcmp(type, "none") == 0)
         return VK_OK;
     unsigned nd_index = t->nd_table_used++;
-    const char *model = vk_opts_get(o, "model");
+    const char *model = nic_model_or_default(o, reg, d);
     if (model == NULL)
-        model = "e1000";
+        return VK_EINVAL;
     const vk_nic_model *m = find_nic_model(reg, model);
     if (m == NULL)
         return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'", model);
@@ -691,17 +703,18 @@ static int build_legacy_net(vk_topology *t, vk_net *net, const vk_registry *reg,
     vk_port *p;
     int r;
     if (strcmp(type, "nic") == 0) {
-        const char *model = vk_opts_get(o, "model");
-        const vk_nic_model *m = find_nic_model(reg, model ? model : "e1000");
+        const char *model = nic_model_or_default(o, reg, d);
+        if (model == NULL)
+            return VK_EINVAL;
+        const vk_nic_model *m = find_nic_model(reg, model);
         if (m == NULL)
-            return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'",
-                                 model ? model : "e1000");
+            return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'", model);
         if ((r = check_keys(o, net_nic_keys, m->keys, NULL, d)) != VK_OK)
             return r;
         const char *id_key = vk_opts_has(o, "id") ? "id" : "name";
         ignore_bus_keys(o);
         t->nd_table_used++;
-        r = create_nic(t, net, reg, o, "model", model ? model : "e1000", id_key, "macaddr", &p, d);
+        r = create_nic(t, net, reg, o, "model", model, id_key, "macaddr", &p, d);
     } else {
         const vk_netdev_type *nt = find_netdev_type(reg, type);
         if (nt == NULL)

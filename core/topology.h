@@ -48,6 +48,9 @@ typedef struct vk_registry {
     const vk_netdev_type *const *netdevs; /* NULL-terminated */
     const vk_nic_model *const *nics;
     const vk_object_type *const *objects;
+    /* The model of -nic and -net nic without model= (QEMU's default NIC);
+     * NULL: model= is required. */
+    const char *default_nic;
 } vk_registry;
 
 typedef struct vk_topology vk_topology;

@@ -1054,7 +1054,7 @@ static void e1k_link_changed(vk_port *p)
 static void e1k_cleanup(vk_port *p)
 {
     vk_e1000 *s = e1k_of(p);
-    vk_e1000_driver_cleanup(p);
+    vk_nic_unbind(p);
     free(s->tx.data);
     s->tx.data = NULL;
     vk_gmem_destroy(&s->mem);
@@ -1069,7 +1069,7 @@ static const vk_port_ops e1k_ops = {
     .link_changed = e1k_link_changed,
 };
 
-static const char *const e1k_keys[] = {"rx-ring",         "tx-ring",       "rx-buffers",
+const char *const vk_e1000_keys[] = {"rx-ring",         "tx-ring",       "rx-buffers",
                                        "rx-refill-delay", "guest-offload", "guest-driver",
                                        NULL};
 
@@ -1104,7 +1104,7 @@ static int get_offload(vk_opts *o, e1k_offload *out, vk_diag *d)
 /* Reads the model keys (o may be NULL: all defaults). */
 static int read_config(vk_opts *o, e1k_config *c, vk_diag *d)
 {
-    *c = (e1k_config){256, 256, 255, 0, E1K_OFFLOAD_NONE, true};
+    *c = (e1k_config){256, 256, 255, 0, E1K_OFFLOAD_NONE};
     if (o == NULL)
         return VK_OK;
     uint64_t v;
@@ -1120,7 +1120,7 @@ static int read_config(vk_opts *o, e1k_config *c, vk_diag *d)
     c->rx_refill_delay = v;
     if ((r = get_offload(o, &c->offload, d)) != VK_OK)
         return r;
-    return vk_opts_get_bool(o, "guest-driver", true, &c->driver, d);
+    return VK_OK;
 }
 
 /* Guest memory large enough for the driver's rings and buffers, with room
@@ -1138,24 +1138,17 @@ static int e1k_init(vk_port *p, const vk_mac *mac, const e1k_config *cfg, vk_dia
     vk_e1000 *s = e1k_of(p);
     s->port = p;
     s->nic.mac = *mac;
-    s->nic.guest = &vk_e1000_guest_ops; /* refuses to send while the driver is down */
     s->cfg = *cfg;
     s->tx.data = malloc(VK_FRAME_MAX);
     if (s->tx.data == NULL || vk_gmem_init(&s->mem, gmem_size(cfg)) != VK_OK)
         return vk_diag_set(d, VK_ENOMEM, "e1000 '%s': out of memory", p->id);
     eeprom_init(s);
     card_reset(s);
-    if (!cfg->driver)
-        return VK_OK;
-    int r = vk_e1000_driver_init(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "e1000 '%s': guest driver setup failed: %s", p->id,
-                           vk_strerror(r));
     return VK_OK;
 }
 
-static int e1k_create_model(const char *model, vk_net *net, const char *id, const vk_mac *mac,
-                            vk_opts *o, vk_port **out, vk_diag *d)
+static int e1k_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                      vk_opts *o, vk_port **out, vk_diag *d)
 {
     e1k_config cfg;
     int r = read_config(o, &cfg, d);
@@ -1173,17 +1166,4 @@ static int e1k_create_model(const char *model, vk_net *net, const char *id, cons
     return VK_OK;
 }
 
-static int e1k_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                      vk_port **out, vk_diag *d)
-{
-    return e1k_create_model("e1000", net, id, mac, o, out, d);
-}
-
-static int e1k_create_82540em(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                              vk_port **out, vk_diag *d)
-{
-    return e1k_create_model("e1000-82540em", net, id, mac, o, out, d);
-}
-
-const vk_nic_model vk_nic_e1000 = {"e1000", e1k_keys, e1k_create};
-const vk_nic_model vk_nic_e1000_82540em = {"e1000-82540em", e1k_keys, e1k_create_82540em};
+const vk_nic_card vk_e1000_card = {e1k_create};

@@ -162,7 +162,7 @@ static void refill_timer_cb(void *arg, uint64_t now)
     rx_refill(arg);
 }
 
-int vk_e1000_driver_init(vk_port *p)
+static int drv_probe(vk_port *p)
 {
     vk_e1000 *s = e1k_of(p);
     e1k_driver *d = &s->drv;
@@ -195,7 +195,7 @@ int vk_e1000_driver_init(vk_port *p)
     return VK_OK;
 }
 
-void vk_e1000_driver_cleanup(vk_port *p)
+static void drv_remove(vk_port *p)
 {
     e1k_driver *d = &e1k_of(p)->drv;
     if (d->refill_timer != NULL)
@@ -572,7 +572,7 @@ static int drv_set_offload(vk_port *p, vk_nic_offload mode)
     return VK_OK;
 }
 
-const vk_nic_guest_ops vk_e1000_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = drv_send,
     .set_offload = drv_set_offload,
     .send_offload = drv_send_offload,
@@ -605,3 +605,10 @@ const vk_e1000_driver_stats *vk_e1000_driver_stats_of(vk_port *p)
 {
     return &e1k_of(p)->drv.stats;
 }
+
+/* The pairing's driver side (nics/registry.c): the card knows none of it. */
+const vk_nic_driver vk_e1000_driver = {
+    .probe = drv_probe,
+    .remove = drv_remove,
+    .ops = &guest_ops,
+};

@@ -31,7 +31,6 @@ typedef struct e1k_config {
     unsigned rx_ring, tx_ring, rx_buffers;
     uint64_t rx_refill_delay;
     e1k_offload offload;
-    bool driver;
 } e1k_config;
 
 /* One offload context as a context descriptor sets it (QEMU e1000x_txd_props). */
@@ -108,9 +107,5 @@ static inline vk_e1000 *e1k_of(vk_port *p)
     return (vk_e1000 *)p->priv;
 }
 
-/* The driver half, for the model's create() in e1000.c. */
-extern const vk_nic_guest_ops vk_e1000_guest_ops;
-int vk_e1000_driver_init(vk_port *p);
-void vk_e1000_driver_cleanup(vk_port *p);
 
 #endif

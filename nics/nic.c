@@ -2,29 +2,66 @@
 #include "nics/nic.h"
 
 #include "core/error.h"
+#include "core/options.h"
+
+int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char *model,
+                  vk_net *net, const char *id, const vk_mac *mac, vk_opts *o, vk_port **out,
+                  vk_diag *d)
+{
+    bool driver = true;
+    int r = o != NULL ? vk_opts_get_bool(o, "guest-driver", true, &driver, d) : VK_OK;
+    vk_port *p;
+    if (r == VK_OK)
+        r = card->create(net, model, id, mac, o, &p, d);
+    if (r != VK_OK)
+        return r;
+    if (driver) {
+        vk_nic *n = vk_nic_of(p);
+        n->driver = drv;
+        n->guest = drv->ops;
+        if ((r = drv->probe(p)) != VK_OK) {
+            const char *why = drv->error ? drv->error(p) : NULL;
+            return vk_diag_set(d, r, "%s '%s': guest driver setup failed: %s", model, id,
+                               why ? why : vk_strerror(r));
+        }
+    }
+    *out = p;
+    return VK_OK;
+}
+
+void vk_nic_unbind(vk_port *nic)
+{
+    vk_nic *n = vk_nic_of(nic);
+    if (n->driver != NULL && n->driver->remove != NULL)
+        n->driver->remove(nic);
+    n->driver = NULL;
+    n->guest = NULL;
+}
 
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->send(nic, data, len);
+    return n->guest ? n->guest->send(nic, data, len) : VK_EUNSUPP;
 }
 
 int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->set_offload ? n->guest->set_offload(nic, mode) : VK_EUNSUPP;
+    return n->guest && n->guest->set_offload ? n->guest->set_offload(nic, mode) : VK_EUNSUPP;
 }
 
 int vk_nic_guest_send_offload(vk_port *nic, const uint8_t *frame, size_t len,
                               const vk_guest_offload *meta)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->send_offload ? n->guest->send_offload(nic, frame, len, meta) : VK_EUNSUPP;
+    return n->guest && n->guest->send_offload ? n->guest->send_offload(nic, frame, len, meta)
+                                              : VK_EUNSUPP;
 }
 
 bool vk_nic_has_send_offload(vk_port *nic)
 {
-    return vk_nic_of(nic)->guest->send_offload != NULL;
+    vk_nic *n = vk_nic_of(nic);
+    return n->guest != NULL && n->guest->send_offload != NULL;
 }
 
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg)

@@ -1151,7 +1151,7 @@ static void rtl_link_changed(vk_port *p)
 static void rtl_cleanup(vk_port *p)
 {
     vk_rtl8139 *s = rtl_of(p);
-    vk_rtl8139_driver_cleanup(p);
+    vk_nic_unbind(p);
     free(s->tx_data);
     s->tx_data = NULL;
     vk_gmem_destroy(&s->mem);
@@ -1166,7 +1166,7 @@ static const vk_port_ops rtl_ops = {
     .link_changed = rtl_link_changed,
 };
 
-static const char *const rtl_keys[] = {"mode",          "rx-ring",         "tx-ring",
+const char *const vk_rtl8139_keys[] = {"mode",          "rx-ring",         "tx-ring",
                                        "rx-buffers",    "rx-ring-bytes",   "rx-refill-delay",
                                        "guest-offload", "guest-driver",    NULL};
 
@@ -1233,7 +1233,7 @@ static int get_ring_bytes(vk_opts *o, uint32_t *out, vk_diag *d)
 /* Reads the model keys (o may be NULL: all defaults). */
 static int read_config(vk_opts *o, rtl_config *c, vk_diag *d)
 {
-    *c = (rtl_config){RTL_MODE_CPLUS, 64, 64, 64, 32768, 0, RTL_OFFLOAD_NONE, true};
+    *c = (rtl_config){RTL_MODE_CPLUS, 64, 64, 64, 32768, 0, RTL_OFFLOAD_NONE};
     if (o == NULL)
         return VK_OK;
     uint64_t v;
@@ -1255,7 +1255,7 @@ static int read_config(vk_opts *o, rtl_config *c, vk_diag *d)
     if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC, &v, d)) != VK_OK)
         return r;
     c->rx_refill_delay = v;
-    return vk_opts_get_bool(o, "guest-driver", true, &c->driver, d);
+    return VK_OK;
 }
 
 /* Guest memory for the driver's rings and buffers (at most a 64 KiB ring
@@ -1268,7 +1268,6 @@ static int rtl_init(vk_port *p, const vk_mac *mac, const rtl_config *cfg, vk_dia
     vk_rtl8139 *s = rtl_of(p);
     s->port = p;
     s->nic.mac = *mac;
-    s->nic.guest = &vk_rtl8139_guest_ops; /* refuses to send while the driver is down */
     s->cfg = *cfg;
     s->tx_data = malloc(VK_FRAME_MAX);
     if (s->tx_data == NULL || vk_gmem_init(&s->mem, RTL_GMEM_SIZE) != VK_OK)
@@ -1276,24 +1275,18 @@ static int rtl_init(vk_port *p, const vk_mac *mac, const rtl_config *cfg, vk_dia
     eeprom_init(s);
     s->rcr = 0;
     card_reset(s);
-    if (!cfg->driver)
-        return VK_OK;
-    int r = vk_rtl8139_driver_init(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "rtl8139 '%s': guest driver setup failed: %s", p->id,
-                           vk_strerror(r));
     return VK_OK;
 }
 
-static int rtl_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                      vk_port **out, vk_diag *d)
+static int rtl_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                      vk_opts *o, vk_port **out, vk_diag *d)
 {
     rtl_config cfg;
     int r = read_config(o, &cfg, d);
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &rtl_ops, id, "rtl8139", sizeof(vk_rtl8139), &p, d);
+    r = vk_port_new(net, &rtl_ops, id, model, sizeof(vk_rtl8139), &p, d);
     if (r != VK_OK)
         return r;
     /* from here on the net owns p and frees it with rtl_cleanup */
@@ -1304,4 +1297,4 @@ static int rtl_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o
     return VK_OK;
 }
 
-const vk_nic_model vk_nic_rtl8139 = {"rtl8139", rtl_keys, rtl_create};
+const vk_nic_card vk_rtl8139_card = {rtl_create};

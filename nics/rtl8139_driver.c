@@ -592,7 +592,7 @@ static void refill_timer_cb(void *arg, uint64_t now)
     wr(p, VK_RTL_IMR, DRV_CP_IMR, 2);
 }
 
-int vk_rtl8139_driver_init(vk_port *p)
+static int drv_probe(vk_port *p)
 {
     vk_rtl8139 *s = rtl_of(p);
     rtl_driver *d = &s->drv;
@@ -612,7 +612,7 @@ int vk_rtl8139_driver_init(vk_port *p)
     return VK_OK;
 }
 
-void vk_rtl8139_driver_cleanup(vk_port *p)
+static void drv_remove(vk_port *p)
 {
     rtl_driver *d = &rtl_of(p)->drv;
     if (d->refill_timer != NULL)
@@ -634,7 +634,7 @@ static int drv_send(vk_port *p, const uint8_t *data, size_t len)
     return legacy(s) ? legacy_send(p, data, len) : cp_send(p, data, len);
 }
 
-const vk_nic_guest_ops vk_rtl8139_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = drv_send,
 };
 
@@ -690,3 +690,10 @@ const vk_rtl8139_driver_stats *vk_rtl8139_driver_stats_of(vk_port *p)
 {
     return &rtl_of(p)->drv.stats;
 }
+
+/* The pairing's driver side (nics/registry.c): the card knows none of it. */
+const vk_nic_driver vk_rtl8139_driver = {
+    .probe = drv_probe,
+    .remove = drv_remove,
+    .ops = &guest_ops,
+};

@@ -36,7 +36,6 @@ typedef struct rtl_config {
     uint32_t rx_ring_bytes;                /* legacy */
     uint64_t rx_refill_delay;
     rtl_offload offload;
-    bool driver;
 } rtl_config;
 
 /* The 93C46 serial EEPROM behind 9346CR (QEMU's EEprom9346). */
@@ -118,9 +117,5 @@ static inline vk_rtl8139 *rtl_of(vk_port *p)
     return (vk_rtl8139 *)p->priv;
 }
 
-/* The driver half, for the model's create() in rtl8139.c. */
-extern const vk_nic_guest_ops vk_rtl8139_guest_ops;
-int vk_rtl8139_driver_init(vk_port *p);
-void vk_rtl8139_driver_cleanup(vk_port *p);
 
 #endif

@@ -98,7 +98,8 @@ void vnet_notify_guest(vk_virtio_net *v, uint16_t q)
     if (!want)
         return;
     v->dev.stats.interrupts++;
-    vnet_driver_interrupt(v, q);
+    if (v->irq_cb != NULL)
+        v->irq_cb(v, q);
 }
 
 /* ---- reset, features, status ---- */
@@ -455,7 +456,7 @@ static void vnet_cleanup(vk_port *self)
     vk_virtio_net *v = vnet_of(self);
     if (v->dev.held != NULL)
         vk_frame_unref(v->dev.held);
-    vnet_driver_free(v);
+    vk_nic_unbind(self);
     free(v->dev.txbuf);
     vk_gmem_destroy(&v->mem);
 }
@@ -489,8 +490,8 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
         return r;
     vk_virtio_net *v = vnet_of(p);
     v->nic.mac = *mac;
-    v->nic.guest = &vnet_guest_ops;
     v->port = p;
+    v->cfg = *cfg;
     v->dev.host_features = vnet_offered;
     v->dev.qmax[VK_VNET_RXQ] = cfg->rx_queue_size;
     v->dev.qmax[VK_VNET_TXQ] = cfg->tx_queue_size;
@@ -499,12 +500,6 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
     if (v->dev.txbuf == NULL)
         return vk_diag_set(d, VK_ENOMEM, "virtio-net %s: out of memory", id);
     device_reset(v);
-    r = vnet_driver_init(v, cfg);
-    if (r == VK_OK)
-        r = vk_virtio_net_driver_probe(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "-device virtio-net-pci,id=%s: guest driver setup failed: %s",
-                           id, v->dev.broken ? v->dev.error : vk_strerror(r));
     *out = p;
     return VK_OK;
 }
@@ -563,9 +558,10 @@ static int parse_cfg(vk_opts *o, vk_virtio_net_cfg *c, vk_diag *d)
     return VK_OK;
 }
 
-static int vnet_model_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                             vk_port **out, vk_diag *d)
+static int vnet_card_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                            vk_opts *o, vk_port **out, vk_diag *d)
 {
+    (void)model; /* both names make the card QEMU calls virtio-net-pci */
     vk_virtio_net_cfg cfg;
     int r = parse_cfg(o, &cfg, d);
     if (r != VK_OK)
@@ -573,10 +569,9 @@ static int vnet_model_create(vk_net *net, const char *id, const vk_mac *mac, vk_
     return vk_virtio_net_new(net, id, mac, &cfg, out, d);
 }
 
-static const char *const vnet_keys[] = {
+const char *const vk_virtio_net_keys[] = {
     "rx-queue-size", "tx-queue-size", "rx-buffers", "rx-buffer-size", "rx-refill-delay",
     "guest-offload", "mrg-rxbuf", "event-idx", NULL,
 };
 
-const vk_nic_model vk_virtio_net_pci_model = {"virtio-net-pci", vnet_keys, vnet_model_create};
-const vk_nic_model vk_virtio_net_model = {"virtio-net", vnet_keys, vnet_model_create};
+const vk_nic_card vk_virtio_net_card = {vnet_card_create};

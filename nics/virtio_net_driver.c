@@ -342,7 +342,7 @@ static int guest_set_offload(vk_port *nic, vk_nic_offload mode)
     return vk_virtio_net_driver_probe(nic);
 }
 
-const vk_nic_guest_ops vnet_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = guest_send,
     .set_offload = guest_set_offload,
     .send_offload = guest_send_offload,
@@ -402,7 +402,7 @@ static void irq_service(vk_virtio_net *v, uint16_t queue)
     /* the control queue is polled by the command itself */
 }
 
-void vnet_driver_interrupt(vk_virtio_net *v, uint16_t queue)
+static void drv_interrupt(vk_virtio_net *v, uint16_t queue)
 {
     vnet_driver *dr = &v->drv;
     /* an interrupt raised while we handle one (the sink sent a frame that
@@ -539,7 +539,7 @@ static int alloc_ring(vk_virtio_net *v, vnet_drv_queue *q, uint16_t size)
     return q->desc && q->avail && q->used ? VK_OK : VK_ENOMEM;
 }
 
-int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
+static int drv_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
 {
     vnet_driver *dr = &v->drv;
     uint16_t qsize[VK_VNET_NQUEUES];
@@ -579,7 +579,7 @@ int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
     return VK_OK;
 }
 
-void vnet_driver_free(vk_virtio_net *v)
+static void drv_free(vk_virtio_net *v)
 {
     vnet_driver *dr = &v->drv;
     if (dr->refill != NULL)
@@ -592,3 +592,29 @@ void vnet_driver_free(vk_virtio_net *v)
     dr->tx_busy = NULL;
     dr->scratch = NULL;
 }
+
+/* The pairing's driver side (nics/registry.c): set up from the card's
+ * configuration, register the interrupt handler, probe. */
+static int drv_bind(vk_port *p)
+{
+    vk_virtio_net *v = vnet_of(p);
+    int r = drv_init(v, &v->cfg);
+    if (r != VK_OK)
+        return r;
+    v->irq_cb = drv_interrupt;
+    return vk_virtio_net_driver_probe(p);
+}
+
+static void drv_unbind(vk_port *p)
+{
+    vk_virtio_net *v = vnet_of(p);
+    v->irq_cb = NULL;
+    drv_free(v);
+}
+
+const vk_nic_driver vk_virtio_net_driver = {
+    .probe = drv_bind,
+    .remove = drv_unbind,
+    .error = vk_virtio_net_error,
+    .ops = &guest_ops,
+};

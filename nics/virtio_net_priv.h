@@ -66,7 +66,10 @@ typedef struct vk_virtio_net {
     vk_port *port;
     vk_gmem mem;
     vnet_device dev;
-    vnet_driver drv;
+    vk_virtio_net_cfg cfg; /* the model keys, as the card was created with */
+    /* the interrupt line: the handler the driver registered, or NULL */
+    void (*irq_cb)(struct vk_virtio_net *v, uint16_t queue);
+    vnet_driver drv;       /* the driver half's bookkeeping (the card never reads it) */
 } vk_virtio_net;
 
 static inline vk_virtio_net *vnet_of(vk_port *p)
@@ -89,14 +92,5 @@ bool vnet_can_receive(vk_port *self);
 void vnet_rx_kick(vk_virtio_net *v);
 void vnet_ctrl_kick(vk_virtio_net *v);
 
-/* The driver's vk_nic_guest_ops (send through the TX queue). */
-extern const vk_nic_guest_ops vnet_guest_ops;
-
-/* The interrupt line: the device calls it after publishing used entries of
- * `queue` that the driver asked to hear about. */
-void vnet_driver_interrupt(vk_virtio_net *v, uint16_t queue);
-/* Driver setup and teardown inside the port's life. */
-int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg);
-void vnet_driver_free(vk_virtio_net *v);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct rdir {
         uint64_t off, ts, no;
         const uint8_t *data;
         size_t len;
+        bool push;
     } ooo[VK_REC_OOO_MAX];
 } rdir;
 
@@ -45,6 +46,9 @@ struct vk_rec_tcp_build {
     bool decided;          /* outcome known */
     bool closed;           /* RST seen, or both FINs: a new SYN starts a new flow */
     uint64_t last_ev_ts;   /* previous peer event, or the connect */
+    bool data_open;        /* the last event is DATA whose last segment had no PSH:
+                            * the host's bytes that follow join it */
+    size_t own_cap;        /* allocated size of that event's own buffer */
 };
 
 /* ---- small helpers ---- */
@@ -87,6 +91,13 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size)
 
 static int dlist_add(vk_rec_dlist *l, const vk_rec_dgram *d)
 {
+    /* most lists hold one datagram (an echo reply, a DNS answer): room for
+     * one first, then doubling */
+    if (l->cap == 0) {
+        if ((l->d = malloc(sizeof *l->d)) == NULL)
+            return VK_ENOMEM;
+        l->cap = 1;
+    }
     if (grow((void **)&l->d, l->n, &l->cap, sizeof *l->d) != VK_OK)
         return VK_ENOMEM;
     l->d[l->n++] = *d;
@@ -130,10 +141,90 @@ static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
         a->ip6 = source ? k->ip6.src : k->ip6.dst;
 }
 
+/* An index of one table of the recording while it is built: key hash ->
+ * the latest row with that key and how many rows have it (the ordinal of the
+ * next).  Open addressing; a slot's key is checked against its row, so a
+ * hash collision costs a comparison, never a wrong answer.  The table has at
+ * most VK_REC_FLOWS_MAX rows, so at most that many slots are used. */
+typedef struct kslot {
+    uint64_t h;           /* 0: empty */
+    uint32_t last, count;
+} kslot;
+
+typedef struct kindex {
+    kslot *s;
+    size_t used, cap;
+} kindex;
+
 typedef struct builder {
     vk_recording *r;
     int err;
+    kindex ping;          /* (dst, id, seq) */
 } builder;
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull; /* FNV-1a */
+    return h;
+}
+
+static uint64_t hash_waddr(uint64_t h, const vk_waddr *a)
+{
+    uint8_t fam = (uint8_t)a->family, port[2] = {(uint8_t)(a->port >> 8), (uint8_t)a->port};
+    h = hash_bytes(h, &fam, 1);
+    h = hash_bytes(h, port, 2);
+    return a->family == 4 ? hash_bytes(h, &a->ip4, sizeof a->ip4)
+                          : hash_bytes(h, &a->ip6, sizeof a->ip6);
+}
+
+static int kindex_grow(kindex *x)
+{
+    size_t cap = x->cap ? x->cap * 2 : 256;
+    kslot *s = calloc(cap, sizeof *s);
+    if (s == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < x->cap; i++) {
+        if (x->s[i].h == 0)
+            continue;
+        size_t j = (size_t)x->s[i].h & (cap - 1);
+        while (s[j].h != 0)
+            j = (j + 1) & (cap - 1);
+        s[j] = x->s[i];
+    }
+    free(x->s);
+    x->s = s;
+    x->cap = cap;
+    return VK_OK;
+}
+
+/* The slot of the key hashing to h whose row satisfies same(row), or the
+ * empty slot where it goes (h == 0 there).  NULL: out of memory. */
+static kslot *kindex_slot(kindex *x, uint64_t h, bool (*same)(const void *key, uint32_t row,
+                                                              const vk_recording *r),
+                          const void *key, const vk_recording *r)
+{
+    if (2 * (x->used + 1) > x->cap && kindex_grow(x) != VK_OK)
+        return NULL;
+    h |= 1;
+    for (size_t j = (size_t)h & (x->cap - 1);; j = (j + 1) & (x->cap - 1)) {
+        kslot *s = &x->s[j];
+        if (s->h == 0 || (s->h == h && same(key, s->last, r)))
+            return s;
+    }
+}
+
+/* Records row as the latest with the key of slot s (from kindex_slot). */
+static void kindex_put(kindex *x, kslot *s, uint64_t h, uint32_t row)
+{
+    if (s->h == 0) {
+        s->h = h | 1;
+        x->used++;
+    }
+    s->last = row;
+    s->count++;
+}
 
 /* ---- TCP ---- */
 
@@ -207,9 +298,55 @@ static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const 
     return VK_OK;
 }
 
+/* Appends len bytes to the DATA event e, which then owns its bytes (*cap:
+ * the size of e->own, grown by doubling). */
+static int event_join(vk_rec_event *e, size_t *cap, const uint8_t *data, size_t len)
+{
+    if (e->own == NULL)
+        *cap = 0;
+    if (e->len + len > *cap) {
+        size_t ncap = *cap ? *cap : 4096;
+        while (ncap < e->len + len)
+            ncap *= 2;
+        uint8_t *p = realloc(e->own, ncap);
+        if (p == NULL)
+            return VK_ENOMEM;
+        if (e->own == NULL)
+            memcpy(p, e->data, e->len);
+        e->own = p;
+        e->data = p;
+        *cap = ncap;
+    }
+    memcpy(e->own + e->len, data, len);
+    e->len += len;
+    return VK_OK;
+}
+
+/* The host's bytes: libslirp sets PSH on the segment that empties its send
+ * buffer, so the bytes of the segments up to one with PSH were all in it
+ * before the first of them left: they make one chunk, released at that
+ * first segment's time.  A chunk is not joined across a step of the guest's
+ * stream (the host may have waited for it). */
+static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, const uint8_t *data, size_t len,
+                          bool push)
+{
+    struct vk_rec_tcp_build *s = t->b;
+    vk_rec_event *last = t->nev ? &t->ev[t->nev - 1] : NULL;
+    int e;
+    if (s->data_open && last != NULL && last->kind == VK_REC_DATA &&
+        last->prefix == s->g.next && last->after_guest_fin == s->g.fin)
+        e = event_join(last, &s->own_cap, data, len);
+    else
+        e = tcp_add_event(t, VK_REC_DATA, x, data, len);
+    s->data_open = e == VK_OK && !push;
+    s->p.next += len;
+    return e;
+}
+
 /* In-order bytes of direction d: the peer's become events, the guest's
  * join its stream. */
-static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len)
+static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len,
+                       bool push)
 {
     if (guest) {
         rdir *g = &t->b->g;
@@ -222,9 +359,7 @@ static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *da
         t->guest_bytes = g->next;
         return VK_OK;
     }
-    int e = tcp_add_event(t, VK_REC_DATA, x, data, len);
-    t->b->p.next += len;
-    return e;
+    return tcp_peer_bytes(t, x, data, len, push);
 }
 
 static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
@@ -247,7 +382,7 @@ static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
 /* Takes bytes at stream offset off: drops what was seen, delivers what is
  * next, holds what is early. */
 static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_t off,
-                     const uint8_t *data, size_t len)
+                     const uint8_t *data, size_t len, bool push)
 {
     rdir *d = guest ? &t->b->g : &t->b->p;
     if (len == 0)
@@ -264,11 +399,12 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
         d->ooo[d->nooo].off = off;
         d->ooo[d->nooo].data = data;
         d->ooo[d->nooo].len = len;
+        d->ooo[d->nooo].push = push;
         d->nooo++;
         return VK_OK;
     }
     size_t skip = (size_t)(d->next - off);
-    int e = tcp_deliver(t, guest, x, data + skip, len - skip);
+    int e = tcp_deliver(t, guest, x, data + skip, len - skip, push);
     /* held segments that now connect, in any order */
     bool moved = true;
     while (e == VK_OK && moved) {
@@ -279,9 +415,11 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
             uint64_t o = d->ooo[i].off;
             const uint8_t *p = d->ooo[i].data;
             size_t n = d->ooo[i].len;
+            bool psh = d->ooo[i].push;
             d->ooo[i] = d->ooo[--d->nooo];
             if (o + n > d->next)
-                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next));
+                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next),
+                                psh);
             moved = true;
             break;
         }
@@ -361,7 +499,8 @@ static int tcp_frame(builder *b, const fr *x)
         return VK_OK;
     }
     uint64_t off = stream_off(d, seg.seq);
-    int e = tcp_bytes(b, t, x->guest, x, off, seg.payload, seg.payload_len);
+    int e = tcp_bytes(b, t, x->guest, x, off, seg.payload, seg.payload_len,
+                      (seg.flags & VK_TCP_PSH) != 0);
     if (e == VK_OK && (seg.flags & VK_TCP_FIN) && !d->fin_pending) {
         d->fin_pending = true;
         d->fin_off = off + seg.payload_len;
@@ -507,21 +646,42 @@ static int udp_frame(builder *b, const fr *x)
 
 /* ---- ICMP ---- */
 
-static vk_rec_ping *ping_find(vk_recording *r, const vk_waddr *dst, uint16_t id, uint16_t seq)
+typedef struct ping_key {
+    const vk_waddr *dst;
+    uint16_t id, seq;
+} ping_key;
+
+static uint64_t ping_hash(const ping_key *k)
 {
-    for (size_t i = r->nping; i-- > 0;) {
-        vk_rec_ping *p = &r->ping[i];
-        if (p->id == id && p->seq == seq && vk_waddr_eq(&p->dst, dst))
-            return p;
-    }
-    return NULL;
+    uint8_t idseq[4] = {(uint8_t)(k->id >> 8), (uint8_t)k->id, (uint8_t)(k->seq >> 8),
+                        (uint8_t)k->seq};
+    return hash_bytes(hash_waddr(1469598103934665603ull, k->dst), idseq, 4);
+}
+
+static bool ping_same(const void *key, uint32_t row, const vk_recording *r)
+{
+    const ping_key *k = key;
+    const vk_rec_ping *p = &r->ping[row];
+    return p->id == k->id && p->seq == k->seq && vk_waddr_eq(&p->dst, k->dst);
+}
+
+/* The latest request to dst with id and seq, or NULL (b->err on ENOMEM). */
+static vk_rec_ping *ping_find(builder *b, const vk_waddr *dst, uint16_t id, uint16_t seq)
+{
+    ping_key k = {dst, id, seq};
+    kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, b->r);
+    if (s == NULL)
+        b->err = VK_ENOMEM;
+    return s == NULL || s->h == 0 ? NULL : &b->r->ping[s->last];
 }
 
 static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq)
 {
     vk_recording *r = b->r;
     if (!request) {
-        vk_rec_ping *p = ping_find(r, &x->src, id, seq);
+        vk_rec_ping *p = ping_find(b, &x->src, id, seq);
+        if (b->err != VK_OK)
+            return b->err;
         if (p == NULL) {
             r->st.orphans++;
             return VK_OK;
@@ -544,10 +704,13 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
     p->dst = x->dst;
     p->id = id;
     p->seq = seq;
-    for (size_t i = 0; i < r->nping; i++)
-        if (r->ping[i].id == id && r->ping[i].seq == seq &&
-            vk_waddr_eq(&r->ping[i].dst, &p->dst))
-            p->ordinal++;
+    ping_key k = {&p->dst, id, seq};
+    uint64_t h = ping_hash(&k);
+    kslot *s = kindex_slot(&b->ping, h, ping_same, &k, r);
+    if (s == NULL)
+        return b->err = VK_ENOMEM;
+    p->ordinal = s->count;
+    kindex_put(&b->ping, s, h, (uint32_t)r->nping);
     p->ts = x->f->ts_ns;
     p->frame_no = x->f->no;
     r->nping++;
@@ -714,6 +877,7 @@ int vk_recording_build(const vk_capture *c, const vk_side *side, vk_recording **
             r->st.frames_skipped++;
     }
     finish(r);
+    free(b.ping.s);
     if (b.err != VK_OK) {
         vk_recording_unref(r);
         return vk_diag_set(d, b.err, "out of memory building the recorded world");
@@ -754,6 +918,8 @@ void vk_recording_unref(vk_recording *r)
     if (r == NULL || --r->refs > 0)
         return;
     for (size_t i = 0; i < r->ntcp; i++) {
+        for (size_t j = 0; j < r->tcp[i].nev; j++)
+            free(r->tcp[i].ev[j].own);
         free(r->tcp[i].ev);
         free(r->tcp[i].guest_stream);
         free(r->tcp[i].b);

@@ -35,9 +35,17 @@
  * guest did that the recording did not know is noted (world_notes) and is a
  * divergence.
  *
+ * Memory: answers are compared as they come (compare.h, vk_cmp_stream): the
+ * expected frames are handed to the comparator as the injection passes them
+ * in the capture, the produced ones as the guest receives them, and a frame
+ * is released once paired.  Only divergences keep their frames, unless the
+ * caller asks for every match (keep_matches, for a JSON report) or for the
+ * log of every frame that crossed (keep_log, for --update-expected and the
+ * differential run).
+ *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
- * and returns a vk_replay holding the capture, the split, the event log and
- * the comparison; free it with vk_replay_free().
+ * and returns a vk_replay holding the capture, the split, the event log (when
+ * kept) and the comparison; free it with vk_replay_free().
  */
 #ifndef VK_REPLAY_REPLAY_H
 #define VK_REPLAY_REPLAY_H
@@ -58,7 +66,6 @@
 #define VK_REPLAY_SETTLE_DEFAULT (2ull * 1000000000ull)
 /* Retries of a guest frame a NIC refused with VK_EAGAIN (1 us apart). */
 #define VK_REPLAY_TX_RETRIES 100000
-#define VK_REPLAY_PROGRESS_EVERY 10000
 
 typedef enum vk_replay_world {
     VK_REPLAY_WORLD_RECORDED = 0,
@@ -77,11 +84,17 @@ typedef struct vk_replay_config {
     unsigned norm;             /* VK_NORM_* */
     uint64_t settle_ns;
     const vk_trace_config *trace; /* NULL: no tracing */
-    FILE *progress;            /* NULL: no progress lines */
+    /* Called after every guest frame (or TSO group) injected, NULL: never;
+     * an observer (a progress meter) that must not change the run. */
+    void (*progress)(void *arg, size_t injected, size_t guest_total, size_t answers);
+    void *progress_arg;
     bool offload_set;          /* --guest-offload given: */
     vk_nic_offload offload;    /*   its value */
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
     vk_replay_world world;     /* --world; recorded by default */
+    /* What is kept past its comparison (replay.h "Memory"): */
+    bool keep_log;             /* every frame that crossed (--update-expected) */
+    bool keep_matches;         /* every match with its frames (a JSON report) */
 } vk_replay_config;
 
 /* One frame that crossed the attachment point, in time order. */
@@ -99,21 +112,15 @@ typedef struct vk_replay {
     vk_split split;
     vk_rewriter rw;
     uint64_t epoch;
-    vk_replay_event *log;
+    vk_replay_event *log;      /* with keep_log only */
     size_t nlog, caplog;
     size_t injected, produced;
-    /* comparison inputs (pointing into cap and log) and result */
-    vk_cmp_frame *exp, *prod;
-    size_t nexp, nprod;
     vk_cmp_result cmp;
     char attach[96];    /* "NIC 'n0'" or "port 'g'" */
     /* wire check: frames that left the NIC, the comparison with the guest
      * frames injected, and how the frames were handed to the driver */
     bool wire_checked;
-    vk_replay_event *wlog;
-    size_t nwlog, capwlog;
-    vk_cmp_frame *wexp, *wprod;
-    size_t nwexp, nwprod;
+    size_t nwire;              /* frames that left the NIC */
     vk_cmp_result wire;
     struct {
         size_t plain, csum, tso_jobs, tso_segs;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 static bool is_slirp_mac(const uint8_t *mac)
 {

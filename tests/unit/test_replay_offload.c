@@ -887,7 +887,7 @@ static const vk_nic_model plain_model = {"plain-nic", no_keys, plain_create};
 static const vk_nic_model *const test_models[] = {&plain_model, &vk_nic_e1000,
                                                   &vk_virtio_net_pci_model, NULL};
 static const vk_object_type *const no_objects[] = {NULL};
-static const vk_registry reg = {vk_backend_types, test_models, no_objects};
+static const vk_registry reg = {vk_backend_types, test_models, no_objects, NULL};
 
 /* The topology of pcaps/offload-tcp-bulk.topo with the given device. */
 static vk_topology *sink_topology(const char *device)
@@ -956,7 +956,8 @@ static void assert_bulk_through(const char *device)
     assert_int_equal(r->offload_stats.tso_segs, 16 + 16 + 5 + 9 + 11);
     assert_int_equal(r->offload_stats.plain, 1); /* the UDP datagram without checksum */
     assert_int_equal(r->injected, 67);
-    assert_int_equal(r->nwlog, 67);
+    assert_int_equal(r->nwire, 67);
+    assert_int_equal(r->wire.nexp, 67);
     assert_int_equal(r->wire.divergences, 0);
     assert_int_equal(r->cmp.matched, 2);
     assert_int_equal(vk_replay_divergences(r), 0);

@@ -298,9 +298,10 @@ static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
     add_tcp(c, s0 + 1500 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
     add_tcp(c, s0 + 1600 * MS, true, 8080, 1001, 5001, VK_TCP_ACK, NULL);
     add_tcp(c, s0 + 2000 * MS, true, 8080, 1001, 5001, VK_TCP_ACK | VK_TCP_PSH, "abcdef");
-    /* the peer's bytes 3..5 before 0..2, then all six again */
-    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK, "XYZ");
-    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABC");
+    /* the peer's bytes 3..5 before 0..2, then all six again (each with PSH:
+     * two chunks) */
+    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK | VK_TCP_PSH, "XYZ");
+    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK | VK_TCP_PSH, "ABC");
     add_tcp(c, s0 + 2300 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABCXYZ");
     add_tcp(c, s0 + 2400 * MS, true, 8080, 1007, 5007, VK_TCP_ACK | VK_TCP_FIN, NULL);
     add_tcp(c, s0 + 2500 * MS, false, 8080, 5007, 1008, VK_TCP_ACK | VK_TCP_FIN, NULL);
@@ -347,6 +348,57 @@ static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
     assert_int_equal(r->tcp[3].status, VK_ECONNREFUSED);
     assert_int_equal(r->tcp[3].ordinal, 1);
     assert_int_equal(r->tcp[3].connect_delay, 20 * US);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* libslirp sets PSH on the segment that empties its send buffer: the host's
+ * bytes up to such a segment were all there when the first of them left, so
+ * they make one chunk (own buffer, freed with the recording: ASan), timed by
+ * that first segment; a step of the guest's stream ends a chunk too. */
+static void test_builder_joins_host_segments_up_to_psh(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    const uint8_t A = VK_TCP_ACK, AP = VK_TCP_ACK | VK_TCP_PSH;
+    add_tcp(c, s0, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 2 * MS, true, 8080, 1001, 5001, AP, "GET");
+    /* chunk 1: "abc" "def" "gh" (PSH), the second segment arriving last */
+    add_tcp(c, s0 + 10 * MS, false, 8080, 5001, 1004, A, "abc");
+    add_tcp(c, s0 + 11 * MS, false, 8080, 5007, 1004, AP, "gh");
+    add_tcp(c, s0 + 12 * MS, false, 8080, 5004, 1004, A, "def");
+    /* chunk 2: "ij" without PSH, then the guest sends: chunk 3 "kl" (PSH) */
+    add_tcp(c, s0 + 20 * MS, false, 8080, 5009, 1004, A, "ij");
+    add_tcp(c, s0 + 21 * MS, true, 8080, 1004, 5011, AP, "more");
+    add_tcp(c, s0 + 30 * MS, false, 8080, 5011, 1008, AP, "kl");
+    /* a retransmission of "gh" changes nothing; chunk 4 "mn" "op", then FIN */
+    add_tcp(c, s0 + 31 * MS, false, 8080, 5007, 1008, AP, "gh");
+    add_tcp(c, s0 + 40 * MS, false, 8080, 5013, 1008, A, "mn");
+    add_tcp(c, s0 + 41 * MS, false, 8080, 5015, 1008, A, "op");
+    add_tcp(c, s0 + 42 * MS, false, 8080, 5017, 1008, A | VK_TCP_FIN, NULL);
+
+    vk_recording *r = build(c);
+    const vk_rec_tcp *t = only_tcp(r);
+    assert_int_equal(t->nev, 5);
+    static const char *const chunk[] = {"abcdefgh", "ij", "kl", "mnop"};
+    static const uint64_t prefix[] = {3, 3, 7, 7};
+    static const uint64_t delay[] = {8 * MS, 10 * MS, 9 * MS, 10 * MS};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(t->ev[i].kind, VK_REC_DATA);
+        assert_int_equal(t->ev[i].len, strlen(chunk[i]));
+        assert_memory_equal(t->ev[i].data, chunk[i], t->ev[i].len);
+        assert_int_equal(t->ev[i].prefix, prefix[i]);
+        assert_int_equal(t->ev[i].delay, delay[i]);
+    }
+    /* joined chunks own their bytes; single segments borrow the frame's */
+    assert_non_null(t->ev[0].own);
+    assert_null(t->ev[1].own);
+    assert_null(t->ev[2].own);
+    assert_non_null(t->ev[3].own);
+    assert_int_equal(t->ev[0].frame_no, 4);
+    assert_int_equal(t->ev[4].kind, VK_REC_EOF);
     vk_recording_unref(r);
     vk_capture_free(c);
 }
@@ -587,6 +639,54 @@ static void test_world_tcp_chunk_released_only_after_the_guest_prefix(void **sta
     k.in_op = false;
     /* the guest's stream matched the recording: no note */
     assert_int_equal(k.rec->notes_total, 0);
+    stack_close(&k);
+}
+
+/* guestfwd (pcaps/qemu-e1000-guestfwd-cmd.pcap): libslirp answers the SYN
+ * itself, so stream_open is connected at once (no `connected`); the
+ * command's "HELLO" comes 23314 us after the guest's FIN (frames 20 -> 22),
+ * EOF 7938 us later (24); a second connection is not recorded. */
+static void test_world_guestfwd_stream_is_the_recorded_connection_at_once(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-guestfwd-cmd.pcap");
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    assert_int_equal(t->status, VK_OK);
+    uint64_t syn = rel(&k, t->syn_ts);
+    run_to(&k, syn);
+    vk_world_flow f = tcp_flow("10.0.2.100", 7000, 45628);
+    vk_wsock *s = NULL;
+    k.in_op = true;
+    assert_int_equal(k.w->ops->stream_open(k.w, &f, "cmd:tr a-z A-Z", &events, &k, &s, syn),
+                     VK_OK);
+    k.in_op = false;
+    assert_non_null(s);
+    assert_int_equal(op_send(&k, s, (const uint8_t *)"hello", 5), 5);
+    k.in_op = true;
+    assert_int_equal(k.w->ops->shutdown_write(k.w, s, syn), VK_OK);
+    k.in_op = false;
+    uint8_t buf[64];
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    run_to(&k, syn + 23314 * US - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, syn + 23314 * US);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].what, 'r'); /* never a 'c' */
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 5);
+    assert_memory_equal(buf, "HELLO", 5);
+    run_to(&k, syn + 31252 * US - 1);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    run_to(&k, syn + 31252 * US);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 0);
+    k.w->ops->close(k.w, s, false, vk_loop_now(k.loop));
+    assert_int_equal(k.rec->notes_total, 0);
+    k.in_op = true;
+    assert_int_equal(k.w->ops->stream_open(k.w, &f, "cmd:tr a-z A-Z", &events, &k, &s, syn),
+                     VK_ECONNREFUSED);
+    k.in_op = false;
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "guestfwd cmd:tr a-z A-Z"));
     stack_close(&k);
 }
 
@@ -1017,10 +1117,12 @@ int main(void)
         cmocka_unit_test(test_builder_udp_echo_replies_count_the_guest_datagrams_before_them),
         cmocka_unit_test(test_builder_dns_queries_keyed_by_id_and_name),
         cmocka_unit_test(test_builder_reorders_dedups_and_reads_every_outcome),
+        cmocka_unit_test(test_builder_joins_host_segments_up_to_psh),
         cmocka_unit_test(test_builder_survives_truncated_and_corrupted_frames),
         cmocka_unit_test(test_dns_question_reader_rejects_loops_and_truncation),
         cmocka_unit_test(test_world_tcp_chunk_released_only_after_the_guest_prefix),
         cmocka_unit_test(test_world_tcp_stream_differing_from_the_recording_is_noted),
+        cmocka_unit_test(test_world_guestfwd_stream_is_the_recorded_connection_at_once),
         cmocka_unit_test(test_world_unknown_tcp_flow_is_refused_from_the_loop_and_noted),
         cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
         cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),

@@ -102,7 +102,7 @@ static const vk_object_type fake_object = {.name = "fake-object",
 static const vk_netdev_type *const test_netdevs[] = {&fake_netdev, &live_netdev, NULL};
 static const vk_nic_model *const test_nics[] = {&fake_nic_model, NULL};
 static const vk_object_type *const test_objects[] = {&fake_object, NULL};
-static const vk_registry test_registry = {test_netdevs, test_nics, test_objects};
+static const vk_registry test_registry = {test_netdevs, test_nics, test_objects, NULL};
 
 /* ---- fixture ---- */
 
