@@ -37,22 +37,12 @@ tap_into_ns "$IF"
 ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$IF"
 ip -n "$TAP_NS" route add default via 10.0.2.2
 
-# wait_listen PORT [ns]: until something listens on PORT.
-wait_listen() {
-    for _ in $(seq 100); do
-        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
-    exit 1
-}
-
 iperf3 -s -B 127.0.0.1 -p "$HPORT" -D -I "$WORK/host-iperf.pid" --logfile "$WORK/host-iperf.log"
 TAP_PIDFILES+=("$WORK/host-iperf.pid")
 ns iperf3 -s -p "$GPORT" -D -I "$WORK/guest-iperf.pid" --logfile "$WORK/guest-iperf.log"
 TAP_PIDFILES+=("$WORK/guest-iperf.pid")
-wait_listen "$HPORT"
-wait_listen "$GPORT" ns
+tap_wait_listen "$HPORT"
+tap_wait_listen "$GPORT" ns
 
 # check_run NAME JSON: the transfer finished and counted what it should.
 check_run() {
