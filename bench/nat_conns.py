@@ -23,17 +23,31 @@ def raise_nofile():
 
 
 def server(addr, port):
+    """Holds what it accepts; closes a connection when its client goes (so
+    one NAT's connections do not use up the descriptors of the next)."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(4096)
-    held = []
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ)
     while True:
-        try:
-            c, _ = ls.accept()
-        except OSError:  # out of descriptors: the client sees the failure
-            continue
-        held.append(c)
+        for key, _ in sel.select():
+            s = key.fileobj
+            if s is ls:
+                try:
+                    c, _ = ls.accept()
+                except OSError:  # out of descriptors: the client sees it
+                    continue
+                sel.register(c, selectors.EVENT_READ)
+                continue
+            try:
+                gone = s.recv(4096) == b""
+            except OSError:
+                gone = True
+            if gone:
+                sel.unregister(s)
+                s.close()
 
 
 def client(addr, port, n):
