@@ -142,6 +142,10 @@ void vk_cli_print_registry(FILE *out)
     fprintf(out, "\nobjects (-object TYPE,id=ID,KEY=VALUE...) and keys:\n");
     for (size_t i = 0; reg->objects[i]; i++)
         print_entry(out, reg->objects[i]->name, reg->objects[i]->keys);
+    fprintf(out, "\nchardevs (-chardev BACKEND,id=ID,KEY=VALUE..., for filter-mirror/redirector)"
+                 " and keys:\n");
+    for (size_t i = 0; reg->chardevs && reg->chardevs[i]; i++)
+        print_entry(out, reg->chardevs[i]->name, reg->chardevs[i]->keys);
 }
 
 uint64_t vk_cli_wall_ns(void)

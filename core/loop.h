@@ -6,7 +6,8 @@
  *    a pure function of its inputs.  Timers due at the same instant fire in the
  *    order they were armed.  File descriptors cannot be watched.
  *  - VK_CLOCK_LIVE: poll(2) on watched file descriptors, time from
- *    CLOCK_MONOTONIC.
+ *    CLOCK_MONOTONIC; time 0 is the first vk_loop_run() (what is set up
+ *    before it, at now 0, is not late however long the set-up took).
  *
  * Trace timestamps are epoch + now, where the epoch is wall-clock time at start
  * for a live loop and whatever the user of a virtual loop sets (for example the

@@ -470,6 +470,8 @@ static int build(run *x, vk_diag *d)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     vk_loop_set_epoch(x->loop, x->r->epoch);
     int e = vk_topology_build(x->topo, x->net, x->cfg->reg, d);
+    if (e == VK_OK && vk_decisions_watch(&x->r->decisions, x->net) != VK_OK)
+        e = vk_diag_set(d, VK_EFULL, "replay: cannot watch the network's decisions");
     if (e == VK_OK)
         e = attach(x, d);
     if (e == VK_OK)
@@ -576,7 +578,7 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
         e = execute(&x, d);
     }
     teardown(&x);
-    if (e == VK_OK && compare(&x) != VK_OK)
+    if (e == VK_OK && (compare(&x) != VK_OK || vk_decisions_index(&x.r->decisions) != VK_OK))
         e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
     free_streams(&x);
     if (e != VK_OK) {
@@ -598,6 +600,7 @@ void vk_replay_free(vk_replay *r)
     vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);
+    vk_decisions_free(&r->decisions);
     vk_recording_unref(r->rec); /* borrows the capture */
     vk_capture_free(r->cap);
     free(r);

@@ -58,6 +58,7 @@
 #include "nics/nic.h"
 #include "replay/capture.h"
 #include "replay/compare.h"
+#include "replay/decisions.h"
 #include "replay/recording.h"
 #include "replay/rewrite.h"
 #include "replay/split.h"
@@ -129,6 +130,8 @@ typedef struct vk_replay {
      * many user netdevs were given a world made from it */
     vk_recording *rec;
     size_t worlds;
+    /* every drop and filter note of the run, to explain divergences */
+    vk_decisions decisions;
 } vk_replay;
 
 /* Reads the capture, builds the network, runs, compares.  Errors (bad
