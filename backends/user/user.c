@@ -226,7 +226,7 @@ static int user_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, v
 static const char *const user_keys[] = {
     "net", "host", "dns", "dhcpstart", "hostname", "domainname", "dnssearch", "tftp",
     "bootfile", "tftp-server-name", "restrict", "ipv4", "ipv6", "ipv6-net", "ipv6-host",
-    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", "dns-upstream", NULL,
+    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", "dns-upstream", "mtu", NULL,
 };
 
 const vk_netdev_type vk_netdev_user = {
