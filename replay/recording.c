@@ -8,6 +8,7 @@
  * as slirp's own reassembly would make them wait.
  */
 #include "replay/recording.h"
+#include "core/grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,15 +79,7 @@ static uint64_t later(uint64_t a, uint64_t b)
 /* Grows an array of `size`-byte elements to hold one more. */
 static int grow(void **arr, size_t n, size_t *cap, size_t size)
 {
-    if (n < *cap)
-        return VK_OK;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, ncap * size);
-    if (p == NULL)
-        return VK_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return VK_OK;
+    return vk_grow(arr, cap, n, size, 8);
 }
 
 static int dlist_add(vk_rec_dlist *l, const vk_rec_dgram *d)

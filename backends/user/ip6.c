@@ -115,7 +115,7 @@ int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t
         send_ns(u, dst);
         return VK_ENOENT;
     }
-    if (len > VK_USER_MTU - VK_IPV6_HLEN)
+    if (len > u->cfg.mtu - VK_IPV6_HLEN)
         return VK_ERANGE;
     vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
     if (f == NULL)

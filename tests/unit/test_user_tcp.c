@@ -123,7 +123,7 @@ static fw_sock *establish(uh *h, fw *w, uint16_t sport, uint32_t *iss_out)
  * stack with a scripted world, and for fx_open_conn a connection
  * GPORT -> 10.0.2.2:8080 established (h->got cleared). */
 typedef struct fx {
-    uh h;
+    uh h; /* first: uh_fixture_close frees the fixture through it */
     fw *w;
     fw_sock *s;
     uint32_t iss;
@@ -143,14 +143,6 @@ static int fx_open_conn(void **state)
     fx_open(state);
     fx *x = *state;
     x->s = establish(&x->h, x->w, GPORT, &x->iss);
-    return 0;
-}
-
-static int fx_close(void **state)
-{
-    fx *x = *state;
-    uh_close(&x->h);
-    free(x);
     return 0;
 }
 
@@ -1212,78 +1204,81 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_syn_ack_waits_for_the_connect_and_matches_libslirp,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_isn_grows_per_connection_and_per_slow_tick,
-                                        fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_refused_connect_gets_rst_ack_seq_0, fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_refused_connect_gets_rst_ack_seq_0,
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_unreachable_at_once_gets_icmp_net_or_host,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_dns_address_other_port_is_port_unreachable,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_silent_destination_gets_rst_after_75s,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_host_data_is_segmented_at_mss_with_slow_start_and_psh,
-                                        fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_guest_mss_caps_ours, fx_open, fx_close),
+                                        fx_open_conn, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_guest_mss_caps_ours, fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(
             test_in_order_guest_data_is_acked_at_once_and_reaches_the_world,
-            fx_open_conn, fx_close),
+            fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_guest_data_off_the_fast_path_is_acked_after_2ms,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(
             test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills,
-            fx_open_conn, fx_close),
+            fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_unacked_data_is_retransmitted_on_libslirps_rto,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_retransmits_give_up_with_a_reset,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_fin_both_ways_then_time_wait_10s,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_world_closing_first_leads_to_time_wait_of_10s,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_a_new_syn_replaces_a_connection_in_time_wait,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(
             test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored,
-            fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_world_reset_resets_the_guest, fx_open_conn, fx_close),
+            fx_open_conn, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_world_reset_resets_the_guest,
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_a_slow_world_closes_the_window_and_writable_reopens_it,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_zero_window_guest_gets_persist_probes,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_segments_beyond_the_window_are_dropped_with_an_ack,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_urgent_data_is_delivered_inline,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_bogus_options_end_the_option_walk_but_not_the_syn,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test(test_segments_for_no_connection_get_resets),
         cmocka_unit_test_setup_teardown(test_syn_flood_past_the_cap_is_reset_not_stored,
-                                        fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_out_of_order_queue_is_capped, fx_open_conn, fx_close),
+                                        fx_open, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_out_of_order_queue_is_capped,
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_overlapping_guest_segments_reach_the_world_once,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test(test_truncated_and_absurd_options_never_read_past_the_header),
         cmocka_unit_test_setup_teardown(test_rst_storm_for_no_connection_is_never_answered,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_half_open_connection_is_given_up_after_75s,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_tcp_inside_ip_fragments_is_reassembled_first,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_host_closing_early_then_guest_data_gets_a_reset,
-                                        fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_host_reset_with_data_in_flight_resets_the_guest,
-                                        fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(
-            test_host_that_never_reads_bounds_what_the_guest_can_store, fx_open_conn, fx_close),
+                                        fx_open_conn, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_host_that_never_reads_bounds_what_the_guest_can_store,
+                                        fx_open_conn, uh_fixture_close),
         cmocka_unit_test(test_restrict_resets_syn_unless_to_a_guestfwd),
         cmocka_unit_test(test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss),
         cmocka_unit_test(test_hostfwd_accept_becomes_a_syn_from_the_gateway),
         cmocka_unit_test(test_hostfwd_listen_failure_is_fatal_with_qemus_words),
         cmocka_unit_test_setup_teardown(test_ipv6_handshake_and_data_to_the_host_loopback,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_ipv6_unreachable_is_icmpv6_no_route,
-                                        fx_open, fx_close),
+                                        fx_open, uh_fixture_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
