@@ -67,6 +67,7 @@
  * first fragment.
  */
 #include "backends/libslirp.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,14 +289,8 @@ static int add_poll(int fd, int events, void *opaque)
         s->st.pollfds_full++;
         return -1;
     }
-    if (s->npfd == s->cappfd) {
-        size_t cap = s->cappfd ? s->cappfd * 2 : 16;
-        ls_pollfd *p = realloc(s->pfd, cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        s->pfd = p;
-        s->cappfd = cap;
-    }
+    if (vk_grow(&s->pfd, &s->cappfd, s->npfd, sizeof *s->pfd, 16) != VK_OK)
+        return -1;
     s->pfd[s->npfd] = (ls_pollfd){fd, events, 0};
     return (int)s->npfd++;
 }
@@ -374,15 +369,10 @@ static void sync_watches(vk_libslirp *s)
             known = s->watched[k].fd == s->pfd[i].fd;
         if (known)
             continue;
-        if (s->nwatched == s->capwatched) {
-            size_t cap = s->capwatched ? s->capwatched * 2 : 16;
-            ls_watch *w = realloc(s->watched, cap * sizeof *w);
-            if (w == NULL) {
-                vk_net_fail(s->port->net, VK_ENOMEM, "libslirp %s: out of memory", s->port->id);
-                return;
-            }
-            s->watched = w;
-            s->capwatched = cap;
+        if (vk_grow(&s->watched, &s->capwatched, s->nwatched, sizeof *s->watched, 16) !=
+            VK_OK) {
+            vk_net_fail(s->port->net, VK_ENOMEM, "libslirp %s: out of memory", s->port->id);
+            return;
         }
         short ev = to_poll_events(s->pfd[i].events);
         if (vk_loop_watch_fd(s->loop, s->pfd[i].fd, ev, on_fd, s) == VK_OK)
@@ -486,7 +476,7 @@ static const char *outside4(const vk_libslirp *s, const vk_pkt *k)
     vk_udp_repr udp;
     if (vk_udp_parse(ip->payload, ip->payload_len, &udp) != VK_OK)
         return NULL; /* libslirp drops a short UDP header */
-    bool bcast = vk_ip4_to_u32(ip->dst) == 0xffffffffu;
+    bool bcast = vk_ip4_is_broadcast(ip->dst);
     if (udp.dst_port == 67 && (ip4_eq(ip->dst, s->cfg.host) || bcast))
         return NULL;
     if (udp.dst_port == 69 && ip4_eq(ip->dst, s->cfg.host))

@@ -4,6 +4,7 @@
  * other port of the same hub, never back to the sender (QEMU net/hub.c).
  */
 #include "core/net.h"
+#include "core/grow.h"
 #include "core/filter.h"
 
 #include <stdarg.h>
@@ -120,14 +121,8 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
     if (net->nports >= VK_NET_MAX_PORTS)
         return vk_diag_set(d, VK_EFULL, "%s '%s': more than %d ports", model, id,
                            VK_NET_MAX_PORTS);
-    if (net->nports == net->ports_cap) {
-        size_t cap = net->ports_cap ? net->ports_cap * 2 : 16;
-        vk_port **ports = realloc(net->ports, cap * sizeof *ports);
-        if (ports == NULL)
-            return vk_diag_set(d, VK_ENOMEM, "%s '%s': out of memory", model, id);
-        net->ports = ports;
-        net->ports_cap = cap;
-    }
+    if (vk_grow(&net->ports, &net->ports_cap, net->nports, sizeof *net->ports, 16) != VK_OK)
+        return vk_diag_set(d, VK_ENOMEM, "%s '%s': out of memory", model, id);
     /* the kind's state follows the port in the same allocation */
     size_t priv_off = (sizeof(vk_port) + 15) & ~(size_t)15;
     vk_port *p = calloc(1, priv_off + priv_size);

@@ -4,11 +4,11 @@
  *   cc probe_hub.c $(pkg-config --cflags --libs vnetkit) -o probe_hub
  *   ./probe_hub SOURCE_DIR SCRATCH_DIR
  *
- * It uses only <vnetkit/vnetkit.h>.  Part one builds a hub with three ports
+ * It uses only <vnetkit/vnetkit.h>.  First it builds a hub with three ports
  * from QEMU options, attaches probes to two of them, injects a broadcast
  * frame on one, runs the virtual clock, and checks that the other probe got
  * it at the injection time, that the third port (no peer) dropped its copy
- * with the reason "port has no peer", and the counters.  Part two replays a capture
+ * with the reason "port has no peer", and the counters.  Then it replays a capture
  * of the repository (pcaps/qemu-e1000-arp.pcap) against its topology (verdict:
  * match) and against a topology with no one to answer (verdict: diverged).
  * Exit 0 when every check holds; each failed check prints what it saw.

@@ -18,6 +18,7 @@
  *   limit= (default 1000) slot= slot-max= slot-packets= slot-bytes= seed=
  */
 #include "filters/netem.h"
+#include "core/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -332,14 +333,8 @@ static netem_dir *dir_of(netem_filter *nf, vk_filter_dir dir)
 
 static int hold(netem_dir *nd, vk_frame *f, uint64_t at)
 {
-    if (nd->n == nd->cap) {
-        size_t cap = nd->cap ? nd->cap * 2 : 16;
-        held_frame *q = realloc(nd->q, cap * sizeof *q);
-        if (q == NULL)
-            return VK_ENOMEM;
-        nd->q = q;
-        nd->cap = cap;
-    }
+    if (vk_grow(&nd->q, &nd->cap, nd->n, sizeof *nd->q, 16) != VK_OK)
+        return VK_ENOMEM;
     size_t i = nd->n;
     while (i > 0 && nd->q[i - 1].at > at)
         i--;

@@ -186,7 +186,7 @@ static int drv_probe(vk_port *p)
         if (d->refill_timer == NULL)
             return VK_ENOMEM;
     }
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     configure_tx(p, d);
     configure_rx(p, d);
     d->up = true;
@@ -427,10 +427,10 @@ static void plan_tx(const vk_e1000 *s, uint8_t *frame, size_t len, tx_plan *t)
 {
     memset(t, 0, sizeof *t);
     l4_info l;
-    if (s->cfg.offload == E1K_OFFLOAD_NONE || !find_l4(frame, len, &l))
+    if (s->cfg.offload == VK_NIC_OFFLOAD_NONE || !find_l4(frame, len, &l))
         return;
     bool vlan = vk_get_be16(frame + 12) == VK_ETHERTYPE_VLAN;
-    if (s->cfg.offload == E1K_OFFLOAD_TSO && l.proto == VK_IP_PROTO_TCP &&
+    if (s->cfg.offload == VK_NIC_OFFLOAD_TSO && l.proto == VK_IP_PROTO_TCP &&
         len > DRV_MTU_FRAME + (vlan ? 4 : 0) && l.hdr_len - l.l3 < 1500)
         plan_tso(frame, len, &l, 1500 - (l.hdr_len - l.l3), t);
     else
@@ -565,10 +565,9 @@ static int drv_send_offload(vk_port *p, const uint8_t *data, size_t len,
 /* The guest-offload= key at run time: only changes what drv_send asks. */
 static int drv_set_offload(vk_port *p, vk_nic_offload mode)
 {
-    static const e1k_offload map[] = {E1K_OFFLOAD_NONE, E1K_OFFLOAD_CSUM, E1K_OFFLOAD_TSO};
     if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
         return VK_EINVAL;
-    e1k_of(p)->cfg.offload = map[mode];
+    e1k_of(p)->cfg.offload = mode;
     return VK_OK;
 }
 

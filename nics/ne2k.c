@@ -66,8 +66,8 @@ static bool irq_pending(const vk_ne2k *s)
 
 static void irq_update(vk_ne2k *s)
 {
-    if (irq_pending(s) && s->irq_cb != NULL)
-        s->irq_cb(s->port);
+    if (irq_pending(s))
+        vk_nic_raise_irq(s->port);
 }
 
 /* ---- card memory --------------------------------------------------------- */
@@ -609,12 +609,6 @@ bool vk_ne2k_is(const vk_port *p)
 
 /* ---- port and model ------------------------------------------------------ */
 
-static void ne2k_describe(vk_port *p, char *buf, size_t cap)
-{
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "ne2k_pci mac=%s", vk_mac_format(&ne2k_of(p)->nic.mac, mac));
-}
-
 static void ne2k_cleanup(vk_port *p)
 {
     vk_nic_unbind(p);
@@ -625,7 +619,7 @@ static const vk_port_ops ne2k_ops = {
     .receive = ne2k_receive,
     .can_receive = ne2k_can_receive,
     .cleanup = ne2k_cleanup,
-    .describe = ne2k_describe,
+    .describe = vk_nic_describe,
 };
 
 const char *const vk_ne2k_keys[] = {"rx-ring-pages", "rx-refill-delay", "guest-driver",
@@ -647,10 +641,7 @@ static int read_config(vk_opts *o, ne2k_config *c, vk_diag *d)
     if (r != VK_OK)
         return r;
     c->rx_pages = (unsigned)v;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC, &v, d)) != VK_OK)
-        return r;
-    c->rx_refill_delay = v;
-    return VK_OK;
+    return vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d);
 }
 
 static void ne2k_init(vk_port *p, const vk_mac *mac, const ne2k_config *cfg)

@@ -216,7 +216,7 @@ static int drv_probe(vk_port *p)
         if (d->refill_timer == NULL)
             return VK_ENOMEM;
     }
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     d->up = true;
     ns8390_init(p, d, mac);
     return VK_OK;

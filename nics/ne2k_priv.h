@@ -43,7 +43,6 @@ typedef struct vk_ne2k {
     bool in_tx;
     bool fault;
     char fault_msg[128];
-    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     ne2k_config cfg;
     ne2k_driver drv;
 } vk_ne2k;

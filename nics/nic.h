@@ -94,6 +94,7 @@ typedef struct vk_nic {
     vk_mac mac;
     const vk_nic_guest_ops *guest;   /* the bound driver's; NULL: no driver */
     const vk_nic_driver *driver;     /* bound by vk_nic_create; NULL: none */
+    void (*irq)(vk_port *nic);       /* the handler the driver registered */
     vk_guest_sink_fn sink;
     void *sink_arg;
 } vk_nic;
@@ -112,6 +113,23 @@ int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char 
 /* Unbinds the driver, if one is bound (its remove()): the first step of
  * every card's cleanup, as a device going away makes the OS unbind it. */
 void vk_nic_unbind(vk_port *nic);
+
+/* The keys every card shares, parsed here once (o may be NULL: defaults):
+ *   guest-offload=none|csum|tso  what the guest stack asks of the card;
+ *   rx-refill-delay=NS           virtual-clock ns between the driver
+ *                                reaping RX buffers and posting them again,
+ *                                at most VK_NIC_REFILL_DELAY_MAX. */
+#define VK_NIC_REFILL_DELAY_MAX (3600ull * 1000000000ull)
+int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d);
+int vk_nic_opts_refill_delay(vk_opts *o, uint64_t *out, vk_diag *d);
+
+/* The interrupt line, for cards with one line: the driver registers its
+ * handler (as request_irq), the card raises the line and the handler, if
+ * any, runs at once. */
+void vk_nic_request_irq(vk_port *nic, void (*handler)(vk_port *nic));
+void vk_nic_raise_irq(vk_port *nic);
+/* The port's describe() of every card: "MODEL mac=MAC". */
+void vk_nic_describe(vk_port *nic, char *buf, size_t cap);
 
 /* The guest side; VK_EUNSUPP when no driver is bound (guest-driver=off). */
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len);

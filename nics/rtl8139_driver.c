@@ -339,10 +339,10 @@ static uint32_t cp_plan(const vk_rtl8139 *s, uint8_t *frame, size_t len, bool *l
 {
     l4_info l;
     *large = false;
-    if (s->cfg.offload == RTL_OFFLOAD_NONE || !find_l4(frame, len, &l))
+    if (s->cfg.offload == VK_NIC_OFFLOAD_NONE || !find_l4(frame, len, &l))
         return 0;
     bool tcp = l.ip.proto == VK_IP_PROTO_TCP;
-    if (s->cfg.offload == RTL_OFFLOAD_TSO && tcp && len > DRV_MTU_FRAME &&
+    if (s->cfg.offload == VK_NIC_OFFLOAD_TSO && tcp && len > DRV_MTU_FRAME &&
         l.hdr_len - VK_ETH_HLEN < 1500) {
         *large = true;
         uint32_t mss = (uint32_t)(1500 - (l.hdr_len - VK_ETH_HLEN));
@@ -606,7 +606,7 @@ static int drv_probe(vk_port *p)
     int r = legacy(s) ? legacy_init(p, mac) : cp_init(p, mac);
     if (r != VK_OK)
         return r;
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     d->up = true;
     wr(p, VK_RTL_IMR, legacy(s) ? DRV_LEGACY_IMR : DRV_CP_IMR, 2);
     return VK_OK;

@@ -24,18 +24,12 @@ typedef enum rtl_mode {
     RTL_MODE_LEGACY,
 } rtl_mode;
 
-typedef enum rtl_offload {
-    RTL_OFFLOAD_NONE,
-    RTL_OFFLOAD_CSUM,
-    RTL_OFFLOAD_TSO,
-} rtl_offload;
-
 typedef struct rtl_config {
     rtl_mode mode;
     unsigned rx_ring, tx_ring, rx_buffers; /* C+ */
     uint32_t rx_ring_bytes;                /* legacy */
     uint64_t rx_refill_delay;
-    rtl_offload offload;
+    vk_nic_offload offload;
 } rtl_config;
 
 /* The 93C46 serial EEPROM behind 9346CR (QEMU's EEprom9346). */
@@ -107,7 +101,6 @@ typedef struct vk_rtl8139 {
     bool tx_overflow;
     bool in_tx, tx_kick;
     vk_dma_fault fault;
-    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     rtl_config cfg;
     rtl_driver drv;
 } vk_rtl8139;

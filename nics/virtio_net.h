@@ -127,19 +127,13 @@ enum {
 /* QEMU's MAC_TABLE_ENTRIES: more entries set the overflow flag instead. */
 #define VK_VNET_MAC_TABLE_ENTRIES 64
 
-typedef enum vk_vnet_offload {
-    VK_VNET_OFFLOAD_NONE, /* frames leave the guest complete */
-    VK_VNET_OFFLOAD_CSUM, /* TCP/UDP with NEEDS_CSUM and a pseudo-header sum */
-    VK_VNET_OFFLOAD_TSO,  /* csum, and TCP frames over the MTU as GSO */
-} vk_vnet_offload;
-
 /* The model keys, parsed. */
 typedef struct vk_virtio_net_cfg {
     uint16_t rx_queue_size, tx_queue_size; /* device maxima, used by the driver */
     uint32_t rx_buffers;                   /* posted by the driver */
     uint32_t rx_buffer_size;               /* 0: as Linux for the mode */
     uint64_t rx_refill_delay;              /* ns; 0: reap in the interrupt */
-    vk_vnet_offload offload;
+    vk_nic_offload offload;
     bool mrg_rxbuf, event_idx;
 } vk_virtio_net_cfg;
 

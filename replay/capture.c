@@ -4,6 +4,7 @@
  * packet's interface, direction and comment, which libpcap hides.
  */
 #include "replay/capture.h"
+#include "core/grow.h"
 
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -56,14 +57,8 @@ static uint8_t *chunk_take(vk_capture *c, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     if (c->nchunks == 0 || n > c->chunk_size - c->chunk_used) {
-        if (c->nchunks == c->chunks_cap) {
-            size_t cap = c->chunks_cap ? c->chunks_cap * 2 : 16;
-            uint8_t **ch = realloc(c->chunks, cap * sizeof *ch);
-            if (ch == NULL)
-                return NULL;
-            c->chunks = ch;
-            c->chunks_cap = cap;
-        }
+        if (vk_grow(&c->chunks, &c->chunks_cap, c->nchunks, sizeof *c->chunks, 16) != VK_OK)
+            return NULL;
         size_t size = n > VK_CAPTURE_CHUNK ? n : VK_CAPTURE_CHUNK;
         if ((c->chunks[c->nchunks] = malloc(size)) == NULL)
             return NULL;
@@ -79,14 +74,8 @@ static uint8_t *chunk_take(vk_capture *c, size_t n)
 int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t len,
                       uint32_t iface, uint32_t flags)
 {
-    if (c->count == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        vk_cap_frame *fr = realloc(c->frames, cap * sizeof *fr);
-        if (fr == NULL)
-            return VK_ENOMEM;
-        c->frames = fr;
-        c->cap = cap;
-    }
+    if (vk_grow(&c->frames, &c->cap, c->count, sizeof *c->frames, 64) != VK_OK)
+        return VK_ENOMEM;
     uint8_t *copy = chunk_take(c, len ? len : 1);
     if (copy == NULL)
         return VK_ENOMEM;

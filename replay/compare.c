@@ -4,6 +4,7 @@
  * fields those parsers located.
  */
 #include "replay/compare.h"
+#include "core/grow.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -802,14 +803,8 @@ static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
             *out = r->flow_index[h];
             return VK_OK;
         }
-    if (r->nflows == r->flows_cap) {
-        size_t cap = r->flows_cap ? r->flows_cap * 2 : 64;
-        char(*fl)[VK_FLOW_KEY_MAX] = realloc(r->flows, cap * sizeof *fl);
-        if (fl == NULL)
-            return VK_ENOMEM;
-        r->flows = fl;
-        r->flows_cap = cap;
-    }
+    if (vk_grow(&r->flows, &r->flows_cap, r->nflows, sizeof *r->flows, 64) != VK_OK)
+        return VK_ENOMEM;
     memcpy(r->flows[r->nflows], key, VK_FLOW_KEY_MAX);
     r->flow_index[h] = (uint32_t)r->nflows;
     *out = (uint32_t)r->nflows++;
@@ -1260,7 +1255,7 @@ int vk_cmp_stream_finish(vk_cmp_stream *s, vk_cmp_result *out)
         free(s->r.flow_index); /* only needed while interning */
         s->r.flow_index = NULL;
         s->r.index_cap = 0;
-        if (s->r.n > 1) /* qsort(NULL, 0) is undefined */
+        if (s->r.n > 0) /* e is NULL when nothing was kept */
             qsort(s->r.e, s->r.n, sizeof *s->r.e, entry_cmp);
         *out = s->r;
         memset(&s->r, 0, sizeof s->r);

@@ -4,6 +4,7 @@
  * tears everything down in the engine's order, then compares.
  */
 #include "replay/replay.h"
+#include "core/grow.h"
 
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -45,14 +46,8 @@ typedef struct run {
 
 static int append_event(vk_replay_event **log, size_t *n, size_t *capn, vk_replay_event ev)
 {
-    if (*n == *capn) {
-        size_t cap = *capn ? *capn * 2 : 256;
-        vk_replay_event *l = realloc(*log, cap * sizeof *l);
-        if (l == NULL)
-            return VK_ENOMEM;
-        *log = l;
-        *capn = cap;
-    }
+    if (vk_grow(log, capn, *n, sizeof **log, 256) != VK_OK)
+        return VK_ENOMEM;
     uint8_t *copy = malloc(ev.len ? ev.len : 1);
     if (copy == NULL)
         return VK_ENOMEM;

@@ -1,5 +1,6 @@
 /* ISN and timestamp offset learning and guest-frame rewriting (see rewrite.h). */
 #include "replay/rewrite.h"
+#include "core/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +38,8 @@ static vk_rw_flow *flow_get(vk_rewriter *rw, const char *key, bool create)
         rw->flows_over_cap++;
         return NULL;
     }
-    if (rw->n == rw->cap) {
-        size_t cap = rw->cap ? rw->cap * 2 : 16;
-        vk_rw_flow *fl = realloc(rw->flows, cap * sizeof *fl);
-        if (fl == NULL)
-            return NULL;
-        rw->flows = fl;
-        rw->cap = cap;
-    }
+    if (vk_grow(&rw->flows, &rw->cap, rw->n, sizeof *rw->flows, 16) != VK_OK)
+        return NULL;
     f = &rw->flows[rw->n++];
     memset(f, 0, sizeof *f);
     memcpy(f->key, key, VK_FLOW_KEY_MAX);

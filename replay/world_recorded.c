@@ -6,6 +6,7 @@
  * schedule; the timer releases and calls the stack back.
  */
 #include "replay/world_recorded.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,14 +195,8 @@ static int schedule(rsock *s, release r)
         s->relhead = 0;
         s->nrel = 0;
     }
-    if (s->nrel == s->caprel) {
-        size_t cap = s->caprel ? s->caprel * 2 : 8;
-        release *p = realloc(s->rel, cap * sizeof *p);
-        if (p == NULL)
-            return VK_ENOMEM;
-        s->rel = p;
-        s->caprel = cap;
-    }
+    if (vk_grow(&s->rel, &s->caprel, s->nrel, sizeof *s->rel, 8) != VK_OK)
+        return VK_ENOMEM;
     size_t i = s->nrel;
     while (i > s->relhead && s->rel[i - 1].due > r.due) {
         s->rel[i] = s->rel[i - 1];
@@ -219,14 +214,8 @@ static int queue_dgram(rsock *s, const vk_rec_dgram *dg, const vk_waddr *from, i
         s->qhead = 0;
         s->nq = 0;
     }
-    if (s->nq == s->capq) {
-        size_t cap = s->capq ? s->capq * 2 : 8;
-        void *p = realloc(s->q, cap * sizeof *s->q);
-        if (p == NULL)
-            return VK_ENOMEM;
-        s->q = p;
-        s->capq = cap;
-    }
+    if (vk_grow(&s->q, &s->capq, s->nq, sizeof *s->q, 8) != VK_OK)
+        return VK_ENOMEM;
     s->q[s->nq].dg = dg;
     s->q[s->nq].from = *from;
     s->q[s->nq].error = error;
@@ -315,18 +304,29 @@ static const vk_rec_tcp *tcp_claim(rworld *w, const vk_world_flow *f, size_t *id
     return &r->tcp[any];
 }
 
+/* A TCP socket for the guest's flow, with the recorded connection it
+ * takes (t: NULL when the recording has none left).  NULL: no memory. */
+static rsock *tcp_sock_new(rworld *w, const vk_world_flow *flow, const vk_wsock_events *ev,
+                           void *ctx)
+{
+    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    if (s == NULL)
+        return NULL;
+    name_sock(s, "tcp", flow);
+    size_t idx;
+    s->t = tcp_claim(w, flow, &idx);
+    return s;
+}
+
 static int rec_tcp_connect(vk_world *wb, const vk_world_flow *flow, const vk_waddr *dst,
                            const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
     rworld *w = (rworld *)wb;
     (void)dst;
     *out = NULL;
-    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    rsock *s = tcp_sock_new(w, flow, ev, ctx);
     if (s == NULL)
         return VK_ENOMEM;
-    name_sock(s, "tcp", flow);
-    size_t idx;
-    s->t = tcp_claim(w, flow, &idx);
     release r = {.due = now, .what = REL_CONNECT, .status = VK_ECONNREFUSED};
     if (s->t == NULL)
         vk_recording_note(w->rec, "%s: connection not in the recording: refused", s->name);
@@ -829,12 +829,9 @@ static int rec_stream_open(vk_world *wb, const vk_world_flow *flow, const char *
     *out = NULL;
     if (flow == NULL)
         return VK_EINVAL;
-    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    rsock *s = tcp_sock_new(w, flow, ev, ctx);
     if (s == NULL)
         return VK_ENOMEM;
-    name_sock(s, "tcp", flow);
-    size_t idx;
-    s->t = tcp_claim(w, flow, &idx);
     if (s->t == NULL || s->t->status != VK_OK) {
         vk_recording_note(w->rec, "%s (guestfwd %s): %s", s->name, target,
                           s->t == NULL ? "connection not in the recording"

@@ -27,10 +27,11 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
 # Debian packages: the build, the test oracles, and test peers (qemu-system-x86,
-# cpio and xz-utils for the real-QEMU tests and their guest, scripts/mkguest.sh).
+# cpio and xz-utils for the real-QEMU tests and their guest, scripts/mkguest.sh;
+# iperf3 for the live NAT test at speed, tests/e2e/test_user_nat_iperf3.sh).
 PACKAGES=(build-essential cmake pkg-config libpcap-dev libnet1-dev libcmocka-dev libslirp-dev
           tcpdump tshark iproute2 valgrind udhcpc isc-dhcp-client clang libclang-rt-14-dev
-          busybox python3 libvdeplug-dev vde2 qemu-system-x86 cpio xz-utils)
+          busybox python3 libvdeplug-dev vde2 qemu-system-x86 cpio xz-utils iperf3)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

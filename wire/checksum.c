@@ -11,6 +11,7 @@
 #include "wire/ipv6.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 static uint32_t fold(uint64_t acc)
 {
@@ -19,17 +20,41 @@ static uint32_t fold(uint64_t acc)
     return (uint32_t)acc;
 }
 
-uint32_t vk_csum_add(uint32_t sum, const void *data, size_t len)
+/* The one's complement sum does not depend on byte order (RFC 1071 2(B)):
+ * words are added as the machine loads them, 4 bytes at a time, and the
+ * folded result is swapped into network order once.  On the live NAT path
+ * this sum runs over every byte twice (the guest's segments checked, ours
+ * filled); 16-bit big-endian loads made it a tenth of the profile. */
+static uint32_t sum_native(const uint8_t *p, size_t len)
 {
-    const uint8_t *p = data;
     /* 64-bit accumulator: no carry can be lost before the final fold, even
      * for buffers of several gigabytes. */
-    uint64_t acc = sum;
-    for (; len >= 2; p += 2, len -= 2)
-        acc += vk_get_be16(p);
-    if (len == 1)
-        acc += (uint32_t)p[0] << 8;
+    uint64_t acc = 0;
+    for (; len >= 16; p += 16, len -= 16) {
+        uint32_t w[4];
+        memcpy(w, p, sizeof w);
+        acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
+    }
+    for (; len >= 4; p += 4, len -= 4) {
+        uint32_t w;
+        memcpy(&w, p, sizeof w);
+        acc += w;
+    }
+    uint8_t tail[4] = {0, 0, 0, 0}; /* an odd last byte is padded with zero */
+    memcpy(tail, p, len);
+    uint32_t w;
+    memcpy(&w, tail, sizeof w);
+    acc += w;
     return fold(acc);
+}
+
+uint32_t vk_csum_add(uint32_t sum, const void *data, size_t len)
+{
+    uint32_t n = sum_native(data, len);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    n = ((n >> 8) | (n << 8)) & 0xffff;
+#endif
+    return fold((uint64_t)sum + n);
 }
 
 uint32_t vk_csum_add_len(uint32_t sum, size_t len)

@@ -7,7 +7,8 @@
  * by vk_user_config_free().
  * `dns-upstream=ADDR[:PORT]` is vnetkit's own key (QEMU has no such option):
  * where DNS queries to the DNS address are forwarded, instead of the host's
- * resolv.conf.  vk_user_config_parse_keys() is the part the libslirp
+ * resolv.conf.  So is `mtu=N` (slirp4netns --mtu, libslirp's if_mtu): the
+ * largest IP packet sent to the guest, hence the MSS it is offered.  vk_user_config_parse_keys() is the part the libslirp
  * backend shares (it serves guestfwd= and smb= itself).
  */
 #define _XOPEN_SOURCE 700 /* nftw */
@@ -547,6 +548,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
     memset(c, 0, sizeof *c);
+    c->mtu = VK_USER_MTU;
     int r;
     if ((r = vk_opts_get_bool(o, "ipv4", true, &c->ipv4, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "ipv6", true, &c->ipv6, d)) != VK_OK ||
@@ -564,6 +566,10 @@ int vk_user_config_parse_keys(vk_user_config *c, vk_opts *o, vk_diag *d)
 int vk_user_config_parse(vk_user_config *c, vk_opts *o, vk_diag *d)
 {
     int r = vk_user_config_parse_keys(c, o, d);
+    uint64_t mtu = VK_USER_MTU;
+    if (r == VK_OK)
+        r = vk_opts_get_uint(o, "mtu", VK_USER_MTU, VK_USER_MTU_MIN, VK_USER_MTU_MAX, &mtu, d);
+    c->mtu = (uint32_t)mtu;
     if (r == VK_OK)
         r = parse_guestfwd(c, o, d);
     if (r == VK_OK)

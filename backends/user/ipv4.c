@@ -88,7 +88,7 @@ int vk_user_ip4_output(vk_user *u, const vk_user_ip4_out *o, uint64_t now)
     if (vk_ip4_to_u32(o->dst) == 0) /* as libslirp's if_encap4: never a destination */
         return VK_EINVAL;
     uint16_t id = u->ip_id++;
-    size_t max = VK_USER_MTU - VK_IPV4_MIN_HLEN;
+    size_t max = u->cfg.mtu - VK_IPV4_MIN_HLEN;
     if (o->len <= max)
         return send_one(u, o, id, 0, o->len, false, now);
     if (o->df)

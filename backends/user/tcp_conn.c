@@ -10,8 +10,8 @@
  *    unreachable (IPv6: no route / address unreachable); a later failure or
  *    75 s without an answer: the same RST|ACK.
  *  - Toward the guest: segments of MTU - 60 (1440) on a connection the
- *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd one,
- *    capped by the guest's MSS (at least 32);
+ *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd or
+ *    guestfwd one, capped by the guest's MSS (at least 32; 0 is none);
  *    congestion window from one MSS (slow start, then congestion avoidance);
  *    a segment goes out whenever there is something and room in the window
  *    (libslirp disabled Nagle); PSH on the segment that empties the buffer;
@@ -24,10 +24,28 @@
  *    already advertised, RFC 9293 3.8.6.2.2).  The world is read only up to
  *    the room in `snd` and the guest's window (plus one MSS, so a zero
  *    window can be probed), so a slow guest leaves the data in the world.
+ *    Bytes past the window (all of a segment's into a zero window) and
+ *    bytes no buffer can take (VK_USER_TCP_MEMORY_MAX) are dropped with a
+ *    traced reason; the segment's ACK is still taken.
  *  - Timers: retransmission with libslirp's RTO rules in slow ticks of
  *    500 ms (initial 6 s, Jacobson/Karels, 1 s..12 s, backoff 1..64, drop
  *    after 12 retransmits with a RST); persist probes 5..60 s into a zero
  *    window; TIME_WAIT 10 s.
+ *
+ * On the live clock only, work is gathered over one round of the loop (the
+ * frames one TAP wakeup reads, up to 50) as GRO gathers segments: in-order
+ * guest bytes go to `rcv` and reach the world in one send(), the ACK libslirp
+ * would send at once goes out once at the end of the round, and an ACK from
+ * the guest reads the world and sends once.  The segments and ACKs are the
+ * same; fewer ACKs go out during a burst, each acknowledging more.  On the
+ * virtual clock (replay) every frame is its own round and nothing changes.
+ *
+ * Also on the live clock only, a guest that offers window scaling gets it
+ * (shift VK_USER_TCP_LIVE_WSCALE in our SYN-ACK, or in our SYN for hostfwd)
+ * and the connection's buffers grow to VK_USER_TCP_LIVE_BUF_BYTES: without
+ * it a window is at most 65535 bytes, one segment at mtu=65520, and the
+ * guest waits a round trip for every segment.  libslirp never scales; a
+ * replay (virtual clock) compares with it and gets its SYN-ACK exactly.
  *
  * Deliberate differences: timers run exactly at their duration instead of
  * on the next 500 ms tick; urgent data is plain inline data (libslirp sends
@@ -66,18 +84,18 @@ static void buf_peek(const vk_user_tcp_buf *b, size_t off, uint8_t *out, size_t 
 }
 
 /* Makes room for n more bytes within the per-buffer and global caps. */
-static bool buf_reserve(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n)
+static bool buf_reserve(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n, size_t max)
 {
     size_t want = b->len + n;
     if (want <= b->cap)
         return true;
-    if (want > VK_USER_TCP_BUF_BYTES)
+    if (want > max)
         return false;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < want)
         cap *= 2;
-    if (cap > VK_USER_TCP_BUF_BYTES)
-        cap = VK_USER_TCP_BUF_BYTES;
+    if (cap > max)
+        cap = max;
     if (t->mem - b->cap + cap > VK_USER_TCP_MEMORY_MAX)
         return false;
     uint8_t *d = malloc(cap);
@@ -109,10 +127,19 @@ static void buf_release(vk_user_tcp *t, vk_user_tcp_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-static void buf_consume(vk_user_tcp *t, vk_user_tcp_buf *b, size_t n)
+/* A buffer that empties is freed at once on the virtual clock.  On the
+ * live clock it is kept for VK_USER_TCP_TRIM_NS (c->trim): freeing and
+ * allocating up to a mebibyte per loop round cost page faults and brk()
+ * calls that showed as 40 ms stalls at mtu=65520. */
+static void buf_consume(vk_user_tcp_conn *c, vk_user_tcp_buf *b, size_t n, uint64_t now)
 {
+    if (n >= b->len && c->trim != NULL) {
+        b->head = b->len = 0;
+        vk_timer_arm(c->trim, now + VK_USER_TCP_TRIM_NS);
+        return;
+    }
     if (n >= b->len) {
-        buf_release(t, b);
+        buf_release(c->u->tcp, b);
         return;
     }
     b->head = (b->head + n) % b->cap;
@@ -151,20 +178,28 @@ static const void *guest_addr(const vk_user_tcp_conn *c)
     return c->family == 4 ? (const void *)&c->gaddr4 : (const void *)&c->gaddr6;
 }
 
+/* The largest window we may advertise. */
+static uint32_t max_window(const vk_user_tcp_conn *c)
+{
+    uint32_t m = VK_USER_TCP_MAXWIN << c->rcv_scale;
+    return m < c->buf_max ? m : (uint32_t)c->buf_max;
+}
+
 /* libslirp's receive window: the room in `rcv`, nothing below a quarter
  * of the buffer and one MSS (silly window avoidance), at most 65535, never
  * less than what was advertised already. */
 static uint32_t rcv_window(const vk_user_tcp_conn *c)
 {
     const vk_user_tcp *t = tcp_of(c);
-    size_t space = VK_USER_TCP_BUF_BYTES - c->rcv.len;
+    size_t space = c->buf_max - c->rcv.len;
     size_t global = VK_USER_TCP_MEMORY_MAX - t->mem;
-    if (c->rcv.cap < VK_USER_TCP_BUF_BYTES && global < space)
+    if (c->rcv.cap < c->buf_max && global < space)
         space = global;
-    if (space < VK_USER_TCP_BUF_BYTES / 4 && space < c->mss)
+    if (space < c->buf_max / 4 && space < c->mss)
         space = 0;
-    if (space > VK_USER_TCP_MAXWIN)
-        space = VK_USER_TCP_MAXWIN;
+    if (space > max_window(c))
+        space = max_window(c);
+    space &= ~(((size_t)1 << c->rcv_scale) - 1); /* what the shifted field can say */
     uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     return space < adv ? adv : (uint32_t)space;
 }
@@ -176,10 +211,15 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
     uint32_t win = rcv_window(c);
     vk_tcp_repr t = {.src_port = c->fport, .dst_port = c->gport, .seq = seq,
                      .ack = (flags & VK_TCP_ACK) ? c->rcv_nxt : 0, .flags = flags,
-                     .window = (uint16_t)win};
+                     .window = (uint16_t)(win >> c->rcv_scale)};
     if (flags & VK_TCP_SYN) {
+        /* the window of a SYN is never scaled (RFC 7323 2.2) */
+        t.window = (uint16_t)(win > VK_USER_TCP_MAXWIN ? VK_USER_TCP_MAXWIN : win);
+        win = t.window;
+        t.has_wscale = c->rcv_scale != 0 || (c->state == VK_TCPS_SYN_SENT && c->batch != NULL);
+        t.wscale = t.has_wscale ? VK_USER_TCP_LIVE_WSCALE : 0;
         t.has_mss = true;
-        t.mss = c->family == 4 ? VK_USER_MTU - 40 : VK_USER_MTU - 60;
+        t.mss = (uint16_t)(c->family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     }
     /* The payload is staged past the largest header; emit moves it. */
     uint8_t *stage = u->scratch + VK_TCP_MIN_HLEN + VK_TCP_MAX_OPTIONS_LEN;
@@ -194,6 +234,7 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
         if (seq_gt(c->rcv_nxt + win, c->rcv_adv))
             c->rcv_adv = c->rcv_nxt + win;
         c->ack_now = false;
+        c->batch_ack = false;
         vk_timer_cancel(c->delack);
     }
 }
@@ -281,9 +322,14 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
         send = true;
     if (c->ack_now)
         send = true;
-    if (!send && receiving(c) && !c->fin_rcvd) {
+    if (!send && receiving(c) && !c->fin_rcvd &&
+        !(c->batch != NULL && vk_timer_pending(c->batch))) {
         uint32_t adv = rcv_window(c) - (seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
-        if (adv >= 2u * c->mss)
+        /* BSD's window update: two segments' worth, or half the largest
+         * window (libslirp compares with its 128 KiB buffer, which a window
+         * of at most 65535 never reaches: with mtu=65520 a segment is
+         * nearly the whole window, and the guest would wait for a probe) */
+        if (adv >= 2u * c->mss || 2u * adv >= max_window(c))
             send = true;
     }
     if (!send) {
@@ -357,6 +403,8 @@ void vk_user_tcp_conn_free(vk_user_tcp_conn *c, uint64_t now)
     vk_timer_free(c->rexmt);
     vk_timer_free(c->delack);
     vk_timer_free(c->life);
+    vk_timer_free(c->batch);
+    vk_timer_free(c->trim);
     buf_release(t, &c->snd);
     buf_release(t, &c->rcv);
     while (c->ooo != NULL) {
@@ -442,12 +490,12 @@ static bool pull(vk_user_tcp_conn *c, uint64_t now)
     vk_user *u = c->u;
     while (c->ws != NULL && c->ws_want_read && !c->ws_eof) {
         size_t limit = c->snd_wnd > c->mss ? c->snd_wnd : c->mss;
-        if (limit > VK_USER_TCP_BUF_BYTES)
-            limit = VK_USER_TCP_BUF_BYTES;
+        if (limit > c->buf_max)
+            limit = c->buf_max;
         if (c->snd.len >= limit)
             return true;
         size_t room = min_sz(limit - c->snd.len, sizeof u->scratch / 2);
-        if (!buf_reserve(u->tcp, &c->snd, room)) {
+        if (!buf_reserve(u->tcp, &c->snd, room, c->buf_max)) {
             u->st.tcp_memory_full++;
             return true;
         }
@@ -483,7 +531,7 @@ static bool flush_rcv(vk_user_tcp_conn *c, uint64_t now)
             world_failed(c, now);
             return false;
         }
-        buf_consume(u->tcp, &c->rcv, (size_t)r);
+        buf_consume(c, &c->rcv, (size_t)r, now);
     }
     if (c->ws != NULL && c->fin_rcvd && c->rcv.len == 0 && !c->ws_shut) {
         c->ws_shut = true;
@@ -501,7 +549,9 @@ static long deliver(vk_user_tcp_conn *c, const uint8_t *p, size_t n, uint64_t no
 {
     vk_user *u = c->u;
     size_t done = 0;
-    if (c->rcv.len == 0 && c->ws != NULL && n > 0) {
+    if (c->batch != NULL && c->ws != NULL && n > 0)
+        vk_timer_arm(c->batch, now); /* one send() at the end of the round */
+    else if (c->rcv.len == 0 && c->ws != NULL && n > 0) {
         long r = u->world->ops->send(u->world, c->ws, p, n, now);
         if (r < 0 && r != VK_EAGAIN) {
             world_failed(c, now);
@@ -513,7 +563,7 @@ static long deliver(vk_user_tcp_conn *c, const uint8_t *p, size_t n, uint64_t no
     if (done < n && c->ws == NULL)
         return (long)n; /* nobody to take them: as libslirp, they vanish */
     if (done < n) {
-        if (!buf_reserve(u->tcp, &c->rcv, n - done)) {
+        if (!buf_reserve(u->tcp, &c->rcv, n - done, c->buf_max)) {
             u->st.tcp_memory_full++;
             return (long)done;
         }
@@ -612,6 +662,28 @@ static void delack_cb(void *arg, uint64_t now)
     output(c, now);
 }
 
+static void trim_cb(void *arg, uint64_t now)
+{
+    vk_user_tcp_conn *c = arg;
+    (void)now;
+    if (c->snd.len == 0)
+        buf_release(c->u->tcp, &c->snd);
+    if (c->rcv.len == 0)
+        buf_release(c->u->tcp, &c->rcv);
+}
+
+static void batch_cb(void *arg, uint64_t now)
+{
+    vk_user_tcp_conn *c = arg;
+    if (!flush_rcv(c, now))
+        return;
+    if (c->batch_ack)
+        c->ack_now = true;
+    if (c->ws_want_read && !pull(c, now))
+        return;
+    output(c, now);
+}
+
 static void life_cb(void *arg, uint64_t now)
 {
     vk_user_tcp_conn *c = arg;
@@ -644,15 +716,26 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
     c->rexmt = vk_timer_new(u->loop, rexmt_cb, c);
     c->delack = vk_timer_new(u->loop, delack_cb, c);
     c->life = vk_timer_new(u->loop, life_cb, c);
-    if (c->rexmt == NULL || c->delack == NULL || c->life == NULL) {
+    bool live = vk_loop_clock(u->loop) == VK_CLOCK_LIVE;
+    if (live) {
+        c->batch = vk_timer_new(u->loop, batch_cb, c);
+        c->trim = vk_timer_new(u->loop, trim_cb, c);
+        if (c->trim != NULL)
+            vk_timer_set_background(c->trim, true); /* housekeeping only */
+    }
+    if (c->rexmt == NULL || c->delack == NULL || c->life == NULL ||
+        (live && (c->batch == NULL || c->trim == NULL))) {
         vk_timer_free(c->rexmt);
         vk_timer_free(c->delack);
         vk_timer_free(c->life);
+        vk_timer_free(c->batch);
+        vk_timer_free(c->trim);
         free(c);
         return NULL;
     }
-    c->mss = (uint16_t)(family == 4 ? VK_USER_MTU - 40 : VK_USER_MTU - 60);
+    c->mss = (uint16_t)(family == 4 ? u->cfg.mtu - 40 : u->cfg.mtu - 60);
     c->cwnd = c->mss;
+    c->buf_max = VK_USER_TCP_BUF_BYTES;
     c->ssthresh = 65535u << 14;
     c->srtt = 0;
     c->rttvar = VK_USER_TCP_RTT_DFLT << 2;
@@ -666,6 +749,14 @@ vk_user_tcp_conn *vk_user_tcp_conn_new(vk_user *u, int family, uint64_t now)
     u->st.tcp_conns_opened++;
     vk_user_tcp_tick_kick(u, now);
     return c;
+}
+
+/* Window scaling agreed (live clock): the guest's shift, at most 14. */
+static void scaling_on(vk_user_tcp_conn *c, uint8_t guest_shift)
+{
+    c->snd_scale = guest_shift > 14 ? 14 : guest_shift;
+    c->rcv_scale = VK_USER_TCP_LIVE_WSCALE;
+    c->buf_max = VK_USER_TCP_LIVE_BUF_BYTES;
 }
 
 /* ---- the connection table ---- */
@@ -720,6 +811,17 @@ static void hash_remove(vk_user_tcp_conn *c)
 
 /* ---- opening ---- */
 
+/* The guest's MSS option caps ours as libslirp's tcp_mss does: an offer of
+ * 0 is no offer (Linux ignores it too), any other at least 32. */
+static void take_peer_mss(vk_user_tcp_conn *c, const vk_tcp_repr *seg)
+{
+    if (!seg->has_mss || seg->mss == 0)
+        return;
+    uint16_t m = seg->mss < 32 ? 32 : seg->mss;
+    if (m < c->mss)
+        c->mss = m;
+}
+
 int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp_repr *seg,
                          const char *guestfwd_target, uint64_t now)
 {
@@ -734,13 +836,11 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
      * libslirp, a smaller MSS from the guest is still honoured.  A guestfwd
      * connection is answered with the SYN at hand, whose MSS option
      * libslirp's tcp_dooptions applies (tcp_mss: MTU - 40 capped by it). */
-    c->mss = VK_USER_MTU - (guestfwd_target != NULL ? 40 : 60);
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    c->mss = (uint16_t)(u->cfg.mtu - (guestfwd_target != NULL ? 40 : 60));
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
+    if (seg->has_wscale && c->batch != NULL)
+        scaling_on(c, seg->wscale);
     c->snd_wnd = seg->window;
     c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;
@@ -829,7 +929,6 @@ static void xmit_timer(vk_user_tcp_conn *c, uint64_t now)
 /* An ACK that moves snd_una; false when the connection is gone. */
 static bool take_ack(vk_user_tcp_conn *c, uint32_t ack, uint64_t now)
 {
-    vk_user_tcp *t = tcp_of(c);
     uint32_t acked = ack - c->snd_una;
     if (c->rtt_timing && seq_gt(ack, c->rtt_seq))
         xmit_timer(c, now);
@@ -848,7 +947,7 @@ static bool take_ack(vk_user_tcp_conn *c, uint32_t ack, uint64_t now)
         c->syn_acked = true;
     }
     size_t d = min_sz(acked, c->snd.len);
-    buf_consume(t, &c->snd, d);
+    buf_consume(c, &c->snd, d, now);
     bool fin_acked = c->fin_sent && seq_gt(ack, c->fin_seq);
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
@@ -894,8 +993,8 @@ static void take_fin(vk_user_tcp_conn *c, uint64_t now)
     }
 }
 
-/* Keeps an out-of-order segment; false when the queue is full. */
-static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size_t n, bool fin)
+/* Keeps an out-of-order segment: NULL, or why it could not (a cap). */
+static const char *ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size_t n, bool fin)
 {
     vk_user_tcp *t = tcp_of(c);
     /* Trim what queued segments already hold (earliest copy wins). */
@@ -907,7 +1006,7 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
         if (seq_geq(seq, q->seq)) {
             size_t skip = seq - q->seq;
             if (skip + n <= q->len)
-                return true; /* fully duplicated */
+                return NULL; /* fully duplicated */
             size_t cut = q->len - skip;
             p += cut, n -= cut, seq += (uint32_t)cut;
             pp = &q->next;
@@ -921,12 +1020,18 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
         }
     }
     if (n == 0 && !fin)
-        return true;
-    if (c->ooo_n >= VK_USER_TCP_OOO_MAX || t->mem + n > VK_USER_TCP_MEMORY_MAX)
-        return false;
+        return NULL;
+    if (c->ooo_n >= VK_USER_TCP_OOO_MAX) {
+        c->u->st.tcp_ooo_full++;
+        return "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)";
+    }
+    if (t->mem + n > VK_USER_TCP_MEMORY_MAX) {
+        c->u->st.tcp_memory_full++;
+        return "TCP: buffer memory full (VK_USER_TCP_MEMORY_MAX)";
+    }
     vk_user_tcp_ooo *o = malloc(sizeof *o + n);
     if (o == NULL)
-        return false;
+        return "user: out of memory";
     o->seq = seq;
     o->len = n;
     o->fin = fin;
@@ -935,7 +1040,7 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
     *pp = o;
     c->ooo_n++;
     t->mem += n;
-    return true;
+    return NULL;
 }
 
 /* Moves queued segments that now start at rcv_nxt into the stream.
@@ -1005,12 +1110,10 @@ static int input_syn_sent(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tc
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
+    if (seg->has_wscale && c->batch != NULL)
+        scaling_on(c, seg->wscale);
     c->snd_wnd = c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = seg->ack;
@@ -1040,6 +1143,7 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         return input_syn_sent(c, rx, seg);
 
     uint32_t seq = seg->seq;
+    uint32_t seg_wnd = (uint32_t)seg->window << c->snd_scale;
     const uint8_t *data = seg->payload;
     size_t dlen = seg->payload_len;
     uint32_t wnd = rcv_window(c);
@@ -1048,7 +1152,7 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
     bool predicted = c->state == VK_TCPS_ESTABLISHED &&
                      (flags & (VK_TCP_SYN | VK_TCP_FIN | VK_TCP_RST | VK_TCP_URG | VK_TCP_ACK)) ==
                          VK_TCP_ACK &&
-                     seq == c->rcv_nxt && seg->window != 0 && seg->window == c->snd_wnd &&
+                     seq == c->rcv_nxt && seg->window != 0 && seg_wnd == c->snd_wnd &&
                      c->snd_nxt == c->snd_max && seg->ack == c->snd_una && c->ooo == NULL;
 
     if (flags & VK_TCP_RST) {
@@ -1096,6 +1200,11 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         size_t over = end - (c->rcv_nxt + wnd);
         if (over >= dlen && !(wnd == 0 && seq == c->rcv_nxt))
             return drop_after_ack(c, rx, "TCP: segment beyond the window");
+        /* the part past the window goes (at a zero window: all of it, the
+         * segment's ACK is still taken, as BSD does): traced, the rest of
+         * the segment carries on */
+        vk_user_drop(c->u, rx, wnd == 0 ? "TCP: data into a zero window"
+                                        : "TCP: data beyond the window trimmed");
         dlen = over >= dlen ? 0 : dlen - over;
         fin = false;
         c->ack_now = true;
@@ -1122,8 +1231,8 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         return VK_OK;
     if (seq_lt(c->snd_wl1, seq) ||
         (c->snd_wl1 == seq && (seq_lt(c->snd_wl2, seg->ack) ||
-                               (c->snd_wl2 == seg->ack && seg->window > c->snd_wnd)))) {
-        c->snd_wnd = seg->window;
+                               (c->snd_wl2 == seg->ack && seg_wnd > c->snd_wnd)))) {
+        c->snd_wnd = seg_wnd;
         c->snd_wl1 = seq;
         c->snd_wl2 = seg->ack;
         if (c->snd_wnd > c->max_sndwnd)
@@ -1148,26 +1257,33 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
             if (r < 0)
                 return VK_OK;
             c->rcv_nxt += (uint32_t)r;
-            if ((size_t)r < dlen)
+            if ((size_t)r < dlen) { /* deliver() could not buffer the rest */
                 fin = false;
+                vk_user_drop(c->u, rx, "TCP: no room to buffer the guest's bytes "
+                                       "(VK_USER_TCP_MEMORY_MAX)");
+            }
             bool had_ooo = c->ooo != NULL;
             bool ofin = false;
             if (!ooo_drain(c, &ofin, now))
                 return VK_OK;
             if (fin || ofin)
                 take_fin(c, now);
-            if (predicted || had_ooo)
+            if ((predicted || had_ooo) && c->batch != NULL) {
+                c->batch_ack = true;
+                vk_timer_arm(c->batch, now);
+            } else if (predicted || had_ooo) {
                 c->ack_now = true;
+            }
             else if (!c->ack_now && !vk_timer_pending(c->delack))
                 vk_timer_arm(c->delack, now + VK_USER_TCP_DELACK_NS);
             if (c->fin_rcvd && !flush_rcv(c, now))
                 return VK_OK;
         } else {
             c->ack_now = true;
-            if (!ooo_insert(c, seq, data, dlen, fin)) {
-                c->u->st.tcp_ooo_full++;
+            const char *full = ooo_insert(c, seq, data, dlen, fin);
+            if (full != NULL) {
                 output(c, now);
-                return drop(c, rx, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
+                return drop(c, rx, full);
             }
         }
     } else if (dlen > 0 || fin) {
@@ -1175,6 +1291,10 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
     }
     if (c->state == VK_TCPS_TIME_WAIT) {
         output(c, now);
+        return VK_OK;
+    }
+    if (c->batch != NULL && !c->ack_now) {
+        vk_timer_arm(c->batch, now); /* read the world and send once per round */
         return VK_OK;
     }
     if (c->ws_want_read && !pull(c, now))

@@ -26,6 +26,11 @@
 #define VK_USER_TCP_MEMORY_MAX (256u * 1024u * 1024u) /* every buffer together */
 #define VK_USER_TCP_OOO_MAX 32               /* out-of-order guest segments per connection */
 #define VK_USER_TCP_MAXWIN 65535u            /* no window scaling (libslirp) */
+/* Live clock only: window scaling (RFC 7323) when the guest offers it, and
+ * buffers of this size instead of 128 KiB (tcp_conn.c explains why). */
+#define VK_USER_TCP_LIVE_WSCALE 5            /* our shift: windows up to 2 MiB */
+#define VK_USER_TCP_LIVE_BUF_BYTES (1024u * 1024u)
+#define VK_USER_TCP_TRIM_NS (1ull * VK_NS_PER_SEC) /* live: an empty buffer is kept this long */
 #define VK_USER_TCP_ISS_INCR 64000u          /* libslirp TCP_ISSINCR / 2 */
 #define VK_USER_TCP_TICK_NS (500ull * 1000000ull) /* libslirp slow timeout (PR_SLOWHZ 2) */
 #define VK_USER_TCP_DELACK_NS (2ull * 1000000ull) /* libslirp TIMEOUT_FAST */
@@ -92,6 +97,10 @@ struct vk_user_tcp_conn {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t max_sndwnd, cwnd, ssthresh;
     uint16_t mss;          /* what we send: ours capped by the guest's */
+    uint8_t snd_scale;     /* the guest's window shift (0 without scaling) */
+    uint8_t rcv_scale;     /* ours */
+    size_t buf_max;        /* cap of snd and rcv: VK_USER_TCP_BUF_BYTES, or
+                            * VK_USER_TCP_LIVE_BUF_BYTES with scaling */
     bool syn_acked;
     bool fin_sent;
     uint32_t fin_seq;
@@ -110,6 +119,13 @@ struct vk_user_tcp_conn {
     bool persisting;
     vk_timer *delack;
     vk_timer *life;        /* 75 s connect/handshake limit, then TIME_WAIT */
+    /* Live clock only (NULL on the virtual clock): the end of the loop
+     * round.  Guest bytes wait in `rcv` and ACKs and world reads wait for
+     * it, so a burst of segments read from a TAP costs one send(), one
+     * recv() and one ACK instead of one of each per segment (tcp_conn.c). */
+    vk_timer *batch;
+    bool batch_ack;        /* an immediate ACK is owed at the end of the round */
+    vk_timer *trim;        /* live: frees buffers left empty for VK_USER_TCP_TRIM_NS */
     int rxtshift;
     int rxtcur;            /* ticks */
     int srtt, rttvar;      /* ticks << 3, ticks << 2 (BSD fixed point) */

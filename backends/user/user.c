@@ -2,7 +2,7 @@
  * -netdev user: the backend's port, its creation from options, and the
  * Ethernet dispatch.  The stack state (user_internal.h) lives in the port's
  * priv; each protocol has its own file.  Replies are sent synchronously from
- * receive(), as libslirp does for everything part 1 implements.
+ * receive(), as libslirp does for everything answered inside the network.
  *
  * The world behind the NAT: on a live loop the live world (host sockets,
  * world_live.c); on a virtual loop the "none" world, which drops NAT
@@ -51,8 +51,8 @@ bool vk_user_in_net(const vk_user *u, vk_ip4 a)
 int vk_user_to_world(vk_user *u, const vk_user_rx *rx, const vk_world_flow *flow,
                      const uint8_t *ip, size_t len)
 {
-    /* The NAT protocols that use u->world come next; until then the flow is
-     * refused as part 1 did. */
+    /* Outside traffic that none of the NAT protocols (tcp.c, udp.c, icmp.c)
+     * carries: refused, counted (nat_not_implemented) and traced. */
     (void)flow;
     (void)ip;
     (void)len;
@@ -226,7 +226,7 @@ static int user_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, v
 static const char *const user_keys[] = {
     "net", "host", "dns", "dhcpstart", "hostname", "domainname", "dnssearch", "tftp",
     "bootfile", "tftp-server-name", "restrict", "ipv4", "ipv6", "ipv6-net", "ipv6-host",
-    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", "dns-upstream", NULL,
+    "ipv6-dns", "hostfwd", "guestfwd", "smb", "smbserver", "dns-upstream", "mtu", NULL,
 };
 
 const vk_netdev_type vk_netdev_user = {

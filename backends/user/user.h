@@ -1,7 +1,7 @@
 /*
  * -netdev user: a slirp-compatible user-mode network stack, answering a guest
  * the way QEMU 7.2 with libslirp 4.7 does (pcaps/README.md is the spec).
- * Part 1 serves what lives inside the virtual network: ARP, DHCP, ICMP echo
+ * It serves what lives inside the virtual network itself: ARP, DHCP, ICMP echo
  * to the gateway and DNS addresses, TFTP, IPv6 RS/RA, NS/NA and echo, IPv4
  * reassembly, and restrict=on.  Traffic for the outside world goes to a
  * `world` (world.h): the live world (host sockets) on a live loop, the

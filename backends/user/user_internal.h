@@ -27,7 +27,9 @@
 
 /* Caps on what a guest can make the stack hold (libslirp's values where it
  * has one; its CVE history is why each has a counter). */
-#define VK_USER_MTU 1500
+#define VK_USER_MTU 1500                   /* default of mtu= (libslirp IF_MTU_DEFAULT) */
+#define VK_USER_MTU_MIN 1280               /* mtu= range: IPv6's minimum ... */
+#define VK_USER_MTU_MAX 65520              /* ... to slirp4netns's and pasta's largest */
 #define VK_USER_ARP_TABLE_SIZE 16          /* libslirp ARP_TABLE_SIZE */
 #define VK_USER_ARP_HOLD_MAX 32            /* frames waiting for an ARP reply */
 #define VK_USER_ARP_HOLD_NS (1 * VK_NS_PER_SEC) /* libslirp: dropped after 1 s */
@@ -88,6 +90,7 @@ typedef struct vk_user_config {
     char *smb_dir;      /* smb=: a private smbd configuration directory (removed at exit) */
     bool has_dns_upstream; /* dns-upstream= (vnetkit's own key) */
     vk_waddr dns_upstream;
+    uint32_t mtu;       /* mtu= (vnetkit's own key): largest IP packet to the guest */
 } vk_user_config;
 
 typedef struct vk_user_arp_entry {
@@ -203,7 +206,9 @@ struct vk_user {
     vk_user_nat_sock *udp[VK_USER_UDP_SOCKETS_MAX]; /* NULL: free slot */
     vk_user_nat_sock *ping[VK_USER_PING_MAX];
     vk_timer *nat_timer;    /* expiry of UDP and echo sockets */
-    uint8_t scratch[65536]; /* upper-layer payload being built */
+    /* upper-layer payload being built: a TCP segment of mtu - 40 bytes is
+     * staged past the largest TCP header, hence the room over 64 KiB */
+    uint8_t scratch[65536 + 128];
     uint8_t rxbuf[65536];   /* a datagram read from the world */
 };
 

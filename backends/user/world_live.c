@@ -6,7 +6,8 @@
  *
  *  - TCP: non-blocking connect(); the outcome comes as `connected` once the
  *    socket is writable (SO_ERROR), or VK_ETIMEDOUT after 75 s without an
- *    answer (libslirp's TCPTV_KEEP_INIT); SO_SNDBUF and SO_RCVBUF 128 KiB;
+ *    answer (libslirp's TCPTV_KEEP_INIT); socket buffers autotuned by the
+ *    kernel (libslirp: 128 KiB each; see set_bufs);
  *    close(abort) sets SO_LINGER 0 so the peer gets a RST.
  *  - UDP: IP_RECVERR / IPV6_RECVERR, so an ICMP error a datagram caused is
  *    read back from the error queue by recvfrom() (port, host, net
@@ -201,11 +202,22 @@ static int new_socket(live_world *w, int domain, int type, int proto, int *out)
     return VK_OK;
 }
 
+/* libslirp fixes SO_SNDBUF and SO_RCVBUF at 128 KiB; we leave both to the
+ * kernel's autotuning (net.ipv4.tcp_wmem/tcp_rmem), which starts smaller
+ * and grows only for a connection that moves data.  With 128 KiB a fast
+ * guest filled the send buffer every few windows at mtu=65520 and got a
+ * zero window (scripts/bench-nat.sh, bench/README.md); an idle connection
+ * costs less, not more.  LIVE_FIXED_SOCKBUF=1 at build time restores
+ * libslirp's sizes, for comparison. */
 static void set_bufs(int fd)
 {
+#if defined(LIVE_FIXED_SOCKBUF) && LIVE_FIXED_SOCKBUF
     int v = LIVE_SOCKBUF;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+#else
+    (void)fd;
+#endif
 }
 
 /* ---- watching ---- */

@@ -74,6 +74,21 @@ wait_for() {
     return 1
 }
 
+# server_start NAME: a vnetkit stream server (id s) on $WORK/NAME.sock whose
+# frames go to $WORK/NAME/out.pcap, traced to $WORK/NAME/t.pcapng, --stats
+# in $WORK/NAME/err; its pid in SRV.  A peer runs next (see callers).
+server_start() {
+    local name=$1
+    mkdir -p "$WORK/$name"
+    "${VKBG[@]}" run -netdev stream,id=s,server=on,addr.type=unix,addr.path="$WORK/$name.sock" \
+        -netdev pcap,id=o,out="$WORK/$name/out.pcap" \
+        -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
+        --trace "$WORK/$name/t.pcapng" --stats 2>"$WORK/$name/err" &
+    SRV=$!
+    SOCK_PIDS+=("$SRV")
+    wait_for test -S "$WORK/$name.sock"
+}
+
 # pair NAME RECV_NETDEV SEND_NETDEV: a receiving vnetkit whose socket netdev
 # (id s) feeds a pcap out on hub 0, then a sending vnetkit whose pcap in
 # feeds its socket netdev (id s); checks the receiver wrote exactly the

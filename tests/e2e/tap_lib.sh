@@ -73,3 +73,15 @@ tap_stop() {
 }
 
 ns() { ip netns exec "$TAP_NS" "$@"; }
+
+# tap_wait_listen PORT [ns]: until something listens on TCP PORT (on the
+# host, or in the namespace with a second argument); fails the test after
+# 15 s (python servers start slowly on a busy machine).
+tap_wait_listen() {
+    for _ in $(seq 150); do
+        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
+    exit 1
+}

@@ -10,19 +10,6 @@
 sock_setup
 PEER="$SRC/tests/e2e/stream_peer.py"
 
-# server_start NAME: a vnetkit stream server on $WORK/NAME.sock whose
-# frames go to a pcap; the peer script runs next (see callers).
-server_start() {
-    local name=$1
-    mkdir -p "$WORK/$name"
-    "${VKBG[@]}" run -netdev stream,id=s,server=on,addr.type=unix,addr.path="$WORK/$name.sock" \
-        -netdev pcap,id=o,out="$WORK/$name/out.pcap" \
-        -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
-        --trace "$WORK/$name/t.pcapng" --stats 2>"$WORK/$name/err" &
-    SRV=$!
-    SOCK_PIDS+=("$SRV")
-    wait_for test -S "$WORK/$name.sock"
-}
 comments() { tshark -r "$1" -T fields -e frame.comment 2>/dev/null | grep -v '^$'; }
 
 # 1. a bad length

@@ -36,16 +36,6 @@ if [ -z "$listening" ]; then
 fi
 tap_into_ns "$IF"
 
-# wait_listen PORT [ns]: until something listens on PORT (python starts slowly).
-wait_listen() {
-    for _ in $(seq 150); do
-        ${2:+ns} ss -ltnH "sport = :$1" | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "FAIL: nothing listens on port $1${2:+ in the namespace}"
-    exit 1
-}
-
 mkdir -p "$WORK/host" "$WORK/guest"
 head -c 2097152 /dev/urandom > "$WORK/host/big.bin"
 head -c 300000 /dev/urandom > "$WORK/guest/small.bin"
@@ -53,7 +43,7 @@ python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
     >"$WORK/host-http.log" 2>&1 &
 echo $! > "$WORK/host-http.pid"
 TAP_PIDFILES+=("$WORK/host-http.pid")
-wait_listen "$HPORT"
+tap_wait_listen "$HPORT"
 
 ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$IF"
 ip -n "$TAP_NS" route add default via 10.0.2.2
@@ -68,7 +58,7 @@ ns python3 -m http.server 8080 --bind 0.0.0.0 --directory "$WORK/guest" \
     >"$WORK/guest-http.log" 2>&1 &
 echo $! > "$WORK/guest-http.pid"
 TAP_PIDFILES+=("$WORK/guest-http.pid")
-wait_listen 8080 ns
+tap_wait_listen 8080 ns
 timeout 60 curl -sS -o "$WORK/got-small.bin" "http://127.0.0.1:$FPORT/small.bin" \
     2>"$WORK/curl-in.err"
 expect_eq "$?" 0 "curl on the host reaches the namespace's server through hostfwd"

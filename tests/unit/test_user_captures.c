@@ -146,7 +146,7 @@ static void compare_frame(const char *file, size_t k, const vk_frame *ours, cons
                      want->data[i]);
 }
 
-/* ARP, IPv6 (NDP) and DHCP answers: what part 1 gives without a world. */
+/* ARP, IPv6 (NDP) and DHCP answers: what the stack gives without a world. */
 static bool is_local_answer(const rec_frame *f)
 {
     vk_eth_repr eth;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "backends/user/user.h"
+#include "helpers/libnet_frames.h"
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/options.h"
@@ -134,6 +135,16 @@ static inline void uh_close(uh *h)
         vk_loop_free(h->loop);
 }
 
+/* cmocka teardown of a test fixture allocated with malloc whose first
+ * member is its uh. */
+static inline int uh_fixture_close(void **state)
+{
+    uh *h = *state;
+    uh_close(h);
+    free(h);
+    return 0;
+}
+
 static inline const vk_user_stats *uh_stats(const uh *h)
 {
     return vk_user_stats_of(h->user);
@@ -153,19 +164,17 @@ static inline void uh_send(uh *h, const uint8_t *p, size_t len)
 
 /* ---- libnet builders: each returns a malloc'd frame in *out ---- */
 
+/* The shared libnet helpers (helpers/libnet_frames.h), in the harness's
+ * calling convention: the frame in *out (free() it), its length returned. */
 static inline libnet_t *uh_ln(void)
 {
-    char err[LIBNET_ERRBUF_SIZE];
-    libnet_t *l = libnet_init(LIBNET_NONE, NULL, err);
-    assert_non_null(l);
-    return l;
+    return vk_test_libnet();
 }
 
 static inline size_t uh_ln_finish(libnet_t *l, uint8_t **out)
 {
-    uint32_t n = 0;
-    assert_true(libnet_pblock_coalesce(l, out, &n) >= 0);
-    libnet_destroy(l);
+    size_t n;
+    *out = vk_test_libnet_frame(l, &n);
     return n;
 }
 

@@ -192,6 +192,45 @@ static void test_fill_leaves_fragments_payload_alone(void **state)
     assert_int_equal(vk_get_be16(p + 26), 0x4242);
 }
 
+/* RFC 1071's definition, 16 bits at a time in network order: the reference
+ * the word-at-a-time sum must equal, bit for bit (0 and 0xffff included). */
+static uint32_t reference_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+    uint64_t acc = sum;
+    for (; len >= 2; p += 2, len -= 2)
+        acc += (uint32_t)p[0] << 8 | p[1];
+    if (len == 1)
+        acc += (uint32_t)p[0] << 8;
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return (uint32_t)acc;
+}
+
+static void test_word_sum_equals_rfc1071_at_every_length_and_offset(void **state)
+{
+    (void)state;
+    static uint8_t buf[70000];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len < 80; len++)
+            for (uint32_t sum = 0; sum < 0x20000; sum += 0xffff)
+                assert_int_equal(vk_csum_add(sum, buf + off, len),
+                                 reference_sum(sum, buf + off, len));
+    assert_int_equal(vk_csum_add(7, buf + 3, 65521), reference_sum(7, buf + 3, 65521));
+    assert_int_equal(vk_csum_add(0, buf, sizeof buf), reference_sum(0, buf, sizeof buf));
+    /* all ones and all zeros: the two representations of zero stay apart */
+    uint8_t ones[64], zeros[64];
+    memset(ones, 0xff, sizeof ones);
+    memset(zeros, 0, sizeof zeros);
+    assert_int_equal(vk_csum_add(0, ones, sizeof ones), 0xffff);
+    assert_int_equal(vk_csum_add(0, zeros, sizeof zeros), 0);
+    assert_int_equal(vk_csum_add(0xffff, zeros, 3), 0xffff);
+}
+
 static void test_check_frame_rejects_non_ip(void **state)
 {
     (void)state;
@@ -216,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_udp_zero_checksum_over_ipv4_means_none),
         cmocka_unit_test(test_fill_leaves_fragments_payload_alone),
         cmocka_unit_test(test_check_frame_rejects_non_ip),
+        cmocka_unit_test(test_word_sum_equals_rfc1071_at_every_length_and_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
