@@ -20,6 +20,7 @@
  */
 #include "filters/filters.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +118,13 @@ static void mirror_destroy(void *obj)
     mirror_filter *m = obj;
     if (m == NULL)
         return;
+    /* objects outlive the net: a filter the net let go of (port NULL) has
+     * chardevs that are gone too */
+    bool net_alive = m->flt.port != NULL;
     vk_filter_detach(&m->flt);
-    if (m->in != NULL)
+    if (net_alive && m->in != NULL)
         vk_chardev_release(m->in);
-    if (m->out != NULL)
+    if (net_alive && m->out != NULL)
         vk_chardev_release(m->out);
     free(m);
 }
