@@ -245,3 +245,20 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
     *meta = (vk_guest_offload){.csum_start = k.l4_off, .csum_offset = field};
     return VK_OK;
 }
+
+bool vk_csum_is_partial(const uint8_t *frame, size_t len)
+{
+    vk_pkt k;
+    if (!locate_l4(frame, len, &k))
+        return false;
+    bool udp = k.proto == VK_IP_PROTO_UDP;
+    size_t field = udp ? UDP_CSUM_OFF : TCP_CSUM_OFF, l4_len = k.l3_end - k.l4_off;
+    if (l4_len < (udp ? 8u : (size_t)VK_TCP_MIN_HLEN))
+        return false;
+    const uint8_t *seg = frame + k.l4_off;
+    uint16_t recorded = vk_get_be16(seg + field);
+    if (udp && recorded == 0)
+        return false; /* no checksum at all, which is allowed */
+    return recorded == partial_sum(vk_pkt_pseudo(&k), l4_len) &&
+           vk_csum_l4(vk_pkt_pseudo(&k), seg, l4_len) != 0;
+}

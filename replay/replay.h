@@ -35,6 +35,19 @@
  * guest did that the recording did not know is noted (world_notes) and is a
  * divergence.
  *
+ * Frames that cannot go in (a guest frame the card's driver refuses, e.g. an
+ * oversize frame on ne2k_pci or rtl8139 in legacy mode; a capture record
+ * kept apart by the reader, e.g. a runt) are dropped as real hardware would,
+ * traced as drops at the attachment port with their reason, listed in the
+ * verdict, and the replay goes on.
+ *
+ * Checksums: frames captured before checksum offload carry partial
+ * checksums (replay/offload.h vk_csum_is_partial); they are counted and the
+ * verdict says so, because the user stack drops them.  With fix_checksums
+ * (--fix-checksums, as tcprewrite --fixcsum) every IPv4 header, TCP, UDP,
+ * ICMP and ICMPv6 checksum of the capture that does not verify is
+ * recomputed before the split.
+ *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
  * and returns a vk_replay holding the capture, the split, the event log and
  * the comparison; free it with vk_replay_free().
@@ -82,7 +95,14 @@ typedef struct vk_replay_config {
     vk_nic_offload offload;    /*   its value */
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
     vk_replay_world world;     /* --world; recorded by default */
+    bool fix_checksums;        /* --fix-checksums: recompute wrong checksums */
 } vk_replay_config;
+
+/* A guest frame the driver refused to send (VK_EINVAL from the driver). */
+typedef struct vk_replay_drop {
+    uint64_t no;   /* capture frame number */
+    size_t len;
+} vk_replay_drop;
 
 /* One frame that crossed the attachment point, in time order. */
 typedef struct vk_replay_event {
@@ -102,6 +122,13 @@ typedef struct vk_replay {
     vk_replay_event *log;
     size_t nlog, caplog;
     size_t injected, produced;
+    vk_replay_drop *drops;  /* guest frames the driver refused, dropped */
+    size_t ndrops, capdrops;
+    /* frames of the capture with offload-style partial checksums (before
+     * --fix-checksums), the first one's number, frames --fix-checksums
+     * changed */
+    size_t csum_partial, csum_fixed;
+    uint64_t csum_first;
     /* comparison inputs (pointing into cap and log) and result */
     vk_cmp_frame *exp, *prod;
     size_t nexp, nprod;
