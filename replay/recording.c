@@ -36,6 +36,7 @@ typedef struct rdir {
         uint64_t off, ts, no;
         const uint8_t *data;
         size_t len;
+        bool push;
     } ooo[VK_REC_OOO_MAX];
 } rdir;
 
@@ -45,6 +46,9 @@ struct vk_rec_tcp_build {
     bool decided;          /* outcome known */
     bool closed;           /* RST seen, or both FINs: a new SYN starts a new flow */
     uint64_t last_ev_ts;   /* previous peer event, or the connect */
+    bool data_open;        /* the last event is DATA whose last segment had no PSH:
+                            * the host's bytes that follow join it */
+    size_t own_cap;        /* allocated size of that event's own buffer */
 };
 
 /* ---- small helpers ---- */
@@ -207,9 +211,55 @@ static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const 
     return VK_OK;
 }
 
+/* Appends len bytes to the DATA event e, which then owns its bytes (*cap:
+ * the size of e->own, grown by doubling). */
+static int event_join(vk_rec_event *e, size_t *cap, const uint8_t *data, size_t len)
+{
+    if (e->own == NULL)
+        *cap = 0;
+    if (e->len + len > *cap) {
+        size_t ncap = *cap ? *cap : 4096;
+        while (ncap < e->len + len)
+            ncap *= 2;
+        uint8_t *p = realloc(e->own, ncap);
+        if (p == NULL)
+            return VK_ENOMEM;
+        if (e->own == NULL)
+            memcpy(p, e->data, e->len);
+        e->own = p;
+        e->data = p;
+        *cap = ncap;
+    }
+    memcpy(e->own + e->len, data, len);
+    e->len += len;
+    return VK_OK;
+}
+
+/* The host's bytes: libslirp sets PSH on the segment that empties its send
+ * buffer, so the bytes of the segments up to one with PSH were all in it
+ * before the first of them left: they make one chunk, released at that
+ * first segment's time.  A chunk is not joined across a step of the guest's
+ * stream (the host may have waited for it). */
+static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, const uint8_t *data, size_t len,
+                          bool push)
+{
+    struct vk_rec_tcp_build *s = t->b;
+    vk_rec_event *last = t->nev ? &t->ev[t->nev - 1] : NULL;
+    int e;
+    if (s->data_open && last != NULL && last->kind == VK_REC_DATA &&
+        last->prefix == s->g.next && last->after_guest_fin == s->g.fin)
+        e = event_join(last, &s->own_cap, data, len);
+    else
+        e = tcp_add_event(t, VK_REC_DATA, x, data, len);
+    s->data_open = e == VK_OK && !push;
+    s->p.next += len;
+    return e;
+}
+
 /* In-order bytes of direction d: the peer's become events, the guest's
  * join its stream. */
-static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len)
+static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len,
+                       bool push)
 {
     if (guest) {
         rdir *g = &t->b->g;
@@ -222,9 +272,7 @@ static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *da
         t->guest_bytes = g->next;
         return VK_OK;
     }
-    int e = tcp_add_event(t, VK_REC_DATA, x, data, len);
-    t->b->p.next += len;
-    return e;
+    return tcp_peer_bytes(t, x, data, len, push);
 }
 
 static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
@@ -247,7 +295,7 @@ static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
 /* Takes bytes at stream offset off: drops what was seen, delivers what is
  * next, holds what is early. */
 static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_t off,
-                     const uint8_t *data, size_t len)
+                     const uint8_t *data, size_t len, bool push)
 {
     rdir *d = guest ? &t->b->g : &t->b->p;
     if (len == 0)
@@ -264,11 +312,12 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
         d->ooo[d->nooo].off = off;
         d->ooo[d->nooo].data = data;
         d->ooo[d->nooo].len = len;
+        d->ooo[d->nooo].push = push;
         d->nooo++;
         return VK_OK;
     }
     size_t skip = (size_t)(d->next - off);
-    int e = tcp_deliver(t, guest, x, data + skip, len - skip);
+    int e = tcp_deliver(t, guest, x, data + skip, len - skip, push);
     /* held segments that now connect, in any order */
     bool moved = true;
     while (e == VK_OK && moved) {
@@ -279,9 +328,11 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
             uint64_t o = d->ooo[i].off;
             const uint8_t *p = d->ooo[i].data;
             size_t n = d->ooo[i].len;
+            bool psh = d->ooo[i].push;
             d->ooo[i] = d->ooo[--d->nooo];
             if (o + n > d->next)
-                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next));
+                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next),
+                                psh);
             moved = true;
             break;
         }
@@ -361,7 +412,8 @@ static int tcp_frame(builder *b, const fr *x)
         return VK_OK;
     }
     uint64_t off = stream_off(d, seg.seq);
-    int e = tcp_bytes(b, t, x->guest, x, off, seg.payload, seg.payload_len);
+    int e = tcp_bytes(b, t, x->guest, x, off, seg.payload, seg.payload_len,
+                      (seg.flags & VK_TCP_PSH) != 0);
     if (e == VK_OK && (seg.flags & VK_TCP_FIN) && !d->fin_pending) {
         d->fin_pending = true;
         d->fin_off = off + seg.payload_len;
@@ -754,6 +806,8 @@ void vk_recording_unref(vk_recording *r)
     if (r == NULL || --r->refs > 0)
         return;
     for (size_t i = 0; i < r->ntcp; i++) {
+        for (size_t j = 0; j < r->tcp[i].nev; j++)
+            free(r->tcp[i].ev[j].own);
         free(r->tcp[i].ev);
         free(r->tcp[i].guest_stream);
         free(r->tcp[i].b);

@@ -10,7 +10,9 @@
  *    RST: refused; ICMP unreachable: unreachable; nothing: silent, which
  *    libslirp ends after 75 s), then the peer's events in order: its bytes
  *    as chunks (the payload slirp sent to the guest, retransmissions removed,
- *    in sequence order), EOF (slirp's FIN) or reset.  Each event records the
+ *    in sequence order; the segments up to one with PSH, which libslirp sets
+ *    when its send buffer empties, make one chunk), EOF (slirp's FIN) or
+ *    reset.  Each event records the
  *    guest stream prefix seen before it (in-order guest bytes slirp had
  *    received), whether the guest's FIN had come, and its delay after the
  *    later of "prefix reached" and the previous event.  The guest's own
@@ -27,7 +29,9 @@
  *    replies and their delays.
  *
  * Ownership: a recording borrows the capture's frame bytes (every `data`
- * below points into a vk_cap_frame), so the capture must outlive it.  It is
+ * below points into a vk_cap_frame, except a joined TCP chunk's, which
+ * points into the event's own buffer, owned and freed by the recording), so
+ * the capture must outlive it.  It is
  * reference counted because each user netdev gets its own world made from
  * one recording; the notes (flows the guest sent that the recording did not
  * know) are appended by those worlds and read by the replay report.
@@ -69,8 +73,10 @@ typedef struct vk_rec_event {
     bool after_guest_fin; /* the guest's FIN had been seen before it */
     uint64_t delay;       /* ns after the later of: prefix reached, FIN seen (when
                            * after_guest_fin), the previous event (or the connect) */
-    const uint8_t *data;  /* DATA: borrowed from the capture */
+    const uint8_t *data;  /* DATA: borrowed from the capture, or own */
     size_t len;
+    uint8_t *own;         /* a chunk joined from several segments: its bytes, owned
+                           * by the recording (freed with it); NULL otherwise */
 } vk_rec_event;
 
 /* A piece of the guest's stream, in order, without overlaps. */

@@ -298,9 +298,10 @@ static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
     add_tcp(c, s0 + 1500 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
     add_tcp(c, s0 + 1600 * MS, true, 8080, 1001, 5001, VK_TCP_ACK, NULL);
     add_tcp(c, s0 + 2000 * MS, true, 8080, 1001, 5001, VK_TCP_ACK | VK_TCP_PSH, "abcdef");
-    /* the peer's bytes 3..5 before 0..2, then all six again */
-    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK, "XYZ");
-    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABC");
+    /* the peer's bytes 3..5 before 0..2, then all six again (each with PSH:
+     * two chunks) */
+    add_tcp(c, s0 + 2100 * MS, false, 8080, 5004, 1007, VK_TCP_ACK | VK_TCP_PSH, "XYZ");
+    add_tcp(c, s0 + 2200 * MS, false, 8080, 5001, 1007, VK_TCP_ACK | VK_TCP_PSH, "ABC");
     add_tcp(c, s0 + 2300 * MS, false, 8080, 5001, 1007, VK_TCP_ACK, "ABCXYZ");
     add_tcp(c, s0 + 2400 * MS, true, 8080, 1007, 5007, VK_TCP_ACK | VK_TCP_FIN, NULL);
     add_tcp(c, s0 + 2500 * MS, false, 8080, 5007, 1008, VK_TCP_ACK | VK_TCP_FIN, NULL);
@@ -347,6 +348,57 @@ static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
     assert_int_equal(r->tcp[3].status, VK_ECONNREFUSED);
     assert_int_equal(r->tcp[3].ordinal, 1);
     assert_int_equal(r->tcp[3].connect_delay, 20 * US);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* libslirp sets PSH on the segment that empties its send buffer: the host's
+ * bytes up to such a segment were all there when the first of them left, so
+ * they make one chunk (own buffer, freed with the recording: ASan), timed by
+ * that first segment; a step of the guest's stream ends a chunk too. */
+static void test_builder_joins_host_segments_up_to_psh(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t s0 = 1000 * 1000 * MS;
+    const uint8_t A = VK_TCP_ACK, AP = VK_TCP_ACK | VK_TCP_PSH;
+    add_tcp(c, s0, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, s0 + 1 * MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, s0 + 2 * MS, true, 8080, 1001, 5001, AP, "GET");
+    /* chunk 1: "abc" "def" "gh" (PSH), the second segment arriving last */
+    add_tcp(c, s0 + 10 * MS, false, 8080, 5001, 1004, A, "abc");
+    add_tcp(c, s0 + 11 * MS, false, 8080, 5007, 1004, AP, "gh");
+    add_tcp(c, s0 + 12 * MS, false, 8080, 5004, 1004, A, "def");
+    /* chunk 2: "ij" without PSH, then the guest sends: chunk 3 "kl" (PSH) */
+    add_tcp(c, s0 + 20 * MS, false, 8080, 5009, 1004, A, "ij");
+    add_tcp(c, s0 + 21 * MS, true, 8080, 1004, 5011, AP, "more");
+    add_tcp(c, s0 + 30 * MS, false, 8080, 5011, 1008, AP, "kl");
+    /* a retransmission of "gh" changes nothing; chunk 4 "mn" "op", then FIN */
+    add_tcp(c, s0 + 31 * MS, false, 8080, 5007, 1008, AP, "gh");
+    add_tcp(c, s0 + 40 * MS, false, 8080, 5013, 1008, A, "mn");
+    add_tcp(c, s0 + 41 * MS, false, 8080, 5015, 1008, A, "op");
+    add_tcp(c, s0 + 42 * MS, false, 8080, 5017, 1008, A | VK_TCP_FIN, NULL);
+
+    vk_recording *r = build(c);
+    const vk_rec_tcp *t = only_tcp(r);
+    assert_int_equal(t->nev, 5);
+    static const char *const chunk[] = {"abcdefgh", "ij", "kl", "mnop"};
+    static const uint64_t prefix[] = {3, 3, 7, 7};
+    static const uint64_t delay[] = {8 * MS, 10 * MS, 9 * MS, 10 * MS};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(t->ev[i].kind, VK_REC_DATA);
+        assert_int_equal(t->ev[i].len, strlen(chunk[i]));
+        assert_memory_equal(t->ev[i].data, chunk[i], t->ev[i].len);
+        assert_int_equal(t->ev[i].prefix, prefix[i]);
+        assert_int_equal(t->ev[i].delay, delay[i]);
+    }
+    /* joined chunks own their bytes; single segments borrow the frame's */
+    assert_non_null(t->ev[0].own);
+    assert_null(t->ev[1].own);
+    assert_null(t->ev[2].own);
+    assert_non_null(t->ev[3].own);
+    assert_int_equal(t->ev[0].frame_no, 4);
+    assert_int_equal(t->ev[4].kind, VK_REC_EOF);
     vk_recording_unref(r);
     vk_capture_free(c);
 }
@@ -1017,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_builder_udp_echo_replies_count_the_guest_datagrams_before_them),
         cmocka_unit_test(test_builder_dns_queries_keyed_by_id_and_name),
         cmocka_unit_test(test_builder_reorders_dedups_and_reads_every_outcome),
+        cmocka_unit_test(test_builder_joins_host_segments_up_to_psh),
         cmocka_unit_test(test_builder_survives_truncated_and_corrupted_frames),
         cmocka_unit_test(test_dns_question_reader_rejects_loops_and_truncation),
         cmocka_unit_test(test_world_tcp_chunk_released_only_after_the_guest_prefix),
