@@ -7,12 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 need tcpdump tshark
 IN=$SRC/pcaps/qemu-e1000-dhcp-ping.pcap
-# reads FILE with both tools: no error, no "truncated"/"cut short" warning
+# reads FILE with tcpdump (and tshark for the pcapng and the out= file):
+# no error, no "truncated"/"cut short" warning
 whole() { # FILE WHAT
     tcpdump -nr "$1" > /dev/null 2> "$WORK/td.err"
-    local td=$?
-    tshark -r "$1" > /dev/null 2> "$WORK/ts.err"
-    local ts=$?
+    local td=$? ts=0
+    : > "$WORK/ts.err"
+    case $1 in *.pcapng|*/sink.pcap) tshark -r "$1" > /dev/null 2> "$WORK/ts.err"; ts=$? ;; esac
     if [ $td = 0 ] && [ $ts = 0 ] && ! grep -qiE "truncated|cut short|appears to be damaged" \
         "$WORK/td.err" "$WORK/ts.err"; then pass "$2"; else
         fail "$2: tcpdump $td tshark $ts: $(cat "$WORK/td.err" "$WORK/ts.err" | head -c 400)"; fi
