@@ -310,6 +310,8 @@ int vk_cmd_replay(int argc, char **argv)
         return p > 0 ? VK_EXIT_OK : VK_EXIT_USAGE;
     }
     a.cfg.reg = vk_cli_registry();
+    a.cfg.keep_log = a.update != NULL;
+    a.cfg.keep_matches = a.report != NULL; /* the JSON report lists every match */
     a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
     a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
     if (a.against != NULL) {

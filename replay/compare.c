@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/addr.h"
+#include "core/frame.h"
 #include "replay/rewrite.h"
 #include "wire/arp.h"
 #include "wire/buf.h"
@@ -65,29 +66,28 @@ int vk_norm_parse(const char *list, bool on, unsigned *mask, vk_diag *d)
     }
 }
 
-/* ---- flow keys ---- */
+/* ---- flow keys ----
+ * A frame's flow is first located into a binary key (flow_bkey: what the
+ * text names, endpoints already in their fixed order, every unused byte
+ * zero), which the comparator hashes and compares with memcmp; the text of
+ * compare.h is formatted from that key only when a report shows it.  The
+ * text is a function of the key and the key of the text, so two frames share
+ * a key exactly when they share a text. */
+
+enum {
+    FK_RUNT = 1, FK_DHCP, FK_TCP, FK_UDP, FK_ICMP, FK_ICMP6, FK_ND, FK_ROUTER, FK_IP, FK_ARP,
+    FK_ETH,
+};
+
+enum { TAIL_NONE, TAIL_ID, TAIL_TYPE, TAIL_PROTO };
 
 typedef struct endpoint {
     const uint8_t *addr;
     int port; /* -1: none */
 } endpoint;
 
-static void format_ep(const vk_pkt *k, const endpoint *e, char *buf, size_t cap)
-{
-    char a[VK_IP6_STRLEN];
-    if (k->l3 == 4 || k->eth.ethertype == VK_ETHERTYPE_ARP)
-        vk_ip4_format((const vk_ip4 *)e->addr, a);
-    else
-        vk_ip6_format((const vk_ip6 *)e->addr, a);
-    if (e->port >= 0)
-        snprintf(buf, cap, "%s:%d", a, e->port);
-    else
-        snprintf(buf, cap, "%s", a);
-}
-
-/* "what A <> B tail" with the endpoints in a fixed order. */
-static void pair_key(const vk_pkt *k, char *key, size_t off, const char *what, endpoint x,
-                     endpoint y, size_t alen, const char *tail)
+/* Fixes the order of two endpoints: address bytes, then port. */
+static void order_ends(vk_flow_bkey *b, endpoint x, endpoint y, size_t alen)
 {
     int c = memcmp(x.addr, y.addr, alen);
     if (c > 0 || (c == 0 && x.port > y.port)) {
@@ -95,10 +95,12 @@ static void pair_key(const vk_pkt *k, char *key, size_t off, const char *what, e
         x = y;
         y = t;
     }
-    char a[64], b[64];
-    format_ep(k, &x, a, sizeof a);
-    format_ep(k, &y, b, sizeof b);
-    snprintf(key + off, VK_FLOW_KEY_MAX - off, "%s %s <> %s%s", what, a, b, tail);
+    b->alen = (uint8_t)alen;
+    memcpy(b->addr[0], x.addr, alen);
+    memcpy(b->addr[1], y.addr, alen);
+    b->has_port = x.port >= 0;
+    b->port[0] = (uint16_t)(x.port >= 0 ? x.port : 0);
+    b->port[1] = (uint16_t)(y.port >= 0 ? y.port : 0);
 }
 
 static void ip_ends(const vk_pkt *k, endpoint *s, endpoint *d, size_t *alen)
@@ -109,14 +111,13 @@ static void ip_ends(const vk_pkt *k, endpoint *s, endpoint *d, size_t *alen)
     *alen = k->l3 == 4 ? 4 : 16;
 }
 
-static bool l4_key(const vk_pkt *k, const uint8_t *f, char *key, size_t off)
+static bool l4_bkey(const vk_pkt *k, const uint8_t *f, vk_flow_bkey *b)
 {
     const uint8_t *seg = f + k->l4_off;
     size_t seglen = k->l3_end - k->l4_off;
     endpoint s, d;
     size_t alen;
     ip_ends(k, &s, &d, &alen);
-    char tail[32];
     if (k->proto == VK_IP_PROTO_UDP || k->proto == VK_IP_PROTO_TCP) {
         if (seglen < 4)
             return false;
@@ -126,82 +127,164 @@ static bool l4_key(const vk_pkt *k, const uint8_t *f, char *key, size_t off)
                     ((s.port == 67 && d.port == 68) || (s.port == 68 && d.port == 67));
         vk_dhcp_repr dh;
         if (dhcp && seglen > 8 && vk_dhcp_parse(seg + 8, seglen - 8, &dh) == VK_OK) {
-            snprintf(key + off, VK_FLOW_KEY_MAX - off, "dhcp xid 0x%08" PRIx32, dh.xid);
+            b->kind = FK_DHCP;
+            b->value = dh.xid;
             return true;
         }
-        pair_key(k, key, off, k->proto == VK_IP_PROTO_TCP ? "tcp" : "udp", s, d, alen, "");
+        b->kind = k->proto == VK_IP_PROTO_TCP ? FK_TCP : FK_UDP;
+        order_ends(b, s, d, alen);
         return true;
     }
     if (k->proto == VK_IP_PROTO_ICMP && k->l3 == 4) {
         vk_icmp_repr ic;
         if (vk_icmp_parse(seg, seglen, &ic) != VK_OK)
             return false;
-        if (vk_icmp_is_echo(ic.type))
-            snprintf(tail, sizeof tail, " id %u", ic.id);
-        else
-            snprintf(tail, sizeof tail, " type %u", ic.type);
-        pair_key(k, key, off, "icmp", s, d, alen, tail);
+        b->kind = FK_ICMP;
+        b->tail = vk_icmp_is_echo(ic.type) ? TAIL_ID : TAIL_TYPE;
+        b->value = vk_icmp_is_echo(ic.type) ? ic.id : ic.type;
+        order_ends(b, s, d, alen);
         return true;
     }
     if (k->proto == VK_IP_PROTO_ICMPV6 && k->l3 == 6) {
         vk_icmpv6_repr ic;
         if (vk_icmpv6_parse(seg, seglen, &ic) != VK_OK)
             return false;
-        char t[VK_IP6_STRLEN];
         if (ic.type == VK_ICMPV6_NEIGHBOR_SOLICIT || ic.type == VK_ICMPV6_NEIGHBOR_ADVERT) {
-            snprintf(key + off, VK_FLOW_KEY_MAX - off, "icmp6 nd %s", vk_ip6_format(&ic.target, t));
+            b->kind = FK_ND;
+            b->alen = 16;
+            memcpy(b->addr[0], ic.target.b, 16);
             return true;
         }
         if (ic.type == VK_ICMPV6_ROUTER_SOLICIT || ic.type == VK_ICMPV6_ROUTER_ADVERT) {
-            snprintf(key + off, VK_FLOW_KEY_MAX - off, "icmp6 router");
+            b->kind = FK_ROUTER;
             return true;
         }
-        if (ic.type == VK_ICMPV6_ECHO_REQUEST || ic.type == VK_ICMPV6_ECHO_REPLY)
-            snprintf(tail, sizeof tail, " id %u", ic.id);
-        else
-            snprintf(tail, sizeof tail, " type %u", ic.type);
-        pair_key(k, key, off, "icmp6", s, d, alen, tail);
+        bool echo = ic.type == VK_ICMPV6_ECHO_REQUEST || ic.type == VK_ICMPV6_ECHO_REPLY;
+        b->kind = FK_ICMP6;
+        b->tail = echo ? TAIL_ID : TAIL_TYPE;
+        b->value = echo ? ic.id : ic.type;
+        order_ends(b, s, d, alen);
         return true;
     }
     return false;
 }
 
-void vk_flow_key(const uint8_t *f, size_t len, char *key)
+void vk_flow_bkey_of(const uint8_t *f, size_t len, vk_flow_bkey *b)
 {
+    memset(b, 0, sizeof *b);
     vk_pkt k;
-    key[0] = '\0';
     if (vk_pkt_locate(f, len, &k) != VK_OK) {
-        snprintf(key, VK_FLOW_KEY_MAX, "runt");
+        b->kind = FK_RUNT;
         return;
     }
-    size_t off = 0;
-    if (k.eth.has_vlan)
-        off = (size_t)snprintf(key, VK_FLOW_KEY_MAX, "vlan %u ", vk_eth_vlan_id(&k.eth));
-    if (k.l3 != 0 && k.l4_off != 0 && l4_key(&k, f, key, off))
+    if (k.eth.has_vlan) {
+        b->has_vlan = 1;
+        b->vlan = vk_eth_vlan_id(&k.eth);
+    }
+    if (k.l3 != 0 && k.l4_off != 0 && l4_bkey(&k, f, b))
         return;
     if (k.l3 != 0) {
         endpoint s, d;
         size_t alen;
-        char tail[16];
         ip_ends(&k, &s, &d, &alen);
-        snprintf(tail, sizeof tail, " proto %u", k.proto);
-        pair_key(&k, key, off, "ip", s, d, alen, tail);
+        b->kind = FK_IP;
+        b->tail = TAIL_PROTO;
+        b->value = k.proto;
+        order_ends(b, s, d, alen);
         return;
     }
     vk_arp_repr a;
     if (k.eth.ethertype == VK_ETHERTYPE_ARP &&
         vk_arp_parse(k.eth.payload, k.eth.payload_len, &a) == VK_OK) {
-        pair_key(&k, key, off, "arp", (endpoint){a.spa.b, -1}, (endpoint){a.tpa.b, -1}, 4, "");
+        b->kind = FK_ARP;
+        order_ends(b, (endpoint){a.spa.b, -1}, (endpoint){a.tpa.b, -1}, 4);
         return;
     }
-    const vk_mac *m1 = &k.eth.src, *m2 = &k.eth.dst;
-    if (memcmp(m1->b, m2->b, 6) > 0) {
-        m1 = &k.eth.dst;
-        m2 = &k.eth.src;
+    b->kind = FK_ETH;
+    b->value = k.eth.ethertype;
+    order_ends(b, (endpoint){k.eth.src.b, -1}, (endpoint){k.eth.dst.b, -1}, 6);
+}
+
+static void format_ep(const vk_flow_bkey *b, int i, char *buf, size_t cap)
+{
+    char a[VK_IP6_STRLEN];
+    if (b->alen == 4)
+        vk_ip4_format((const vk_ip4 *)b->addr[i], a);
+    else
+        vk_ip6_format((const vk_ip6 *)b->addr[i], a);
+    if (b->has_port)
+        snprintf(buf, cap, "%s:%u", a, b->port[i]);
+    else
+        snprintf(buf, cap, "%s", a);
+}
+
+/* "what A <> B tail". */
+static void pair_text(const vk_flow_bkey *b, char *key, size_t off, const char *what)
+{
+    char x[64], y[64], tail[32] = "";
+    format_ep(b, 0, x, sizeof x);
+    format_ep(b, 1, y, sizeof y);
+    if (b->tail == TAIL_ID)
+        snprintf(tail, sizeof tail, " id %u", (unsigned)b->value);
+    else if (b->tail == TAIL_TYPE)
+        snprintf(tail, sizeof tail, " type %u", (unsigned)b->value);
+    else if (b->tail == TAIL_PROTO)
+        snprintf(tail, sizeof tail, " proto %u", (unsigned)b->value);
+    snprintf(key + off, VK_FLOW_KEY_MAX - off, "%s %s <> %s%s", what, x, y, tail);
+}
+
+void vk_flow_bkey_text(const vk_flow_bkey *b, char *key)
+{
+    key[0] = '\0';
+    if (b->kind == FK_RUNT) {
+        snprintf(key, VK_FLOW_KEY_MAX, "runt");
+        return;
     }
-    char a1[VK_MAC_STRLEN], a2[VK_MAC_STRLEN];
-    snprintf(key + off, VK_FLOW_KEY_MAX - off, "eth 0x%04x %s <> %s", k.eth.ethertype,
-             vk_mac_format(m1, a1), vk_mac_format(m2, a2));
+    size_t off = 0;
+    if (b->has_vlan)
+        off = (size_t)snprintf(key, VK_FLOW_KEY_MAX, "vlan %u ", b->vlan);
+    char t[VK_IP6_STRLEN], m1[VK_MAC_STRLEN], m2[VK_MAC_STRLEN];
+    switch (b->kind) {
+    case FK_DHCP:
+        snprintf(key + off, VK_FLOW_KEY_MAX - off, "dhcp xid 0x%08" PRIx32, b->value);
+        return;
+    case FK_TCP:
+        pair_text(b, key, off, "tcp");
+        return;
+    case FK_UDP:
+        pair_text(b, key, off, "udp");
+        return;
+    case FK_ICMP:
+        pair_text(b, key, off, "icmp");
+        return;
+    case FK_ICMP6:
+        pair_text(b, key, off, "icmp6");
+        return;
+    case FK_ND:
+        snprintf(key + off, VK_FLOW_KEY_MAX - off, "icmp6 nd %s",
+                 vk_ip6_format((const vk_ip6 *)b->addr[0], t));
+        return;
+    case FK_ROUTER:
+        snprintf(key + off, VK_FLOW_KEY_MAX - off, "icmp6 router");
+        return;
+    case FK_IP:
+        pair_text(b, key, off, "ip");
+        return;
+    case FK_ARP:
+        pair_text(b, key, off, "arp");
+        return;
+    default:
+        snprintf(key + off, VK_FLOW_KEY_MAX - off, "eth 0x%04x %s <> %s", (unsigned)b->value,
+                 vk_mac_format((const vk_mac *)b->addr[0], m1),
+                 vk_mac_format((const vk_mac *)b->addr[1], m2));
+    }
+}
+
+void vk_flow_key(const uint8_t *f, size_t len, char *key)
+{
+    vk_flow_bkey b;
+    vk_flow_bkey_of(f, len, &b);
+    vk_flow_bkey_text(&b, key);
 }
 
 /* ---- normalisation ---- */
@@ -613,22 +696,62 @@ void vk_diff_frames(const uint8_t *exp, size_t elen, const uint8_t *got, size_t 
         out[t.len - 2] = '\0';
 }
 
-/* ---- matching ----
- * Each frame's flow key is interned once into the result's table of distinct
- * keys; frames of a flow are chained in index order (one link per frame), so
- * pairing the k-th expected with the k-th produced frame of each flow needs
- * no sort, and a frame is normalised only when it is compared, into a scratch
- * buffer, instead of every frame being copied up front. */
+/* ---- matching, as the frames come ----
+ * Each side's frames are handed over in their order; a frame joins its
+ * flow's queue of unpaired frames, or, when the other side of the flow has
+ * one waiting, is paired with the oldest at once (the k-th expected with the
+ * k-th produced frame of the flow, whatever the interleaving), compared and
+ * released.  So a replay that keeps pace holds only the frames in flight.
+ * A flow whose queues are empty is forgotten: its next frame starts it anew
+ * and pairs exactly as it would have.  Matches are counted and, unless the
+ * caller keeps them (a JSON report lists every one), not stored; a
+ * divergence keeps copies of its frames, its diff text and its flow's text
+ * key.  What is left in the queues at the end is missing or unexpected. */
 
-#define CHAIN_END UINT32_MAX
+/* A frame waiting in a flow's queue (its bytes follow). */
+typedef struct pend {
+    struct pend *next;
+    uint64_t no, ts;
+    size_t ord;            /* index among its side's frames */
+    size_t len;
+    uint8_t data[];
+} pend;
 
-/* One side's frames chained per flow. */
-typedef struct chains {
-    uint32_t *flow; /* per frame: its flow */
-    uint32_t *next; /* per frame: the next frame of its flow, CHAIN_END */
-    uint32_t *head, *tail; /* per flow */
-    size_t nflows;
-} chains;
+typedef struct sflow {
+    vk_flow_bkey key;
+    uint64_t hash;
+    uint32_t hnext;        /* bucket chain, or the free list */
+    pend *q[2], *qt[2];    /* [0] expected, [1] produced: unpaired, oldest first */
+} sflow;
+
+/* A router advertisement kept for the periodic RA rule. */
+typedef struct kept_ra {
+    vk_flow_bkey key;
+    size_t ord;
+    uint64_t no, ts;
+    uint8_t *data;
+    size_t len;
+} kept_ra;
+
+#define NO_FLOW UINT32_MAX
+
+struct vk_cmp_stream {
+    vk_cmp_result r;
+    unsigned norm;
+    const vk_rewriter *rw;
+    bool keep_matches;
+    size_t ord[2];         /* frames handed over per side */
+    sflow *flows;
+    size_t nflows, flows_cap;
+    uint32_t *bucket;
+    size_t nbuckets;
+    size_t live;           /* flows in the table */
+    uint32_t free_flow;
+    kept_ra *ra[2];
+    size_t nra[2];
+    uint8_t *ebuf, *pbuf;  /* normalised copies of the pair being compared */
+    int err;
+};
 
 static uint64_t key_hash(const char *s)
 {
@@ -638,7 +761,16 @@ static uint64_t key_hash(const char *s)
     return h;
 }
 
-/* Rebuilds the hash index at twice the size. */
+static uint64_t bkey_hash(const vk_flow_bkey *b)
+{
+    const uint8_t *p = (const uint8_t *)b;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof *b; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Rebuilds the text-key index at twice the size. */
 static int index_grow(vk_cmp_result *r)
 {
     size_t cap = r->index_cap ? r->index_cap * 2 : 256;
@@ -659,7 +791,7 @@ static int index_grow(vk_cmp_result *r)
     return VK_OK;
 }
 
-/* The index of key in the result's flow table, added if new. */
+/* The index of key in the result's table of text keys, added if new. */
 static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
 {
     if (2 * (r->nflows + 1) > r->index_cap && index_grow(r) != VK_OK)
@@ -684,108 +816,174 @@ static int intern_flow(vk_cmp_result *r, const char *key, uint32_t *out)
     return VK_OK;
 }
 
-static void chains_free(chains *c)
-{
-    free(c->flow);
-    free(c->next);
-    free(c->head);
-    free(c->tail);
-}
+/* ---- the live flow table: chained buckets, slots reused ---- */
 
-/* Interns the flow of every frame of one side. */
-static int chain_flows(vk_cmp_result *r, const vk_cmp_frame *fr, size_t n, chains *c)
+static int buckets_grow(vk_cmp_stream *s)
 {
-    memset(c, 0, sizeof *c);
-    if (n >= CHAIN_END)
-        return VK_ERANGE;
-    c->flow = malloc((n ? n : 1) * sizeof *c->flow);
-    c->next = malloc((n ? n : 1) * sizeof *c->next);
-    if (c->flow == NULL || c->next == NULL)
+    size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
+    uint32_t *b = malloc(n * sizeof *b);
+    if (b == NULL)
         return VK_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char key[VK_FLOW_KEY_MAX] = {0};
-        vk_flow_key(fr[i].data, fr[i].len, key);
-        if (intern_flow(r, key, &c->flow[i]) != VK_OK)
-            return VK_ENOMEM;
-    }
+    for (size_t i = 0; i < n; i++)
+        b[i] = NO_FLOW;
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (uint32_t f = s->bucket[i]; f != NO_FLOW;) {
+            uint32_t next = s->flows[f].hnext;
+            size_t h = (size_t)s->flows[f].hash & (n - 1);
+            s->flows[f].hnext = b[h];
+            b[h] = f;
+            f = next;
+        }
+    free(s->bucket);
+    s->bucket = b;
+    s->nbuckets = n;
     return VK_OK;
 }
 
-/* Links the frames of each flow in index order (once every flow is known). */
-static int link_chains(chains *c, size_t n, size_t nflows)
+static uint32_t flow_get(vk_cmp_stream *s, const vk_flow_bkey *key)
 {
-    c->nflows = nflows;
-    c->head = malloc((nflows ? nflows : 1) * sizeof *c->head);
-    c->tail = malloc((nflows ? nflows : 1) * sizeof *c->tail);
-    if (c->head == NULL || c->tail == NULL)
-        return VK_ENOMEM;
-    for (size_t f = 0; f < nflows; f++)
-        c->head[f] = c->tail[f] = CHAIN_END;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t f = c->flow[i];
-        c->next[i] = CHAIN_END;
-        if (c->tail[f] == CHAIN_END)
-            c->head[f] = (uint32_t)i;
-        else
-            c->next[c->tail[f]] = (uint32_t)i;
-        c->tail[f] = (uint32_t)i;
+    uint64_t h = bkey_hash(key);
+    for (uint32_t f = s->nbuckets ? s->bucket[h & (s->nbuckets - 1)] : NO_FLOW; f != NO_FLOW;
+         f = s->flows[f].hnext)
+        if (s->flows[f].hash == h && memcmp(&s->flows[f].key, key, sizeof *key) == 0)
+            return f;
+    if (s->live + 1 > s->nbuckets && buckets_grow(s) != VK_OK)
+        return NO_FLOW;
+    uint32_t f = s->free_flow;
+    if (f != NO_FLOW) {
+        s->free_flow = s->flows[f].hnext;
+    } else {
+        if (s->nflows >= NO_FLOW - 1)
+            return NO_FLOW;
+        if (s->nflows == s->flows_cap) {
+            size_t cap = s->flows_cap ? s->flows_cap * 2 : 64;
+            sflow *fl = realloc(s->flows, cap * sizeof *fl);
+            if (fl == NULL)
+                return NO_FLOW;
+            s->flows = fl;
+            s->flows_cap = cap;
+        }
+        f = (uint32_t)s->nflows++;
     }
-    return VK_OK;
+    sflow *fl = &s->flows[f];
+    memset(fl, 0, sizeof *fl);
+    fl->key = *key;
+    fl->hash = h;
+    size_t b = (size_t)h & (s->nbuckets - 1);
+    fl->hnext = s->bucket[b];
+    s->bucket[b] = f;
+    s->live++;
+    return f;
 }
 
-/* What the comparison needs at hand while pairing. */
-typedef struct pairing {
-    vk_cmp_result *r;
-    const vk_cmp_frame *exp, *prod;
-    unsigned norm;
-    const vk_rewriter *rw;
-    uint8_t *ebuf, *pbuf; /* normalised copies of the pair being compared */
-} pairing;
+/* Forgets flow f (both queues empty). */
+static void flow_drop(vk_cmp_stream *s, uint32_t f)
+{
+    uint32_t *at = &s->bucket[(size_t)s->flows[f].hash & (s->nbuckets - 1)];
+    while (*at != f)
+        at = &s->flows[*at].hnext;
+    *at = s->flows[f].hnext;
+    s->flows[f].hnext = s->free_flow;
+    s->free_flow = f;
+    s->live--;
+}
 
-static size_t normalized(const pairing *pp, const vk_cmp_frame *f, uint8_t *buf, bool produced)
+/* ---- entries ---- */
+
+/* One side of a pair being settled: borrowed. */
+typedef struct side_frame {
+    uint64_t no, ts;
+    size_t ord;
+    const uint8_t *data;
+    size_t len;
+} side_frame;
+
+static int scratch(vk_cmp_stream *s, size_t len)
+{
+    if (s->ebuf == NULL) {
+        s->ebuf = malloc(VK_FRAME_MAX);
+        s->pbuf = malloc(VK_FRAME_MAX);
+    }
+    return s->ebuf != NULL && s->pbuf != NULL && len <= VK_FRAME_MAX ? VK_OK : VK_ENOMEM;
+}
+
+static size_t normalized(const vk_cmp_stream *s, const side_frame *f, uint8_t *buf,
+                         bool produced)
 {
     memcpy(buf, f->data, f->len);
-    return vk_normalize(buf, f->len, pp->norm, pp->rw, produced);
+    return vk_normalize(buf, f->len, s->norm, s->rw, produced);
 }
 
-static int add_entry(pairing *pp, uint32_t flow, size_t e, size_t p)
+static int keep_frame(vk_cmp_frame *to, const side_frame *f)
 {
-    vk_cmp_result *r = pp->r;
-    vk_cmp_kind kind = e == VK_CMP_NONE ? VK_CMP_UNEXPECTED
-                       : p == VK_CMP_NONE ? VK_CMP_MISSING
-                                          : VK_CMP_MATCH;
-    char *diff = NULL;
+    uint8_t *copy = malloc(f->len ? f->len : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    memcpy(copy, f->data, f->len);
+    *to = (vk_cmp_frame){f->no, f->ts, copy, f->len};
+    return VK_OK;
+}
+
+static int entry_add(vk_cmp_result *r, const vk_cmp_entry *en)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        vk_cmp_entry *e = realloc(r->e, cap * sizeof *e);
+        if (e == NULL)
+            return VK_ENOMEM;
+        r->e = e;
+        r->cap = cap;
+    }
+    r->e[r->n++] = *en;
+    return VK_OK;
+}
+
+static void entry_free(vk_cmp_entry *e)
+{
+    free(e->diff);
+    free((void *)e->x.data);
+    free((void *)e->p.data);
+}
+
+/* Judges a pair (either side may be absent) and stores the entry when it is
+ * a divergence or matches are kept. */
+static int settle(vk_cmp_stream *s, const vk_flow_bkey *key, const side_frame *x,
+                  const side_frame *p)
+{
+    vk_cmp_result *r = &s->r;
+    vk_cmp_kind kind = x == NULL ? VK_CMP_UNEXPECTED : p == NULL ? VK_CMP_MISSING : VK_CMP_MATCH;
+    char words[480] = ""; /* the text only divergences carry */
     if (kind == VK_CMP_MATCH) {
-        size_t el = normalized(pp, &pp->exp[e], pp->ebuf, false);
-        size_t pl = normalized(pp, &pp->prod[p], pp->pbuf, true);
-        if (el != pl || memcmp(pp->ebuf, pp->pbuf, el) != 0) {
-            char words[480]; /* the text only divergences carry */
+        if (scratch(s, x->len > p->len ? x->len : p->len) != VK_OK)
+            return VK_ENOMEM;
+        size_t el = normalized(s, x, s->ebuf, false);
+        size_t pl = normalized(s, p, s->pbuf, true);
+        if (el != pl || memcmp(s->ebuf, s->pbuf, el) != 0) {
             kind = VK_CMP_DIFFER;
-            vk_diff_frames(pp->ebuf, el, pp->pbuf, pl, words, sizeof words);
-            if ((diff = strdup(words)) == NULL)
-                return VK_ENOMEM;
+            vk_diff_frames(s->ebuf, el, s->pbuf, pl, words, sizeof words);
         }
     }
-    vk_cmp_entry *en = &r->e[r->n++];
-    *en = (vk_cmp_entry){.kind = kind, .flow = flow, .exp = e, .prod = p, .diff = diff,
-                         .ts = e != VK_CMP_NONE ? pp->exp[e].ts : pp->prod[p].ts};
     if (kind == VK_CMP_MATCH)
         r->matched++;
     else
         r->divergences++;
+    if (kind == VK_CMP_MATCH && !s->keep_matches)
+        return VK_OK;
+    char ktext[VK_FLOW_KEY_MAX];
+    vk_flow_bkey_text(key, ktext);
+    vk_cmp_entry en = {.kind = kind,
+                       .exp = x ? x->ord : VK_CMP_NONE,
+                       .prod = p ? p->ord : VK_CMP_NONE,
+                       .ts = x ? x->ts : p->ts};
+    if (intern_flow(r, ktext, &en.flow) != VK_OK)
+        return VK_ENOMEM;
+    if ((x && keep_frame(&en.x, x) != VK_OK) || (p && keep_frame(&en.p, p) != VK_OK) ||
+        (kind == VK_CMP_DIFFER && (en.diff = strdup(words)) == NULL) ||
+        entry_add(r, &en) != VK_OK) {
+        entry_free(&en);
+        return VK_ENOMEM;
+    }
     return VK_OK;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-    const vk_cmp_entry *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    size_t xi = x->exp != VK_CMP_NONE ? x->exp : x->prod;
-    size_t yi = y->exp != VK_CMP_NONE ? y->exp : y->prod;
-    if (xi != yi)
-        return xi < yi ? -1 : 1;
-    return (int)x->kind - (int)y->kind;
 }
 
 /* ---- the periodic router advertisement rule ----
@@ -800,135 +998,291 @@ static int entry_cmp(const void *a, const void *b)
  * rule, when the other side of the same flow has an RA equal to it after
  * normalisation.  An RA whose content no RA of the other side has (a wrong
  * prefix, lifetime or flag), a recorded RA when the network sent no equal RA
- * at all, and a missing answer in a burst stay divergences. */
+ * at all, and a missing answer in a burst stay divergences.  Every RA of
+ * both sides is kept for this (they are rare), up to VK_CMP_RA_KEPT_MAX a
+ * side; RAs past that are counted and take no part in the rule. */
 
-static bool is_router_advert(const vk_cmp_frame *f)
+static bool is_router_advert(const uint8_t *data, size_t len)
 {
     vk_pkt k;
-    if (vk_pkt_locate(f->data, f->len, &k) != VK_OK || k.l3 != 6 || k.frag ||
+    if (vk_pkt_locate(data, len, &k) != VK_OK || k.l3 != 6 || k.frag ||
         k.proto != VK_IP_PROTO_ICMPV6 || k.l4_off == 0 || vk_pkt_l4_len(&k) < 1)
         return false;
-    return f->data[k.l4_off] == VK_ICMPV6_ROUTER_ADVERT;
+    return data[k.l4_off] == VK_ICMPV6_ROUTER_ADVERT;
 }
 
-/* The first RA of `flow` on the other side equal to frame `i` of this side
- * after normalisation, or VK_CMP_NONE. */
-static size_t equal_ra(pairing *pp, const chains *other, bool other_produced, uint32_t flow,
-                       const vk_cmp_frame *f, bool produced)
+/* Only an IPv6 frame's key can belong to an RA. */
+static bool may_be_ra(const vk_flow_bkey *b)
 {
-    const vk_cmp_frame *side = other_produced ? pp->prod : pp->exp;
-    size_t fl = normalized(pp, f, produced ? pp->pbuf : pp->ebuf, produced);
-    uint8_t *mine = produced ? pp->pbuf : pp->ebuf, *theirs = produced ? pp->ebuf : pp->pbuf;
-    for (uint32_t j = other->head[flow]; j != CHAIN_END; j = other->next[j]) {
-        if (!is_router_advert(&side[j]))
-            continue;
-        size_t ol = normalized(pp, &side[j], theirs, other_produced);
-        if (ol == fl && memcmp(mine, theirs, fl) == 0)
-            return j;
+    return b->kind == FK_ROUTER || b->kind == FK_ICMP6 || b->kind == FK_ND ||
+           (b->kind == FK_IP && b->alen == 16);
+}
+
+static int keep_ra(vk_cmp_stream *s, int side, const vk_flow_bkey *key, const side_frame *f)
+{
+    if (!may_be_ra(key) || !is_router_advert(f->data, f->len))
+        return VK_OK;
+    if (s->nra[side] >= VK_CMP_RA_KEPT_MAX) {
+        s->r.ras_over_cap++;
+        return VK_OK;
     }
-    return VK_CMP_NONE;
+    if (s->ra[side] == NULL &&
+        (s->ra[side] = calloc(VK_CMP_RA_KEPT_MAX, sizeof *s->ra[side])) == NULL)
+        return VK_ENOMEM;
+    uint8_t *copy = malloc(f->len ? f->len : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    memcpy(copy, f->data, f->len);
+    s->ra[side][s->nra[side]++] = (kept_ra){*key, f->ord, f->no, f->ts, copy, f->len};
+    return VK_OK;
 }
 
-/* No other RA of the flow on this side within VK_CMP_RA_ALONE_NS of frame i. */
-static bool ra_alone(const chains *c, const vk_cmp_frame *side, uint32_t flow, size_t i)
+static const kept_ra *find_ra(const vk_cmp_stream *s, int side, size_t ord)
 {
-    uint64_t t = side[i].ts;
-    for (uint32_t j = c->head[flow]; j != CHAIN_END; j = c->next[j]) {
-        uint64_t u = side[j].ts, gap = u > t ? u - t : t - u;
-        if (j != i && gap < VK_CMP_RA_ALONE_NS && is_router_advert(&side[j]))
+    for (size_t i = 0; i < s->nra[side]; i++)
+        if (s->ra[side][i].ord == ord)
+            return &s->ra[side][i];
+    return NULL;
+}
+
+/* No other RA of the flow on this side within VK_CMP_RA_ALONE_NS of m. */
+static bool ra_alone(const vk_cmp_stream *s, int side, const kept_ra *m)
+{
+    for (size_t i = 0; i < s->nra[side]; i++) {
+        const kept_ra *o = &s->ra[side][i];
+        uint64_t gap = o->ts > m->ts ? o->ts - m->ts : m->ts - o->ts;
+        if (o->ord != m->ord && gap < VK_CMP_RA_ALONE_NS &&
+            memcmp(&o->key, &m->key, sizeof m->key) == 0)
             return false;
     }
     return true;
 }
 
-static void periodic_ra_rule(pairing *pp, const chains *ce, const chains *cp)
+/* The first RA of the flow on the other side equal to m after
+ * normalisation, or NULL. */
+static const kept_ra *equal_ra(vk_cmp_stream *s, int side, const kept_ra *m)
 {
-    vk_cmp_result *r = pp->r;
+    int other = !side;
+    uint8_t *mine = side ? s->pbuf : s->ebuf, *theirs = side ? s->ebuf : s->pbuf;
+    side_frame f = {m->no, m->ts, m->ord, m->data, m->len};
+    size_t fl = normalized(s, &f, mine, side == 1);
+    for (size_t i = 0; i < s->nra[other]; i++) {
+        const kept_ra *o = &s->ra[other][i];
+        if (memcmp(&o->key, &m->key, sizeof m->key) != 0)
+            continue;
+        side_frame of = {o->no, o->ts, o->ord, o->data, o->len};
+        size_t ol = normalized(s, &of, theirs, other == 1);
+        if (ol == fl && memcmp(mine, theirs, fl) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+static int periodic_ra_rule(vk_cmp_stream *s)
+{
+    vk_cmp_result *r = &s->r;
+    if ((s->nra[0] || s->nra[1]) && scratch(s, 0) != VK_OK)
+        return VK_ENOMEM;
     for (size_t i = 0; i < r->n; i++) {
         vk_cmp_entry *e = &r->e[i];
-        size_t other;
-        if (e->kind == VK_CMP_MISSING && is_router_advert(&pp->exp[e->exp]) &&
-            ra_alone(ce, pp->exp, e->flow, e->exp))
-            other = e->prod = equal_ra(pp, cp, true, e->flow, &pp->exp[e->exp], false);
-        else if (e->kind == VK_CMP_UNEXPECTED && is_router_advert(&pp->prod[e->prod]) &&
-                 ra_alone(cp, pp->prod, e->flow, e->prod))
-            other = e->exp = equal_ra(pp, ce, false, e->flow, &pp->prod[e->prod], true);
+        int side;
+        if (e->kind == VK_CMP_MISSING)
+            side = 0;
+        else if (e->kind == VK_CMP_UNEXPECTED)
+            side = 1;
         else
             continue;
-        if (other == VK_CMP_NONE)
+        const kept_ra *m = find_ra(s, side, side ? e->prod : e->exp);
+        if (m == NULL || !ra_alone(s, side, m))
             continue;
+        const kept_ra *o = equal_ra(s, side, m);
+        if (o == NULL)
+            continue;
+        side_frame of = {o->no, o->ts, o->ord, o->data, o->len};
+        if (keep_frame(side ? &e->x : &e->p, &of) != VK_OK)
+            return VK_ENOMEM;
+        if (side)
+            e->exp = o->ord;
+        else
+            e->prod = o->ord;
         e->kind = VK_CMP_MATCH;
         e->rule = VK_CMP_RULE_PERIODIC_RA;
         r->divergences--;
         r->matched++;
-    }
-}
-
-/* Within each flow the k-th expected and k-th produced frames are paired.
- * (The order of flows does not matter: entries are sorted by time after.) */
-static int pair_flows(pairing *pp, const chains *e, const chains *p)
-{
-    for (size_t f = 0; f < pp->r->nflows; f++) {
-        uint32_t i = e->head[f], j = p->head[f];
-        while (i != CHAIN_END || j != CHAIN_END) {
-            int rc = add_entry(pp, (uint32_t)f, i != CHAIN_END ? i : VK_CMP_NONE,
-                               j != CHAIN_END ? j : VK_CMP_NONE);
-            if (rc != VK_OK)
-                return rc;
-            if (i != CHAIN_END)
-                i = e->next[i];
-            if (j != CHAIN_END)
-                j = p->next[j];
-        }
+        r->by_rule++;
     }
     return VK_OK;
 }
 
-static size_t longest(const vk_cmp_frame *fr, size_t n)
+/* ---- the stream ---- */
+
+int vk_cmp_stream_new(unsigned norm, const vk_rewriter *rw, bool keep_matches,
+                      vk_cmp_stream **out)
 {
-    size_t m = 1;
-    for (size_t i = 0; i < n; i++)
-        if (fr[i].len > m)
-            m = fr[i].len;
-    return m;
+    vk_cmp_stream *s = calloc(1, sizeof *s);
+    *out = s;
+    if (s == NULL)
+        return VK_ENOMEM;
+    s->norm = norm;
+    s->rw = rw;
+    s->keep_matches = keep_matches;
+    s->free_flow = NO_FLOW;
+    return VK_OK;
+}
+
+static pend *pend_new(const side_frame *f)
+{
+    pend *p = malloc(sizeof *p + (f->len ? f->len : 1));
+    if (p == NULL)
+        return NULL;
+    *p = (pend){NULL, f->no, f->ts, f->ord, f->len};
+    memcpy(p->data, f->data, f->len);
+    return p;
+}
+
+/* One frame of a side (0 expected, 1 produced). */
+static int stream_add(vk_cmp_stream *s, int side, const vk_cmp_frame *in)
+{
+    if (s->err != VK_OK)
+        return s->err;
+    side_frame f = {in->no, in->ts, s->ord[side]++, in->data, in->len};
+    vk_flow_bkey key;
+    vk_flow_bkey_of(in->data, in->len, &key);
+    int e = keep_ra(s, side, &key, &f);
+    uint32_t fi = e == VK_OK ? flow_get(s, &key) : NO_FLOW;
+    if (fi == NO_FLOW)
+        return s->err = VK_ENOMEM;
+    sflow *fl = &s->flows[fi];
+    pend *o = fl->q[!side];
+    if (o == NULL) { /* nothing to pair with yet: wait */
+        pend *p = pend_new(&f);
+        if (p == NULL)
+            return s->err = VK_ENOMEM;
+        if (fl->qt[side] != NULL)
+            fl->qt[side]->next = p;
+        else
+            fl->q[side] = p;
+        fl->qt[side] = p;
+        return VK_OK;
+    }
+    if ((fl->q[!side] = o->next) == NULL)
+        fl->qt[!side] = NULL;
+    side_frame of = {o->no, o->ts, o->ord, o->data, o->len};
+    e = side ? settle(s, &key, &of, &f) : settle(s, &key, &f, &of);
+    free(o);
+    if (fl->q[!side] == NULL)
+        flow_drop(s, fi);
+    return e == VK_OK ? VK_OK : (s->err = e);
+}
+
+int vk_cmp_stream_expected(vk_cmp_stream *s, const vk_cmp_frame *f)
+{
+    return stream_add(s, 0, f);
+}
+
+int vk_cmp_stream_produced(vk_cmp_stream *s, const vk_cmp_frame *f)
+{
+    return stream_add(s, 1, f);
+}
+
+size_t vk_cmp_stream_pending(const vk_cmp_stream *s)
+{
+    return s->live;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const vk_cmp_entry *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    size_t xi = x->exp != VK_CMP_NONE ? x->exp : x->prod;
+    size_t yi = y->exp != VK_CMP_NONE ? y->exp : y->prod;
+    if (xi != yi)
+        return xi < yi ? -1 : 1;
+    return (int)x->kind - (int)y->kind;
+}
+
+/* The frames still queued: missing (expected) or unexpected (produced). */
+static int settle_leftovers(vk_cmp_stream *s)
+{
+    for (size_t i = 0; i < s->nflows; i++) {
+        sflow *fl = &s->flows[i];
+        for (int side = 0; side < 2; side++)
+            while (fl->q[side] != NULL) {
+                pend *p = fl->q[side];
+                fl->q[side] = p->next;
+                side_frame f = {p->no, p->ts, p->ord, p->data, p->len};
+                int e = side ? settle(s, &fl->key, NULL, &f) : settle(s, &fl->key, &f, NULL);
+                free(p);
+                if (e != VK_OK)
+                    return e;
+            }
+        fl->qt[0] = fl->qt[1] = NULL;
+    }
+    return VK_OK;
+}
+
+void vk_cmp_stream_free(vk_cmp_stream *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->nflows; i++)
+        for (int side = 0; side < 2; side++)
+            while (s->flows[i].q[side] != NULL) {
+                pend *p = s->flows[i].q[side];
+                s->flows[i].q[side] = p->next;
+                free(p);
+            }
+    for (int side = 0; side < 2; side++) {
+        for (size_t i = 0; i < s->nra[side]; i++)
+            free(s->ra[side][i].data);
+        free(s->ra[side]);
+    }
+    free(s->flows);
+    free(s->bucket);
+    free(s->ebuf);
+    free(s->pbuf);
+    vk_cmp_result_free(&s->r);
+    free(s);
+}
+
+int vk_cmp_stream_finish(vk_cmp_stream *s, vk_cmp_result *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = s->err;
+    if (rc == VK_OK)
+        rc = settle_leftovers(s);
+    if (rc == VK_OK)
+        rc = periodic_ra_rule(s);
+    if (rc == VK_OK) {
+        s->r.nexp = s->ord[0];
+        s->r.nprod = s->ord[1];
+        free(s->r.flow_index); /* only needed while interning */
+        s->r.flow_index = NULL;
+        s->r.index_cap = 0;
+        qsort(s->r.e, s->r.n, sizeof *s->r.e, entry_cmp);
+        *out = s->r;
+        memset(&s->r, 0, sizeof s->r);
+    }
+    vk_cmp_stream_free(s);
+    return rc;
 }
 
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const vk_rewriter *rw, vk_cmp_result *out)
 {
     memset(out, 0, sizeof *out);
-    chains ce, cp;
-    memset(&cp, 0, sizeof cp);
-    size_t le = longest(exp, nexp), lp = longest(prod, nprod);
-    pairing pp = {out, exp, prod, norm, rw, malloc(le > lp ? le : lp), malloc(le > lp ? le : lp)};
-    int rc = chain_flows(out, exp, nexp, &ce);
-    if (rc == VK_OK)
-        rc = chain_flows(out, prod, nprod, &cp);
-    if (rc == VK_OK)
-        rc = link_chains(&ce, nexp, out->nflows);
-    if (rc == VK_OK)
-        rc = link_chains(&cp, nprod, out->nflows);
-    free(out->flow_index); /* only needed while interning */
-    out->flow_index = NULL;
-    out->index_cap = 0;
-    if (rc == VK_OK && (out->e = calloc(nexp + nprod + 1, sizeof *out->e)) == NULL)
-        rc = VK_ENOMEM;
-    if (rc == VK_OK && (pp.ebuf == NULL || pp.pbuf == NULL))
-        rc = VK_ENOMEM;
-    if (rc == VK_OK)
-        rc = pair_flows(&pp, &ce, &cp);
-    if (rc == VK_OK)
-        periodic_ra_rule(&pp, &ce, &cp);
-    chains_free(&ce);
-    chains_free(&cp);
-    free(pp.ebuf);
-    free(pp.pbuf);
+    vk_cmp_stream *s;
+    int rc = vk_cmp_stream_new(norm, rw, true, &s);
+    for (size_t i = 0; rc == VK_OK && i < nexp; i++)
+        rc = vk_cmp_stream_expected(s, &exp[i]);
+    for (size_t i = 0; rc == VK_OK && i < nprod; i++)
+        rc = vk_cmp_stream_produced(s, &prod[i]);
     if (rc != VK_OK) {
-        vk_cmp_result_free(out);
+        vk_cmp_stream_free(s);
         return rc;
     }
-    qsort(out->e, out->n, sizeof *out->e, entry_cmp);
-    return VK_OK;
+    return vk_cmp_stream_finish(s, out);
 }
 
 const char *vk_cmp_rule_name(vk_cmp_rule rule)
@@ -944,7 +1298,7 @@ const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e)
 void vk_cmp_result_free(vk_cmp_result *r)
 {
     for (size_t i = 0; r->e != NULL && i < r->n; i++)
-        free(r->e[i].diff);
+        entry_free(&r->e[i]);
     free(r->e);
     free(r->flows);
     free(r->flow_index);

@@ -64,6 +64,23 @@ const char *vk_norm_name(unsigned bit);
 /* The flow key of a frame (see above) into key[VK_FLOW_KEY_MAX]. */
 void vk_flow_key(const uint8_t *frame, size_t len, char *key);
 
+/* The same key in binary, as the comparator hashes it: equal keys are equal
+ * bytes (memcmp over the whole struct; unused bytes are zero), and two frames
+ * have equal binary keys exactly when their text keys are equal. */
+typedef struct vk_flow_bkey {
+    uint8_t kind, tail, has_vlan, has_port;
+    uint16_t vlan;
+    uint8_t alen;          /* 4 (IPv4, ARP), 16 (IPv6), 6 (MAC) */
+    uint8_t pad;
+    uint32_t value;        /* DHCP xid, ICMP id or type, IP protocol, ethertype */
+    uint16_t port[2];
+    uint8_t addr[2][16];   /* the two ends in their fixed order */
+} vk_flow_bkey;
+
+void vk_flow_bkey_of(const uint8_t *frame, size_t len, vk_flow_bkey *b);
+/* Formats b as the text key into key[VK_FLOW_KEY_MAX]. */
+void vk_flow_bkey_text(const vk_flow_bkey *b, char *key);
+
 /* Offset of the TSval of the TCP timestamp option in a segment whose header
  * is hdr_len bytes, or 0 when it has none. */
 size_t vk_tcp_ts_offset(const uint8_t *seg, size_t hdr_len);
@@ -107,6 +124,8 @@ typedef enum vk_cmp_kind {
  * this close: timer RAs are 200-600 s apart, answers to solicitations come in
  * bursts (compare.c). */
 #define VK_CMP_RA_ALONE_NS (100ull * 1000000000ull)
+/* Router advertisements kept per side for that rule. */
+#define VK_CMP_RA_KEPT_MAX 4096u
 
 /* Why a MATCH entry matched when it was not the k-th frame of its flow. */
 typedef enum vk_cmp_rule {
@@ -123,17 +142,25 @@ typedef struct vk_cmp_entry {
     vk_cmp_kind kind;
     vk_cmp_rule rule;  /* MATCH only: matched by a rule, not in order */
     uint32_t flow;     /* the flow key: vk_cmp_flow() */
-    size_t exp, prod;  /* indices into the arrays, VK_CMP_NONE if absent */
+    size_t exp, prod;  /* index of the frame among its side's frames (in the
+                        * order they were handed over), VK_CMP_NONE if absent */
     uint64_t ts;       /* the expected frame's time, else the produced one's */
     char *diff;        /* DIFFER only (owned by the result); NULL otherwise */
+    vk_cmp_frame x, p; /* copies of the expected and produced frames (data
+                        * owned by the result; NULL when absent) */
 } vk_cmp_entry;
 
-/* Entries are small (no text but a divergence's diff), and each flow's key
- * is kept once in the result, however many frames it has. */
+/* The result holds only the entries it keeps: every divergence, and every
+ * match when asked to (vk_compare always; a streaming comparison only with
+ * keep_matches); a flow's text key is stored once however many entries it
+ * has, and only for flows with a kept entry. */
 typedef struct vk_cmp_result {
     vk_cmp_entry *e;   /* in time order */
-    size_t n;
+    size_t n, cap;
     size_t matched, divergences;
+    size_t by_rule;    /* matches made by a rule (also counted in matched) */
+    size_t nexp, nprod; /* frames compared on each side */
+    uint64_t ras_over_cap; /* RAs past VK_CMP_RA_KEPT_MAX, left out of the rule */
     char (*flows)[VK_FLOW_KEY_MAX]; /* distinct flow keys */
     size_t nflows, flows_cap;
     uint32_t *flow_index;           /* hash of the keys (open addressing) */
@@ -143,8 +170,29 @@ typedef struct vk_cmp_result {
 /* The flow key of an entry. */
 const char *vk_cmp_flow(const vk_cmp_result *r, const vk_cmp_entry *e);
 
+/* Compares two whole sides at once, keeping every entry.  VK_ENOMEM. */
 int vk_compare(const vk_cmp_frame *exp, size_t nexp, const vk_cmp_frame *prod, size_t nprod,
                unsigned norm, const struct vk_rewriter *rw, vk_cmp_result *out);
+
+/* The same comparison, fed as the frames come (compare.c: "matching, as the
+ * frames come"): each side's frames in their order, the two sides
+ * interleaved in any way; a frame is copied only while it waits for its
+ * pair, and released once compared.  The rewriter (may be NULL) is read at
+ * each comparison, so it must have learned from a produced frame before that
+ * frame is handed over.  The frames are borrowed for the call.  Errors
+ * (VK_ENOMEM) stick: later calls and finish return them. */
+typedef struct vk_cmp_stream vk_cmp_stream;
+int vk_cmp_stream_new(unsigned norm, const struct vk_rewriter *rw, bool keep_matches,
+                      vk_cmp_stream **out);
+int vk_cmp_stream_expected(vk_cmp_stream *s, const vk_cmp_frame *f);
+int vk_cmp_stream_produced(vk_cmp_stream *s, const vk_cmp_frame *f);
+/* Flows with frames waiting for their pair. */
+size_t vk_cmp_stream_pending(const vk_cmp_stream *s);
+/* Settles what is left (missing, unexpected), applies the periodic RA rule,
+ * sorts by time into out, and frees s (also on error). */
+int vk_cmp_stream_finish(vk_cmp_stream *s, vk_cmp_result *out);
+/* Frees an unfinished stream. */
+void vk_cmp_stream_free(vk_cmp_stream *s);
 void vk_cmp_result_free(vk_cmp_result *r);
 const char *vk_cmp_kind_name(vk_cmp_kind k);
 

@@ -439,9 +439,12 @@ int vk_differential_run(const vk_replay_config *cfg, vk_topology *topo, const ch
         free(x);
         return e;
     }
-    e = vk_replay_run(cfg, topo, &x->ours, d);
+    /* both runs keep their logs: the differential compares them whole */
+    vk_replay_config keep = *cfg;
+    keep.keep_log = true;
+    e = vk_replay_run(&keep, topo, &x->ours, d);
     if (e == VK_OK)
-        e = vk_replay_run(cfg, copy, &x->oracle, d);
+        e = vk_replay_run(&keep, copy, &x->oracle, d);
     else
         vk_topology_free(copy);
     if (e == VK_OK && (collect(x->oracle, false, &x->exp, &x->nexp) != VK_OK ||

@@ -91,6 +91,13 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size)
 
 static int dlist_add(vk_rec_dlist *l, const vk_rec_dgram *d)
 {
+    /* most lists hold one datagram (an echo reply, a DNS answer): room for
+     * one first, then doubling */
+    if (l->cap == 0) {
+        if ((l->d = malloc(sizeof *l->d)) == NULL)
+            return VK_ENOMEM;
+        l->cap = 1;
+    }
     if (grow((void **)&l->d, l->n, &l->cap, sizeof *l->d) != VK_OK)
         return VK_ENOMEM;
     l->d[l->n++] = *d;
@@ -134,10 +141,90 @@ static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
         a->ip6 = source ? k->ip6.src : k->ip6.dst;
 }
 
+/* An index of one table of the recording while it is built: key hash ->
+ * the latest row with that key and how many rows have it (the ordinal of the
+ * next).  Open addressing; a slot's key is checked against its row, so a
+ * hash collision costs a comparison, never a wrong answer.  The table has at
+ * most VK_REC_FLOWS_MAX rows, so at most that many slots are used. */
+typedef struct kslot {
+    uint64_t h;           /* 0: empty */
+    uint32_t last, count;
+} kslot;
+
+typedef struct kindex {
+    kslot *s;
+    size_t used, cap;
+} kindex;
+
 typedef struct builder {
     vk_recording *r;
     int err;
+    kindex ping;          /* (dst, id, seq) */
 } builder;
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull; /* FNV-1a */
+    return h;
+}
+
+static uint64_t hash_waddr(uint64_t h, const vk_waddr *a)
+{
+    uint8_t fam = (uint8_t)a->family, port[2] = {(uint8_t)(a->port >> 8), (uint8_t)a->port};
+    h = hash_bytes(h, &fam, 1);
+    h = hash_bytes(h, port, 2);
+    return a->family == 4 ? hash_bytes(h, &a->ip4, sizeof a->ip4)
+                          : hash_bytes(h, &a->ip6, sizeof a->ip6);
+}
+
+static int kindex_grow(kindex *x)
+{
+    size_t cap = x->cap ? x->cap * 2 : 256;
+    kslot *s = calloc(cap, sizeof *s);
+    if (s == NULL)
+        return VK_ENOMEM;
+    for (size_t i = 0; i < x->cap; i++) {
+        if (x->s[i].h == 0)
+            continue;
+        size_t j = (size_t)x->s[i].h & (cap - 1);
+        while (s[j].h != 0)
+            j = (j + 1) & (cap - 1);
+        s[j] = x->s[i];
+    }
+    free(x->s);
+    x->s = s;
+    x->cap = cap;
+    return VK_OK;
+}
+
+/* The slot of the key hashing to h whose row satisfies same(row), or the
+ * empty slot where it goes (h == 0 there).  NULL: out of memory. */
+static kslot *kindex_slot(kindex *x, uint64_t h, bool (*same)(const void *key, uint32_t row,
+                                                              const vk_recording *r),
+                          const void *key, const vk_recording *r)
+{
+    if (2 * (x->used + 1) > x->cap && kindex_grow(x) != VK_OK)
+        return NULL;
+    h |= 1;
+    for (size_t j = (size_t)h & (x->cap - 1);; j = (j + 1) & (x->cap - 1)) {
+        kslot *s = &x->s[j];
+        if (s->h == 0 || (s->h == h && same(key, s->last, r)))
+            return s;
+    }
+}
+
+/* Records row as the latest with the key of slot s (from kindex_slot). */
+static void kindex_put(kindex *x, kslot *s, uint64_t h, uint32_t row)
+{
+    if (s->h == 0) {
+        s->h = h | 1;
+        x->used++;
+    }
+    s->last = row;
+    s->count++;
+}
 
 /* ---- TCP ---- */
 
@@ -559,21 +646,42 @@ static int udp_frame(builder *b, const fr *x)
 
 /* ---- ICMP ---- */
 
-static vk_rec_ping *ping_find(vk_recording *r, const vk_waddr *dst, uint16_t id, uint16_t seq)
+typedef struct ping_key {
+    const vk_waddr *dst;
+    uint16_t id, seq;
+} ping_key;
+
+static uint64_t ping_hash(const ping_key *k)
 {
-    for (size_t i = r->nping; i-- > 0;) {
-        vk_rec_ping *p = &r->ping[i];
-        if (p->id == id && p->seq == seq && vk_waddr_eq(&p->dst, dst))
-            return p;
-    }
-    return NULL;
+    uint8_t idseq[4] = {(uint8_t)(k->id >> 8), (uint8_t)k->id, (uint8_t)(k->seq >> 8),
+                        (uint8_t)k->seq};
+    return hash_bytes(hash_waddr(1469598103934665603ull, k->dst), idseq, 4);
+}
+
+static bool ping_same(const void *key, uint32_t row, const vk_recording *r)
+{
+    const ping_key *k = key;
+    const vk_rec_ping *p = &r->ping[row];
+    return p->id == k->id && p->seq == k->seq && vk_waddr_eq(&p->dst, k->dst);
+}
+
+/* The latest request to dst with id and seq, or NULL (b->err on ENOMEM). */
+static vk_rec_ping *ping_find(builder *b, const vk_waddr *dst, uint16_t id, uint16_t seq)
+{
+    ping_key k = {dst, id, seq};
+    kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, b->r);
+    if (s == NULL)
+        b->err = VK_ENOMEM;
+    return s == NULL || s->h == 0 ? NULL : &b->r->ping[s->last];
 }
 
 static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq)
 {
     vk_recording *r = b->r;
     if (!request) {
-        vk_rec_ping *p = ping_find(r, &x->src, id, seq);
+        vk_rec_ping *p = ping_find(b, &x->src, id, seq);
+        if (b->err != VK_OK)
+            return b->err;
         if (p == NULL) {
             r->st.orphans++;
             return VK_OK;
@@ -596,10 +704,13 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
     p->dst = x->dst;
     p->id = id;
     p->seq = seq;
-    for (size_t i = 0; i < r->nping; i++)
-        if (r->ping[i].id == id && r->ping[i].seq == seq &&
-            vk_waddr_eq(&r->ping[i].dst, &p->dst))
-            p->ordinal++;
+    ping_key k = {&p->dst, id, seq};
+    uint64_t h = ping_hash(&k);
+    kslot *s = kindex_slot(&b->ping, h, ping_same, &k, r);
+    if (s == NULL)
+        return b->err = VK_ENOMEM;
+    p->ordinal = s->count;
+    kindex_put(&b->ping, s, h, (uint32_t)r->nping);
     p->ts = x->f->ts_ns;
     p->frame_no = x->f->no;
     r->nping++;
@@ -766,6 +877,7 @@ int vk_recording_build(const vk_capture *c, const vk_side *side, vk_recording **
             r->st.frames_skipped++;
     }
     finish(r);
+    free(b.ping.s);
     if (b.err != VK_OK) {
         vk_recording_unref(r);
         return vk_diag_set(d, b.err, "out of memory building the recorded world");

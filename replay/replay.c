@@ -41,6 +41,9 @@ typedef struct run {
     size_t pending_idx[VK_OFFLOAD_MAX_SEGS];
     uint8_t *pending[VK_OFFLOAD_MAX_SEGS];
     unsigned retries;
+    /* the comparisons, fed as the run goes: answers, and the wire */
+    vk_cmp_stream *answers, *wire;
+    size_t fed;         /* capture frames up to here went to `answers` */
 } run;
 
 static int append_event(vk_replay_event **log, size_t *n, size_t *capn, vk_replay_event ev)
@@ -62,22 +65,47 @@ static int append_event(vk_replay_event **log, size_t *n, size_t *capn, vk_repla
     return VK_OK;
 }
 
-static int log_event(vk_replay *r, bool guest, uint64_t no, uint64_t ts, const uint8_t *data,
+static int log_event(run *x, bool guest, uint64_t no, uint64_t ts, const uint8_t *data,
                      size_t len, bool in_filter)
 {
+    if (!x->cfg->keep_log)
+        return VK_OK;
+    vk_replay *r = x->r;
     vk_replay_event ev = {ts, guest, in_filter, no, (uint8_t *)data, len};
     return append_event(&r->log, &r->nlog, &r->caplog, ev);
 }
 
 /* ---- answers ---- */
 
+/* Hands the expected frames before capture index `upto` to the comparison:
+ * they are due once the injection has reached that point. */
+static int feed_expected(run *x, size_t upto)
+{
+    vk_replay *r = x->r;
+    for (; x->fed < upto; x->fed++) {
+        const vk_cap_frame *f = &r->cap->frames[x->fed];
+        if (r->split.side[x->fed] != VK_SIDE_EXPECTED)
+            continue;
+        vk_cmp_frame cf = {f->no, f->ts_ns, f->data, f->len};
+        if (vk_cmp_stream_expected(x->answers, &cf) != VK_OK)
+            return VK_ENOMEM;
+    }
+    return VK_OK;
+}
+
 static void produced(run *x, const uint8_t *data, size_t len)
 {
     vk_replay *r = x->r;
     vk_rw_learn(&r->rw, data, len);
     r->produced++;
-    if (log_event(r, false, r->produced, vk_net_timestamp(x->net), data, len,
-                  vk_bpf_match(x->bpf, data, len)) != VK_OK)
+    uint64_t ts = vk_net_timestamp(x->net);
+    bool in_filter = vk_bpf_match(x->bpf, data, len);
+    int e = log_event(x, false, r->produced, ts, data, len, in_filter);
+    if (e == VK_OK && in_filter) {
+        vk_cmp_frame cf = {r->produced, ts, data, len};
+        e = vk_cmp_stream_produced(x->answers, &cf);
+    }
+    if (e != VK_OK)
         vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory recording answers");
 }
 
@@ -107,8 +135,8 @@ static void on_wire_frame(void *arg, const vk_port *p, vk_dir dir, const vk_fram
     vk_replay *r = x->r;
     if (p != x->nic || dir != VK_DIR_OUT)
         return;
-    vk_replay_event ev = {ts, false, true, r->nwlog + 1, f->data, f->len};
-    if (append_event(&r->wlog, &r->nwlog, &r->capwlog, ev) != VK_OK)
+    vk_cmp_frame cf = {++r->nwire, ts, f->data, f->len};
+    if (vk_cmp_stream_produced(x->wire, &cf) != VK_OK)
         vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory recording the wire");
 }
 
@@ -121,6 +149,8 @@ static void schedule_next(run *x)
     const vk_capture *c = x->r->cap;
     while (x->next < c->count && x->r->split.side[x->next] != VK_SIDE_GUEST)
         x->next++;
+    if (feed_expected(x, x->next) != VK_OK)
+        vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory comparing answers");
     if (x->next == c->count)
         return;
     uint64_t ts = c->frames[x->next].ts_ns;
@@ -310,7 +340,7 @@ static void on_inject(void *arg, uint64_t now)
     /* logged first: an answer may arrive before the send call returns */
     for (size_t k = 0; k < x->npending; k++) {
         const vk_cap_frame *m = &r->cap->frames[x->pending_idx[k]];
-        if (log_event(r, true, m->no, vk_net_timestamp(x->net), x->pending[k], m->len, true) !=
+        if (log_event(x, true, m->no, vk_net_timestamp(x->net), x->pending[k], m->len, true) !=
             VK_OK) {
             vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
             return;
@@ -318,13 +348,14 @@ static void on_inject(void *arg, uint64_t now)
     }
     int e = send_pending(x);
     if (e == VK_EAGAIN && ++x->retries < VK_REPLAY_TX_RETRIES) {
-        for (size_t k = 0; k < x->npending; k++)
+        for (size_t k = 0; x->cfg->keep_log && k < x->npending; k++)
             free(r->log[--r->nlog].data);
         vk_timer_arm(x->timer, now + TX_RETRY_NS);
         return;
     }
     if (e == VK_EINVAL && x->nic != NULL && x->npending == 1 && !offloading(x)) {
-        free(r->log[--r->nlog].data);
+        if (x->cfg->keep_log)
+            free(r->log[--r->nlog].data);
         if (guest_drop(x, f) != VK_OK) {
             vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
             return;
@@ -346,6 +377,14 @@ static void on_inject(void *arg, uint64_t now)
             vk_net_fail(x->net, e, "%s: frame %llu: the guest could not send %s: %s",
                         r->cap->path, (unsigned long long)f->no, what, vk_strerror(e));
         return;
+    }
+    for (size_t k = 0; x->wire != NULL && k < x->npending; k++) {
+        const vk_cap_frame *m = &r->cap->frames[x->pending_idx[k]];
+        vk_cmp_frame cf = {m->no, vk_net_timestamp(x->net), x->pending[k], m->len};
+        if (vk_cmp_stream_expected(x->wire, &cf) != VK_OK) {
+            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+            return;
+        }
     }
     size_t before = r->injected;
     x->next = x->pending_idx[x->npending - 1] + 1;
@@ -428,6 +467,8 @@ static int setup_offload(run *x, vk_diag *d)
     if (!cfg->check_wire && !cfg->offload_set)
         return VK_OK;
     x->r->wire_checked = true;
+    if (vk_cmp_stream_new(0, NULL, cfg->keep_matches, &x->wire) != VK_OK)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
     int e = vk_net_add_tap(x->net, &wire_tap_ops, x);
     return e == VK_OK ? VK_OK : vk_diag_set(d, e, "--check-wire: cannot tap the NIC: %s",
                                             vk_strerror(e));
@@ -491,7 +532,8 @@ static int build(run *x, vk_diag *d)
 {
     x->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
     x->net = x->loop ? vk_net_new(x->loop) : NULL;
-    if (x->net == NULL)
+    if (x->net == NULL ||
+        vk_cmp_stream_new(x->cfg->norm, &x->r->rw, x->cfg->keep_matches, &x->answers) != VK_OK)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     vk_loop_set_epoch(x->loop, x->r->epoch);
     int e = vk_topology_build(x->topo, x->net, x->cfg->reg, d);
@@ -559,46 +601,33 @@ static void teardown(run *x)
     free_pending(x);
 }
 
-/* ---- comparison ---- */
-
-/* The wire check: the guest frames as injected against what left the NIC,
- * with no normalisation at all. */
-static int compare_wire(vk_replay *r)
+static void free_streams(run *x)
 {
-    r->wexp = calloc(r->nlog + 1, sizeof *r->wexp);
-    r->wprod = calloc(r->nwlog + 1, sizeof *r->wprod);
-    if (r->wexp == NULL || r->wprod == NULL)
-        return VK_ENOMEM;
-    for (size_t i = 0; i < r->nlog; i++) {
-        const vk_replay_event *ev = &r->log[i];
-        if (ev->from_guest)
-            r->wexp[r->nwexp++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
-    }
-    for (size_t i = 0; i < r->nwlog; i++) {
-        const vk_replay_event *ev = &r->wlog[i];
-        r->wprod[r->nwprod++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
-    }
-    return vk_compare(r->wexp, r->nwexp, r->wprod, r->nwprod, 0, NULL, &r->wire);
+    vk_cmp_stream_free(x->answers);
+    vk_cmp_stream_free(x->wire);
+    x->answers = x->wire = NULL;
 }
 
-static int compare(vk_replay *r, const vk_replay_config *cfg)
+/* ---- comparison ---- */
+
+/* Settles both comparisons once the run is over: the expected frames not
+ * yet handed over (after the last guest frame) go in, then what is left
+ * unpaired is missing or unexpected. */
+static int compare(run *x)
 {
-    r->exp = calloc(r->split.expected + 1, sizeof *r->exp);
-    r->prod = calloc(r->nlog + 1, sizeof *r->prod);
-    if (r->exp == NULL || r->prod == NULL)
+    vk_replay *r = x->r;
+    if (x->answers == NULL)
         return VK_ENOMEM;
-    for (size_t i = 0; i < r->cap->count; i++) {
-        const vk_cap_frame *f = &r->cap->frames[i];
-        if (r->split.side[i] == VK_SIDE_EXPECTED)
-            r->exp[r->nexp++] = (vk_cmp_frame){f->no, f->ts_ns, f->data, f->len};
+    int e = feed_expected(x, r->cap->count);
+    if (e != VK_OK)
+        return e;
+    e = vk_cmp_stream_finish(x->answers, &r->cmp);
+    x->answers = NULL;
+    if (e == VK_OK && x->wire != NULL) {
+        e = vk_cmp_stream_finish(x->wire, &r->wire);
+        x->wire = NULL;
     }
-    for (size_t i = 0; i < r->nlog; i++) {
-        const vk_replay_event *ev = &r->log[i];
-        if (!ev->from_guest && ev->in_filter)
-            r->prod[r->nprod++] = (vk_cmp_frame){ev->no, ev->ts, ev->data, ev->len};
-    }
-    int e = vk_compare(r->exp, r->nexp, r->prod, r->nprod, cfg->norm, &r->rw, &r->cmp);
-    return e == VK_OK && r->wire_checked ? compare_wire(r) : e;
+    return e;
 }
 
 /* Counts partial checksums, then recomputes wrong ones if asked. */
@@ -633,8 +662,9 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
         e = execute(&x, d);
     }
     teardown(&x);
-    if (e == VK_OK && compare(x.r, cfg) != VK_OK)
+    if (e == VK_OK && compare(&x) != VK_OK)
         e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
+    free_streams(&x);
     if (e != VK_OK) {
         vk_replay_free(x.r);
         return e;
@@ -650,15 +680,8 @@ void vk_replay_free(vk_replay *r)
     for (size_t i = 0; i < r->nlog; i++)
         free(r->log[i].data);
     free(r->log);
-    free(r->exp);
-    free(r->prod);
     vk_cmp_result_free(&r->cmp);
     free(r->drops);
-    for (size_t i = 0; i < r->nwlog; i++)
-        free(r->wlog[i].data);
-    free(r->wlog);
-    free(r->wexp);
-    free(r->wprod);
     vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);

@@ -48,9 +48,17 @@
  * ICMP and ICMPv6 checksum of the capture that does not verify is
  * recomputed before the split.
  *
+ * Memory: answers are compared as they come (compare.h, vk_cmp_stream): the
+ * expected frames are handed to the comparator as the injection passes them
+ * in the capture, the produced ones as the guest receives them, and a frame
+ * is released once paired.  Only divergences keep their frames, unless the
+ * caller asks for every match (keep_matches, for a JSON report) or for the
+ * log of every frame that crossed (keep_log, for --update-expected and the
+ * differential run).
+ *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
- * and returns a vk_replay holding the capture, the split, the event log and
- * the comparison; free it with vk_replay_free().
+ * and returns a vk_replay holding the capture, the split, the event log (when
+ * kept) and the comparison; free it with vk_replay_free().
  */
 #ifndef VK_REPLAY_REPLAY_H
 #define VK_REPLAY_REPLAY_H
@@ -96,6 +104,9 @@ typedef struct vk_replay_config {
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
     vk_replay_world world;     /* --world; recorded by default */
     bool fix_checksums;        /* --fix-checksums: recompute wrong checksums */
+    /* What is kept past its comparison (replay.h "Memory"): */
+    bool keep_log;             /* every frame that crossed (--update-expected) */
+    bool keep_matches;         /* every match with its frames (a JSON report) */
 } vk_replay_config;
 
 /* A guest frame the driver refused to send (VK_EINVAL from the driver). */
@@ -119,7 +130,7 @@ typedef struct vk_replay {
     vk_split split;
     vk_rewriter rw;
     uint64_t epoch;
-    vk_replay_event *log;
+    vk_replay_event *log;      /* with keep_log only */
     size_t nlog, caplog;
     size_t injected, produced;
     vk_replay_drop *drops;  /* guest frames the driver refused, dropped */
@@ -129,18 +140,12 @@ typedef struct vk_replay {
      * changed */
     size_t csum_partial, csum_fixed;
     uint64_t csum_first;
-    /* comparison inputs (pointing into cap and log) and result */
-    vk_cmp_frame *exp, *prod;
-    size_t nexp, nprod;
     vk_cmp_result cmp;
     char attach[96];    /* "NIC 'n0'" or "port 'g'" */
     /* wire check: frames that left the NIC, the comparison with the guest
      * frames injected, and how the frames were handed to the driver */
     bool wire_checked;
-    vk_replay_event *wlog;
-    size_t nwlog, capwlog;
-    vk_cmp_frame *wexp, *wprod;
-    size_t nwexp, nwprod;
+    size_t nwire;              /* frames that left the NIC */
     vk_cmp_result wire;
     struct {
         size_t plain, csum, tso_jobs, tso_segs;

@@ -20,21 +20,31 @@ static void describe(const vk_cmp_frame *f, char *buf, size_t cap)
 
 /* One side of a comparison as the reports show it: the answers (expected
  * frames of the capture against what the guest received), or the wire (the
- * guest frames injected against what left the NIC). */
+ * guest frames injected against what left the NIC).  Each entry carries
+ * copies of its frames. */
 typedef struct side {
-    const vk_cmp_frame *exp, *prod;
     const vk_cmp_result *cmp;
     const char *got;        /* what a produced frame is called */
 } side;
 
 static side answers_of(const vk_replay *r)
 {
-    return (side){r->exp, r->prod, &r->cmp, "answer"};
+    return (side){&r->cmp, "answer"};
 }
 
 static side wire_of(const vk_replay *r)
 {
-    return (side){r->wexp, r->wprod, &r->wire, "wire frame"};
+    return (side){&r->wire, "wire frame"};
+}
+
+static const vk_cmp_frame *exp_of(const vk_cmp_entry *e)
+{
+    return e->exp != VK_CMP_NONE ? &e->x : NULL;
+}
+
+static const vk_cmp_frame *prod_of(const vk_cmp_entry *e)
+{
+    return e->prod != VK_CMP_NONE ? &e->p : NULL;
 }
 
 static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cmp_entry *e,
@@ -42,8 +52,7 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cm
 {
     char t[32], desc[320];
     rel_time(r, e->ts, t, sizeof t);
-    const vk_cmp_frame *x = e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL;
-    const vk_cmp_frame *p = e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL;
+    const vk_cmp_frame *x = exp_of(e), *p = prod_of(e);
     if (e->kind == VK_CMP_DIFFER) {
         fprintf(out, "  %zu) frame %" PRIu64 " differs (%s #%" PRIu64 ") at %ss, flow %s\n",
                 n, x->no, sd->got, p->no, t, vk_cmp_flow(sd->cmp, e));
@@ -168,9 +177,7 @@ static void text_capture(const vk_replay *r, FILE *out)
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
-    size_t by_rule = 0;
-    for (size_t i = 0; i < c->n; i++)
-        by_rule += c->e[i].kind == VK_CMP_MATCH && c->e[i].rule != VK_CMP_RULE_NONE;
+    size_t by_rule = c->by_rule;
     if (c->divergences == 0 && by_rule > 0) {
         fprintf(out, "replay: PASS %zu frames matched (%zu of them periodic router "
                      "advertisements, by content)\n", c->matched, by_rule);
@@ -230,8 +237,8 @@ static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_c
 {
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
     vk_json_string(out, vk_cmp_flow(sd->cmp, e));
-    json_frame(out, r, "expected", "frame", e->exp != VK_CMP_NONE ? &sd->exp[e->exp] : NULL);
-    json_frame(out, r, "produced", "index", e->prod != VK_CMP_NONE ? &sd->prod[e->prod] : NULL);
+    json_frame(out, r, "expected", "frame", exp_of(e));
+    json_frame(out, r, "produced", "index", prod_of(e));
     if (e->kind == VK_CMP_MATCH && e->rule != VK_CMP_RULE_NONE)
         fprintf(out, ", \"rule\": \"%s\"", vk_cmp_rule_name(e->rule));
     if (e->kind == VK_CMP_DIFFER) {
@@ -249,7 +256,7 @@ static void json_wire(FILE *out, const vk_replay *r)
             "  \"divergences\": %zu,\n  \"guest_frames\": %zu,\n  \"wire_frames\": %zu,\n"
             "  \"tso_jobs\": %zu,\n  \"tso_segments\": %zu,\n  \"csum_offloaded\": %zu,\n"
             "  \"sent_plain\": %zu,\n  \"results\": [\n",
-            c->divergences ? "fail" : "pass", c->matched, c->divergences, r->nwexp, r->nwprod,
+            c->divergences ? "fail" : "pass", c->matched, c->divergences, c->nexp, c->nprod,
             r->offload_stats.tso_jobs, r->offload_stats.tso_segs, r->offload_stats.csum,
             r->offload_stats.plain);
     side sd = wire_of(r);
@@ -315,7 +322,7 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
             "  \"guest_frames\": %zu,\n  \"injected\": %zu,\n  \"expected_frames\": %zu,\n"
             "  \"produced_frames\": %zu,\n  \"rewritten\": %" PRIu64 ",\n  \"results\": [\n",
             vk_replay_divergences(r) ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
-            r->injected, r->nexp, r->nprod, r->rw.frames_rewritten);
+            r->injected, c->nexp, c->nprod, r->rw.frames_rewritten);
     side sd = answers_of(r);
     for (size_t i = 0; i < c->n; i++) {
         json_entry(out, r, &sd, &c->e[i]);

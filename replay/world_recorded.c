@@ -819,15 +819,34 @@ static void on_timer(void *arg, uint64_t now)
 
 /* ---- the rest of the table ---- */
 
-static int rec_stream_open(vk_world *wb, const char *target, const vk_wsock_events *ev,
-                           void *ctx, vk_wsock **out, uint64_t now)
+/* A guestfwd stream is the recorded connection to the guestfwd server:port
+ * (libslirp answers the SYN itself, so the recorded "connect" is only its
+ * SYN-ACK): connected at once, the target's bytes released as any peer's. */
+static int rec_stream_open(vk_world *wb, const vk_world_flow *flow, const char *target,
+                           const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
     rworld *w = (rworld *)wb;
-    (void)ev, (void)ctx, (void)now;
     *out = NULL;
-    vk_recording_note(w->rec, "guestfwd %s: a recorded world has no guestfwd targets",
-                      target);
-    return VK_EUNSUPP;
+    if (flow == NULL)
+        return VK_EINVAL;
+    rsock *s = sock_new(w, RS_TCP, ev, ctx);
+    if (s == NULL)
+        return VK_ENOMEM;
+    name_sock(s, "tcp", flow);
+    size_t idx;
+    s->t = tcp_claim(w, flow, &idx);
+    if (s->t == NULL || s->t->status != VK_OK) {
+        vk_recording_note(w->rec, "%s (guestfwd %s): %s", s->name, target,
+                          s->t == NULL ? "connection not in the recording"
+                                       : "the recording shows no SYN-ACK");
+        sock_free(s);
+        return VK_ECONNREFUSED;
+    }
+    s->connected = true;
+    s->last_due = now;
+    tcp_advance(s, now);
+    *out = &s->base;
+    return VK_OK;
 }
 
 static int rec_dns_server(vk_world *wb, int family, vk_waddr *out, uint64_t now)

@@ -21,8 +21,12 @@
  * the recording; DNS answers and echo replies their delay after the query.
  * No callback ever comes from inside an operation.
  *
+ * guestfwd.  stream_open takes the recorded connection to the guestfwd
+ * server:port like tcp_connect, connected at once (libslirp answers the SYN
+ * itself and runs the command, with no connect to wait for).
+ *
  * Unknown flows (the guest does something the recording does not show): a
- * TCP connect is refused, a UDP datagram or DNS query gets a port
+ * TCP connect or guestfwd stream is refused, a UDP datagram or DNS query gets a port
  * unreachable, an echo request a host unreachable; each one adds a note to
  * the recording, which the replay report lists.  Bytes the stack sends that
  * differ from the guest's recorded stream are noted the same way.

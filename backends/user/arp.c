@@ -1,7 +1,7 @@
 /*
  * ARP for the user-mode stack (libslirp's arp_input/arp_table/if_encap4).
- * Requests for the gateway or DNS address are answered with 52:55 + the
- * asked address, in a 64-byte frame (libslirp pads its ARP replies itself).
+ * Requests for the gateway, DNS or a guestfwd server address are answered
+ * with 52:55 + the asked address, in a 64-byte frame (libslirp pads its ARP replies itself).
  * The guest's MAC is learnt from ARP, DHCP and IPv4 source addresses into a
  * small table that evicts round-robin.  A frame for an address not in the
  * table is held (bounded) while an ARP request goes out; it is sent when the
@@ -59,9 +59,16 @@ void vk_user_arp_learn(vk_user *u, vk_ip4 ip, const vk_mac *mac)
     send_held_for(u, ip, mac);
 }
 
+/* The addresses libslirp's arp_input answers for: the gateway, the DNS
+ * address and every guestfwd (and smb) server. */
 static bool is_own_ip(const vk_user *u, vk_ip4 a)
 {
-    return ip4_eq(a, u->cfg.host) || ip4_eq(a, u->cfg.dns);
+    if (ip4_eq(a, u->cfg.host) || ip4_eq(a, u->cfg.dns))
+        return true;
+    for (size_t i = 0; i < u->cfg.guestfwd_n; i++)
+        if (ip4_eq(a, u->cfg.guestfwd[i].server))
+            return true;
+    return false;
 }
 
 static int arp_reply(vk_user *u, const vk_user_rx *rx, const vk_arp_repr *req)

@@ -731,8 +731,10 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
      * segment of MTU - 60 whatever the family (its socket is not AF_INET
      * yet), though its SYN-ACK announces MTU - 40: data toward the guest
      * comes in 1440-byte segments (pcaps/qemu-e1000-http-1m.pcap).  Unlike
-     * libslirp, a smaller MSS from the guest is still honoured. */
-    c->mss = VK_USER_MTU - 60;
+     * libslirp, a smaller MSS from the guest is still honoured.  A guestfwd
+     * connection is answered with the SYN at hand, whose MSS option
+     * libslirp's tcp_dooptions applies (tcp_mss: MTU - 40 capped by it). */
+    c->mss = VK_USER_MTU - (guestfwd_target != NULL ? 40 : 60);
     if (seg->has_mss) {
         uint16_t m = seg->mss < 32 ? 32 : seg->mss;
         if (m < c->mss)
@@ -745,9 +747,12 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
     c->state = VK_TCPS_CONNECTING;
     vk_user_tcp_hash_insert(c);
     int r;
+    vk_world_flow flow = {.family = c->family, .proto = VK_IP_PROTO_TCP, .src4 = c->gaddr4,
+                          .dst4 = c->faddr4, .src6 = c->gaddr6, .dst6 = c->faddr6,
+                          .src_port = c->gport, .dst_port = c->fport};
     if (guestfwd_target != NULL) {
-        r = u->world->ops->stream_open(u->world, guestfwd_target, &vk_user_tcp_conn_events, c,
-                                       &c->ws, now);
+        r = u->world->ops->stream_open(u->world, &flow, guestfwd_target,
+                                       &vk_user_tcp_conn_events, c, &c->ws, now);
         if (r != VK_OK) {
             c->ws = NULL;
             refuse(c, now);
@@ -757,9 +762,6 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
         on_connected(c, c->ws, VK_OK, now);
         return VK_OK;
     }
-    vk_world_flow flow = {.family = c->family, .proto = VK_IP_PROTO_TCP, .src4 = c->gaddr4,
-                          .dst4 = c->faddr4, .src6 = c->gaddr6, .dst6 = c->faddr6,
-                          .src_port = c->gport, .dst_port = c->fport};
     vk_waddr dst;
     r = vk_user_nat_dst(u, &flow, &dst, now);
     if (r == VK_OK)

@@ -73,10 +73,10 @@ static int none_ping_open(vk_world *w, const vk_world_flow *flow, const vk_wsock
     return VK_ENETUNREACH;
 }
 
-static int none_stream_open(vk_world *w, const char *target, const vk_wsock_events *ev,
-                            void *ctx, vk_wsock **out, uint64_t now)
+static int none_stream_open(vk_world *w, const vk_world_flow *flow, const char *target,
+                            const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
-    (void)w, (void)target, (void)ev, (void)ctx, (void)now;
+    (void)w, (void)flow, (void)target, (void)ev, (void)ctx, (void)now;
     *out = NULL;
     return VK_EUNSUPP;
 }

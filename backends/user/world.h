@@ -119,10 +119,12 @@ typedef struct vk_world_ops {
     /* guestfwd=...-cmd:COMMAND: a connected stream to a command run per
      * connection (socketpair); guestfwd=...-tcp:H:P / -unix:PATH: a stream
      * to that address.  `target` is the text after the port's '-'
-     * ("cmd:...", "tcp:HOST:PORT", "unix:PATH").  Ready at once (no
-     * `connected`); a failure to reach it shows as a recv()/send() error. */
-    int (*stream_open)(vk_world *w, const char *target, const vk_wsock_events *ev, void *ctx,
-                       vk_wsock **out, uint64_t now);
+     * ("cmd:...", "tcp:HOST:PORT", "unix:PATH"); `flow` the guest's
+     * connection to the guestfwd server:port (a recorded world's key).
+     * Ready at once (no `connected`); a failure to reach it shows as a
+     * recv()/send() error. */
+    int (*stream_open)(vk_world *w, const vk_world_flow *flow, const char *target,
+                       const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now);
 
     /* The upstream DNS server for the given family (4 or 6), as libslirp
      * finds it: the first matching `nameserver` of resolv.conf (re-read at

@@ -817,10 +817,10 @@ static int connect_tcp(live_world *w, const char *hp, int *out, int *family)
     return r;
 }
 
-static int live_stream_open(vk_world *wb, const char *target, const vk_wsock_events *ev,
-                            void *ctx, vk_wsock **out, uint64_t now)
+static int live_stream_open(vk_world *wb, const vk_world_flow *flow, const char *target,
+                            const vk_wsock_events *ev, void *ctx, vk_wsock **out, uint64_t now)
 {
-    (void)now;
+    (void)flow, (void)now;
     live_world *w = (live_world *)wb;
     *out = NULL;
     int fd = -1, family = AF_UNIX, r;

@@ -188,11 +188,14 @@ static inline int fw_ping_open(vk_world *w, const vk_world_flow *flow, const vk_
     return VK_ENETUNREACH;
 }
 
-static inline int fw_stream_open(vk_world *wb, const char *target, const vk_wsock_events *ev,
-                                 void *ctx, vk_wsock **out, uint64_t now)
+static inline int fw_stream_open(vk_world *wb, const vk_world_flow *flow, const char *target,
+                                 const vk_wsock_events *ev, void *ctx, vk_wsock **out,
+                                 uint64_t now)
 {
     (void)now;
     fw_sock *s = fw_new_sock((fw *)wb, ev, ctx);
+    if (flow != NULL)
+        s->flow = *flow;
     snprintf(s->target, sizeof s->target, "%s", target);
     *out = &s->base;
     return VK_OK;

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "replay/compare.h"
@@ -179,6 +180,145 @@ static void test_a_missing_answer_in_a_burst_of_router_advertisements_diverges(v
     vk_cmp_result_free(&r);
 }
 
+/* Two flows, N frames each; frame `bad` of flow A answered wrongly. */
+enum { SN = 64 };
+static uint8_t s_ef[2 * SN][60], s_pf[2 * SN][60];
+static vk_cmp_frame s_exp[2 * SN], s_prod[2 * SN];
+
+static void two_flows(size_t bad)
+{
+    for (size_t i = 0; i < 2 * SN; i++) { /* even: flow 15<>2, odd: flow 15<>3 */
+        uint8_t b = (uint8_t)(i % 2 ? 3 : 2);
+        arp(s_ef[i], 15, b, 1, (uint8_t)i);
+        arp(s_pf[i], 15, b, i == bad ? 2 : 1, (uint8_t)i);
+        s_exp[i] = (vk_cmp_frame){i + 1, 1000 * i, s_ef[i], 60};
+        s_prod[i] = (vk_cmp_frame){i + 1, 1000 * i, s_pf[i], 60};
+    }
+}
+
+/* prod_order: b's produced frames came in a's order (their indices agree) */
+static void assert_same_result(const vk_cmp_result *a, const vk_cmp_result *b, bool prod_order)
+{
+    assert_int_equal(a->matched, b->matched);
+    assert_int_equal(a->divergences, b->divergences);
+    size_t da = 0, db = 0;
+    for (size_t i = 0; i < a->n; i++)
+        da += a->e[i].kind != VK_CMP_MATCH;
+    for (size_t i = 0; i < b->n; i++)
+        db += b->e[i].kind != VK_CMP_MATCH;
+    assert_int_equal(da, db);
+    for (size_t i = 0, j = 0; i < a->n; i++) {
+        if (a->e[i].kind == VK_CMP_MATCH)
+            continue;
+        while (b->e[j].kind == VK_CMP_MATCH)
+            j++;
+        const vk_cmp_entry *x = &a->e[i], *y = &b->e[j++];
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->exp, y->exp);
+        if (prod_order)
+            assert_int_equal(x->prod, y->prod);
+        assert_int_equal(x->p.no, y->p.no);
+        assert_int_equal(x->ts, y->ts);
+        assert_string_equal(vk_cmp_flow(a, x), vk_cmp_flow(b, y));
+        assert_string_equal(x->diff ? x->diff : "", y->diff ? y->diff : "");
+    }
+}
+
+static void test_streamed_frames_pair_within_their_flow_whatever_the_interleaving(void **state)
+{
+    (void)state;
+    two_flows(10);
+    vk_cmp_result whole;
+    assert_int_equal(vk_compare(s_exp, 2 * SN, s_prod, 2 * SN, VK_NORM_DEFAULT, NULL, &whole),
+                     VK_OK);
+    assert_int_equal(whole.divergences, 1);
+    /* produced frames first, then expected ones; then one side lagging the
+     * other by 7 frames; then flow B's answers all before flow A's */
+    for (int order = 0; order < 3; order++) {
+        vk_cmp_stream *s;
+        assert_int_equal(vk_cmp_stream_new(VK_NORM_DEFAULT, NULL, false, &s), VK_OK);
+        if (order == 0) {
+            for (size_t i = 0; i < 2 * SN; i++)
+                assert_int_equal(vk_cmp_stream_produced(s, &s_prod[i]), VK_OK);
+            for (size_t i = 0; i < 2 * SN; i++)
+                assert_int_equal(vk_cmp_stream_expected(s, &s_exp[i]), VK_OK);
+        } else if (order == 1) {
+            for (size_t i = 0; i < 2 * SN + 7; i++) {
+                if (i < 2 * SN)
+                    assert_int_equal(vk_cmp_stream_expected(s, &s_exp[i]), VK_OK);
+                if (i >= 7)
+                    assert_int_equal(vk_cmp_stream_produced(s, &s_prod[i - 7]), VK_OK);
+            }
+        } else {
+            for (size_t i = 0; i < 2 * SN; i++)
+                assert_int_equal(vk_cmp_stream_expected(s, &s_exp[i]), VK_OK);
+            for (size_t i = 1; i < 2 * SN; i += 2)
+                assert_int_equal(vk_cmp_stream_produced(s, &s_prod[i]), VK_OK);
+            for (size_t i = 0; i < 2 * SN; i += 2)
+                assert_int_equal(vk_cmp_stream_produced(s, &s_prod[i]), VK_OK);
+        }
+        vk_cmp_result r;
+        assert_int_equal(vk_cmp_stream_finish(s, &r), VK_OK);
+        assert_same_result(&whole, &r, order != 2);
+        assert_int_equal(r.n, 1); /* matches not kept: only the divergence */
+        assert_int_equal(r.e[0].exp, 10);
+        assert_int_equal(r.e[0].x.no, 11);
+        assert_int_equal(r.e[0].p.no, 11);
+        assert_memory_equal(r.e[0].p.data, s_pf[10], 60); /* its own copy */
+        vk_cmp_result_free(&r);
+    }
+    vk_cmp_result_free(&whole);
+}
+
+static void test_streamed_frames_are_released_once_paired(void **state)
+{
+    (void)state;
+    two_flows(SIZE_MAX);
+    vk_cmp_stream *s;
+    assert_int_equal(vk_cmp_stream_new(VK_NORM_DEFAULT, NULL, false, &s), VK_OK);
+    for (size_t i = 0; i < 2 * SN; i++) {
+        assert_int_equal(vk_cmp_stream_expected(s, &s_exp[i]), VK_OK);
+        assert_int_equal(vk_cmp_stream_pending(s), 1); /* the frame waits in its flow */
+        assert_int_equal(vk_cmp_stream_produced(s, &s_prod[i]), VK_OK);
+        assert_int_equal(vk_cmp_stream_pending(s), 0); /* paired and released */
+    }
+    /* frames that never get a pair are settled at the end */
+    arp(s_ef[0], 15, 9, 1, 0);
+    assert_int_equal(vk_cmp_stream_expected(s, &s_exp[0]), VK_OK);
+    vk_cmp_result r;
+    assert_int_equal(vk_cmp_stream_finish(s, &r), VK_OK);
+    assert_int_equal(r.matched, 2 * SN);
+    assert_int_equal(r.divergences, 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].kind, VK_CMP_MISSING);
+    assert_int_equal(r.nexp, 2 * SN + 1);
+    assert_int_equal(r.nprod, 2 * SN);
+    assert_string_equal(vk_cmp_flow(&r, &r.e[0]), "arp 10.0.2.9 <> 10.0.2.15");
+    vk_cmp_result_free(&r);
+}
+
+static void test_binary_flow_key_formats_as_the_text_key(void **state)
+{
+    (void)state;
+    uint8_t f[70];
+    char a[VK_FLOW_KEY_MAX], b[VK_FLOW_KEY_MAX];
+    vk_flow_bkey k1, k2;
+    arp(f, 15, 2, 1, 0);
+    vk_flow_bkey_of(f, 60, &k1);
+    vk_flow_bkey_text(&k1, a);
+    assert_string_equal(a, "arp 10.0.2.2 <> 10.0.2.15");
+    arp(f, 2, 15, 2, 9); /* the other direction: the same key, byte for byte */
+    vk_flow_bkey_of(f, 60, &k2);
+    assert_memory_equal(&k1, &k2, sizeof k1);
+    vk_flow_key(f, 60, b);
+    assert_string_equal(a, b);
+    ra(f, 1800);
+    vk_flow_key(f, 70, a);
+    assert_string_equal(a, "icmp6 router");
+    vk_flow_key(f, 10, a);
+    assert_string_equal(a, "runt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +326,9 @@ int main(void)
         cmocka_unit_test(test_surplus_periodic_router_advertisements_match_by_content),
         cmocka_unit_test(test_a_wrong_or_absent_router_advertisement_still_diverges),
         cmocka_unit_test(test_a_missing_answer_in_a_burst_of_router_advertisements_diverges),
+        cmocka_unit_test(test_streamed_frames_pair_within_their_flow_whatever_the_interleaving),
+        cmocka_unit_test(test_streamed_frames_are_released_once_paired),
+        cmocka_unit_test(test_binary_flow_key_formats_as_the_text_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -956,7 +956,8 @@ static void assert_bulk_through(const char *device)
     assert_int_equal(r->offload_stats.tso_segs, 16 + 16 + 5 + 9 + 11);
     assert_int_equal(r->offload_stats.plain, 1); /* the UDP datagram without checksum */
     assert_int_equal(r->injected, 67);
-    assert_int_equal(r->nwlog, 67);
+    assert_int_equal(r->nwire, 67);
+    assert_int_equal(r->wire.nexp, 67);
     assert_int_equal(r->wire.divergences, 0);
     assert_int_equal(r->cmp.matched, 2);
     assert_int_equal(vk_replay_divergences(r), 0);

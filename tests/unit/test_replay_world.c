@@ -642,6 +642,54 @@ static void test_world_tcp_chunk_released_only_after_the_guest_prefix(void **sta
     stack_close(&k);
 }
 
+/* guestfwd (pcaps/qemu-e1000-guestfwd-cmd.pcap): libslirp answers the SYN
+ * itself, so stream_open is connected at once (no `connected`); the
+ * command's "HELLO" comes 23314 us after the guest's FIN (frames 20 -> 22),
+ * EOF 7938 us later (24); a second connection is not recorded. */
+static void test_world_guestfwd_stream_is_the_recorded_connection_at_once(void **state)
+{
+    (void)state;
+    stack k;
+    stack_open(&k, "qemu-e1000-guestfwd-cmd.pcap");
+    const vk_rec_tcp *t = only_tcp(k.rec);
+    assert_int_equal(t->status, VK_OK);
+    uint64_t syn = rel(&k, t->syn_ts);
+    run_to(&k, syn);
+    vk_world_flow f = tcp_flow("10.0.2.100", 7000, 45628);
+    vk_wsock *s = NULL;
+    k.in_op = true;
+    assert_int_equal(k.w->ops->stream_open(k.w, &f, "cmd:tr a-z A-Z", &events, &k, &s, syn),
+                     VK_OK);
+    k.in_op = false;
+    assert_non_null(s);
+    assert_int_equal(op_send(&k, s, (const uint8_t *)"hello", 5), 5);
+    k.in_op = true;
+    assert_int_equal(k.w->ops->shutdown_write(k.w, s, syn), VK_OK);
+    k.in_op = false;
+    uint8_t buf[64];
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    run_to(&k, syn + 23314 * US - 1);
+    assert_int_equal(k.n, 0);
+    run_to(&k, syn + 23314 * US);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.log[0].what, 'r'); /* never a 'c' */
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 5);
+    assert_memory_equal(buf, "HELLO", 5);
+    run_to(&k, syn + 31252 * US - 1);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), VK_EAGAIN);
+    run_to(&k, syn + 31252 * US);
+    assert_int_equal(op_recv(&k, s, buf, sizeof buf), 0);
+    k.w->ops->close(k.w, s, false, vk_loop_now(k.loop));
+    assert_int_equal(k.rec->notes_total, 0);
+    k.in_op = true;
+    assert_int_equal(k.w->ops->stream_open(k.w, &f, "cmd:tr a-z A-Z", &events, &k, &s, syn),
+                     VK_ECONNREFUSED);
+    k.in_op = false;
+    assert_int_equal(k.rec->notes_total, 1);
+    assert_non_null(strstr(k.rec->notes[0], "guestfwd cmd:tr a-z A-Z"));
+    stack_close(&k);
+}
+
 static void test_world_tcp_stream_differing_from_the_recording_is_noted(void **state)
 {
     (void)state;
@@ -1074,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_dns_question_reader_rejects_loops_and_truncation),
         cmocka_unit_test(test_world_tcp_chunk_released_only_after_the_guest_prefix),
         cmocka_unit_test(test_world_tcp_stream_differing_from_the_recording_is_noted),
+        cmocka_unit_test(test_world_guestfwd_stream_is_the_recorded_connection_at_once),
         cmocka_unit_test(test_world_unknown_tcp_flow_is_refused_from_the_loop_and_noted),
         cmocka_unit_test(test_world_dns_answers_matched_by_id_and_name_not_order),
         cmocka_unit_test(test_world_udp_replies_follow_the_datagram_count_from_the_address_sent_to),

@@ -1,5 +1,5 @@
 /*
- * ARP in -netdev user: answers for the gateway and DNS addresses with
+ * ARP in -netdev user: answers for the gateway, DNS and guestfwd addresses with
  * 52:55 + address in a 64-byte frame, silence for other addresses, learning
  * the guest's MAC, and holding frames (bounded, 1 s) while it asks itself.
  */
@@ -25,16 +25,18 @@ static void got_arp(const uh *h, size_t i, vk_eth_repr *eth, vk_arp_repr *a)
     assert_int_equal(vk_arp_parse(eth->payload, eth->payload_len, a), VK_OK);
 }
 
-static void test_gateway_and_dns_are_answered_with_their_own_mac(void **state)
+/* libslirp's arp_input answers for the gateway, the DNS address and every
+ * guestfwd server (pcaps/qemu-e1000-guestfwd-cmd.pcap, frame 13). */
+static void test_gateway_dns_and_guestfwd_are_answered_with_their_own_mac(void **state)
 {
     (void)state;
     uh h;
-    uh_open_ok(&h, "user,id=u");
-    arp_from(&h, UH_GUEST_MAC, "10.0.2.15", "10.0.2.2");
-    arp_from(&h, UH_GUEST_MAC, "10.0.2.15", "10.0.2.3");
-    assert_int_equal(h.ngot, 2);
-    const char *tip[2] = {"10.0.2.2", "10.0.2.3"};
-    for (size_t i = 0; i < 2; i++) {
+    uh_open_ok(&h, "user,id=u,guestfwd=tcp:10.0.2.100:7000-cmd:cat");
+    const char *tip[3] = {"10.0.2.2", "10.0.2.3", "10.0.2.100"};
+    for (size_t i = 0; i < 3; i++)
+        arp_from(&h, UH_GUEST_MAC, "10.0.2.15", tip[i]);
+    assert_int_equal(h.ngot, 3);
+    for (size_t i = 0; i < 3; i++) {
         vk_eth_repr eth;
         vk_arp_repr a;
         got_arp(&h, i, &eth, &a);
@@ -52,7 +54,7 @@ static void test_gateway_and_dns_are_answered_with_their_own_mac(void **state)
         for (size_t k = 42; k < 64; k++)
             assert_int_equal(h.got[i]->data[k], 0);
     }
-    assert_int_equal(uh_stats(&h)->arp_replies, 2);
+    assert_int_equal(uh_stats(&h)->arp_replies, 3);
     uh_close(&h);
 }
 
@@ -169,7 +171,7 @@ static void test_arp_table_evicts_round_robin(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gateway_and_dns_are_answered_with_their_own_mac),
+        cmocka_unit_test(test_gateway_dns_and_guestfwd_are_answered_with_their_own_mac),
         cmocka_unit_test(test_other_addresses_are_not_answered),
         cmocka_unit_test(test_truncated_arp_is_dropped),
         cmocka_unit_test(test_unknown_destination_is_held_until_arp_reply),

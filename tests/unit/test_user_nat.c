@@ -320,16 +320,40 @@ static void assert_ip4(vk_ip4 a, const char *s)
     assert_string_equal(vk_ip4_format(&a, buf), s);
 }
 
+/* The fixture most tests start from (the table names it per test): the
+ * stack, the guest announced, the scripted world attached. */
+typedef struct fx {
+    uh h;
+    fw *w;
+} fx;
+
+static int fx_open(void **state)
+{
+    fx *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    uh_open_ok(&x->h, "user,id=u");
+    uh_announce(&x->h);
+    x->w = fw_attach(&x->h);
+    *state = x;
+    return 0;
+}
+
+static int fx_close(void **state)
+{
+    fx *x = *state;
+    uh_close(&x->h);
+    free(x);
+    return 0;
+}
+
 /* ---- tests ---- */
 
 static void test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_udp(&h, "10.0.2.15", 5000, "10.0.2.2", 7777, "hello");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_udp(h, "10.0.2.15", 5000, "10.0.2.2", 7777, "hello");
     assert_int_equal(w->nsocks, 1);
     assert_int_equal(w->nsent, 1);
     vk_waddr want = wa4("127.0.0.1", 7777);
@@ -337,10 +361,10 @@ static void test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway(v
     assert_int_equal(w->sent[0].ttl, 63); /* the guest's 64, minus one */
     assert_memory_equal(w->sent[0].data, "hello", 5);
 
-    fw_inject(&h, w->socks[0], wa4("127.0.0.1", 7777), VK_OK, "world");
+    fw_inject(h, w->socks[0], wa4("127.0.0.1", 7777), VK_OK, "world");
     vk_ipv4_repr ip;
     vk_udp_repr udp;
-    got_udp(&h, &ip, &udp);
+    got_udp(h, &ip, &udp);
     assert_ip4(ip.src, "10.0.2.2");
     assert_ip4(ip.dst, "10.0.2.15");
     assert_int_equal(udp.src_port, 7777);
@@ -348,53 +372,46 @@ static void test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway(v
     assert_int_equal(udp.payload_len, 5);
     assert_memory_equal(udp.payload, "world", 5);
     assert_int_equal(ip.ttl, 64);
-    assert_int_equal(uh_stats(&h)->udp_out, 1);
-    assert_int_equal(uh_stats(&h)->udp_in, 1);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->udp_out, 1);
+    assert_int_equal(uh_stats(h)->udp_in, 1);
 }
 
 static void test_udp_other_addresses_of_the_network_are_not_loopback(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_udp(&h, "10.0.2.15", 5000, "10.0.2.5", 9, "x");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_udp(h, "10.0.2.15", 5000, "10.0.2.5", 9, "x");
     assert_int_equal(w->nsent, 1);
     vk_waddr want = wa4("10.0.2.5", 9); /* libslirp 4.7: only the gateway is an alias */
     assert_true(wa_eq(&w->sent[0].dst, &want));
     /* and the reply keeps that address */
-    fw_inject(&h, w->socks[0], wa4("10.0.2.5", 9), VK_OK, "y");
+    fw_inject(h, w->socks[0], wa4("10.0.2.5", 9), VK_OK, "y");
     vk_ipv4_repr ip;
     vk_udp_repr udp;
-    got_udp(&h, &ip, &udp);
+    got_udp(h, &ip, &udp);
     assert_ip4(ip.src, "10.0.2.5");
-    uh_close(&h);
 }
 
 static void test_udp_one_socket_per_guest_port_and_replies_from_any_remote(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 1000, "a");
-    send_udp(&h, "10.0.2.15", 5000, "192.0.2.2", 2000, "b");
-    send_udp(&h, "10.0.2.15", 5001, "192.0.2.1", 1000, "c");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 1000, "a");
+    send_udp(h, "10.0.2.15", 5000, "192.0.2.2", 2000, "b");
+    send_udp(h, "10.0.2.15", 5001, "192.0.2.1", 1000, "c");
     assert_int_equal(w->nsocks, 2);
     assert_ptr_equal(w->sent[0].s, w->sent[1].s);
     assert_ptr_not_equal(w->sent[0].s, w->sent[2].s);
-    fw_inject(&h, w->socks[0], wa4("198.51.100.9", 4444), VK_OK, "from elsewhere");
+    fw_inject(h, w->socks[0], wa4("198.51.100.9", 4444), VK_OK, "from elsewhere");
     vk_ipv4_repr ip;
     vk_udp_repr udp;
-    got_udp(&h, &ip, &udp);
+    got_udp(h, &ip, &udp);
     assert_ip4(ip.src, "198.51.100.9");
     assert_int_equal(udp.src_port, 4444);
     assert_int_equal(udp.dst_port, 5000);
-    assert_int_equal(uh_stats(&h)->udp_sockets, 2);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->udp_sockets, 2);
 }
 
 static void test_dns_goes_to_the_resolv_conf_upstream_and_answers_from_the_dns_address(
@@ -496,64 +513,52 @@ static void test_dns_address_other_ports_get_icmp_net_unreachable(void **state)
 
 static void test_dns_without_upstream_gets_icmp_net_unreachable(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h); /* dns_server: VK_ENOENT */
-    send_udp(&h, "10.0.2.15", 40000, "10.0.2.3", 53, "query");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w; /* dns_server: VK_ENOENT */
+    send_udp(h, "10.0.2.15", 40000, "10.0.2.3", 53, "query");
     assert_int_equal(w->nsent, 0);
-    expect_icmp_error(&h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_NET, 53);
-    assert_string_equal(h.last_drop, "UDP: DNS address: not port 53 or no upstream resolver");
-    uh_close(&h);
+    expect_icmp_error(h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_NET, 53);
+    assert_string_equal(h->last_drop, "UDP: DNS address: not port 53 or no upstream resolver");
 }
 
 static void test_udp_error_from_outside_becomes_icmp_port_unreachable(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_udp(&h, "10.0.2.15", 5000, "10.0.2.2", 9999, "ping?");
-    fw_inject(&h, w->socks[0], wa4("127.0.0.1", 0), VK_EPORTUNREACH, NULL);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_udp(h, "10.0.2.15", 5000, "10.0.2.2", 9999, "ping?");
+    fw_inject(h, w->socks[0], wa4("127.0.0.1", 0), VK_EPORTUNREACH, NULL);
     /* from the host that reported it, untranslated, as libslirp
      * (pcaps/qemu-e1000-udp-echo.pcap frame 15) */
-    expect_icmp_error(&h, "127.0.0.1", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_PORT, 9999);
-    uh_clear(&h);
-    fw_inject(&h, w->socks[0], (vk_waddr){0}, VK_EHOSTUNREACH, NULL);
-    expect_icmp_error(&h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_HOST, 9999);
-    uh_close(&h);
+    expect_icmp_error(h, "127.0.0.1", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_PORT, 9999);
+    uh_clear(h);
+    fw_inject(h, w->socks[0], (vk_waddr){0}, VK_EHOSTUNREACH, NULL);
+    expect_icmp_error(h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_HOST, 9999);
 }
 
 static void test_udp_send_failure_becomes_icmp_net_unreachable(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->sendto_result = VK_EHOSTUNREACH;
-    send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
-    expect_icmp_error(&h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_NET, 7);
-    uh_close(&h);
+    send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
+    expect_icmp_error(h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_NET, 7);
 }
 
 static void test_udp_ttl_one_gets_time_exceeded(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_udp_ttl(&h, 1, "192.0.2.1", 7);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_udp_ttl(h, 1, "192.0.2.1", 7);
     assert_int_equal(w->nsent, 0);
-    expect_icmp_error(&h, "10.0.2.2", VK_ICMP_TIME_EXCEEDED, 0, 7);
-    uh_clear(&h);
-    send_udp_ttl(&h, 2, "192.0.2.1", 7);
+    expect_icmp_error(h, "10.0.2.2", VK_ICMP_TIME_EXCEEDED, 0, 7);
+    uh_clear(h);
+    send_udp_ttl(h, 2, "192.0.2.1", 7);
     assert_int_equal(w->nsent, 1);
     assert_int_equal(w->sent[0].ttl, 1);
-    uh_close(&h);
 }
 
 static void test_udp_sockets_expire_after_240s_and_dns_10s_after_a_reply(void **state)
@@ -591,36 +596,30 @@ static void test_udp_sockets_expire_after_240s_and_dns_10s_after_a_reply(void **
 
 static void test_udp_socket_cap_is_counted_and_traced(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     for (unsigned i = 0; i < 512; i++)
-        send_udp(&h, "10.0.2.15", (uint16_t)(10000 + i), "192.0.2.1", 7, "x");
+        send_udp(h, "10.0.2.15", (uint16_t)(10000 + i), "192.0.2.1", 7, "x");
     assert_int_equal(w->nsocks, 512);
-    send_udp(&h, "10.0.2.15", 20000, "192.0.2.1", 7, "x");
+    send_udp(h, "10.0.2.15", 20000, "192.0.2.1", 7, "x");
     assert_int_equal(w->nsocks, 512);
-    assert_int_equal(uh_stats(&h)->udp_sockets_full, 1);
-    assert_string_equal(h.last_drop, "UDP: NAT socket table full (VK_USER_UDP_SOCKETS_MAX)");
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->udp_sockets_full, 1);
+    assert_string_equal(h->last_drop, "UDP: NAT socket table full (VK_USER_UDP_SOCKETS_MAX)");
 }
 
 static void test_udp_descriptor_exhaustion_is_a_traced_drop(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->open_result = VK_EFULL;
-    send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
-    assert_string_equal(h.last_drop, "UDP: no host socket (descriptors exhausted)");
-    assert_int_equal(uh_stats(&h)->udp_world_errors, 1);
+    send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
+    assert_string_equal(h->last_drop, "UDP: no host socket (descriptors exhausted)");
+    assert_int_equal(uh_stats(h)->udp_world_errors, 1);
     w->open_result = VK_OK;
-    send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
+    send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
     assert_int_equal(w->nsent, 1);
-    uh_close(&h);
 }
 
 static void test_udp_restrict_on_and_the_none_world_drop_with_reasons(void **state)
@@ -644,12 +643,10 @@ static void test_udp_restrict_on_and_the_none_world_drop_with_reasons(void **sta
 
 static void test_ping_outside_answers_with_the_reflection_of_the_request(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_echo(&h, "192.0.2.7", 0x1234, 3);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_echo(h, "192.0.2.7", 0x1234, 3);
     assert_int_equal(w->nsocks, 1);
     assert_true(w->socks[0]->ping);
     assert_int_equal(w->socks[0]->flow.src_port, 0x1234);
@@ -659,10 +656,10 @@ static void test_ping_outside_answers_with_the_reflection_of_the_request(void **
     assert_int_equal(w->sent[0].data[0], VK_ICMP_ECHO_REQUEST);
     assert_int_equal(w->sent[0].len, 8 + 16);
     /* the kernel's reply carries its own id; the guest sees its own */
-    fw_inject(&h, w->socks[0], wa4("192.0.2.7", 0), VK_OK, "\0\0\0\0\x99\x99\0\3");
+    fw_inject(h, w->socks[0], wa4("192.0.2.7", 0), VK_OK, "\0\0\0\0\x99\x99\0\3");
     vk_ipv4_repr ip;
     vk_icmp_repr icmp;
-    got_icmp(&h, &ip, &icmp);
+    got_icmp(h, &ip, &icmp);
     assert_int_equal(icmp.type, VK_ICMP_ECHO_REPLY);
     assert_int_equal(icmp.id, 0x1234);
     assert_int_equal(icmp.seq, 3);
@@ -672,27 +669,23 @@ static void test_ping_outside_answers_with_the_reflection_of_the_request(void **
     assert_ip4(ip.dst, "10.0.2.15");
     assert_int_equal(ip.ttl, 255);
     assert_true(w->socks[0]->closed);
-    assert_int_equal(uh_stats(&h)->ping_replies, 1);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->ping_replies, 1);
 }
 
 static void test_ping_outside_error_is_icmp_unreachable(void **state)
 {
-    (void)state;
-    uh h;
-    uh_open_ok(&h, "user,id=u");
-    uh_announce(&h);
-    fw *w = fw_attach(&h);
-    send_echo(&h, "192.0.2.7", 1, 1);
-    fw_inject(&h, w->socks[0], (vk_waddr){0}, VK_EHOSTUNREACH, NULL);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    send_echo(h, "192.0.2.7", 1, 1);
+    fw_inject(h, w->socks[0], (vk_waddr){0}, VK_EHOSTUNREACH, NULL);
     vk_ipv4_repr ip;
     vk_icmp_repr icmp;
-    got_icmp(&h, &ip, &icmp);
+    got_icmp(h, &ip, &icmp);
     assert_int_equal(icmp.type, VK_ICMP_DEST_UNREACH);
     assert_int_equal(icmp.code, VK_ICMP_UNREACH_HOST);
     assert_ip4(ip.src, "10.0.2.2");
     assert_true(w->socks[0]->closed);
-    uh_close(&h);
 }
 
 static void test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_pings_expire(
@@ -790,25 +783,25 @@ static void test_udp6_to_the_prefix_goes_to_loopback_and_dns6_to_upstream(void *
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway),
-        cmocka_unit_test(test_udp_other_addresses_of_the_network_are_not_loopback),
-        cmocka_unit_test(test_udp_one_socket_per_guest_port_and_replies_from_any_remote),
+        cmocka_unit_test_setup_teardown(test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_other_addresses_of_the_network_are_not_loopback, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_one_socket_per_guest_port_and_replies_from_any_remote, fx_open, fx_close),
         cmocka_unit_test(
             test_dns_goes_to_the_resolv_conf_upstream_and_answers_from_the_dns_address),
         cmocka_unit_test(
             test_dns_upstream_key_overrides_the_world_and_keeps_port_53_to_the_guest),
         cmocka_unit_test(test_dns_upstream_key_is_checked),
         cmocka_unit_test(test_dns_address_other_ports_get_icmp_net_unreachable),
-        cmocka_unit_test(test_dns_without_upstream_gets_icmp_net_unreachable),
-        cmocka_unit_test(test_udp_error_from_outside_becomes_icmp_port_unreachable),
-        cmocka_unit_test(test_udp_send_failure_becomes_icmp_net_unreachable),
-        cmocka_unit_test(test_udp_ttl_one_gets_time_exceeded),
+        cmocka_unit_test_setup_teardown(test_dns_without_upstream_gets_icmp_net_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_error_from_outside_becomes_icmp_port_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_send_failure_becomes_icmp_net_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_ttl_one_gets_time_exceeded, fx_open, fx_close),
         cmocka_unit_test(test_udp_sockets_expire_after_240s_and_dns_10s_after_a_reply),
-        cmocka_unit_test(test_udp_socket_cap_is_counted_and_traced),
-        cmocka_unit_test(test_udp_descriptor_exhaustion_is_a_traced_drop),
+        cmocka_unit_test_setup_teardown(test_udp_socket_cap_is_counted_and_traced, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_descriptor_exhaustion_is_a_traced_drop, fx_open, fx_close),
         cmocka_unit_test(test_udp_restrict_on_and_the_none_world_drop_with_reasons),
-        cmocka_unit_test(test_ping_outside_answers_with_the_reflection_of_the_request),
-        cmocka_unit_test(test_ping_outside_error_is_icmp_unreachable),
+        cmocka_unit_test_setup_teardown(test_ping_outside_answers_with_the_reflection_of_the_request, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_ping_outside_error_is_icmp_unreachable, fx_open, fx_close),
         cmocka_unit_test(
             test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_pings_expire),
         cmocka_unit_test(test_hostfwd_udp_binds_at_start_and_relays_both_ways_without_expiry),

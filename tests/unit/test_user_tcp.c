@@ -119,28 +119,63 @@ static fw_sock *establish(uh *h, fw *w, uint16_t sport, uint32_t *iss_out)
     return w->socks[before];
 }
 
+/* The fixture most tests start from (the table names it per test): the
+ * stack with a scripted world, and for fx_open_conn a connection
+ * GPORT -> 10.0.2.2:8080 established (h->got cleared). */
+typedef struct fx {
+    uh h;
+    fw *w;
+    fw_sock *s;
+    uint32_t iss;
+} fx;
+
+static int fx_open(void **state)
+{
+    fx *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->w = open_world(&x->h, "user,id=u");
+    *state = x;
+    return 0;
+}
+
+static int fx_open_conn(void **state)
+{
+    fx_open(state);
+    fx *x = *state;
+    x->s = establish(&x->h, x->w, GPORT, &x->iss);
+    return 0;
+}
+
+static int fx_close(void **state)
+{
+    fx *x = *state;
+    uh_close(&x->h);
+    free(x);
+    return 0;
+}
+
 static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_delay = 10 * MS;
-    g_syn(&h, GPORT, ISN);
-    adv(&h, 5 * MS);
-    g_syn(&h, GPORT, ISN); /* retransmit while connecting: ignored */
-    assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "TCP: the outside connect is still under way");
+    g_syn(h, GPORT, ISN);
+    adv(h, 5 * MS);
+    g_syn(h, GPORT, ISN); /* retransmit while connecting: ignored */
+    assert_int_equal(h->ngot, 0);
+    assert_string_equal(h->last_drop, "TCP: the outside connect is still under way");
     assert_int_equal(w->n, 1);
     /* 10.0.2.2 is the host's loopback. */
     assert_int_equal(w->socks[0]->dst.family, 4);
     assert_memory_equal(w->socks[0]->dst.ip4.b, ((uint8_t[]){127, 0, 0, 1}), 4);
     assert_int_equal(w->socks[0]->dst.port, 8080);
     assert_int_equal(w->socks[0]->flow.src_port, GPORT);
-    adv(&h, 10 * MS);
-    assert_int_equal(h.ngot, 1);
+    adv(h, 10 * MS);
+    assert_int_equal(h->ngot, 1);
     vk_ipv4_repr ip;
     vk_tcp_repr t;
-    got_tcp(&h, 0, &ip, &t);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
     assert_int_equal(t.seq, 64001);
     assert_int_equal(t.ack, ISN + 1);
@@ -154,37 +189,35 @@ static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state
     assert_int_equal(ip.tos, 0);
     assert_memory_equal(ip.src.b, ((uint8_t[]){10, 0, 2, 2}), 4);
     assert_int_equal(t.src_port, 8080);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
 }
 
 static void test_isn_grows_per_connection_and_per_slow_tick(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     uint32_t a, b, c;
-    establish(&h, w, 1001, &a);
-    establish(&h, w, 1002, &b);
+    establish(h, w, 1001, &a);
+    establish(h, w, 1002, &b);
     assert_int_equal(a, 64001);
     assert_int_equal(b, 64001 + 64000);
-    adv(&h, 1200 * MS); /* two more ticks with connections open */
-    establish(&h, w, 1003, &c);
+    adv(h, 1200 * MS); /* two more ticks with connections open */
+    establish(h, w, 1003, &c);
     assert_int_equal(c, 64001 + 4 * 64000);
-    uh_close(&h);
 }
 
 static void test_refused_connect_gets_rst_ack_seq_0(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_now = VK_ECONNREFUSED; /* at once */
-    g_syn(&h, GPORT, ISN);
-    assert_int_equal(h.ngot, 1);
+    g_syn(h, GPORT, ISN);
+    assert_int_equal(h->ngot, 1);
     vk_ipv4_repr ip;
     vk_tcp_repr t;
-    got_tcp(&h, 0, &ip, &t);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
     assert_int_equal(t.seq, 0);
     assert_int_equal(t.ack, ISN + 1);
@@ -196,17 +229,16 @@ static void test_refused_connect_gets_rst_ack_seq_0(void **state)
     w->connect_now = VK_OK;
     w->connect_status = VK_ECONNREFUSED;
     w->connect_delay = 3 * MS;
-    g_syn(&h, GPORT + 1, ISN);
-    assert_int_equal(h.ngot, 1);
-    adv(&h, 3 * MS);
-    assert_int_equal(h.ngot, 2);
-    got_tcp(&h, 1, &ip, &t);
+    g_syn(h, GPORT + 1, ISN);
+    assert_int_equal(h->ngot, 1);
+    adv(h, 3 * MS);
+    assert_int_equal(h->ngot, 2);
+    got_tcp(h, 1, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
     assert_int_equal(t.seq, 0);
     assert_int_equal(t.ack, ISN + 1);
-    assert_int_equal(uh_stats(&h)->tcp_refused, 2);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_refused, 2);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
 }
 
 static void expect_icmp(uh *h, size_t i, uint8_t code)
@@ -229,54 +261,51 @@ static void expect_icmp(uh *h, size_t i, uint8_t code)
 
 static void test_unreachable_at_once_gets_icmp_net_or_host(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_now = VK_ENETUNREACH;
     seg s = {.dst = "192.0.2.1", .flags = TH_SYN, .seq = ISN};
-    g_send(&h, &s);
+    g_send(h, &s);
     w->connect_now = VK_EHOSTUNREACH;
     s.sport = GPORT + 1;
-    g_send(&h, &s);
-    assert_int_equal(h.ngot, 2);
-    expect_icmp(&h, 0, VK_ICMP_UNREACH_NET);
-    expect_icmp(&h, 1, VK_ICMP_UNREACH_HOST);
-    assert_int_equal(uh_stats(&h)->tcp_unreachable, 2);
-    uh_close(&h);
+    g_send(h, &s);
+    assert_int_equal(h->ngot, 2);
+    expect_icmp(h, 0, VK_ICMP_UNREACH_NET);
+    expect_icmp(h, 1, VK_ICMP_UNREACH_HOST);
+    assert_int_equal(uh_stats(h)->tcp_unreachable, 2);
 }
 
 static void test_dns_address_other_port_is_port_unreachable(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     seg s = {.dst = "10.0.2.3", .dport = 80, .flags = TH_SYN, .seq = ISN};
-    g_send(&h, &s);
+    g_send(h, &s);
     assert_int_equal(w->n, 0);
-    assert_int_equal(h.ngot, 1);
-    expect_icmp(&h, 0, VK_ICMP_UNREACH_PORT);
-    uh_close(&h);
+    assert_int_equal(h->ngot, 1);
+    expect_icmp(h, 0, VK_ICMP_UNREACH_PORT);
 }
 
 static void test_silent_destination_gets_rst_after_75s(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_delay = VK_TIME_NEVER;
-    g_syn(&h, GPORT, ISN);
-    adv(&h, 74 * VK_NS_PER_SEC);
-    assert_int_equal(h.ngot, 0);
-    adv(&h, 2 * VK_NS_PER_SEC);
-    assert_int_equal(h.ngot, 1);
-    vk_tcp_repr t = last_tcp(&h);
+    g_syn(h, GPORT, ISN);
+    adv(h, 74 * VK_NS_PER_SEC);
+    assert_int_equal(h->ngot, 0);
+    adv(h, 2 * VK_NS_PER_SEC);
+    assert_int_equal(h->ngot, 1);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
     assert_int_equal(t.seq, 0);
     assert_int_equal(t.ack, ISN + 1);
     assert_true(w->socks[0]->closed && w->socks[0]->aborted);
-    assert_int_equal(uh_stats(&h)->tcp_timeouts, 1);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_timeouts, 1);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
 }
 
 static void fill(uint8_t *p, size_t n, uint8_t seed)
@@ -287,291 +316,267 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
 
 static void test_host_data_is_segmented_at_mss_with_slow_start_and_psh(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     uint8_t data[4000];
     fill(data, sizeof data, 1);
-    fw_push(s, data, sizeof data, now_of(&h));
+    fw_push(s, data, sizeof data, now_of(h));
     /* cwnd started at one MSS; the ACK of our SYN opened it to two.  The
      * segments of a connection the guest opened carry 1440 bytes, as
      * libslirp's (pcaps/qemu-e1000-http-1m.pcap), though the SYN-ACK
      * announced 1460. */
-    assert_int_equal(h.ngot, 2);
+    assert_int_equal(h->ngot, 2);
     vk_ipv4_repr ip;
     vk_tcp_repr t;
     for (size_t i = 0; i < 2; i++) {
-        got_tcp(&h, i, &ip, &t);
+        got_tcp(h, i, &ip, &t);
         assert_int_equal(t.payload_len, 1440);
         assert_int_equal(t.flags, VK_TCP_ACK);
         assert_int_equal(t.seq, iss + 1 + 1440 * i);
         assert_memory_equal(t.payload, data + 1440 * i, 1440);
     }
-    uh_clear(&h);
+    uh_clear(h);
     seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1 + 1440};
-    g_send(&h, &a);
-    assert_int_equal(h.ngot, 1);
-    got_tcp(&h, 0, &ip, &t);
+    g_send(h, &a);
+    assert_int_equal(h->ngot, 1);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.payload_len, 4000 - 2880);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
     assert_memory_equal(t.payload, data + 2880, 4000 - 2880);
-    uh_close(&h);
 }
 
 static void test_guest_mss_caps_ours(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     uint8_t opts[] = {2, 4, 0x02, 0x18}; /* 536 */
     seg s = {.flags = TH_SYN, .seq = ISN, .opts = opts, .optlen = 4};
-    g_send(&h, &s);
-    adv(&h, 1 * MS);
-    vk_tcp_repr t = last_tcp(&h);
+    g_send(h, &s);
+    adv(h, 1 * MS);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.mss, 1460); /* we offer ours, unchanged */
     seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
-    g_send(&h, &a);
-    uh_clear(&h);
+    g_send(h, &a);
+    uh_clear(h);
     uint8_t data[600] = {0};
-    fw_push(w->socks[0], data, sizeof data, now_of(&h));
-    assert_int_equal(h.ngot, 2);
+    fw_push(w->socks[0], data, sizeof data, now_of(h));
+    assert_int_equal(h->ngot, 2);
     vk_ipv4_repr ip;
-    got_tcp(&h, 0, &ip, &t);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.payload_len, 536);
-    uh_close(&h);
 }
 
 static void test_in_order_guest_data_is_acked_at_once_and_reaches_the_world(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     seg d = {.flags = TH_ACK | TH_PUSH, .seq = ISN + 1, .ack = iss + 1, .data = "GET / HTTP/1.0\r\n",
              .len = 16};
-    g_send(&h, &d);
-    assert_int_equal(h.ngot, 1);
-    vk_tcp_repr t = last_tcp(&h);
+    g_send(h, &d);
+    assert_int_equal(h->ngot, 1);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_ACK);
     assert_int_equal(t.ack, ISN + 1 + 16);
     assert_int_equal(s->out_len, 16);
     assert_memory_equal(s->out, "GET / HTTP/1.0\r\n", 16);
-    uh_close(&h);
 }
 
 static void test_guest_data_off_the_fast_path_is_acked_after_2ms(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     /* A changed window takes libslirp off header prediction: delayed ACK. */
     seg d = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1, .win = 30000, .data = "abcd",
              .len = 4};
-    g_send(&h, &d);
+    g_send(h, &d);
     assert_int_equal(s->out_len, 4);
-    assert_int_equal(h.ngot, 0);
-    adv(&h, 1 * MS);
-    assert_int_equal(h.ngot, 0);
-    adv(&h, 1 * MS);
-    assert_int_equal(h.ngot, 1);
-    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 4);
-    uh_close(&h);
+    assert_int_equal(h->ngot, 0);
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 0);
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 1);
+    assert_int_equal(last_tcp(h).ack, ISN + 1 + 4);
 }
 
 static void test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     seg later = {.flags = TH_ACK, .seq = ISN + 1 + 4, .ack = iss + 1, .data = "efgh", .len = 4};
-    g_send(&h, &later);
-    assert_int_equal(h.ngot, 1);
-    assert_int_equal(last_tcp(&h).ack, ISN + 1); /* duplicate ACK at once */
+    g_send(h, &later);
+    assert_int_equal(h->ngot, 1);
+    assert_int_equal(last_tcp(h).ack, ISN + 1); /* duplicate ACK at once */
     assert_int_equal(s->out_len, 0);
     /* Overlapping the held segment: only the new bytes count. */
     seg first = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1, .data = "abcdEF", .len = 6};
-    g_send(&h, &first);
+    g_send(h, &first);
     assert_int_equal(s->out_len, 8);
     assert_memory_equal(s->out, "abcdEFgh", 8);
-    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 8);
+    assert_int_equal(last_tcp(h).ack, ISN + 1 + 8);
     /* A duplicate gets an ACK and changes nothing. */
-    g_send(&h, &first);
+    g_send(h, &first);
     assert_int_equal(s->out_len, 8);
-    assert_int_equal(last_tcp(&h).ack, ISN + 1 + 8);
-    uh_close(&h);
+    assert_int_equal(last_tcp(h).ack, ISN + 1 + 8);
 }
 
 static void test_unacked_data_is_retransmitted_on_libslirps_rto(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_push(s, "hello", 5, now_of(&h));
-    assert_int_equal(h.ngot, 1);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
+    fw_push(s, "hello", 5, now_of(h));
+    assert_int_equal(h->ngot, 1);
     /* One RTT sample of one tick: srtt 1, rttvar 0.5 -> RTO 3 ticks (1.5 s). */
-    adv(&h, 1499 * MS);
-    assert_int_equal(h.ngot, 1);
-    adv(&h, 1 * MS);
-    assert_int_equal(h.ngot, 2);
-    vk_tcp_repr t = last_tcp(&h);
+    adv(h, 1499 * MS);
+    assert_int_equal(h->ngot, 1);
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 2);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.seq, iss + 1);
     assert_int_equal(t.payload_len, 5);
     /* Backed off: twice as long. */
-    adv(&h, 2999 * MS);
-    assert_int_equal(h.ngot, 2);
-    adv(&h, 1 * MS);
-    assert_int_equal(h.ngot, 3);
-    assert_int_equal(uh_stats(&h)->tcp_retransmits, 2);
+    adv(h, 2999 * MS);
+    assert_int_equal(h->ngot, 2);
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 3);
+    assert_int_equal(uh_stats(h)->tcp_retransmits, 2);
     /* The ACK stops it. */
     seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 6};
-    g_send(&h, &a);
-    adv(&h, 60 * VK_NS_PER_SEC);
-    assert_int_equal(h.ngot, 3);
-    uh_close(&h);
+    g_send(h, &a);
+    adv(h, 60 * VK_NS_PER_SEC);
+    assert_int_equal(h->ngot, 3);
 }
 
 static void test_retransmits_give_up_with_a_reset(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_push(s, "x", 1, now_of(&h));
-    adv(&h, 300 * VK_NS_PER_SEC);
-    vk_tcp_repr t = last_tcp(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    fw_push(s, "x", 1, now_of(h));
+    adv(h, 300 * VK_NS_PER_SEC);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
-    assert_int_equal(uh_stats(&h)->tcp_retransmits, 12);
-    assert_int_equal(uh_stats(&h)->tcp_timeouts, 1);
+    assert_int_equal(uh_stats(h)->tcp_retransmits, 12);
+    assert_int_equal(uh_stats(h)->tcp_timeouts, 1);
     assert_true(s->closed && s->aborted);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
 }
 
 static void test_fin_both_ways_then_time_wait_10s(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     seg fin = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 1};
-    g_send(&h, &fin);
+    g_send(h, &fin);
     assert_true(s->shut);
-    assert_int_equal(last_tcp(&h).ack, ISN + 2);
-    uh_clear(&h);
-    fw_push(s, "bye", 3, now_of(&h));
-    fw_eof(s, now_of(&h));
+    assert_int_equal(last_tcp(h).ack, ISN + 2);
+    uh_clear(h);
+    fw_push(s, "bye", 3, now_of(h));
+    fw_eof(s, now_of(h));
     /* Data, then the FIN on its own segment (as the capture shows). */
-    assert_int_equal(h.ngot, 2);
+    assert_int_equal(h->ngot, 2);
     vk_ipv4_repr ip;
     vk_tcp_repr t;
-    got_tcp(&h, 0, &ip, &t);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
-    got_tcp(&h, 1, &ip, &t);
+    got_tcp(h, 1, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_FIN);
     assert_int_equal(t.seq, iss + 4);
     seg ack = {.flags = TH_ACK, .seq = ISN + 2, .ack = iss + 5};
-    g_send(&h, &ack);
+    g_send(h, &ack);
     /* LAST_ACK done: the connection is gone at once (we closed last). */
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
     assert_true(s->closed);
-    uh_close(&h);
 }
 
 static void test_world_closing_first_leads_to_time_wait_of_10s(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_eof(s, now_of(&h));
-    vk_tcp_repr t = last_tcp(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
+    fw_eof(s, now_of(h));
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_FIN);
     seg finack = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 2};
-    g_send(&h, &finack);
-    assert_int_equal(last_tcp(&h).ack, ISN + 2);
+    g_send(h, &finack);
+    assert_int_equal(last_tcp(h).ack, ISN + 2);
     assert_true(s->closed);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
-    adv(&h, 9 * VK_NS_PER_SEC);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
+    adv(h, 9 * VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
     /* A retransmitted FIN in TIME_WAIT is ACKed again. */
-    size_t n = h.ngot;
-    g_send(&h, &finack);
-    assert_int_equal(h.ngot, n + 1);
-    adv(&h, 11 * VK_NS_PER_SEC);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    uh_close(&h);
+    size_t n = h->ngot;
+    g_send(h, &finack);
+    assert_int_equal(h->ngot, n + 1);
+    adv(h, 11 * VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
 }
 
 static void test_a_new_syn_replaces_a_connection_in_time_wait(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_eof(s, now_of(&h));
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
+    fw_eof(s, now_of(h));
     seg finack = {.flags = TH_ACK | TH_FIN, .seq = ISN + 1, .ack = iss + 2};
-    g_send(&h, &finack);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1); /* TIME_WAIT */
-    uh_clear(&h);
-    g_syn(&h, GPORT, ISN + 100000);
-    adv(&h, 1 * MS);
+    g_send(h, &finack);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1); /* TIME_WAIT */
+    uh_clear(h);
+    g_syn(h, GPORT, ISN + 100000);
+    adv(h, 1 * MS);
     assert_int_equal(w->n, 2);
-    vk_tcp_repr t = last_tcp(&h);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
     assert_int_equal(t.ack, ISN + 100001);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
 }
 
 static void test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
     for (uint32_t i = 0; i < 100; i++) { /* an RST storm with wrong sequence numbers */
         seg r = {.flags = TH_RST, .seq = ISN + 1 + 70000 + i * 1000};
-        g_send(&h, &r);
+        g_send(h, &r);
     }
     assert_false(s->closed);
-    assert_string_equal(h.last_drop, "TCP: reset outside the window");
+    assert_string_equal(h->last_drop, "TCP: reset outside the window");
     seg r = {.flags = TH_RST, .seq = ISN + 1};
-    g_send(&h, &r);
+    g_send(h, &r);
     assert_true(s->closed && s->aborted);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    assert_int_equal(uh_stats(&h)->tcp_guest_resets, 1);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
+    assert_int_equal(uh_stats(h)->tcp_guest_resets, 1);
 }
 
 static void test_world_reset_resets_the_guest(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_reset(s, now_of(&h));
-    vk_tcp_repr t = last_tcp(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
+    fw_reset(s, now_of(h));
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
     assert_int_equal(t.seq, iss + 1);
     assert_int_equal(t.ack, ISN + 1);
     assert_true(s->closed);
-    assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    uh_close(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
 }
 
 /* A guest segment with an explicit window (0 allowed). */
@@ -592,19 +597,18 @@ static void g_send_win(uh *h, uint32_t seq, uint32_t ack, uint16_t win, const vo
 
 static void test_a_slow_world_closes_the_window_and_writable_reopens_it(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     s->room = 100; /* the peer reads 100 bytes, then nothing */
     static uint8_t data[1400];
     fill(data, sizeof data, 3);
     uint32_t seq = ISN + 1, edge = ISN + 1 + 65535;
     size_t sent = 0;
     while (seq + sizeof data <= edge && sent < 200) {
-        g_send_win(&h, seq, iss + 1, 64240, data, sizeof data);
-        vk_tcp_repr t = last_tcp(&h);
+        g_send_win(h, seq, iss + 1, 64240, data, sizeof data);
+        vk_tcp_repr t = last_tcp(h);
         assert_int_equal(t.ack, seq + sizeof data);
         seq += sizeof data;
         edge = t.ack + t.window;
@@ -616,109 +620,101 @@ static void test_a_slow_world_closes_the_window_and_writable_reopens_it(void **s
     assert_true(held > VK_USER_TCP_BUF_BYTES - 2 * sizeof data);
     assert_int_equal(s->out_len, 100);
     assert_true(edge - seq < sizeof data);
-    uh_clear(&h);
-    fw_make_room(s, SIZE_MAX, now_of(&h));
+    uh_clear(h);
+    fw_make_room(s, SIZE_MAX, now_of(h));
     assert_int_equal(s->out_len, sent * sizeof data);
     assert_memory_equal(s->out + (sent - 1) * sizeof data, data, sizeof data);
     /* The window update. */
-    assert_int_equal(h.ngot, 1);
-    assert_int_equal(last_tcp(&h).window, 65535);
-    uh_close(&h);
+    assert_int_equal(h->ngot, 1);
+    assert_int_equal(last_tcp(h).window, 65535);
 }
 
 static void test_zero_window_guest_gets_persist_probes(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
-    fw_push(s, "abcd", 4, now_of(&h));
-    g_send_win(&h, ISN + 1, iss + 5, 0, NULL, 0); /* ACKed, and the window closes */
-    uh_clear(&h);
-    fw_push(s, "data", 4, now_of(&h));
-    assert_int_equal(h.ngot, 0); /* nothing into a zero window */
-    adv(&h, 5 * VK_NS_PER_SEC + 1 * MS);
-    assert_int_equal(h.ngot, 1); /* a one-byte probe after TCPTV_PERSMIN */
-    vk_tcp_repr t = last_tcp(&h);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
+    fw_push(s, "abcd", 4, now_of(h));
+    g_send_win(h, ISN + 1, iss + 5, 0, NULL, 0); /* ACKed, and the window closes */
+    uh_clear(h);
+    fw_push(s, "data", 4, now_of(h));
+    assert_int_equal(h->ngot, 0); /* nothing into a zero window */
+    adv(h, 5 * VK_NS_PER_SEC + 1 * MS);
+    assert_int_equal(h->ngot, 1); /* a one-byte probe after TCPTV_PERSMIN */
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.payload_len, 1);
     assert_int_equal(t.seq, iss + 5);
     /* The guest keeps its window shut for minutes: probes, never a reset. */
-    adv(&h, 300 * VK_NS_PER_SEC);
-    size_t probes = h.ngot;
+    adv(h, 300 * VK_NS_PER_SEC);
+    size_t probes = h->ngot;
     assert_true(probes >= 5);
     for (size_t i = 0; i < probes; i++) {
         vk_ipv4_repr ip;
-        got_tcp(&h, i, &ip, &t);
+        got_tcp(h, i, &ip, &t);
         assert_int_equal(t.flags & VK_TCP_RST, 0);
         assert_int_equal(t.seq, iss + 5);
         assert_int_equal(t.payload_len, 1);
     }
-    assert_int_equal(uh_stats(&h)->tcp_conns, 1);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
     /* The window opens: the rest goes. */
-    g_send_win(&h, ISN + 1, iss + 6, 1000, NULL, 0);
-    t = last_tcp(&h);
+    g_send_win(h, ISN + 1, iss + 6, 1000, NULL, 0);
+    t = last_tcp(h);
     assert_int_equal(t.seq, iss + 6);
     assert_int_equal(t.payload_len, 3);
-    uh_close(&h);
 }
 
 static void test_segments_beyond_the_window_are_dropped_with_an_ack(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     seg far = {.flags = TH_ACK, .seq = ISN + 1 + 70000, .ack = iss + 1, .data = "zz", .len = 2};
-    g_send(&h, &far);
+    g_send(h, &far);
     assert_int_equal(s->out_len, 0);
-    assert_int_equal(h.ngot, 1);
-    assert_int_equal(last_tcp(&h).ack, ISN + 1);
-    assert_string_equal(h.last_drop, "TCP: segment beyond the window");
+    assert_int_equal(h->ngot, 1);
+    assert_int_equal(last_tcp(h).ack, ISN + 1);
+    assert_string_equal(h->last_drop, "TCP: segment beyond the window");
     /* An ACK for data never sent gets an ACK back. */
     seg bad = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 5000};
-    g_send(&h, &bad);
-    assert_string_equal(h.last_drop, "TCP: ACK for data never sent");
-    assert_int_equal(h.ngot, 2);
-    uh_close(&h);
+    g_send(h, &bad);
+    assert_string_equal(h->last_drop, "TCP: ACK for data never sent");
+    assert_int_equal(h->ngot, 2);
 }
 
 static void test_urgent_data_is_delivered_inline(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     seg u = {.flags = TH_ACK | TH_URG, .seq = ISN + 1, .ack = iss + 1, .urg = 2, .data = "!!ok",
              .len = 4};
-    g_send(&h, &u);
+    g_send(h, &u);
     assert_int_equal(s->out_len, 4);
     assert_memory_equal(s->out, "!!ok", 4);
-    uh_close(&h);
 }
 
 static void test_bogus_options_end_the_option_walk_but_not_the_syn(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     uint8_t opts[] = {2, 4, 0x02, 0x18, 3, 0, 1, 1}; /* MSS 536, then a zero-length option */
     seg s = {.flags = TH_SYN, .seq = ISN, .opts = opts, .optlen = sizeof opts};
-    g_send(&h, &s);
-    adv(&h, 1 * MS);
-    vk_tcp_repr t = last_tcp(&h);
+    g_send(h, &s);
+    adv(h, 1 * MS);
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
     seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
-    g_send(&h, &a);
-    uh_clear(&h);
+    g_send(h, &a);
+    uh_clear(h);
     uint8_t data[600] = {0};
-    fw_push(w->socks[0], data, sizeof data, now_of(&h));
+    fw_push(w->socks[0], data, sizeof data, now_of(h));
     vk_ipv4_repr ip;
-    got_tcp(&h, 0, &ip, &t);
+    got_tcp(h, 0, &ip, &t);
     assert_int_equal(t.payload_len, 536);
-    uh_close(&h);
 }
 
 static void test_segments_for_no_connection_get_resets(void **state)
@@ -740,40 +736,37 @@ static void test_segments_for_no_connection_get_resets(void **state)
 
 static void test_syn_flood_past_the_cap_is_reset_not_stored(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_delay = VK_TIME_NEVER;
     for (unsigned i = 0; i < VK_USER_TCP_CONNS_MAX + 10; i++) {
         seg s = {.dst = (i & 1) ? "192.0.2.7" : "192.0.2.8", .sport = (uint16_t)(1024 + i / 2),
                  .flags = TH_SYN, .seq = i};
-        g_send(&h, &s);
-        if (h.ngot > 64)
-            uh_clear(&h);
+        g_send(h, &s);
+        if (h->ngot > 64)
+            uh_clear(h);
     }
-    assert_int_equal(uh_stats(&h)->tcp_conns, VK_USER_TCP_CONNS_MAX);
-    assert_int_equal(uh_stats(&h)->tcp_conns_full, 10);
-    assert_string_equal(h.last_drop, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
-    vk_tcp_repr t = last_tcp(&h);
+    assert_int_equal(uh_stats(h)->tcp_conns, VK_USER_TCP_CONNS_MAX);
+    assert_int_equal(uh_stats(h)->tcp_conns_full, 10);
+    assert_string_equal(h->last_drop, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
+    vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
-    uh_close(&h);
 }
 
 static void test_out_of_order_queue_is_capped(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    uint32_t iss;
-    fw_sock *s = establish(&h, w, GPORT, &iss);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_sock *s = x->s;
+    uint32_t iss = x->iss;
     for (uint32_t i = 0; i < VK_USER_TCP_OOO_MAX + 5; i++) {
         seg o = {.flags = TH_ACK, .seq = ISN + 1 + 10 + i * 10, .ack = iss + 1, .data = "x",
                  .len = 1};
-        g_send(&h, &o);
+        g_send(h, &o);
     }
-    assert_int_equal(uh_stats(&h)->tcp_ooo_full, 5);
+    assert_int_equal(uh_stats(h)->tcp_ooo_full, 5);
     assert_int_equal(s->out_len, 0);
-    uh_close(&h);
 }
 
 static void test_restrict_resets_syn_unless_to_a_guestfwd(void **state)
@@ -802,6 +795,47 @@ static void test_restrict_resets_syn_unless_to_a_guestfwd(void **state)
     assert_int_equal(t.payload_len, 4);
     assert_int_equal(t.src_port, 80);
     uh_close(&h);
+}
+
+/* libslirp answers a guestfwd SYN in the same tcp_input: the ISN counter's
+ * value before any tick (1), and the SYN's MSS option applied (tcp_mss:
+ * 1460 capped by it), where a NAT connection sends 1440-byte segments
+ * (pcaps/qemu-e1000-guestfwd-cmd.pcap frame 16). */
+static void test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t guest_mss;
+        size_t seg;
+    } cases[] = {{1460, 1460}, {1000, 1000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uh h;
+        fw *w = open_world(&h, "user,id=u,guestfwd=tcp:10.0.2.100:7000-cmd:tr a-z A-Z");
+        uint8_t opts[4] = {2, 4, (uint8_t)(cases[i].guest_mss >> 8),
+                           (uint8_t)cases[i].guest_mss};
+        seg s = {.dst = "10.0.2.100", .dport = 7000, .flags = TH_SYN, .seq = ISN,
+                 .opts = opts, .optlen = sizeof opts};
+        g_send(&h, &s);
+        assert_int_equal(h.ngot, 1);
+        vk_tcp_repr t = last_tcp(&h);
+        assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+        assert_int_equal(t.seq, 1);
+        assert_int_equal(t.mss, 1460);
+        assert_int_equal(w->n, 1);
+        assert_int_equal(w->socks[0]->flow.dst_port, 7000);
+        assert_memory_equal(w->socks[0]->flow.dst4.b, ((uint8_t[]){10, 0, 2, 100}), 4);
+        seg a = {.dst = "10.0.2.100", .dport = 7000, .flags = TH_ACK, .seq = ISN + 1,
+                 .ack = 2};
+        g_send(&h, &a);
+        uh_clear(&h);
+        static uint8_t big[4000];
+        fw_push(w->socks[0], big, sizeof big, now_of(&h));
+        assert_true(h.ngot >= 1);
+        vk_ipv4_repr ip;
+        got_tcp(&h, 0, &ip, &t);
+        assert_int_equal(t.payload_len, cases[i].seg);
+        uh_close(&h);
+    }
 }
 
 static void test_hostfwd_accept_becomes_a_syn_from_the_gateway(void **state)
@@ -898,82 +932,81 @@ static void got_tcp6(uh *h, size_t i, vk_ipv6_repr *ip, vk_tcp_repr *t)
 
 static void test_ipv6_handshake_and_data_to_the_host_loopback(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
-    g_send6(&h, TH_SYN, ISN, 0, NULL, 0);
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
+    g_send6(h, TH_SYN, ISN, 0, NULL, 0);
     assert_int_equal(w->n, 1);
     assert_int_equal(w->socks[0]->dst.family, 6);
     assert_int_equal(w->socks[0]->dst.ip6.b[15], 1); /* ::1 */
-    adv(&h, 1 * MS);
+    adv(h, 1 * MS);
     vk_ipv6_repr ip;
     vk_tcp_repr t;
-    got_tcp6(&h, h.ngot - 1, &ip, &t);
+    got_tcp6(h, h->ngot - 1, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
     assert_int_equal(t.mss, 1440);
     assert_int_equal(ip.hop_limit, 255);
-    g_send6(&h, TH_ACK, ISN + 1, t.seq + 1, "six", 3);
+    g_send6(h, TH_ACK, ISN + 1, t.seq + 1, "six", 3);
     assert_int_equal(w->socks[0]->out_len, 3);
-    uh_clear(&h);
-    fw_push(w->socks[0], "ok", 2, now_of(&h));
-    got_tcp6(&h, 0, &ip, &t);
+    uh_clear(h);
+    fw_push(w->socks[0], "ok", 2, now_of(h));
+    got_tcp6(h, 0, &ip, &t);
     assert_int_equal(t.payload_len, 2);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
-    uh_close(&h);
 }
 
 static void test_ipv6_unreachable_is_icmpv6_no_route(void **state)
 {
-    (void)state;
-    uh h;
-    fw *w = open_world(&h, "user,id=u");
+    fx *x = *state;
+    uh *h = &x->h;
+    fw *w = x->w;
     w->connect_now = VK_ENETUNREACH;
-    g_send6(&h, TH_SYN, ISN, 0, NULL, 0);
-    assert_int_equal(h.ngot, 1);
+    g_send6(h, TH_SYN, ISN, 0, NULL, 0);
+    assert_int_equal(h->ngot, 1);
     vk_eth_repr eth;
     vk_ipv6_repr ip;
-    assert_int_equal(vk_eth_parse(h.got[0]->data, h.got[0]->len, &eth), VK_OK);
+    assert_int_equal(vk_eth_parse(h->got[0]->data, h->got[0]->len, &eth), VK_OK);
     assert_int_equal(vk_ipv6_parse(eth.payload, eth.payload_len, &ip), VK_OK);
     assert_int_equal(ip.proto, VK_IP_PROTO_ICMPV6);
     assert_int_equal(ip.payload[0], 1); /* destination unreachable */
     assert_int_equal(ip.payload[1], 0); /* no route */
-    uh_close(&h);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_syn_ack_waits_for_the_connect_and_matches_libslirp),
-        cmocka_unit_test(test_isn_grows_per_connection_and_per_slow_tick),
-        cmocka_unit_test(test_refused_connect_gets_rst_ack_seq_0),
-        cmocka_unit_test(test_unreachable_at_once_gets_icmp_net_or_host),
-        cmocka_unit_test(test_dns_address_other_port_is_port_unreachable),
-        cmocka_unit_test(test_silent_destination_gets_rst_after_75s),
-        cmocka_unit_test(test_host_data_is_segmented_at_mss_with_slow_start_and_psh),
-        cmocka_unit_test(test_guest_mss_caps_ours),
-        cmocka_unit_test(test_in_order_guest_data_is_acked_at_once_and_reaches_the_world),
-        cmocka_unit_test(test_guest_data_off_the_fast_path_is_acked_after_2ms),
-        cmocka_unit_test(test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills),
-        cmocka_unit_test(test_unacked_data_is_retransmitted_on_libslirps_rto),
-        cmocka_unit_test(test_retransmits_give_up_with_a_reset),
-        cmocka_unit_test(test_fin_both_ways_then_time_wait_10s),
-        cmocka_unit_test(test_world_closing_first_leads_to_time_wait_of_10s),
-        cmocka_unit_test(test_a_new_syn_replaces_a_connection_in_time_wait),
-        cmocka_unit_test(test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored),
-        cmocka_unit_test(test_world_reset_resets_the_guest),
-        cmocka_unit_test(test_a_slow_world_closes_the_window_and_writable_reopens_it),
-        cmocka_unit_test(test_zero_window_guest_gets_persist_probes),
-        cmocka_unit_test(test_segments_beyond_the_window_are_dropped_with_an_ack),
-        cmocka_unit_test(test_urgent_data_is_delivered_inline),
-        cmocka_unit_test(test_bogus_options_end_the_option_walk_but_not_the_syn),
+        cmocka_unit_test_setup_teardown(test_syn_ack_waits_for_the_connect_and_matches_libslirp, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_isn_grows_per_connection_and_per_slow_tick, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_refused_connect_gets_rst_ack_seq_0, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_unreachable_at_once_gets_icmp_net_or_host, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_dns_address_other_port_is_port_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_silent_destination_gets_rst_after_75s, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_host_data_is_segmented_at_mss_with_slow_start_and_psh, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_guest_mss_caps_ours, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_in_order_guest_data_is_acked_at_once_and_reaches_the_world, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_guest_data_off_the_fast_path_is_acked_after_2ms, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_unacked_data_is_retransmitted_on_libslirps_rto, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_retransmits_give_up_with_a_reset, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_fin_both_ways_then_time_wait_10s, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_world_closing_first_leads_to_time_wait_of_10s, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_a_new_syn_replaces_a_connection_in_time_wait, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_world_reset_resets_the_guest, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_a_slow_world_closes_the_window_and_writable_reopens_it, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_zero_window_guest_gets_persist_probes, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_segments_beyond_the_window_are_dropped_with_an_ack, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_urgent_data_is_delivered_inline, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_bogus_options_end_the_option_walk_but_not_the_syn, fx_open, fx_close),
         cmocka_unit_test(test_segments_for_no_connection_get_resets),
-        cmocka_unit_test(test_syn_flood_past_the_cap_is_reset_not_stored),
-        cmocka_unit_test(test_out_of_order_queue_is_capped),
+        cmocka_unit_test_setup_teardown(test_syn_flood_past_the_cap_is_reset_not_stored, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_out_of_order_queue_is_capped, fx_open_conn, fx_close),
         cmocka_unit_test(test_restrict_resets_syn_unless_to_a_guestfwd),
+        cmocka_unit_test(test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss),
         cmocka_unit_test(test_hostfwd_accept_becomes_a_syn_from_the_gateway),
         cmocka_unit_test(test_hostfwd_listen_failure_is_fatal_with_qemus_words),
-        cmocka_unit_test(test_ipv6_handshake_and_data_to_the_host_loopback),
-        cmocka_unit_test(test_ipv6_unreachable_is_icmpv6_no_route),
+        cmocka_unit_test_setup_teardown(test_ipv6_handshake_and_data_to_the_host_loopback, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_ipv6_unreachable_is_icmpv6_no_route, fx_open, fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,8 +304,8 @@ static void test_cmd_stream_runs_the_command_per_connection(void **state)
     rec r;
     rec_open(&r);
     vk_wsock *s;
-    assert_int_equal(r.w->ops->stream_open(r.w, "cmd:cat", &rec_events, &r, &s, now_of(&r)),
-                     VK_OK);
+    assert_int_equal(
+        r.w->ops->stream_open(r.w, NULL, "cmd:cat", &rec_events, &r, &s, now_of(&r)), VK_OK);
     assert_int_equal(r.w->ops->send(r.w, s, (const uint8_t *)"hello\n", 6, now_of(&r)), 6);
     uint8_t buf[64];
     size_t got = 0;
@@ -326,10 +326,10 @@ static void test_cmd_stream_runs_the_command_per_connection(void **state)
     } while (n == VK_EAGAIN);
     assert_int_equal(n, 0); /* cat saw EOF and exited */
     r.w->ops->close(r.w, s, false, now_of(&r));
-    assert_int_equal(r.w->ops->stream_open(r.w, "bogus:x", &rec_events, &r, &s, now_of(&r)),
-                     VK_EINVAL);
-    assert_int_equal(r.w->ops->stream_open(r.w, "unix:/nonexistent/sock", &rec_events, &r, &s,
-                                           now_of(&r)),
+    assert_int_equal(
+        r.w->ops->stream_open(r.w, NULL, "bogus:x", &rec_events, &r, &s, now_of(&r)), VK_EINVAL);
+    assert_int_equal(r.w->ops->stream_open(r.w, NULL, "unix:/nonexistent/sock", &rec_events, &r,
+                                           &s, now_of(&r)),
                      VK_ENOENT);
     rec_close(&r);
 }
