@@ -1260,7 +1260,9 @@ int vk_cmp_stream_finish(vk_cmp_stream *s, vk_cmp_result *out)
         free(s->r.flow_index); /* only needed while interning */
         s->r.flow_index = NULL;
         s->r.index_cap = 0;
-        qsort(s->r.e, s->r.n, sizeof *s->r.e, entry_cmp);
+        /* no entries: e is NULL, which qsort must not be given */
+        if (s->r.n > 0)
+            qsort(s->r.e, s->r.n, sizeof *s->r.e, entry_cmp);
         *out = s->r;
         memset(&s->r, 0, sizeof s->r);
     }
