@@ -18,7 +18,7 @@ whole() { # FILE WHAT
         "$WORK/td.err" "$WORK/ts.err"; then pass "$2"; else
         fail "$2: tcpdump $td tshark $ts: $(cat "$WORK/td.err" "$WORK/ts.err" | head -c 400)"; fi
 }
-for delay in 0.3 2.5; do
+for delay in 0 2.5; do
     d=$WORK/k$delay
     mkdir -p "$d"
     # a live run that never ends by itself: the capture loops forever
@@ -28,10 +28,13 @@ for delay in 0.3 2.5; do
         -object filter-dump,id=f0,netdev=sink,file="$d/dump.pcap" \
         --clock live --trace "$d/all.pcapng" --trace-dir "$d/dir" > /dev/null 2>&1 &
     pid=$!
+    # the delay counts from when the run has opened its files (a sanitizer
+    # build under load takes a while to get there)
+    for _ in $(seq 200); do [ -s "$d/all.pcapng" ] && break; sleep 0.1; done
     sleep "$delay"
     kill -KILL $pid
     wait $pid 2> /dev/null
-    expect_eq "$?" "137" "killed by SIGKILL after ${delay}s"
+    expect_eq "$?" "137" "killed by SIGKILL after ${delay}s (from the open)"
     for f in sink.pcap idle.pcap dump.pcap all.pcapng dir/h0.pcap dir/h1.pcap dir/src.pcap; do
         whole "$d/$f" "$f whole after SIGKILL at ${delay}s"
     done
