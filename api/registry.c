@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "backends/backends.h"
+#include "backends/chardev.h"
 #include "filters/filters.h"
 #include "nics/nic.h"
 #include "tracer/filter_dump.h"
@@ -12,6 +13,8 @@ static const vk_object_type *const object_types[] = {
     &vk_object_filter_dump,
     &vk_object_filter_netem,
     &vk_object_filter_buffer,
+    &vk_object_filter_mirror,
+    &vk_object_filter_redirector,
     NULL,
 };
 
@@ -21,6 +24,8 @@ const vk_registry *vk_registry_default(void)
         .netdevs = vk_backend_types,
         .nics = vk_nic_models,
         .objects = object_types,
+        .default_nic = VK_NIC_DEFAULT_MODEL,
+        .chardevs = vk_chardev_types,
     };
     return &reg;
 }

@@ -68,36 +68,22 @@ static int dgram_fd(vk_opts *o, vk_dlink_config *cfg, vk_diag *d)
         return vk_opts_error(o, d, VK_EINVAL, "remote.type", "not used with local.type=fd");
     if (vk_sock_parse_fd(str, SOCK_DGRAM, &fd, NULL, err, sizeof err) != VK_OK)
         return vk_opts_error(o, d, VK_EINVAL, "local.str", "%s", err);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
-        /* not connected: QEMU's case of a multicast member sending to its group */
-        vk_saddr self = {.len = sizeof self.ss};
-        if (getsockname(fd, (struct sockaddr *)&self.ss, &self.len) != 0 ||
-            !vk_saddr_is_multicast(&self))
-            return vk_opts_error(o, d, VK_EINVAL, "local.str", "descriptor %d is neither "
-                                 "connected nor bound to a multicast group", fd);
-        cfg->has_dest = true;
-        cfg->dest = self;
-    }
-    if (vk_sock_prepare(fd) != 0)
-        return vk_opts_error(o, d, VK_EIO, "local.str", "descriptor %d: cannot make it "
-                             "non-blocking", fd);
-    cfg->fd = fd;
+    int r = vk_dlink_open_fd(cfg, fd, err, sizeof err);
+    if (r != VK_OK)
+        return vk_opts_error(o, d, r, "local.str", "%s", err);
     return VK_OK;
 }
 
 static int dgram_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
 {
-    char option[128], desc[400], err[256];
+    char option[128], err[256];
     snprintf(option, sizeof option, "-netdev dgram,id=%s", id);
-    vk_dlink_config cfg = {.fd = -1, .option = option, .model = "dgram", .desc = desc};
+    vk_dlink_config cfg = {.fd = -1, .option = option, .model = "dgram"};
     const char *ltype = vk_opts_get(o, "local.type"), *rtype = vk_opts_get(o, "remote.type");
     int r;
     if (ltype != NULL && strcmp(ltype, "fd") == 0) {
         if ((r = dgram_fd(o, &cfg, d)) != VK_OK)
             return r;
-        snprintf(desc, sizeof desc, "fd:%d", cfg.fd);
         return vk_dlink_create(net, id, &cfg, out, d);
     }
     if (rtype == NULL)
@@ -114,13 +100,8 @@ static int dgram_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, 
         if (ltype != NULL)
             localaddr = vk_opts_get(o, "local.host");
         vk_opts_mark_used(o, "local.port"); /* the group's port is the one bound */
-        int fd = vk_sock_mcast(&remote, localaddr, err, sizeof err);
-        if (fd < 0)
-            return vk_opts_error(o, d, fd, "remote.host", "%s", err);
-        cfg.fd = fd;
-        cfg.has_dest = true;
-        cfg.dest = remote;
-        snprintf(desc, sizeof desc, "mcast %s", remote.text);
+        if ((r = vk_dlink_open_mcast(&cfg, &remote, localaddr, err, sizeof err)) != VK_OK)
+            return vk_opts_error(o, d, r, "remote.host", "%s", err);
         return vk_dlink_create(net, id, &cfg, out, d);
     }
     if (ltype == NULL)
@@ -131,14 +112,9 @@ static int dgram_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, 
                              "'%s'", ltype, rtype);
     if ((r = dgram_side(o, "local", ltype, true, &local, d)) != VK_OK)
         return r;
-    int fd = vk_sock_dgram_bind(&local);
-    if (fd < 0)
-        return vk_opts_error(o, d, VK_EIO, strcmp(ltype, "unix") == 0 ? "local.path"
-                             : "local.port", "cannot bind %s: %s", local.text, strerror(-fd));
-    cfg.fd = fd;
-    cfg.has_dest = true;
-    cfg.dest = remote;
-    snprintf(desc, sizeof desc, "%s -> %s", local.text, remote.text);
+    if ((r = vk_dlink_open_unicast(&cfg, &local, &remote, err, sizeof err)) != VK_OK)
+        return vk_opts_error(o, d, r, strcmp(ltype, "unix") == 0 ? "local.path" : "local.port",
+                             "%s", err);
     return vk_dlink_create(net, id, &cfg, out, d);
 }
 

@@ -6,6 +6,7 @@
 #include "backends/dgram_io.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,13 @@ typedef struct dlink {
     uint8_t *rxbuf; /* VK_DGRAM_BATCH * DLINK_RX_BUF */
     struct mmsghdr rxmsg[VK_DGRAM_BATCH];
     struct iovec rxiov[VK_DGRAM_BATCH];
+    /* SO_RXQ_OVFL: the socket's count of datagrams the kernel dropped
+     * (receive buffer full), as of each datagram received */
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(uint32_t))];
+    } rxctl[VK_DGRAM_BATCH];
+    uint32_t kernel_drops; /* the last count traced */
     /* transmit batch: references held until sent or dropped */
     vk_frame *tx[VK_DGRAM_BATCH];
     size_t ntx;
@@ -177,6 +185,30 @@ static void dlink_forward(dlink *s, const uint8_t *data, size_t len, bool trunca
         vk_port_drop_outbound_bytes(s->port, data, len, "dgram: out of memory");
 }
 
+/* Datagrams the kernel dropped before we could read them (a flood filled
+ * the socket's receive buffer) are lost, but not silently: the count the
+ * kernel attaches (SO_RXQ_OVFL) is traced as one drop record per increase
+ * and counted in full. */
+static void dlink_kernel_drops(dlink *s, struct msghdr *h)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+            c->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
+            continue;
+        uint32_t total;
+        memcpy(&total, CMSG_DATA(c), sizeof total);
+        uint32_t lost = total - s->kernel_drops; /* the counter wraps: unsigned */
+        if (lost == 0 || lost > UINT32_MAX / 2)
+            continue;
+        s->kernel_drops = total;
+        char reason[160];
+        snprintf(reason, sizeof reason, "dgram: %" PRIu32 " datagram%s lost in the kernel "
+                 "(socket receive buffer full)", lost, lost == 1 ? "" : "s");
+        vk_port_drop_outbound_bytes(s->port, NULL, 0, reason);
+        s->port->stats.drops_other += lost - 1; /* the call above counted one */
+    }
+}
+
 static void dlink_read(dlink *s)
 {
     for (size_t i = 0; i < VK_DGRAM_BATCH; i++) {
@@ -184,6 +216,8 @@ static void dlink_read(dlink *s)
         memset(&s->rxmsg[i], 0, sizeof s->rxmsg[i]);
         s->rxmsg[i].msg_hdr.msg_iov = &s->rxiov[i];
         s->rxmsg[i].msg_hdr.msg_iovlen = 1;
+        s->rxmsg[i].msg_hdr.msg_control = s->rxctl[i].buf;
+        s->rxmsg[i].msg_hdr.msg_controllen = sizeof s->rxctl[i].buf;
     }
     int n;
     do
@@ -195,6 +229,8 @@ static void dlink_read(dlink *s)
         return;
     }
     for (int i = 0; i < n; i++) {
+        if (s->rxmsg[i].msg_hdr.msg_controllen > 0)
+            dlink_kernel_drops(s, &s->rxmsg[i].msg_hdr);
         size_t len = s->rxmsg[i].msg_len;
         bool trunc = (s->rxmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
         dlink_forward(s, s->rxbuf + (size_t)i * DLINK_RX_BUF, len > DLINK_RX_BUF ? DLINK_RX_BUF
@@ -213,6 +249,63 @@ static void dlink_on_fd(void *arg, int fd, short revents)
         if (s->ntx < VK_DGRAM_BATCH)
             vk_port_flush(s->port);
     }
+}
+
+/* ---- opening the socket ---- */
+
+int vk_dlink_open_mcast(vk_dlink_config *cfg, const vk_saddr *group, const char *localaddr,
+                        char *err, size_t errcap)
+{
+    int fd = vk_sock_mcast(group, localaddr, err, errcap);
+    if (fd < 0)
+        return fd;
+    cfg->fd = fd;
+    cfg->has_dest = true;
+    cfg->dest = *group;
+    snprintf(cfg->desc, sizeof cfg->desc, "mcast %s", group->text);
+    return VK_OK;
+}
+
+int vk_dlink_open_unicast(vk_dlink_config *cfg, const vk_saddr *local, const vk_saddr *remote,
+                          char *err, size_t errcap)
+{
+    int fd = vk_sock_dgram_bind(local);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot bind %s: %s", local->text, strerror(-fd));
+        return VK_EIO;
+    }
+    cfg->fd = fd;
+    cfg->has_dest = true;
+    cfg->dest = *remote;
+    snprintf(cfg->desc, sizeof cfg->desc, "%s -> %s", local->text, remote->text);
+    return VK_OK;
+}
+
+int vk_dlink_open_fd(vk_dlink_config *cfg, int fd, char *err, size_t errcap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    cfg->has_dest = false;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
+        /* not connected: QEMU's case of a multicast member sending to its group */
+        vk_saddr self = {.len = sizeof self.ss};
+        if (getsockname(fd, (struct sockaddr *)&self.ss, &self.len) != 0 ||
+            !vk_saddr_is_multicast(&self)) {
+            snprintf(err, errcap, "descriptor %d is a datagram socket neither connected nor "
+                     "bound to a multicast group", fd);
+            return VK_EINVAL;
+        }
+        cfg->has_dest = true;
+        cfg->dest = self;
+    }
+    int r = vk_sock_prepare(fd);
+    if (r != 0) {
+        snprintf(err, errcap, "descriptor %d: cannot make it non-blocking: %s", fd, strerror(-r));
+        return VK_EIO;
+    }
+    cfg->fd = fd;
+    snprintf(cfg->desc, sizeof cfg->desc, "fd:%d", fd);
+    return VK_OK;
 }
 
 /* ---- port operations ---- */
@@ -283,8 +376,9 @@ int vk_dlink_create(vk_net *net, const char *id, const vk_dlink_config *cfg, vk_
     s->retry_by_timer = cfg->has_dest && cfg->dest.ss.ss_family == AF_UNIX;
     snprintf(s->option, sizeof s->option, "%s", cfg->option);
     snprintf(s->desc, sizeof s->desc, "%s", cfg->desc);
-    int rcvbuf = DLINK_SO_RCVBUF;
+    int rcvbuf = DLINK_SO_RCVBUF, one = 1;
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* best effort */
+    setsockopt(s->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);     /* idem */
     s->rxbuf = malloc((size_t)VK_DGRAM_BATCH * DLINK_RX_BUF);
     if (s->rxbuf == NULL)
         return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", cfg->option);

@@ -5,7 +5,9 @@
  *
  * Receive: one recvmmsg(2) per POLLIN takes up to VK_DGRAM_BATCH datagrams;
  * a datagram longer than VK_FRAME_MAX or shorter than an Ethernet header is
- * dropped with its reason.  A multicast sender receives its own frames
+ * dropped with its reason.  Datagrams the kernel dropped because the socket's
+ * receive buffer was full are traced too, as a count (SO_RXQ_OVFL).  A
+ * multicast sender receives its own frames
  * (IP_MULTICAST_LOOP=1, as QEMU sets it) and forwards them like any other,
  * as QEMU does.
  * Transmit: frames received by the port are held (a reference each) and sent
@@ -32,8 +34,24 @@ typedef struct vk_dlink_config {
     vk_saddr dest;
     const char *option; /* "-netdev dgram,id=d0": prefix of run-time messages */
     const char *model;  /* "dgram" or "socket" */
-    const char *desc;   /* "mcast 230.0.0.1:1234", for trace headers */
+    char desc[400];     /* "mcast inet:230.0.0.1:1234", for trace headers */
 } vk_dlink_config;
+
+/* The three ways to get the socket, shared by -netdev dgram and -netdev
+ * socket (mcast=, udp=, fd=).  Each fills fd, has_dest, dest and desc of cfg;
+ * on failure nothing is left open and err holds a message that the caller
+ * prefixes with its option and key.
+ *   mcast:   a member of `group` (vk_sock_mcast), sending to the group;
+ *            VK_EINVAL (not a multicast address, bad localaddr), VK_EIO
+ *   unicast: bound to local, sending to remote; VK_EIO
+ *   fd:      an inherited datagram socket, connected (send()) or bound to a
+ *            multicast group (sending to that group, QEMU's case);
+ *            VK_EINVAL, VK_EIO.  The port owns fd once vk_dlink_create runs. */
+int vk_dlink_open_mcast(vk_dlink_config *cfg, const vk_saddr *group, const char *localaddr,
+                        char *err, size_t errcap);
+int vk_dlink_open_unicast(vk_dlink_config *cfg, const vk_saddr *local, const vk_saddr *remote,
+                          char *err, size_t errcap);
+int vk_dlink_open_fd(vk_dlink_config *cfg, int fd, char *err, size_t errcap);
 
 /* Creates the port.  On failure cfg->fd is closed. */
 int vk_dlink_create(vk_net *net, const char *id, const vk_dlink_config *cfg, vk_port **out,

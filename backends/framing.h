@@ -26,7 +26,7 @@
 #define VK_STREAM_LEN_MAX (4096u + 65536u)
 /* Default buffer sizes: big enough for several 64 KiB frames per syscall. */
 #define VK_STREAM_RX_BUF (256u * 1024u)
-#define VK_STREAM_TX_BUF (256u * 1024u)
+#define VK_STREAM_TX_BUF (512u * 1024u)
 
 typedef struct vk_stream_rx {
     uint8_t *buf;

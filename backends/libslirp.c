@@ -486,7 +486,7 @@ static const char *outside4(const vk_libslirp *s, const vk_pkt *k)
     vk_udp_repr udp;
     if (vk_udp_parse(ip->payload, ip->payload_len, &udp) != VK_OK)
         return NULL; /* libslirp drops a short UDP header */
-    bool bcast = vk_ip4_to_u32(ip->dst) == 0xffffffffu;
+    bool bcast = vk_ip4_is_broadcast(ip->dst);
     if (udp.dst_port == 67 && (ip4_eq(ip->dst, s->cfg.host) || bcast))
         return NULL;
     if (udp.dst_port == 69 && ip4_eq(ip->dst, s->cfg.host))

@@ -18,6 +18,7 @@
 #include "wire/pcapfile.h"
 
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ typedef struct pcap_backend {
     vk_pcapfile_reader *file; /* in, when it is a classic pcap in a regular file */
     pcap_t *in;               /* in, otherwise */
     vk_pcapfile_writer *out;
+    uint64_t in_size;     /* bytes of `in`; 0 when not a regular file */
     uint64_t loops_total; /* 0 = forever */
     uint64_t loops_done;
     uint64_t frame_no;    /* 1-based number of the frame in the current pass */
@@ -280,12 +282,35 @@ static void pcapdev_describe(vk_port *self, char *buf, size_t cap)
              b->out_path ? " out=" : "", b->out_path ? b->out_path : "");
 }
 
+/* Bytes of `in` taken over all passes, of the size times the passes. */
+static bool pcapdev_input_progress(vk_port *self, uint64_t *done, uint64_t *total)
+{
+    pcap_backend *b = self->priv;
+    uint64_t pos;
+    if (b->in_size == 0 || b->loops_total == 0)
+        return false;
+    if (b->file != NULL) {
+        pos = vk_pcapfile_offset(b->file);
+    } else if (b->in != NULL && pcap_file(b->in) != NULL) {
+        long at = ftell(pcap_file(b->in));
+        pos = at > 0 ? (uint64_t)at : 0;
+    } else {
+        pos = b->in_size; /* closed: the input is done */
+    }
+    *total = b->in_size * b->loops_total;
+    *done = b->in_size * b->loops_done + (pos < b->in_size ? pos : b->in_size);
+    if (*done > *total) /* the last pass counted as done and read to its end */
+        *done = *total;
+    return true;
+}
+
 static const vk_port_ops pcapdev_ops = {
     .kind = "pcap",
     .receive = pcapdev_receive,
     .cleanup = pcapdev_cleanup,
     .describe = pcapdev_describe,
     .start = pcapdev_start,
+    .input_progress = pcapdev_input_progress,
 };
 
 static int open_output(pcap_backend *b, vk_opts *o, vk_diag *d)
@@ -321,6 +346,9 @@ static int pcapdev_create(vk_net *net, const char *id, vk_opts *o, vk_port **out
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     if (in != NULL && (r = open_input(b, d, id)) != VK_OK)
         return r;
+    struct stat st;
+    if (in != NULL && stat(in, &st) == 0 && S_ISREG(st.st_mode))
+        b->in_size = (uint64_t)st.st_size;
     if (outp != NULL && (r = open_output(b, o, d)) != VK_OK)
         return r;
     *out = p;

@@ -46,13 +46,12 @@ static int socket_mcast(vk_net *net, const char *id, vk_opts *o, vk_dlink_config
                         vk_port **out, vk_diag *d)
 {
     char err[256];
-    if (vk_saddr_hostport(vk_opts_get(o, "mcast"), false, &cfg->dest, err, sizeof err) != VK_OK)
+    vk_saddr group;
+    if (vk_saddr_hostport(vk_opts_get(o, "mcast"), false, &group, err, sizeof err) != VK_OK)
         return vk_opts_error(o, d, VK_EINVAL, "mcast", "%s", err);
-    int fd = vk_sock_mcast(&cfg->dest, vk_opts_get(o, "localaddr"), err, sizeof err);
-    if (fd < 0)
-        return vk_opts_error(o, d, fd, "mcast", "%s", err);
-    cfg->fd = fd;
-    cfg->has_dest = true;
+    int r = vk_dlink_open_mcast(cfg, &group, vk_opts_get(o, "localaddr"), err, sizeof err);
+    if (r != VK_OK)
+        return vk_opts_error(o, d, r, "mcast", "%s", err);
     return vk_dlink_create(net, id, cfg, out, d);
 }
 
@@ -64,17 +63,14 @@ static int socket_udp(vk_net *net, const char *id, vk_opts *o, vk_dlink_config *
     if (local_s == NULL)
         return vk_opts_error(o, d, VK_EINVAL, "localaddr", "missing (udp= needs "
                              "localaddr=HOST:PORT)");
-    vk_saddr local;
-    if (vk_saddr_hostport(vk_opts_get(o, "udp"), false, &cfg->dest, err, sizeof err) != VK_OK)
+    vk_saddr local, remote;
+    if (vk_saddr_hostport(vk_opts_get(o, "udp"), false, &remote, err, sizeof err) != VK_OK)
         return vk_opts_error(o, d, VK_EINVAL, "udp", "%s", err);
     if (vk_saddr_hostport(local_s, true, &local, err, sizeof err) != VK_OK)
         return vk_opts_error(o, d, VK_EINVAL, "localaddr", "%s", err);
-    int fd = vk_sock_dgram_bind(&local);
-    if (fd < 0)
-        return vk_opts_error(o, d, VK_EIO, "localaddr", "cannot bind %s: %s", local.text,
-                             strerror(-fd));
-    cfg->fd = fd;
-    cfg->has_dest = true;
+    int r = vk_dlink_open_unicast(cfg, &local, &remote, err, sizeof err);
+    if (r != VK_OK)
+        return vk_opts_error(o, d, r, "localaddr", "%s", err);
     return vk_dlink_create(net, id, cfg, out, d);
 }
 
@@ -88,27 +84,19 @@ static int socket_fd(vk_net *net, const char *id, vk_opts *o, vk_slink_config *s
     if (type != SOCK_STREAM && type != SOCK_DGRAM)
         return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d is neither a stream nor a "
                              "datagram socket", fd);
-    if (vk_sock_prepare(fd) != 0)
-        return vk_opts_error(o, d, VK_EIO, "fd", "descriptor %d: %s", fd, strerror(errno));
-    if (type == SOCK_STREAM) {
-        scfg->mode = VK_SLINK_FD;
-        scfg->conn_fd = fd;
-        snprintf(scfg->addr.text, sizeof scfg->addr.text, "fd:%d", fd);
-        return vk_slink_create(net, id, scfg, out, d);
+    if (type == SOCK_DGRAM) {
+        int r = vk_dlink_open_fd(dcfg, fd, err, sizeof err);
+        if (r != VK_OK)
+            return vk_opts_error(o, d, r, "fd", "%s", err);
+        return vk_dlink_create(net, id, dcfg, out, d);
     }
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
-        vk_saddr self = {.len = sizeof self.ss};
-        if (getsockname(fd, (struct sockaddr *)&self.ss, &self.len) != 0 ||
-            !vk_saddr_is_multicast(&self))
-            return vk_opts_error(o, d, VK_EINVAL, "fd", "descriptor %d is a datagram socket "
-                                 "neither connected nor bound to a multicast group", fd);
-        dcfg->has_dest = true;
-        dcfg->dest = self;
-    }
-    dcfg->fd = fd;
-    return vk_dlink_create(net, id, dcfg, out, d);
+    int r = vk_sock_prepare(fd);
+    if (r != 0)
+        return vk_opts_error(o, d, VK_EIO, "fd", "descriptor %d: %s", fd, strerror(-r));
+    scfg->mode = VK_SLINK_FD;
+    scfg->conn_fd = fd;
+    snprintf(scfg->addr.text, sizeof scfg->addr.text, "fd:%d", fd);
+    return vk_slink_create(net, id, scfg, out, d);
 }
 
 static int socket_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_diag *d)
@@ -129,11 +117,10 @@ static int socket_create(vk_net *net, const char *id, vk_opts *o, vk_port **out,
     const char *localaddr = vk_opts_get(o, "localaddr");
     if (localaddr != NULL && strcmp(mode, "mcast") != 0 && strcmp(mode, "udp") != 0)
         return vk_opts_error(o, d, VK_EINVAL, "localaddr", "only used with mcast= or udp=");
-    char option[128], desc[200];
+    char option[128];
     snprintf(option, sizeof option, "-netdev socket,id=%s", id);
     vk_slink_config scfg = {.listen_fd = -1, .conn_fd = -1, .option = option, .model = "socket"};
-    vk_dlink_config dcfg = {.fd = -1, .option = option, .model = "socket", .desc = desc};
-    snprintf(desc, sizeof desc, "%s=%s", mode, vk_opts_get(o, mode));
+    vk_dlink_config dcfg = {.fd = -1, .option = option, .model = "socket"};
     if (strcmp(mode, "listen") == 0 || strcmp(mode, "connect") == 0)
         return socket_stream(net, id, o, mode, &scfg, out, d);
     if (strcmp(mode, "mcast") == 0)

@@ -40,7 +40,7 @@ typedef struct slink {
 
 /* Writes the buffer out when this much is waiting, without waiting for the
  * end of the loop turn. */
-#define SLINK_WRITE_NOW (64u * 1024u)
+#define SLINK_WRITE_NOW (256u * 1024u)
 
 static void slink_listen(slink *s);
 static void slink_connect(slink *s);
@@ -400,9 +400,19 @@ static int slink_start(vk_port *self)
     return VK_OK;
 }
 
+static void trace_unsent_at_end(void *arg, const uint8_t *frame, size_t len)
+{
+    slink *s = arg;
+    vk_port_drop_outbound_bytes(s->port, frame, len, "stream: not sent before the end of the "
+                                "run");
+}
+
 static void slink_cleanup(vk_port *self)
 {
     slink *s = self->priv;
+    /* the run ends with frames still buffered: none goes silently */
+    if (s->tx.buf != NULL)
+        vk_stream_tx_foreach_unsent(&s->tx, trace_unsent_at_end, s);
     if (s->loop != NULL) {
         if (s->conn_watched)
             vk_loop_unwatch_fd(s->loop, s->conn_fd);

@@ -291,7 +291,7 @@ static int run_hub_to_files(const bench_opts *o, const char *name, const uint8_t
 /* ---- (e) pcap backend, virtual clock ---- */
 
 static const vk_netdev_type *const pcap_only[] = {&vk_netdev_pcap, NULL};
-static const vk_registry pcap_registry = {pcap_only, NULL, NULL};
+static const vk_registry pcap_registry = {pcap_only, NULL, NULL, NULL, NULL};
 
 /* One run of the capture looped `loops` times; returns frames sent and sets
  * *secs, or 0 on error. */

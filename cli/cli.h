@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/progress.h"
 #include "core/topology.h"
 #include "tracer/tracer.h"
 
@@ -47,6 +48,18 @@ typedef struct vk_cli_trace {
 int vk_cli_trace_option(vk_cli_trace *tr, const char *name, const char *value);
 /* VK_OK, or prints why the trace options cannot be used as given. */
 int vk_cli_trace_check(const vk_cli_trace *tr);
+
+/* The progress line of run and replay (core/progress.h) on stderr: by
+ * default only when stderr is a terminal; --progress asks for it anyway
+ * (whole lines when not a terminal), --quiet turns it off. */
+typedef enum vk_cli_progress_mode {
+    VK_CLI_PROGRESS_AUTO = 0,
+    VK_CLI_PROGRESS_ON,  /* --progress */
+    VK_CLI_PROGRESS_OFF, /* --quiet */
+} vk_cli_progress_mode;
+void vk_cli_progress_start(vk_progress *p, const char *what, vk_cli_progress_mode mode);
+/* Wall time for the meter, CLOCK_MONOTONIC ns: the engine never reads it. */
+uint64_t vk_cli_wall_ns(void);
 
 int vk_cmd_run(int argc, char **argv);
 int vk_cmd_replay(int argc, char **argv);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api/registry.h"
 
@@ -140,4 +142,22 @@ void vk_cli_print_registry(FILE *out)
     fprintf(out, "\nobjects (-object TYPE,id=ID,KEY=VALUE...) and keys:\n");
     for (size_t i = 0; reg->objects[i]; i++)
         print_entry(out, reg->objects[i]->name, reg->objects[i]->keys);
+    fprintf(out, "\nchardevs (-chardev BACKEND,id=ID,KEY=VALUE..., for filter-mirror/redirector)"
+                 " and keys:\n");
+    for (size_t i = 0; reg->chardevs && reg->chardevs[i]; i++)
+        print_entry(out, reg->chardevs[i]->name, reg->chardevs[i]->keys);
+}
+
+uint64_t vk_cli_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vk_cli_progress_start(vk_progress *p, const char *what, vk_cli_progress_mode mode)
+{
+    bool tty = isatty(STDERR_FILENO) == 1;
+    bool on = mode == VK_CLI_PROGRESS_ON || (mode == VK_CLI_PROGRESS_AUTO && tty);
+    vk_progress_start(p, on ? stderr : NULL, tty, what, vk_cli_wall_ns());
 }

@@ -46,7 +46,7 @@ static void print_keys(const char *kind, const char *name, const char *common,
 }
 
 /* Hidden `vnetkit --list-keys`: the subcommands and every -netdev type,
- * -device model and -object type with its keys, one a line
+ * -device model, -object type and -chardev backend with its keys, one a line
  * ("netdev user id net host ..."), for the bash completion
  * (scripts/completion/vnetkit.bash), so that it keeps no list of its own. */
 static int list_keys(void)
@@ -61,6 +61,8 @@ static int list_keys(void)
         print_keys("device", reg->nics[i]->name, "id netdev mac", reg->nics[i]->keys);
     for (size_t i = 0; reg->objects[i]; i++)
         print_keys("object", reg->objects[i]->name, "id", reg->objects[i]->keys);
+    for (size_t i = 0; reg->chardevs && reg->chardevs[i]; i++)
+        print_keys("chardev", reg->chardevs[i]->name, "id", reg->chardevs[i]->keys);
     return VK_EXIT_OK;
 }
 

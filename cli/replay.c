@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/options.h"
@@ -25,7 +24,7 @@ static void replay_usage(FILE *out)
             "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
             "                      [--guest-offload none|csum|tso] [--check-wire]\n"
             "                      [--world recorded|none|live] [--against libslirp]\n"
-            "                      [--fix-checksums]\n"
+            "                      [--progress | --quiet] [--fix-checksums]\n"
             "\n"
             "Plays the frames the guest sent in CAPTURE (pcap or pcapng; Ethernet, or\n"
             "LINUX_SLL/SLL2 and raw IP given Ethernet headers: guest 52:54:00:12:34:56,\n"
@@ -35,7 +34,10 @@ static void replay_usage(FILE *out)
             "\n"
             "network (as for 'vnetkit run'; default: -netdev user,id=net0\n"
             "         -device e1000,netdev=net0, QEMU's default):\n"
-            "  -netdev/-device/-nic/-net/-object ..., --topology FILE\n"
+            "  -netdev/-device/-nic/-net/-object/-chardev ..., --topology FILE\n"
+            "  -object filter-netem,id=F,netdev=ID,loss=P%%,seed=N  impairments on the network\n"
+            "                       side (any -object filter-*); each divergence then lists\n"
+            "                       the network's drops and filter notes in its flow\n"
             "  --nic-id ID          replay through this NIC (default: the first)\n"
             "  --port ID            replay through a port without peer (e.g. a hubport):\n"
             "                       a port 'replay' is peered with it\n"
@@ -97,7 +99,10 @@ static void replay_usage(FILE *out)
             "                       capture (pcapng if OUT ends in .pcapng); exit 0 if written\n"
             "  --trace-dir DIR, --trace FILE.pcapng, --trace-filter BPF, --trace-snaplen N\n"
             "                       trace every port as 'vnetkit run' does\n"
-            "  --progress           progress lines on stderr (default: when it is a tty)\n"
+            "  --progress           a progress line on stderr (guest frames, percent of the\n"
+            "                       capture's, rate, ETA); default: when stderr is a\n"
+            "                       terminal, redrawn in place and erased at the end\n"
+            "  --quiet              no progress line\n"
             "\n"
             "Records shorter than an Ethernet header and guest frames the card's driver\n"
             "cannot send (e.g. oversize on ne2k_pci) are dropped, traced with their reason\n"
@@ -122,7 +127,7 @@ typedef struct replay_args {
     const char *against; /* --against TYPE */
     bool world_set;      /* --world given */
     unsigned long max_diffs;
-    bool progress;
+    vk_cli_progress_mode progress;
 } replay_args;
 
 static int parse_value(replay_args *a, const char *name, const char *v)
@@ -194,7 +199,8 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         {"max-diffs", required_argument, NULL, 0}, {"settle", required_argument, NULL, 0},
         {"guest-offload", required_argument, NULL, 0}, {"check-wire", no_argument, NULL, 0},
         {"world", required_argument, NULL, 0}, {"against", required_argument, NULL, 0},
-        {"progress", no_argument, NULL, 0}, {"fix-checksums", no_argument, NULL, 0},
+        {"progress", no_argument, NULL, 0}, {"quiet", no_argument, NULL, 0},
+        {"fix-checksums", no_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -218,7 +224,9 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         if (t < 0)
             return -1;
         if (strcmp(name, "progress") == 0)
-            a->progress = true;
+            a->progress = VK_CLI_PROGRESS_ON;
+        else if (strcmp(name, "quiet") == 0)
+            a->progress = VK_CLI_PROGRESS_OFF;
         else if (strcmp(name, "check-wire") == 0)
             a->cfg.check_wire = true;
         else if (strcmp(name, "fix-checksums") == 0)
@@ -286,6 +294,16 @@ static int replay_against(const replay_args *a, vk_topology *topo)
     return status;
 }
 
+/* The replay driver's progress hook: guest frames injected of the
+ * capture's; answers count as frames too. */
+static void on_replay_progress(void *arg, size_t injected, size_t guest_total, size_t answers)
+{
+    vk_progress *meter = arg;
+    uint64_t wall = vk_cli_wall_ns();
+    if (vk_progress_due(meter, wall))
+        vk_progress_update(meter, wall, injected + answers, injected, guest_total);
+}
+
 int vk_cmd_replay(int argc, char **argv)
 {
     vk_diag d;
@@ -313,16 +331,25 @@ int vk_cmd_replay(int argc, char **argv)
     a.cfg.keep_log = a.update != NULL;
     a.cfg.keep_matches = a.report != NULL; /* the JSON report lists every match */
     a.cfg.trace = (a.trace.cfg.dir || a.trace.cfg.pcapng_path) ? &a.trace.cfg : NULL;
-    a.cfg.progress = (a.progress || isatty(STDERR_FILENO)) ? stderr : NULL;
+    vk_progress meter;
+    vk_cli_progress_start(&meter, "replay", a.progress);
+    if (meter.out != NULL) {
+        a.cfg.progress = on_replay_progress;
+        a.cfg.progress_arg = &meter;
+    }
     if (a.against != NULL) {
         /* libslirp refuses the outside on the virtual clock: compare like
          * with like unless the user asked for a world */
         if (!a.world_set)
             a.cfg.world = VK_REPLAY_WORLD_NONE;
-        return replay_against(&a, topo);
+        int status = replay_against(&a, topo);
+        vk_progress_finish(&meter);
+        return status;
     }
     vk_replay *rep;
-    if (vk_replay_run(&a.cfg, topo, &rep, &d) != VK_OK) {
+    int e = vk_replay_run(&a.cfg, topo, &rep, &d);
+    vk_progress_finish(&meter);
+    if (e != VK_OK) {
         vk_cli_error("replay: %s", d.msg);
         return VK_EXIT_USAGE;
     }

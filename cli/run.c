@@ -38,7 +38,7 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: vnetkit run [topology options] [--trace-dir DIR] [--trace FILE.pcapng]\n"
             "                   [--trace-filter BPF] [--trace-snaplen N] [--duration T]\n"
-            "                   [--clock virtual|live] [--stats]\n"
+            "                   [--clock virtual|live] [--stats] [--progress | --quiet]\n"
             "\n"
             "topology options (QEMU's grammar and meaning; ',,' is a literal comma):\n"
             "  -netdev TYPE,id=ID[,key=value...]     a host backend: hubport, %s\n"
@@ -69,6 +69,10 @@ static void run_usage(FILE *out)
             "  --duration T          stop at time T (e.g. 10, 1.5s, 200ms)\n"
             "  --clock virtual|live  default: live if a backend needs the real world\n"
             "  --stats               print per-port counters on stderr at the end\n"
+            "  --progress            a progress line on stderr (frames, percent of the input\n"
+            "                        captures or of --duration, rate, ETA); default: when\n"
+            "                        stderr is a terminal, redrawn in place and erased at the end\n"
+            "  --quiet               no progress line\n"
             "  --at T 'set_link ID on|off'  QEMU's monitor command at time T (repeatable)\n"
             "\n"
             "exit status: 0 success (also when ended by SIGINT/SIGTERM), 2 bad usage or\n"
@@ -96,6 +100,7 @@ typedef struct run_args {
     uint64_t duration;
     int clock; /* -1 auto */
     bool stats;
+    vk_cli_progress_mode progress;
     run_at at[RUN_AT_MAX];
     size_t n_at;
 } run_args;
@@ -136,6 +141,8 @@ static int parse_run_args(int argc, char **argv, run_args *a)
         {"duration", required_argument, NULL, 0},
         {"clock", required_argument, NULL, 0},
         {"stats", no_argument, NULL, 0},
+        {"progress", no_argument, NULL, 0},
+        {"quiet", no_argument, NULL, 0},
         {"at", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -179,6 +186,10 @@ static int parse_run_args(int argc, char **argv, run_args *a)
             }
         } else if (strcmp(name, "stats") == 0) {
             a->stats = true;
+        } else if (strcmp(name, "progress") == 0) {
+            a->progress = VK_CLI_PROGRESS_ON;
+        } else if (strcmp(name, "quiet") == 0) {
+            a->progress = VK_CLI_PROGRESS_OFF;
         } else if (strcmp(name, "at") == 0) {
             const char *cmd = optind < argc ? argv[optind++] : NULL;
             if (parse_at_command(optarg, cmd, a) != 0)
@@ -200,7 +211,52 @@ typedef struct run_state {
     vk_tracer *tracer;
     vk_timer *flush_timer;
     run_args *args;
+    vk_progress meter;
 } run_state;
+
+/* The share of the run done, in millionths: the input captures' bytes read,
+ * or the time of --duration passed, whichever is further; 0 if unknown. */
+#define RUN_SHARE_TOTAL 1000000u
+
+static uint64_t run_share(const run_state *s, uint64_t now)
+{
+    uint64_t done = 0, total = 0, d, t;
+    bool known = true;
+    for (size_t i = 0; i < vk_net_port_count(s->net); i++) {
+        vk_port *p = vk_net_port_at(s->net, i);
+        if (p->ops->input_progress == NULL)
+            continue;
+        if (p->ops->input_progress(p, &d, &t)) {
+            done += d;
+            total += t;
+        } else {
+            known = false;
+        }
+    }
+    uint64_t share = known && total > 0 ? (uint64_t)((double)done / (double)total *
+                                                     RUN_SHARE_TOTAL) : 0;
+    uint64_t duration = s->args->duration;
+    if (duration > 0) {
+        uint64_t by_time = (uint64_t)((double)(now < duration ? now : duration) /
+                                      (double)duration * RUN_SHARE_TOTAL);
+        share = by_time > share ? by_time : share;
+    }
+    return share;
+}
+
+/* The loop's tick: counts are gathered only when a line is due. */
+static void on_run_tick(void *arg, uint64_t now)
+{
+    run_state *s = arg;
+    uint64_t wall = vk_cli_wall_ns();
+    if (!vk_progress_due(&s->meter, wall))
+        return;
+    uint64_t frames = 0;
+    for (size_t i = 0; i < vk_net_port_count(s->net); i++)
+        frames += vk_net_port_at(s->net, i)->stats.tx_frames;
+    uint64_t share = run_share(s, now);
+    vk_progress_update(&s->meter, wall, frames, share, share > 0 ? RUN_SHARE_TOTAL : 0);
+}
 
 static void on_at_timer(void *arg, uint64_t now)
 {
@@ -303,7 +359,11 @@ static int run_network(run_state *s, run_args *a)
     s->args = a;
     if (arm_at_commands(s, a) != 0)
         return VK_EXIT_USAGE;
+    vk_cli_progress_start(&s->meter, "run", a->progress);
+    if (s->meter.out != NULL)
+        vk_loop_set_tick(s->loop, on_run_tick, s);
     vk_loop_run(s->loop, a->duration ? a->duration : VK_TIME_NEVER);
+    vk_progress_finish(&s->meter);
     int status = VK_EXIT_OK;
     const char *msg;
     if (vk_net_failure(s->net, &msg) != VK_OK) {

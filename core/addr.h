@@ -62,4 +62,29 @@ static inline uint32_t vk_ip4_mask(int prefix)
 bool vk_mac_is_multicast(const vk_mac *m);
 bool vk_mac_is_broadcast(const vk_mac *m);
 
+/* The limited broadcast address, 255.255.255.255. */
+#define VK_IP4_BROADCAST_U32 0xffffffffu
+static inline bool vk_ip4_is_broadcast(vk_ip4 a)
+{
+    return vk_ip4_to_u32(a) == VK_IP4_BROADCAST_U32;
+}
+
+static inline vk_ip4 vk_ip4_broadcast(void)
+{
+    return vk_ip4_from_u32(VK_IP4_BROADCAST_U32);
+}
+
+/* 224.0.0.0 and above: multicast (224/4) or reserved (240/4), the
+ * destinations slirp never answers or connects to ("b[0] >= 224"). */
+static inline bool vk_ip4_is_multicast_or_reserved(vk_ip4 a)
+{
+    return a.b[0] >= 224;
+}
+
+/* ff00::/8. */
+static inline bool vk_ip6_is_multicast(const vk_ip6 *a)
+{
+    return a->b[0] == 0xff;
+}
+
 #endif

@@ -6,7 +6,8 @@
  *    a pure function of its inputs.  Timers due at the same instant fire in the
  *    order they were armed.  File descriptors cannot be watched.
  *  - VK_CLOCK_LIVE: poll(2) on watched file descriptors, time from
- *    CLOCK_MONOTONIC.
+ *    CLOCK_MONOTONIC; time 0 is the first vk_loop_run() (what is set up
+ *    before it, at now 0, is not late however long the set-up took).
  *
  * Trace timestamps are epoch + now, where the epoch is wall-clock time at start
  * for a live loop and whatever the user of a virtual loop sets (for example the
@@ -63,6 +64,12 @@ int vk_loop_set_fd_events(vk_loop *loop, int fd, short events);
 int vk_loop_run(vk_loop *loop, uint64_t deadline);
 void vk_loop_stop(vk_loop *loop, int status);
 bool vk_loop_stopped(const vk_loop *loop);
+
+/* A hook called after every round of due timers (and, live, at least every
+ * 100 ms): for observers such as a progress meter, which must not change the
+ * run.  One per loop; NULL removes it. */
+typedef void (*vk_loop_tick_cb)(void *arg, uint64_t now);
+void vk_loop_set_tick(vk_loop *loop, vk_loop_tick_cb cb, void *arg);
 
 /* Installs SIGINT/SIGTERM handlers that make every running loop return;
  * vk_loop_signalled() then tells which signal arrived (0 if none). */

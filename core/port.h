@@ -47,6 +47,10 @@ typedef struct vk_port_ops {
     /* The link went up or down (vk_port_set_link; QEMU's set_link): a card
      * updates its link-status register and interrupt.  NULL: nothing. */
     void (*link_changed)(vk_port *self);
+    /* How far a port that plays a finite input (a capture) is through it:
+     * *done of *total units (bytes).  false when its end is not known (a
+     * pipe, loop=0).  NULL: the port plays no input.  For progress meters. */
+    bool (*input_progress)(vk_port *self, uint64_t *done, uint64_t *total);
 } vk_port_ops;
 
 typedef struct vk_port_stats {
@@ -72,7 +76,7 @@ typedef struct vk_frame_queue {
 struct vk_port {
     const vk_port_ops *ops;
     char id[64];        /* user-visible id, unique in the net */
-    char model[32];     /* model or backend type, e.g. "e1000", "pcap" */
+    char model[32];     /* NIC model or backend type, e.g. "pcap" */
     vk_port *peer;
     vk_net *net;
     unsigned index;     /* creation order; the pcapng interface number */

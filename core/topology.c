@@ -2,7 +2,7 @@
  * Building a vk_net from QEMU options (see topology.h for the grammar).
  * Ids follow QEMU's rule (a letter, then letters, digits, '-', '.', '_') so a
  * port id is always a safe file name for the tracer.  Auto-named things use
- * QEMU's names: "hub0port0", "user.0", "e1000.0", "__org.qemu.nic0".
+ * QEMU's names: "hub0port0", "user.0", "MODEL.0", "__org.qemu.nic0".
  */
 #include "core/topology.h"
 
@@ -45,7 +45,7 @@ static const struct {
     const char *implied_key;
 } option_table[] = {
     {"-netdev", "type"}, {"-device", "driver"}, {"-nic", "type"},
-    {"-net", "type"},    {"-object", "qom-type"},
+    {"-net", "type"},    {"-object", "qom-type"}, {"-chardev", "backend"},
 };
 
 int vk_topology_is_option(const char *option)
@@ -401,6 +401,14 @@ static const vk_object_type *find_object_type(const vk_registry *reg, const char
     return NULL;
 }
 
+static const vk_chardev_type *find_chardev_type(const vk_registry *reg, const char *name)
+{
+    for (size_t i = 0; reg->chardevs && reg->chardevs[i]; i++)
+        if (strcmp(reg->chardevs[i]->name, name) == 0)
+            return reg->chardevs[i];
+    return NULL;
+}
+
 static int check_new_id(vk_net *net, vk_opts *o, const char *key, const char *id, vk_diag *d)
 {
     if (!id_wellformed(id))
@@ -442,6 +450,7 @@ static const char *const net_nic_keys[] = {"type", "model", "macaddr", "id", "na
                                            "bus", "addr", NULL};
 static const char *const net_backend_keys[] = {"type", "id", "name", "vlan", NULL};
 static const char *const object_common_keys[] = {"qom-type", "id", NULL};
+static const char *const chardev_common_keys[] = {"backend", "id", NULL};
 const char *const vk_topology_hubport_keys[] = {"type", "id", "hubid", "netdev", NULL};
 
 /* Creates a netdev port of the type named by `type_key` in o.  id_key names
@@ -615,15 +624,27 @@ static int build_device(vk_topology *t, vk_net *net, const vk_registry *reg, vk_
     return connect_to_netdev(t, net, o, "netdev", nic, d);
 }
 
+/* model= of -nic / -net nic, else the registry's default; NULL after an
+ * error in d when neither is there. */
+static const char *nic_model_or_default(vk_opts *o, const vk_registry *reg, vk_diag *d)
+{
+    const char *model = vk_opts_get(o, "model");
+    if (model == NULL)
+        model = reg->default_nic;
+    if (model == NULL)
+        vk_opts_error(o, d, VK_EINVAL, "model", "missing (no default NIC model)");
+    return model;
+}
+
 static int build_nic(vk_topology *t, vk_net *net, const vk_registry *reg, vk_opts *o, vk_diag *d)
 {
     const char *type = vk_opts_get(o, "type");
     if (strcmp(type, "none") == 0)
         return VK_OK;
     unsigned nd_index = t->nd_table_used++;
-    const char *model = vk_opts_get(o, "model");
+    const char *model = nic_model_or_default(o, reg, d);
     if (model == NULL)
-        model = "e1000";
+        return VK_EINVAL;
     const vk_nic_model *m = find_nic_model(reg, model);
     if (m == NULL)
         return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'", model);
@@ -691,17 +712,18 @@ static int build_legacy_net(vk_topology *t, vk_net *net, const vk_registry *reg,
     vk_port *p;
     int r;
     if (strcmp(type, "nic") == 0) {
-        const char *model = vk_opts_get(o, "model");
-        const vk_nic_model *m = find_nic_model(reg, model ? model : "e1000");
+        const char *model = nic_model_or_default(o, reg, d);
+        if (model == NULL)
+            return VK_EINVAL;
+        const vk_nic_model *m = find_nic_model(reg, model);
         if (m == NULL)
-            return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'",
-                                 model ? model : "e1000");
+            return vk_opts_error(o, d, VK_EINVAL, "model", "unknown NIC model '%s'", model);
         if ((r = check_keys(o, net_nic_keys, m->keys, NULL, d)) != VK_OK)
             return r;
         const char *id_key = vk_opts_has(o, "id") ? "id" : "name";
         ignore_bus_keys(o);
         t->nd_table_used++;
-        r = create_nic(t, net, reg, o, "model", model ? model : "e1000", id_key, "macaddr", &p, d);
+        r = create_nic(t, net, reg, o, "model", model, id_key, "macaddr", &p, d);
     } else {
         const vk_netdev_type *nt = find_netdev_type(reg, type);
         if (nt == NULL)
@@ -751,6 +773,24 @@ static int build_object(vk_topology *t, vk_net *net, const vk_registry *reg, vk_
     return VK_OK;
 }
 
+static int build_chardev(vk_net *net, const vk_registry *reg, vk_opts *o, vk_diag *d)
+{
+    const char *backend = vk_opts_get(o, "backend");
+    const vk_chardev_type *ct = find_chardev_type(reg, backend);
+    if (ct == NULL)
+        return vk_opts_error(o, d, VK_EINVAL, "backend", "'%s' is not a valid char driver name"
+                             " (vnetkit has: socket)", backend);
+    int r = check_keys(o, chardev_common_keys, ct->keys, NULL, d);
+    if (r != VK_OK)
+        return r;
+    const char *id = vk_opts_get(o, "id");
+    if (id == NULL)
+        return vk_opts_error(o, d, VK_EINVAL, "id", "missing (every -chardev needs an id)");
+    if ((r = check_new_id(net, o, "id", id, d)) != VK_OK)
+        return r;
+    return ct->create(net, id, o, d);
+}
+
 static int build_entry(vk_topology *t, vk_net *net, const vk_registry *reg, topo_entry *e,
                        vk_diag *d)
 {
@@ -768,6 +808,8 @@ static int build_entry(vk_topology *t, vk_net *net, const vk_registry *reg, topo
         r = build_nic(t, net, reg, o, d);
     else if (strcmp(e->option, "-net") == 0)
         r = build_legacy_net(t, net, reg, o, d);
+    else if (strcmp(e->option, "-chardev") == 0)
+        r = build_chardev(net, reg, o, d);
     else
         r = build_object(t, net, reg, o, d);
     if (r != VK_OK)
@@ -795,21 +837,33 @@ static bool object_ids_unique(vk_topology *t, vk_diag *d, int *err)
     return true;
 }
 
+/* Builds one entry; a message from a topology file names its line. */
+static int build_one(vk_topology *t, vk_net *net, const vk_registry *reg, topo_entry *e,
+                     vk_diag *d)
+{
+    vk_diag sub;
+    sub.msg[0] = '\0';
+    int r = build_entry(t, net, reg, e, &sub);
+    if (r == VK_OK)
+        return VK_OK;
+    if (e->where[0] != '\0' && strcmp(e->where, "command line") != 0)
+        return vk_diag_set(d, r, "%s: %s", e->where, sub.msg);
+    return vk_diag_set(d, r, "%s", sub.msg);
+}
+
 int vk_topology_build(vk_topology *t, vk_net *net, const vk_registry *reg, vk_diag *d)
 {
     int r = VK_OK;
     if (!object_ids_unique(t, d, &r))
         return r;
-    for (size_t i = 0; i < t->n; i++) {
-        vk_diag sub;
-        sub.msg[0] = '\0';
-        r = build_entry(t, net, reg, &t->entries[i], &sub);
-        if (r == VK_OK)
-            continue;
-        if (t->entries[i].where[0] != '\0' && strcmp(t->entries[i].where, "command line") != 0)
-            return vk_diag_set(d, r, "%s: %s", t->entries[i].where, sub.msg);
-        return vk_diag_set(d, r, "%s", sub.msg);
-    }
+    /* chardevs first (QEMU creates them before netdevs and objects) */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < t->n; i++) {
+            if ((strcmp(t->entries[i].option, "-chardev") == 0) != (pass == 0))
+                continue;
+            if ((r = build_one(t, net, reg, &t->entries[i], d)) != VK_OK)
+                return r;
+        }
     return VK_OK;
 }
 
@@ -817,9 +871,19 @@ bool vk_topology_needs_live(vk_topology *t, const vk_registry *reg)
 {
     for (size_t i = 0; i < t->n; i++) {
         const char *opt = t->entries[i].option;
+        vk_opts *o = &t->entries[i].opts;
+        if (strcmp(opt, "-chardev") == 0) {
+            for (size_t k = 0; k < o->n; k++) {
+                const vk_chardev_type *ct = strcmp(o->items[k].key, "backend") == 0
+                                                ? find_chardev_type(reg, o->items[k].value)
+                                                : NULL;
+                if (ct != NULL && ct->live)
+                    return true;
+            }
+            continue;
+        }
         if (strcmp(opt, "-netdev") != 0 && strcmp(opt, "-nic") != 0 && strcmp(opt, "-net") != 0)
             continue;
-        vk_opts *o = &t->entries[i].opts;
         for (size_t k = 0; k < o->n; k++) {
             if (strcmp(o->items[k].key, "type") != 0)
                 continue;

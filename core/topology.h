@@ -5,6 +5,7 @@
  *   -nic TYPE[,model=M][,mac=M],...   a netdev and a NIC in one
  *   -net nic[,model=M] / -net TYPE    legacy: everything joins hub 0
  *   -object filter-dump,id=ID,netdev=ID,file=PATH[,maxlen=N]
+ *   -chardev socket,id=ID,...         a character device (filter-mirror's outdev)
  * Options are collected first (from the command line or a topology file, one
  * option a line, '#' comments), then built into a vk_net in order.  The kinds
  * of netdev, NIC and object come from a vk_registry so that core/ knows no
@@ -44,10 +45,25 @@ typedef struct vk_object_type {
     void (*destroy)(void *obj);
 } vk_object_type;
 
+/* -chardev BACKEND,id=ID,...: a character device the objects use (QEMU's
+ * chardevs).  Chardevs are built before every other option, as QEMU
+ * creates them first, so an -object may name one given later. */
+typedef struct vk_chardev_type {
+    const char *name;
+    bool live; /* talks to the real world: the run needs the live clock */
+    const char *const *keys; /* keys besides backend and id; NULL-terminated */
+    /* Creates chardev `id` in net (its ports belong to the net). */
+    int (*create)(vk_net *net, const char *id, vk_opts *o, vk_diag *d);
+} vk_chardev_type;
+
 typedef struct vk_registry {
     const vk_netdev_type *const *netdevs; /* NULL-terminated */
     const vk_nic_model *const *nics;
     const vk_object_type *const *objects;
+    /* The model of -nic and -net nic without model= (QEMU's default NIC);
+     * NULL: model= is required. */
+    const char *default_nic;
+    const vk_chardev_type *const *chardevs; /* NULL: none */
 } vk_registry;
 
 typedef struct vk_topology vk_topology;

@@ -9,5 +9,7 @@
 
 extern const vk_object_type vk_object_filter_buffer; /* buffer.c */
 extern const vk_object_type vk_object_filter_netem;  /* netem.c, engine in netem.h */
+extern const vk_object_type vk_object_filter_mirror;     /* mirror.c */
+extern const vk_object_type vk_object_filter_redirector; /* mirror.c */
 
 #endif

@@ -319,6 +319,7 @@ typedef struct netem_counters {
 
 struct netem_filter {
     vk_filter flt;
+    bool idle; /* vk_netem_config_is_idle: frames only counted */
     netem_dir rx, tx;
     uint64_t seq;
     netem_counters c;
@@ -469,9 +470,11 @@ static void duplicate_of(netem_dir *nd, const vk_frame *f, uint64_t now)
 static int netem_receive(vk_filter *flt, vk_filter_dir dir, vk_frame *f)
 {
     netem_filter *nf = flt->priv;
+    nf->c.frames++;
+    if (nf->idle) /* nothing to decide: no draw, no wait (bench: forward-netem) */
+        return VK_FILTER_PASS;
     netem_dir *nd = dir_of(nf, dir);
     uint64_t now = vk_filter_now(flt);
-    nf->c.frames++;
     vk_netem_verdict v;
     vk_netem_decide(&nd->st, now, f->len, nd->n, true, &v);
     if (v.drop) {
@@ -566,6 +569,7 @@ static int netem_create(vk_net *net, vk_opts *o, void **out, vk_diag *d)
     }
     nf->flt.ops = &netem_filter_ops;
     nf->flt.priv = nf;
+    nf->idle = r == VK_OK && vk_netem_config_is_idle(&c);
     if (r == VK_OK)
         r = vk_filter_attach(&nf->flt, net, o, d);
     if (r != VK_OK) {

@@ -86,6 +86,10 @@ typedef struct vk_netem_state {
 } vk_netem_state;
 
 void vk_netem_init(vk_netem_state *st, const vk_netem_config *c);
+/* True when c impairs nothing (no delay, loss, duplicate, corrupt, reorder,
+ * rate or slots): every frame goes on at once, unchanged, and no draw is
+ * made, so the filter can let frames pass without asking the engine. */
+bool vk_netem_config_is_idle(const vk_netem_config *c);
 uint32_t vk_netem_rand(vk_netem_state *st);
 
 /* What happens to one frame of `len` bytes arriving at `now`, with `held`

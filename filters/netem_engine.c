@@ -127,6 +127,13 @@ void vk_netem_init(vk_netem_state *st, const vk_netem_config *c)
     st->slot_bytes_left = c->slot_bytes ? c->slot_bytes : INT64_MAX;
 }
 
+bool vk_netem_config_is_idle(const vk_netem_config *c)
+{
+    return c->delay_ns == 0 && c->jitter_ns == 0 && c->loss_model == VK_NETEM_LOSS_RANDOM &&
+           c->loss == 0 && c->duplicate == 0 && c->corrupt == 0 && c->reorder == 0 &&
+           c->rate_bps == 0 && c->slot_min_ns == 0;
+}
+
 /* netem's tabledist: mu plus sigma times a draw of the distribution. */
 static int64_t tabledist(vk_netem_state *st, uint64_t mu, uint64_t sigma, vk_netem_corr *c,
                          vk_netem_prob rho)

@@ -1,19 +1,24 @@
 /*
- * Fuzz target: QEMU's stream framing (backends/framing.c), the 4-byte
- * big-endian length + frame records every stream transport reads from a
- * peer it does not control.
+ * Fuzz target: QEMU's stream framing (backends/framing.c), the reader every
+ * stream transport puts a peer's bytes through, and the writer it sends with.
  *
- * Input: byte 0 picks the read sizes (the peer's bytes arrive in chunks of
- * 1..256 bytes cycling through a pattern drawn from it, as TCP may cut them
- * anywhere); the rest is the byte stream.
- * Properties: the receiver yields exactly the records a plain walk of the
- * stream finds (zero lengths reported as drops, a length over
- * VK_STREAM_LEN_MAX stops the stream), whatever the chunking; every frame
- * yielded is 1..VK_STREAM_LEN_MAX bytes; after the end, the bytes held are
- * the incomplete record.  Round trip: the frames put through a transmitter
- * (written out in odd-sized pieces) and read back by a second receiver come
- * back equal, in order; the transmitter refuses 0 and over-long frames.
+ * Input: two bytes that seed the read sizes, then the bytes a peer sends.
+ * The bytes go into vk_stream_rx in reads of 1..N bytes (never more than the
+ * room it offers), and every record is taken out after each read, as
+ * stream_link.c does.  Properties, against a plain reference walk of the
+ * whole input (4-byte big-endian length, then that many bytes):
+ *   - the frames come out in the reference's order with its bytes, each of
+ *     1..VK_STREAM_LEN_MAX bytes; zero-length records come out as VK_EDROP;
+ *   - a length over VK_STREAM_LEN_MAX is VK_ERANGE with that length, at the
+ *     reference's place, and nothing after it is parsed;
+ *   - otherwise, at the end, vk_stream_rx_partial holds exactly the
+ *     reference's unfinished record and the length it announced.
+ * Then the frames go back out through vk_stream_tx, drained in writes of
+ * varying sizes: the bytes written are the records re-framed, byte for
+ * byte, and what vk_stream_tx_foreach_unsent lists at each step is the
+ * records not yet wholly written.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,178 +26,176 @@
 #include "fuzz/fuzz.h"
 #include "wire/buf.h"
 
-/* The reference: the records of the whole stream, walked plainly. */
+/* A small receive buffer (one record's worth) makes compaction happen. */
+#define RX_CAP (VK_STREAM_HDR_LEN + VK_STREAM_LEN_MAX)
+#define MAX_FRAMES 4096
+
+typedef struct span {
+    size_t off, len; /* a frame's bytes in the input */
+} span;
+
 typedef struct ref {
-    const uint8_t *s;
-    size_t n, off;
-    bool stopped; /* a length over the maximum was met */
+    span frames[MAX_FRAMES];
+    size_t nframes, nzero;
+    bool bad;          /* stopped at a length over the limit */
+    uint32_t bad_len;
+    size_t rest;       /* bytes of the unfinished record at the end */
+    uint32_t rest_len; /* its announced length, if its header is whole */
 } ref;
 
-/* The next record of the reference: 1 frame (len may be 0), 0 end/stop. */
-static int ref_next(ref *r, const uint8_t **frame, size_t *len)
+static void reference(const uint8_t *p, size_t n, ref *r)
 {
-    if (r->stopped || r->n - r->off < VK_STREAM_HDR_LEN)
-        return 0;
-    size_t l = vk_get_be32(r->s + r->off);
-    if (l > VK_STREAM_LEN_MAX) {
-        r->stopped = true;
-        return 0;
-    }
-    if (r->n - r->off - VK_STREAM_HDR_LEN < l)
-        return 0;
-    *frame = r->s + r->off + VK_STREAM_HDR_LEN;
-    *len = l;
-    r->off += VK_STREAM_HDR_LEN + l;
-    return 1;
-}
-
-typedef struct frames {
-    uint8_t **f;
-    size_t *len;
-    size_t n, cap;
-} frames;
-
-static void keep(frames *fs, const uint8_t *f, size_t len)
-{
-    if (fs->n == fs->cap) {
-        fs->cap = fs->cap ? 2 * fs->cap : 16;
-        fs->f = realloc(fs->f, fs->cap * sizeof *fs->f);
-        fs->len = realloc(fs->len, fs->cap * sizeof *fs->len);
-        vk_fuzz_check(fs->f != NULL && fs->len != NULL, "out of memory");
-    }
-    fs->f[fs->n] = malloc(len);
-    vk_fuzz_check(fs->f[fs->n] != NULL, "out of memory");
-    memcpy(fs->f[fs->n], f, len);
-    fs->len[fs->n++] = len;
-}
-
-static void frames_free(frames *fs)
-{
-    for (size_t i = 0; i < fs->n; i++)
-        free(fs->f[i]);
-    free(fs->f);
-    free(fs->len);
-}
-
-/* Drains rx, checking each record against the reference; keeps frames. */
-static bool drain(vk_stream_rx *rx, ref *r, frames *out)
-{
-    for (;;) {
-        const uint8_t *f, *want;
-        size_t len, wlen;
-        int e = vk_stream_rx_next(rx, &f, &len);
-        if (e == VK_EAGAIN)
-            return true;
-        if (e == VK_ERANGE) {
-            vk_fuzz_check(len > VK_STREAM_LEN_MAX, "VK_ERANGE for a length within the maximum");
-            vk_fuzz_check(ref_next(r, &want, &wlen) == 0 && r->stopped,
-                          "receiver stopped where the stream goes on");
-            return false;
+    size_t at = 0;
+    memset(r, 0, sizeof *r);
+    while (n - at >= VK_STREAM_HDR_LEN && r->nframes < MAX_FRAMES) {
+        uint32_t len = vk_get_be32(p + at);
+        if (len > VK_STREAM_LEN_MAX) {
+            r->bad = true;
+            r->bad_len = len;
+            return;
         }
-        vk_fuzz_check(ref_next(r, &want, &wlen) == 1, "receiver yields a record the walk has not");
-        vk_fuzz_check(len == wlen, "record length differs from the stream's");
-        if (e == VK_EDROP) {
-            vk_fuzz_check(len == 0, "VK_EDROP for a non-empty record");
-            continue;
-        }
-        vk_fuzz_check(e == VK_OK, "unexpected error from vk_stream_rx_next");
-        vk_fuzz_check(len >= 1 && len <= VK_STREAM_LEN_MAX, "frame length out of bounds");
-        vk_fuzz_check(memcmp(f, want, len) == 0, "frame bytes differ from the stream's");
-        if (out != NULL)
-            keep(out, f, len);
+        if (n - at - VK_STREAM_HDR_LEN < len)
+            break;
+        if (len == 0)
+            r->nzero++;
+        else
+            r->frames[r->nframes++] = (span){at + VK_STREAM_HDR_LEN, len};
+        at += VK_STREAM_HDR_LEN + len;
     }
+    r->rest = n - at;
+    r->rest_len = r->rest >= VK_STREAM_HDR_LEN ? vk_get_be32(p + at) : 0;
 }
 
-/* Feeds s[0..n) to rx in chunks of the pattern's sizes. */
-static bool feed(vk_stream_rx *rx, const uint8_t *s, size_t n, uint8_t pattern, ref *r,
-                 frames *out)
+/* A read size from the seed: mostly small, sometimes large. */
+static size_t next_size(uint32_t *seed, size_t max)
 {
-    size_t off = 0;
-    for (unsigned k = 0; off < n; k++) {
-        size_t want = 1 + (size_t)((pattern * (k + 1) * 37u) & 0xff);
-        size_t room;
-        uint8_t *space = vk_stream_rx_space(rx, &room);
-        vk_fuzz_check(room > 0, "no room while a record is incomplete");
-        size_t take = want < room ? want : room;
-        if (take > n - off)
-            take = n - off;
-        memcpy(space, s + off, take);
-        vk_stream_rx_commit(rx, take);
-        off += take;
-        if (!drain(rx, r, out))
-            return false;
-    }
-    return true;
+    *seed = *seed * 1103515245u + 12345u;
+    size_t s = (*seed >> 16) % 4 == 0 ? (*seed >> 8) % 70000 : (*seed >> 16) % 64;
+    s += 1;
+    return s < max ? s : max;
 }
 
-/* Sends the frames through a transmitter in odd-sized writes and reads the
- * written bytes back. */
-static void round_trip(const frames *in, uint8_t pattern)
+typedef struct unsent_walk {
+    const uint8_t *in;
+    const ref *r;
+    size_t next; /* index of the frame expected next */
+} unsent_walk;
+
+static void check_unsent(void *arg, const uint8_t *frame, size_t len)
+{
+    unsent_walk *w = arg;
+    vk_fuzz_check(w->next < w->r->nframes, "tx: unsent lists more frames than were put");
+    const span *s = &w->r->frames[w->next++];
+    vk_fuzz_check(len == s->len && memcmp(frame, w->in + s->off, len) == 0,
+                  "tx: an unsent frame differs from the one put");
+}
+
+static void check_tx(const uint8_t *in, const ref *r, uint32_t seed)
 {
     vk_stream_tx tx;
-    vk_stream_rx rx;
-    vk_fuzz_check(vk_stream_tx_init(&tx, VK_STREAM_TX_BUF) == VK_OK &&
-                      vk_stream_rx_init(&rx, VK_STREAM_RX_BUF) == VK_OK,
-                  "framing init failed");
-    vk_fuzz_check(vk_stream_tx_put(&tx, (const uint8_t *)"", 0) == VK_ERANGE,
-                  "transmitter took an empty frame");
-    size_t total = 0;
-    for (size_t i = 0; i < in->n; i++)
-        total += VK_STREAM_HDR_LEN + in->len[i];
-    uint8_t *wire = malloc(total ? total : 1);
-    vk_fuzz_check(wire != NULL, "out of memory");
-    size_t wrote = 0, next = 0;
-    for (unsigned k = 0; next < in->n || vk_stream_tx_pending(&tx) > 0; k++) {
-        for (; next < in->n && vk_stream_tx_fits(&tx, in->len[next]); next++)
-            vk_fuzz_check(vk_stream_tx_put(&tx, in->f[next], in->len[next]) == VK_OK,
-                          "transmitter refused a frame that fits");
+    vk_fuzz_check(vk_stream_tx_init(&tx, VK_STREAM_TX_BUF) == VK_OK, "tx: init");
+    vk_fuzz_check(vk_stream_tx_put(&tx, in, 0) == VK_ERANGE, "tx: a zero-length frame is put");
+    size_t put = 0, written = 0, done = 0; /* frames put; bytes written; frames wholly written */
+    size_t done_bytes = 0;                 /* wire bytes of the frames wholly written */
+    while (done < r->nframes) {
+        while (put < r->nframes && vk_stream_tx_fits(&tx, r->frames[put].len)) {
+            const span *s = &r->frames[put];
+            vk_fuzz_check(vk_stream_tx_put(&tx, in + s->off, s->len) == VK_OK,
+                          "tx: put refused a frame that fits");
+            put++;
+        }
         size_t len;
         const uint8_t *data = vk_stream_tx_data(&tx, &len);
-        size_t n = 1 + (size_t)((pattern ^ (k * 101u)) % 4096u);
-        if (n > len)
-            n = len;
-        vk_fuzz_check(len > 0 || next < in->n, "nothing to write and frames left");
-        vk_fuzz_check(wrote + n <= total, "transmitter wrote more than its records");
-        memcpy(wire + wrote, data, n);
-        wrote += n;
+        vk_fuzz_check(len > 0, "tx: nothing to write with frames unsent");
+        size_t n = next_size(&seed, len);
+        /* the bytes written are the records re-framed */
+        for (size_t i = 0; i < n; i++) {
+            size_t pos = written + i - done_bytes, f = done;
+            while (pos >= VK_STREAM_HDR_LEN + r->frames[f].len) {
+                pos -= VK_STREAM_HDR_LEN + r->frames[f].len;
+                f++;
+            }
+            uint8_t hdr[VK_STREAM_HDR_LEN];
+            vk_put_be32(hdr, (uint32_t)r->frames[f].len);
+            uint8_t want = pos < VK_STREAM_HDR_LEN ? hdr[pos]
+                                                   : in[r->frames[f].off + pos - VK_STREAM_HDR_LEN];
+            vk_fuzz_check(data[i] == want, "tx: a written byte is not the re-framed stream");
+        }
         vk_stream_tx_consume(&tx, n);
+        written += n;
+        while (done < r->nframes &&
+               written - done_bytes >= VK_STREAM_HDR_LEN + r->frames[done].len) {
+            done_bytes += VK_STREAM_HDR_LEN + r->frames[done].len;
+            done++;
+        }
+        unsent_walk w = {in, r, done};
+        vk_stream_tx_foreach_unsent(&tx, check_unsent, &w);
+        vk_fuzz_check(w.next == put, "tx: unsent does not list every frame not wholly written");
     }
-    vk_fuzz_check(wrote == total, "transmitter wrote fewer bytes than its records");
-    frames back = {0};
-    ref r = {.s = wire, .n = total};
-    vk_fuzz_check(feed(&rx, wire, total, pattern, &r, &back), "own stream stopped");
-    vk_fuzz_check(back.n == in->n, "round trip lost or gained frames");
-    for (size_t i = 0; i < back.n; i++)
-        vk_fuzz_check(back.len[i] == in->len[i] && memcmp(back.f[i], in->f[i], in->len[i]) == 0,
-                      "round trip changed a frame");
-    frames_free(&back);
-    free(wire);
-    vk_stream_rx_free(&rx);
+    vk_fuzz_check(vk_stream_tx_pending(&tx) == 0, "tx: bytes left after every frame was written");
     vk_stream_tx_free(&tx);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
+    if (size < 2)
         return 0;
-    uint8_t pattern = data[0];
-    const uint8_t *s = data + 1;
-    size_t n = size - 1;
+    uint32_t seed = (uint32_t)data[0] << 8 | data[1];
+    const uint8_t *in = data + 2;
+    size_t n = size - 2;
+    static ref r;
+    reference(in, n, &r);
+    if (r.nframes == MAX_FRAMES)
+        return 0; /* past what the reference keeps: not a property of the code */
+
     vk_stream_rx rx;
-    vk_fuzz_check(vk_stream_rx_init(&rx, VK_STREAM_RX_BUF) == VK_OK, "rx init failed");
-    ref r = {.s = s, .n = n};
-    frames got = {0};
-    bool whole = feed(&rx, s, n, pattern, &r, &got);
-    if (whole) {
-        /* what is left is the incomplete record the walk stopped at */
-        size_t claimed;
-        size_t held = vk_stream_rx_partial(&rx, &claimed);
-        vk_fuzz_check(held == n - r.off, "bytes held differ from the incomplete record");
-        if (held >= VK_STREAM_HDR_LEN)
-            vk_fuzz_check(claimed == vk_get_be32(s + r.off), "claimed length differs");
+    vk_fuzz_check(vk_stream_rx_init(&rx, RX_CAP) == VK_OK, "rx: init");
+    size_t fed = 0, got = 0, zero = 0;
+    bool bad = false;
+    while (fed < n && !bad) {
+        size_t room;
+        uint8_t *space = vk_stream_rx_space(&rx, &room);
+        vk_fuzz_check(room > 0, "rx: no room while a record is incomplete");
+        size_t k = next_size(&seed, room < n - fed ? room : n - fed);
+        memcpy(space, in + fed, k);
+        vk_stream_rx_commit(&rx, k);
+        fed += k;
+        for (;;) {
+            const uint8_t *frame;
+            size_t len;
+            int st = vk_stream_rx_next(&rx, &frame, &len);
+            if (st == VK_EAGAIN)
+                break;
+            if (st == VK_ERANGE) {
+                vk_fuzz_check(r.bad && len == r.bad_len && got == r.nframes && zero == r.nzero,
+                              "rx: a bad length where the reference has none");
+                bad = true;
+                break;
+            }
+            if (st == VK_EDROP) {
+                vk_fuzz_check(len == 0, "rx: VK_EDROP with a length");
+                zero++;
+                continue;
+            }
+            vk_fuzz_check(st == VK_OK, "rx: unknown status");
+            vk_fuzz_check(got < r.nframes, "rx: more frames than the reference");
+            const span *s = &r.frames[got++];
+            vk_fuzz_check(len >= 1 && len <= VK_STREAM_LEN_MAX, "rx: frame length out of range");
+            vk_fuzz_check(len == s->len && memcmp(frame, in + s->off, len) == 0,
+                          "rx: a frame differs from the reference");
+        }
+    }
+    if (!bad) {
+        vk_fuzz_check(!r.bad, "rx: the reference's bad length was missed");
+        vk_fuzz_check(got == r.nframes && zero == r.nzero, "rx: frames missing at the end");
+        size_t claimed, partial = vk_stream_rx_partial(&rx, &claimed);
+        vk_fuzz_check(partial == r.rest && claimed == r.rest_len,
+                      "rx: the unfinished record differs from the reference");
     }
     vk_stream_rx_free(&rx);
-    round_trip(&got, pattern);
-    frames_free(&got);
+    if (vk_fuzz_verbose())
+        fprintf(stderr, "framing: %zu frames, %zu empty, %s, %zu bytes left\n", r.nframes,
+                r.nzero, r.bad ? "bad length" : "no bad length", r.rest);
+    check_tx(in, &r, seed);
     return 0;
 }

@@ -27,7 +27,8 @@
 
 static const vk_netdev_type *const netdevs[] = {&vk_netdev_user, NULL};
 static const vk_object_type *const objects[] = {NULL};
-static const vk_registry registry = {netdevs, vk_nic_models, objects};
+static const vk_registry registry = {netdevs, vk_nic_models, objects, VK_NIC_DEFAULT_MODEL,
+                                     NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

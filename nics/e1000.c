@@ -132,8 +132,8 @@ static bool is_stat_high_half(uint32_t off)
 
 static void irq_update(vk_e1000 *s)
 {
-    if ((*reg(s, VK_E1000_ICR) & *reg(s, VK_E1000_IMS)) != 0 && s->irq_cb != NULL)
-        s->irq_cb(s->port);
+    if ((*reg(s, VK_E1000_ICR) & *reg(s, VK_E1000_IMS)) != 0)
+        vk_nic_raise_irq(s->port);
 }
 
 static void set_ics(vk_e1000 *s, uint32_t cause)
@@ -1014,10 +1014,7 @@ vk_gmem *vk_e1000_gmem(vk_port *p)
 
 bool vk_e1000_error(vk_port *p, const char **msg)
 {
-    vk_e1000 *s = e1k_of(p);
-    if (msg != NULL)
-        *msg = s->fault.msg;
-    return s->fault.rx || s->fault.tx;
+    return vk_dma_fault_report(&e1k_of(p)->fault, msg);
 }
 
 bool vk_e1000_irq_line(vk_port *p)
@@ -1032,12 +1029,6 @@ bool vk_e1000_is(const vk_port *p)
 }
 
 /* ---- port and model ------------------------------------------------------ */
-
-static void e1k_describe(vk_port *p, char *buf, size_t cap)
-{
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "e1000 mac=%s", vk_mac_format(&e1k_of(p)->nic.mac, mac));
-}
 
 /* set_link: STATUS.LU follows the link and the driver hears of it through
  * a link status change interrupt (QEMU's set_phy_ctrl/e1000_link_down). */
@@ -1054,7 +1045,7 @@ static void e1k_link_changed(vk_port *p)
 static void e1k_cleanup(vk_port *p)
 {
     vk_e1000 *s = e1k_of(p);
-    vk_e1000_driver_cleanup(p);
+    vk_nic_unbind(p);
     free(s->tx.data);
     s->tx.data = NULL;
     vk_gmem_destroy(&s->mem);
@@ -1065,11 +1056,11 @@ static const vk_port_ops e1k_ops = {
     .receive = e1k_receive,
     .can_receive = e1k_can_receive,
     .cleanup = e1k_cleanup,
-    .describe = e1k_describe,
+    .describe = vk_nic_describe,
     .link_changed = e1k_link_changed,
 };
 
-static const char *const e1k_keys[] = {"rx-ring",         "tx-ring",       "rx-buffers",
+const char *const vk_e1000_keys[] = {"rx-ring",         "tx-ring",       "rx-buffers",
                                        "rx-refill-delay", "guest-offload", "guest-driver",
                                        NULL};
 
@@ -1086,25 +1077,10 @@ static int get_ring_size(vk_opts *o, const char *key, unsigned *out, vk_diag *d)
     return VK_OK;
 }
 
-static int get_offload(vk_opts *o, e1k_offload *out, vk_diag *d)
-{
-    const char *v = vk_opts_get(o, "guest-offload");
-    if (v == NULL || strcmp(v, "none") == 0)
-        *out = E1K_OFFLOAD_NONE;
-    else if (strcmp(v, "csum") == 0)
-        *out = E1K_OFFLOAD_CSUM;
-    else if (strcmp(v, "tso") == 0)
-        *out = E1K_OFFLOAD_TSO;
-    else
-        return vk_opts_error(o, d, VK_EINVAL, "guest-offload",
-                             "must be none, csum or tso (got '%s')", v);
-    return VK_OK;
-}
-
 /* Reads the model keys (o may be NULL: all defaults). */
 static int read_config(vk_opts *o, e1k_config *c, vk_diag *d)
 {
-    *c = (e1k_config){256, 256, 255, 0, E1K_OFFLOAD_NONE, true};
+    *c = (e1k_config){256, 256, 255, 0, VK_NIC_OFFLOAD_NONE};
     if (o == NULL)
         return VK_OK;
     uint64_t v;
@@ -1115,12 +1091,9 @@ static int read_config(vk_opts *o, e1k_config *c, vk_diag *d)
     if ((r = vk_opts_get_uint(o, "rx-buffers", c->rx_ring - 1, 1, c->rx_ring - 1, &v, d)) != VK_OK)
         return r;
     c->rx_buffers = (unsigned)v;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC, &v, d)) != VK_OK)
+    if ((r = vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d)) != VK_OK)
         return r;
-    c->rx_refill_delay = v;
-    if ((r = get_offload(o, &c->offload, d)) != VK_OK)
-        return r;
-    return vk_opts_get_bool(o, "guest-driver", true, &c->driver, d);
+    return vk_nic_opts_offload(o, &c->offload, d);
 }
 
 /* Guest memory large enough for the driver's rings and buffers, with room
@@ -1138,24 +1111,17 @@ static int e1k_init(vk_port *p, const vk_mac *mac, const e1k_config *cfg, vk_dia
     vk_e1000 *s = e1k_of(p);
     s->port = p;
     s->nic.mac = *mac;
-    s->nic.guest = &vk_e1000_guest_ops; /* refuses to send while the driver is down */
     s->cfg = *cfg;
     s->tx.data = malloc(VK_FRAME_MAX);
     if (s->tx.data == NULL || vk_gmem_init(&s->mem, gmem_size(cfg)) != VK_OK)
         return vk_diag_set(d, VK_ENOMEM, "e1000 '%s': out of memory", p->id);
     eeprom_init(s);
     card_reset(s);
-    if (!cfg->driver)
-        return VK_OK;
-    int r = vk_e1000_driver_init(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "e1000 '%s': guest driver setup failed: %s", p->id,
-                           vk_strerror(r));
     return VK_OK;
 }
 
-static int e1k_create_model(const char *model, vk_net *net, const char *id, const vk_mac *mac,
-                            vk_opts *o, vk_port **out, vk_diag *d)
+static int e1k_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                      vk_opts *o, vk_port **out, vk_diag *d)
 {
     e1k_config cfg;
     int r = read_config(o, &cfg, d);
@@ -1173,17 +1139,4 @@ static int e1k_create_model(const char *model, vk_net *net, const char *id, cons
     return VK_OK;
 }
 
-static int e1k_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                      vk_port **out, vk_diag *d)
-{
-    return e1k_create_model("e1000", net, id, mac, o, out, d);
-}
-
-static int e1k_create_82540em(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                              vk_port **out, vk_diag *d)
-{
-    return e1k_create_model("e1000-82540em", net, id, mac, o, out, d);
-}
-
-const vk_nic_model vk_nic_e1000 = {"e1000", e1k_keys, e1k_create};
-const vk_nic_model vk_nic_e1000_82540em = {"e1000-82540em", e1k_keys, e1k_create_82540em};
+const vk_nic_card vk_e1000_card = {e1k_create};

@@ -38,10 +38,15 @@
 
 #include "core/port.h"
 #include "core/topology.h"
+#include "nics/nic.h"
 #include "nics/guest_mem.h"
 
-extern const vk_nic_model vk_nic_e1000;
-extern const vk_nic_model vk_nic_e1000_82540em;
+/* The card, and its guest-driver half (nics/e1000_driver.c), which depends on
+ * the card and never the reverse: nics/registry.c pairs them as the models
+ * e1000 and e1000-82540em (see vk_nic_models in nic.h). */
+extern const vk_nic_card vk_e1000_card;
+extern const char *const vk_e1000_keys[];
+extern const vk_nic_driver vk_e1000_driver;
 
 /* Register offsets (8254x SDM table 13-2; QEMU e1000_regs.h). */
 enum {

@@ -162,7 +162,7 @@ static void refill_timer_cb(void *arg, uint64_t now)
     rx_refill(arg);
 }
 
-int vk_e1000_driver_init(vk_port *p)
+static int drv_probe(vk_port *p)
 {
     vk_e1000 *s = e1k_of(p);
     e1k_driver *d = &s->drv;
@@ -186,7 +186,7 @@ int vk_e1000_driver_init(vk_port *p)
         if (d->refill_timer == NULL)
             return VK_ENOMEM;
     }
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     configure_tx(p, d);
     configure_rx(p, d);
     d->up = true;
@@ -195,7 +195,7 @@ int vk_e1000_driver_init(vk_port *p)
     return VK_OK;
 }
 
-void vk_e1000_driver_cleanup(vk_port *p)
+static void drv_remove(vk_port *p)
 {
     e1k_driver *d = &e1k_of(p)->drv;
     if (d->refill_timer != NULL)
@@ -427,10 +427,10 @@ static void plan_tx(const vk_e1000 *s, uint8_t *frame, size_t len, tx_plan *t)
 {
     memset(t, 0, sizeof *t);
     l4_info l;
-    if (s->cfg.offload == E1K_OFFLOAD_NONE || !find_l4(frame, len, &l))
+    if (s->cfg.offload == VK_NIC_OFFLOAD_NONE || !find_l4(frame, len, &l))
         return;
     bool vlan = vk_get_be16(frame + 12) == VK_ETHERTYPE_VLAN;
-    if (s->cfg.offload == E1K_OFFLOAD_TSO && l.proto == VK_IP_PROTO_TCP &&
+    if (s->cfg.offload == VK_NIC_OFFLOAD_TSO && l.proto == VK_IP_PROTO_TCP &&
         len > DRV_MTU_FRAME + (vlan ? 4 : 0) && l.hdr_len - l.l3 < 1500)
         plan_tso(frame, len, &l, 1500 - (l.hdr_len - l.l3), t);
     else
@@ -565,14 +565,13 @@ static int drv_send_offload(vk_port *p, const uint8_t *data, size_t len,
 /* The guest-offload= key at run time: only changes what drv_send asks. */
 static int drv_set_offload(vk_port *p, vk_nic_offload mode)
 {
-    static const e1k_offload map[] = {E1K_OFFLOAD_NONE, E1K_OFFLOAD_CSUM, E1K_OFFLOAD_TSO};
     if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
         return VK_EINVAL;
-    e1k_of(p)->cfg.offload = map[mode];
+    e1k_of(p)->cfg.offload = mode;
     return VK_OK;
 }
 
-const vk_nic_guest_ops vk_e1000_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = drv_send,
     .set_offload = drv_set_offload,
     .send_offload = drv_send_offload,
@@ -605,3 +604,10 @@ const vk_e1000_driver_stats *vk_e1000_driver_stats_of(vk_port *p)
 {
     return &e1k_of(p)->drv.stats;
 }
+
+/* The pairing's driver side (nics/registry.c): the card knows none of it. */
+const vk_nic_driver vk_e1000_driver = {
+    .probe = drv_probe,
+    .remove = drv_remove,
+    .ops = &guest_ops,
+};

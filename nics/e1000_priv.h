@@ -21,17 +21,10 @@
 #define E1K_NREGS ((VK_E1000_VFTA + 128 * 4) / 4)
 #define E1K_EEPROM_WORDS 64
 
-typedef enum e1k_offload {
-    E1K_OFFLOAD_NONE,
-    E1K_OFFLOAD_CSUM,
-    E1K_OFFLOAD_TSO,
-} e1k_offload;
-
 typedef struct e1k_config {
     unsigned rx_ring, tx_ring, rx_buffers;
     uint64_t rx_refill_delay;
-    e1k_offload offload;
-    bool driver;
+    vk_nic_offload offload;
 } e1k_config;
 
 /* One offload context as a context descriptor sets it (QEMU e1000x_txd_props). */
@@ -98,7 +91,6 @@ typedef struct vk_e1000 {
     bool in_tx;      /* start_xmit is running: a nested TDT write sets tx_kick */
     bool tx_kick;
     vk_dma_fault fault;
-    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     e1k_config cfg;
     e1k_driver drv;
 } vk_e1000;
@@ -108,9 +100,5 @@ static inline vk_e1000 *e1k_of(vk_port *p)
     return (vk_e1000 *)p->priv;
 }
 
-/* The driver half, for the model's create() in e1000.c. */
-extern const vk_nic_guest_ops vk_e1000_guest_ops;
-int vk_e1000_driver_init(vk_port *p);
-void vk_e1000_driver_cleanup(vk_port *p);
 
 #endif

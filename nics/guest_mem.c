@@ -171,3 +171,10 @@ bool vk_gmem_dma_write(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, u
     record_fault(f, card, tx, addr, len);
     return false;
 }
+
+bool vk_dma_fault_report(const vk_dma_fault *f, const char **msg)
+{
+    if (msg != NULL)
+        *msg = f->msg;
+    return f->rx || f->tx;
+}

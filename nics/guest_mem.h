@@ -43,6 +43,10 @@ typedef struct vk_dma_fault {
     char msg[128];
 } vk_dma_fault;
 
+/* True once a DMA of either direction faulted; *msg (if not NULL) gets the
+ * message naming the ring and address (what vk_MODEL_error() report). */
+bool vk_dma_fault_report(const vk_dma_fault *f, const char **msg);
+
 /* DMA on behalf of `card` in direction tx: true on success; out of range
  * records the fault in f and returns false. */
 bool vk_gmem_dma_read(vk_gmem *m, vk_dma_fault *f, const char *card, bool tx, uint64_t addr,

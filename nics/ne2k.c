@@ -66,8 +66,8 @@ static bool irq_pending(const vk_ne2k *s)
 
 static void irq_update(vk_ne2k *s)
 {
-    if (irq_pending(s) && s->irq_cb != NULL)
-        s->irq_cb(s->port);
+    if (irq_pending(s))
+        vk_nic_raise_irq(s->port);
 }
 
 /* ---- card memory --------------------------------------------------------- */
@@ -609,15 +609,9 @@ bool vk_ne2k_is(const vk_port *p)
 
 /* ---- port and model ------------------------------------------------------ */
 
-static void ne2k_describe(vk_port *p, char *buf, size_t cap)
-{
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "ne2k_pci mac=%s", vk_mac_format(&ne2k_of(p)->nic.mac, mac));
-}
-
 static void ne2k_cleanup(vk_port *p)
 {
-    vk_ne2k_driver_cleanup(p);
+    vk_nic_unbind(p);
 }
 
 static const vk_port_ops ne2k_ops = {
@@ -625,10 +619,10 @@ static const vk_port_ops ne2k_ops = {
     .receive = ne2k_receive,
     .can_receive = ne2k_can_receive,
     .cleanup = ne2k_cleanup,
-    .describe = ne2k_describe,
+    .describe = vk_nic_describe,
 };
 
-static const char *const ne2k_keys[] = {"rx-ring-pages", "rx-refill-delay", "guest-driver",
+const char *const vk_ne2k_keys[] = {"rx-ring-pages", "rx-refill-delay", "guest-driver",
                                         NULL};
 
 /* Linux's layout: 12 TX pages at 0x40, then the RX ring. */
@@ -638,7 +632,7 @@ static const char *const ne2k_keys[] = {"rx-ring-pages", "rx-refill-delay", "gue
 /* Reads the model keys (o may be NULL: all defaults). */
 static int read_config(vk_opts *o, ne2k_config *c, vk_diag *d)
 {
-    *c = (ne2k_config){0x80 - NE2K_DRV_RX_START, 0, true};
+    *c = (ne2k_config){0x80 - NE2K_DRV_RX_START, 0};
     if (o == NULL)
         return VK_OK;
     uint64_t v;
@@ -647,46 +641,33 @@ static int read_config(vk_opts *o, ne2k_config *c, vk_diag *d)
     if (r != VK_OK)
         return r;
     c->rx_pages = (unsigned)v;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC, &v, d)) != VK_OK)
-        return r;
-    c->rx_refill_delay = v;
-    return vk_opts_get_bool(o, "guest-driver", true, &c->driver, d);
+    return vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d);
 }
 
-static int ne2k_init(vk_port *p, const vk_mac *mac, const ne2k_config *cfg, vk_diag *d)
+static void ne2k_init(vk_port *p, const vk_mac *mac, const ne2k_config *cfg)
 {
     vk_ne2k *s = ne2k_of(p);
     s->port = p;
     s->nic.mac = *mac;
-    s->nic.guest = &vk_ne2k_guest_ops; /* refuses to send while the driver is down */
     s->cfg = *cfg;
     card_reset(s);
-    if (!cfg->driver)
-        return VK_OK;
-    int r = vk_ne2k_driver_init(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "ne2k_pci '%s': guest driver setup failed: %s", p->id,
-                           vk_strerror(r));
-    return VK_OK;
 }
 
-static int ne2k_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                       vk_port **out, vk_diag *d)
+static int ne2k_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                       vk_opts *o, vk_port **out, vk_diag *d)
 {
     ne2k_config cfg;
     int r = read_config(o, &cfg, d);
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &ne2k_ops, id, "ne2k_pci", sizeof(vk_ne2k), &p, d);
+    r = vk_port_new(net, &ne2k_ops, id, model, sizeof(vk_ne2k), &p, d);
     if (r != VK_OK)
         return r;
     /* from here on the net owns p and frees it with ne2k_cleanup */
-    r = ne2k_init(p, mac, &cfg, d);
-    if (r != VK_OK)
-        return r;
+    ne2k_init(p, mac, &cfg);
     *out = p;
     return VK_OK;
 }
 
-const vk_nic_model vk_nic_ne2k_pci = {"ne2k_pci", ne2k_keys, ne2k_create};
+const vk_nic_card vk_ne2k_card = {ne2k_create};

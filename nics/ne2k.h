@@ -39,8 +39,14 @@
 
 #include "core/port.h"
 #include "core/topology.h"
+#include "nics/nic.h"
 
-extern const vk_nic_model vk_nic_ne2k_pci;
+/* The card, and its guest-driver half (nics/ne2k_driver.c), which depends on
+ * the card and never the reverse: nics/registry.c pairs them as the model
+ * ne2k_pci (see vk_nic_models in nic.h). */
+extern const vk_nic_card vk_ne2k_card;
+extern const char *const vk_ne2k_keys[];
+extern const vk_nic_driver vk_ne2k_driver;
 
 /* Card memory (QEMU: NE2000_PMEM_START/END). */
 enum {

@@ -193,7 +193,7 @@ static void drv_irq(vk_port *p);
 
 static void refill_timer_cb(void *arg, uint64_t now);
 
-int vk_ne2k_driver_init(vk_port *p)
+static int drv_probe(vk_port *p)
 {
     vk_ne2k *s = ne2k_of(p);
     ne2k_driver *d = &s->drv;
@@ -216,13 +216,13 @@ int vk_ne2k_driver_init(vk_port *p)
         if (d->refill_timer == NULL)
             return VK_ENOMEM;
     }
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     d->up = true;
     ns8390_init(p, d, mac);
     return VK_OK;
 }
 
-void vk_ne2k_driver_cleanup(vk_port *p)
+static void drv_remove(vk_port *p)
 {
     ne2k_driver *d = &ne2k_of(p)->drv;
     if (d->refill_timer != NULL)
@@ -378,7 +378,7 @@ static int drv_send(vk_port *p, const uint8_t *data, size_t len)
     return r;
 }
 
-const vk_nic_guest_ops vk_ne2k_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = drv_send,
 };
 
@@ -427,3 +427,10 @@ const vk_ne2k_driver_stats *vk_ne2k_driver_stats_of(vk_port *p)
 {
     return &ne2k_of(p)->drv.stats;
 }
+
+/* The pairing's driver side (nics/registry.c): the card knows none of it. */
+const vk_nic_driver vk_ne2k_driver = {
+    .probe = drv_probe,
+    .remove = drv_remove,
+    .ops = &guest_ops,
+};

@@ -17,7 +17,6 @@
 typedef struct ne2k_config {
     unsigned rx_pages;
     uint64_t rx_refill_delay;
-    bool driver;
 } ne2k_config;
 
 /* What Linux keeps in struct ei_device, reduced to what we use. */
@@ -44,7 +43,6 @@ typedef struct vk_ne2k {
     bool in_tx;
     bool fault;
     char fault_msg[128];
-    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     ne2k_config cfg;
     ne2k_driver drv;
 } vk_ne2k;
@@ -54,9 +52,5 @@ static inline vk_ne2k *ne2k_of(vk_port *p)
     return (vk_ne2k *)p->priv;
 }
 
-/* The driver half, for the model's create() in ne2k.c. */
-extern const vk_nic_guest_ops vk_ne2k_guest_ops;
-int vk_ne2k_driver_init(vk_port *p);
-void vk_ne2k_driver_cleanup(vk_port *p);
 
 #endif

@@ -2,29 +2,113 @@
 #include "nics/nic.h"
 
 #include "core/error.h"
+#include "core/options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char *model,
+                  vk_net *net, const char *id, const vk_mac *mac, vk_opts *o, vk_port **out,
+                  vk_diag *d)
+{
+    bool driver = true;
+    int r = o != NULL ? vk_opts_get_bool(o, "guest-driver", true, &driver, d) : VK_OK;
+    vk_port *p;
+    if (r == VK_OK)
+        r = card->create(net, model, id, mac, o, &p, d);
+    if (r != VK_OK)
+        return r;
+    if (driver) {
+        vk_nic *n = vk_nic_of(p);
+        n->driver = drv;
+        n->guest = drv->ops;
+        if ((r = drv->probe(p)) != VK_OK) {
+            const char *why = drv->error ? drv->error(p) : NULL;
+            return vk_diag_set(d, r, "%s '%s': guest driver setup failed: %s", model, id,
+                               why ? why : vk_strerror(r));
+        }
+    }
+    *out = p;
+    return VK_OK;
+}
+
+int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d)
+{
+    static const char *const names[] = {"none", "csum", "tso"};
+    const char *v = o != NULL ? vk_opts_get(o, "guest-offload") : NULL;
+    *out = VK_NIC_OFFLOAD_NONE;
+    if (v == NULL)
+        return VK_OK;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *out = (vk_nic_offload)i;
+            return VK_OK;
+        }
+    }
+    return vk_opts_error(o, d, VK_EINVAL, "guest-offload", "must be none, csum or tso (got '%s')",
+                         v);
+}
+
+int vk_nic_opts_refill_delay(vk_opts *o, uint64_t *out, vk_diag *d)
+{
+    *out = 0;
+    if (o == NULL)
+        return VK_OK;
+    return vk_opts_get_uint(o, "rx-refill-delay", 0, 0, VK_NIC_REFILL_DELAY_MAX, out, d);
+}
+
+void vk_nic_unbind(vk_port *nic)
+{
+    vk_nic *n = vk_nic_of(nic);
+    if (n->driver != NULL && n->driver->remove != NULL)
+        n->driver->remove(nic);
+    n->driver = NULL;
+    n->guest = NULL;
+    n->irq = NULL;
+}
+
+void vk_nic_request_irq(vk_port *nic, void (*handler)(vk_port *nic))
+{
+    vk_nic_of(nic)->irq = handler;
+}
+
+void vk_nic_raise_irq(vk_port *nic)
+{
+    vk_nic *n = vk_nic_of(nic);
+    if (n->irq != NULL)
+        n->irq(nic);
+}
+
+void vk_nic_describe(vk_port *nic, char *buf, size_t cap)
+{
+    char mac[VK_MAC_STRLEN];
+    snprintf(buf, cap, "%s mac=%s", nic->model, vk_mac_format(&vk_nic_of(nic)->mac, mac));
+}
 
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->send(nic, data, len);
+    return n->guest ? n->guest->send(nic, data, len) : VK_EUNSUPP;
 }
 
 int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->set_offload ? n->guest->set_offload(nic, mode) : VK_EUNSUPP;
+    return n->guest && n->guest->set_offload ? n->guest->set_offload(nic, mode) : VK_EUNSUPP;
 }
 
 int vk_nic_guest_send_offload(vk_port *nic, const uint8_t *frame, size_t len,
                               const vk_guest_offload *meta)
 {
     vk_nic *n = vk_nic_of(nic);
-    return n->guest->send_offload ? n->guest->send_offload(nic, frame, len, meta) : VK_EUNSUPP;
+    return n->guest && n->guest->send_offload ? n->guest->send_offload(nic, frame, len, meta)
+                                              : VK_EUNSUPP;
 }
 
 bool vk_nic_has_send_offload(vk_port *nic)
 {
-    return vk_nic_of(nic)->guest->send_offload != NULL;
+    vk_nic *n = vk_nic_of(nic);
+    return n->guest != NULL && n->guest->send_offload != NULL;
 }
 
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg)

@@ -18,7 +18,6 @@
 #define VK_NICS_NIC_H
 
 #include <stdbool.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,10 +67,34 @@ typedef struct vk_nic_guest_ops {
                         const vk_guest_offload *meta);
 } vk_nic_guest_ops;
 
+/* A card model: registers, DMA and interrupts, and nothing of the guest.
+ * create() makes the card in its power-on state (o may be NULL: defaults)
+ * with a vk_nic at the head of its priv; `model` is the name it was asked
+ * for (aliases share a card).  Its keys are a NULL-terminated array beside
+ * it (vk_MODEL_keys), which the registry's model rows name. */
+typedef struct vk_nic_card {
+    int (*create)(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                  vk_opts *o, vk_port **out, vk_diag *d);
+} vk_nic_card;
+
+/* A guest-driver half: it depends on its card (registers, guest memory, the
+ * interrupt handler it registers), never the reverse.  probe() brings the
+ * card up as a booted guest's driver does; remove() frees what probe took,
+ * before the card goes (NULL: nothing); error() says why a probe failed
+ * when the card knows better than the error code (NULL: the code). */
+typedef struct vk_nic_driver {
+    int (*probe)(vk_port *card);
+    void (*remove)(vk_port *card);
+    const char *(*error)(vk_port *card);
+    const vk_nic_guest_ops *ops;
+} vk_nic_driver;
+
 /* The common head of every NIC model's private state. */
 typedef struct vk_nic {
     vk_mac mac;
-    const vk_nic_guest_ops *guest;
+    const vk_nic_guest_ops *guest;   /* the bound driver's; NULL: no driver */
+    const vk_nic_driver *driver;     /* bound by vk_nic_create; NULL: none */
+    void (*irq)(vk_port *nic);       /* the handler the driver registered */
     vk_guest_sink_fn sink;
     void *sink_arg;
 } vk_nic;
@@ -81,6 +104,34 @@ static inline vk_nic *vk_nic_of(vk_port *p)
     return (vk_nic *)p->priv;
 }
 
+/* What the registry's models do (nics/registry.c pairs every card with its
+ * driver): creates the card, then, unless guest-driver=off, probes the
+ * driver on it.  On failure the net still owns whatever was created. */
+int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char *model,
+                  vk_net *net, const char *id, const vk_mac *mac, vk_opts *o, vk_port **out,
+                  vk_diag *d);
+/* Unbinds the driver, if one is bound (its remove()): the first step of
+ * every card's cleanup, as a device going away makes the OS unbind it. */
+void vk_nic_unbind(vk_port *nic);
+
+/* The keys every card shares, parsed here once (o may be NULL: defaults):
+ *   guest-offload=none|csum|tso  what the guest stack asks of the card;
+ *   rx-refill-delay=NS           virtual-clock ns between the driver
+ *                                reaping RX buffers and posting them again,
+ *                                at most VK_NIC_REFILL_DELAY_MAX. */
+#define VK_NIC_REFILL_DELAY_MAX (3600ull * 1000000000ull)
+int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d);
+int vk_nic_opts_refill_delay(vk_opts *o, uint64_t *out, vk_diag *d);
+
+/* The interrupt line, for cards with one line: the driver registers its
+ * handler (as request_irq), the card raises the line and the handler, if
+ * any, runs at once. */
+void vk_nic_request_irq(vk_port *nic, void (*handler)(vk_port *nic));
+void vk_nic_raise_irq(vk_port *nic);
+/* The port's describe() of every card: "MODEL mac=MAC". */
+void vk_nic_describe(vk_port *nic, char *buf, size_t cap);
+
+/* The guest side; VK_EUNSUPP when no driver is bound (guest-driver=off). */
 int vk_nic_guest_send(vk_port *nic, const uint8_t *data, size_t len);
 /* The optional entry points: VK_EUNSUPP when the model lacks them. */
 int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode);
@@ -110,7 +161,15 @@ void vk_nic_irq_run(vk_nic_irq *irq, vk_port *p, void (*round)(vk_port *p));
 #define VK_NIC_GUEST_GROUPS 3
 void vk_nic_guest_groups(const vk_mac *mac, vk_mac out[VK_NIC_GUEST_GROUPS]);
 
-/* NULL-terminated list of every NIC model (-device MODEL). */
+/* NULL-terminated list of every NIC model (-device MODEL), and each model:
+ * a card paired with its driver (nics/registry.c). */
 extern const vk_nic_model *const vk_nic_models[];
+extern const vk_nic_model vk_nic_e1000, vk_nic_e1000_82540em;
+extern const vk_nic_model vk_nic_rtl8139;
+extern const vk_nic_model vk_nic_ne2k_pci;
+extern const vk_nic_model vk_virtio_net_pci_model; /* "virtio-net-pci" */
+extern const vk_nic_model vk_virtio_net_model;     /* "virtio-net" alias */
+/* QEMU's default NIC model (-nic and -net nic without model=). */
+#define VK_NIC_DEFAULT_MODEL "e1000"
 
 #endif

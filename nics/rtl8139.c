@@ -86,8 +86,8 @@ static uint32_t set_masked(uint32_t input, uint32_t mask, uint32_t curr)
 
 static void irq_update(vk_rtl8139 *s)
 {
-    if ((s->isr & s->imr) != 0 && s->irq_cb != NULL)
-        s->irq_cb(s->port);
+    if ((s->isr & s->imr) != 0)
+        vk_nic_raise_irq(s->port);
 }
 
 static void raise(vk_rtl8139 *s, uint16_t cause)
@@ -1111,10 +1111,7 @@ vk_gmem *vk_rtl8139_gmem(vk_port *p)
 
 bool vk_rtl8139_error(vk_port *p, const char **msg)
 {
-    vk_rtl8139 *s = rtl_of(p);
-    if (msg != NULL)
-        *msg = s->fault.msg;
-    return s->fault.rx || s->fault.tx;
+    return vk_dma_fault_report(&rtl_of(p)->fault, msg);
 }
 
 bool vk_rtl8139_irq_line(vk_port *p)
@@ -1129,12 +1126,6 @@ bool vk_rtl8139_is(const vk_port *p)
 }
 
 /* ---- port and model -------------------------------------------------------- */
-
-static void rtl_describe(vk_port *p, char *buf, size_t cap)
-{
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "rtl8139 mac=%s", vk_mac_format(&rtl_of(p)->nic.mac, mac));
-}
 
 /* set_link: the PHY's link status bit (BMSR, and MSR's LINKB read from
  * it) follows the link, with the link-change interrupt. */
@@ -1151,7 +1142,7 @@ static void rtl_link_changed(vk_port *p)
 static void rtl_cleanup(vk_port *p)
 {
     vk_rtl8139 *s = rtl_of(p);
-    vk_rtl8139_driver_cleanup(p);
+    vk_nic_unbind(p);
     free(s->tx_data);
     s->tx_data = NULL;
     vk_gmem_destroy(&s->mem);
@@ -1162,11 +1153,11 @@ static const vk_port_ops rtl_ops = {
     .receive = rtl_receive,
     .can_receive = rtl_can_receive,
     .cleanup = rtl_cleanup,
-    .describe = rtl_describe,
+    .describe = vk_nic_describe,
     .link_changed = rtl_link_changed,
 };
 
-static const char *const rtl_keys[] = {"mode",          "rx-ring",         "tx-ring",
+const char *const vk_rtl8139_keys[] = {"mode",          "rx-ring",         "tx-ring",
                                        "rx-buffers",    "rx-ring-bytes",   "rx-refill-delay",
                                        "guest-offload", "guest-driver",    NULL};
 
@@ -1182,21 +1173,6 @@ static int get_mode(vk_opts *o, rtl_mode *out, vk_diag *d)
     return VK_OK;
 }
 
-static int get_offload(vk_opts *o, rtl_offload *out, vk_diag *d)
-{
-    const char *v = vk_opts_get(o, "guest-offload");
-    if (v == NULL || strcmp(v, "none") == 0)
-        *out = RTL_OFFLOAD_NONE;
-    else if (strcmp(v, "csum") == 0)
-        *out = RTL_OFFLOAD_CSUM;
-    else if (strcmp(v, "tso") == 0)
-        *out = RTL_OFFLOAD_TSO;
-    else
-        return vk_opts_error(o, d, VK_EINVAL, "guest-offload",
-                             "must be none, csum or tso (got '%s')", v);
-    return VK_OK;
-}
-
 /* Keys that only one mode has are errors in the other, so a topology never
  * silently ignores a knob. */
 static int check_mode_keys(vk_opts *o, const rtl_config *c, vk_diag *d)
@@ -1207,7 +1183,7 @@ static int check_mode_keys(vk_opts *o, const rtl_config *c, vk_diag *d)
             if (vk_opts_has(o, cplus_only[i]))
                 return vk_opts_error(o, d, VK_EINVAL, cplus_only[i],
                                      "only applies to mode=cplus");
-        if (c->offload != RTL_OFFLOAD_NONE)
+        if (c->offload != VK_NIC_OFFLOAD_NONE)
             return vk_opts_error(o, d, VK_EINVAL, "guest-offload",
                                  "8139too offers no offloads (mode=legacy)");
     } else if (vk_opts_has(o, "rx-ring-bytes")) {
@@ -1233,12 +1209,12 @@ static int get_ring_bytes(vk_opts *o, uint32_t *out, vk_diag *d)
 /* Reads the model keys (o may be NULL: all defaults). */
 static int read_config(vk_opts *o, rtl_config *c, vk_diag *d)
 {
-    *c = (rtl_config){RTL_MODE_CPLUS, 64, 64, 64, 32768, 0, RTL_OFFLOAD_NONE, true};
+    *c = (rtl_config){RTL_MODE_CPLUS, 64, 64, 64, 32768, 0, VK_NIC_OFFLOAD_NONE};
     if (o == NULL)
         return VK_OK;
     uint64_t v;
     int r;
-    if ((r = get_mode(o, &c->mode, d)) != VK_OK || (r = get_offload(o, &c->offload, d)) != VK_OK ||
+    if ((r = get_mode(o, &c->mode, d)) != VK_OK || (r = vk_nic_opts_offload(o, &c->offload, d)) != VK_OK ||
         (r = check_mode_keys(o, c, d)) != VK_OK)
         return r;
     if ((r = vk_opts_get_uint(o, "rx-ring", 64, 1, RTL_CP_RING_MAX, &v, d)) != VK_OK)
@@ -1252,10 +1228,7 @@ static int read_config(vk_opts *o, rtl_config *c, vk_diag *d)
     c->rx_buffers = (unsigned)v;
     if ((r = get_ring_bytes(o, &c->rx_ring_bytes, d)) != VK_OK)
         return r;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC, &v, d)) != VK_OK)
-        return r;
-    c->rx_refill_delay = v;
-    return vk_opts_get_bool(o, "guest-driver", true, &c->driver, d);
+    return vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d);
 }
 
 /* Guest memory for the driver's rings and buffers (at most a 64 KiB ring
@@ -1268,7 +1241,6 @@ static int rtl_init(vk_port *p, const vk_mac *mac, const rtl_config *cfg, vk_dia
     vk_rtl8139 *s = rtl_of(p);
     s->port = p;
     s->nic.mac = *mac;
-    s->nic.guest = &vk_rtl8139_guest_ops; /* refuses to send while the driver is down */
     s->cfg = *cfg;
     s->tx_data = malloc(VK_FRAME_MAX);
     if (s->tx_data == NULL || vk_gmem_init(&s->mem, RTL_GMEM_SIZE) != VK_OK)
@@ -1276,24 +1248,18 @@ static int rtl_init(vk_port *p, const vk_mac *mac, const rtl_config *cfg, vk_dia
     eeprom_init(s);
     s->rcr = 0;
     card_reset(s);
-    if (!cfg->driver)
-        return VK_OK;
-    int r = vk_rtl8139_driver_init(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "rtl8139 '%s': guest driver setup failed: %s", p->id,
-                           vk_strerror(r));
     return VK_OK;
 }
 
-static int rtl_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                      vk_port **out, vk_diag *d)
+static int rtl_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                      vk_opts *o, vk_port **out, vk_diag *d)
 {
     rtl_config cfg;
     int r = read_config(o, &cfg, d);
     if (r != VK_OK)
         return r;
     vk_port *p;
-    r = vk_port_new(net, &rtl_ops, id, "rtl8139", sizeof(vk_rtl8139), &p, d);
+    r = vk_port_new(net, &rtl_ops, id, model, sizeof(vk_rtl8139), &p, d);
     if (r != VK_OK)
         return r;
     /* from here on the net owns p and frees it with rtl_cleanup */
@@ -1304,4 +1270,4 @@ static int rtl_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o
     return VK_OK;
 }
 
-const vk_nic_model vk_nic_rtl8139 = {"rtl8139", rtl_keys, rtl_create};
+const vk_nic_card vk_rtl8139_card = {rtl_create};

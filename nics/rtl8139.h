@@ -44,9 +44,15 @@
 
 #include "core/port.h"
 #include "core/topology.h"
+#include "nics/nic.h"
 #include "nics/guest_mem.h"
 
-extern const vk_nic_model vk_nic_rtl8139;
+/* The card, and its guest-driver half (nics/rtl8139_driver.c), which depends on
+ * the card and never the reverse: nics/registry.c pairs them as the model
+ * rtl8139 (see vk_nic_models in nic.h). */
+extern const vk_nic_card vk_rtl8139_card;
+extern const char *const vk_rtl8139_keys[];
+extern const vk_nic_driver vk_rtl8139_driver;
 
 /* Register offsets (RTL8139C(L)+ datasheet; QEMU's names in comments). */
 enum {

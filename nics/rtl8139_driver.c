@@ -339,10 +339,10 @@ static uint32_t cp_plan(const vk_rtl8139 *s, uint8_t *frame, size_t len, bool *l
 {
     l4_info l;
     *large = false;
-    if (s->cfg.offload == RTL_OFFLOAD_NONE || !find_l4(frame, len, &l))
+    if (s->cfg.offload == VK_NIC_OFFLOAD_NONE || !find_l4(frame, len, &l))
         return 0;
     bool tcp = l.ip.proto == VK_IP_PROTO_TCP;
-    if (s->cfg.offload == RTL_OFFLOAD_TSO && tcp && len > DRV_MTU_FRAME &&
+    if (s->cfg.offload == VK_NIC_OFFLOAD_TSO && tcp && len > DRV_MTU_FRAME &&
         l.hdr_len - VK_ETH_HLEN < 1500) {
         *large = true;
         uint32_t mss = (uint32_t)(1500 - (l.hdr_len - VK_ETH_HLEN));
@@ -592,7 +592,7 @@ static void refill_timer_cb(void *arg, uint64_t now)
     wr(p, VK_RTL_IMR, DRV_CP_IMR, 2);
 }
 
-int vk_rtl8139_driver_init(vk_port *p)
+static int drv_probe(vk_port *p)
 {
     vk_rtl8139 *s = rtl_of(p);
     rtl_driver *d = &s->drv;
@@ -606,13 +606,13 @@ int vk_rtl8139_driver_init(vk_port *p)
     int r = legacy(s) ? legacy_init(p, mac) : cp_init(p, mac);
     if (r != VK_OK)
         return r;
-    s->irq_cb = drv_irq;
+    vk_nic_request_irq(p, drv_irq);
     d->up = true;
     wr(p, VK_RTL_IMR, legacy(s) ? DRV_LEGACY_IMR : DRV_CP_IMR, 2);
     return VK_OK;
 }
 
-void vk_rtl8139_driver_cleanup(vk_port *p)
+static void drv_remove(vk_port *p)
 {
     rtl_driver *d = &rtl_of(p)->drv;
     if (d->refill_timer != NULL)
@@ -634,7 +634,7 @@ static int drv_send(vk_port *p, const uint8_t *data, size_t len)
     return legacy(s) ? legacy_send(p, data, len) : cp_send(p, data, len);
 }
 
-const vk_nic_guest_ops vk_rtl8139_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = drv_send,
 };
 
@@ -690,3 +690,10 @@ const vk_rtl8139_driver_stats *vk_rtl8139_driver_stats_of(vk_port *p)
 {
     return &rtl_of(p)->drv.stats;
 }
+
+/* The pairing's driver side (nics/registry.c): the card knows none of it. */
+const vk_nic_driver vk_rtl8139_driver = {
+    .probe = drv_probe,
+    .remove = drv_remove,
+    .ops = &guest_ops,
+};

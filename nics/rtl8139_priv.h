@@ -24,19 +24,12 @@ typedef enum rtl_mode {
     RTL_MODE_LEGACY,
 } rtl_mode;
 
-typedef enum rtl_offload {
-    RTL_OFFLOAD_NONE,
-    RTL_OFFLOAD_CSUM,
-    RTL_OFFLOAD_TSO,
-} rtl_offload;
-
 typedef struct rtl_config {
     rtl_mode mode;
     unsigned rx_ring, tx_ring, rx_buffers; /* C+ */
     uint32_t rx_ring_bytes;                /* legacy */
     uint64_t rx_refill_delay;
-    rtl_offload offload;
-    bool driver;
+    vk_nic_offload offload;
 } rtl_config;
 
 /* The 93C46 serial EEPROM behind 9346CR (QEMU's EEprom9346). */
@@ -108,7 +101,6 @@ typedef struct vk_rtl8139 {
     bool tx_overflow;
     bool in_tx, tx_kick;
     vk_dma_fault fault;
-    void (*irq_cb)(vk_port *p); /* the driver half's interrupt handler */
     rtl_config cfg;
     rtl_driver drv;
 } vk_rtl8139;
@@ -118,9 +110,5 @@ static inline vk_rtl8139 *rtl_of(vk_port *p)
     return (vk_rtl8139 *)p->priv;
 }
 
-/* The driver half, for the model's create() in rtl8139.c. */
-extern const vk_nic_guest_ops vk_rtl8139_guest_ops;
-int vk_rtl8139_driver_init(vk_port *p);
-void vk_rtl8139_driver_cleanup(vk_port *p);
 
 #endif

@@ -23,7 +23,7 @@
 #define VNET_CTRL_QUEUE 64
 
 /* What the device offers; CTRL_VLAN and MQ are not implemented. */
-static const uint64_t vnet_offered =
+static const uint64_t vk_vnet_offered =
     1ull << VK_VIRTIO_NET_F_CSUM | 1ull << VK_VIRTIO_NET_F_GUEST_CSUM |
     1ull << VK_VIRTIO_NET_F_MAC | 1ull << VK_VIRTIO_NET_F_GUEST_TSO4 |
     1ull << VK_VIRTIO_NET_F_GUEST_TSO6 | 1ull << VK_VIRTIO_NET_F_GUEST_ECN |
@@ -60,9 +60,9 @@ void vk_vnet_hdr_parse(const uint8_t in[VK_VNET_HDR_LEN], vk_vnet_hdr *h)
     h->num_buffers = f[4];
 }
 
-void vnet_device_error(vk_virtio_net *v, const char *fmt, ...)
+void vk_vnet_device_error(vk_virtio_net *v, const char *fmt, ...)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     if (!dv->broken) {
         va_list ap;
         va_start(ap, fmt);
@@ -75,37 +75,38 @@ void vnet_device_error(vk_virtio_net *v, const char *fmt, ...)
 }
 
 /* A queue failed: its message becomes the device's. */
-void vnet_queue_error(vk_virtio_net *v, uint16_t q)
+void vk_vnet_queue_error(vk_virtio_net *v, uint16_t q)
 {
     static const char *const names[] = {"rx", "tx", "ctrl"};
-    vnet_device_error(v, "virtio-net %s queue: %s", names[q],
+    vk_vnet_device_error(v, "virtio-net %s queue: %s", names[q],
                       v->dev.vq[q].error[0] ? v->dev.vq[q].error : "guest error");
 }
 
-bool vnet_queue_usable(vk_virtio_net *v, uint16_t q)
+bool vk_vnet_queue_usable(vk_virtio_net *v, uint16_t q)
 {
     return !v->dev.broken && (v->dev.status & VK_VIRTIO_S_DRIVER_OK) && v->dev.vq[q].ready;
 }
 
 /* Raises the interrupt for q if the driver wants one (flags / used_event). */
-void vnet_notify_guest(vk_virtio_net *v, uint16_t q)
+void vk_vnet_notify_guest(vk_virtio_net *v, uint16_t q)
 {
     bool want;
     if (vk_vq_should_notify(&v->dev.vq[q], &want) != VK_OK) {
-        vnet_queue_error(v, q);
+        vk_vnet_queue_error(v, q);
         return;
     }
     if (!want)
         return;
     v->dev.stats.interrupts++;
-    vnet_driver_interrupt(v, q);
+    if (v->irq_cb != NULL)
+        v->irq_cb(v, q);
 }
 
 /* ---- reset, features, status ---- */
 
 static void device_reset(vk_virtio_net *v)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     if (dv->held != NULL) {
         vk_port_drop(v->port, dv->held, "virtio-net reset");
         vk_frame_unref(dv->held);
@@ -142,14 +143,14 @@ static bool features_consistent(uint64_t f)
         return false;
     if ((f & (guest_tso | vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_ECN))) && !(f & gcsum))
         return false;
-    if (vnet_has(f, VK_VIRTIO_NET_F_HOST_ECN) && !(f & host_tso))
+    if (vk_vnet_has(f, VK_VIRTIO_NET_F_HOST_ECN) && !(f & host_tso))
         return false;
-    if (vnet_has(f, VK_VIRTIO_NET_F_GUEST_ECN) && !(f & guest_tso))
+    if (vk_vnet_has(f, VK_VIRTIO_NET_F_GUEST_ECN) && !(f & guest_tso))
         return false;
     if ((f & (vk_virtio_bit(VK_VIRTIO_NET_F_CTRL_RX) | vk_virtio_bit(VK_VIRTIO_NET_F_CTRL_MAC_ADDR))) &&
         !(f & ctrl))
         return false;
-    if (vnet_has(f, VK_VIRTIO_NET_F_CTRL_RX_EXTRA) && !vnet_has(f, VK_VIRTIO_NET_F_CTRL_RX))
+    if (vk_vnet_has(f, VK_VIRTIO_NET_F_CTRL_RX_EXTRA) && !vk_vnet_has(f, VK_VIRTIO_NET_F_CTRL_RX))
         return false;
     return true;
 }
@@ -157,16 +158,16 @@ static bool features_consistent(uint64_t f)
 /* The device may refuse FEATURES_OK (3.1.1 step 6): for a feature it did
  * not offer, a broken dependency, or a legacy driver (no VERSION_1: this
  * device is modern-only, as virtio-net-pci with disable-legacy=on). */
-static bool features_acceptable(const vnet_device *dv)
+static bool features_acceptable(const vk_vnet_device *dv)
 {
     uint64_t f = dv->guest_features;
-    return (f & ~dv->host_features) == 0 && vnet_has(f, VK_VIRTIO_F_VERSION_1) &&
+    return (f & ~dv->host_features) == 0 && vk_vnet_has(f, VK_VIRTIO_F_VERSION_1) &&
            features_consistent(f);
 }
 
 static void set_status(vk_virtio_net *v, uint8_t value)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     if (value == 0) {
         device_reset(v);
         return;
@@ -193,14 +194,14 @@ static void queue_enable(vk_virtio_net *v, vk_vq *vq)
 {
     if (vq->ready)
         return;
-    vq->event_idx = vnet_has(v->dev.guest_features, VK_VIRTIO_F_EVENT_IDX);
+    vq->event_idx = vk_vnet_has(v->dev.guest_features, VK_VIRTIO_F_EVENT_IDX);
     if (vq->size > v->dev.qmax[v->dev.qsel]) {
-        vnet_device_error(v, "virtio-net queue %u: size %u above the maximum %u", v->dev.qsel,
+        vk_vnet_device_error(v, "virtio-net queue %u: size %u above the maximum %u", v->dev.qsel,
                           vq->size, v->dev.qmax[v->dev.qsel]);
         return;
     }
     if (vk_vq_enable(vq) != VK_OK)
-        vnet_queue_error(v, v->dev.qsel);
+        vk_vnet_queue_error(v, v->dev.qsel);
 }
 
 /* Ring addresses and size are frozen once the queue is enabled (4.1.4.3). */
@@ -242,7 +243,7 @@ static uint64_t queue_reg_read(vk_virtio_net *v, vk_virtio_reg reg)
 
 uint64_t vk_virtio_net_reg_read(vk_port *p, vk_virtio_reg reg)
 {
-    vnet_device *dv = &vnet_of(p)->dev;
+    vk_vnet_device *dv = &vk_vnet_of(p)->dev;
     switch (reg) {
     case VK_VIRTIO_DEVICE_FEATURE_SELECT: return dv->dfselect;
     case VK_VIRTIO_DEVICE_FEATURE:
@@ -253,11 +254,11 @@ uint64_t vk_virtio_net_reg_read(vk_port *p, vk_virtio_reg reg)
     case VK_VIRTIO_NUM_QUEUES: return VK_VNET_NQUEUES;
     case VK_VIRTIO_DEVICE_STATUS: return dv->status;
     case VK_VIRTIO_QUEUE_SELECT: return dv->qsel;
-    default: return queue_reg_read(vnet_of(p), reg);
+    default: return queue_reg_read(vk_vnet_of(p), reg);
     }
 }
 
-static void driver_feature_write(vnet_device *dv, uint64_t value)
+static void driver_feature_write(vk_vnet_device *dv, uint64_t value)
 {
     /* features are frozen once FEATURES_OK was accepted (QEMU too) */
     if (dv->gfselect >= 2 || (dv->status & VK_VIRTIO_S_FEATURES_OK))
@@ -269,8 +270,8 @@ static void driver_feature_write(vnet_device *dv, uint64_t value)
 
 void vk_virtio_net_reg_write(vk_port *p, vk_virtio_reg reg, uint64_t value)
 {
-    vk_virtio_net *v = vnet_of(p);
-    vnet_device *dv = &v->dev;
+    vk_virtio_net *v = vk_vnet_of(p);
+    vk_vnet_device *dv = &v->dev;
     switch (reg) {
     case VK_VIRTIO_DEVICE_FEATURE_SELECT: dv->dfselect = (uint32_t)value; break;
     case VK_VIRTIO_DRIVER_FEATURE_SELECT: dv->gfselect = (uint32_t)value; break;
@@ -283,7 +284,7 @@ void vk_virtio_net_reg_write(vk_port *p, vk_virtio_reg reg, uint64_t value)
 
 int vk_virtio_net_config_read(vk_port *p, size_t off, void *buf, size_t len)
 {
-    vk_virtio_net *v = vnet_of(p);
+    vk_virtio_net *v = vk_vnet_of(p);
     uint8_t cfg[10];
     memcpy(cfg, v->dev.mac.b, 6);
     /* VIRTIO_NET_S_LINK_UP follows set_link; the driver half reads it when
@@ -308,7 +309,7 @@ static void tx_emit(void *arg, const uint8_t *seg, size_t seglen)
 }
 
 /* Checks the header as Linux's virtio_net_hdr_to_skb would; NULL if fine. */
-static const char *tx_header_problem(const vnet_device *dv, const vk_vnet_hdr *h, size_t len)
+static const char *tx_header_problem(const vk_vnet_device *dv, const vk_vnet_hdr *h, size_t len)
 {
     if ((h->flags & VK_VNET_HDR_F_NEEDS_CSUM) &&
         (size_t)h->csum_start + h->csum_offset + 2 > len)
@@ -316,13 +317,13 @@ static const char *tx_header_problem(const vnet_device *dv, const vk_vnet_hdr *h
     if (h->gso_type == VK_VNET_HDR_GSO_NONE)
         return NULL;
     uint8_t type = h->gso_type & (uint8_t)~VK_VNET_HDR_GSO_ECN;
-    if (type == VK_VNET_HDR_GSO_TCPV4 && !vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_TSO4))
+    if (type == VK_VNET_HDR_GSO_TCPV4 && !vk_vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_TSO4))
         return "TCPv4 GSO without HOST_TSO4";
-    if (type == VK_VNET_HDR_GSO_TCPV6 && !vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_TSO6))
+    if (type == VK_VNET_HDR_GSO_TCPV6 && !vk_vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_TSO6))
         return "TCPv6 GSO without HOST_TSO6";
     if (type != VK_VNET_HDR_GSO_TCPV4 && type != VK_VNET_HDR_GSO_TCPV6)
         return "unsupported gso_type";
-    if ((h->gso_type & VK_VNET_HDR_GSO_ECN) && !vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_ECN))
+    if ((h->gso_type & VK_VNET_HDR_GSO_ECN) && !vk_vnet_has(dv->guest_features, VK_VIRTIO_NET_F_HOST_ECN))
         return "ECN GSO without HOST_ECN";
     if (h->gso_size == 0)
         return "gso_size 0";
@@ -334,7 +335,7 @@ static const char *tx_header_problem(const vnet_device *dv, const vk_vnet_hdr *h
 /* One frame of len bytes in txbuf (after the header): offloads, then send. */
 static void tx_frame(vk_virtio_net *v, const vk_vnet_hdr *h, uint8_t *frame, size_t len)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     const char *bad = tx_header_problem(dv, h, len);
     int r = VK_OK;
     if (bad == NULL && h->gso_type != VK_VNET_HDR_GSO_NONE) {
@@ -358,10 +359,10 @@ static void tx_frame(vk_virtio_net *v, const vk_vnet_hdr *h, uint8_t *frame, siz
  * does (the driver only needs to know the buffers are free). */
 static int tx_chain(vk_virtio_net *v, vk_vq *vq, const vk_vq_elem *e)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     dv->stats.tx_packets++;
     if (e->out_bytes < VK_VNET_HDR_LEN) {
-        vnet_device_error(v, "virtio-net header not in first element");
+        vk_vnet_device_error(v, "virtio-net header not in first element");
         return VK_EFORMAT;
     }
     if (e->out_bytes > VK_VNET_HDR_LEN + VK_FRAME_MAX) {
@@ -383,19 +384,19 @@ static void tx_run(vk_virtio_net *v)
 {
     vk_vq *vq = &v->dev.vq[VK_VNET_TXQ];
     int r;
-    while (vnet_queue_usable(v, VK_VNET_TXQ) && (r = vk_vq_pop(vq, &v->dev.tx_elem)) != 0) {
+    while (vk_vnet_queue_usable(v, VK_VNET_TXQ) && (r = vk_vq_pop(vq, &v->dev.tx_elem)) != 0) {
         if (r < 0 || tx_chain(v, vq, &v->dev.tx_elem) != VK_OK) {
             if (!v->dev.broken)
-                vnet_queue_error(v, VK_VNET_TXQ);
+                vk_vnet_queue_error(v, VK_VNET_TXQ);
             return;
         }
-        vnet_notify_guest(v, VK_VNET_TXQ);
+        vk_vnet_notify_guest(v, VK_VNET_TXQ);
     }
 }
 
 static void tx_kick(vk_virtio_net *v)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     /* a kick from inside our own TX (the peer answered synchronously and
      * the guest sent again) is served by the loop already running */
     if (dv->in_tx) {
@@ -412,60 +413,54 @@ static void tx_kick(vk_virtio_net *v)
 
 void vk_virtio_net_notify(vk_port *p, uint16_t queue)
 {
-    vk_virtio_net *v = vnet_of(p);
+    vk_virtio_net *v = vk_vnet_of(p);
     v->dev.stats.kicks++;
-    if (queue >= VK_VNET_NQUEUES || !vnet_queue_usable(v, queue))
+    if (queue >= VK_VNET_NQUEUES || !vk_vnet_queue_usable(v, queue))
         return;
     if (queue == VK_VNET_TXQ)
         tx_kick(v);
     else if (queue == VK_VNET_RXQ)
-        vnet_rx_kick(v);
+        vk_vnet_rx_kick(v);
     else
-        vnet_ctrl_kick(v);
+        vk_vnet_ctrl_kick(v);
 }
 
 /* ---- observation ---- */
 
 vk_gmem *vk_virtio_net_gmem(vk_port *p)
 {
-    return &vnet_of(p)->mem;
+    return &vk_vnet_of(p)->mem;
 }
 
 const vk_virtio_net_stats *vk_virtio_net_get_stats(vk_port *p)
 {
-    return &vnet_of(p)->dev.stats;
+    return &vk_vnet_of(p)->dev.stats;
 }
 
 const char *vk_virtio_net_error(vk_port *p)
 {
-    vk_virtio_net *v = vnet_of(p);
+    vk_virtio_net *v = vk_vnet_of(p);
     return v->dev.broken ? v->dev.error : NULL;
 }
 
 /* ---- port and model ---- */
 
-static void vnet_describe(vk_port *self, char *buf, size_t cap)
+static void vk_vnet_cleanup(vk_port *self)
 {
-    char mac[VK_MAC_STRLEN];
-    snprintf(buf, cap, "%s mac=%s", self->model, vk_mac_format(&vnet_of(self)->nic.mac, mac));
-}
-
-static void vnet_cleanup(vk_port *self)
-{
-    vk_virtio_net *v = vnet_of(self);
+    vk_virtio_net *v = vk_vnet_of(self);
     if (v->dev.held != NULL)
         vk_frame_unref(v->dev.held);
-    vnet_driver_free(v);
+    vk_nic_unbind(self);
     free(v->dev.txbuf);
     vk_gmem_destroy(&v->mem);
 }
 
-static const vk_port_ops vnet_port_ops = {
+static const vk_port_ops vk_vnet_port_ops = {
     .kind = "nic",
-    .receive = vnet_receive,
-    .can_receive = vnet_can_receive,
-    .cleanup = vnet_cleanup,
-    .describe = vnet_describe,
+    .receive = vk_vnet_receive,
+    .can_receive = vk_vnet_can_receive,
+    .cleanup = vk_vnet_cleanup,
+    .describe = vk_nic_describe,
 };
 
 void vk_virtio_net_cfg_default(vk_virtio_net_cfg *c)
@@ -474,7 +469,7 @@ void vk_virtio_net_cfg_default(vk_virtio_net_cfg *c)
     c->rx_queue_size = VNET_DEFAULT_QUEUE;
     c->tx_queue_size = VNET_DEFAULT_QUEUE;
     c->rx_buffers = VNET_DEFAULT_QUEUE;
-    c->offload = VK_VNET_OFFLOAD_NONE;
+    c->offload = VK_NIC_OFFLOAD_NONE;
     c->mrg_rxbuf = true;
     c->event_idx = true;
 }
@@ -483,15 +478,15 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
                       const vk_virtio_net_cfg *cfg, vk_port **out, vk_diag *d)
 {
     vk_port *p;
-    int r = vk_port_new(net, &vnet_port_ops, id, "virtio-net-pci", sizeof(vk_virtio_net), &p,
+    int r = vk_port_new(net, &vk_vnet_port_ops, id, "virtio-net-pci", sizeof(vk_virtio_net), &p,
                         d);
     if (r != VK_OK)
         return r;
-    vk_virtio_net *v = vnet_of(p);
+    vk_virtio_net *v = vk_vnet_of(p);
     v->nic.mac = *mac;
-    v->nic.guest = &vnet_guest_ops;
     v->port = p;
-    v->dev.host_features = vnet_offered;
+    v->cfg = *cfg;
+    v->dev.host_features = vk_vnet_offered;
     v->dev.qmax[VK_VNET_RXQ] = cfg->rx_queue_size;
     v->dev.qmax[VK_VNET_TXQ] = cfg->tx_queue_size;
     v->dev.qmax[VK_VNET_CTRLQ] = VNET_CTRL_QUEUE;
@@ -499,12 +494,6 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
     if (v->dev.txbuf == NULL)
         return vk_diag_set(d, VK_ENOMEM, "virtio-net %s: out of memory", id);
     device_reset(v);
-    r = vnet_driver_init(v, cfg);
-    if (r == VK_OK)
-        r = vk_virtio_net_driver_probe(p);
-    if (r != VK_OK)
-        return vk_diag_set(d, r, "-device virtio-net-pci,id=%s: guest driver setup failed: %s",
-                           id, v->dev.broken ? v->dev.error : vk_strerror(r));
     *out = p;
     return VK_OK;
 }
@@ -518,20 +507,6 @@ static int opt_queue_size(vk_opts *o, const char *key, uint16_t *out, vk_diag *d
     if (n & (n - 1))
         return vk_opts_error(o, d, VK_EINVAL, key, "must be a power of 2 between 2 and 1024");
     *out = (uint16_t)n;
-    return VK_OK;
-}
-
-static int opt_offload(vk_opts *o, vk_vnet_offload *out, vk_diag *d)
-{
-    const char *s = vk_opts_get(o, "guest-offload");
-    if (s == NULL || strcmp(s, "none") == 0)
-        *out = VK_VNET_OFFLOAD_NONE;
-    else if (strcmp(s, "csum") == 0)
-        *out = VK_VNET_OFFLOAD_CSUM;
-    else if (strcmp(s, "tso") == 0)
-        *out = VK_VNET_OFFLOAD_TSO;
-    else
-        return vk_opts_error(o, d, VK_EINVAL, "guest-offload", "expected none, csum or tso");
     return VK_OK;
 }
 
@@ -553,19 +528,19 @@ static int parse_cfg(vk_opts *o, vk_virtio_net_cfg *c, vk_diag *d)
         return vk_opts_error(o, d, VK_ERANGE, "rx-buffer-size", "must be at least %d",
                              VK_VNET_HDR_LEN + 60);
     c->rx_buffer_size = (uint32_t)n;
-    if ((r = vk_opts_get_uint(o, "rx-refill-delay", 0, 0, 3600 * VK_NS_PER_SEC,
-                              &c->rx_refill_delay, d)) != VK_OK)
+    if ((r = vk_nic_opts_refill_delay(o, &c->rx_refill_delay, d)) != VK_OK)
         return r;
-    if ((r = opt_offload(o, &c->offload, d)) != VK_OK ||
+    if ((r = vk_nic_opts_offload(o, &c->offload, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "mrg-rxbuf", true, &c->mrg_rxbuf, d)) != VK_OK ||
         (r = vk_opts_get_bool(o, "event-idx", true, &c->event_idx, d)) != VK_OK)
         return r;
     return VK_OK;
 }
 
-static int vnet_model_create(vk_net *net, const char *id, const vk_mac *mac, vk_opts *o,
-                             vk_port **out, vk_diag *d)
+static int vk_vnet_card_create(vk_net *net, const char *model, const char *id, const vk_mac *mac,
+                            vk_opts *o, vk_port **out, vk_diag *d)
 {
+    (void)model; /* both names make the card QEMU calls virtio-net-pci */
     vk_virtio_net_cfg cfg;
     int r = parse_cfg(o, &cfg, d);
     if (r != VK_OK)
@@ -573,10 +548,9 @@ static int vnet_model_create(vk_net *net, const char *id, const vk_mac *mac, vk_
     return vk_virtio_net_new(net, id, mac, &cfg, out, d);
 }
 
-static const char *const vnet_keys[] = {
+const char *const vk_virtio_net_keys[] = {
     "rx-queue-size", "tx-queue-size", "rx-buffers", "rx-buffer-size", "rx-refill-delay",
     "guest-offload", "mrg-rxbuf", "event-idx", NULL,
 };
 
-const vk_nic_model vk_virtio_net_pci_model = {"virtio-net-pci", vnet_keys, vnet_model_create};
-const vk_nic_model vk_virtio_net_model = {"virtio-net", vnet_keys, vnet_model_create};
+const vk_nic_card vk_virtio_net_card = {vk_vnet_card_create};

@@ -127,19 +127,13 @@ enum {
 /* QEMU's MAC_TABLE_ENTRIES: more entries set the overflow flag instead. */
 #define VK_VNET_MAC_TABLE_ENTRIES 64
 
-typedef enum vk_vnet_offload {
-    VK_VNET_OFFLOAD_NONE, /* frames leave the guest complete */
-    VK_VNET_OFFLOAD_CSUM, /* TCP/UDP with NEEDS_CSUM and a pseudo-header sum */
-    VK_VNET_OFFLOAD_TSO,  /* csum, and TCP frames over the MTU as GSO */
-} vk_vnet_offload;
-
 /* The model keys, parsed. */
 typedef struct vk_virtio_net_cfg {
     uint16_t rx_queue_size, tx_queue_size; /* device maxima, used by the driver */
     uint32_t rx_buffers;                   /* posted by the driver */
     uint32_t rx_buffer_size;               /* 0: as Linux for the mode */
     uint64_t rx_refill_delay;              /* ns; 0: reap in the interrupt */
-    vk_vnet_offload offload;
+    vk_nic_offload offload;
     bool mrg_rxbuf, event_idx;
 } vk_virtio_net_cfg;
 
@@ -160,11 +154,16 @@ typedef struct vk_virtio_net_stats {
     uint64_t device_errors; /* entries into NEEDS_RESET */
 } vk_virtio_net_stats;
 
-extern const vk_nic_model vk_virtio_net_pci_model; /* "virtio-net-pci" */
-extern const vk_nic_model vk_virtio_net_model;     /* "virtio-net" alias */
+/* The card, and its guest-driver half (nics/virtio_net_driver.c), which depends on
+ * the card and never the reverse: nics/registry.c pairs them as the models
+ * virtio-net-pci and virtio-net (see vk_nic_models in nic.h). */
+extern const vk_nic_card vk_virtio_net_card;
+extern const char *const vk_virtio_net_keys[];
+extern const vk_nic_driver vk_virtio_net_driver;
 
-/* Creates the card with its guest memory, and lets the driver bring it to
- * DRIVER_OK.  The model's create() parses the keys into a cfg and calls this. */
+/* Creates the card in its reset state, keeping cfg for the driver half
+ * (which sizes guest memory and rings from it when it is probed).  The
+ * card's create() parses the keys into a cfg and calls this. */
 int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
                       const vk_virtio_net_cfg *cfg, vk_port **out, vk_diag *d);
 

@@ -35,7 +35,7 @@
 
 /* ---- ring helpers (driver side) ---- */
 
-static int write_desc(vk_gmem *m, const vnet_drv_queue *q, uint16_t i, uint64_t addr,
+static int write_desc(vk_gmem *m, const vk_vnet_drv_queue *q, uint16_t i, uint64_t addr,
                       uint32_t len, uint16_t flags, uint16_t next)
 {
     uint64_t a = q->desc + 16ull * i;
@@ -47,7 +47,7 @@ static int write_desc(vk_gmem *m, const vnet_drv_queue *q, uint16_t i, uint64_t 
 }
 
 /* Puts head on the available ring (not yet published). */
-static int add_avail(vk_gmem *m, vnet_drv_queue *q, uint16_t head)
+static int add_avail(vk_gmem *m, vk_vnet_drv_queue *q, uint16_t head)
 {
     uint64_t a = q->avail + 4 + 2ull * (q->avail_idx & (q->size - 1));
     if (vk_gmem_write_le16(m, a, head) != VK_OK)
@@ -60,12 +60,12 @@ static int add_avail(vk_gmem *m, vnet_drv_queue *q, uint16_t head)
  * (avail_event with EVENT_IDX, else the used ring's NO_NOTIFY flag). */
 static void publish_and_kick(vk_virtio_net *v, uint16_t qi, uint16_t old_idx)
 {
-    vnet_drv_queue *q = &v->drv.q[qi];
+    vk_vnet_drv_queue *q = &v->drv.q[qi];
     if (q->avail_idx == old_idx || vk_gmem_write_le16(&v->mem, q->avail + 2, q->avail_idx) != VK_OK)
         return;
     uint16_t x = 0;
     bool kick;
-    if (vnet_has(v->drv.features, VK_VIRTIO_F_EVENT_IDX)) {
+    if (vk_vnet_has(v->drv.features, VK_VIRTIO_F_EVENT_IDX)) {
         (void)vk_gmem_read_le16(&v->mem, q->used + 4 + 8ull * q->size, &x);
         kick = vk_vring_need_event(x, q->avail_idx, old_idx);
     } else {
@@ -77,7 +77,7 @@ static void publish_and_kick(vk_virtio_net *v, uint16_t qi, uint16_t old_idx)
 }
 
 /* Next used entry of q, if any: 1 and (id, len), or 0. */
-static int next_used(vk_virtio_net *v, vnet_drv_queue *q, uint32_t *id, uint32_t *len)
+static int next_used(vk_virtio_net *v, vk_vnet_drv_queue *q, uint32_t *id, uint32_t *len)
 {
     uint16_t idx;
     if (q->size == 0 || vk_gmem_read_le16(&v->mem, q->used + 2, &idx) != VK_OK ||
@@ -91,9 +91,9 @@ static int next_used(vk_virtio_net *v, vnet_drv_queue *q, uint32_t *id, uint32_t
 }
 
 /* Asks for an interrupt at the next used entry (Linux virtqueue_enable_cb). */
-static void enable_cb(vk_virtio_net *v, vnet_drv_queue *q)
+static void enable_cb(vk_virtio_net *v, vk_vnet_drv_queue *q)
 {
-    if (vnet_has(v->drv.features, VK_VIRTIO_F_EVENT_IDX))
+    if (vk_vnet_has(v->drv.features, VK_VIRTIO_F_EVENT_IDX))
         (void)vk_gmem_write_le16(&v->mem, q->avail + 4 + 2ull * q->size, q->last_used);
     else
         (void)vk_gmem_write_le16(&v->mem, q->avail, 0);
@@ -103,8 +103,8 @@ static void enable_cb(vk_virtio_net *v, vnet_drv_queue *q)
 
 static int post_rx(vk_virtio_net *v, uint16_t buf)
 {
-    vnet_driver *dr = &v->drv;
-    vnet_drv_queue *q = &dr->q[VK_VNET_RXQ];
+    vk_vnet_driver *dr = &v->drv;
+    vk_vnet_drv_queue *q = &dr->q[VK_VNET_RXQ];
     int r = write_desc(&v->mem, q, buf, dr->rx_bufs + (uint64_t)buf * dr->rx_buf_size,
                        dr->rx_buf_size, VK_VRING_DESC_F_WRITE, 0);
     return r == VK_OK ? add_avail(&v->mem, q, buf) : r;
@@ -113,7 +113,7 @@ static int post_rx(vk_virtio_net *v, uint16_t buf)
 /* Copies used buffer `id` of len bytes to the scratch frame at *have. */
 static bool rx_gather(vk_virtio_net *v, uint32_t id, uint32_t len, size_t skip, size_t *have)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     if (id >= dr->cfg.rx_buffers || len > dr->rx_buf_size || len < skip ||
         *have + (len - skip) > VK_FRAME_MAX)
         return false;
@@ -128,13 +128,13 @@ static bool rx_gather(vk_virtio_net *v, uint32_t id, uint32_t len, size_t skip, 
  * 1 when a frame was taken (delivered if well formed), 0 when none. */
 static int rx_reap_one(vk_virtio_net *v, uint16_t *posted)
 {
-    vnet_driver *dr = &v->drv;
-    vnet_drv_queue *q = &dr->q[VK_VNET_RXQ];
+    vk_vnet_driver *dr = &v->drv;
+    vk_vnet_drv_queue *q = &dr->q[VK_VNET_RXQ];
     uint32_t id, len;
     if (!next_used(v, q, &id, &len))
         return 0;
     uint16_t nbufs = 1;
-    if (vnet_has(dr->features, VK_VIRTIO_NET_F_MRG_RXBUF) && id < dr->cfg.rx_buffers &&
+    if (vk_vnet_has(dr->features, VK_VIRTIO_NET_F_MRG_RXBUF) && id < dr->cfg.rx_buffers &&
         len >= VK_VNET_HDR_LEN)
         (void)vk_gmem_read_le16(&v->mem, dr->rx_bufs + (uint64_t)id * dr->rx_buf_size + 10, &nbufs);
     size_t have = 0;
@@ -157,7 +157,7 @@ static int rx_reap_one(vk_virtio_net *v, uint16_t *posted)
 
 static void rx_poll(vk_virtio_net *v)
 {
-    vnet_drv_queue *q = &v->drv.q[VK_VNET_RXQ];
+    vk_vnet_drv_queue *q = &v->drv.q[VK_VNET_RXQ];
     uint16_t old = q->avail_idx, posted = 0;
     while (rx_reap_one(v, &posted))
         ;
@@ -175,7 +175,7 @@ static void refill_timer(void *arg, uint64_t now)
 
 static void tx_reap(vk_virtio_net *v)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     uint32_t id, len;
     while (next_used(v, &dr->q[VK_VNET_TXQ], &id, &len))
         if (id / 2 < dr->tx_slots)
@@ -193,9 +193,9 @@ static int tx_free_slot(vk_virtio_net *v)
 
 int vk_virtio_net_driver_xmit(vk_port *p, const vk_vnet_hdr *h, const uint8_t *data, size_t len)
 {
-    vk_virtio_net *v = vnet_of(p);
-    vnet_driver *dr = &v->drv;
-    vnet_drv_queue *q = &dr->q[VK_VNET_TXQ];
+    vk_virtio_net *v = vk_vnet_of(p);
+    vk_vnet_driver *dr = &v->drv;
+    vk_vnet_drv_queue *q = &dr->q[VK_VNET_TXQ];
     if (len == 0 || len > VK_FRAME_MAX || q->size == 0)
         return VK_EINVAL;
     tx_reap(v);
@@ -259,7 +259,7 @@ static void offload_tso(const uint8_t *frame, const l4_info *l4, uint64_t featur
 {
     vk_tcp_repr tcp;
     unsigned need = l4->v6 ? VK_VIRTIO_NET_F_HOST_TSO6 : VK_VIRTIO_NET_F_HOST_TSO4;
-    if (l4->proto != IPPROTO_TCP_ || !vnet_has(features, need) ||
+    if (l4->proto != IPPROTO_TCP_ || !vk_vnet_has(features, need) ||
         vk_tcp_parse(frame + l4->off, l4->len, &tcp) != VK_OK)
         return;
     size_t mss = ETH_MTU - l4->ip_hdr_len - tcp.hdr_len;
@@ -272,19 +272,19 @@ static void offload_tso(const uint8_t *frame, const l4_info *l4, uint64_t featur
 
 static int guest_send(vk_port *nic, const uint8_t *data, size_t len)
 {
-    vk_virtio_net *v = vnet_of(nic);
-    vnet_driver *dr = &v->drv;
+    vk_virtio_net *v = vk_vnet_of(nic);
+    vk_vnet_driver *dr = &v->drv;
     vk_vnet_hdr h = {0};
     l4_info l4;
     if (len == 0 || len > VK_FRAME_MAX)
         return VK_EINVAL;
-    if (dr->cfg.offload == VK_VNET_OFFLOAD_NONE || !vnet_has(dr->features, VK_VIRTIO_NET_F_CSUM) ||
+    if (dr->cfg.offload == VK_NIC_OFFLOAD_NONE || !vk_vnet_has(dr->features, VK_VIRTIO_NET_F_CSUM) ||
         !find_l4(data, len, &l4))
         return vk_virtio_net_driver_xmit(nic, &h, data, len);
     /* the offloads rewrite the checksum field: work on a copy */
     memcpy(dr->tx_scratch, data, len);
     offload_csum(dr->tx_scratch, &l4, &h);
-    if (dr->cfg.offload == VK_VNET_OFFLOAD_TSO)
+    if (dr->cfg.offload == VK_NIC_OFFLOAD_TSO)
         offload_tso(dr->tx_scratch, &l4, dr->features, &h);
     return vk_virtio_net_driver_xmit(nic, &h, dr->tx_scratch, len);
 }
@@ -296,7 +296,7 @@ static int guest_send(vk_port *nic, const uint8_t *data, size_t len)
 static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
                               const vk_guest_offload *m)
 {
-    vk_virtio_net *v = vnet_of(nic);
+    vk_virtio_net *v = vk_vnet_of(nic);
     vk_vnet_hdr h = {.flags = VK_VNET_HDR_F_NEEDS_CSUM};
     if (len == 0 || len > VK_FRAME_MAX)
         return VK_EINVAL;
@@ -304,7 +304,7 @@ static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
         h.flags = 0; /* a complete frame */
         return vk_virtio_net_driver_xmit(nic, &h, data, len);
     }
-    if (!vnet_has(v->drv.features, VK_VIRTIO_NET_F_CSUM))
+    if (!vk_vnet_has(v->drv.features, VK_VIRTIO_NET_F_CSUM))
         return VK_EUNSUPP;
     if (m->csum_start > 0xffff || m->csum_offset > 0xffff ||
         m->csum_start + m->csum_offset + 2 > len)
@@ -317,7 +317,7 @@ static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
             m->hdr_len > len)
             return VK_EINVAL;
         unsigned need = l4.v6 ? VK_VIRTIO_NET_F_HOST_TSO6 : VK_VIRTIO_NET_F_HOST_TSO4;
-        if (!vnet_has(v->drv.features, need))
+        if (!vk_vnet_has(v->drv.features, need))
             return VK_EUNSUPP;
         h.gso_type = l4.v6 ? VK_VNET_HDR_GSO_TCPV6 : VK_VNET_HDR_GSO_TCPV4;
         h.gso_size = (uint16_t)m->gso_mss;
@@ -331,18 +331,16 @@ static int guest_send_offload(vk_port *nic, const uint8_t *data, size_t len,
  * RX buffers keep the size chosen at creation. */
 static int guest_set_offload(vk_port *nic, vk_nic_offload mode)
 {
-    static const vk_vnet_offload map[] = {VK_VNET_OFFLOAD_NONE, VK_VNET_OFFLOAD_CSUM,
-                                          VK_VNET_OFFLOAD_TSO};
-    vnet_driver *dr = &vnet_of(nic)->drv;
+    vk_vnet_driver *dr = &vk_vnet_of(nic)->drv;
     if ((unsigned)mode > VK_NIC_OFFLOAD_TSO)
         return VK_EINVAL;
-    if (dr->cfg.offload == map[mode])
+    if (dr->cfg.offload == mode)
         return VK_OK;
-    dr->cfg.offload = map[mode];
+    dr->cfg.offload = mode;
     return vk_virtio_net_driver_probe(nic);
 }
 
-const vk_nic_guest_ops vnet_guest_ops = {
+static const vk_nic_guest_ops guest_ops = {
     .send = guest_send,
     .set_offload = guest_set_offload,
     .send_offload = guest_send_offload,
@@ -353,9 +351,9 @@ const vk_nic_guest_ops vnet_guest_ops = {
 int vk_virtio_net_driver_ctrl(vk_port *p, uint8_t cls, uint8_t cmd, const void *data, size_t len,
                               uint8_t *ack)
 {
-    vk_virtio_net *v = vnet_of(p);
-    vnet_driver *dr = &v->drv;
-    vnet_drv_queue *q = &dr->q[VK_VNET_CTRLQ];
+    vk_virtio_net *v = vk_vnet_of(p);
+    vk_vnet_driver *dr = &v->drv;
+    vk_vnet_drv_queue *q = &dr->q[VK_VNET_CTRLQ];
     uint8_t hdr[2] = {cls, cmd};
     uint64_t b = dr->ctrl_buf;
     uint16_t old = q->avail_idx, d = 0;
@@ -384,14 +382,14 @@ int vk_virtio_net_driver_ctrl(vk_port *p, uint8_t cls, uint8_t cmd, const void *
 
 void vk_virtio_net_driver_poll(vk_port *p)
 {
-    vk_virtio_net *v = vnet_of(p);
+    vk_virtio_net *v = vk_vnet_of(p);
     tx_reap(v);
     rx_poll(v);
 }
 
 static void irq_service(vk_virtio_net *v, uint16_t queue)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     if (queue == VK_VNET_TXQ)
         tx_reap(v);
     else if (queue == VK_VNET_RXQ && dr->cfg.rx_refill_delay > 0 && dr->refill != NULL) {
@@ -402,9 +400,9 @@ static void irq_service(vk_virtio_net *v, uint16_t queue)
     /* the control queue is polled by the command itself */
 }
 
-void vnet_driver_interrupt(vk_virtio_net *v, uint16_t queue)
+static void drv_interrupt(vk_virtio_net *v, uint16_t queue)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     /* an interrupt raised while we handle one (the sink sent a frame that
      * came straight back) is handled by the outer call, as a real guest
      * masks its vector while in the handler */
@@ -433,9 +431,9 @@ static uint64_t wanted_features(const vk_virtio_net_cfg *c)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_MRG_RXBUF);
     if (c->event_idx)
         f |= vk_virtio_bit(VK_VIRTIO_F_EVENT_IDX);
-    if (c->offload != VK_VNET_OFFLOAD_NONE)
+    if (c->offload != VK_NIC_OFFLOAD_NONE)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_CSUM) | vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_CSUM);
-    if (c->offload == VK_VNET_OFFLOAD_TSO)
+    if (c->offload == VK_NIC_OFFLOAD_TSO)
         f |= vk_virtio_bit(VK_VIRTIO_NET_F_HOST_TSO4) | vk_virtio_bit(VK_VIRTIO_NET_F_HOST_TSO6) |
              vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_TSO4) | vk_virtio_bit(VK_VIRTIO_NET_F_GUEST_TSO6);
     return f;
@@ -471,7 +469,7 @@ static void zero_guest(vk_gmem *m, uint64_t addr, uint64_t len)
 static int setup_queue(vk_virtio_net *v, uint16_t qi)
 {
     vk_port *p = v->port;
-    vnet_drv_queue *q = &v->drv.q[qi];
+    vk_vnet_drv_queue *q = &v->drv.q[qi];
     vk_virtio_net_reg_write(p, VK_VIRTIO_QUEUE_SELECT, qi);
     uint64_t max = vk_virtio_net_reg_read(p, VK_VIRTIO_QUEUE_SIZE);
     if (max == 0 || max > q->size)
@@ -492,8 +490,8 @@ static int setup_queue(vk_virtio_net *v, uint16_t qi)
 
 int vk_virtio_net_driver_probe(vk_port *p)
 {
-    vk_virtio_net *v = vnet_of(p);
-    vnet_driver *dr = &v->drv;
+    vk_virtio_net *v = vk_vnet_of(p);
+    vk_vnet_driver *dr = &v->drv;
     vk_virtio_net_reg_write(p, VK_VIRTIO_DEVICE_STATUS, 0);
     vk_virtio_net_reg_write(p, VK_VIRTIO_DEVICE_STATUS, VK_VIRTIO_S_ACKNOWLEDGE);
     vk_virtio_net_reg_write(p, VK_VIRTIO_DEVICE_STATUS,
@@ -525,12 +523,12 @@ static uint32_t rx_buffer_size(const vk_virtio_net_cfg *c)
     if (c->mrg_rxbuf)
         return MERGE_BUFFER_LEN;
     /* Linux "big packets" when it may receive GSO frames, else "small" */
-    if (c->offload == VK_VNET_OFFLOAD_TSO)
+    if (c->offload == VK_NIC_OFFLOAD_TSO)
         return VK_VNET_HDR_LEN + VK_FRAME_MAX;
     return VK_VNET_HDR_LEN + GOOD_PACKET_LEN;
 }
 
-static int alloc_ring(vk_virtio_net *v, vnet_drv_queue *q, uint16_t size)
+static int alloc_ring(vk_virtio_net *v, vk_vnet_drv_queue *q, uint16_t size)
 {
     q->size = size;
     q->desc = vk_gmem_alloc(&v->mem, vk_vq_desc_bytes(size), 4096);
@@ -539,9 +537,9 @@ static int alloc_ring(vk_virtio_net *v, vnet_drv_queue *q, uint16_t size)
     return q->desc && q->avail && q->used ? VK_OK : VK_ENOMEM;
 }
 
-int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
+static int drv_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     uint16_t qsize[VK_VNET_NQUEUES];
     dr->cfg = *cfg;
     dr->rx_buf_size = rx_buffer_size(cfg);
@@ -579,9 +577,9 @@ int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg)
     return VK_OK;
 }
 
-void vnet_driver_free(vk_virtio_net *v)
+static void drv_free(vk_virtio_net *v)
 {
-    vnet_driver *dr = &v->drv;
+    vk_vnet_driver *dr = &v->drv;
     if (dr->refill != NULL)
         vk_timer_free(dr->refill);
     free(dr->tx_busy);
@@ -592,3 +590,29 @@ void vnet_driver_free(vk_virtio_net *v)
     dr->tx_busy = NULL;
     dr->scratch = NULL;
 }
+
+/* The pairing's driver side (nics/registry.c): set up from the card's
+ * configuration, register the interrupt handler, probe. */
+static int drv_bind(vk_port *p)
+{
+    vk_virtio_net *v = vk_vnet_of(p);
+    int r = drv_init(v, &v->cfg);
+    if (r != VK_OK)
+        return r;
+    v->irq_cb = drv_interrupt;
+    return vk_virtio_net_driver_probe(p);
+}
+
+static void drv_unbind(vk_port *p)
+{
+    vk_virtio_net *v = vk_vnet_of(p);
+    v->irq_cb = NULL;
+    drv_free(v);
+}
+
+const vk_nic_driver vk_virtio_net_driver = {
+    .probe = drv_bind,
+    .remove = drv_unbind,
+    .error = vk_virtio_net_error,
+    .ops = &guest_ops,
+};

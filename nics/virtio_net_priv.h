@@ -12,7 +12,7 @@
 #include "nics/virtio_net.h"
 #include "nics/virtqueue.h"
 
-typedef struct vnet_device {
+typedef struct vk_vnet_device {
     uint64_t host_features, guest_features;
     uint32_t dfselect, gfselect;
     uint8_t status;
@@ -34,21 +34,21 @@ typedef struct vnet_device {
     vk_vq_elem tx_elem, ctrl_elem, rx_elem, rx_elem2;
     uint8_t *txbuf;      /* header + frame gathered from a TX chain */
     vk_virtio_net_stats stats;
-} vnet_device;
+} vk_vnet_device;
 
-typedef struct vnet_drv_queue {
+typedef struct vk_vnet_drv_queue {
     uint16_t size;
     uint64_t desc, avail, used;
     uint16_t avail_idx; /* next free avail slot (the driver's shadow) */
     uint16_t last_used;
-} vnet_drv_queue;
+} vk_vnet_drv_queue;
 
 #define VNET_CTRL_DATA_MAX 1024
 
-typedef struct vnet_driver {
+typedef struct vk_vnet_driver {
     vk_virtio_net_cfg cfg;
     uint64_t features;
-    vnet_drv_queue q[VK_VNET_NQUEUES];
+    vk_vnet_drv_queue q[VK_VNET_NQUEUES];
     uint64_t rx_bufs;      /* rx_buffers buffers of buf_size bytes */
     uint32_t rx_buf_size;
     uint64_t tx_bufs;      /* one header + frame slot per TX chain */
@@ -59,44 +59,38 @@ typedef struct vnet_driver {
     bool in_irq, irq_again;
     uint8_t *scratch;      /* one received frame, header stripped */
     uint8_t *tx_scratch;   /* a frame being prepared for offloads */
-} vnet_driver;
+} vk_vnet_driver;
 
 typedef struct vk_virtio_net {
     vk_nic nic; /* first: see nic.h */
     vk_port *port;
     vk_gmem mem;
-    vnet_device dev;
-    vnet_driver drv;
+    vk_vnet_device dev;
+    vk_virtio_net_cfg cfg; /* the model keys, as the card was created with */
+    /* the interrupt line: the handler the driver registered, or NULL */
+    void (*irq_cb)(struct vk_virtio_net *v, uint16_t queue);
+    vk_vnet_driver drv;       /* the driver half's bookkeeping (the card never reads it) */
 } vk_virtio_net;
 
-static inline vk_virtio_net *vnet_of(vk_port *p)
+static inline vk_virtio_net *vk_vnet_of(vk_port *p)
 {
     return (vk_virtio_net *)p->priv;
 }
 
-static inline bool vnet_has(uint64_t features, unsigned bit)
+static inline bool vk_vnet_has(uint64_t features, unsigned bit)
 {
     return (features & vk_virtio_bit(bit)) != 0;
 }
 
 /* Device internals shared by virtio_net.c and virtio_net_rx.c. */
-void vnet_device_error(vk_virtio_net *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vnet_queue_error(vk_virtio_net *v, uint16_t q);
-bool vnet_queue_usable(vk_virtio_net *v, uint16_t q);
-void vnet_notify_guest(vk_virtio_net *v, uint16_t q);
-int vnet_receive(vk_port *self, vk_frame *f);
-bool vnet_can_receive(vk_port *self);
-void vnet_rx_kick(vk_virtio_net *v);
-void vnet_ctrl_kick(vk_virtio_net *v);
+void vk_vnet_device_error(vk_virtio_net *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vk_vnet_queue_error(vk_virtio_net *v, uint16_t q);
+bool vk_vnet_queue_usable(vk_virtio_net *v, uint16_t q);
+void vk_vnet_notify_guest(vk_virtio_net *v, uint16_t q);
+int vk_vnet_receive(vk_port *self, vk_frame *f);
+bool vk_vnet_can_receive(vk_port *self);
+void vk_vnet_rx_kick(vk_virtio_net *v);
+void vk_vnet_ctrl_kick(vk_virtio_net *v);
 
-/* The driver's vk_nic_guest_ops (send through the TX queue). */
-extern const vk_nic_guest_ops vnet_guest_ops;
-
-/* The interrupt line: the device calls it after publishing used entries of
- * `queue` that the driver asked to hear about. */
-void vnet_driver_interrupt(vk_virtio_net *v, uint16_t queue);
-/* Driver setup and teardown inside the port's life. */
-int vnet_driver_init(vk_virtio_net *v, const vk_virtio_net_cfg *cfg);
-void vnet_driver_free(vk_virtio_net *v);
 
 #endif

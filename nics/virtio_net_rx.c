@@ -18,7 +18,7 @@
 
 /* ---- RX filter ---- */
 
-static bool mac_in(const vnet_device *dv, const uint8_t *mac, unsigned from, unsigned to)
+static bool mac_in(const vk_vnet_device *dv, const uint8_t *mac, unsigned from, unsigned to)
 {
     for (unsigned i = from; i < to; i++)
         if (memcmp(dv->macs[i], mac, 6) == 0)
@@ -28,7 +28,7 @@ static bool mac_in(const vnet_device *dv, const uint8_t *mac, unsigned from, uns
 
 /* Why the filter refuses a frame to destination dst, or NULL to accept
  * (QEMU's receive_filter; no VLAN filter since CTRL_VLAN is not offered). */
-static const char *filter_reason(const vnet_device *dv, const uint8_t *dst)
+static const char *filter_reason(const vk_vnet_device *dv, const uint8_t *dst)
 {
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     if (dv->promisc)
@@ -75,14 +75,14 @@ typedef enum rx_result { RX_DONE, RX_WAIT, RX_TOO_BIG, RX_ERROR } rx_result;
 
 static rx_result rx_enough_buffers(vk_virtio_net *v, size_t need)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     vk_vq *vq = &dv->vq[VK_VNET_RXQ];
     uint16_t n;
     if (vk_vq_avail_count(vq, &n) != VK_OK)
         return RX_ERROR;
     if (n == 0)
         return RX_WAIT;
-    if (!vnet_has(dv->guest_features, VK_VIRTIO_NET_F_MRG_RXBUF))
+    if (!vk_vnet_has(dv->guest_features, VK_VIRTIO_NET_F_MRG_RXBUF))
         return RX_DONE;
     bool enough;
     if (vk_vq_avail_in_bytes(vq, need, &dv->rx_elem2, &enough) != VK_OK)
@@ -93,9 +93,9 @@ static rx_result rx_enough_buffers(vk_virtio_net *v, size_t need)
 /* Pops buffers and writes header + frame, QEMU's virtio_net_receive_rcu. */
 static rx_result rx_write(vk_virtio_net *v, const vk_frame *f)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     vk_vq *vq = &dv->vq[VK_VNET_RXQ];
-    bool mrg = vnet_has(dv->guest_features, VK_VIRTIO_NET_F_MRG_RXBUF);
+    bool mrg = vk_vnet_has(dv->guest_features, VK_VIRTIO_NET_F_MRG_RXBUF);
     size_t need = VK_VNET_HDR_LEN + f->len, done = 0;
     rx_result res = rx_enough_buffers(v, need);
     if (res != RX_DONE)
@@ -109,7 +109,7 @@ static rx_result rx_write(vk_virtio_net *v, const vk_frame *f)
         vk_vq_elem *e = i == 0 ? &dv->rx_elem : &dv->rx_elem2;
         if (vk_vq_pop(vq, e) != 1 || e->in_bytes == 0 || (i == 0 && e->in_bytes < VK_VNET_HDR_LEN)) {
             if (!dv->broken && vq->error[0] == '\0')
-                vnet_device_error(v, "virtio-net rx queue: buffer without room for the header");
+                vk_vnet_device_error(v, "virtio-net rx queue: buffer without room for the header");
             return RX_ERROR;
         }
         size_t n = e->in_bytes < need - done ? (size_t)e->in_bytes : need - done;
@@ -137,16 +137,16 @@ static rx_result rx_write(vk_virtio_net *v, const vk_frame *f)
  * once the device state is consistent, since the driver may re-enter. */
 static int rx_deliver(vk_virtio_net *v, vk_frame *f)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     switch (rx_write(v, f)) {
     case RX_DONE:
-        vnet_notify_guest(v, VK_VNET_RXQ);
+        vk_vnet_notify_guest(v, VK_VNET_RXQ);
         return VK_OK;
     case RX_WAIT:
         dv->held = vk_frame_ref(f);
         /* ask for a kick when buffers arrive */
         if (vk_vq_set_notification(&dv->vq[VK_VNET_RXQ], true) != VK_OK)
-            vnet_queue_error(v, VK_VNET_RXQ);
+            vk_vnet_queue_error(v, VK_VNET_RXQ);
         return VK_OK;
     case RX_TOO_BIG:
         dv->stats.rx_too_big++;
@@ -155,15 +155,15 @@ static int rx_deliver(vk_virtio_net *v, vk_frame *f)
     case RX_ERROR:
     default:
         if (!dv->broken)
-            vnet_queue_error(v, VK_VNET_RXQ);
+            vk_vnet_queue_error(v, VK_VNET_RXQ);
         vk_port_drop(v->port, f, "virtio-net RX: device needs reset");
         return VK_EIO;
     }
 }
 
-int vnet_receive(vk_port *self, vk_frame *f)
+int vk_vnet_receive(vk_port *self, vk_frame *f)
 {
-    vk_virtio_net *v = vnet_of(self);
+    vk_virtio_net *v = vk_vnet_of(self);
     const char *why = f->len < 14 && !v->dev.promisc ? "virtio-net RX filter: runt frame"
                       : filter_reason(&v->dev, f->data);
     if (why != NULL) {
@@ -177,14 +177,14 @@ int vnet_receive(vk_port *self, vk_frame *f)
     return r;
 }
 
-bool vnet_can_receive(vk_port *self)
+bool vk_vnet_can_receive(vk_port *self)
 {
-    vk_virtio_net *v = vnet_of(self);
+    vk_virtio_net *v = vk_vnet_of(self);
     uint16_t n;
-    if (!vnet_queue_usable(v, VK_VNET_RXQ) || v->dev.held != NULL)
+    if (!vk_vnet_queue_usable(v, VK_VNET_RXQ) || v->dev.held != NULL)
         return false;
     if (vk_vq_avail_count(&v->dev.vq[VK_VNET_RXQ], &n) != VK_OK) {
-        vnet_queue_error(v, VK_VNET_RXQ);
+        vk_vnet_queue_error(v, VK_VNET_RXQ);
         return false;
     }
     if (n > 0)
@@ -192,14 +192,14 @@ bool vnet_can_receive(vk_port *self)
     /* no buffers: ask the driver to kick us when it posts some (QEMU's
      * virtio_net_has_buffers enables notification the same way) */
     if (vk_vq_set_notification(&v->dev.vq[VK_VNET_RXQ], true) != VK_OK)
-        vnet_queue_error(v, VK_VNET_RXQ);
+        vk_vnet_queue_error(v, VK_VNET_RXQ);
     return false;
 }
 
 /* The driver posted buffers: first the held frame, then the core queue. */
-void vnet_rx_kick(vk_virtio_net *v)
+void vk_vnet_rx_kick(vk_virtio_net *v)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     if (dv->held != NULL) {
         /* cleared first: delivery raises the interrupt and the driver may
          * kick again from inside it */
@@ -215,7 +215,7 @@ void vnet_rx_kick(vk_virtio_net *v)
 
 /* ---- control queue ---- */
 
-static uint8_t ctrl_rx_mode(vnet_device *dv, uint8_t cmd, const uint8_t *data, size_t len)
+static uint8_t ctrl_rx_mode(vk_vnet_device *dv, uint8_t cmd, const uint8_t *data, size_t len)
 {
     bool *flags[] = {&dv->promisc, &dv->allmulti, &dv->alluni, &dv->nomulti, &dv->nouni,
                      &dv->nobcast};
@@ -234,7 +234,7 @@ static uint32_t le32_at(const uint8_t *p)
  * then multicast), each le32 entries + entries * 6 bytes.  As QEMU, a list
  * that does not fit the table sets its overflow flag (accept all of that
  * kind); lengths must match exactly. */
-static uint8_t ctrl_mac_table(vnet_device *dv, const uint8_t *data, size_t len)
+static uint8_t ctrl_mac_table(vk_vnet_device *dv, const uint8_t *data, size_t len)
 {
     uint8_t macs[VK_VNET_MAC_TABLE_ENTRIES][6];
     unsigned in_use = 0, first_multi = 0;
@@ -265,7 +265,7 @@ static uint8_t ctrl_mac_table(vnet_device *dv, const uint8_t *data, size_t len)
     return VK_VNET_OK;
 }
 
-static uint8_t ctrl_mac(vnet_device *dv, uint8_t cmd, const uint8_t *data, size_t len)
+static uint8_t ctrl_mac(vk_vnet_device *dv, uint8_t cmd, const uint8_t *data, size_t len)
 {
     if (cmd == VK_VNET_CTRL_MAC_ADDR_SET) {
         if (len != 6)
@@ -278,7 +278,7 @@ static uint8_t ctrl_mac(vnet_device *dv, uint8_t cmd, const uint8_t *data, size_
     return VK_VNET_ERR;
 }
 
-static uint8_t ctrl_command(vnet_device *dv, const uint8_t *buf, size_t len)
+static uint8_t ctrl_command(vk_vnet_device *dv, const uint8_t *buf, size_t len)
 {
     if (buf[0] == VK_VNET_CTRL_RX)
         return ctrl_rx_mode(dv, buf[1], buf + 2, len - 2);
@@ -291,10 +291,10 @@ static uint8_t ctrl_command(vnet_device *dv, const uint8_t *buf, size_t len)
  * virtio_net_handle_ctrl_iov).  Missing headers are a device error. */
 static int ctrl_chain(vk_virtio_net *v, vk_vq *vq, const vk_vq_elem *e)
 {
-    vnet_device *dv = &v->dev;
+    vk_vnet_device *dv = &v->dev;
     uint8_t buf[2 + VNET_CTRL_DATA_MAX];
     if (e->in_bytes < 1 || e->out_bytes < 2) {
-        vnet_device_error(v, "virtio-net ctrl missing headers");
+        vk_vnet_device_error(v, "virtio-net ctrl missing headers");
         return VK_EFORMAT;
     }
     uint8_t ack = VK_VNET_ERR;
@@ -314,17 +314,17 @@ static int ctrl_chain(vk_virtio_net *v, vk_vq *vq, const vk_vq_elem *e)
     return VK_OK;
 }
 
-void vnet_ctrl_kick(vk_virtio_net *v)
+void vk_vnet_ctrl_kick(vk_virtio_net *v)
 {
     vk_vq *vq = &v->dev.vq[VK_VNET_CTRLQ];
     int r;
-    while (vnet_queue_usable(v, VK_VNET_CTRLQ) && (r = vk_vq_pop(vq, &v->dev.ctrl_elem)) != 0) {
+    while (vk_vnet_queue_usable(v, VK_VNET_CTRLQ) && (r = vk_vq_pop(vq, &v->dev.ctrl_elem)) != 0) {
         if (r < 0 || ctrl_chain(v, vq, &v->dev.ctrl_elem) != VK_OK) {
             if (!v->dev.broken)
-                vnet_queue_error(v, VK_VNET_CTRLQ);
+                vk_vnet_queue_error(v, VK_VNET_CTRLQ);
             return;
         }
-        vnet_notify_guest(v, VK_VNET_CTRLQ);
+        vk_vnet_notify_guest(v, VK_VNET_CTRLQ);
     }
     /* a filter change may let queued frames pass now or be dropped */
     vk_port_flush(v->port);

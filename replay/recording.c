@@ -149,6 +149,7 @@ static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
 typedef struct kslot {
     uint64_t h;           /* 0: empty */
     uint32_t last, count;
+    bool shadowed;        /* a later row with this key was not kept (cap) */
 } kslot;
 
 typedef struct kindex {
@@ -224,6 +225,7 @@ static void kindex_put(kindex *x, kslot *s, uint64_t h, uint32_t row)
     }
     s->last = row;
     s->count++;
+    s->shadowed = false;
 }
 
 /* ---- TCP ---- */
@@ -672,7 +674,7 @@ static vk_rec_ping *ping_find(builder *b, const vk_waddr *dst, uint16_t id, uint
     kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, b->r);
     if (s == NULL)
         b->err = VK_ENOMEM;
-    return s == NULL || s->h == 0 ? NULL : &b->r->ping[s->last];
+    return s == NULL || s->h == 0 || s->shadowed ? NULL : &b->r->ping[s->last];
 }
 
 static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq)
@@ -693,6 +695,13 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
         return dlist_add(&p->replies, &d) == VK_OK ? VK_OK : (b->err = VK_ENOMEM);
     }
     if (r->nping >= VK_REC_FLOWS_MAX) {
+        /* not kept: its replies are orphans, not more replies to an earlier
+         * request that had the same destination, id and seq */
+        ping_key k = {&x->dst, id, seq};
+        kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, r);
+        if (s == NULL)
+            return b->err = VK_ENOMEM;
+        s->shadowed = s->h != 0;
         r->st.flows_full++;
         return VK_OK;
     }

@@ -15,8 +15,8 @@
 #include "nics/nic.h"
 #include "replay/offload.h"
 #include "replay/world_recorded.h"
-#include "tracer/pcapng.h"
 #include "wire/checksum.h"
+#include "wire/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
 #define TX_RETRY_NS 1000u
@@ -161,13 +161,11 @@ static void schedule_next(run *x)
     vk_timer_arm(x->timer, rel);
 }
 
-static void progress(run *x, size_t before)
+static void progress(run *x)
 {
-    vk_replay *r = x->r;
-    if (x->cfg->progress != NULL &&
-        r->injected / VK_REPLAY_PROGRESS_EVERY != before / VK_REPLAY_PROGRESS_EVERY)
-        fprintf(x->cfg->progress, "replay: %zu/%zu guest frames injected, %zu answers\n",
-                r->injected, r->split.guest, r->produced);
+    if (x->cfg->progress != NULL)
+        x->cfg->progress(x->cfg->progress_arg, x->r->injected, x->r->split.guest,
+                         x->r->produced);
 }
 
 static bool offloading(const run *x)
@@ -386,12 +384,11 @@ static void on_inject(void *arg, uint64_t now)
             return;
         }
     }
-    size_t before = r->injected;
     x->next = x->pending_idx[x->npending - 1] + 1;
     r->injected += x->npending;
     free_pending(x);
     x->retries = 0;
-    progress(x, before);
+    progress(x);
     schedule_next(x);
 }
 
@@ -537,6 +534,8 @@ static int build(run *x, vk_diag *d)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     vk_loop_set_epoch(x->loop, x->r->epoch);
     int e = vk_topology_build(x->topo, x->net, x->cfg->reg, d);
+    if (e == VK_OK && vk_decisions_watch(&x->r->decisions, x->net) != VK_OK)
+        e = vk_diag_set(d, VK_EFULL, "replay: cannot watch the network's decisions");
     if (e == VK_OK)
         e = attach(x, d);
     if (e == VK_OK)
@@ -662,7 +661,7 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
         e = execute(&x, d);
     }
     teardown(&x);
-    if (e == VK_OK && compare(&x) != VK_OK)
+    if (e == VK_OK && (compare(&x) != VK_OK || vk_decisions_index(&x.r->decisions) != VK_OK))
         e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
     free_streams(&x);
     if (e != VK_OK) {
@@ -685,6 +684,7 @@ void vk_replay_free(vk_replay *r)
     vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);
+    vk_decisions_free(&r->decisions);
     vk_recording_unref(r->rec); /* borrows the capture */
     vk_capture_free(r->cap);
     free(r);

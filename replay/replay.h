@@ -71,6 +71,7 @@
 #include "nics/nic.h"
 #include "replay/capture.h"
 #include "replay/compare.h"
+#include "replay/decisions.h"
 #include "replay/recording.h"
 #include "replay/rewrite.h"
 #include "replay/split.h"
@@ -79,7 +80,6 @@
 #define VK_REPLAY_SETTLE_DEFAULT (2ull * 1000000000ull)
 /* Retries of a guest frame a NIC refused with VK_EAGAIN (1 us apart). */
 #define VK_REPLAY_TX_RETRIES 100000
-#define VK_REPLAY_PROGRESS_EVERY 10000
 
 typedef enum vk_replay_world {
     VK_REPLAY_WORLD_RECORDED = 0,
@@ -98,7 +98,10 @@ typedef struct vk_replay_config {
     unsigned norm;             /* VK_NORM_* */
     uint64_t settle_ns;
     const vk_trace_config *trace; /* NULL: no tracing */
-    FILE *progress;            /* NULL: no progress lines */
+    /* Called after every guest frame (or TSO group) injected, NULL: never;
+     * an observer (a progress meter) that must not change the run. */
+    void (*progress)(void *arg, size_t injected, size_t guest_total, size_t answers);
+    void *progress_arg;
     bool offload_set;          /* --guest-offload given: */
     vk_nic_offload offload;    /*   its value */
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
@@ -154,6 +157,8 @@ typedef struct vk_replay {
      * many user netdevs were given a world made from it */
     vk_recording *rec;
     size_t worlds;
+    /* every drop and filter note of the run, to explain divergences */
+    vk_decisions decisions;
 } vk_replay;
 
 /* Reads the capture, builds the network, runs, compares.  Errors (bad

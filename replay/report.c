@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wire/describe.h"
@@ -25,17 +26,11 @@ static void describe(const vk_cmp_frame *f, char *buf, size_t cap)
 typedef struct side {
     const vk_cmp_result *cmp;
     const char *got;        /* what a produced frame is called */
+    /* answers: per entry, the time of the previous divergence of its flow
+     * (0: none), the start of the window of decisions that explain it;
+     * NULL: not explained (the wire) */
+    uint64_t *after;
 } side;
-
-static side answers_of(const vk_replay *r)
-{
-    return (side){&r->cmp, "answer"};
-}
-
-static side wire_of(const vk_replay *r)
-{
-    return (side){&r->wire, "wire frame"};
-}
 
 static const vk_cmp_frame *exp_of(const vk_cmp_entry *e)
 {
@@ -47,9 +42,90 @@ static const vk_cmp_frame *prod_of(const vk_cmp_entry *e)
     return e->prod != VK_CMP_NONE ? &e->p : NULL;
 }
 
-static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cmp_entry *e,
-                       FILE *out)
+/* The later of an entry's expected and produced times: where the window of
+ * decisions that explain it ends. */
+static uint64_t entry_upto(const vk_cmp_entry *e)
 {
+    uint64_t upto = e->ts;
+    if (e->exp != VK_CMP_NONE && e->x.ts > upto)
+        upto = e->x.ts;
+    if (e->prod != VK_CMP_NONE && e->p.ts > upto)
+        upto = e->p.ts;
+    return upto;
+}
+
+/* The window starts of decisions.h for every entry of c; NULL when there
+ * is nothing to explain or no memory (the report then goes without). */
+static uint64_t *explain_windows(const vk_replay *r, const vk_cmp_result *c)
+{
+    if (r->decisions.n == 0 || c->divergences == 0)
+        return NULL;
+    uint64_t *after = calloc(c->n + 1, sizeof *after);
+    uint64_t *last = calloc(c->nflows + 1, sizeof *last);
+    if (after == NULL || last == NULL) {
+        free(after);
+        free(last);
+        return NULL;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const vk_cmp_entry *e = &c->e[i];
+        if (e->kind == VK_CMP_MATCH || e->flow >= c->nflows)
+            continue;
+        after[i] = last[e->flow];
+        uint64_t upto = entry_upto(e);
+        if (upto > last[e->flow])
+            last[e->flow] = upto;
+    }
+    free(last);
+    return after;
+}
+
+static side answers_of(const vk_replay *r)
+{
+    return (side){&r->cmp, "answer", explain_windows(r, &r->cmp)};
+}
+
+static side wire_of(const vk_replay *r)
+{
+    return (side){&r->wire, "wire frame", NULL};
+}
+
+/* The decisions that explain entry i of sd: count, first position. */
+static size_t explaining(const vk_replay *r, const side *sd, size_t i, size_t *first)
+{
+    *first = 0;
+    if (sd->after == NULL)
+        return 0;
+    const vk_cmp_entry *e = &sd->cmp->e[i];
+    return vk_decisions_find(&r->decisions, vk_cmp_flow(sd->cmp, e), sd->after[i],
+                             entry_upto(e), first);
+}
+
+static const char *dir_word(const vk_decision *x)
+{
+    return x->dir == VK_DIR_IN ? "in" : "out";
+}
+
+#define EXPLAIN_TEXT_MAX 6
+
+static void text_explain(const vk_replay *r, const side *sd, size_t i, FILE *out)
+{
+    size_t first, n = explaining(r, sd, i, &first);
+    for (size_t k = 0; k < n && k < EXPLAIN_TEXT_MAX; k++) {
+        const vk_decision *x = vk_decisions_at(&r->decisions, first + k);
+        char t[32];
+        rel_time(r, x->ts, t, sizeof t);
+        fprintf(out, "     network: %ss %s %s %s: %s -- %s\n", t, x->port,
+                x->drop ? "dropped" : "passed", dir_word(x), x->text, x->summary);
+    }
+    if (n > EXPLAIN_TEXT_MAX)
+        fprintf(out, "     network: ... %zu more in this flow (--report FILE.json lists all)\n",
+                n - EXPLAIN_TEXT_MAX);
+}
+
+static void text_entry(const vk_replay *r, const side *sd, size_t n, size_t i, FILE *out)
+{
+    const vk_cmp_entry *e = &sd->cmp->e[i];
     char t[32], desc[320];
     rel_time(r, e->ts, t, sizeof t);
     const vk_cmp_frame *x = exp_of(e), *p = prod_of(e);
@@ -72,6 +148,7 @@ static void text_entry(const vk_replay *r, const side *sd, size_t n, const vk_cm
         describe(p, desc, sizeof desc);
         fprintf(out, "     got:      %s\n", desc);
     }
+    text_explain(r, sd, i, out);
 }
 
 static void text_divergences(const vk_replay *r, const side *sd, size_t max_diffs, FILE *out)
@@ -80,7 +157,7 @@ static void text_divergences(const vk_replay *r, const side *sd, size_t max_diff
     size_t shown = 0;
     for (size_t i = 0; i < c->n && shown < max_diffs; i++)
         if (c->e[i].kind != VK_CMP_MATCH)
-            text_entry(r, sd, ++shown, &c->e[i], out);
+            text_entry(r, sd, ++shown, i, out);
     if (shown < c->divergences)
         fprintf(out, "  ... %zu more (--max-diffs N, or --report FILE.json for all)\n",
                 c->divergences - shown);
@@ -188,6 +265,12 @@ void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
                 c->divergences == 1 ? "" : "s", c->matched);
         side sd = answers_of(r);
         text_divergences(r, &sd, max_diffs, out);
+        free(sd.after);
+        if (r->decisions.drops + r->decisions.notes > 0)
+            fprintf(out, "replay: the network dropped %" PRIu64 " frame%s and filters passed %"
+                         PRIu64 " on with a note (delayed, corrupted, duplicated...); each "
+                         "divergence above lists those of its flow since the one before\n",
+                    r->decisions.drops, r->decisions.drops == 1 ? "" : "s", r->decisions.notes);
     }
     if (r->wire_checked)
         text_wire(r, max_diffs, out);
@@ -233,8 +316,31 @@ static void json_frame(FILE *out, const vk_replay *r, const char *name, const ch
     fputc('}', out);
 }
 
-static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_cmp_entry *e)
+static void json_explain(FILE *out, const vk_replay *r, const side *sd, size_t i)
 {
+    size_t first, n = explaining(r, sd, i, &first);
+    if (sd->after == NULL)
+        return;
+    fputs(", \"network\": [", out);
+    for (size_t k = 0; k < n; k++) {
+        const vk_decision *x = vk_decisions_at(&r->decisions, first + k);
+        char t[32];
+        rel_time(r, x->ts, t, sizeof t);
+        fprintf(out, "%s{\"time\": %s, \"port\": ", k ? ", " : "", t);
+        vk_json_string(out, x->port);
+        fprintf(out, ", \"direction\": \"%s\", \"dropped\": %s, \"decision\": ", dir_word(x),
+                x->drop ? "true" : "false");
+        vk_json_string(out, x->text);
+        fputs(", \"summary\": ", out);
+        vk_json_string(out, x->summary);
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
+static void json_entry(FILE *out, const vk_replay *r, const side *sd, size_t i)
+{
+    const vk_cmp_entry *e = &sd->cmp->e[i];
     fprintf(out, "    {\"kind\": \"%s\", \"flow\": ", vk_cmp_kind_name(e->kind));
     vk_json_string(out, vk_cmp_flow(sd->cmp, e));
     json_frame(out, r, "expected", "frame", exp_of(e));
@@ -245,6 +351,8 @@ static void json_entry(FILE *out, const vk_replay *r, const side *sd, const vk_c
         fputs(", \"diff\": ", out);
         vk_json_string(out, e->diff);
     }
+    if (e->kind != VK_CMP_MATCH)
+        json_explain(out, r, sd, i);
     fputc('}', out);
 }
 
@@ -261,7 +369,7 @@ static void json_wire(FILE *out, const vk_replay *r)
             r->offload_stats.plain);
     side sd = wire_of(r);
     for (size_t i = 0; i < c->n; i++) {
-        json_entry(out, r, &sd, &c->e[i]);
+        json_entry(out, r, &sd, i);
         fputs(i + 1 < c->n ? ",\n" : "\n", out);
     }
     fputs("  ]\n  }", out);
@@ -320,14 +428,18 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
     fprintf(out,
             "],\n  \"verdict\": \"%s\",\n  \"matched\": %zu,\n  \"divergences\": %zu,\n"
             "  \"guest_frames\": %zu,\n  \"injected\": %zu,\n  \"expected_frames\": %zu,\n"
-            "  \"produced_frames\": %zu,\n  \"rewritten\": %" PRIu64 ",\n  \"results\": [\n",
+            "  \"produced_frames\": %zu,\n  \"rewritten\": %" PRIu64 ",\n"
+            "  \"network_drops\": %" PRIu64 ",\n  \"network_notes\": %" PRIu64 ",\n"
+            "  \"network_unrecorded\": %" PRIu64 ",\n  \"results\": [\n",
             vk_replay_divergences(r) ? "fail" : "pass", c->matched, c->divergences, r->split.guest,
-            r->injected, c->nexp, c->nprod, r->rw.frames_rewritten);
+            r->injected, c->nexp, c->nprod, r->rw.frames_rewritten, r->decisions.drops,
+            r->decisions.notes, r->decisions.lost);
     side sd = answers_of(r);
     for (size_t i = 0; i < c->n; i++) {
-        json_entry(out, r, &sd, &c->e[i]);
+        json_entry(out, r, &sd, i);
         fputs(i + 1 < c->n ? ",\n" : "\n", out);
     }
+    free(sd.after);
     fputs("  ]", out);
     if (r->wire_checked)
         json_wire(out, r);

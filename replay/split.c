@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 /* The user network's virtual hosts: 52:55 + IPv4 address, 52:56 + the
  * last 4 bytes of an IPv6 address (backends/user). */

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 #include "wire/pcapfile.h"
 
 /* Per --trace-dir file: 256 KiB makes a write(2) carry hundreds of records;

@@ -35,6 +35,7 @@ struct vk_pcapfile_reader {
     uint32_t snaplen;
     uint8_t *buf;
     size_t start, end; /* unread bytes are buf[start..end) */
+    uint64_t read_total; /* bytes read(2) so far */
 };
 
 struct vk_pcapfile_writer {
@@ -106,6 +107,7 @@ static int fill(vk_pcapfile_reader *r, size_t want)
         if (n == 0)
             r->eof = true;
         r->end += (size_t)n;
+        r->read_total += (uint64_t)n;
     }
     return VK_OK;
 }
@@ -225,6 +227,11 @@ int vk_pcapfile_next(vk_pcapfile_reader *r, vk_pcapfile_record *rec, vk_diag *d)
 uint32_t vk_pcapfile_snaplen(const vk_pcapfile_reader *r)
 {
     return r->snaplen;
+}
+
+uint64_t vk_pcapfile_offset(const vk_pcapfile_reader *r)
+{
+    return r->read_total - (uint64_t)(r->end - r->start);
 }
 
 void vk_pcapfile_close_read(vk_pcapfile_reader *r)

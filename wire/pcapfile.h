@@ -59,6 +59,8 @@ int vk_pcapfile_open_read(const char *path, vk_pcapfile_reader **out, vk_diag *d
 int vk_pcapfile_next(vk_pcapfile_reader *r, vk_pcapfile_record *rec, vk_diag *d);
 /* The snapshot length in effect (libpcap's reading of the header). */
 uint32_t vk_pcapfile_snaplen(const vk_pcapfile_reader *r);
+/* Bytes of the file taken so far: the offset of the next record. */
+uint64_t vk_pcapfile_offset(const vk_pcapfile_reader *r);
 void vk_pcapfile_close_read(vk_pcapfile_reader *r);
 
 /* Creates (truncates) path and buffers the file header.  buffer is the

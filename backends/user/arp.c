@@ -164,7 +164,7 @@ static void hold_expire(void *arg, uint64_t now)
 static bool is_broadcast(const vk_user *u, vk_ip4 dst)
 {
     uint32_t v = vk_ip4_to_u32(dst), mask = vk_ip4_to_u32(u->cfg.mask);
-    return v == 0xffffffffu || (vk_user_in_net(u, dst) && (v & ~mask) == ~mask);
+    return vk_ip4_is_broadcast(dst) || (vk_user_in_net(u, dst) && (v & ~mask) == ~mask);
 }
 
 void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now)

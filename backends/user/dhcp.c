@@ -94,7 +94,7 @@ static int send_reply(vk_user *u, const vk_user_rx *rx, const vk_dhcp_repr *req,
     vk_dhcp_repr rep = {.op = VK_BOOTP_REPLY, .htype = 1, .hlen = 6, .xid = req->xid,
                         .siaddr = u->cfg.host};
     memcpy(rep.chaddr, req->chaddr, 6);
-    rep.yiaddr = yiaddr ? *yiaddr : vk_ip4_from_u32(0xffffffffu);
+    rep.yiaddr = yiaddr ? *yiaddr : vk_ip4_broadcast();
     if (yiaddr && u->cfg.bootfile)
         snprintf(rep.file, sizeof rep.file, "%s", u->cfg.bootfile);
     uint8_t buf[DHCP_REPLY_LEN];
@@ -109,7 +109,7 @@ static int send_reply(vk_user *u, const vk_user_rx *rx, const vk_dhcp_repr *req,
     }
     if (vk_dhcp_finish(&w, DHCP_REPLY_LEN) != VK_OK)
         return vk_user_drop(u, rx, "DHCP: reply does not fit");
-    vk_user_udp_output(u, u->cfg.host, VK_UDP_PORT_BOOTPS, vk_ip4_from_u32(0xffffffffu),
+    vk_user_udp_output(u, u->cfg.host, VK_UDP_PORT_BOOTPS, vk_ip4_broadcast(),
                        VK_UDP_PORT_BOOTPC, IPTOS_LOWDELAY, buf, w.off, rx->now);
     return VK_OK;
 }

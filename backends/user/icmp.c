@@ -220,8 +220,8 @@ static int to_world(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
         return vk_user_to_world4(u, rx, ip, 0, 0, raw, raw_len);
     if (icmp->type != VK_ICMP_ECHO_REQUEST)
         return vk_user_drop(u, rx, "ICMP: only echo requests go to the outside");
-    if (vk_ip4_to_u32(ip->src) == 0 || vk_ip4_to_u32(ip->dst) == 0xffffffffu ||
-        ip->dst.b[0] >= 224)
+    if (vk_ip4_to_u32(ip->src) == 0 || vk_ip4_is_broadcast(ip->dst) ||
+        vk_ip4_is_multicast_or_reserved(ip->dst))
         return vk_user_drop(u, rx, "ICMP: echo request with an unspecified, broadcast or "
                                    "multicast address");
     vk_world_flow flow = {.family = 4, .proto = VK_IP_PROTO_ICMP, .src4 = ip->src,

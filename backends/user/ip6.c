@@ -64,7 +64,7 @@ static bool is_own6(const vk_user *u, const vk_ip6 *a)
 
 static void ndp_learn(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
 {
-    if (ip6_zero(ip) || ip->b[0] == 0xff || vk_mac_is_multicast(mac))
+    if (ip6_zero(ip) || vk_ip6_is_multicast(ip) || vk_mac_is_multicast(mac))
         return;
     for (size_t i = 0; i < VK_USER_NDP_TABLE_SIZE; i++)
         if (u->ndp[i].used && ip6_eq(&u->ndp[i].ip, ip)) {
@@ -78,7 +78,7 @@ static void ndp_learn(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
 
 static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
 {
-    if (ip->b[0] == 0xff) {
+    if (vk_ip6_is_multicast(ip)) {
         *out = (vk_mac){{0x33, 0x33, ip->b[12], ip->b[13], ip->b[14], ip->b[15]}};
         return true;
     }
@@ -154,7 +154,7 @@ void vk_user_icmp_error6(vk_user *u, const uint8_t *quoted, size_t len, uint8_t 
     vk_ipv6_repr q;
     if (len < VK_IPV6_HLEN || vk_ipv6_parse(quoted, len, &q) != VK_OK)
         return;
-    if (q.src.b[0] == 0xff || ip6_zero(&q.src))
+    if (vk_ip6_is_multicast(&q.src) || ip6_zero(&q.src))
         return;
     size_t max = VK_USER_MTU - VK_IPV6_HLEN - 8;
     size_t n = len < max ? len : max;
@@ -204,7 +204,7 @@ static int handle_ns(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
                      const vk_icmpv6_repr *ns)
 {
     bool dad = ip6_zero(&ip->src);
-    if (ns->target.b[0] == 0xff || (dad && ip->dst.b[0] != 0xff))
+    if (vk_ip6_is_multicast(&ns->target) || (dad && !vk_ip6_is_multicast(&ip->dst)))
         return vk_user_drop(u, rx, "NDP: malformed neighbor solicitation");
     if (!is_own6(u, &ns->target))
         return vk_user_drop(u, rx, "NDP: solicitation for an address not of the stack");
@@ -242,7 +242,7 @@ static int handle_nd(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,
     case VK_ICMPV6_NEIGHBOR_ADVERT:
         /* libslirp: not for a multicast target, nor solicited to a group */
         if (m->target.b[0] != 0xff &&
-            (ip->dst.b[0] != 0xff || !(m->na_flags & VK_ND_NA_SOLICITED)))
+            (!vk_ip6_is_multicast(&ip->dst) || !(m->na_flags & VK_ND_NA_SOLICITED)))
             ndp_learn(u, &ip->src, &rx->eth.src);
         return VK_OK;
     default:
@@ -262,7 +262,7 @@ static int icmp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip)
         return handle_nd(u, rx, ip, &m);
     if (m.type == VK_ICMPV6_ECHO_REQUEST && is_own6(u, &ip->dst))
         return handle_echo(u, rx, ip, &m);
-    if (m.type == VK_ICMPV6_ECHO_REQUEST && ip->dst.b[0] != 0xff && !u->cfg.restricted)
+    if (m.type == VK_ICMPV6_ECHO_REQUEST && !vk_ip6_is_multicast(&ip->dst) && !u->cfg.restricted)
         return vk_user_icmp6_echo_out(u, rx, ip, rx->eth.payload, ip->hdr_len + ip->payload_len);
     return vk_user_drop(u, rx, "ICMPv6: type not served");
 }
@@ -281,7 +281,7 @@ int vk_user_ip6_input(vk_user *u, const vk_user_rx *rx)
         return vk_user_tcp6_input(u, rx, &ip);
     if (ip.proto == VK_IP_PROTO_UDP && ip.dst.b[0] != 0xff && !ip6_zero(&ip.src))
         return vk_user_udp6_input(u, rx, &ip);
-    if (is_own6(u, &ip.dst) || ip.dst.b[0] == 0xff || u->cfg.restricted ||
+    if (is_own6(u, &ip.dst) || vk_ip6_is_multicast(&ip.dst) || u->cfg.restricted ||
         ip.proto != VK_IP_PROTO_UDP)
         return vk_user_drop(u, rx, "IPv6: only ICMPv6 is served by the stack");
     vk_world_flow flow = {.family = 6, .proto = ip.proto, .src6 = ip.src, .dst6 = ip.dst};

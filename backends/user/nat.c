@@ -74,7 +74,7 @@ int vk_user_nat_dst(vk_user *u, const vk_world_flow *flow, vk_waddr *dst, uint64
                 return VK_EPORTUNREACH;
             return dns_upstream(u, 4, dst, now);
         }
-        if (ip4_eq(flow->dst4, u->cfg.host) || vk_ip4_to_u32(flow->dst4) == 0xffffffffu)
+        if (ip4_eq(flow->dst4, u->cfg.host) || vk_ip4_is_broadcast(flow->dst4))
             dst->ip4 = vk_ip4_from_u32(0x7f000001u);
         return VK_OK;
     }

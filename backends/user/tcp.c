@@ -173,7 +173,7 @@ int vk_user_tcp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                   vk_csum_pseudo4(&ip->src, &ip->dst, VK_IP_PROTO_TCP), &seg);
     if (r != VK_OK)
         return r;
-    if (vk_ip4_to_u32(ip->dst) == 0xffffffffu || ip->dst.b[0] >= 224 ||
+    if (vk_ip4_is_broadcast(ip->dst) || vk_ip4_is_multicast_or_reserved(ip->dst) ||
         vk_ip4_to_u32(ip->src) == 0)
         return vk_user_drop(u, rx, "TCP: broadcast, multicast or unspecified address");
     vk_user_tcp_key k = {.family = 4, .gaddr = ip->src.b, .faddr = ip->dst.b,
@@ -189,7 +189,7 @@ int vk_user_tcp6_input(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip)
     if (r != VK_OK)
         return r;
     static const vk_ip6 zero;
-    if (ip->dst.b[0] == 0xff || memcmp(&ip->src, &zero, sizeof zero) == 0)
+    if (vk_ip6_is_multicast(&ip->dst) || memcmp(&ip->src, &zero, sizeof zero) == 0)
         return vk_user_drop(u, rx, "TCP: multicast or unspecified address");
     vk_user_tcp_key k = {.family = 6, .gaddr = ip->src.b, .faddr = ip->dst.b,
                          .gport = seg.src_port, .fport = seg.dst_port};

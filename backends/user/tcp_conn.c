@@ -10,8 +10,8 @@
  *    unreachable (IPv6: no route / address unreachable); a later failure or
  *    75 s without an answer: the same RST|ACK.
  *  - Toward the guest: segments of MTU - 60 (1440) on a connection the
- *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd one,
- *    capped by the guest's MSS (at least 32);
+ *    guest opened (libslirp's tcp_newtcpcb), MTU - 40 on a hostfwd or
+ *    guestfwd one, capped by the guest's MSS (at least 32; 0 is none);
  *    congestion window from one MSS (slow start, then congestion avoidance);
  *    a segment goes out whenever there is something and room in the window
  *    (libslirp disabled Nagle); PSH on the segment that empties the buffer;
@@ -24,6 +24,9 @@
  *    already advertised, RFC 9293 3.8.6.2.2).  The world is read only up to
  *    the room in `snd` and the guest's window (plus one MSS, so a zero
  *    window can be probed), so a slow guest leaves the data in the world.
+ *    Bytes past the window (all of a segment's into a zero window) and
+ *    bytes no buffer can take (VK_USER_TCP_MEMORY_MAX) are dropped with a
+ *    traced reason; the segment's ACK is still taken.
  *  - Timers: retransmission with libslirp's RTO rules in slow ticks of
  *    500 ms (initial 6 s, Jacobson/Karels, 1 s..12 s, backoff 1..64, drop
  *    after 12 retransmits with a RST); persist probes 5..60 s into a zero
@@ -720,6 +723,17 @@ static void hash_remove(vk_user_tcp_conn *c)
 
 /* ---- opening ---- */
 
+/* The guest's MSS option caps ours as libslirp's tcp_mss does: an offer of
+ * 0 is no offer (Linux ignores it too), any other at least 32. */
+static void take_peer_mss(vk_user_tcp_conn *c, const vk_tcp_repr *seg)
+{
+    if (!seg->has_mss || seg->mss == 0)
+        return;
+    uint16_t m = seg->mss < 32 ? 32 : seg->mss;
+    if (m < c->mss)
+        c->mss = m;
+}
+
 int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp_repr *seg,
                          const char *guestfwd_target, uint64_t now)
 {
@@ -735,11 +749,7 @@ int vk_user_tcp_conn_syn(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tcp
      * connection is answered with the SYN at hand, whose MSS option
      * libslirp's tcp_dooptions applies (tcp_mss: MTU - 40 capped by it). */
     c->mss = VK_USER_MTU - (guestfwd_target != NULL ? 40 : 60);
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
     c->snd_wnd = seg->window;
     c->max_sndwnd = seg->window;
@@ -894,8 +904,8 @@ static void take_fin(vk_user_tcp_conn *c, uint64_t now)
     }
 }
 
-/* Keeps an out-of-order segment; false when the queue is full. */
-static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size_t n, bool fin)
+/* Keeps an out-of-order segment: NULL, or why it could not (a cap). */
+static const char *ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size_t n, bool fin)
 {
     vk_user_tcp *t = tcp_of(c);
     /* Trim what queued segments already hold (earliest copy wins). */
@@ -907,7 +917,7 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
         if (seq_geq(seq, q->seq)) {
             size_t skip = seq - q->seq;
             if (skip + n <= q->len)
-                return true; /* fully duplicated */
+                return NULL; /* fully duplicated */
             size_t cut = q->len - skip;
             p += cut, n -= cut, seq += (uint32_t)cut;
             pp = &q->next;
@@ -921,12 +931,18 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
         }
     }
     if (n == 0 && !fin)
-        return true;
-    if (c->ooo_n >= VK_USER_TCP_OOO_MAX || t->mem + n > VK_USER_TCP_MEMORY_MAX)
-        return false;
+        return NULL;
+    if (c->ooo_n >= VK_USER_TCP_OOO_MAX) {
+        c->u->st.tcp_ooo_full++;
+        return "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)";
+    }
+    if (t->mem + n > VK_USER_TCP_MEMORY_MAX) {
+        c->u->st.tcp_memory_full++;
+        return "TCP: buffer memory full (VK_USER_TCP_MEMORY_MAX)";
+    }
     vk_user_tcp_ooo *o = malloc(sizeof *o + n);
     if (o == NULL)
-        return false;
+        return "user: out of memory";
     o->seq = seq;
     o->len = n;
     o->fin = fin;
@@ -935,7 +951,7 @@ static bool ooo_insert(vk_user_tcp_conn *c, uint32_t seq, const uint8_t *p, size
     *pp = o;
     c->ooo_n++;
     t->mem += n;
-    return true;
+    return NULL;
 }
 
 /* Moves queued segments that now start at rcv_nxt into the stream.
@@ -1005,11 +1021,7 @@ static int input_syn_sent(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_tc
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    if (seg->has_mss) {
-        uint16_t m = seg->mss < 32 ? 32 : seg->mss;
-        if (m < c->mss)
-            c->mss = m;
-    }
+    take_peer_mss(c, seg);
     c->cwnd = c->mss;
     c->snd_wnd = c->max_sndwnd = seg->window;
     c->snd_wl1 = seg->seq;
@@ -1096,6 +1108,11 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
         size_t over = end - (c->rcv_nxt + wnd);
         if (over >= dlen && !(wnd == 0 && seq == c->rcv_nxt))
             return drop_after_ack(c, rx, "TCP: segment beyond the window");
+        /* the part past the window goes (at a zero window: all of it, the
+         * segment's ACK is still taken, as BSD does): traced, the rest of
+         * the segment carries on */
+        vk_user_drop(c->u, rx, wnd == 0 ? "TCP: data into a zero window"
+                                        : "TCP: data beyond the window trimmed");
         dlen = over >= dlen ? 0 : dlen - over;
         fin = false;
         c->ack_now = true;
@@ -1148,8 +1165,11 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
             if (r < 0)
                 return VK_OK;
             c->rcv_nxt += (uint32_t)r;
-            if ((size_t)r < dlen)
+            if ((size_t)r < dlen) { /* deliver() could not buffer the rest */
                 fin = false;
+                vk_user_drop(c->u, rx, "TCP: no room to buffer the guest's bytes "
+                                       "(VK_USER_TCP_MEMORY_MAX)");
+            }
             bool had_ooo = c->ooo != NULL;
             bool ofin = false;
             if (!ooo_drain(c, &ofin, now))
@@ -1164,10 +1184,10 @@ int vk_user_tcp_conn_input(vk_user_tcp_conn *c, const vk_user_rx *rx, const vk_t
                 return VK_OK;
         } else {
             c->ack_now = true;
-            if (!ooo_insert(c, seq, data, dlen, fin)) {
-                c->u->st.tcp_ooo_full++;
+            const char *full = ooo_insert(c, seq, data, dlen, fin);
+            if (full != NULL) {
                 output(c, now);
-                return drop(c, rx, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
+                return drop(c, rx, full);
             }
         }
     } else if (dlen > 0 || fin) {

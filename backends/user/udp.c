@@ -289,7 +289,7 @@ static int to_world(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
 {
     if (u->cfg.restricted)
         return vk_user_drop(u, rx, "user: restrict=on: UDP to the outside");
-    if (vk_ip4_to_u32(ip->dst) == 0xffffffffu)
+    if (vk_ip4_is_broadcast(ip->dst))
         return vk_user_drop(u, rx, "UDP: broadcast to a port the stack does not serve");
     if (vk_user_world_is_none(u))
         return vk_user_to_world4(u, rx, ip, udp->src_port, udp->dst_port, raw, raw_len);
@@ -310,7 +310,7 @@ int vk_user_udp_input(vk_user *u, const vk_user_rx *rx, const vk_ipv4_repr *ip,
                         seg, true))
         return vk_user_drop(u, rx, "UDP: bad checksum");
     bool to_gw = ip4_eq(ip->dst, u->cfg.host);
-    if (udp.dst_port == VK_UDP_PORT_BOOTPS && (to_gw || vk_ip4_to_u32(ip->dst) == 0xffffffffu))
+    if (udp.dst_port == VK_UDP_PORT_BOOTPS && (to_gw || vk_ip4_is_broadcast(ip->dst)))
         return vk_user_dhcp_input(u, rx, ip, &udp);
     if (udp.dst_port == VK_UDP_PORT_TFTP && to_gw)
         return vk_user_tftp_input(u, rx, ip, &udp);

@@ -38,6 +38,7 @@ _vnetkit()
     -netdev | --netdev | -nic | --nic) kind=netdev ;;
     -device | --device) kind=device ;;
     -object | --object) kind=object ;;
+    -chardev | --chardev) kind=chardev ;;
     --topology | --trace | --trace-dir | --report | --update-expected)
         COMPREPLY=($(compgen -f -- "$bashcur"))
         return 0
@@ -62,7 +63,7 @@ _vnetkit()
     if [[ $_vk_cur == -* ]]; then
         local sub=${COMP_WORDS[1]} opts
         opts=$("$prog" "$sub" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)
-        COMPREPLY=($(compgen -W "$opts -netdev -device -nic -net -object" -- "$_vk_cur"))
+        COMPREPLY=($(compgen -W "$opts -netdev -device -nic -net -object -chardev" -- "$_vk_cur"))
         return 0
     fi
     COMPREPLY=($(compgen -f -- "$bashcur"))

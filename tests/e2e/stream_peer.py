@@ -10,6 +10,10 @@ usage: stream_peer.py MODE PATH [ARGS]
                   them, then close
   zero PATH       send a zero-length record, then one good frame, then close
   cycles PATH N   N times: connect, send one good frame (sequence i), close
+  churn PATH N    N times: connect and close at once, sending nothing
+  garbage PATH N  N times: connect, send 0..3 good frames then random bytes
+                  (a random length, or a small one with too few bytes),
+                  close; print the good frames sent
   noread PATH T   listen on PATH, accept one peer, read nothing for T seconds,
                   then read frames until EOF; print how many arrived
   drop PATH T     listen on PATH, accept, read for T seconds, close; accept
@@ -98,6 +102,27 @@ elif mode == "cycles":
         s = connect(path)
         s.sendall(rec(frame(i + 1)))
         s.close()
+elif mode == "churn":
+    for i in range(int(sys.argv[3])):
+        connect(path).close()
+elif mode == "garbage":
+    import random
+    rnd, good = random.Random(7), 0
+    for i in range(int(sys.argv[3])):
+        s = connect(path)
+        k = rnd.randint(0, 3)
+        data = b"".join(rec(frame(good + j + 1)) for j in range(k))
+        good += k
+        if rnd.random() < 0.5:
+            data += rnd.randbytes(rnd.randint(1, 200))
+        else:
+            data += struct.pack(">I", rnd.randint(21, 1500)) + rnd.randbytes(rnd.randint(0, 20))
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # vnetkit dropped the connection on a bad length first
+        s.close()
+    print(good)
 elif mode == "noread":
     l = listen(path)
     c, _ = l.accept()

@@ -25,8 +25,8 @@ err_case "key 'loop': '-1' is not a number" "negative loop" -netdev pcap,id=p,in
 err_case "key 'macaddr': '52:54:00:zz:34:56' is not a MAC address" "bad MAC (-net nic)" \
     -net nic,macaddr=52:54:00:zz:34:56
 err_case "key 'model': unknown NIC model 'tulip9'" "unknown NIC model" -nic pcap,in="$IN",model=tulip9
-err_case "key 'qom-type': unknown object type 'filter-mirror'" "unknown object" \
-    -object filter-mirror,id=f0,netdev=x
+err_case "key 'qom-type': unknown object type 'filter-rewriter'" "unknown object" \
+    -object filter-rewriter,id=f0,netdev=x
 err_case "key 'netdev': netdev 'p' is already in use by 'h0'" "netdev used twice" \
     -netdev pcap,id=p,in="$IN" -netdev hubport,id=h0,hubid=0,netdev=p \
     -netdev hubport,id=h1,hubid=0,netdev=p

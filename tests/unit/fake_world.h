@@ -33,6 +33,7 @@ typedef struct fw_sock {
     uint8_t *out;          /* from the stack (allocated on use) */
     size_t out_len, out_cap;
     size_t room;           /* send() takes at most this much more; SIZE_MAX: all */
+    int send_error;        /* when set, send() fails with it (the peer went away) */
     bool shut, closed, aborted;
 } fw_sock;
 
@@ -121,6 +122,8 @@ static inline long fw_send(vk_world *wb, vk_wsock *sb, const uint8_t *data, size
     fw_sock *s = (fw_sock *)sb;
     if (s->closed || s->shut)
         return VK_EIO;
+    if (s->send_error != VK_OK)
+        return s->send_error;
     size_t n = len < s->room ? len : s->room;
     if (n > FW_BUF - s->out_len)
         n = FW_BUF - s->out_len;

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "core/chardev.h"
 #include "core/filter.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -375,6 +376,117 @@ static void test_netem_runs_repeat_exactly_for_a_seed(void **state)
     free(l3);
 }
 
+
+/* ---- filter-mirror and filter-redirector on a chardev ---- */
+
+/* Chardev `id` whose far end is a recorder port "<id>.socket" (what a
+ * -chardev socket would write to its peer). */
+static vk_port *add_chardev(fixture *fx, const char *id)
+{
+    vk_port *fe, *sock;
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s.socket", id);
+    assert_int_equal(vk_chardev_new(fx->net, id, &fe, NULL), VK_OK);
+    assert_int_equal(vk_port_new(fx->net, &rec_ops, sid, "rec", sizeof(recorder), &sock, NULL),
+                     VK_OK);
+    rec(sock)->loop = fx->loop;
+    assert_int_equal(vk_net_connect(fe, sock, NULL), VK_OK);
+    return sock;
+}
+
+static int add_object(fixture *fx, const vk_object_type *t, const char *opts, void **obj,
+                      vk_diag *d)
+{
+    vk_opts o;
+    assert_int_equal(vk_opts_parse("-object", NULL, opts, &o, NULL), VK_OK);
+    int r = t->create(fx->net, &o, obj, d);
+    vk_opts_free(&o);
+    return r;
+}
+
+static size_t notes_on(const fixture *fx, const char *port, const char *note)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fx->log.n; i++)
+        n += strcmp(fx->log.ev[i].port, port) == 0 && strstr(fx->log.ev[i].text, note) != NULL;
+    return n;
+}
+
+static void test_mirror_copies_what_its_queue_sees_and_lets_it_go_on(void **state)
+{
+    (void)state;
+    fixture *fx = make();
+    vk_port *sock = add_chardev(fx, "c0");
+    void *m;
+    vk_diag d;
+    assert_int_equal(add_object(fx, &vk_object_filter_mirror,
+                                "id=m0,netdev=nd,queue=tx,outdev=c0", &m, &d), VK_OK);
+    for (int i = 1; i <= 3; i++)
+        send_byte(fx->netdev, (uint8_t)i); /* the netdev sends: tx */
+    send_byte(fx->nic, 9);                 /* sent to the netdev: rx, not mirrored */
+    vk_loop_run(fx->loop, VK_TIME_NEVER);
+    assert_int_equal(rec(fx->nic)->count, 3);
+    assert_int_equal(rec(fx->netdev)->count, 1);
+    assert_int_equal(rec(sock)->count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rec(sock)->first[i], i + 1);
+    assert_int_equal(notes_on(fx, "c0", "mirror m0: copy from netdev nd, tx"), 3);
+    vk_object_filter_mirror.destroy(m);
+    free_fixture(fx);
+}
+
+static void test_redirector_takes_frames_out_and_puts_indev_frames_on_the_path(void **state)
+{
+    (void)state;
+    fixture *fx = make();
+    vk_port *out = add_chardev(fx, "c0"), *in = add_chardev(fx, "c1");
+    void *r0;
+    vk_diag d;
+    assert_int_equal(add_object(fx, &vk_object_filter_redirector,
+                                "id=r0,netdev=nd,indev=c1,outdev=c0", &r0, &d), VK_OK);
+    send_byte(fx->nic, 1);     /* rx: redirected instead of entering nd */
+    send_byte(fx->netdev, 2);  /* tx: redirected instead of reaching the nic */
+    vk_loop_run(fx->loop, VK_TIME_NEVER);
+    assert_int_equal(rec(fx->netdev)->count, 0);
+    assert_int_equal(rec(fx->nic)->count, 0);
+    assert_int_equal(rec(out)->count, 2);
+    assert_int_equal(notes_on(fx, "c0", "redirector r0: from netdev nd, rx"), 1);
+    assert_int_equal(notes_on(fx, "c0", "redirector r0: from netdev nd, tx"), 1);
+    /* read from indev with queue=all: as sent by nd (to the nic) and as
+     * sent to nd, after the redirector, so it is not redirected again */
+    send_byte(in, 7);
+    vk_loop_run(fx->loop, VK_TIME_NEVER);
+    assert_int_equal(rec(fx->nic)->count, 1);
+    assert_int_equal(rec(fx->nic)->first[0], 7);
+    assert_int_equal(rec(fx->netdev)->count, 1);
+    assert_int_equal(rec(fx->netdev)->first[0], 7);
+    assert_int_equal(rec(out)->count, 2);
+    vk_object_filter_redirector.destroy(r0);
+    free_fixture(fx);
+}
+
+static void test_a_chardev_has_one_user_until_it_is_released(void **state)
+{
+    (void)state;
+    fixture *fx = make();
+    add_chardev(fx, "c0");
+    void *a, *b;
+    vk_diag d;
+    assert_int_equal(add_object(fx, &vk_object_filter_mirror, "id=m1,netdev=nd,outdev=c0", &a, &d),
+                     VK_OK);
+    assert_int_equal(add_object(fx, &vk_object_filter_mirror, "id=m2,netdev=nd,outdev=c0", &b, &d),
+                     VK_EEXIST);
+    assert_non_null(strstr(d.msg, "key 'outdev': Device 'c0' is in use by filter-mirror m1"));
+    assert_int_equal(add_object(fx, &vk_object_filter_redirector, "id=r,netdev=nd,indev=nd", &b,
+                                &d), VK_ENOENT);
+    assert_non_null(strstr(d.msg, "IN Device 'nd' not found")); /* a netdev is no chardev */
+    vk_object_filter_mirror.destroy(a);
+    assert_int_equal(add_object(fx, &vk_object_filter_mirror, "id=m2,netdev=nd,outdev=c0", &b, &d),
+                     VK_OK);
+    vk_object_filter_mirror.destroy(b);
+    free_fixture(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +498,9 @@ int main(void)
         cmocka_unit_test(test_netem_loss_and_duplicate_are_traced_with_their_cause),
         cmocka_unit_test(test_netem_runs_repeat_exactly_for_a_seed),
         cmocka_unit_test(test_buffer_releases_everything_every_interval),
+        cmocka_unit_test(test_mirror_copies_what_its_queue_sees_and_lets_it_go_on),
+        cmocka_unit_test(test_redirector_takes_frames_out_and_puts_indev_frames_on_the_path),
+        cmocka_unit_test(test_a_chardev_has_one_user_until_it_is_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

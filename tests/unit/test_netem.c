@@ -178,7 +178,7 @@ static void test_normal_delay_passes_a_ks_test(void **state)
 {
     (void)state;
     vk_netem_state *st = state_of("delay=100ms,jitter=10ms,distribution=normal,seed=6");
-    size_t n = 200000;
+    size_t n = N_FRAMES;
     double *x = malloc(n * sizeof *x);
     assert_non_null(x);
     double sum = 0;
@@ -283,6 +283,186 @@ static void test_delay_correlation_makes_neighbours_alike(void **state)
     free(st);
 }
 
+
+/* Pearson's chi-square statistic of observed counts against expected ones. */
+static double chi_square(const double *obs, const double *exp, size_t bins)
+{
+    double x2 = 0;
+    for (size_t i = 0; i < bins; i++)
+        x2 += (obs[i] - exp[i]) * (obs[i] - exp[i]) / exp[i];
+    return x2;
+}
+
+/* The chi-square value a correct generator exceeds with probability 0.001
+ * (Wilson-Hilferty: z = 3.09). */
+static double chi_square_critical(size_t df)
+{
+    double k = (double)df, z = 3.09;
+    double t = 1 - 2 / (9 * k) + z * sqrt(2 / (9 * k));
+    return k * t * t * t;
+}
+
+static void assert_chi_square(const double *obs, const double *exp, size_t bins,
+                              const char *what)
+{
+    double x2 = chi_square(obs, exp, bins), crit = chi_square_critical(bins - 1);
+    fprintf(stderr, "%s: chi-square %.2f (df %zu, p=0.001 critical %.2f)\n", what, x2,
+            bins - 1, crit);
+    if (x2 > crit)
+        fail_msg("%s: chi-square %.2f over %.2f", what, x2, crit);
+}
+
+/* Each frame's outcome over 1M frames against netem's order of decisions:
+ * a duplicate is decided first and a loss then takes one copy away (so a
+ * duplicated frame that meets a loss goes on alone), and corruption hits a
+ * frame that goes on, at a byte chosen uniformly. */
+static void test_loss_duplicate_corrupt_outcomes_pass_chi_square(void **state)
+{
+    (void)state;
+    const double l = 0.10, dp = 0.05, c = 0.08;
+    vk_netem_state *st = state_of("loss=10%,duplicate=5%,corrupt=8%,seed=21");
+    /* cells: dropped; one copy clean/corrupt; two copies clean/corrupt */
+    double obs[5] = {0}, byte_obs[64] = {0};
+    for (size_t i = 0; i < N_FRAMES; i++) {
+        vk_netem_verdict v;
+        vk_netem_decide(st, i, 64, 0, true, &v);
+        size_t cell = v.drop ? 0 : 1 + 2 * (size_t)v.duplicate + (size_t)v.corrupt;
+        obs[cell]++;
+        if (!v.drop && v.corrupt)
+            byte_obs[v.corrupt_bit / 8]++;
+    }
+    double single = (1 - dp) * (1 - l) + dp * l, twice = dp * (1 - l);
+    double exp[5] = {(1 - dp) * l, single * (1 - c), single * c, twice * (1 - c), twice * c};
+    for (size_t k = 0; k < 5; k++)
+        exp[k] *= N_FRAMES;
+    assert_chi_square(obs, exp, 5, "loss/duplicate/corrupt outcomes");
+    double corrupted = obs[2] + obs[4], byte_exp[64];
+    for (size_t k = 0; k < 64; k++)
+        byte_exp[k] = corrupted / 64;
+    assert_chi_square(byte_obs, byte_exp, 64, "corrupted byte position");
+    free(st);
+}
+
+/* Reordering over 1M frames: with gap=1 each frame is sent ahead with the
+ * configured probability; with gap=4 at most every 4th, and then with it. */
+static void test_reorder_passes_chi_square_over_1m_frames(void **state)
+{
+    (void)state;
+    vk_netem_state *st = state_of("delay=10ms,reorder=30%,seed=22");
+    double obs[2] = {0};
+    for (size_t i = 0; i < N_FRAMES; i++) {
+        vk_netem_verdict v;
+        vk_netem_schedule(st, 0, 100, &v);
+        obs[v.reorder]++;
+    }
+    double exp[2] = {0.7 * N_FRAMES, 0.3 * N_FRAMES};
+    assert_chi_square(obs, exp, 2, "reorder 30%");
+    free(st);
+    /* gap=4: runs of frames between reorders are 3 + Geometric(0.5) long */
+    st = state_of("delay=10ms,reorder=50%,gap=4,seed=23");
+    double runs[8] = {0};
+    size_t since = 0, nruns = 0;
+    for (size_t i = 0; i < N_FRAMES; i++) {
+        vk_netem_verdict v;
+        vk_netem_schedule(st, 0, 100, &v);
+        if (!v.reorder) {
+            since++;
+            continue;
+        }
+        assert_true(since >= 3);
+        runs[since - 3 < 7 ? since - 3 : 7]++;
+        nruns++;
+        since = 0;
+    }
+    double rexp[8];
+    for (size_t k = 0; k < 7; k++)
+        rexp[k] = nruns * pow(0.5, (double)k + 1);
+    rexp[7] = nruns * pow(0.5, 7);
+    assert_chi_square(runs, rexp, 8, "reorder gap=4 run lengths");
+    free(st);
+}
+
+/* Gilbert-Elliott: a burst of losses is a stay in the bad state, so its
+ * length is geometric with the return probability r: P(L=k) = (1-r)^(k-1) r. */
+static void test_gemodel_burst_lengths_pass_chi_square(void **state)
+{
+    (void)state;
+    const double r = 0.25;
+    vk_netem_state *st = state_of("loss-model=gemodel:1%:25%,seed=24");
+    double obs[13] = {0};
+    size_t run = 0, bursts = 0;
+    for (size_t i = 0; i < N_FRAMES; i++) {
+        vk_netem_verdict v;
+        vk_netem_decide(st, i, 100, 0, true, &v);
+        if (v.drop) {
+            run++;
+            continue;
+        }
+        if (run > 0) {
+            obs[run <= 12 ? run - 1 : 12]++;
+            bursts++;
+        }
+        run = 0;
+    }
+    double exp[13];
+    for (size_t k = 0; k < 12; k++)
+        exp[k] = bursts * pow(1 - r, (double)k) * r;
+    exp[12] = bursts * pow(1 - r, 12);
+    assert_chi_square(obs, exp, 13, "gemodel burst lengths");
+    free(st);
+}
+
+/* Kolmogorov-Smirnov distance of sorted samples x[n] from cdf, over the
+ * samples below `top` (a distribution with an atom at top: there the
+ * distance is the one of the last sample below). */
+static double ks_distance(const double *x, size_t n, double (*cdf)(double), double top)
+{
+    double dmax = 0;
+    for (size_t i = 0; i < n && x[i] < top; i++) {
+        double f = cdf(x[i]);
+        dmax = fmax(dmax, fmax(fabs(f - (double)i / n), fabs(f - (double)(i + 1) / n)));
+    }
+    return dmax;
+}
+
+static double uniform_30_70_cdf(double ms)
+{
+    return ms <= 30 ? 0 : ms >= 70 ? 1 : (ms - 30) / 40;
+}
+
+/* standardised Pareto of shape 3 (netem's table), for delay=50ms,jitter=10ms */
+static double pareto_cdf(double ms)
+{
+    double y = (ms - 50) / 10 * (sqrt(3.0) / 2) + 1.5;
+    return y <= 1 ? 0 : 1 - pow(y, -3);
+}
+
+static void test_uniform_and_pareto_delays_pass_ks_over_1m_frames(void **state)
+{
+    (void)state;
+    size_t n = N_FRAMES;
+    double *u = delays_ms("delay=50ms,jitter=20ms,seed=25", n);
+    double du = ks_distance(u, n, uniform_30_70_cdf, INFINITY);
+    fprintf(stderr, "uniform delay: KS %.5f (1%% critical %.5f)\n", du, 1.63 / sqrt((double)n));
+    assert_true(du < 1.63 / sqrt((double)n));
+    free(u);
+    /* the 4096-entry table quantises the quantiles: 1/4096 more allowed.
+     * Its int16 entries at 8192 per sigma (netem's) stop the long tail at
+     * 32767/8192 sigmas, where the rest of it is drawn: an atom the KS
+     * distance is taken below */
+    double *p = delays_ms("delay=50ms,jitter=10ms,distribution=pareto,seed=26", n);
+    double top = 50 + 10 * (32767.0 / 8192) - 1e-4;
+    double dp = ks_distance(p, n, pareto_cdf, top);
+    fprintf(stderr, "pareto delay: KS %.5f\n", dp);
+    assert_true(dp < 1.63 / sqrt((double)n) + 1.0 / 4096);
+    size_t below = 0;
+    while (below < n && p[below] < top)
+        below++;
+    assert_near((double)(n - below) / n, 1 - pareto_cdf(top), 1.0 / 4096 + 0.0005,
+                "pareto tail drawn at the table's end");
+    free(p);
+}
+
 static void test_rate_spaces_frames_by_their_transmission_time(void **state)
 {
     (void)state;
@@ -384,6 +564,26 @@ static void test_same_seed_same_decisions_other_seed_others(void **state)
     free(s3);
 }
 
+/* A filter that impairs nothing lets frames pass without the engine: every
+ * impairment key, and only those, makes it decide. */
+static void test_only_impairments_make_the_filter_decide(void **state)
+{
+    (void)state;
+    vk_netem_config c;
+    vk_diag d;
+    assert_int_equal(parse("seed=5,limit=10,delay=0,loss=0%", &c, &d), VK_OK);
+    assert_true(vk_netem_config_is_idle(&c));
+    const char *busy[] = {"delay=1us", "delay=1ms,jitter=1ms", "loss=0.001%",
+                          "loss-model=gemodel:1%", "duplicate=1%", "corrupt=1%",
+                          "delay=1ms,reorder=1%", "rate=1gbit", "slot=1ms"};
+    for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++) {
+        if (parse(busy[i], &c, &d) != VK_OK)
+            fail_msg("%s: %s", busy[i], d.msg);
+        if (vk_netem_config_is_idle(&c))
+            fail_msg("%s counted as idle", busy[i]);
+    }
+}
+
 static void expect_error(const char *text, const char *key, const char *words)
 {
     vk_netem_config c;
@@ -448,11 +648,16 @@ int main(void)
         cmocka_unit_test(test_uniform_delay_is_flat_over_mu_plus_minus_sigma),
         cmocka_unit_test(test_pareto_delays_have_the_distributions_quantiles),
         cmocka_unit_test(test_delay_correlation_makes_neighbours_alike),
+        cmocka_unit_test(test_loss_duplicate_corrupt_outcomes_pass_chi_square),
+        cmocka_unit_test(test_reorder_passes_chi_square_over_1m_frames),
+        cmocka_unit_test(test_gemodel_burst_lengths_pass_chi_square),
+        cmocka_unit_test(test_uniform_and_pareto_delays_pass_ks_over_1m_frames),
         cmocka_unit_test(test_rate_spaces_frames_by_their_transmission_time),
         cmocka_unit_test(test_reorder_sends_every_gapth_frame_ahead),
         cmocka_unit_test(test_limit_drops_past_the_queue),
         cmocka_unit_test(test_slots_release_frames_in_bursts),
         cmocka_unit_test(test_same_seed_same_decisions_other_seed_others),
+        cmocka_unit_test(test_only_impairments_make_the_filter_decide),
         cmocka_unit_test(test_bad_values_are_refused_naming_the_key),
         cmocka_unit_test(test_tc_units_are_understood),
     };

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "helpers/scratch.h"
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 static char tmpdir[VK_TEST_SCRATCH_MAX];
 

@@ -25,7 +25,8 @@
 #define MS 1000000ull
 
 static const vk_object_type *const no_objects[] = {NULL};
-static const vk_registry reg = {vk_backend_types, vk_nic_models, no_objects};
+static const vk_registry reg = {vk_backend_types, vk_nic_models, no_objects,
+                                 VK_NIC_DEFAULT_MODEL, NULL};
 
 static void write_capture(const char *path, const uint64_t *ts, const char *const *src, size_t n)
 {

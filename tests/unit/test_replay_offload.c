@@ -887,7 +887,7 @@ static const vk_nic_model plain_model = {"plain-nic", no_keys, plain_create};
 static const vk_nic_model *const test_models[] = {&plain_model, &vk_nic_e1000,
                                                   &vk_virtio_net_pci_model, NULL};
 static const vk_object_type *const no_objects[] = {NULL};
-static const vk_registry reg = {vk_backend_types, test_models, no_objects};
+static const vk_registry reg = {vk_backend_types, test_models, no_objects, NULL, NULL};
 
 /* The topology of pcaps/offload-tcp-bulk.topo with the given device. */
 static vk_topology *sink_topology(const char *device)

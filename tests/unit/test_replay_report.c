@@ -22,7 +22,8 @@
 #include "replay/report.h"
 
 static const vk_object_type *const no_objects[] = {NULL};
-static const vk_registry reg = {vk_backend_types, vk_nic_models, no_objects};
+static const vk_registry reg = {vk_backend_types, vk_nic_models, no_objects,
+                                 VK_NIC_DEFAULT_MODEL, NULL};
 
 static char *json_of(const char *s)
 {

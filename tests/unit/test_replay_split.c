@@ -15,7 +15,7 @@
 
 #include "replay/capture.h"
 #include "replay/split.h"
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 static vk_capture *read_cap(const char *name)
 {

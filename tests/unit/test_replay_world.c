@@ -1043,6 +1043,28 @@ static void test_world_echo_replies_follow_their_request(void **state)
     stack_close(&k);
 }
 
+static void test_builder_replies_to_requests_past_the_cap_are_orphans(void **state)
+{
+    (void)state;
+    /* VK_REC_FLOWS_MAX requests are kept; one more reuses the id and seq of
+     * the first: its reply must not become a second reply of the first */
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t t = 1000 * MS;
+    for (uint32_t i = 0; i < VK_REC_FLOWS_MAX; i++, t += MS) {
+        add_echo(c, t, true, (uint16_t)(i >> 16), (uint16_t)i);
+        add_echo(c, t, false, (uint16_t)(i >> 16), (uint16_t)i);
+    }
+    add_echo(c, t, true, 0, 0);
+    add_echo(c, t + MS, false, 0, 0);
+    vk_recording *r = build(c);
+    assert_int_equal(r->nping, VK_REC_FLOWS_MAX);
+    assert_int_equal(r->st.flows_full, 1);
+    assert_int_equal(r->ping[0].replies.n, 1);
+    assert_int_equal(r->st.orphans, 1);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
 /* A TCP segment over IPv6, guest fec0::15 port 40000 <> fec0::2 port 80. */
 static void add_tcp6(vk_capture *c, uint64_t ts, bool from_guest, uint32_t seq, uint32_t ack,
                      uint8_t flags, const char *data)
@@ -1129,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_world_inbound_connection_is_accepted_at_its_recorded_time),
         cmocka_unit_test(test_world_ipv6_tcp_flow_replays_like_ipv4),
         cmocka_unit_test(test_world_echo_replies_follow_their_request),
+        cmocka_unit_test(test_builder_replies_to_requests_past_the_cap_are_orphans),
         cmocka_unit_test(test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,8 @@ static struct {
     int nic_creates;
     int object_creates;
     int object_destroys;
+    int chardev_creates;
+    int chardevs_seen_by_objects; /* chardev ports that existed when an object was made */
     uint64_t last_knob;
 } calls;
 
@@ -82,6 +84,7 @@ static int fake_object_create(vk_net *net, vk_opts *o, void **out, vk_diag *d)
 {
     (void)net, (void)d;
     calls.object_creates++;
+    calls.chardevs_seen_by_objects += calls.chardev_creates;
     vk_opts_mark_used(o, "netdev");
     *out = malloc(16);
     return *out ? VK_OK : VK_ENOMEM;
@@ -99,10 +102,27 @@ static const vk_object_type fake_object = {.name = "fake-object",
                                            .create = fake_object_create,
                                            .destroy = fake_object_destroy};
 
+static int fake_chardev_create(vk_net *net, const char *id, vk_opts *o, vk_diag *d)
+{
+    vk_port *p;
+    calls.chardev_creates++;
+    vk_opts_mark_used(o, "path");
+    int r = vk_port_new(net, &fake_netdev_ops, id, "chardev", 0, &p, NULL);
+    return r == VK_OK ? r : vk_diag_set(d, r, "chardev: %s", vk_strerror(r));
+}
+
+static const char *const fake_chardev_keys[] = {"path", NULL};
+static const vk_chardev_type fake_chardev = {
+    .name = "fakechr", .live = false, .keys = fake_chardev_keys, .create = fake_chardev_create};
+static const vk_chardev_type live_chardev = {
+    .name = "livechr", .live = true, .keys = fake_chardev_keys, .create = fake_chardev_create};
+
 static const vk_netdev_type *const test_netdevs[] = {&fake_netdev, &live_netdev, NULL};
 static const vk_nic_model *const test_nics[] = {&fake_nic_model, NULL};
 static const vk_object_type *const test_objects[] = {&fake_object, NULL};
-static const vk_registry test_registry = {test_netdevs, test_nics, test_objects};
+static const vk_chardev_type *const test_chardevs[] = {&fake_chardev, &live_chardev, NULL};
+static const vk_registry test_registry = {test_netdevs, test_nics, test_objects, NULL,
+                                          test_chardevs};
 
 /* ---- fixture ---- */
 
@@ -609,11 +629,49 @@ static void test_unknown_model_and_object_are_errors(void **state)
     assert_msg(fx, "key 'qom-type'", "unknown object type 'memory-backend-ram'", NULL);
 }
 
+static void test_chardevs_are_built_before_the_objects_that_name_them(void **state)
+{
+    fixture *fx = *state;
+    add(fx, "-netdev", "fake,id=n0", "-object", "fake-object,id=o1,netdev=n0", "-chardev",
+        "fakechr,id=c0,path=x", NULL);
+    assert_int_equal(build(fx), VK_OK);
+    assert_int_equal(calls.chardevs_seen_by_objects, 1);
+    assert_non_null(vk_net_find_port(fx->net, "c0"));
+    assert_false(vk_topology_needs_live(fx->topo, &test_registry));
+}
+
+/* A fresh topology of one option fails to build with err and a message
+ * holding both fragments. */
+static void expect_build_error(fixture *fx, const char *option, const char *value, int err,
+                               const char *frag1, const char *frag2)
+{
+    vk_topology_free(fx->topo);
+    fx->topo = vk_topology_new();
+    add(fx, option, value, NULL);
+    assert_int_equal(build(fx), err);
+    assert_msg(fx, frag1, frag2, NULL);
+}
+
+static void test_chardev_errors_and_live_chardevs(void **state)
+{
+    fixture *fx = *state;
+    expect_build_error(fx, "-chardev", "pty,id=c0", VK_EINVAL, "-chardev pty,id=c0: key 'backend'",
+                       "'pty' is not a valid char driver name");
+    expect_build_error(fx, "-chardev", "fakechr,path=x", VK_EINVAL, "key 'id'", "missing");
+    expect_build_error(fx, "-chardev", "fakechr,id=c0,speed=9600", VK_EINVAL, "key 'speed'",
+                       "unknown key");
+    assert_int_equal(calls.chardev_creates, 0);
+    vk_topology_free(fx->topo);
+    fx->topo = vk_topology_new();
+    add(fx, "-chardev", "livechr,id=c0", NULL);
+    assert_true(vk_topology_needs_live(fx->topo, &test_registry));
+}
+
 static void test_unknown_option_and_syntax_errors_fail_at_add(void **state)
 {
     fixture *fx = *state;
-    assert_int_equal(vk_topology_add(fx->topo, "-chardev", "x", "here", &fx->d), VK_EINVAL);
-    assert_msg(fx, "here: unknown option '-chardev'", NULL);
+    assert_int_equal(vk_topology_add(fx->topo, "-serial", "x", "here", &fx->d), VK_EINVAL);
+    assert_msg(fx, "here: unknown option '-serial'", NULL);
     assert_int_equal(vk_topology_add(fx->topo, "-netdev", "", "here", &fx->d), VK_EINVAL);
     assert_int_equal(vk_topology_count(fx->topo), 0);
 }
@@ -734,9 +792,9 @@ static void test_file_errors_name_file_and_line(void **state)
 {
     fixture *fx = *state;
     char path[64], want[160];
-    assert_int_equal(load(fx, "-netdev fake,id=a\n\n  -chardev x\n", path, sizeof path),
+    assert_int_equal(load(fx, "-netdev fake,id=a\n\n  -serial x\n", path, sizeof path),
                      VK_EINVAL);
-    snprintf(want, sizeof want, "%s:3: unknown option '-chardev'", path);
+    snprintf(want, sizeof want, "%s:3: unknown option '-serial'", path);
     assert_string_equal(fx->d.msg, want);
 
     vk_topology_free(fx->topo);
@@ -798,6 +856,8 @@ int main(void)
         T(test_nic_list_follows_option_order_across_kinds),
         T(test_objects_are_created_and_destroyed_with_the_topology),
         T(test_needs_live_when_any_netdev_is_live),
+        T(test_chardevs_are_built_before_the_objects_that_name_them),
+        T(test_chardev_errors_and_live_chardevs),
         T(test_unknown_netdev_type_is_an_error_naming_it),
         T(test_unknown_key_is_reported_before_the_constructor_runs),
         T(test_unknown_key_of_device_and_nic_reported_before_constructors),

@@ -783,25 +783,35 @@ static void test_udp6_to_the_prefix_goes_to_loopback_and_dns6_to_upstream(void *
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_udp_other_addresses_of_the_network_are_not_loopback, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_udp_one_socket_per_guest_port_and_replies_from_any_remote, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_udp_to_gateway_reaches_host_loopback_and_answers_from_gateway, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_other_addresses_of_the_network_are_not_loopback,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_udp_one_socket_per_guest_port_and_replies_from_any_remote, fx_open, fx_close),
         cmocka_unit_test(
             test_dns_goes_to_the_resolv_conf_upstream_and_answers_from_the_dns_address),
         cmocka_unit_test(
             test_dns_upstream_key_overrides_the_world_and_keeps_port_53_to_the_guest),
         cmocka_unit_test(test_dns_upstream_key_is_checked),
         cmocka_unit_test(test_dns_address_other_ports_get_icmp_net_unreachable),
-        cmocka_unit_test_setup_teardown(test_dns_without_upstream_gets_icmp_net_unreachable, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_udp_error_from_outside_becomes_icmp_port_unreachable, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_udp_send_failure_becomes_icmp_net_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_dns_without_upstream_gets_icmp_net_unreachable,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_error_from_outside_becomes_icmp_port_unreachable,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_send_failure_becomes_icmp_net_unreachable,
+                                        fx_open, fx_close),
         cmocka_unit_test_setup_teardown(test_udp_ttl_one_gets_time_exceeded, fx_open, fx_close),
         cmocka_unit_test(test_udp_sockets_expire_after_240s_and_dns_10s_after_a_reply),
-        cmocka_unit_test_setup_teardown(test_udp_socket_cap_is_counted_and_traced, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_udp_descriptor_exhaustion_is_a_traced_drop, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_socket_cap_is_counted_and_traced,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_udp_descriptor_exhaustion_is_a_traced_drop,
+                                        fx_open, fx_close),
         cmocka_unit_test(test_udp_restrict_on_and_the_none_world_drop_with_reasons),
-        cmocka_unit_test_setup_teardown(test_ping_outside_answers_with_the_reflection_of_the_request, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_ping_outside_error_is_icmp_unreachable, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_ping_outside_answers_with_the_reflection_of_the_request, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_ping_outside_error_is_icmp_unreachable,
+                                        fx_open, fx_close),
         cmocka_unit_test(
             test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_pings_expire),
         cmocka_unit_test(test_hostfwd_udp_binds_at_start_and_relays_both_ways_without_expiry),

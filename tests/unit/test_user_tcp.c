@@ -766,7 +766,243 @@ static void test_out_of_order_queue_is_capped(void **state)
         g_send(h, &o);
     }
     assert_int_equal(uh_stats(h)->tcp_ooo_full, 5);
+    assert_string_equal(h->last_drop, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
     assert_int_equal(s->out_len, 0);
+}
+
+/* ---- a hostile guest, a hostile host peer ---- */
+
+/* Overlapping segments, in order and out of it: every byte reaches the
+ * world once, in order (the overlap is trimmed, not written twice). */
+static void test_overlapping_guest_segments_reach_the_world_once(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    static const struct {
+        uint32_t off;
+        const char *data;
+    } segs[] = {
+        {0, "abcdef"}, {3, "defghi"},   /* overlaps what was taken */
+        {12, "mnop"},                   /* early: queued */
+        {6, "ghijklmn"},                /* overlaps both sides of the gap */
+        {14, "opq"}, {0, "abc"},        /* overlaps the end; an old one */
+    };
+    for (size_t i = 0; i < sizeof segs / sizeof segs[0]; i++) {
+        seg d = {.flags = TH_ACK, .seq = ISN + 1 + segs[i].off, .ack = x->iss + 1,
+                 .data = segs[i].data, .len = strlen(segs[i].data)};
+        g_send(h, &d);
+    }
+    assert_int_equal(x->s->out_len, 17);
+    assert_memory_equal(x->s->out, "abcdefghijklmnopq", 17);
+    assert_int_equal(last_tcp(h).ack, ISN + 1 + 17);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
+}
+
+/* Options cut short, looping or absurd: the walk stops at the header's end
+ * and at a malformed option, the SYN is still answered, and the segment
+ * size is what libslirp's tcp_mss would make of it (0: no offer; 1: 32). */
+static void test_truncated_and_absurd_options_never_read_past_the_header(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t opts[8];
+        size_t len;
+        size_t seg;
+    } cases[] = {
+        {{1, 1, 2, 4}, 4, 1440},                /* MSS cut by the header's end */
+        {{2, 0xff, 0x02, 0x18}, 4, 1440},       /* length past the end */
+        {{2, 1, 0x02, 0x18}, 4, 1440},          /* length 1 */
+        {{8, 10, 0, 0, 0, 0, 0, 0}, 8, 1440},   /* timestamps cut */
+        {{2, 4, 0, 0}, 4, 1440},                /* MSS 0: no offer */
+        {{2, 4, 0, 1}, 4, 32},                  /* MSS 1: tcp_mss's floor */
+        {{2, 4, 0x02, 0x18, 0, 2, 4, 1}, 8, 536}, /* EOL, then garbage */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uh h;
+        fw *w = open_world(&h, "user,id=u");
+        seg s = {.flags = TH_SYN, .seq = ISN, .opts = cases[i].opts, .optlen = cases[i].len};
+        g_send(&h, &s);
+        adv(&h, 1 * MS);
+        vk_tcp_repr t = last_tcp(&h);
+        assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+        assert_int_equal(t.mss, 1460);
+        seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
+        g_send(&h, &a);
+        uh_clear(&h);
+        static uint8_t data[1500];
+        fw_push(w->socks[0], data, sizeof data, now_of(&h));
+        vk_ipv4_repr ip;
+        got_tcp(&h, 0, &ip, &t);
+        assert_int_equal(t.payload_len, cases[i].seg);
+        uh_close(&h);
+    }
+}
+
+/* Resets for no connection, whatever their numbers: never answered (a
+ * reset gets nothing), each a traced drop. */
+static void test_rst_storm_for_no_connection_is_never_answered(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    for (uint32_t i = 0; i < 1000; i++) {
+        seg r = {.sport = (uint16_t)(1024 + i), .dport = (uint16_t)(80 + i % 7),
+                 .flags = (uint8_t)(TH_RST | ((i & 1) ? TH_ACK : 0)), .seq = i * 7919u,
+                 .ack = i};
+        g_send(h, &r);
+    }
+    assert_int_equal(h->ngot, 0);
+    assert_int_equal(h->drops, 1000);
+    assert_string_equal(h->last_drop, "TCP: reset for no connection");
+    assert_int_equal(x->w->n, 0);
+}
+
+/* A half-open connection: the guest never ACKs our SYN-ACK.  It is
+ * retransmitted, then given up after libslirp's 75 s (TCPTV_KEEP_INIT) with
+ * a reset, the world socket closed; nothing stays behind. */
+static void test_half_open_connection_is_given_up_after_75s(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    g_syn(h, GPORT, ISN);
+    adv(h, 1 * MS);
+    assert_int_equal(last_tcp(h).flags, VK_TCP_SYN | VK_TCP_ACK);
+    uh_clear(h);
+    adv(h, 70 * VK_NS_PER_SEC);
+    assert_true(h->ngot >= 2); /* SYN-ACK retransmissions */
+    for (size_t i = 0; i < h->ngot; i++) {
+        vk_ipv4_repr ip;
+        vk_tcp_repr t;
+        got_tcp(h, i, &ip, &t);
+        assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    }
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
+    uh_clear(h);
+    adv(h, 6 * VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
+    assert_true(x->w->socks[0]->closed);
+    assert_int_equal(h->ngot, 1);
+    assert_true(last_tcp(h).flags & VK_TCP_RST);
+}
+
+/* A TCP segment inside IPv4 fragments: reassembled first, then taken like
+ * any other (the SYN cut inside its header, data in three pieces out of
+ * order). */
+static void g_send_fragments(uh *h, uint16_t id, const seg *s, const size_t *cuts, size_t ncuts)
+{
+    uint8_t l4[256];
+    size_t n;
+    vk_tcp_repr t = {.src_port = GPORT, .dst_port = 8080, .seq = s->seq, .ack = s->ack,
+                     .flags = s->flags, .window = 64240, .payload = s->data,
+                     .payload_len = s->len};
+    vk_ip4 g, d;
+    assert_int_equal(vk_ip4_parse(GUEST, &g), VK_OK);
+    assert_int_equal(vk_ip4_parse("10.0.2.2", &d), VK_OK);
+    assert_int_equal(vk_tcp_emit(&t, vk_csum_pseudo4(&g, &d, VK_IP_PROTO_TCP), l4, sizeof l4, &n),
+                     VK_OK);
+    for (size_t i = 0; i < ncuts; i++) { /* cuts[]: fragment starts, sent in that order */
+        size_t off = cuts[i], end = n;
+        for (size_t k = 0; k < ncuts; k++)
+            if (cuts[k] > off && cuts[k] < end)
+                end = cuts[k];
+        uint8_t *f;
+        uint16_t field = (uint16_t)((off / 8) | (end < n ? 0x2000 : 0));
+        size_t fl = uh_build_ip4(&f, GUEST, "10.0.2.2", IPPROTO_TCP, id, field, l4 + off,
+                                 end - off);
+        uh_send(h, f, fl);
+        free(f);
+    }
+}
+
+static void test_tcp_inside_ip_fragments_is_reassembled_first(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    seg syn = {.flags = TH_SYN, .seq = ISN};
+    g_send_fragments(h, 100, &syn, (const size_t[]){0, 8}, 2);
+    adv(h, 1 * MS);
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_int_equal(t.ack, ISN + 1);
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = t.seq + 1};
+    g_send(h, &a);
+    static const char text[] = "fragmented data, forty bytes long.......";
+    seg d = {.flags = TH_ACK | TH_PUSH, .seq = ISN + 1, .ack = t.seq + 1, .data = text,
+             .len = 40};
+    g_send_fragments(h, 101, &d, (const size_t[]){40, 0, 24}, 3);
+    assert_int_equal(x->w->socks[0]->out_len, 40);
+    assert_memory_equal(x->w->socks[0]->out, text, 40);
+    assert_int_equal(uh_stats(h)->frag_reassembled, 2);
+}
+
+/* The host peer closes early, before the guest said anything: the guest
+ * gets our FIN; its data after that cannot be delivered (send() fails: the
+ * peer is gone) and it gets a reset, the world socket aborted. */
+static void test_host_closing_early_then_guest_data_gets_a_reset(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    fw_eof(x->s, now_of(h));
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_FIN);
+    x->s->send_error = VK_ECONNRESET;
+    uh_clear(h);
+    seg d = {.flags = TH_ACK, .seq = ISN + 1, .ack = x->iss + 2, .data = "late", .len = 4};
+    g_send(h, &d);
+    assert_int_equal(h->ngot, 1);
+    t = last_tcp(h);
+    assert_true(t.flags & VK_TCP_RST);
+    assert_true(x->s->closed && x->s->aborted);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
+}
+
+/* The host peer resets with data still unacknowledged by the guest: the
+ * guest gets a reset at once, the held bytes are freed (ASan), and later
+ * segments of the guest get resets for no connection. */
+static void test_host_reset_with_data_in_flight_resets_the_guest(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    static uint8_t data[8000];
+    fill(data, sizeof data, 5);
+    fw_push(x->s, data, sizeof data, now_of(h));
+    assert_true(h->ngot >= 1);
+    uh_clear(h);
+    fw_reset(x->s, now_of(h));
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags & VK_TCP_RST, VK_TCP_RST);
+    assert_int_equal(uh_stats(h)->tcp_conns, 0);
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = x->iss + 1 + 1440};
+    g_send(h, &a);
+    assert_int_equal(last_tcp(h).flags, VK_TCP_RST);
+}
+
+/* A host peer that never reads: the guest's window closes at libslirp's
+ * 128 KiB buffer and stays shut; what the guest pushes past it is dropped
+ * with an ACK, never stored. */
+static void test_host_that_never_reads_bounds_what_the_guest_can_store(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    x->s->room = 0;
+    static uint8_t data[1400];
+    fill(data, sizeof data, 9);
+    uint32_t seq = ISN + 1;
+    for (int i = 0; i < 200; i++) { /* 280 KB, ignoring the window */
+        seg d = {.flags = TH_ACK, .seq = seq, .ack = x->iss + 1, .data = data,
+                 .len = sizeof data};
+        g_send(h, &d);
+        vk_tcp_repr t = last_tcp(h);
+        if (t.ack == seq + sizeof data)
+            seq += sizeof data;
+        if (h->ngot > 64)
+            uh_clear(h);
+    }
+    assert_true(seq - (ISN + 1) <= VK_USER_TCP_BUF_BYTES);
+    assert_true(seq - (ISN + 1) > VK_USER_TCP_BUF_BYTES - 2 * sizeof data);
+    assert_int_equal(last_tcp(h).window, 0);
+    assert_string_equal(h->last_drop, "TCP: data into a zero window");
+    assert_int_equal(x->s->out_len, 0);
+    assert_int_equal(uh_stats(h)->tcp_conns, 1);
 }
 
 static void test_restrict_resets_syn_unless_to_a_guestfwd(void **state)
@@ -975,38 +1211,79 @@ static void test_ipv6_unreachable_is_icmpv6_no_route(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_syn_ack_waits_for_the_connect_and_matches_libslirp, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_isn_grows_per_connection_and_per_slow_tick, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_syn_ack_waits_for_the_connect_and_matches_libslirp,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_isn_grows_per_connection_and_per_slow_tick,
+                                        fx_open, fx_close),
         cmocka_unit_test_setup_teardown(test_refused_connect_gets_rst_ack_seq_0, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_unreachable_at_once_gets_icmp_net_or_host, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_dns_address_other_port_is_port_unreachable, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_silent_destination_gets_rst_after_75s, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_host_data_is_segmented_at_mss_with_slow_start_and_psh, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_unreachable_at_once_gets_icmp_net_or_host,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_dns_address_other_port_is_port_unreachable,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_silent_destination_gets_rst_after_75s,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_host_data_is_segmented_at_mss_with_slow_start_and_psh,
+                                        fx_open_conn, fx_close),
         cmocka_unit_test_setup_teardown(test_guest_mss_caps_ours, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_in_order_guest_data_is_acked_at_once_and_reaches_the_world, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_guest_data_off_the_fast_path_is_acked_after_2ms, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_unacked_data_is_retransmitted_on_libslirps_rto, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_retransmits_give_up_with_a_reset, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_fin_both_ways_then_time_wait_10s, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_world_closing_first_leads_to_time_wait_of_10s, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_a_new_syn_replaces_a_connection_in_time_wait, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_in_order_guest_data_is_acked_at_once_and_reaches_the_world,
+            fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_guest_data_off_the_fast_path_is_acked_after_2ms,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_out_of_order_data_is_acked_at_once_and_held_until_the_gap_fills,
+            fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_unacked_data_is_retransmitted_on_libslirps_rto,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_retransmits_give_up_with_a_reset,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_fin_both_ways_then_time_wait_10s,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_world_closing_first_leads_to_time_wait_of_10s,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_a_new_syn_replaces_a_connection_in_time_wait,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_ignored,
+            fx_open_conn, fx_close),
         cmocka_unit_test_setup_teardown(test_world_reset_resets_the_guest, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_a_slow_world_closes_the_window_and_writable_reopens_it, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_zero_window_guest_gets_persist_probes, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_segments_beyond_the_window_are_dropped_with_an_ack, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_urgent_data_is_delivered_inline, fx_open_conn, fx_close),
-        cmocka_unit_test_setup_teardown(test_bogus_options_end_the_option_walk_but_not_the_syn, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_a_slow_world_closes_the_window_and_writable_reopens_it,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_zero_window_guest_gets_persist_probes,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_segments_beyond_the_window_are_dropped_with_an_ack,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_urgent_data_is_delivered_inline,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_bogus_options_end_the_option_walk_but_not_the_syn,
+                                        fx_open, fx_close),
         cmocka_unit_test(test_segments_for_no_connection_get_resets),
-        cmocka_unit_test_setup_teardown(test_syn_flood_past_the_cap_is_reset_not_stored, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_syn_flood_past_the_cap_is_reset_not_stored,
+                                        fx_open, fx_close),
         cmocka_unit_test_setup_teardown(test_out_of_order_queue_is_capped, fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_overlapping_guest_segments_reach_the_world_once,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test(test_truncated_and_absurd_options_never_read_past_the_header),
+        cmocka_unit_test_setup_teardown(test_rst_storm_for_no_connection_is_never_answered,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_half_open_connection_is_given_up_after_75s,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_tcp_inside_ip_fragments_is_reassembled_first,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_host_closing_early_then_guest_data_gets_a_reset,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(test_host_reset_with_data_in_flight_resets_the_guest,
+                                        fx_open_conn, fx_close),
+        cmocka_unit_test_setup_teardown(
+            test_host_that_never_reads_bounds_what_the_guest_can_store, fx_open_conn, fx_close),
         cmocka_unit_test(test_restrict_resets_syn_unless_to_a_guestfwd),
         cmocka_unit_test(test_guestfwd_answers_at_once_with_isn_1_and_the_syns_mss),
         cmocka_unit_test(test_hostfwd_accept_becomes_a_syn_from_the_gateway),
         cmocka_unit_test(test_hostfwd_listen_failure_is_fatal_with_qemus_words),
-        cmocka_unit_test_setup_teardown(test_ipv6_handshake_and_data_to_the_host_loopback, fx_open, fx_close),
-        cmocka_unit_test_setup_teardown(test_ipv6_unreachable_is_icmpv6_no_route, fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_ipv6_handshake_and_data_to_the_host_loopback,
+                                        fx_open, fx_close),
+        cmocka_unit_test_setup_teardown(test_ipv6_unreachable_is_icmpv6_no_route,
+                                        fx_open, fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

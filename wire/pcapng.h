@@ -18,8 +18,8 @@
  * waiting in the buffer, and every one offered after it) are counted by
  * vk_pcapng_packets_lost().
  */
-#ifndef VK_TRACER_PCAPNG_H
-#define VK_TRACER_PCAPNG_H
+#ifndef VK_WIRE_PCAPNG_H
+#define VK_WIRE_PCAPNG_H
 
 #include <stddef.h>
 #include <stdint.h>

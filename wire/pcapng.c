@@ -11,7 +11,7 @@
  * blocks instead of a 4 KiB slice of them, and we know exactly which packets a
  * failed write took with it (vk_pcapng_packets_lost).
  */
-#include "tracer/pcapng.h"
+#include "wire/pcapng.h"
 
 #include <errno.h>
 #include <stdbool.h>
