@@ -61,8 +61,12 @@ static int open_input(pcap_backend *b, vk_diag *d, const char *id)
     char errbuf[PCAP_ERRBUF_SIZE];
     b->in = pcap_open_offline_with_tstamp_precision(b->in_path, PCAP_TSTAMP_PRECISION_NANO,
                                                     errbuf);
-    if (b->in == NULL)
-        return vk_diag_set(d, VK_EFORMAT, "-netdev pcap,id=%s: key 'in': %s", id, errbuf);
+    if (b->in == NULL) {
+        char plain[PCAP_ERRBUF_SIZE + 128];
+        return vk_diag_set(d, VK_EFORMAT, "-netdev pcap,id=%s: key 'in': %s: %s", id,
+                           b->in_path,
+                           vk_pcap_open_error_plain(b->in_path, errbuf, plain, sizeof plain));
+    }
     int dlt = pcap_datalink(b->in);
     if (dlt != DLT_EN10MB) {
         const char *name = pcap_datalink_val_to_name(dlt);

@@ -24,9 +24,11 @@ static void replay_usage(FILE *out)
             "                      [--update-expected OUT] [--nic-id ID | --port ID]\n"
             "                      [--guest-offload none|csum|tso] [--check-wire]\n"
             "                      [--world recorded|none|live] [--against libslirp]\n"
-            "                      [--progress | --quiet]\n"
+            "                      [--progress | --quiet] [--fix-checksums]\n"
             "\n"
-            "Plays the frames the guest sent in CAPTURE (pcap or pcapng) into the network at\n"
+            "Plays the frames the guest sent in CAPTURE (pcap or pcapng; Ethernet, or\n"
+            "LINUX_SLL/SLL2 and raw IP given Ethernet headers: guest 52:54:00:12:34:56,\n"
+            "network 52:55:0a:00:02:02) into the network at\n"
             "their recorded times on the virtual clock, and compares what the network\n"
             "answers with the rest of the capture, in order within each flow.\n"
             "\n"
@@ -62,8 +64,9 @@ static void replay_usage(FILE *out)
             "                       NIC with the guest frames injected\n"
             "\n"
             "which frames are the guest's:\n"
-            "  --guest-mac MAC      frames from MAC (default: the source of the first frame\n"
-            "                       not from 52:55:xx:xx:xx:xx)\n"
+            "  --guest-mac MAC      frames from MAC (default: the one source MAC not from\n"
+            "                       52:55:xx or 52:56:xx; several such guests are refused,\n"
+            "                       named)\n"
             "  --capture-iface NAME pcapng: the guest's interface (default: the one named\n"
             "                       after the NIC or --port, else 'guest'/'replay', else the\n"
             "                       only one); its direction flags then decide\n"
@@ -74,6 +77,10 @@ static void replay_usage(FILE *out)
             "                       checksums, all (default: all but checksums)\n"
             "  --no-normalize LIST  turn them off\n"
             "  --settle T           run on T after the last capture frame (default 2s)\n"
+            "  --fix-checksums      recompute every IPv4, TCP, UDP, ICMP and ICMPv6 checksum\n"
+            "                       that does not verify before replaying (captures taken\n"
+            "                       before checksum offload carry partial ones: the verdict\n"
+            "                       says so)\n"
             "\n"
             "differential:\n"
             "  --against TYPE       run the guest frames a second time with every -netdev\n"
@@ -96,6 +103,10 @@ static void replay_usage(FILE *out)
             "                       capture's, rate, ETA); default: when stderr is a\n"
             "                       terminal, redrawn in place and erased at the end\n"
             "  --quiet              no progress line\n"
+            "\n"
+            "Records shorter than an Ethernet header and guest frames the card's driver\n"
+            "cannot send (e.g. oversize on ne2k_pci) are dropped, traced with their reason\n"
+            "and listed in the verdict; the replay goes on.\n"
             "\n"
             "exit status: 0 every expected frame produced and nothing else (and, with\n"
             "--check-wire, the wire as sent), 1 a divergence,\n"
@@ -189,6 +200,7 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
         {"guest-offload", required_argument, NULL, 0}, {"check-wire", no_argument, NULL, 0},
         {"world", required_argument, NULL, 0}, {"against", required_argument, NULL, 0},
         {"progress", no_argument, NULL, 0}, {"quiet", no_argument, NULL, 0},
+        {"fix-checksums", no_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -217,6 +229,8 @@ static int parse_replay_args(int argc, char **argv, replay_args *a)
             a->progress = VK_CLI_PROGRESS_OFF;
         else if (strcmp(name, "check-wire") == 0)
             a->cfg.check_wire = true;
+        else if (strcmp(name, "fix-checksums") == 0)
+            a->cfg.fix_checksums = true;
         else if (t == 0 && parse_value(a, name, optarg) < 0)
             return -1;
     }

@@ -37,6 +37,17 @@ static void check_capture(const vk_capture *c)
         vk_fuzz_check(f->no > last, "capture frame numbers not increasing");
         last = f->no;
         vk_fuzz_check(f->len == 0 || f->data != NULL, "capture frame without bytes");
+        vk_fuzz_check(f->len >= 14, "capture frame shorter than an Ethernet header");
+    }
+    /* frames and skipped records share the file's numbering: 1..n, once each */
+    size_t n = c->count + c->nskipped, fi = 0, si = 0;
+    for (uint64_t no = 1; no <= n; no++) {
+        if (fi < c->count && c->frames[fi].no == no)
+            fi++;
+        else if (si < c->nskipped && c->skipped[si].no == no)
+            vk_fuzz_check(c->skipped[si++].why != NULL, "skipped record without a reason");
+        else
+            vk_fuzz_fail("record %llu is neither a frame nor skipped", (unsigned long long)no);
     }
 }
 

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "core/frame.h"
+#include "replay/linktype.h"
+#include "wire/pcapfile.h"
+#include "wire/ethernet.h"
 
 enum {
     PCAPNG_SHB = 0x0A0D0D0A,
@@ -28,6 +31,7 @@ vk_capture *vk_capture_new(const char *path)
     vk_capture *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
+    c->linktype = DLT_EN10MB;
     c->path = strdup(path ? path : "(memory)");
     if (c->path == NULL) {
         free(c);
@@ -47,6 +51,7 @@ void vk_capture_free(vk_capture *c)
         free(c->iface_names[i]);
     free(c->iface_names);
     free(c->frames);
+    free(c->skipped);
     free(c->path);
     free(c);
 }
@@ -81,9 +86,35 @@ int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t
         return VK_ENOMEM;
     if (len)
         memcpy(copy, data, len);
-    c->frames[c->count] = (vk_cap_frame){.no = c->count + 1, .ts_ns = ts_ns, .data = copy,
-                                          .len = len, .iface = iface, .flags = flags};
+    /* skipped records keep their numbers: frames are numbered as in the file */
+    c->frames[c->count] = (vk_cap_frame){.no = c->count + c->nskipped + 1, .ts_ns = ts_ns,
+                                          .data = copy, .len = len, .iface = iface,
+                                          .flags = flags};
     c->count++;
+    return VK_OK;
+}
+
+int vk_capture_skip(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t caplen,
+                    const char *why)
+{
+    if (c->nskipped == c->skipped_cap) {
+        size_t cap = c->skipped_cap ? c->skipped_cap * 2 : 16;
+        vk_cap_skip *sk = realloc(c->skipped, cap * sizeof *sk);
+        if (sk == NULL)
+            return VK_ENOMEM;
+        c->skipped = sk;
+        c->skipped_cap = cap;
+    }
+    size_t keep = caplen < VK_CAPTURE_SKIP_KEEP ? caplen : VK_CAPTURE_SKIP_KEEP;
+    uint8_t *copy = chunk_take(c, keep ? keep : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    if (keep)
+        memcpy(copy, data, keep);
+    c->skipped[c->nskipped] = (vk_cap_skip){.no = c->count + c->nskipped + 1, .ts_ns = ts_ns,
+                                            .data = copy, .len = keep, .caplen = caplen,
+                                            .why = why};
+    c->nskipped++;
     return VK_OK;
 }
 
@@ -104,7 +135,29 @@ int vk_capture_add_iface(vk_capture *c, const char *name)
 
 /* ---- libpcap pass ---- */
 
-static int read_frames(vk_capture *c, pcap_t *p, vk_diag *d)
+#define ETH_SCRATCH (VK_FRAME_MAX + VK_ETH_HLEN)
+
+/* One record as a frame: converted to Ethernet (into eth, ETH_SCRATCH
+ * bytes), or kept apart with why. */
+static int take_frame(vk_capture *c, vk_linktype *lt, uint8_t *eth, uint64_t ts,
+                      const uint8_t *data, size_t caplen)
+{
+    const char *why = NULL;
+    size_t len = 0;
+    if (lt->dlt == DLT_EN10MB && caplen < VK_ETH_HLEN)
+        why = "runt record: shorter than an Ethernet header";
+    else if (lt->dlt == DLT_EN10MB)
+        return vk_capture_append(c, ts, data, caplen, 0, 0);
+    else if (vk_linktype_to_ethernet(lt, data, caplen, eth, ETH_SCRATCH, &len, &why) != VK_OK)
+        why = why != NULL ? why : "record cannot be given an Ethernet header";
+    else if (len > VK_FRAME_MAX)
+        why = "frame too large once given an Ethernet header";
+    if (why != NULL)
+        return vk_capture_skip(c, ts, data, caplen, why);
+    return vk_capture_append(c, ts, eth, len, 0, 0);
+}
+
+static int read_records(vk_capture *c, pcap_t *p, vk_linktype *lt, uint8_t *eth, vk_diag *d)
 {
     for (;;) {
         struct pcap_pkthdr *h;
@@ -112,7 +165,7 @@ static int read_frames(vk_capture *c, pcap_t *p, vk_diag *d)
         int r = pcap_next_ex(p, &h, &data);
         if (r == PCAP_ERROR_BREAK)
             return VK_OK;
-        unsigned long long no = (unsigned long long)c->count + 1;
+        unsigned long long no = (unsigned long long)(c->count + c->nskipped) + 1;
         if (r != 1)
             return vk_diag_set(d, VK_ETRUNC, "%s: frame %llu: %s", c->path, no, pcap_geterr(p));
         if (h->caplen > (bpf_u_int32)pcap_snapshot(p) || h->caplen > VK_FRAME_MAX)
@@ -130,13 +183,22 @@ static int read_frames(vk_capture *c, pcap_t *p, vk_diag *d)
                                "%s: frame %llu: only %u of %u bytes were captured; replay "
                                "needs whole frames",
                                c->path, no, h->caplen, h->len);
-        if (h->caplen < 14)
-            return vk_diag_set(d, VK_ETRUNC, "%s: frame %llu: %u bytes is shorter than an "
-                               "Ethernet header", c->path, no, h->caplen);
         uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
-        if (vk_capture_append(c, ts, data, h->caplen, 0, 0) != VK_OK)
+        if (take_frame(c, lt, eth, ts, data, h->caplen) != VK_OK)
             return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", c->path);
     }
+}
+
+static int read_frames(vk_capture *c, pcap_t *p, vk_diag *d)
+{
+    vk_linktype lt;
+    vk_linktype_init(&lt, c->linktype);
+    uint8_t *eth = NULL;
+    if (c->linktype != DLT_EN10MB && (eth = malloc(ETH_SCRATCH)) == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", c->path);
+    int r = read_records(c, p, &lt, eth, d);
+    free(eth);
+    return r;
 }
 
 /* ---- pcapng block walk ---- */
@@ -147,6 +209,7 @@ typedef struct ng_walk {
     bool be;              /* section byte order */
     uint32_t iface_base;  /* first interface of the current section */
     size_t packets;       /* packet blocks seen */
+    size_t frame;         /* the next frame of c to be given its metadata */
     uint8_t *body;
     size_t body_cap;
 } ng_walk;
@@ -233,8 +296,9 @@ static int ng_packet(ng_walk *w, uint32_t type, size_t blen)
         if (ng_options(w, w->body + fixed + padded, blen - fixed - padded, false, &o) != VK_OK)
             return VK_ETRUNC;
     }
-    if (w->packets < w->c->count) {
-        vk_cap_frame *fr = &w->c->frames[w->packets];
+    /* packet k of the file is a frame or a skipped record, both in file order */
+    if (w->frame < w->c->count && w->c->frames[w->frame].no == w->packets + 1) {
+        vk_cap_frame *fr = &w->c->frames[w->frame++];
         fr->iface = w->iface_base + iface;
         fr->flags = o.has_flags ? o.flags : 0;
         fr->dropped = o.dropped;
@@ -315,10 +379,10 @@ static int read_pcapng_meta(vk_capture *c, vk_diag *d)
     if (r < 0)
         return vk_diag_set(d, r, "%s: pcapng block %zu: %s", c->path, w.packets + 1,
                            vk_strerror(r));
-    if (w.packets != c->count)
+    if (w.packets != c->count + c->nskipped)
         return vk_diag_set(d, VK_EFORMAT,
-                           "%s: libpcap read %zu frames but the file has %zu packet blocks",
-                           c->path, c->count, w.packets);
+                           "%s: libpcap read %zu records but the file has %zu packet blocks",
+                           c->path, c->count + c->nskipped, w.packets);
     for (size_t i = 0; i < c->count; i++)
         if (c->frames[i].iface >= c->iface_count)
             return vk_diag_set(d, VK_EFORMAT, "%s: frame %zu: unknown interface %u", c->path,
@@ -342,16 +406,21 @@ static int open_pcap(vk_capture *c, pcap_t **out, vk_diag *d)
     char errbuf[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO,
                                                        errbuf);
-    if (p == NULL)
-        return vk_diag_set(d, VK_EFORMAT, "%s: %s", c->path, errbuf);
+    if (p == NULL) {
+        char plain[PCAP_ERRBUF_SIZE + 128];
+        return vk_diag_set(d, VK_EFORMAT, "%s: %s", c->path,
+                           vk_pcap_open_error_plain(c->path, errbuf, plain, sizeof plain));
+    }
     int dlt = pcap_datalink(p);
-    if (dlt != DLT_EN10MB) {
+    if (!vk_linktype_supported(dlt)) {
         const char *name = pcap_datalink_val_to_name(dlt);
         pcap_close(p);
         return vk_diag_set(d, VK_EUNSUPP,
-                           "%s: link type %d (%s) is not supported; replay needs Ethernet (1)",
+                           "%s: link type %d (%s) is not supported; replay reads Ethernet "
+                           "(1), LINUX_SLL (113), LINUX_SLL2 (276) and raw IP (101)",
                            c->path, dlt, name ? name : "unknown");
     }
+    c->linktype = dlt;
     *out = p;
     return VK_OK;
 }
@@ -368,7 +437,8 @@ int vk_capture_read(const char *path, vk_capture **out, vk_diag *d)
         pcap_close(p);
     }
     if (r == VK_OK && c->count == 0)
-        r = vk_diag_set(d, VK_ENOENT, "%s: the capture holds no frames", path);
+        r = vk_diag_set(d, VK_ENOENT, "%s: the capture holds no frames%s", path,
+                        c->nskipped ? " (only records too short or not convertible)" : "");
     c->pcapng = file_is_pcapng(path);
     if (r == VK_OK && c->pcapng)
         r = read_pcapng_meta(c, d);

@@ -7,9 +7,14 @@
  * (epb_flags) or its comment; the two readers must agree on the packet count.
  *
  * Ownership: a vk_capture owns its frames' bytes and interface names; the
- * caller frees it with vk_capture_free().  Only Ethernet captures are
- * accepted, and only whole frames (caplen == original length): a truncated
- * frame cannot be replayed faithfully, so it is an error naming the frame.
+ * caller frees it with vk_capture_free().  Ethernet captures are read as
+ * they are; LINUX_SLL, LINUX_SLL2 and raw IP captures are given Ethernet
+ * headers (replay/linktype.h says which MACs).  Only whole frames (caplen ==
+ * original length) are accepted: a truncated frame cannot be replayed
+ * faithfully, so it is an error naming the frame.  A record too short to be
+ * a frame (a runt, shorter than an Ethernet header) or one the link-type
+ * conversion cannot carry is not an error: it is kept apart in `skipped`,
+ * with why, and the replay traces it as a drop and goes on, as `run` does.
  */
 #ifndef VK_REPLAY_CAPTURE_H
 #define VK_REPLAY_CAPTURE_H
@@ -35,9 +40,25 @@ typedef struct vk_cap_frame {
     bool dropped;    /* a vnetkit trace drop record ("dropped: ..." comment) */
 } vk_cap_frame;
 
+/* A record left out of the frames; data (up to its first
+ * VK_CAPTURE_SKIP_KEEP bytes) lives in the capture's chunks. */
+typedef struct vk_cap_skip {
+    uint64_t no;
+    uint64_t ts_ns;
+    uint8_t *data;
+    size_t len;      /* bytes kept in data */
+    size_t caplen;   /* bytes of the record */
+    const char *why; /* a static phrase */
+} vk_cap_skip;
+
+#define VK_CAPTURE_SKIP_KEEP 64
+
 typedef struct vk_capture {
     char *path;
     bool pcapng;
+    int linktype;       /* the file's DLT (frames are Ethernet whatever it is) */
+    vk_cap_skip *skipped;
+    size_t nskipped, skipped_cap;
     vk_cap_frame *frames;
     size_t count, cap;
     char **iface_names; /* if_name of each pcapng interface, "" if none */
@@ -53,14 +74,18 @@ typedef struct vk_capture {
 
 /* Reads the whole file.  Errors (message names the file, and the frame when
  * one is at fault): VK_EIO cannot open, VK_EFORMAT unreadable or malformed,
- * VK_EUNSUPP link type not Ethernet, VK_ETRUNC truncated frame or file,
- * VK_ENOENT no frames at all. */
+ * VK_EUNSUPP link type not Ethernet, SLL, SLL2 or raw IP, VK_ETRUNC
+ * truncated frame or file, VK_ENOENT no frames at all (skipped records do
+ * not count). */
 int vk_capture_read(const char *path, vk_capture **out, vk_diag *d);
 /* An empty capture for building one by hand (tests); path may be NULL. */
 vk_capture *vk_capture_new(const char *path);
 /* Appends a copy of a frame.  VK_ENOMEM. */
 int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t len,
                       uint32_t iface, uint32_t flags);
+/* Keeps a record out of the frames with why (a static phrase).  VK_ENOMEM. */
+int vk_capture_skip(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t caplen,
+                    const char *why);
 /* Adds a named interface (tests and the pcapng walk).  VK_ENOMEM/VK_EFULL. */
 int vk_capture_add_iface(vk_capture *c, const char *name);
 void vk_capture_free(vk_capture *c);

@@ -220,19 +220,36 @@ int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, uin
     return VK_OK;
 }
 
+/* A TCP or UDP segment with a checksum: where it is and its field.  False
+ * for anything else, and for UDP whose sender chose no checksum (0). */
+typedef struct l4_csum {
+    vk_pkt k;
+    size_t field, l4_len;
+    uint16_t recorded;
+} l4_csum;
+
+static bool locate_csum(const uint8_t *frame, size_t len, l4_csum *c)
+{
+    if (!locate_l4(frame, len, &c->k))
+        return false;
+    bool udp = c->k.proto == VK_IP_PROTO_UDP;
+    c->field = udp ? UDP_CSUM_OFF : TCP_CSUM_OFF;
+    c->l4_len = c->k.l3_end - c->k.l4_off;
+    if (c->l4_len < (udp ? 8u : (size_t)VK_TCP_MIN_HLEN))
+        return false;
+    c->recorded = vk_get_be16(frame + c->k.l4_off + c->field);
+    return !(udp && c->recorded == 0);
+}
+
 int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
 {
-    vk_pkt k;
-    if (!locate_l4(frame, len, &k))
+    l4_csum c;
+    if (!locate_csum(frame, len, &c))
         return VK_EUNSUPP;
-    bool udp = k.proto == VK_IP_PROTO_UDP;
-    size_t field = udp ? UDP_CSUM_OFF : TCP_CSUM_OFF, l4_len = k.l3_end - k.l4_off;
-    if (l4_len < (udp ? 8u : (size_t)VK_TCP_MIN_HLEN))
-        return VK_EUNSUPP;
+    vk_pkt k = c.k;
+    size_t field = c.field, l4_len = c.l4_len;
     uint8_t *seg = frame + k.l4_off;
-    uint16_t recorded = vk_get_be16(seg + field);
-    if (udp && recorded == 0)
-        return VK_EUNSUPP; /* the sender chose no checksum */
+    uint16_t recorded = c.recorded;
     /* the card sums with the field holding the seed and stores 0 as 0xffff
      * (nics/offload.h): only a frame that holds exactly that comes back */
     vk_put_be16(seg + field, 0);
@@ -244,4 +261,14 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
     vk_put_be16(seg + field, partial_sum(vk_pkt_pseudo(&k), l4_len));
     *meta = (vk_guest_offload){.csum_start = k.l4_off, .csum_offset = field};
     return VK_OK;
+}
+
+bool vk_csum_is_partial(const uint8_t *frame, size_t len)
+{
+    l4_csum c;
+    if (!locate_csum(frame, len, &c))
+        return false;
+    uint32_t pseudo = vk_pkt_pseudo(&c.k);
+    return c.recorded == partial_sum(pseudo, c.l4_len) &&
+           vk_csum_l4(pseudo, frame + c.k.l4_off, c.l4_len) != 0;
 }

@@ -107,4 +107,10 @@ int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, uin
  * frame unchanged, when it must be sent as it is. */
 int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta);
 
+/* True for a TCP or UDP frame captured before checksum offload (inside a
+ * guest, or on a host tap with offloads on): its checksum field holds the
+ * partial sum vk_csum_prepare leaves for the card instead of a checksum
+ * that verifies.  A stack receiving it drops it as a bad checksum. */
+bool vk_csum_is_partial(const uint8_t *frame, size_t len);
+
 #endif

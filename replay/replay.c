@@ -16,6 +16,7 @@
 #include "nics/nic.h"
 #include "replay/offload.h"
 #include "replay/world_recorded.h"
+#include "wire/checksum.h"
 #include "wire/pcapng.h"
 
 #define REPLAY_PORT_ID "replay"
@@ -29,6 +30,8 @@ typedef struct run {
     vk_net *net;
     vk_tracer *tracer;
     vk_timer *timer;
+    vk_timer *skip_timer; /* traces the capture's skipped records */
+    size_t next_skip;
     vk_bpf *bpf;
     vk_port *nic;       /* attachment through a NIC, or */
     vk_port *port;      /* through our replay port */
@@ -270,6 +273,54 @@ static int send_pending(run *x)
     return e;
 }
 
+static uint64_t rel_time(const run *x, uint64_t ts)
+{
+    return ts > x->r->epoch ? ts - x->r->epoch : 0;
+}
+
+/* The records the capture reader kept apart (runts, records without an
+ * Ethernet header to give) are traced as drops at their time, as `run`'s
+ * pcap backend drops a runt. */
+static void schedule_skip(run *x)
+{
+    const vk_capture *c = x->r->cap;
+    if (x->next_skip < c->nskipped)
+        vk_timer_arm(x->skip_timer, rel_time(x, c->skipped[x->next_skip].ts_ns));
+}
+
+static void on_skip(void *arg, uint64_t now)
+{
+    (void)now;
+    run *x = arg;
+    const vk_cap_skip *s = &x->r->cap->skipped[x->next_skip++];
+    char why[192];
+    snprintf(why, sizeof why, "capture frame %llu: %s (%zu bytes)", (unsigned long long)s->no,
+             s->why, s->caplen);
+    vk_port_drop_outbound_bytes(x->nic != NULL ? x->nic : x->port, s->data, s->len, why);
+    schedule_skip(x);
+}
+
+/* A frame the guest driver refuses (VK_EINVAL: its card cannot send it) is
+ * lost as on real hardware: dropped, traced, listed; the replay goes on. */
+static int guest_drop(run *x, const vk_cap_frame *f)
+{
+    vk_replay *r = x->r;
+    if (r->ndrops == r->capdrops) {
+        size_t cap = r->capdrops ? r->capdrops * 2 : 16;
+        vk_replay_drop *d = realloc(r->drops, cap * sizeof *d);
+        if (d == NULL)
+            return VK_ENOMEM;
+        r->drops = d;
+        r->capdrops = cap;
+    }
+    r->drops[r->ndrops++] = (vk_replay_drop){f->no, f->len};
+    char why[192];
+    snprintf(why, sizeof why, "capture frame %llu: the guest driver of model %s cannot send "
+             "a frame of %zu bytes", (unsigned long long)f->no, x->nic->model, f->len);
+    vk_port_drop_outbound_bytes(x->nic, f->data, f->len, why);
+    return VK_OK;
+}
+
 static void on_inject(void *arg, uint64_t now)
 {
     run *x = arg;
@@ -293,6 +344,19 @@ static void on_inject(void *arg, uint64_t now)
         for (size_t k = 0; x->cfg->keep_log && k < x->npending; k++)
             free(r->log[--r->nlog].data);
         vk_timer_arm(x->timer, now + TX_RETRY_NS);
+        return;
+    }
+    if (e == VK_EINVAL && x->nic != NULL && x->npending == 1 && !offloading(x)) {
+        if (x->cfg->keep_log)
+            free(r->log[--r->nlog].data);
+        if (guest_drop(x, f) != VK_OK) {
+            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+            return;
+        }
+        x->next = x->pending_idx[0] + 1;
+        free_pending(x);
+        x->retries = 0;
+        schedule_next(x);
         return;
     }
     if (e != VK_OK) {
@@ -482,10 +546,12 @@ static int build(run *x, vk_diag *d)
             return e;
     }
     x->timer = vk_timer_new(x->loop, on_inject, x);
-    if (x->timer == NULL)
+    x->skip_timer = vk_timer_new(x->loop, on_skip, x);
+    if (x->timer == NULL || x->skip_timer == NULL)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     /* armed before the backends start: at equal times the guest goes first */
     schedule_next(x);
+    schedule_skip(x);
     return vk_net_start(x->net, d);
 }
 
@@ -520,6 +586,7 @@ static void teardown(run *x)
     if (x->tracer != NULL)
         vk_tracer_finish(x->tracer, NULL);
     vk_timer_free(x->timer);
+    vk_timer_free(x->skip_timer);
     vk_net_free(x->net);
     vk_tracer_close(x->tracer);
     vk_topology_free(x->topo);
@@ -557,6 +624,21 @@ static int compare(run *x)
     return e;
 }
 
+/* Counts partial checksums, then recomputes wrong ones if asked. */
+static void survey_checksums(vk_replay *r, bool fix)
+{
+    vk_capture *c = r->cap;
+    for (size_t i = 0; i < c->count; i++) {
+        vk_cap_frame *f = &c->frames[i];
+        if (vk_csum_is_partial(f->data, f->len) && r->csum_partial++ == 0)
+            r->csum_first = f->no;
+        unsigned bad = 0;
+        if (fix && vk_csum_check_frame(f->data, f->len, &bad) == VK_OK && bad != 0 &&
+            vk_csum_fill_frame(f->data, f->len) == VK_OK)
+            r->csum_fixed++;
+    }
+}
+
 int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d)
 {
     *out = NULL;
@@ -570,6 +652,7 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
     int e = vk_capture_read(cfg->capture_path, &x.r->cap, d);
     if (e == VK_OK) {
         x.r->epoch = x.r->cap->frames[0].ts_ns;
+        survey_checksums(x.r, cfg->fix_checksums);
         e = execute(&x, d);
     }
     teardown(&x);
@@ -592,6 +675,7 @@ void vk_replay_free(vk_replay *r)
         free(r->log[i].data);
     free(r->log);
     vk_cmp_result_free(&r->cmp);
+    free(r->drops);
     vk_cmp_result_free(&r->wire);
     vk_split_free(&r->split);
     vk_rw_free(&r->rw);

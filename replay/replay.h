@@ -35,6 +35,19 @@
  * guest did that the recording did not know is noted (world_notes) and is a
  * divergence.
  *
+ * Frames that cannot go in (a guest frame the card's driver refuses, e.g. an
+ * oversize frame on ne2k_pci or rtl8139 in legacy mode; a capture record
+ * kept apart by the reader, e.g. a runt) are dropped as real hardware would,
+ * traced as drops at the attachment port with their reason, listed in the
+ * verdict, and the replay goes on.
+ *
+ * Checksums: frames captured before checksum offload carry partial
+ * checksums (replay/offload.h vk_csum_is_partial); they are counted and the
+ * verdict says so, because the user stack drops them.  With fix_checksums
+ * (--fix-checksums, as tcprewrite --fixcsum) every IPv4 header, TCP, UDP,
+ * ICMP and ICMPv6 checksum of the capture that does not verify is
+ * recomputed before the split.
+ *
  * Memory: answers are compared as they come (compare.h, vk_cmp_stream): the
  * expected frames are handed to the comparator as the injection passes them
  * in the capture, the produced ones as the guest receives them, and a frame
@@ -93,10 +106,17 @@ typedef struct vk_replay_config {
     vk_nic_offload offload;    /*   its value */
     bool check_wire;           /* compare what left the NIC (needs a NIC) */
     vk_replay_world world;     /* --world; recorded by default */
+    bool fix_checksums;        /* --fix-checksums: recompute wrong checksums */
     /* What is kept past its comparison (replay.h "Memory"): */
     bool keep_log;             /* every frame that crossed (--update-expected) */
     bool keep_matches;         /* every match with its frames (a JSON report) */
 } vk_replay_config;
+
+/* A guest frame the driver refused to send (VK_EINVAL from the driver). */
+typedef struct vk_replay_drop {
+    uint64_t no;   /* capture frame number */
+    size_t len;
+} vk_replay_drop;
 
 /* One frame that crossed the attachment point, in time order. */
 typedef struct vk_replay_event {
@@ -116,6 +136,13 @@ typedef struct vk_replay {
     vk_replay_event *log;      /* with keep_log only */
     size_t nlog, caplog;
     size_t injected, produced;
+    vk_replay_drop *drops;  /* guest frames the driver refused, dropped */
+    size_t ndrops, capdrops;
+    /* frames of the capture with offload-style partial checksums (before
+     * --fix-checksums), the first one's number, frames --fix-checksums
+     * changed */
+    size_t csum_partial, csum_fixed;
+    uint64_t csum_first;
     vk_cmp_result cmp;
     char attach[96];    /* "NIC 'n0'" or "port 'g'" */
     /* wire check: frames that left the NIC, the comparison with the guest

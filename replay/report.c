@@ -2,6 +2,7 @@
 #include "replay/report.h"
 
 #include <inttypes.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,57 @@ static void text_world(const vk_replay *r, size_t max_diffs, FILE *out)
         fprintf(out, "  ... %" PRIu64 " more\n", rec->notes_total - n);
 }
 
+/* What did not go in: records the reader kept apart, guest frames the
+ * driver refused.  Both were traced as drops; neither stops the replay. */
+static void text_input(const vk_replay *r, size_t max_diffs, FILE *out)
+{
+    const vk_capture *c = r->cap;
+    if (c->nskipped > 0)
+        fprintf(out, "replay: note: %zu capture record%s not replayed (traced as drops):\n",
+                c->nskipped, c->nskipped == 1 ? "" : "s");
+    for (size_t i = 0; i < c->nskipped && i < max_diffs; i++)
+        fprintf(out, "  frame %" PRIu64 ": %s (%zu bytes)\n", c->skipped[i].no,
+                c->skipped[i].why, c->skipped[i].caplen);
+    if (c->nskipped > max_diffs)
+        fprintf(out, "  ... %zu more\n", c->nskipped - max_diffs);
+    if (r->ndrops > 0)
+        fprintf(out, "replay: note: %zu guest frame%s dropped: the guest driver of %s "
+                     "cannot send %s (traced as drops, as on the card):\n",
+                r->ndrops, r->ndrops == 1 ? "" : "s", r->attach,
+                r->ndrops == 1 ? "it" : "them");
+    for (size_t i = 0; i < r->ndrops && i < max_diffs; i++)
+        fprintf(out, "  frame %" PRIu64 " (%zu bytes)\n", r->drops[i].no, r->drops[i].len);
+    if (r->ndrops > max_diffs)
+        fprintf(out, "  ... %zu more\n", r->ndrops - max_diffs);
+}
+
+/* How the capture was made replayable: link type, partial checksums. */
+static void text_capture(const vk_replay *r, FILE *out)
+{
+    const vk_capture *c = r->cap;
+    if (c->linktype != DLT_EN10MB) {
+        const char *name = pcap_datalink_val_to_name(c->linktype);
+        fprintf(out, "replay: note: link type %s: frames were given Ethernet headers "
+                     "(guest 52:54:00:12:34:56, network 52:55:0a:00:02:02)\n",
+                name != NULL ? name : "?");
+    }
+    if (r->csum_partial > 0 && r->csum_fixed > 0)
+        fprintf(out, "replay: note: %zu frame%s (first: frame %" PRIu64 ") had offload-style "
+                     "partial checksums (captured before checksum offload); "
+                     "--fix-checksums recomputed %zu frame%s\n",
+                r->csum_partial, r->csum_partial == 1 ? "" : "s", r->csum_first, r->csum_fixed,
+                r->csum_fixed == 1 ? "" : "s");
+    else if (r->csum_partial > 0)
+        fprintf(out, "replay: note: %zu frame%s (first: frame %" PRIu64 ") carry offload-style "
+                     "partial checksums: the capture was taken before checksum offload (in "
+                     "the guest, or on a tap with offloads), and the network drops such "
+                     "frames as corrupt; replay with --fix-checksums to recompute them\n",
+                r->csum_partial, r->csum_partial == 1 ? "" : "s", r->csum_first);
+    else if (r->csum_fixed > 0)
+        fprintf(out, "replay: note: --fix-checksums recomputed the checksums of %zu frame%s\n",
+                r->csum_fixed, r->csum_fixed == 1 ? "" : "s");
+}
+
 void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
 {
     const vk_cmp_result *c = &r->cmp;
@@ -223,6 +275,8 @@ void vk_report_text(const vk_replay *r, size_t max_diffs, FILE *out)
     if (r->wire_checked)
         text_wire(r, max_diffs, out);
     text_world(r, max_diffs, out);
+    text_input(r, max_diffs, out);
+    text_capture(r, out);
 }
 
 void vk_json_string(FILE *out, const char *s)
@@ -338,6 +392,24 @@ static void json_world(FILE *out, const vk_replay *r)
     fputs("]\n  }", out);
 }
 
+static void json_input(FILE *out, const vk_replay *r)
+{
+    const vk_capture *c = r->cap;
+    fputs(",\n  \"skipped_records\": [", out);
+    for (size_t i = 0; i < c->nskipped; i++) {
+        fprintf(out, "%s{\"frame\": %" PRIu64 ", \"len\": %zu, \"reason\": ", i ? ", " : "",
+                c->skipped[i].no, c->skipped[i].caplen);
+        vk_json_string(out, c->skipped[i].why);
+        fputs("}", out);
+    }
+    fputs("],\n  \"guest_drops\": [", out);
+    for (size_t i = 0; i < r->ndrops; i++)
+        fprintf(out, "%s{\"frame\": %" PRIu64 ", \"len\": %zu}", i ? ", " : "", r->drops[i].no,
+                r->drops[i].len);
+    fprintf(out, "],\n  \"linktype\": %d,\n  \"partial_checksums\": %zu,\n"
+                 "  \"checksums_fixed\": %zu", r->cap->linktype, r->csum_partial, r->csum_fixed);
+}
+
 static void json_body(FILE *out, const vk_replay *r, unsigned norm)
 {
     const vk_cmp_result *c = &r->cmp;
@@ -372,6 +444,7 @@ static void json_body(FILE *out, const vk_replay *r, unsigned norm)
     if (r->wire_checked)
         json_wire(out, r);
     json_world(out, r);
+    json_input(out, r);
     fputs("\n}\n", out);
 }
 

@@ -8,9 +8,51 @@
 
 #include "wire/pcapng.h"
 
+/* The user network's virtual hosts: 52:55 + IPv4 address, 52:56 + the
+ * last 4 bytes of an IPv6 address (backends/user). */
 static bool is_slirp_mac(const uint8_t *mac)
 {
-    return mac[0] == 0x52 && mac[1] == 0x55;
+    return mac[0] == 0x52 && (mac[1] == 0x55 || mac[1] == 0x56);
+}
+
+/* Guests named in a refusal; more are counted. */
+#define GUESTS_NAMED 8
+
+/* Several guests in one capture are refused by name: replay drives one
+ * guest, and taking the first MAC would silently make the others' frames
+ * "expected" from the network. */
+static int refuse_guests(const vk_capture *c, int iface, vk_diag *d)
+{
+    vk_mac seen[GUESTS_NAMED];
+    size_t n = 0, more = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        const vk_cap_frame *f = &c->frames[i];
+        if ((iface >= 0 && (int)f->iface != iface) || f->dropped || is_slirp_mac(f->data + 6))
+            continue;
+        bool known = false;
+        for (size_t k = 0; k < n && !known; k++)
+            known = memcmp(seen[k].b, f->data + 6, 6) == 0;
+        if (known)
+            continue;
+        if (n < GUESTS_NAMED)
+            memcpy(seen[n++].b, f->data + 6, 6);
+        else
+            more++; /* may count one MAC more than once: "at least" */
+    }
+    if (n < 2)
+        return VK_OK;
+    char list[GUESTS_NAMED * (VK_MAC_STRLEN + 2) + 64] = "", mac[VK_MAC_STRLEN];
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", k ? ", " : "",
+                                vk_mac_format(&seen[k], mac));
+    if (more > 0)
+        snprintf(list + off, sizeof list - off, " and more");
+    return vk_diag_set(d, VK_EINVAL,
+                       "%s: frames come from %zu%s guests (source MACs %s), and replay "
+                       "drives one: choose it with --guest-mac (the others' frames are then "
+                       "expected from the network)",
+                       c->path, n, more ? " or more" : "", list);
 }
 
 static int find_iface(const vk_capture *c, const char *name)
@@ -101,6 +143,8 @@ static int split_by_mac(const vk_capture *c, int iface, const vk_mac *given, vk_
     bool found = given != NULL;
     if (given != NULL)
         s->guest_mac = *given;
+    else if (refuse_guests(c, iface, d) != VK_OK)
+        return VK_EINVAL;
     for (size_t i = 0; !found && i < c->count; i++) {
         const vk_cap_frame *f = &c->frames[i];
         if ((iface < 0 || (int)f->iface == iface) && !f->dropped && !is_slirp_mac(f->data + 6)) {
@@ -111,7 +155,7 @@ static int split_by_mac(const vk_capture *c, int iface, const vk_mac *given, vk_
     if (!found)
         return vk_diag_set(d, VK_EINVAL,
                            "%s: cannot tell the guest's frames: every source MAC is "
-                           "52:55:xx:xx:xx:xx; give --guest-mac",
+                           "the user network's (52:55:xx or 52:56:xx); give --guest-mac",
                            c->path);
     s->by_mac = true;
     for (size_t i = 0; i < c->count; i++) {

@@ -12,9 +12,12 @@
  *     "guest", "replay") outbound frames are the guest's; seen from the
  *     network's side (the --port the replay is peered with) inbound ones
  *     are.  Drop records of a vnetkit trace are ignored.
- *  2. Otherwise by source MAC: the guest's MAC is --guest-mac, else the
- *     source of the first frame whose source is not 52:55:xx:xx:xx:xx (the
- *     prefix of slirp's virtual hosts).
+ *  2. Otherwise by source MAC: the guest's MAC is --guest-mac, else the one
+ *     source that is not 52:55:xx:xx:xx:xx or 52:56:xx:xx:xx:xx (the
+ *     prefixes of slirp's virtual hosts, IPv4 and IPv6).  Several such
+ *     sources (several guests: a DHCP pool test, a capture of a LAN) are
+ *     refused with their MACs named: replay drives one guest, and the others'
+ *     frames would silently become "expected"; --guest-mac chooses one.
  * A BPF filter (--filter, tcpdump syntax) then removes frames from both sides.
  */
 #ifndef VK_REPLAY_SPLIT_H

@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of vnetkit with libFuzzer (see fuzz/README.md).
 #   scripts/fuzz.sh [TARGET|all] [--runs N | --time S] [--jobs J]
 # TARGET is a name from fuzz/ (wire, capture, options, topology, user,
-# nic_e1000, nic_rtl8139, nic_ne2k, nic_virtio_net) or all (the default).
+# nic_e1000, nic_rtl8139, nic_ne2k, nic_virtio_net, framing, netem) or all (the default).
 # Builds the libFuzzer targets with clang in $FUZZ_BUILD_DIR (default
 # build-fuzz; -DVNETKIT_FUZZ=ON: ASan+UBSan+libFuzzer) if needed, then runs
 # each target from its seed and regression corpora, for N runs (default

@@ -2,17 +2,22 @@
  * filter-dump (see filter_dump.h): a network filter (core/filter.h) that
  * keeps the frames passing its place in a netdev's chain in a classic
  * microsecond pcap through libpcap's dump API, and lets them go on.  QEMU
- * writes each record with its own write(2); we flush after each record for
- * the same effect: the file on disk always ends with a whole record.
+ * writes each record with its own write(2); we do the same: the stdio
+ * buffer (ours, set before the first write) holds a whole record of the
+ * largest size, and is flushed after each record, so pcap_dump's two fwrites
+ * never reach the file apart and the file on disk always ends with a whole
+ * record, even when the process is killed.
  */
 #include "tracer/filter_dump.h"
 
 #include "core/filter.h"
+#include "core/frame.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +27,7 @@ struct vk_filter_dump {
     pcap_t *dead;
     pcap_dumper_t *dumper; /* NULL after a write error */
     char *path;
+    char *iobuf; /* the dump's stdio buffer: freed after the stream is closed */
     uint64_t written;
     int err;
     vk_diag err_diag;
@@ -71,6 +77,7 @@ static void dump_free(vk_filter_dump *fd)
         pcap_dump_close(fd->dumper);
     if (fd->dead != NULL)
         pcap_close(fd->dead);
+    free(fd->iobuf);
     free(fd->path);
     free(fd);
 }
@@ -91,9 +98,23 @@ static int dump_open(const char *path, unsigned maxlen, vk_filter_dump **out, vk
         dump_free(fd);
         return vk_diag_set(d, VK_ENOMEM, "filter-dump: out of memory");
     }
-    fd->dumper = pcap_dump_open(fd->dead, path);
+    /* a record header and the largest record it can hold */
+    size_t iosize = 16 + (fd->maxlen < VK_FRAME_MAX ? fd->maxlen : VK_FRAME_MAX);
+    FILE *fp = fopen(path, "wb");
+    if (fp == NULL) {
+        vk_diag_set(d, VK_EIO, "filter-dump: cannot create %s: %s", path, strerror(errno));
+        dump_free(fd);
+        return VK_EIO;
+    }
+    if ((fd->iobuf = malloc(iosize)) == NULL || setvbuf(fp, fd->iobuf, _IOFBF, iosize) != 0) {
+        fclose(fp);
+        dump_free(fd);
+        return vk_diag_set(d, VK_ENOMEM, "filter-dump: out of memory");
+    }
+    fd->dumper = pcap_dump_fopen(fd->dead, fp);
     if (fd->dumper == NULL) {
-        vk_diag_set(d, VK_EIO, "filter-dump: cannot create %s: %s", path, pcap_geterr(fd->dead));
+        vk_diag_set(d, VK_EIO, "filter-dump: cannot write %s: %s", path, pcap_geterr(fd->dead));
+        fclose(fp);
         dump_free(fd);
         return VK_EIO;
     }

@@ -153,6 +153,11 @@ static int open_pcapng(vk_tracer *t, vk_net *net, const vk_trace_config *cfg, vk
             return r;
         }
     }
+    /* the section and interfaces reach the file at once: a run killed
+     * before its first flush still leaves a file every reader opens.  A
+     * failed write stays in the writer, which refuses and counts every
+     * later packet, as after any failed write. */
+    vk_pcapng_flush(t->ng);
     return VK_OK;
 }
 

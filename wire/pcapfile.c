@@ -331,6 +331,11 @@ int vk_pcapfile_open_write(const char *path, uint32_t snaplen, size_t buffer,
     put_u32(h + 16, snaplen);
     put_u32(h + 20, LINKTYPE_ETHERNET);
     w->len = VK_PCAPFILE_HEADER;
+    /* the header is written at once: a file that receives nothing before
+     * the process is killed is still a valid, empty capture.  A failure is
+     * kept, as any write's: every later record is refused and counted, and
+     * vk_pcapfile_status/close report it. */
+    spill(w);
     *out = w;
     return VK_OK;
 }
@@ -401,4 +406,33 @@ int vk_pcapfile_close_write(vk_pcapfile_writer *w, vk_diag *d)
     free(w->path);
     free(w);
     return r;
+}
+
+/* ---- libpcap's open errors in plain words ---- */
+
+const char *vk_pcap_open_error_plain(const char *path, const char *libpcap_msg, char *buf,
+                                     size_t cap)
+{
+    struct stat st;
+    const char *plain = NULL;
+    size_t n = strlen(path);
+    /* libpcap starts some messages with the path, which the caller names */
+    if (strncmp(libpcap_msg, path, n) == 0 && libpcap_msg[n] == ':' && libpcap_msg[n + 1] == ' ')
+        libpcap_msg += n + 2;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        plain = "the file is empty: not a capture";
+    else if (strstr(libpcap_msg, "unknown file format") != NULL)
+        plain = "not a pcap or pcapng file (its first bytes are no capture magic number)";
+    else if (strstr(libpcap_msg, "file header") != NULL || strstr(libpcap_msg, "pcap file header"))
+        plain = "the file ends inside its header: it is cut short";
+    else if (strstr(libpcap_msg, "Section Header Block") != NULL ||
+             strstr(libpcap_msg, "block in pcapng") != NULL)
+        plain = "a pcapng block has an impossible length: the file is damaged";
+    else if (strstr(libpcap_msg, "truncated") != NULL)
+        plain = "the file is cut short";
+    if (plain == NULL)
+        snprintf(buf, cap, "%s", libpcap_msg);
+    else
+        snprintf(buf, cap, "%s (libpcap: %s)", plain, libpcap_msg);
+    return buf;
 }

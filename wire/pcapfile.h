@@ -81,4 +81,13 @@ int vk_pcapfile_status(const vk_pcapfile_writer *w, vk_diag *d);
  * would, including a failure of the last write or of close. */
 int vk_pcapfile_close_write(vk_pcapfile_writer *w, vk_diag *d);
 
+/* Why libpcap could not open a capture file, in plain words: its messages
+ * ("unknown file format", "truncated dump file; tried to read 24 file header
+ * bytes, only got 3", "invalid length 28 < 4294967280 < 1048576") become
+ * "empty file", "not a pcap or pcapng file", "the file ends inside its
+ * header", "a pcapng block has an impossible length", with libpcap's own
+ * words kept in parentheses.  Writes into buf (cap bytes) and returns it. */
+const char *vk_pcap_open_error_plain(const char *path, const char *libpcap_msg, char *buf,
+                                     size_t cap);
+
 #endif

@@ -61,9 +61,9 @@ expect_stderr "snap.pcap: frame 2: 100 bytes long, larger than the snapshot leng
 expect_status 2 "frame captured truncated" -- RP "$WORK/cut.pcap" --topology "$TOPO" --port g
 expect_stderr "cut.pcap: frame 2: only 40 of 80 bytes" "cut frame: message"
 
-{ pcap_header 65535 101; record 40 40; } > "$WORK/raw.pcap"
-expect_status 2 "DLT_RAW capture" -- RP "$WORK/raw.pcap" --topology "$TOPO" --port g
-expect_stderr "raw.pcap: link type [0-9]+ \(RAW\) is not supported" "link type: message"
+{ pcap_header 65535 105; record 40 40; } > "$WORK/wifi.pcap"
+expect_status 2 "802.11 capture" -- RP "$WORK/wifi.pcap" --topology "$TOPO" --port g
+expect_stderr "wifi.pcap: link type 105 \(IEEE802_11\) is not supported" "link type: message"
 
 head -c 300 "$CAP" > "$WORK/trunc.pcapng"
 expect_status 2 "truncated pcapng" -- RP "$WORK/trunc.pcapng" --topology "$TOPO" --port g

@@ -325,12 +325,44 @@ static void test_a_failed_write_counts_every_record_it_lost(void **state)
     for (size_t i = 0; i < 200 && rc == VK_OK; i++, accepted++)
         rc = vk_pcapfile_write(w, i, b, sizeof b, sizeof b);
     assert_int_equal(rc, VK_EIO);
-    /* the first ~65 went into the batch that failed, the last was refused */
+    /* the header's write at open failed: every record is refused, counted */
     assert_int_equal(vk_pcapfile_lost(w), accepted);
     assert_int_equal(vk_pcapfile_write(w, 1, b, 10, 10), VK_EIO);
     assert_int_equal(vk_pcapfile_lost(w), accepted + 1);
     assert_int_equal(vk_pcapfile_close_write(w, &d), VK_EIO);
     assert_non_null(strstr(d.msg, "/dev/full"));
+}
+
+/* Issue 13: run's errors for unreadable in= files passed libpcap's words on
+ * ("invalid length 28 < 4294967280 < 1048576"). */
+static void test_libpcap_open_errors_are_worded_plainly(void **state)
+{
+    (void)state;
+    char buf[512];
+    const char *m = vk_pcap_open_error_plain(
+        "/nonexistent/x.pcapng",
+        "Section Header Block in pcapng dump file has invalid length 28 < _4294967280_ < "
+        "1048576 (BT_SHB_INSANE_MAX)",
+        buf, sizeof buf);
+    assert_true(strncmp(m, "a pcapng block has an impossible length", 39) == 0);
+    assert_non_null(strstr(m, "(libpcap: Section Header Block"));
+    m = vk_pcap_open_error_plain("/nonexistent/y", "unknown file format", buf, sizeof buf);
+    assert_true(strncmp(m, "not a pcap or pcapng file", 25) == 0);
+    m = vk_pcap_open_error_plain("/nonexistent/y", "truncated dump file; tried to read 24 file "
+                                 "header bytes, only got 3", buf, sizeof buf);
+    assert_true(strncmp(m, "the file ends inside its header", 31) == 0);
+    /* libpcap's leading path is dropped: the caller names the file */
+    m = vk_pcap_open_error_plain("/nonexistent/y", "/nonexistent/y: No such file or directory",
+                                 buf, sizeof buf);
+    assert_string_equal(m, "No such file or directory");
+    char path[] = "/tmp/vk-empty-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    m = vk_pcap_open_error_plain(path, "truncated dump file; tried to read 4 file header "
+                                 "bytes, only got 0", buf, sizeof buf);
+    assert_true(strncmp(m, "the file is empty", 17) == 0);
+    unlink(path);
 }
 
 int main(void)
@@ -345,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_record_cut_by_the_end_of_the_file_is_truncated),
         cmocka_unit_test(test_formats_the_reader_does_not_take_are_left_to_libpcap),
         cmocka_unit_test(test_a_failed_write_counts_every_record_it_lost),
+        cmocka_unit_test(test_libpcap_open_errors_are_worded_plainly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

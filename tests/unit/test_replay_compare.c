@@ -297,6 +297,22 @@ static void test_streamed_frames_are_released_once_paired(void **state)
     vk_cmp_result_free(&r);
 }
 
+/* Found by fuzz_capture (regression fuzz/regressions/capture/
+ * compare-empty-qsort-null): a stream that saw no frame finished by handing
+ * qsort a NULL array, undefined behaviour UBSan reports. */
+static void test_stream_with_no_frames_finishes_empty_without_sorting_null(void **state)
+{
+    (void)state;
+    vk_cmp_stream *s;
+    assert_int_equal(vk_cmp_stream_new(VK_NORM_DEFAULT, NULL, false, &s), VK_OK);
+    vk_cmp_result r;
+    assert_int_equal(vk_cmp_stream_finish(s, &r), VK_OK);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.matched, 0);
+    assert_int_equal(r.divergences, 0);
+    vk_cmp_result_free(&r);
+}
+
 static void test_binary_flow_key_formats_as_the_text_key(void **state)
 {
     (void)state;
@@ -329,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_streamed_frames_pair_within_their_flow_whatever_the_interleaving),
         cmocka_unit_test(test_streamed_frames_are_released_once_paired),
         cmocka_unit_test(test_binary_flow_key_formats_as_the_text_key),
+        cmocka_unit_test(test_stream_with_no_frames_finishes_empty_without_sorting_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

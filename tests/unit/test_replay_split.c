@@ -94,6 +94,52 @@ static void test_split_fails_without_a_guest_mac(void **state)
     vk_capture_free(c);
 }
 
+/* Issue 13: a capture with several guests was replayed as if the first MAC
+ * were the only guest, the others' frames silently "expected". */
+static void test_split_refuses_several_guests_naming_each_mac(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new("pool");
+    uint8_t f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x08, 0};
+    for (uint8_t last = 0x56; last <= 0x58; last++) {
+        f[11] = last;
+        assert_int_equal(vk_capture_append(c, last, f, sizeof f, 0, 0), VK_OK);
+    }
+    vk_split_config cfg = {0};
+    vk_split s;
+    vk_diag d;
+    assert_int_equal(vk_split_capture(c, &cfg, &s, &d), VK_EINVAL);
+    assert_non_null(strstr(d.msg, "pool: frames come from 3 guests (source MACs "
+                                  "52:54:00:12:34:56, 52:54:00:12:34:57, 52:54:00:12:34:58)"));
+    assert_non_null(strstr(d.msg, "--guest-mac"));
+    vk_mac m = {{0x52, 0x54, 0, 0x12, 0x34, 0x57}};
+    cfg.guest_mac = &m;
+    assert_int_equal(vk_split_capture(c, &cfg, &s, &d), VK_OK);
+    assert_int_equal(s.guest, 1);
+    assert_int_equal(s.expected, 2);
+    vk_split_free(&s);
+    vk_capture_free(c);
+}
+
+/* 52:56:xx (the user network's IPv6 hosts) is the network, not a guest. */
+static void test_split_counts_ipv6_virtual_hosts_as_network(void **state)
+{
+    (void)state;
+    vk_capture *c = vk_capture_new("ra-first");
+    uint8_t ra[60] = {0x33, 0x33, 0, 0, 0, 1, 0x52, 0x56, 0, 0, 0, 2, 0x86, 0xdd};
+    uint8_t g[60] = {0x33, 0x33, 0, 0, 0, 2, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x86, 0xdd};
+    assert_int_equal(vk_capture_append(c, 1, ra, sizeof ra, 0, 0), VK_OK);
+    assert_int_equal(vk_capture_append(c, 2, g, sizeof g, 0, 0), VK_OK);
+    vk_split_config cfg = {0};
+    vk_split s;
+    vk_diag d;
+    assert_int_equal(vk_split_capture(c, &cfg, &s, &d), VK_OK);
+    assert_int_equal(s.side[0], VK_SIDE_EXPECTED);
+    assert_int_equal(s.side[1], VK_SIDE_GUEST);
+    vk_split_free(&s);
+    vk_capture_free(c);
+}
+
 /* Our own trace: one interface per port, each packet with its direction. */
 static void test_split_pcapng_by_interface_and_direction(void **state)
 {
@@ -184,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_split_detects_qemu_guest_mac),
         cmocka_unit_test(test_split_uses_given_guest_mac),
         cmocka_unit_test(test_split_fails_without_a_guest_mac),
+        cmocka_unit_test(test_split_refuses_several_guests_naming_each_mac),
+        cmocka_unit_test(test_split_counts_ipv6_virtual_hosts_as_network),
         cmocka_unit_test(test_split_pcapng_by_interface_and_direction),
         cmocka_unit_test(test_split_pcapng_without_match_needs_capture_iface),
         cmocka_unit_test(test_filter_removes_frames_from_both_sides),
