@@ -37,6 +37,13 @@ int vk_saddr_inet(const char *host, const char *port, bool passive, vk_saddr *ou
         snprintf(err, errcap, "a port is required");
         return VK_EINVAL;
     }
+    /* getaddrinfo takes "99999" and wraps it modulo 65536: refuse it here */
+    char *end = NULL;
+    unsigned long n = strtoul(port, &end, 10);
+    if (port[0] < '0' || port[0] > '9' || *end != '\0' || n > 65535) {
+        snprintf(err, errcap, "'%s' is not a port from 0 to 65535", port);
+        return VK_ERANGE;
+    }
     if (!passive && (host == NULL || host[0] == '\0')) {
         snprintf(err, errcap, "a host is required to connect");
         return VK_EINVAL;

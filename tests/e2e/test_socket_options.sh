@@ -13,6 +13,9 @@ bad "key 'addr.type': 'vsock': not inet, unix or fd" -netdev stream,id=s,addr.ty
 bad "key 'addr.path': missing" -netdev stream,id=s,addr.type=unix
 bad "key 'addr.host': missing" -netdev stream,id=s,addr.type=inet,addr.port=1
 bad "key 'addr.port': missing" -netdev stream,id=s,addr.type=inet,addr.host=127.0.0.1
+bad "'99999' is not a port from 0 to 65535" -netdev stream,id=s,addr.type=inet,addr.host=127.0.0.1,addr.port=99999
+bad "'70000' is not a port from 0 to 65535" -netdev socket,id=s,connect=127.0.0.1:70000
+bad "'-1' is not a port from 0 to 65535" -netdev dgram,id=s,local.type=inet,local.host=127.0.0.1,local.port=-1,remote.type=inet,remote.host=127.0.0.1,remote.port=1
 bad "key 'server': 'maybe' is not on or off" -netdev stream,id=s,server=maybe,addr.type=unix,addr.path=x
 bad "key 'reconnect': give reconnect or reconnect-ms, not both" \
     -netdev stream,id=s,addr.type=unix,addr.path=x,reconnect=1,reconnect-ms=5
