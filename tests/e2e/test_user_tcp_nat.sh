@@ -54,7 +54,9 @@ expect_eq "$?" 0 "curl in the namespace downloads from the host's loopback via 1
 expect_eq "$(sha256sum <"$WORK/got-big.bin")" "$(sha256sum <"$WORK/host/big.bin")" \
     "the 2 MiB download is intact"
 
-ns python3 -m http.server 8080 --bind 0.0.0.0 --directory "$WORK/guest" \
+# not through ns(): a backgrounded function records its subshell's pid, and the
+# server would outlive the test; ip netns exec execs, so $! is the server
+ip netns exec "$TAP_NS" python3 -m http.server 8080 --bind 0.0.0.0 --directory "$WORK/guest" \
     >"$WORK/guest-http.log" 2>&1 &
 echo $! > "$WORK/guest-http.pid"
 TAP_PIDFILES+=("$WORK/guest-http.pid")
