@@ -35,6 +35,12 @@ qemu_setup() {
         echo "SKIP: the guest in $GUEST is stale and cannot be rebuilt: $(tail -n 2 "$WORK/mkguest.log")"
         exit 77
     fi
+    # A run killed outright (ctest's timeout sends SIGKILL) leaves its namespace:
+    # remove those whose test process is gone (the name carries its pid).
+    local ns
+    for ns in $(ip netns list 2>/dev/null | awk '/^vkqemu[0-9]+/ {print $1}'); do
+        kill -0 "${ns#vkqemu}" 2>/dev/null || ip netns delete "$ns" 2>/dev/null
+    done
     QEMU_NS=vkqemu$$
     if ! ip netns add "$QEMU_NS" 2>"$WORK/netns.err"; then
         echo "SKIP: cannot create a network namespace: $(cat "$WORK/netns.err")"
