@@ -157,7 +157,7 @@ static int parse_value(replay_args *a, const char *name, const char *v)
             return -1;
         }
     } else if (strcmp(name, "guest-offload") == 0) {
-        if (vk_replay_offload_parse(v, &a->cfg.offload) != VK_OK) {
+        if (vk_nic_offload_parse(v, &a->cfg.offload) != VK_OK) {
             vk_cli_error("--guest-offload: '%s' is not none, csum or tso", v);
             return -1;
         }

@@ -32,19 +32,29 @@ int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char 
     return VK_OK;
 }
 
-int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d)
+static const char *const offload_names[] = {"none", "csum", "tso"};
+
+int vk_nic_offload_parse(const char *name, vk_nic_offload *out)
 {
-    static const char *const names[] = {"none", "csum", "tso"};
-    const char *v = o != NULL ? vk_opts_get(o, "guest-offload") : NULL;
-    *out = VK_NIC_OFFLOAD_NONE;
-    if (v == NULL)
-        return VK_OK;
-    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(v, names[i]) == 0) {
+    for (unsigned i = 0; i < sizeof offload_names / sizeof offload_names[0]; i++)
+        if (strcmp(name, offload_names[i]) == 0) {
             *out = (vk_nic_offload)i;
             return VK_OK;
         }
-    }
+    return VK_EINVAL;
+}
+
+const char *vk_nic_offload_name(vk_nic_offload m)
+{
+    return (unsigned)m < sizeof offload_names / sizeof offload_names[0] ? offload_names[m] : "?";
+}
+
+int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d)
+{
+    const char *v = o != NULL ? vk_opts_get(o, "guest-offload") : NULL;
+    *out = VK_NIC_OFFLOAD_NONE;
+    if (v == NULL || vk_nic_offload_parse(v, out) == VK_OK)
+        return VK_OK;
     return vk_opts_error(o, d, VK_EINVAL, "guest-offload", "must be none, csum or tso (got '%s')",
                          v);
 }

@@ -121,6 +121,9 @@ void vk_nic_unbind(vk_port *nic);
  *                                at most VK_NIC_REFILL_DELAY_MAX. */
 #define VK_NIC_REFILL_DELAY_MAX (3600ull * 1000000000ull)
 int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d);
+/* "none", "csum" or "tso" <-> the enum; parse: VK_EINVAL for another name. */
+int vk_nic_offload_parse(const char *name, vk_nic_offload *out);
+const char *vk_nic_offload_name(vk_nic_offload m);
 int vk_nic_opts_refill_delay(vk_opts *o, uint64_t *out, vk_diag *d);
 
 /* The interrupt line, for cards with one line: the driver registers its

@@ -365,7 +365,7 @@ static void on_inject(void *arg, uint64_t now)
             vk_net_fail(x->net, e, "%s: frame %llu: NIC '%s' refused %s with offload "
                         "metadata (--guest-offload %s): %s", r->cap->path,
                         (unsigned long long)f->no, x->nic->id, what,
-                        vk_replay_offload_name(x->cfg->offload), vk_strerror(e));
+                        vk_nic_offload_name(x->cfg->offload), vk_strerror(e));
         else
             vk_net_fail(x->net, e, "%s: frame %llu: the guest could not send %s: %s",
                         r->cap->path, (unsigned long long)f->no, what, vk_strerror(e));
@@ -438,7 +438,7 @@ static int attach(run *x, vk_diag *d)
 static int setup_offload(run *x, vk_diag *d)
 {
     const vk_replay_config *cfg = x->cfg;
-    const char *mode = vk_replay_offload_name(cfg->offload);
+    const char *mode = vk_nic_offload_name(cfg->offload);
     if (x->nic == NULL && cfg->offload_set)
         return vk_diag_set(d, VK_EINVAL, "--guest-offload needs a NIC to send through, not "
                                          "--port %s", cfg->port_id);
@@ -711,23 +711,6 @@ int vk_replay_world_parse(const char *name, vk_replay_world *out)
 const char *vk_replay_world_name(vk_replay_world w)
 {
     return (unsigned)w < sizeof world_names / sizeof world_names[0] ? world_names[w] : "?";
-}
-
-static const char *const offload_names[] = {"none", "csum", "tso"};
-
-int vk_replay_offload_parse(const char *name, vk_nic_offload *out)
-{
-    for (unsigned i = 0; i < sizeof offload_names / sizeof offload_names[0]; i++)
-        if (strcmp(name, offload_names[i]) == 0) {
-            *out = (vk_nic_offload)i;
-            return VK_OK;
-        }
-    return VK_EINVAL;
-}
-
-const char *vk_replay_offload_name(vk_nic_offload m)
-{
-    return (unsigned)m < sizeof offload_names / sizeof offload_names[0] ? offload_names[m] : "?";
 }
 
 /* ---- --update-expected ---- */

@@ -173,9 +173,6 @@ size_t vk_replay_world_notes(const vk_replay *r);
 /* "recorded", "none", "live"; VK_EINVAL for another name. */
 int vk_replay_world_parse(const char *name, vk_replay_world *out);
 const char *vk_replay_world_name(vk_replay_world w);
-/* "none", "csum", "tso"; VK_EINVAL for another name. */
-int vk_replay_offload_parse(const char *name, vk_nic_offload *out);
-const char *vk_replay_offload_name(vk_nic_offload m);
 
 /* Writes the log (guest frames as injected and produced frames, time order)
  * as a capture that replays with exit 0: classic pcap with nanosecond

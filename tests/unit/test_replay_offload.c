@@ -975,10 +975,10 @@ static void test_replay_offload_names(void **state)
 {
     (void)state;
     vk_nic_offload m;
-    assert_int_equal(vk_replay_offload_parse("tso", &m), VK_OK);
+    assert_int_equal(vk_nic_offload_parse("tso", &m), VK_OK);
     assert_int_equal(m, VK_NIC_OFFLOAD_TSO);
-    assert_string_equal(vk_replay_offload_name(VK_NIC_OFFLOAD_CSUM), "csum");
-    assert_int_equal(vk_replay_offload_parse("gso", &m), VK_EINVAL);
+    assert_string_equal(vk_nic_offload_name(VK_NIC_OFFLOAD_CSUM), "csum");
+    assert_int_equal(vk_nic_offload_parse("gso", &m), VK_EINVAL);
 }
 
 int main(void)
