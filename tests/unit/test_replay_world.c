@@ -536,15 +536,37 @@ static void run_to(stack *k, uint64_t t)
     assert_int_equal(vk_loop_now(k->loop), t);
 }
 
+/* The virtual clock at the recording's epoch and the world on it. */
+static void stack_start(stack *k)
+{
+    k->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    vk_loop_set_epoch(k->loop, k->rec->epoch);
+    k->w = vk_world_recorded_new(k->loop, k->rec);
+    assert_non_null(k->w);
+}
+
 static void stack_open(stack *k, const char *capture)
 {
     memset(k, 0, sizeof *k);
     k->cap = load(capture);
     k->rec = build(k->cap);
-    k->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_loop_set_epoch(k->loop, k->rec->epoch);
-    k->w = vk_world_recorded_new(k->loop, k->rec);
-    assert_non_null(k->w);
+    stack_start(k);
+}
+
+/* A capture with the roles swapped: slirp's side taken as the guest, so
+ * what the guest sent is what the network expects. */
+static vk_recording *build_swapped(const vk_capture *c)
+{
+    vk_side *side = calloc(c->count, sizeof *side);
+    assert_non_null(side);
+    for (size_t i = 0; i < c->count; i++)
+        side[i] = memcmp(c->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
+                                                                    : VK_SIDE_GUEST;
+    vk_recording *r = NULL;
+    vk_diag d;
+    assert_int_equal(vk_recording_build(c, side, &r, &d), VK_OK);
+    free(side);
+    return r;
 }
 
 static void stack_close(stack *k)
@@ -878,13 +900,7 @@ static void test_world_inbound_connection_is_accepted_at_its_recorded_time(void 
     stack k;
     memset(&k, 0, sizeof k);
     k.cap = load("qemu-e1000-http.pcap");
-    vk_side *side = calloc(k.cap->count, sizeof *side);
-    for (size_t i = 0; i < k.cap->count; i++)
-        side[i] = memcmp(k.cap->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
-                                                                        : VK_SIDE_GUEST;
-    vk_diag d;
-    assert_int_equal(vk_recording_build(k.cap, side, &k.rec, &d), VK_OK);
-    free(side);
+    k.rec = build_swapped(k.cap);
     const vk_rec_tcp *t = only_tcp(k.rec);
     assert_true(t->inbound);
     assert_int_equal(t->guest.port, 18080);
@@ -893,9 +909,7 @@ static void test_world_inbound_connection_is_accepted_at_its_recorded_time(void 
     assert_int_equal(t->ev[0].kind, VK_REC_DATA);
     assert_int_equal(t->ev[0].len, 86);
     assert_int_equal(t->ev[0].prefix, 0);
-    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_loop_set_epoch(k.loop, k.rec->epoch);
-    k.w = vk_world_recorded_new(k.loop, k.rec);
+    stack_start(&k);
     vk_waddr local = a4("0.0.0.0", 18080);
     vk_wsock *l = NULL;
     assert_int_equal(k.w->ops->tcp_listen(k.w, &local, &events, &k, &l, 0), VK_OK);
@@ -929,13 +943,7 @@ static void test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times(void
     stack k;
     memset(&k, 0, sizeof k);
     k.cap = load("qemu-e1000-udp-dns.pcap");
-    vk_side *side = calloc(k.cap->count, sizeof *side);
-    for (size_t i = 0; i < k.cap->count; i++)
-        side[i] = memcmp(k.cap->frames[i].data + 6, guest_mac.b, 6) == 0 ? VK_SIDE_EXPECTED
-                                                                        : VK_SIDE_GUEST;
-    vk_diag d;
-    assert_int_equal(vk_recording_build(k.cap, side, &k.rec, &d), VK_OK);
-    free(side);
+    k.rec = build_swapped(k.cap);
     vk_waddr gw = a4("10.0.2.2", 17777), client = a4("10.0.2.15", 35314);
     const vk_rec_udp *u = NULL;
     for (size_t i = 0; i < k.rec->nudp; i++)
@@ -943,9 +951,7 @@ static void test_world_hostfwd_udp_datagrams_arrive_at_their_recorded_times(void
             u = &k.rec->udp[i];
     assert_non_null(u);
     assert_true(vk_waddr_eq(&u->first_dst, &client));
-    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_loop_set_epoch(k.loop, k.rec->epoch);
-    k.w = vk_world_recorded_new(k.loop, k.rec);
+    stack_start(&k);
     vk_world_flow f = {.family = 4, .proto = 17, .src4 = gw.ip4, .src_port = 17777};
     vk_waddr bind = a4("0.0.0.0", 17777);
     vk_wsock *s = NULL;
@@ -1009,9 +1015,7 @@ static void test_world_echo_replies_follow_their_request(void **state)
     k.rec = build(k.cap);
     assert_int_equal(k.rec->nping, 2);
     assert_int_equal(k.rec->ping[1].replies.d[0].delay, 7 * MS);
-    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_loop_set_epoch(k.loop, k.rec->epoch);
-    k.w = vk_world_recorded_new(k.loop, k.rec);
+    stack_start(&k);
     vk_world_flow f = {.family = 4, .proto = 1, .src_port = 77};
     f.src4 = a4("10.0.2.15", 0).ip4;
     f.dst4 = a4("192.0.2.1", 0).ip4;
@@ -1106,9 +1110,7 @@ static void test_world_ipv6_tcp_flow_replays_like_ipv4(void **state)
     assert_int_equal(t->connect_delay, 2 * MS);
     assert_int_equal(t->nev, 1);
     assert_int_equal(t->ev[0].prefix, 4);
-    k.loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_loop_set_epoch(k.loop, k.rec->epoch);
-    k.w = vk_world_recorded_new(k.loop, k.rec);
+    stack_start(&k);
     vk_world_flow f = {.family = 6, .proto = 6, .src_port = 40000, .dst_port = 80};
     assert_int_equal(vk_ip6_parse("fec0::15", &f.src6), VK_OK);
     assert_int_equal(vk_ip6_parse("fec0::2", &f.dst6), VK_OK);
