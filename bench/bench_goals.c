@@ -261,6 +261,18 @@ typedef struct row {
     uint64_t frames;      /* frames the case moved (syscalls per frame) */
 } row;
 
+/* A case whose goal is its CPU time at most `limit` times a baseline run of
+ * the same round (the copy, or forward). */
+static row time_ratio_row(const char *name, const char *goal, const run *r, const run *base,
+                          double limit, uint64_t frames)
+{
+    row x = {name, goal, "", "", r->cpu_s / base->cpu_s, 0, r, frames};
+    x.pass = r->ok && base->ok && x.ratio <= limit;
+    snprintf(x.measured, sizeof x.measured, "%.3f s", r->cpu_s);
+    snprintf(x.baseline, sizeof x.baseline, "%.3f s", base->cpu_s);
+    return x;
+}
+
 static void print_table(const row *rows, size_t n)
 {
     printf("%-16s %-14s %14s %14s %7s %-5s %9s %9s %8s\n", "case", "goal", "measured",
@@ -394,12 +406,7 @@ int main(int argc, char **argv)
     /* a filter that decides nothing must cost (almost) nothing: its
      * baseline is forward of this run, not the copy */
     runs[8] = run_best(&o, "forward-netem", netem_argv);
-    rows[n] = (row){"forward-netem", "<= 1.05x fwd", "", "", runs[8].cpu_s / runs[1].cpu_s, 0,
-                    &runs[8], nf};
-    rows[n].pass = runs[8].ok && runs[1].ok && rows[n].ratio <= 1.05;
-    snprintf(rows[n].measured, 32, "%.3f s", runs[8].cpu_s);
-    snprintf(rows[n].baseline, 32, "%.3f s", runs[1].cpu_s);
-    n++;
+    rows[n++] = time_ratio_row("forward-netem", "<= 1.05x fwd", &runs[8], &runs[1], 1.05, nf);
 
     runs[2] = run_best(&o, "forward-files", files_argv);
     rows[n] = (row){"forward-files", "-", "", "", mf / runs[2].cpu_s / copy_mpps, -1, &runs[2],
@@ -409,20 +416,10 @@ int main(int argc, char **argv)
     n++;
 
     runs[3] = run_best(&o, "trace-pcapng", ng_argv);
-    rows[n] = (row){"trace-pcapng", "<= 1.5x copy", "", "", runs[3].cpu_s / runs[0].cpu_s, 0,
-                    &runs[3], nf};
-    rows[n].pass = runs[3].ok && rows[n].ratio <= 1.5;
-    snprintf(rows[n].measured, 32, "%.3f s", runs[3].cpu_s);
-    snprintf(rows[n].baseline, 32, "%.3f s", runs[0].cpu_s);
-    n++;
+    rows[n++] = time_ratio_row("trace-pcapng", "<= 1.5x copy", &runs[3], &runs[0], 1.5, nf);
 
     runs[4] = run_best(&o, "trace-dir", td_argv);
-    rows[n] = (row){"trace-dir", "<= 2.5x copy", "", "", runs[4].cpu_s / runs[0].cpu_s, 0,
-                    &runs[4], nf};
-    rows[n].pass = runs[4].ok && rows[n].ratio <= 2.5;
-    snprintf(rows[n].measured, 32, "%.3f s", runs[4].cpu_s);
-    snprintf(rows[n].baseline, 32, "%.3f s", runs[0].cpu_s);
-    n++;
+    rows[n++] = time_ratio_row("trace-dir", "<= 2.5x copy", &runs[4], &runs[0], 2.5, nf);
 
     /* replay: sessions of 1/100, 1/10 and all of --replay-max pings */
     uint64_t sizes[3] = {o.replay_max / 100, o.replay_max / 10, o.replay_max};
