@@ -156,7 +156,7 @@ static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state
     adv(h, 5 * MS);
     g_syn(h, GPORT, ISN); /* retransmit while connecting: ignored */
     assert_int_equal(h->ngot, 0);
-    assert_string_equal(h->last_drop, "TCP: the outside connect is still under way");
+    assert_string_equal(h->dropped.reason, "TCP: the outside connect is still under way");
     assert_int_equal(w->n, 1);
     /* 10.0.2.2 is the host's loopback. */
     assert_int_equal(w->socks[0]->dst.family, 4);
@@ -548,7 +548,7 @@ static void test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_igno
         g_send(h, &r);
     }
     assert_false(s->closed);
-    assert_string_equal(h->last_drop, "TCP: reset outside the window");
+    assert_string_equal(h->dropped.reason, "TCP: reset outside the window");
     seg r = {.flags = TH_RST, .seq = ISN + 1};
     g_send(h, &r);
     assert_true(s->closed && s->aborted);
@@ -667,11 +667,11 @@ static void test_segments_beyond_the_window_are_dropped_with_an_ack(void **state
     assert_int_equal(s->out_len, 0);
     assert_int_equal(h->ngot, 1);
     assert_int_equal(last_tcp(h).ack, ISN + 1);
-    assert_string_equal(h->last_drop, "TCP: segment beyond the window");
+    assert_string_equal(h->dropped.reason, "TCP: segment beyond the window");
     /* An ACK for data never sent gets an ACK back. */
     seg bad = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 5000};
     g_send(h, &bad);
-    assert_string_equal(h->last_drop, "TCP: ACK for data never sent");
+    assert_string_equal(h->dropped.reason, "TCP: ACK for data never sent");
     assert_int_equal(h->ngot, 2);
 }
 
@@ -722,7 +722,7 @@ static void test_segments_for_no_connection_get_resets(void **state)
     seg r = {.flags = TH_RST, .seq = 5};
     g_send(&h, &r);
     assert_int_equal(h.ngot, 1);
-    assert_string_equal(h.last_drop, "TCP: reset for no connection");
+    assert_string_equal(h.dropped.reason, "TCP: reset for no connection");
     uh_close(&h);
 }
 
@@ -741,7 +741,7 @@ static void test_syn_flood_past_the_cap_is_reset_not_stored(void **state)
     }
     assert_int_equal(uh_stats(h)->tcp_conns, VK_USER_TCP_CONNS_MAX);
     assert_int_equal(uh_stats(h)->tcp_conns_full, 10);
-    assert_string_equal(h->last_drop, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
+    assert_string_equal(h->dropped.reason, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
     vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
 }
@@ -758,7 +758,7 @@ static void test_out_of_order_queue_is_capped(void **state)
         g_send(h, &o);
     }
     assert_int_equal(uh_stats(h)->tcp_ooo_full, 5);
-    assert_string_equal(h->last_drop, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
+    assert_string_equal(h->dropped.reason, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
     assert_int_equal(s->out_len, 0);
 }
 
@@ -843,8 +843,8 @@ static void test_rst_storm_for_no_connection_is_never_answered(void **state)
         g_send(h, &r);
     }
     assert_int_equal(h->ngot, 0);
-    assert_int_equal(h->drops, 1000);
-    assert_string_equal(h->last_drop, "TCP: reset for no connection");
+    assert_int_equal(h->dropped.n, 1000);
+    assert_string_equal(h->dropped.reason, "TCP: reset for no connection");
     assert_int_equal(x->w->n, 0);
 }
 
@@ -992,7 +992,7 @@ static void test_host_that_never_reads_bounds_what_the_guest_can_store(void **st
     assert_true(seq - (ISN + 1) <= VK_USER_TCP_BUF_BYTES);
     assert_true(seq - (ISN + 1) > VK_USER_TCP_BUF_BYTES - 2 * sizeof data);
     assert_int_equal(last_tcp(h).window, 0);
-    assert_string_equal(h->last_drop, "TCP: data into a zero window");
+    assert_string_equal(h->dropped.reason, "TCP: data into a zero window");
     assert_int_equal(x->s->out_len, 0);
     assert_int_equal(uh_stats(h)->tcp_conns, 1);
 }

@@ -1,6 +1,7 @@
 /* Shared unit-test helper for NIC models: a virtual-clock net with one card
  * whose network-side peer is a capturing test port ("the wire"), a guest sink
- * that records what the driver half delivered, and a tap that records drops. */
+ * that records what the driver half delivered, and the drop tap of
+ * helpers/capture.h; and the checks every card shares. */
 #ifndef VK_TEST_NIC_BENCH_H
 #define VK_TEST_NIC_BENCH_H
 
@@ -10,32 +11,7 @@
 
 #include "core/net.h"
 #include "core/topology.h"
-
-#define VK_TEST_MAX_FRAMES 128
-
-/* Frames seen somewhere (the guest sink, or a test port on the wire); each
- * is a malloc'd copy, freed by vk_test_capture_free. */
-typedef struct vk_test_capture {
-    size_t n;
-    uint8_t *data[VK_TEST_MAX_FRAMES];
-    size_t len[VK_TEST_MAX_FRAMES];
-} vk_test_capture;
-
-void vk_test_capture_add(vk_test_capture *c, const uint8_t *d, size_t len);
-void vk_test_capture_free(vk_test_capture *c);
-
-/* A guest sink (vk_nic_set_guest_sink) appending to the vk_test_capture arg. */
-void vk_test_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len);
-/* A port kind that records what it receives into the capture at its priv. */
-extern const vk_port_ops vk_test_wire_ops;
-
-/* Drops the net reported, with the last reason. */
-typedef struct vk_test_drops {
-    size_t n;
-    char reason[96];
-} vk_test_drops;
-/* A tap appending to the vk_test_drops arg. */
-extern const vk_tap_ops vk_test_drop_tap;
+#include "capture.h"
 
 typedef struct vk_nic_bench {
     vk_loop *loop;
