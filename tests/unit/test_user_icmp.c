@@ -1,8 +1,9 @@
 /*
  * ICMP in -netdev user: echo requests to the gateway and DNS addresses are
  * reflected (libslirp's TTL 255, DF and TOS kept, id from the counter);
- * other ICMP is dropped with a reason; ICMP to the outside is handed to the
- * part-1 world, which drops it as "NAT not implemented yet".
+ * other ICMP is dropped with a reason.  An echo to the outside is not
+ * carried (there is no ICMP echo NAT, libslirp's ping sockets): it is
+ * dropped as "NAT not implemented yet" and counted.
  */
 #include "test_user_harness.h"
 

@@ -2,7 +2,8 @@
  * restrict=on in -netdev user: TCP to anywhere is refused at once with
  * libslirp's RST (TTL 255, window 0), UDP and ICMP to the outside are
  * dropped with a reason, while DHCP, ARP and ICMP to the gateway keep
- * working.  Without restrict, the same traffic goes to the (part-1) world.
+ * working.  Without restrict, the same traffic goes to the NAT and the
+ * world behind it.
  */
 #include "test_user_harness.h"
 
