@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/frame.h"
+
 /* Receives each segment built by vk_offload_tso; the bytes are borrowed for
  * the call. */
 typedef void (*vk_offload_emit_fn)(void *arg, const uint8_t *seg, size_t seglen);
@@ -43,5 +45,9 @@ int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_o
  * error nothing was emitted. */
 int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
                    vk_offload_emit_fn emit, void *arg);
+
+/* The net's gso splitter (core/net.h vk_gso_split_fn): vk_offload_tso of a
+ * TCP super-segment at its gso_mss, its headers located by parsing it. */
+int vk_offload_gso_split(const vk_frame *f, vk_offload_emit_fn emit, void *arg);
 
 #endif
