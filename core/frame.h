@@ -31,7 +31,7 @@
  * IPv4 or IPv6 TCP packet longer than the MTU that stands for the segments
  * of at most gso_mss payload bytes it becomes on a wire.  Its IP lengths are
  * those of the whole (IPv4 header checksum valid); its TCP checksum field
- * holds the folded pseudo-header sum with the TCP length (virtio-net's
+ * holds the folded pseudo-header sum with the TCP length (a vnet header's
  * NEEDS_CSUM: csum_start at the TCP header, csum_offset 16), not a checksum
  * that verifies.  It crosses a port whole only where vk_port_passes_gso()
  * says so and is segmented in software everywhere else (port.h), so that

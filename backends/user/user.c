@@ -18,7 +18,7 @@
 #include "backends/backends.h"
 #include "backends/user/world_live.h"
 #include "core/net.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 
 int vk_user_drop(vk_user *u, const vk_user_rx *rx, const char *reason)
 {

@@ -3,7 +3,7 @@
  * The headers are located with the wire/ parsers and every checksum comes
  * from wire/checksum.h; this file only decides which bytes go where.
  */
-#include "nics/offload.h"
+#include "wire/offload.h"
 
 #include "core/error.h"
 #include "wire/buf.h"
