@@ -58,6 +58,17 @@ static inline int uh_rec_receive(vk_port *self, vk_frame *f)
 
 static const vk_port_ops uh_rec_ops = {.kind = "test", .receive = uh_rec_receive};
 
+static inline bool uh_rec_accepts_gso(const vk_port *self)
+{
+    (void)self;
+    return true;
+}
+
+/* The same recorder as a TAP with a vnet header: it takes TCP
+ * super-segments whole (core/frame.h). */
+static const vk_port_ops uh_rec_gso_ops = {.kind = "test", .receive = uh_rec_receive,
+                                           .accepts_gso = uh_rec_accepts_gso};
+
 static inline void uh_tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
                                 uint64_t ts)
 {
@@ -80,15 +91,21 @@ static inline void uh_tick(void *arg, uint64_t now)
     (void)arg, (void)now;
 }
 
-/* opts: the -netdev value, e.g. "user,id=u,restrict=on".  Returns the
- * create() result; the diagnostic lands in d. */
-static inline int uh_open(uh *h, const char *opts, vk_diag *d)
+/* How uh_open_with builds the net. */
+typedef struct uh_setup {
+    bool live;     /* the live clock (vk_loop_run then waits in real time) */
+    bool untraced; /* no tap: drops are not recorded, super-segments may pass */
+    bool gso_peer; /* the recording peer takes super-segments whole */
+} uh_setup;
+
+static inline int uh_open_with(uh *h, const char *opts, const uh_setup *how, vk_diag *d)
 {
     memset(h, 0, sizeof *h);
-    h->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    h->loop = vk_loop_new(how->live ? VK_CLOCK_LIVE : VK_CLOCK_VIRTUAL);
     h->net = vk_net_new(h->loop);
     h->tick = vk_timer_new(h->loop, uh_tick, NULL);
-    vk_net_add_tap(h->net, &uh_tap, h);
+    if (!how->untraced)
+        vk_net_add_tap(h->net, &uh_tap, h);
     vk_opts o;
     int r = vk_opts_parse("-netdev", "type", opts, &o, d);
     if (r != VK_OK)
@@ -101,13 +118,22 @@ static inline int uh_open(uh *h, const char *opts, vk_diag *d)
     vk_opts_free(&o);
     if (r != VK_OK)
         return r;
-    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer,
-                                 NULL),
+    assert_int_equal(vk_port_new(h->net, how->gso_peer ? &uh_rec_gso_ops : &uh_rec_ops, "guest",
+                                 "test", sizeof(uh *), &h->peer, NULL),
                      VK_OK);
     *(uh **)h->peer->priv = h;
     assert_int_equal(vk_net_connect(h->user, h->peer, d), VK_OK);
     assert_int_equal(vk_net_start(h->net, d), VK_OK);
     return VK_OK;
+}
+
+/* opts: the -netdev value, e.g. "user,id=u,restrict=on", on the virtual
+ * clock with every drop recorded.  Returns the create() result; the
+ * diagnostic lands in d. */
+static inline int uh_open(uh *h, const char *opts, vk_diag *d)
+{
+    uh_setup how = {0};
+    return uh_open_with(h, opts, &how, d);
 }
 
 static inline void uh_open_ok(uh *h, const char *opts)
