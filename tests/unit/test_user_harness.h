@@ -59,23 +59,43 @@ static inline int uh_rec_receive(vk_port *self, vk_frame *f)
 
 static const vk_port_ops uh_rec_ops = {.kind = "test", .receive = uh_rec_receive};
 
+static inline bool uh_rec_accepts_gso(const vk_port *self)
+{
+    (void)self;
+    return true;
+}
+
+/* The same recorder as a TAP with a vnet header: it takes TCP
+ * super-segments whole (core/frame.h). */
+static const vk_port_ops uh_rec_gso_ops = {.kind = "test", .receive = uh_rec_receive,
+                                           .accepts_gso = uh_rec_accepts_gso};
+
 static inline void uh_tick(void *arg, uint64_t now)
 {
     (void)arg, (void)now;
 }
 
+/* How a harness net is built (all false: the virtual clock, the drop tap,
+ * a recorder that takes MSS-sized segments only). */
+typedef struct uh_setup {
+    bool live;     /* the live clock (vk_loop_run then waits in real time) */
+    bool untraced; /* no tap: drops are not recorded, super-segments may pass */
+    bool gso_peer; /* the recording peer takes super-segments whole */
+} uh_setup;
+
 /* A netdev of the given type (port id `id`) peered with the recorder, on a
- * started net with the drop tap.  opts: the -netdev value, e.g.
+ * started net built as `how` says.  opts: the -netdev value, e.g.
  * "user,id=u,restrict=on".  Returns the create() result; the diagnostic
  * lands in d. */
-static inline int uh_open_type(uh *h, const vk_netdev_type *type, const char *id,
-                               const char *opts, vk_diag *d)
+static inline int uh_open_type_with(uh *h, const vk_netdev_type *type, const char *id,
+                                    const char *opts, const uh_setup *how, vk_diag *d)
 {
     memset(h, 0, sizeof *h);
-    h->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    h->loop = vk_loop_new(how->live ? VK_CLOCK_LIVE : VK_CLOCK_VIRTUAL);
     h->net = vk_net_new(h->loop);
     h->tick = vk_timer_new(h->loop, uh_tick, NULL);
-    vk_net_add_tap(h->net, &vk_test_drop_tap, &h->dropped);
+    if (!how->untraced)
+        vk_net_add_tap(h->net, &vk_test_drop_tap, &h->dropped);
     vk_opts o;
     int r = vk_opts_parse("-netdev", "type", opts, &o, d);
     if (r != VK_OK)
@@ -88,8 +108,8 @@ static inline int uh_open_type(uh *h, const vk_netdev_type *type, const char *id
     vk_opts_free(&o);
     if (r != VK_OK)
         return r;
-    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer,
-                                 NULL),
+    assert_int_equal(vk_port_new(h->net, how->gso_peer ? &uh_rec_gso_ops : &uh_rec_ops, "guest",
+                                 "test", sizeof(uh *), &h->peer, NULL),
                      VK_OK);
     *(uh **)h->peer->priv = h;
     assert_int_equal(vk_net_connect(h->user, h->peer, d), VK_OK);
@@ -97,7 +117,21 @@ static inline int uh_open_type(uh *h, const vk_netdev_type *type, const char *id
     return VK_OK;
 }
 
-/* The user backend as port "u". */
+/* The same on the virtual clock with the drop tap. */
+static inline int uh_open_type(uh *h, const vk_netdev_type *type, const char *id,
+                               const char *opts, vk_diag *d)
+{
+    uh_setup how = {0};
+    return uh_open_type_with(h, type, id, opts, &how, d);
+}
+
+/* The user backend as port "u", built as `how` says. */
+static inline int uh_open_with(uh *h, const char *opts, const uh_setup *how, vk_diag *d)
+{
+    return uh_open_type_with(h, &vk_netdev_user, "u", opts, how, d);
+}
+
+/* The user backend as port "u" on the virtual clock with the drop tap. */
 static inline int uh_open(uh *h, const char *opts, vk_diag *d)
 {
     return uh_open_type(h, &vk_netdev_user, "u", opts, d);
