@@ -83,6 +83,9 @@ struct vk_port {
     vk_frame_queue inq; /* frames waiting to enter this port */
     bool flushing;
     bool link_down;     /* set by vk_port_set_link(); false for ports that never call it */
+    /* The net has taps (vk_net_add_tap): set on every port when the first
+     * tap comes, so a net nobody observes spends nothing per frame on them. */
+    bool traced;
     vk_port_stats stats;
     struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */
