@@ -120,7 +120,8 @@ void vk_frame_settle(vk_frame *f)
 
 void vk_frame_release_(vk_frame *f)
 {
-    free(f->note);
+    if (f->note != NULL) /* rare: spare the call to free() on every frame */
+        free(f->note);
     frame_release(f);
 }
 

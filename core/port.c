@@ -54,14 +54,14 @@ void vk_frame_queue_clear(vk_frame_queue *q)
     q->cap = 0;
 }
 
-static inline bool port_can_receive(vk_port *p)
+static inline __attribute__((always_inline)) bool port_can_receive(vk_port *p)
 {
     return p->ops->can_receive == NULL || p->ops->can_receive(p);
 }
 
 /* A frame the port drops inside receive() is one trace record, the drop
  * (net.c holds the inbound record back until it knows). */
-static inline void port_take(vk_port *p, vk_frame *f)
+static inline __attribute__((always_inline)) void port_take(vk_port *p, vk_frame *f)
 {
     if (p->traced)
         vk_net_tap_receiving(p->net, p, f);
@@ -76,7 +76,7 @@ static inline void port_take(vk_port *p, vk_frame *f)
 
 /* The steps of delivery are inline functions that the exported entry points
  * below share, so a frame crosses a port pair in one call, not five. */
-static inline void port_enter(vk_port *to, vk_frame *f)
+static inline __attribute__((always_inline)) void port_enter(vk_port *to, vk_frame *f)
 {
     if (to->link_down) { /* QEMU: a client with its link down takes nothing */
         to->stats.drops_other++;
@@ -98,7 +98,7 @@ static inline void port_enter(vk_port *to, vk_frame *f)
         to->stats.queue_high_water = to->inq.len;
 }
 
-static inline void port_deliver(vk_port *to, vk_frame *f)
+static inline __attribute__((always_inline)) void port_deliver(vk_port *to, vk_frame *f)
 {
     if (f->id == 0)
         f->id = vk_net_next_frame_id(to->net);
@@ -109,7 +109,7 @@ static inline void port_deliver(vk_port *to, vk_frame *f)
     port_enter(to, f);
 }
 
-static inline void port_transmit(vk_port *from, vk_frame *f)
+static inline __attribute__((always_inline)) void port_transmit(vk_port *from, vk_frame *f)
 {
     from->stats.tx_frames++;
     from->stats.tx_bytes += f->len;
