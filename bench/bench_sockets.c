@@ -19,6 +19,8 @@
  * time (user + system, getrusage) of both processes per frame received is
  * the figure that survives a shared machine: when other work takes the
  * cores, frames per second fall for both sides but CPU per frame does not.
+ * "cpu ratio" is the plain copy's CPU per frame over vnetkit's: the ratio
+ * of rates the two would reach with the same CPU.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -434,14 +436,15 @@ int main(int argc, char **argv)
         {"unix-dgram", AF_UNIX, SOCK_DGRAM},
         {"udp-loopback", AF_INET, SOCK_DGRAM},
     };
-    printf("%-13s %5s %-8s %12s %8s %10s %9s %10s %7s %6s\n", "transport", "size", "side",
-           "rx frames/s", "Gbit/s", "syscalls/f", "cpu ns/f", "tx sent/s", "loss%", "ratio");
+    printf("%-13s %5s %-8s %12s %8s %10s %9s %10s %7s %6s %9s\n", "transport", "size", "side",
+           "rx frames/s", "Gbit/s", "syscalls/f", "cpu ns/f", "tx sent/s", "loss%", "ratio",
+           "cpu ratio");
     fflush(stdout);
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         if (only != NULL && strcmp(only, ts[i].name) != 0)
             continue;
         for (size_t k = 0; k < 2; k++) {
-            double base = 0;
+            double base = 0, base_cpuf = 0;
             for (int eng = 0; eng < 2; eng++) {
                 result rx, tx;
                 if (run_case(&ts[i], eng, sizes[k], seconds, &rx, &tx) != 0) {
@@ -455,12 +458,14 @@ int main(int argc, char **argv)
                 double sc = rx.frames ? (double)(rx.syscalls + tx.syscalls) / (double)rx.frames : 0;
                 double cpu = rx.cpu_user + rx.cpu_sys + tx.cpu_user + tx.cpu_sys;
                 double cpuf = rx.frames ? cpu * 1e9 / (double)rx.frames : 0;
-                if (!eng)
+                if (!eng) {
                     base = fps;
-                printf("%-13s %5zu %-8s %12.0f %8.2f %10.3f %9.0f %10.0f %7.1f %6.2f\n",
+                    base_cpuf = cpuf;
+                }
+                printf("%-13s %5zu %-8s %12.0f %8.2f %10.3f %9.0f %10.0f %7.1f %6.2f %9.2f\n",
                        ts[i].name, sizes[k], eng ? "vnetkit" : "plain", fps,
                        fps * (double)sizes[k] * 8 / 1e9, sc, cpuf, txps, loss < 0 ? 0 : loss,
-                       base > 0 ? fps / base : 0);
+                       base > 0 ? fps / base : 0, cpuf > 0 ? base_cpuf / cpuf : 0);
                 fflush(stdout);
                 if (getenv("VK_BENCH_SIDES"))
                     fprintf(stderr, "  rx cpu %.3f s (user %.3f)  tx cpu %.3f s (user %.3f)  rx %.3f s\n",
