@@ -193,6 +193,46 @@ static void test_ims_and_imc_gate_the_interrupt_line(void **state)
     vk_nic_bench_free(b);
 }
 
+static void test_register_table_is_sorted_without_overlap(void **state)
+{
+    (void)state;
+    assert_true(vk_e1000_reg_table_ok());
+}
+
+/* What the register table's rows say beyond plain storage: write masks,
+ * read-only and write-only registers, and offsets no row answers. */
+static void test_register_masks_and_unmapped_offsets(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_E1000_VET, 0xabcd8100u);
+    assert_int_equal(rreg(b, VK_E1000_VET), 0x8100);
+    wreg(b, VK_E1000_RDH, 0x12345u);
+    assert_int_equal(rreg(b, VK_E1000_RDH), 0x2345);
+    wreg(b, VK_E1000_TDLEN, 0x1234567u);
+    assert_int_equal(rreg(b, VK_E1000_TDLEN), 0x34500);
+    wreg(b, VK_E1000_MDIC, 0xffffffffu);
+    assert_int_equal(rreg(b, VK_E1000_MDIC), 0xffff0000u);
+    wreg(b, VK_E1000_IMS, VK_E1000_ICR_TXDW);
+    assert_int_equal(rreg(b, VK_E1000_IMC), 0); /* write-only */
+    wreg(b, VK_E1000_ICS, VK_E1000_ICR_LSC);
+    assert_int_equal(rreg(b, VK_E1000_ICS), VK_E1000_ICR_LSC); /* ICR, not cleared */
+    assert_int_equal(rreg(b, VK_E1000_ICR), VK_E1000_ICR_LSC);
+    wreg(b, VK_E1000_MPC, 7); /* statistics are read-only */
+    assert_int_equal(rreg(b, VK_E1000_MPC), 0);
+    wreg(b, VK_E1000_MTA + 4 * 127, 0x5a5a5a5au);
+    assert_int_equal(rreg(b, VK_E1000_MTA + 4 * 127), 0x5a5a5a5au);
+    wreg(b, VK_E1000_VFTA + 4 * 127, 0xa5a5a5a5u);
+    assert_int_equal(rreg(b, VK_E1000_VFTA + 4 * 127), 0xa5a5a5a5u);
+    const uint32_t unmapped[] = {0x0004, 0x00cc, 0x0104, 0x3000, 0x5100, 0x5600 + 4 * 128,
+                                 0x0002};
+    for (size_t i = 0; i < sizeof unmapped / sizeof unmapped[0]; i++) {
+        wreg(b, unmapped[i], 0xffffffffu);
+        assert_int_equal(rreg(b, unmapped[i]), 0);
+    }
+    vk_nic_bench_free(b);
+}
+
 static void test_status_reports_link_up_full_duplex_1000(void **state)
 {
     (void)state;
@@ -1198,6 +1238,8 @@ int main(void)
         cmocka_unit_test(test_eecd_other_opcode_or_cs_low_reads_do_high),
         cmocka_unit_test(test_icr_is_cleared_by_reading),
         cmocka_unit_test(test_ims_and_imc_gate_the_interrupt_line),
+        cmocka_unit_test(test_register_table_is_sorted_without_overlap),
+        cmocka_unit_test(test_register_masks_and_unmapped_offsets),
         cmocka_unit_test(test_status_reports_link_up_full_duplex_1000),
         cmocka_unit_test(test_ctrl_rst_restores_power_on_state),
         cmocka_unit_test(test_statistics_count_and_clear_on_read),

@@ -115,6 +115,45 @@ static void test_power_on_registers_are_qemus(void **state)
     vk_nic_bench_free(b);
 }
 
+static void test_register_tables_are_sorted_without_overlap(void **state)
+{
+    (void)state;
+    assert_true(vk_rtl8139_reg_table_ok());
+}
+
+/* An access of a width the register lacks goes byte by byte; unaligned
+ * slot accesses, odd sizes and offsets no register answers read 0 and
+ * ignore writes; read-only registers ignore writes. */
+static void test_register_widths_and_unmapped_offsets(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_RTL_MAR0, 0xbeef, 2); /* MAR has byte registers only */
+    assert_int_equal(rreg(b, VK_RTL_MAR0, 4), 0x0000beef);
+    assert_int_equal(rreg(b, VK_RTL_MAR0 + 1, 1), 0xbe);
+    wreg(b, VK_RTL_MAR0 + 4, 0x11223344u, 3); /* no such size */
+    assert_int_equal(rreg(b, VK_RTL_MAR0 + 4, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_MAR0, 3), 0);
+    wreg(b, VK_RTL_TSAD0 + 4, 0x12345678u, 4);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 4, 4), 0x12345678u);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 6, 2), 0x1234);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 5, 2), 0);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 5, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 4, 1), 0); /* no byte register */
+    assert_int_equal(rreg(b, VK_RTL_TSD0 + 1, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_TCR, 1), 0); /* TCR's low byte is write-only */
+    assert_int_equal(rreg(b, VK_RTL_TCR + 3, 1), 0x74);
+    assert_int_equal(rreg(b, 0x5b, 1), 1);
+    assert_int_equal(rreg(b, 0xe2, 2), 0);
+    wreg(b, VK_RTL_CBR, 0x1234, 2); /* read-only */
+    assert_int_equal(rreg(b, VK_RTL_CBR, 2), 0);
+    wreg(b, VK_RTL_CAPR, 0x0100, 2);
+    assert_int_equal(rreg(b, VK_RTL_CAPR, 2), 0x0100);
+    wreg(b, 0x70, 0xffffffffu, 4);
+    assert_int_equal(rreg(b, 0x70, 4), 0);
+    vk_nic_bench_free(b);
+}
+
 static void test_isr_is_write_one_to_clear_and_imr_gates_the_line(void **state)
 {
     (void)state;
@@ -1021,6 +1060,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eeprom_holds_signature_and_mac),
         cmocka_unit_test(test_power_on_registers_are_qemus),
+        cmocka_unit_test(test_register_tables_are_sorted_without_overlap),
+        cmocka_unit_test(test_register_widths_and_unmapped_offsets),
         cmocka_unit_test(test_isr_is_write_one_to_clear_and_imr_gates_the_line),
         cmocka_unit_test(test_cr_rst_restores_power_on_state),
         cmocka_unit_test(test_driver_brings_card_up_in_each_mode),
