@@ -12,7 +12,9 @@
  * batches with every record header checked (no system call per frame); pcapng
  * and pipes go through libpcap.  `out` is written by wire/pcapfile too, the
  * same bytes libpcap's pcap_dump wrote, one write(2) per 1 MiB; a failed
- * write stops the run with an error naming the file.
+ * write stops the run with an error naming the file.  A frame played from
+ * `in` borrows the reader's bytes (vk_frame_lend) and is copied only if a
+ * queue or filter keeps it past its send.
  */
 #include "backends/backends.h"
 #include "wire/pcapfile.h"

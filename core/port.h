@@ -12,6 +12,9 @@
  * peer's receive().  A port that could not receive calls vk_port_flush() when
  * it can again; queued frames then enter in their original order.
  *
+ * Taps (the tracer, the replay driver) see every step; a net without taps skips
+ * them per frame (vk_port.traced), which changes nothing else.
+ *
  * Frames passed to receive() are borrowed (see frame.h).  receive() is only
  * called when can_receive() is true; it returns VK_OK, or a negative code
  * when it dropped the frame (after vk_port_drop() with its reason).
