@@ -2,9 +2,9 @@
 # and get a copy of their own only when somebody keeps them: here a burst of
 # frames (no gap, so one read holds many and the buffer is reused while
 # earlier frames are still held) is held by filter-buffer on the receiving
-# stream port (it keeps references; netem would clone), and passes untraced; the pcap written at the far end holds
-# every frame unchanged and in order, 9000-byte frames (too long to borrow)
-# among them.
+# stream port (it keeps references; netem would clone), and passes untraced;
+# the pcap written at the far end holds every frame unchanged and in order,
+# 9000-byte frames (too long to borrow) among them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sock_lib.sh"
 sock_setup
