@@ -20,6 +20,9 @@
  * each with its own id, as QEMU does for a peer without a vnet header; so a
  * hub passes a super-segment on to a TAP and segments it for a card.
  *
+ * Taps (the tracer, the replay driver) see every step; a net without taps skips
+ * them per frame (vk_port.traced), which changes nothing else.
+ *
  * Frames passed to receive() are borrowed (see frame.h).  receive() is only
  * called when can_receive() is true; it returns VK_OK, or a negative code
  * when it dropped the frame (after vk_port_drop() with its reason).
@@ -97,6 +100,9 @@ struct vk_port {
     vk_frame_queue inq; /* frames waiting to enter this port */
     bool flushing;
     bool link_down;     /* set by vk_port_set_link(); false for ports that never call it */
+    /* The net has taps (vk_net_add_tap): set on every port when the first
+     * tap comes, so a net nobody observes spends nothing per frame on them. */
+    bool traced;
     vk_port_stats stats;
     struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */
