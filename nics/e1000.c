@@ -31,7 +31,7 @@
 #include "core/error.h"
 #include "core/net.h"
 #include "nics/e1000_priv.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "wire/buf.h"
 #include "wire/ethernet.h"
 

@@ -44,7 +44,7 @@
 
 #include "core/error.h"
 #include "core/net.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "nics/rtl8139_priv.h"
 #include "wire/buf.h"
 #include "wire/checksum.h"

@@ -90,6 +90,7 @@ uint8_t *vk_wr_reserve(vk_wr *w, size_t n);
 void vk_wr_u8(vk_wr *w, uint8_t v);
 void vk_wr_u16be(vk_wr *w, uint16_t v);
 void vk_wr_u32be(vk_wr *w, uint32_t v);
+void vk_wr_u16le(vk_wr *w, uint16_t v); /* virtio's little-endian fields */
 void vk_wr_bytes(vk_wr *w, const void *src, size_t n);
 void vk_wr_zero(vk_wr *w, size_t n);
 /* VK_OK, or VK_EFULL when the writer overflowed: the one code every emitter
