@@ -107,6 +107,7 @@ vk_frame *vk_frame_lend(uint8_t *data, size_t len)
     f->id = 0;
     f->refcnt = 1;
     f->note = NULL;
+    f->gso_mss = 0;
     return f;
 }
 
