@@ -12,6 +12,9 @@
  * peer's receive().  A port that could not receive calls vk_port_flush() when
  * it can again; queued frames then enter in their original order.
  *
+ * Taps (the tracer, the replay driver) see every step; a net without taps skips
+ * them per frame (vk_port.traced), which changes nothing else.
+ *
  * TCP super-segments (frame.h, gso_mss != 0): vk_port_send() passes one on
  * whole only when vk_port_passes_gso(from): nothing observes the net (no
  * tap: no tracer, no replay), neither side has a filter, and the peer's
@@ -19,9 +22,6 @@
  * (the net's gso splitter, net.h) and sends the wire-sized segments instead,
  * each with its own id, as QEMU does for a peer without a vnet header; so a
  * hub passes a super-segment on to a TAP and segments it for a card.
- *
- * Taps (the tracer, the replay driver) see every step; a net without taps skips
- * them per frame (vk_port.traced), which changes nothing else.
  *
  * Frames passed to receive() are borrowed (see frame.h).  receive() is only
  * called when can_receive() is true; it returns VK_OK, or a negative code
