@@ -213,6 +213,22 @@ static void test_a_lent_frame_kept_by_a_queue_gets_its_own_copy_when_settled(voi
     free_pair(&p);
 }
 
+/* A pooled buffer that last held a super-segment comes back, lent, as a
+ * plain frame. */
+static void test_a_lent_frame_is_a_plain_frame_whatever_the_pool_held(void **state)
+{
+    (void)state;
+    uint8_t buf[64] = {0};
+    vk_frame *g = vk_frame_new(buf, sizeof buf);
+    assert_non_null(g);
+    g->gso_mss = 1448;
+    vk_frame_unref(g);
+    vk_frame *f = vk_frame_lend(buf, sizeof buf);
+    assert_non_null(f);
+    assert_int_equal(f->gso_mss, 0);
+    vk_frame_unref(f);
+}
+
 static void test_lending_more_than_the_pool_size_makes_a_copy(void **state)
 {
     (void)state;
@@ -396,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_receiver_that_can_take_a_frame_gets_it_without_a_queue_reference),
         cmocka_unit_test(test_a_lent_frame_reads_the_lenders_bytes_without_a_copy),
         cmocka_unit_test(test_a_lent_frame_kept_by_a_queue_gets_its_own_copy_when_settled),
+        cmocka_unit_test(test_a_lent_frame_is_a_plain_frame_whatever_the_pool_held),
         cmocka_unit_test(test_lending_more_than_the_pool_size_makes_a_copy),
         cmocka_unit_test(test_queue_grows_on_demand_up_to_its_limit),
         cmocka_unit_test(test_queue_wraps_around_and_regrows_in_order),
