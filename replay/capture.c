@@ -387,6 +387,7 @@ static int ng_next_packet(ng_walk *w)
 
 struct vk_capture_reader {
     vk_capture *c;          /* what the file says (frames not kept) */
+    vk_pcapfile_reader *fast; /* a file already checked: the buffered reader, or */
     pcap_t *p;
     vk_linktype lt;
     uint8_t *eth;           /* the frame handed out, ETH_SCRATCH bytes */
@@ -469,11 +470,29 @@ static uint64_t ng_walk_record(vk_capture_reader *r, vk_cap_frame *f, uint32_t c
     return r->w.caplen == caplen ? r->w.data_off : VK_CAP_POS_NONE;
 }
 
+/* libpcap reads through stdio; a large buffer makes one read(2) per MiB
+ * instead of one per 4 KiB.  Any failure is left to libpcap's own open,
+ * which words it. */
+static pcap_t *open_buffered(const char *path, char *errbuf)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL || setvbuf(f, NULL, _IOFBF, BFILE_BUFFER) != 0) {
+        if (f != NULL)
+            fclose(f);
+        return NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (p == NULL)
+        fclose(f);
+    return p;
+}
+
 static int open_pcap(vk_capture *c, pcap_t **out, vk_diag *d)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO,
-                                                       errbuf);
+    pcap_t *p = open_buffered(c->path, errbuf);
+    if (p == NULL)
+        p = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (p == NULL) {
         char plain[PCAP_ERRBUF_SIZE + 128];
         return vk_diag_set(d, VK_EFORMAT, "%s: %s", c->path,
@@ -506,6 +525,24 @@ static bool file_is_pcapng(const char *path)
 
 int vk_capture_open(const char *path, vk_capture_reader **out, vk_diag *d)
 {
+    return vk_capture_open_ex(path, VK_CAPTURE_POSITIONS, out, d);
+}
+
+/* A classic Ethernet pcap read once already (VK_CAPTURE_CHECKED) is read
+ * again with the buffered reader of wire/pcapfile.h: no library call per
+ * record, and its offsets are the records' positions. */
+static bool open_fast(vk_capture_reader *r, const char *path)
+{
+    vk_diag ignored;
+    if (vk_pcapfile_open_read(path, &r->fast, &ignored) != VK_OK) {
+        r->fast = NULL;
+        return false;
+    }
+    return true;
+}
+
+int vk_capture_open_ex(const char *path, unsigned flags, vk_capture_reader **out, vk_diag *d)
+{
     *out = NULL;
     vk_capture_reader *r = calloc(1, sizeof *r);
     if (r == NULL || (r->c = vk_capture_new(path)) == NULL ||
@@ -514,6 +551,10 @@ int vk_capture_open(const char *path, vk_capture_reader **out, vk_diag *d)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     }
     r->pf.fd = r->w.f.fd = -1;
+    if ((flags & VK_CAPTURE_CHECKED) && open_fast(r, path)) {
+        *out = r;
+        return VK_OK;
+    }
     int e = open_pcap(r->c, &r->p, d);
     if (e != VK_OK) {
         vk_capture_reader_free(r);
@@ -529,7 +570,7 @@ int vk_capture_open(const char *path, vk_capture_reader **out, vk_diag *d)
             r->walk_err = we;
             r->walk_err_at = 1;
         }
-    } else {
+    } else if (flags & VK_CAPTURE_POSITIONS) {
         pcap_walk_open(r);
     }
     *out = r;
@@ -612,10 +653,43 @@ static int finish_read(vk_capture_reader *r, vk_diag *d)
     return 0;
 }
 
+/* vk_capture_next() through the buffered reader (a file that passed the
+ * checks once: its errors are worded by the caller). */
+static int next_fast(vk_capture_reader *r, vk_cap_frame *f, vk_diag *d)
+{
+    for (;;) {
+        vk_pcapfile_record rec;
+        int e = vk_pcapfile_next(r->fast, &rec, d);
+        if (e == 0)
+            return finish_read(r, d);
+        if (e < 0)
+            return e;
+        vk_capture *c = r->c;
+        if (rec.caplen < rec.origlen)
+            return vk_diag_set(d, VK_ETRUNC, "frame %llu: only %u of %u bytes were captured",
+                               (unsigned long long)(c->count + c->nskipped + 1), rec.caplen,
+                               rec.origlen);
+        if (rec.caplen < VK_ETH_HLEN) {
+            if ((e = skip_record(r, rec.ts_ns, rec.data, rec.caplen,
+                                 "runt record: shorter than an Ethernet header", d)) != 0)
+                return e;
+            continue;
+        }
+        *f = (vk_cap_frame){.no = c->count + c->nskipped + 1, .ts_ns = rec.ts_ns,
+                            .data = r->eth, .len = rec.caplen,
+                            .pos = vk_pcapfile_offset(r->fast) - rec.caplen};
+        memcpy(r->eth, rec.data, rec.caplen);
+        c->count++;
+        return 1;
+    }
+}
+
 int vk_capture_next(vk_capture_reader *r, vk_cap_frame *f, vk_diag *d)
 {
     if (r->ended)
         return 0;
+    if (r->fast != NULL)
+        return next_fast(r, f, d);
     for (;;) {
         struct pcap_pkthdr *h;
         const u_char *data;
@@ -665,6 +739,7 @@ void vk_capture_reader_free(vk_capture_reader *r)
         return;
     if (r->p != NULL)
         pcap_close(r->p);
+    vk_pcapfile_close_read(r->fast);
     bfile_close(&r->pf);
     bfile_close(&r->w.f);
     free(r->w.body);

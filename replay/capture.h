@@ -98,6 +98,14 @@ int vk_capture_read(const char *path, vk_capture **out, vk_diag *d);
  * Its frames carry their file position (f->pos). */
 typedef struct vk_capture_reader vk_capture_reader;
 int vk_capture_open(const char *path, vk_capture_reader **out, vk_diag *d);
+/* The same with flags: VK_CAPTURE_POSITIONS, the caller needs f->pos (else
+ * it may be VK_CAP_POS_NONE, which spares a walk of a classic pcap beside
+ * libpcap's); VK_CAPTURE_CHECKED, the file was read through once already
+ * (a later pass): a classic Ethernet pcap is then read by the buffered
+ * reader of wire/pcapfile.h (positions included), not libpcap, and its
+ * errors, if the file changed since, are worded by that reader. */
+enum { VK_CAPTURE_POSITIONS = 1, VK_CAPTURE_CHECKED = 2 };
+int vk_capture_open_ex(const char *path, unsigned flags, vk_capture_reader **out, vk_diag *d);
 int vk_capture_next(vk_capture_reader *r, vk_cap_frame *f, vk_diag *d);
 /* The capture so far: count frames read, skipped records, interfaces; no
  * frames are stored in it. */

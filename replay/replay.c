@@ -103,10 +103,10 @@ static int changed(vk_diag *d, const char *path, const char *how)
 
 /* Opens the capture for one more pass (the fix and the filter apply as in
  * the first). */
-static int reopen(const run *x, vk_capture_reader **out, vk_diag *d)
+static int reopen(const run *x, unsigned flags, vk_capture_reader **out, vk_diag *d)
 {
     vk_diag why;
-    if (vk_capture_open(x->cfg->capture_path, out, &why) != VK_OK)
+    if (vk_capture_open_ex(x->cfg->capture_path, flags | VK_CAPTURE_CHECKED, out, &why) != VK_OK)
         return changed(d, x->cfg->capture_path, why.msg);
     return VK_OK;
 }
@@ -604,7 +604,7 @@ static int second_pass(run *x, vk_diag *d)
         (e = vk_rec_builder_new(r->epoch, x->cfg->capture_path, &b, d)) != VK_OK)
         return e;
     vk_capture_reader *rd;
-    if ((e = reopen(x, &rd, d)) != VK_OK) {
+    if ((e = reopen(x, VK_CAPTURE_POSITIONS, &rd, d)) != VK_OK) {
         vk_rec_builder_free(b);
         return e;
     }
@@ -683,7 +683,7 @@ static int build(run *x, vk_diag *d)
     if (x->timer == NULL || x->skip_timer == NULL)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     /* the third pass, the replay itself */
-    if ((e = reopen(x, &x->rd, d)) != VK_OK)
+    if ((e = reopen(x, 0, &x->rd, d)) != VK_OK)
         return e;
     /* armed before the backends start: at equal times the guest goes first */
     schedule_next(x);
@@ -776,11 +776,11 @@ static int compare(run *x, vk_diag *d)
  * checks, same errors), keeping only what later passes need of it: its
  * description and skipped records (r->cap, without frames), the first and
  * last times, what the split's choice needs, the checksum survey. */
-static int first_pass(run *x, vk_diag *d)
+static int first_pass_with(run *x, unsigned flags, vk_diag *d)
 {
     vk_replay *r = x->r;
     vk_capture_reader *rd;
-    int e = vk_capture_open(x->cfg->capture_path, &rd, d);
+    int e = vk_capture_open_ex(x->cfg->capture_path, flags, &rd, d);
     if (e != VK_OK)
         return e;
     vk_cap_frame f;
@@ -804,6 +804,23 @@ static int first_pass(run *x, vk_diag *d)
         r->cap = vk_capture_reader_take(rd);
     vk_capture_reader_free(rd);
     return e;
+}
+
+/* A classic Ethernet pcap is read by the buffered reader first (no library
+ * call per record); anything it does not take whole -- another format, a
+ * bad record, an empty file -- is read again by libpcap from the start, so
+ * the errors and their words are vk_capture_read()'s. */
+static int first_pass(run *x, vk_diag *d)
+{
+    vk_diag ignored;
+    if (first_pass_with(x, VK_CAPTURE_CHECKED, &ignored) == VK_OK)
+        return VK_OK;
+    vk_replay *r = x->r;
+    vk_split_survey_free(&x->survey);
+    r->epoch = x->last_ts = 0;
+    r->csum_partial = r->csum_fixed = 0;
+    r->csum_first = 0;
+    return first_pass_with(x, 0, d);
 }
 
 int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d)
