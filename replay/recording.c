@@ -1028,9 +1028,23 @@ int vk_recording_read(vk_recording *r, const vk_rec_span *s, size_t off, void *b
         memcpy(buf, (const uint8_t *)(uintptr_t)s->pos + off, n);
         return VK_OK;
     }
-    size_t got = 0;
+    uint64_t at = s->pos + off;
+    if (r->cache != NULL && at >= r->cache_pos && at - r->cache_pos <= r->cache_len &&
+        n <= r->cache_len - (at - r->cache_pos)) {
+        memcpy(buf, r->cache + (at - r->cache_pos), n);
+        return VK_OK;
+    }
+    /* the bytes that follow in the file are the next segments of the same
+     * chunk, most of the time: read ahead into the buffer */
+    if (r->cache == NULL && n <= VK_REC_READ_AHEAD)
+        r->cache = malloc(VK_REC_READ_AHEAD);
+    bool ahead = r->cache != NULL && n <= VK_REC_READ_AHEAD;
+    uint8_t *to = ahead ? r->cache : buf;
+    size_t want = ahead ? VK_REC_READ_AHEAD : n, got = 0;
+    if (ahead)
+        r->cache_len = 0;
     while (got < n && r->fd >= 0) {
-        ssize_t k = pread(r->fd, (uint8_t *)buf + got, n - got, (off_t)(s->pos + off + got));
+        ssize_t k = pread(r->fd, to + got, want - got, (off_t)(at + got));
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -1038,7 +1052,13 @@ int vk_recording_read(vk_recording *r, const vk_rec_span *s, size_t off, void *b
         got += (size_t)k;
     }
     r->bytes_read += got;
-    if (got == n)
+    if (ahead) {
+        r->cache_pos = at;
+        r->cache_len = got;
+        if (got >= n)
+            memcpy(buf, r->cache, n);
+    }
+    if (got >= n)
         return VK_OK;
     if (r->io_error == VK_OK) {
         r->io_error = VK_EIO;
@@ -1105,6 +1125,7 @@ void vk_recording_unref(vk_recording *r)
     free(r->arena);
     if (r->fd >= 0)
         close(r->fd);
+    free(r->cache);
     free(r->path);
     free(r);
 }

@@ -64,6 +64,9 @@
 #define VK_REC_OOO_MAX 64u        /* out-of-order segments held per direction of a flow */
 #define VK_REC_NOTES_MAX 256u     /* notes kept (more are counted) */
 #define VK_REC_NOTE_LEN 200
+/* Bytes read back from the capture file at a time (one buffer a recording):
+ * a chunk's segments follow each other in the file. */
+#define VK_REC_READ_AHEAD (256u * 1024)
 /* libslirp gives up a connect that got no answer after 75 s (TCPTV_KEEP_INIT). */
 #define VK_REC_CONNECT_TIMEOUT_NS (75ull * 1000000000ull)
 
@@ -202,6 +205,9 @@ typedef struct vk_recording {
     uint8_t **arena;
     size_t narena, caparena, arena_used;
     uint64_t bytes_read;  /* read back from the file */
+    uint8_t *cache;       /* the file's bytes at cache_pos (read ahead) */
+    uint64_t cache_pos;
+    size_t cache_len;
     int io_error;         /* the first failure to read bytes back, VK_OK: none */
     char io_msg[256];
 } vk_recording;
