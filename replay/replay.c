@@ -95,10 +95,10 @@ static int log_event(run *x, bool guest, uint64_t no, uint64_t ts, const uint8_t
 /* ---- reading the capture again ---- */
 
 /* The message for a capture that changed after the first pass read it. */
-static int changed(vk_diag *d, const char *path, const char *how)
+static int changed(vk_diag *d, const char *path, size_t frame, const char *how)
 {
     return vk_diag_set(d, VK_EIO, "%s: the file changed while it was replayed (it is read "
-                                  "again, not held): %s", path, how);
+                                  "again, not held): after frame %zu: %s", path, frame, how);
 }
 
 /* Opens the capture for one more pass (the fix and the filter apply as in
@@ -107,7 +107,7 @@ static int reopen(const run *x, unsigned flags, vk_capture_reader **out, vk_diag
 {
     vk_diag why;
     if (vk_capture_open_ex(x->cfg->capture_path, flags | VK_CAPTURE_CHECKED, out, &why) != VK_OK)
-        return changed(d, x->cfg->capture_path, why.msg);
+        return changed(d, x->cfg->capture_path, 0, why.msg);
     return VK_OK;
 }
 
@@ -120,13 +120,13 @@ static int reread(const run *x, vk_capture_reader *rd, size_t *nread, vk_cap_fra
     vk_diag why;
     int e = vk_capture_next(rd, f, &why);
     if (e < 0)
-        return changed(d, x->cfg->capture_path, why.msg);
+        return changed(d, x->cfg->capture_path, *nread, why.msg);
     if (e == 0 && *nread != x->r->cap->count)
-        return changed(d, x->cfg->capture_path, "it has fewer frames");
+        return changed(d, x->cfg->capture_path, *nread, "it has fewer frames");
     if (e == 0)
         return 0;
     if (++*nread > x->r->cap->count)
-        return changed(d, x->cfg->capture_path, "it has more frames");
+        return changed(d, x->cfg->capture_path, *nread - 1, "it has more frames");
     if (x->cfg->fix_checksums) {
         unsigned bad = 0;
         if (vk_csum_check_frame(f->data, f->len, &bad) == VK_OK && bad != 0)
