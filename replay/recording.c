@@ -142,9 +142,10 @@ static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
  * most VK_REC_FLOWS_MAX rows, so at most that many slots are used. */
 typedef struct kslot {
     uint64_t h;           /* 0: empty */
-    uint32_t last, count;
-    bool shadowed;        /* a later row with this key was not kept (cap) */
-} kslot;
+    uint32_t last;
+    uint32_t count : 31;  /* rows are at most VK_REC_FLOWS_MAX */
+    uint32_t shadowed : 1; /* a later row with this key was not kept (cap) */
+} kslot;                  /* 16 bytes: the index is probed once a frame, cache misses count */
 
 typedef struct kindex {
     kslot *s;
@@ -272,7 +273,7 @@ static void kindex_put(kindex *x, kslot *s, uint64_t h, uint32_t row)
     }
     s->last = row;
     s->count++;
-    s->shadowed = false;
+    s->shadowed = 0;
 }
 
 /* ---- TCP ---- */
@@ -752,7 +753,7 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
         kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, r);
         if (s == NULL)
             return b->err = VK_ENOMEM;
-        s->shadowed = s->h != 0;
+        s->shadowed = s->h != 0 ? 1u : 0u;
         r->st.flows_full++;
         return VK_OK;
     }
