@@ -69,7 +69,7 @@ typedef struct vk_capture {
     int linktype;       /* the file's DLT (frames are Ethernet whatever it is) */
     vk_cap_skip *skipped;
     size_t nskipped, skipped_cap;
-    vk_cap_frame *frames;
+    vk_cap_frame *frames;   /* NULL in a streaming reader's capture (count still counts) */
     size_t count, cap;
     char **iface_names; /* if_name of each pcapng interface, "" if none */
     size_t iface_count;
