@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/registry.h"
+#include "core/grow.h"
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/port.h"
@@ -69,22 +70,13 @@ struct vnetkit_net {
     uint64_t drops_lost;
 };
 
-/* Grows *arr (elements of `size` bytes) to hold one more than n, up to max. */
+/* Grows *arr (elements of `size` bytes) to hold one more than n, up to max
+ * elements (VK_EFULL beyond). */
 static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t max)
 {
-    if (n < *cap)
-        return VK_OK;
     if (n >= max)
         return VK_EFULL;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    if (ncap > max)
-        ncap = max;
-    void *p = realloc(*arr, ncap * size);
-    if (p == NULL)
-        return VK_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return VK_OK;
+    return vk_grow(arr, cap, n, size, 16);
 }
 
 static int fail(vnetkit_net *n, int err, const char *fmt, ...)

@@ -77,6 +77,7 @@ vk_frame *vk_frame_new(const void *data, size_t len)
     f->id = 0;
     f->refcnt = 1;
     f->note = NULL;
+    f->gso_mss = 0;
     if (data != NULL)
         memcpy(f->data, data, len);
     else
@@ -87,8 +88,10 @@ vk_frame *vk_frame_new(const void *data, size_t len)
 vk_frame *vk_frame_clone(const vk_frame *f)
 {
     vk_frame *c = vk_frame_new(f->data, f->len);
-    if (c != NULL)
+    if (c != NULL) {
         c->id = f->id;
+        c->gso_mss = f->gso_mss;
+    }
     return c;
 }
 

@@ -26,6 +26,16 @@
  * A frame may carry a `note` (a filter's decision, "netem f1: delayed 10 ms")
  * that the next trace record of it shows as a comment; the note belongs to
  * the frame and is set only on a frame with a single reference.
+ *
+ * A frame may be a TCP super-segment (gso_mss != 0, live clock only): one
+ * IPv4 or IPv6 TCP packet longer than the MTU that stands for the segments
+ * of at most gso_mss payload bytes it becomes on a wire.  Its IP lengths are
+ * those of the whole (IPv4 header checksum valid); its TCP checksum field
+ * holds the folded pseudo-header sum with the TCP length (a vnet header's
+ * NEEDS_CSUM: csum_start at the TCP header, csum_offset 16), not a checksum
+ * that verifies.  It crosses a port whole only where vk_port_passes_gso()
+ * says so and is segmented in software everywhere else (port.h), so that
+ * traces, filters and cards only ever see wire-sized segments.
  */
 #ifndef VK_CORE_FRAME_H
 #define VK_CORE_FRAME_H
@@ -43,6 +53,7 @@ typedef struct vk_frame {
     uint64_t id;        /* packet id for tracing; 0 = not yet assigned */
     unsigned refcnt;
     char *note;         /* NULL, or a comment for the next trace record */
+    uint16_t gso_mss;   /* 0: a plain frame; else a TCP super-segment (above) */
 } vk_frame;
 
 /* A frame holding a copy of len bytes (data may be NULL: zero-filled).

@@ -41,6 +41,7 @@ struct vk_net {
         uint64_t ts;
     } pending_in;
     uint64_t next_frame_id;
+    vk_gso_split_fn gso_split;
     int failure;
     char failure_msg[512];
 };
@@ -169,6 +170,14 @@ static int hubport_receive(vk_port *self, vk_frame *f)
     return VK_OK;
 }
 
+/* A hub port passes a super-segment on: vk_port_send() segments it for
+ * each port of the hub whose peer cannot take it. */
+static bool hubport_accepts_gso(const vk_port *self)
+{
+    (void)self;
+    return true;
+}
+
 static void hubport_describe(vk_port *self, char *buf, size_t cap)
 {
     hubport_state *st = self->priv;
@@ -179,6 +188,7 @@ static const vk_port_ops hubport_ops = {
     .kind = "hubport",
     .receive = hubport_receive,
     .describe = hubport_describe,
+    .accepts_gso = hubport_accepts_gso,
 };
 
 static vk_hub *hub_get(vk_net *net, int hubid, bool create)
@@ -250,6 +260,21 @@ int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg)
         return VK_EFULL;
     net->taps[net->ntaps++] = (tap_entry){ops, arg};
     return VK_OK;
+}
+
+bool vk_net_observed(const vk_net *net)
+{
+    return net->ntaps > 0;
+}
+
+void vk_net_set_gso_splitter(vk_net *net, vk_gso_split_fn split)
+{
+    net->gso_split = split;
+}
+
+vk_gso_split_fn vk_net_gso_splitter(const vk_net *net)
+{
+    return net->gso_split;
 }
 
 static void write_frame(vk_net *net, const vk_port *p, vk_dir dir, const vk_frame *f, uint64_t ts)

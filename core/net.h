@@ -52,6 +52,20 @@ int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk
 size_t vk_net_hub_size(const vk_net *net, int hubid);
 
 int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg);
+/* Whether any tap observes the net (then every frame must be a wire frame:
+ * no super-segment passes a port, port.h). */
+bool vk_net_observed(const vk_net *net);
+
+/* Segments the TCP super-segment f (frame.h) into wire frames of at most
+ * f->gso_mss payload bytes, each handed to emit (borrowed for the call).
+ * Returns the number of segments (> 0) or a negative VK_E*; nothing was
+ * emitted on error. */
+typedef void (*vk_gso_emit_fn)(void *arg, const uint8_t *seg, size_t len);
+typedef int (*vk_gso_split_fn)(const vk_frame *f, vk_gso_emit_fn emit, void *arg);
+/* Core knows no protocol: the backend that makes super-segments gives the
+ * net the function that segments them (the last one set wins). */
+void vk_net_set_gso_splitter(vk_net *net, vk_gso_split_fn split);
+vk_gso_split_fn vk_net_gso_splitter(const vk_net *net);
 
 /* Calls each port's start() in creation order. */
 int vk_net_start(vk_net *net, vk_diag *d);

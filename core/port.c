@@ -105,8 +105,47 @@ void vk_port_enter(vk_port *to, vk_frame *f)
         to->stats.queue_high_water = to->inq.len;
 }
 
+bool vk_port_passes_gso(const vk_port *from)
+{
+    const vk_port *peer = from->peer;
+    return !vk_net_observed(from->net) && from->filters == NULL && peer != NULL &&
+           peer->filters == NULL && peer->ops->accepts_gso != NULL &&
+           peer->ops->accepts_gso(peer);
+}
+
+static void split_emit(void *arg, const uint8_t *seg, size_t len)
+{
+    vk_port *from = arg;
+    vk_frame *s = vk_frame_new(seg, len);
+    if (s == NULL) {
+        from->stats.drops_other++;
+        return;
+    }
+    vk_port_send(from, s);
+    vk_frame_unref(s);
+}
+
+/* A super-segment that may not leave `from` whole leaves as its segments. */
+static void port_split_gso(vk_port *from, vk_frame *f)
+{
+    vk_gso_split_fn split = vk_net_gso_splitter(from->net);
+    int r = split != NULL ? split(f, split_emit, from) : VK_EUNSUPP;
+    if (r < 0) {
+        vk_port_drop_outbound(from, f, "super-segment that cannot be segmented");
+        return;
+    }
+    from->stats.gso_split++;
+}
+
 void vk_port_send(vk_port *from, vk_frame *f)
 {
+    if (f->gso_mss != 0) {
+        if (!vk_port_passes_gso(from)) {
+            port_split_gso(from, f);
+            return;
+        }
+        from->stats.gso_tx++;
+    }
     if (f->id == 0)
         f->id = vk_net_next_frame_id(from->net);
     if (from->link_down) { /* QEMU: nor does it send */

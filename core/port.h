@@ -12,6 +12,14 @@
  * peer's receive().  A port that could not receive calls vk_port_flush() when
  * it can again; queued frames then enter in their original order.
  *
+ * TCP super-segments (frame.h, gso_mss != 0): vk_port_send() passes one on
+ * whole only when vk_port_passes_gso(from): nothing observes the net (no
+ * tap: no tracer, no replay), neither side has a filter, and the peer's
+ * accepts_gso() says yes.  Otherwise `from` segments it in software first
+ * (the net's gso splitter, net.h) and sends the wire-sized segments instead,
+ * each with its own id, as QEMU does for a peer without a vnet header; so a
+ * hub passes a super-segment on to a TAP and segments it for a card.
+ *
  * Frames passed to receive() are borrowed (see frame.h).  receive() is only
  * called when can_receive() is true; it returns VK_OK, or a negative code
  * when it dropped the frame (after vk_port_drop() with its reason).
@@ -51,6 +59,10 @@ typedef struct vk_port_ops {
      * *done of *total units (bytes).  false when its end is not known (a
      * pipe, loop=0).  NULL: the port plays no input.  For progress meters. */
     bool (*input_progress)(vk_port *self, uint64_t *done, uint64_t *total);
+    /* Whether receive() takes TCP super-segments (frame.h) as they are: a
+     * TAP with a vnet header; a hub port (it segments, per port, what it
+     * passes on).  NULL: no, they are segmented before they reach it. */
+    bool (*accepts_gso)(const vk_port *self);
 } vk_port_ops;
 
 typedef struct vk_port_stats {
@@ -62,6 +74,8 @@ typedef struct vk_port_stats {
     uint64_t drops_other;          /* reported by the port itself */
     size_t queue_high_water;
     uint64_t link_ups, link_downs; /* vk_port_set_link() changes */
+    uint64_t gso_tx;               /* super-segments sent on whole */
+    uint64_t gso_split;            /* super-segments segmented in software */
 } vk_port_stats;
 
 /* Default bound of a port's input queue (QEMU's is far larger; ours is a
@@ -97,6 +111,10 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
 
 /* Sends f out of `from` to its peer (see the delivery rule above). */
 void vk_port_send(vk_port *from, vk_frame *f);
+/* Whether a super-segment sent out of `from` reaches its peer whole (see
+ * the delivery rule above).  A port that makes super-segments asks first,
+ * and makes wire-sized segments when the answer is no. */
+bool vk_port_passes_gso(const vk_port *from);
 /* Convenience: copies bytes into a new frame and sends it.  VK_ENOMEM. */
 int vk_port_send_bytes(vk_port *from, const void *data, size_t len);
 /* Delivers f into `to` as if its peer had sent it (used by tests); same

@@ -31,7 +31,7 @@
 #include "core/error.h"
 #include "core/net.h"
 #include "nics/e1000_priv.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "wire/buf.h"
 #include "wire/ethernet.h"
 
@@ -107,25 +107,6 @@ static void stat_size(vk_e1000 *s, uint32_t base, size_t size)
         i++;
     if (size >= 64)
         stat_inc(s, base + 4 * i);
-}
-
-/* A statistics register: reading clears it.  The low halves of the 64-bit
- * octet counters are the exception: reading the high half clears both. */
-static bool is_stat(uint32_t off)
-{
-    return off >= VK_E1000_CRCERRS && off <= 0x40fc;
-}
-
-static bool is_stat_low_half(uint32_t off)
-{
-    return off == VK_E1000_GORCL || off == VK_E1000_GOTCL || off == VK_E1000_TORL ||
-           off == VK_E1000_TOTL;
-}
-
-static bool is_stat_high_half(uint32_t off)
-{
-    return off == VK_E1000_GORCH || off == VK_E1000_GOTCH || off == VK_E1000_TORH ||
-           off == VK_E1000_TOTH;
 }
 
 /* ---- interrupts ---------------------------------------------------------- */
@@ -823,26 +804,41 @@ static void tx_start(vk_e1000 *s)
 
 /* ---- register access ----------------------------------------------------- */
 
-static bool reg_in(uint32_t off, uint32_t base, unsigned n)
+/* The handlers of the register table below (QEMU's macreg_readops and
+ * macreg_writeops): each gets the offset it was reached by, so one handler
+ * serves a run of alike registers. */
+
+static uint32_t read_plain(vk_e1000 *s, uint32_t off)
 {
-    return off >= base && off < base + 4 * n;
+    return *reg(s, off);
 }
 
-/* Registers that simply hold what the guest writes. */
-static bool reg_is_plain(uint32_t off)
+static void write_plain(vk_e1000 *s, uint32_t off, uint32_t value)
 {
-    static const uint32_t plain[] = {
-        VK_E1000_CTRL_EXT, VK_E1000_ITR,   VK_E1000_TIPG,  VK_E1000_RDTR, VK_E1000_RADV,
-        VK_E1000_TIDV,     VK_E1000_TADV,  VK_E1000_RDBAH, VK_E1000_TDBAH,
-    };
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        if (off == plain[i])
-            return true;
-    return reg_in(off, VK_E1000_MTA, 128) || reg_in(off, VK_E1000_RAL0, 2 * E1K_RA_ENTRIES) ||
-           reg_in(off, VK_E1000_VFTA, 128);
+    *reg(s, off) = value;
 }
 
-static uint32_t stat_read(vk_e1000 *s, uint32_t off)
+/* RDH, TDH and VET keep 16 bits. */
+static void write_16bit(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value & 0xffff;
+}
+
+/* A statistics register: reading clears it.  The low halves of the 64-bit
+ * octet counters are the exception: reading the high half clears both. */
+static bool is_stat_low_half(uint32_t off)
+{
+    return off == VK_E1000_GORCL || off == VK_E1000_GOTCL || off == VK_E1000_TORL ||
+           off == VK_E1000_TOTL;
+}
+
+static bool is_stat_high_half(uint32_t off)
+{
+    return off == VK_E1000_GORCH || off == VK_E1000_GOTCH || off == VK_E1000_TORH ||
+           off == VK_E1000_TOTH;
+}
+
+static uint32_t read_stat(vk_e1000 *s, uint32_t off)
 {
     uint32_t v = *reg(s, off);
     if (is_stat_low_half(off))
@@ -853,39 +849,75 @@ static uint32_t stat_read(vk_e1000 *s, uint32_t off)
     return v;
 }
 
-uint32_t vk_e1000_mmio_read(vk_port *p, uint32_t offset)
+static uint32_t read_eerd(vk_e1000 *s, uint32_t off)
 {
-    vk_e1000 *s = e1k_of(p);
-    if ((offset & 3) != 0 || offset >= sizeof s->regs)
-        return 0;
-    if (is_stat(offset))
-        return stat_read(s, offset);
-    switch (offset) {
-    case VK_E1000_ICR: {
-        uint32_t v = *reg(s, offset);
-        *reg(s, offset) = 0;
-        return v;
-    }
-    case VK_E1000_EERD:
-        return eerd_read(s);
-    case VK_E1000_EECD:
-        return eecd_read(s);
-    case VK_E1000_ICS: /* reads of ICS return ICR without clearing it */
-        return *reg(s, VK_E1000_ICR);
-    case VK_E1000_IMC:
-        return 0;
-    default:
-        return *reg(s, offset);
-    }
+    (void)off;
+    return eerd_read(s);
 }
 
-static void write_ctrl(vk_e1000 *s, uint32_t value)
+static uint32_t read_eecd(vk_e1000 *s, uint32_t off)
+{
+    (void)off;
+    return eecd_read(s);
+}
+
+static void write_eecd(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    (void)off;
+    eecd_write(s, value);
+}
+
+static void write_ctrl(vk_e1000 *s, uint32_t off, uint32_t value)
 {
     if (value & VK_E1000_CTRL_RST) {
         card_reset(s);
         return;
     }
-    *reg(s, VK_E1000_CTRL) = value;
+    *reg(s, off) = value;
+}
+
+/* No PHY model: every MDI access completes at once, reading 0. */
+static void write_mdic(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = (value & ~0xffffu & ~E1K_MDIC_READY) | E1K_MDIC_READY;
+}
+
+/* ICR clears on read; a write clears the bits written as 1. */
+static uint32_t read_icr(vk_e1000 *s, uint32_t off)
+{
+    uint32_t v = *reg(s, off);
+    *reg(s, off) = 0;
+    return v;
+}
+
+static void write_icr(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) &= ~value;
+}
+
+/* Reads of ICS return ICR without clearing it. */
+static uint32_t read_ics(vk_e1000 *s, uint32_t off)
+{
+    (void)off;
+    return *reg(s, VK_E1000_ICR);
+}
+
+static void write_ics(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    (void)off;
+    set_ics(s, value);
+}
+
+static void write_ims(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) |= value;
+    irq_update(s);
+}
+
+static void write_imc(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    (void)off;
+    *reg(s, VK_E1000_IMS) &= ~value;
 }
 
 /* Writes that change whether the card can receive end with a flush, so the
@@ -896,113 +928,126 @@ static void rx_maybe_flush(vk_e1000 *s)
         vk_port_flush(s->port);
 }
 
-static bool write_rx_reg(vk_e1000 *s, uint32_t offset, uint32_t value)
+static void write_rctl(vk_e1000 *s, uint32_t off, uint32_t value)
 {
-    switch (offset) {
-    case VK_E1000_RCTL:
-        *reg(s, offset) = value;
-        rx_maybe_flush(s);
-        return true;
-    case VK_E1000_RDBAL:
-    case VK_E1000_RDBAH:
-        *reg(s, offset) = value;
-        s->fault.rx = false;
-        return true;
-    case VK_E1000_RDLEN:
-        *reg(s, offset) = value & 0xfff80; /* multiple of 128 bytes */
-        s->fault.rx = false;
-        return true;
-    case VK_E1000_RDH:
-        *reg(s, offset) = value & 0xffff;
-        return true;
-    case VK_E1000_RDT:
-        *reg(s, offset) = value & 0xffff;
-        rx_maybe_flush(s);
-        return true;
-    default:
-        return false;
-    }
+    *reg(s, off) = value;
+    rx_maybe_flush(s);
 }
 
-static bool write_tx_reg(vk_e1000 *s, uint32_t offset, uint32_t value)
+/* RDBAL/RDBAH: reprogramming the ring clears its DMA fault. */
+static void write_rx_base(vk_e1000 *s, uint32_t off, uint32_t value)
 {
-    switch (offset) {
-    case VK_E1000_TCTL:
-        *reg(s, offset) = value;
-        tx_start(s);
-        return true;
-    case VK_E1000_TDBAL:
-    case VK_E1000_TDBAH:
-        *reg(s, offset) = value;
-        s->fault.tx = false;
-        return true;
-    case VK_E1000_TDLEN:
-        *reg(s, offset) = value & 0xfff80;
-        s->fault.tx = false;
-        return true;
-    case VK_E1000_TDH:
-        *reg(s, offset) = value & 0xffff;
-        return true;
-    case VK_E1000_TDT:
-        *reg(s, offset) = value & 0xffff;
-        tx_start(s);
-        return true;
-    default:
-        return false;
-    }
+    *reg(s, off) = value;
+    s->fault.rx = false;
 }
 
-static bool write_irq_reg(vk_e1000 *s, uint32_t offset, uint32_t value)
+static void write_rdlen(vk_e1000 *s, uint32_t off, uint32_t value)
 {
-    switch (offset) {
-    case VK_E1000_ICR: /* write 1 to clear */
-        *reg(s, offset) &= ~value;
-        return true;
-    case VK_E1000_ICS:
-        set_ics(s, value);
-        return true;
-    case VK_E1000_IMS:
-        *reg(s, offset) |= value;
-        irq_update(s);
-        return true;
-    case VK_E1000_IMC:
-        *reg(s, VK_E1000_IMS) &= ~value;
-        return true;
-    default:
-        return false;
-    }
+    *reg(s, off) = value & 0xfff80; /* multiple of 128 bytes */
+    s->fault.rx = false;
+}
+
+static void write_rdt(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value & 0xffff;
+    rx_maybe_flush(s);
+}
+
+/* TCTL and TDT start the transmitter. */
+static void write_tctl(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value;
+    tx_start(s);
+}
+
+static void write_tx_base(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value;
+    s->fault.tx = false;
+}
+
+static void write_tdlen(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value & 0xfff80;
+    s->fault.tx = false;
+}
+
+static void write_tdt(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value & 0xffff;
+    tx_start(s);
+}
+
+/* One row per register (span counted in bytes, 4 per register), sorted by
+ * offset.  A NULL read reads as 0 (IMC), a NULL write is ignored (STATUS,
+ * the statistics); offsets without a row do both. */
+typedef struct e1k_reg {
+    vk_nic_reg_span span;
+    uint32_t (*read)(vk_e1000 *s, uint32_t off);
+    void (*write)(vk_e1000 *s, uint32_t off, uint32_t value);
+} e1k_reg;
+
+static const e1k_reg e1k_regs[] = {
+    {{VK_E1000_CTRL, 4}, read_plain, write_ctrl},
+    {{VK_E1000_STATUS, 4}, read_plain, NULL},
+    {{VK_E1000_EECD, 4}, read_eecd, write_eecd},
+    {{VK_E1000_EERD, 4}, read_eerd, write_plain},
+    {{VK_E1000_CTRL_EXT, 4}, read_plain, write_plain},
+    {{VK_E1000_MDIC, 4}, read_plain, write_mdic},
+    {{VK_E1000_VET, 4}, read_plain, write_16bit},
+    {{VK_E1000_ICR, 4}, read_icr, write_icr},
+    {{VK_E1000_ITR, 4}, read_plain, write_plain},
+    {{VK_E1000_ICS, 4}, read_ics, write_ics},
+    {{VK_E1000_IMS, 4}, read_plain, write_ims},
+    {{VK_E1000_IMC, 4}, NULL, write_imc},
+    {{VK_E1000_RCTL, 4}, read_plain, write_rctl},
+    {{VK_E1000_TCTL, 4}, read_plain, write_tctl},
+    {{VK_E1000_TIPG, 4}, read_plain, write_plain},
+    {{VK_E1000_RDBAL, 8}, read_plain, write_rx_base}, /* RDBAL, RDBAH */
+    {{VK_E1000_RDLEN, 4}, read_plain, write_rdlen},
+    {{VK_E1000_RDH, 4}, read_plain, write_16bit},
+    {{VK_E1000_RDT, 4}, read_plain, write_rdt},
+    {{VK_E1000_RDTR, 4}, read_plain, write_plain},
+    {{VK_E1000_RADV, 4}, read_plain, write_plain},
+    {{VK_E1000_TDBAL, 8}, read_plain, write_tx_base}, /* TDBAL, TDBAH */
+    {{VK_E1000_TDLEN, 4}, read_plain, write_tdlen},
+    {{VK_E1000_TDH, 4}, read_plain, write_16bit},
+    {{VK_E1000_TDT, 4}, read_plain, write_tdt},
+    {{VK_E1000_TIDV, 4}, read_plain, write_plain},
+    {{VK_E1000_TADV, 4}, read_plain, write_plain},
+    {{VK_E1000_CRCERRS, 64 * 4}, read_stat, NULL}, /* CRCERRS .. 0x40fc */
+    {{VK_E1000_MTA, 128 * 4}, read_plain, write_plain},
+    {{VK_E1000_RAL0, 2 * E1K_RA_ENTRIES * 4}, read_plain, write_plain},
+    {{VK_E1000_VFTA, 128 * 4}, read_plain, write_plain},
+};
+
+#define E1K_NROWS (sizeof e1k_regs / sizeof e1k_regs[0])
+
+static const e1k_reg *reg_row(const vk_e1000 *s, uint32_t offset)
+{
+    if ((offset & 3) != 0 || offset >= sizeof s->regs)
+        return NULL;
+    return vk_nic_reg_find(e1k_regs, E1K_NROWS, sizeof e1k_regs[0], offset);
+}
+
+bool vk_e1000_reg_table_ok(void)
+{
+    return vk_nic_reg_table_ok(e1k_regs, E1K_NROWS, sizeof e1k_regs[0]);
+}
+
+uint32_t vk_e1000_mmio_read(vk_port *p, uint32_t offset)
+{
+    vk_e1000 *s = e1k_of(p);
+    const e1k_reg *r = reg_row(s, offset);
+    return r != NULL && r->read != NULL ? r->read(s, offset) : 0;
 }
 
 void vk_e1000_mmio_write(vk_port *p, uint32_t offset, uint32_t value)
 {
     vk_e1000 *s = e1k_of(p);
-    if ((offset & 3) != 0 || offset >= sizeof s->regs || is_stat(offset))
-        return;
-    if (write_rx_reg(s, offset, value) || write_tx_reg(s, offset, value) ||
-        write_irq_reg(s, offset, value))
-        return;
-    switch (offset) {
-    case VK_E1000_CTRL:
-        write_ctrl(s, value);
-        break;
-    case VK_E1000_EERD:
-        *reg(s, offset) = value;
-        break;
-    case VK_E1000_EECD:
-        eecd_write(s, value);
-        break;
-    case VK_E1000_VET:
-        *reg(s, offset) = value & 0xffff;
-        break;
-    case VK_E1000_MDIC:
-        /* no PHY model: every MDI access completes at once, reading 0 */
-        *reg(s, offset) = (value & ~0xffffu & ~E1K_MDIC_READY) | E1K_MDIC_READY;
-        break;
-    default:
-        if (reg_is_plain(offset))
-            *reg(s, offset) = value;
-        break;
-    }
+    const e1k_reg *r = reg_row(s, offset);
+    if (r != NULL && r->write != NULL)
+        r->write(s, offset, value);
 }
 
 /* ---- public queries ------------------------------------------------------ */

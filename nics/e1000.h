@@ -191,6 +191,9 @@ enum {
  * read 0 and ignore writes).  Reads may have side effects (ICR, counters). */
 uint32_t vk_e1000_mmio_read(vk_port *p, uint32_t offset);
 void vk_e1000_mmio_write(vk_port *p, uint32_t offset, uint32_t value);
+/* The card's register table (one row of handlers per register) is sorted
+ * and its spans do not overlap, as its lookup needs; for the unit tests. */
+bool vk_e1000_reg_table_ok(void);
 
 /* The card's guest memory (the driver half allocates its rings in it). */
 vk_gmem *vk_e1000_gmem(vk_port *p);

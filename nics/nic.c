@@ -1,10 +1,12 @@
-/* The guest-side entry points shared by all NIC models (see nic.h). */
+/* The guest-side entry points shared by all NIC models, and the lookup of
+ * their register dispatch tables (see nic.h). */
 #include "nics/nic.h"
 
 #include "core/error.h"
 #include "core/options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int vk_nic_create(const vk_nic_card *card, const vk_nic_driver *drv, const char *model,
@@ -159,4 +161,35 @@ void vk_nic_irq_run(vk_nic_irq *irq, vk_port *p, void (*round)(vk_port *p))
         round(p);
     } while (irq->again && ++rounds < VK_NIC_IRQ_MAX_ROUNDS);
     irq->running = false;
+}
+
+static int reg_span_cmp(const void *key, const void *row)
+{
+    uint32_t off = *(const uint32_t *)key;
+    const vk_nic_reg_span *sp = row;
+    if (off < sp->first)
+        return -1;
+    return off - sp->first >= sp->count ? 1 : 0;
+}
+
+const void *vk_nic_reg_find(const void *rows, size_t n, size_t row_size, uint32_t off)
+{
+    return bsearch(&off, rows, n, row_size, reg_span_cmp);
+}
+
+bool vk_nic_reg_table_ok(const void *rows, size_t n, size_t row_size)
+{
+    const unsigned char *b = rows;
+    for (size_t i = 0; i < n; i++) {
+        const vk_nic_reg_span *sp = (const vk_nic_reg_span *)(const void *)(b + i * row_size);
+        if (sp->count == 0)
+            return false;
+        if (i + 1 < n) {
+            const vk_nic_reg_span *next =
+                (const vk_nic_reg_span *)(const void *)(b + (i + 1) * row_size);
+            if ((uint64_t)sp->first + sp->count > next->first)
+                return false;
+        }
+    }
+    return true;
 }

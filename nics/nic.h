@@ -156,6 +156,21 @@ typedef struct vk_nic_irq {
 } vk_nic_irq;
 void vk_nic_irq_run(vk_nic_irq *irq, vk_port *p, void (*round)(vk_port *p));
 
+/* Register dispatch tables (as QEMU's e1000 macreg_readops/writeops): a
+ * card keeps one row per register, or per run of alike registers, naming
+ * its read and write handlers.  Every row begins with a span, the access
+ * offsets it answers; a table is sorted by first with no two spans
+ * overlapping, so a lookup is a binary search.  A new register is one row. */
+typedef struct vk_nic_reg_span {
+    uint32_t first, count; /* offsets first .. first + count - 1 */
+} vk_nic_reg_span;
+/* The row of `rows` (n rows of row_size bytes, each beginning with a
+ * vk_nic_reg_span) whose span holds off; NULL when none does. */
+const void *vk_nic_reg_find(const void *rows, size_t n, size_t row_size, uint32_t off);
+/* True when the table is sorted with no overlap, as vk_nic_reg_find needs
+ * (every card's table check in its unit tests). */
+bool vk_nic_reg_table_ok(const void *rows, size_t n, size_t row_size);
+
 /* The multicast groups a Linux guest with IPv4 and IPv6 up has joined:
  * all-hosts (224.0.0.1), all-nodes (ff02::1) and the solicited-node group of
  * its EUI-64 addresses.  Every driver half programs its card's multicast

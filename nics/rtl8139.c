@@ -36,12 +36,15 @@
  * The card runs synchronously: a TSD or TPPoll write transmits before it
  * returns, and receive() stores the frame and raises the interrupt, whose
  * handler (the driver half) runs at once.
+ *
+ * This file holds reset, the EEPROM, TX, the register tables and the port
+ * glue; RX (filter, legacy ring, C+ descriptors) is in rtl8139_rx.c.
  */
 #include "nics/rtl8139.h"
 
 #include "core/error.h"
 #include "core/net.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "nics/rtl8139_priv.h"
 #include "wire/buf.h"
 #include "wire/checksum.h"
@@ -53,27 +56,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RTL_MIN_FRAME 60
 #define RTL_LEGACY_TX_MAX 1792
-/* Room the legacy ring must have for can_receive(): the longest VLAN frame
- * (1518 bytes) with its header and CRC, rounded to the 4-byte alignment. */
-#define RTL_RX_ROOM 1528
 #define RTL_PCI_REVISION 0x20 /* 8139C+ */
 #define RTL_TCR_VERSION 0x74800000u /* HW_REVID of the RTL8139C+ */
 #define RTL_TX_MAX_ROUNDS 1024
 
 static const vk_port_ops rtl_ops;
-
-static uint32_t le32_at(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void put_le32(uint8_t *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        b[i] = (uint8_t)v;
-}
 
 /* (input & ~mask) | (curr & mask): the bits in mask keep their value. */
 static uint32_t set_masked(uint32_t input, uint32_t mask, uint32_t curr)
@@ -90,7 +78,7 @@ static void irq_update(vk_rtl8139 *s)
         vk_nic_raise_irq(s->port);
 }
 
-static void raise(vk_rtl8139 *s, uint16_t cause)
+void vk_rtl_raise(vk_rtl8139 *s, uint16_t cause)
 {
     s->isr |= cause;
     irq_update(s);
@@ -98,12 +86,12 @@ static void raise(vk_rtl8139 *s, uint16_t cause)
 
 /* ---- DMA ------------------------------------------------------------------- */
 
-static bool dma_read(vk_rtl8139 *s, bool tx, uint64_t addr, void *dst, size_t len)
+bool vk_rtl_dma_read(vk_rtl8139 *s, bool tx, uint64_t addr, void *dst, size_t len)
 {
     return vk_gmem_dma_read(&s->mem, &s->fault, "rtl8139", tx, addr, dst, len);
 }
 
-static bool dma_write(vk_rtl8139 *s, bool tx, uint64_t addr, const void *src, size_t len)
+bool vk_rtl_dma_write(vk_rtl8139 *s, bool tx, uint64_t addr, const void *src, size_t len)
 {
     return vk_gmem_dma_write(&s->mem, &s->fault, "rtl8139", tx, addr, src, len);
 }
@@ -223,276 +211,16 @@ static void card_reset(vk_rtl8139 *s)
     memset(&s->fault, 0, sizeof s->fault);
 }
 
-/* ---- RX -------------------------------------------------------------------- */
-
-static bool rx_enabled(const vk_rtl8139 *s)
-{
-    return (s->cr & VK_RTL_CR_RE) != 0;
-}
-
-static bool cp_rx_mode(const vk_rtl8139 *s)
-{
-    return (s->cpcr & VK_RTL_CPCR_RXENB) != 0;
-}
-
-static uint64_t cp_rx_ring(const vk_rtl8139 *s)
-{
-    return (uint64_t)s->rdsar_hi << 32 | s->rdsar_lo;
-}
-
-static uint64_t cp_tx_ring(const vk_rtl8139 *s)
-{
-    return (uint64_t)s->tsad[1] << 32 | s->tsad[0];
-}
-
-/* Free bytes of the legacy ring: an empty ring (CBR == CAPR + 16) has all
- * of them. */
-static uint32_t rx_ring_free(const vk_rtl8139 *s)
-{
-    uint32_t n = s->rx_buf_size;
-    uint32_t avail = (n + s->rx_read - s->rx_write) & (n - 1);
-    return avail == 0 ? n : avail;
-}
-
-static bool cp_rx_desc_owned(vk_rtl8139 *s)
-{
-    uint64_t d = cp_rx_ring(s) + (uint64_t)s->cp_rx_desc * VK_RTL_DESC_SIZE;
-    uint32_t opts1;
-    if (!vk_gmem_valid(&s->mem, d, 4))
-        return true; /* receive() will hit the fault and report it */
-    if (vk_gmem_read_le32(&s->mem, d, &opts1) != VK_OK)
-        return true;
-    return (opts1 & VK_RTL_DESC_OWN) != 0;
-}
-
-static bool rtl_can_receive(vk_port *p)
-{
-    vk_rtl8139 *s = rtl_of(p);
-    if (!rx_enabled(s))
-        return false;
-    if (s->fault.rx)
-        return true; /* frames are dropped with the reason, not held */
-    if (cp_rx_mode(s))
-        return cp_rx_ring(s) != 0 && cp_rx_desc_owned(s);
-    return rx_ring_free(s) > RTL_RX_ROOM;
-}
-
-static void rx_maybe_flush(vk_rtl8139 *s)
-{
-    if (rtl_can_receive(s->port))
-        vk_port_flush(s->port);
-}
-
-/* The destination's class, as the RX header's BAR/MAR/PAM bits; 0 for a
- * unicast to another address. */
-static uint16_t rx_dest_class(const vk_rtl8139 *s, const uint8_t *dst)
-{
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    if (memcmp(dst, bcast, 6) == 0)
-        return VK_RTL_RX_BAR;
-    if (dst[0] & 1)
-        return VK_RTL_RX_MAR;
-    if (memcmp(dst, s->phys, 6) == 0)
-        return VK_RTL_RX_PAM;
-    return 0;
-}
-
-/* QEMU's filter, in its order: AAP takes all, else each class needs its bit
- * (and a multicast its bit in MAR0-7 too). */
-static bool rx_accept(const vk_rtl8139 *s, const uint8_t *dst, uint16_t cls)
-{
-    if (s->rcr & VK_RTL_RCR_AAP)
-        return true;
-    switch (cls) {
-    case VK_RTL_RX_BAR:
-        return (s->rcr & VK_RTL_RCR_AB) != 0;
-    case VK_RTL_RX_MAR: {
-        if (!(s->rcr & VK_RTL_RCR_AM))
-            return false;
-        unsigned idx = vk_eth_mcast_hash6(dst);
-        return (s->mult[idx >> 3] >> (idx & 7)) & 1;
-    }
-    case VK_RTL_RX_PAM:
-        return (s->rcr & VK_RTL_RCR_APM) != 0;
-    default:
-        return false;
-    }
-}
-
-/* Writes len bytes at CBR.  With RCR.WRAP set (and a ring under 64 KiB) the
- * card writes past the end into the driver's spare room; otherwise it
- * continues at the start of the ring. */
-static bool rx_ring_write(vk_rtl8139 *s, const uint8_t *src, size_t len)
-{
-    uint32_t n = s->rx_buf_size;
-    uint64_t at = s->rx_write;
-    bool linear = n < 65536 && (s->rcr & VK_RTL_RCR_WRAP);
-    if (!linear && at + len > n) {
-        size_t first = n - at;
-        if (!dma_write(s, false, (uint64_t)s->rbstart + at, src, first) ||
-            !dma_write(s, false, s->rbstart, src + first, len - first))
-            return false;
-        s->rx_write = (uint32_t)(len - first);
-        return true;
-    }
-    if (!dma_write(s, false, (uint64_t)s->rbstart + at, src, len))
-        return false;
-    s->rx_write = (uint32_t)(at + len);
-    return true;
-}
-
-/* The legacy path: header (status, length with CRC), frame, CRC. */
-static int rx_legacy(vk_rtl8139 *s, const uint8_t *buf, size_t size, uint16_t cls,
-                     const char **why)
-{
-    size_t record = (size + 8 + 3) & ~(size_t)3;
-    if (record >= rx_ring_free(s)) {
-        s->mpc++;
-        raise(s, VK_RTL_INT_RXOVW);
-        *why = "rtl8139 RX: no room in the RX ring";
-        return VK_EAGAIN;
-    }
-    uint8_t hdr[4], crc[4];
-    put_le32(hdr, (uint32_t)cls | VK_RTL_RX_ROK | (uint32_t)(size + 4) << 16);
-    put_le32(crc, vk_eth_fcs(buf, size));
-    if (!rx_ring_write(s, hdr, 4) || !rx_ring_write(s, buf, size) || !rx_ring_write(s, crc, 4)) {
-        *why = "rtl8139 RX DMA outside guest memory";
-        return VK_ERANGE;
-    }
-    s->rx_write = ((s->rx_write + 3) & ~3u) & (s->rx_buf_size - 1);
-    return VK_OK;
-}
-
-static uint32_t cp_class_bits(uint16_t cls)
-{
-    switch (cls) {
-    case VK_RTL_RX_BAR:
-        return VK_RTL_RXD_BAR;
-    case VK_RTL_RX_MAR:
-        return VK_RTL_RXD_MAR;
-    case VK_RTL_RX_PAM:
-        return VK_RTL_RXD_PAM;
-    default:
-        return 0;
-    }
-}
-
-static void cp_rx_advance(vk_rtl8139 *s, uint32_t opts1)
-{
-    if ((opts1 & VK_RTL_DESC_EOR) || s->cp_rx_desc + 1 >= RTL_CP_RING_MAX)
-        s->cp_rx_desc = 0;
-    else
-        s->cp_rx_desc++;
-}
-
-/* The C+ path: the whole frame into the current descriptor's buffer (no
- * scatter, as QEMU), the tag stripped when CPCR.RxVLAN asks. */
-static int rx_cplus(vk_rtl8139 *s, const uint8_t *buf, size_t size, uint16_t cls,
-                    const char **why)
-{
-    uint64_t d = cp_rx_ring(s) + (uint64_t)s->cp_rx_desc * VK_RTL_DESC_SIZE;
-    uint8_t desc[VK_RTL_DESC_SIZE];
-    *why = "rtl8139 RX DMA outside guest memory";
-    if (!dma_read(s, false, d, desc, sizeof desc))
-        return VK_ERANGE;
-    uint32_t opts1 = le32_at(desc), opts2 = le32_at(desc + 4);
-    uint64_t addr = (uint64_t)le32_at(desc + 12) << 32 | le32_at(desc + 8);
-    if (!(opts1 & VK_RTL_DESC_OWN)) {
-        s->mpc++;
-        raise(s, VK_RTL_INT_RXOVW);
-        *why = "rtl8139 RX: no RX descriptor owned by the card";
-        return VK_EAGAIN;
-    }
-    /* buf has 4 zero bytes of tailroom past a padded frame (see receive) */
-    uint8_t *copy = NULL;
-    opts2 &= ~(VK_RTL_RXD_TAVA | 0xffffu);
-    if ((s->cpcr & VK_RTL_CPCR_RXVLAN) && size >= VK_ETH_VLAN_HLEN &&
-        vk_get_be16(buf + 12) == VK_ETHERTYPE_VLAN) {
-        copy = malloc(size);
-        if (copy == NULL) {
-            *why = "out of memory";
-            return VK_ENOMEM;
-        }
-        memcpy(copy, buf, 12);
-        memcpy(copy + 12, buf + 16, size - 16);
-        memset(copy + size - 4, 0, 4);
-        opts2 |= VK_RTL_RXD_TAVA | (uint32_t)buf[14] | (uint32_t)buf[15] << 8;
-        size -= 4;
-        if (size < RTL_MIN_FRAME)
-            size = RTL_MIN_FRAME;
-        buf = copy;
-    }
-    int r = VK_OK;
-    uint8_t crc[4];
-    put_le32(crc, vk_eth_fcs(buf, size));
-    if (size + 4 > (opts1 & VK_RTL_RXD_SIZE_MASK)) {
-        s->mpc++;
-        raise(s, VK_RTL_INT_RXOVW);
-        *why = "rtl8139 RX: frame larger than the RX descriptor buffer";
-        r = VK_EAGAIN;
-    } else if (!dma_write(s, false, addr, buf, size) ||
-               !dma_write(s, false, addr + size, crc, 4)) {
-        r = VK_ERANGE;
-    }
-    free(copy);
-    if (r != VK_OK)
-        return r;
-    opts1 &= ~(VK_RTL_DESC_OWN | VK_RTL_RXD_SIZE_MASK | VK_RTL_RXD_BAR | VK_RTL_RXD_PAM |
-               VK_RTL_RXD_MAR);
-    opts1 |= VK_RTL_DESC_FS | VK_RTL_DESC_LS | cp_class_bits(cls) | (uint32_t)(size + 4);
-    uint8_t wb[8];
-    put_le32(wb, opts1);
-    put_le32(wb + 4, opts2);
-    /* opts2 first, then opts1 (which hands the descriptor back) */
-    if (!dma_write(s, false, d + 4, wb + 4, 4) || !dma_write(s, false, d, wb, 4))
-        return VK_ERANGE;
-    cp_rx_advance(s, opts1);
-    return VK_OK;
-}
-
-static int rtl_receive(vk_port *p, vk_frame *f)
-{
-    vk_rtl8139 *s = rtl_of(p);
-    /* short frames are padded with zeros, and 4 bytes of tailroom kept for
-     * a tag that is stripped later (QEMU's MIN_BUF_SIZE + VLAN_HLEN) */
-    uint8_t small[RTL_MIN_FRAME + 4];
-    const uint8_t *buf = f->data;
-    size_t size = f->len;
-    if (s->fault.rx) {
-        vk_port_drop(p, f, "rtl8139 RX in DMA error state");
-        return VK_EDROP;
-    }
-    if (!rx_enabled(s)) {
-        vk_port_drop(p, f, "rtl8139 RX: receiver disabled");
-        return VK_EDROP;
-    }
-    if (size < sizeof small) {
-        memset(small, 0, sizeof small);
-        memcpy(small, f->data, size);
-        buf = small;
-        if (size < RTL_MIN_FRAME)
-            size = RTL_MIN_FRAME;
-    }
-    uint16_t cls = rx_dest_class(s, buf);
-    if (!rx_accept(s, buf, cls)) {
-        vk_port_drop(p, f, "rtl8139 RX filter: not for us");
-        return VK_EDROP;
-    }
-    const char *why = NULL;
-    int r = cp_rx_mode(s) ? rx_cplus(s, buf, size, cls, &why) : rx_legacy(s, buf, size, cls, &why);
-    if (r != VK_OK) {
-        vk_port_drop(p, f, why);
-        return r;
-    }
-    raise(s, VK_RTL_INT_ROK);
-    return VK_OK;
-}
-
 /* ---- TX -------------------------------------------------------------------- */
 
 static bool tx_enabled(const vk_rtl8139 *s)
 {
     return (s->cr & VK_RTL_CR_TE) != 0;
+}
+
+static uint64_t cp_tx_ring(const vk_rtl8139 *s)
+{
+    return (uint64_t)s->tsad[1] << 32 | s->tsad[0];
 }
 
 /* Puts one frame on the wire, with the tag inserted (opts2 holds the TCI
@@ -530,7 +258,7 @@ static void tx_legacy_slot(vk_rtl8139 *s, unsigned i)
 {
     uint8_t buf[VK_RTL_TSD_SIZE + 1];
     size_t size = s->tsd[i] & VK_RTL_TSD_SIZE;
-    if (!dma_read(s, true, s->tsad[i], buf, size)) {
+    if (!vk_rtl_dma_read(s, true, s->tsad[i], buf, size)) {
         s->tsd[i] |= VK_RTL_TSD_OWN | VK_RTL_TSD_TABT;
         s->isr |= VK_RTL_INT_TER;
         return;
@@ -652,10 +380,10 @@ static bool cp_tx_one(vk_rtl8139 *s)
 {
     uint64_t d = cp_tx_ring(s) + (uint64_t)s->cp_tx_desc * VK_RTL_DESC_SIZE;
     uint8_t desc[VK_RTL_DESC_SIZE];
-    if (!dma_read(s, true, d, desc, sizeof desc))
+    if (!vk_rtl_dma_read(s, true, d, desc, sizeof desc))
         return false;
-    uint32_t opts1 = le32_at(desc), opts2 = le32_at(desc + 4);
-    uint64_t addr = (uint64_t)le32_at(desc + 12) << 32 | le32_at(desc + 8);
+    uint32_t opts1 = vk_get_le32(desc), opts2 = vk_get_le32(desc + 4);
+    uint64_t addr = (uint64_t)vk_get_le32(desc + 12) << 32 | vk_get_le32(desc + 8);
     if (!(opts1 & VK_RTL_DESC_OWN))
         return false;
     if (opts1 & VK_RTL_DESC_FS) {
@@ -666,7 +394,7 @@ static bool cp_tx_one(vk_rtl8139 *s)
     if (n > VK_FRAME_MAX - s->tx_size)
         s->tx_overflow = true;
     else if (!s->tx_overflow && n > 0) {
-        if (!dma_read(s, true, addr, s->tx_data + s->tx_size, n))
+        if (!vk_rtl_dma_read(s, true, addr, s->tx_data + s->tx_size, n))
             return false;
         s->tx_size += n;
     }
@@ -677,8 +405,8 @@ static bool cp_tx_one(vk_rtl8139 *s)
     /* ownership back; the error summary bits (UNF, TES, OWC, LNKF, EXC)
      * cleared */
     uint8_t wb[4];
-    put_le32(wb, opts1 & ~(VK_RTL_DESC_OWN | 1u << 25 | 0x1fu << 19));
-    if (!dma_write(s, true, d, wb, 4))
+    vk_put_le32(wb, opts1 & ~(VK_RTL_DESC_OWN | 1u << 25 | 0x1fu << 19));
+    if (!vk_rtl_dma_write(s, true, d, wb, 4))
         return false;
     if (opts1 & VK_RTL_DESC_LS)
         cp_tx_finish(s, opts1, opts2);
@@ -695,7 +423,7 @@ static void cp_tx_run(vk_rtl8139 *s)
     while (count < 4 * RTL_CP_RING_MAX && !s->fault.tx && cp_tx_one(s))
         count++;
     if (count > 0)
-        raise(s, VK_RTL_INT_TOK);
+        vk_rtl_raise(s, VK_RTL_INT_TOK);
 }
 
 /* A transmit started from inside a transmit (the driver's RX handler
@@ -722,10 +450,66 @@ static void tx_start(vk_rtl8139 *s, bool cplus)
     s->in_tx = false;
 }
 
-/* ---- register writes ------------------------------------------------------- */
+/* ---- registers --------------------------------------------------------------
+ *
+ * Three tables of handlers, one per access width (QEMU's e1000
+ * macreg_readops/writeops, applied to the 8139's byte, word and long
+ * registers).  A row answers accesses starting at the offsets of its span;
+ * each handler gets the offset, so one serves a run of alike registers.  A
+ * word or long access no row (or no handler) answers goes byte by byte, as
+ * in QEMU; a byte nobody answers reads 0 and ignores writes. */
 
-static void write_cr(vk_rtl8139 *s, uint8_t v)
+static uint32_t read_zero(vk_rtl8139 *s, uint8_t a)
 {
+    (void)s;
+    (void)a;
+    return 0;
+}
+
+static void write_ignored(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)s;
+    (void)a;
+    (void)v;
+}
+
+/* -- byte registers -- */
+
+static uint32_t read_idr(vk_rtl8139 *s, uint8_t a)
+{
+    return s->phys[a - VK_RTL_IDR0];
+}
+
+static void write_idr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    s->phys[a - VK_RTL_IDR0] = (uint8_t)v;
+}
+
+static uint32_t read_mar(vk_rtl8139 *s, uint8_t a)
+{
+    return s->mult[a - VK_RTL_MAR0];
+}
+
+static void write_mar(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    s->mult[a - VK_RTL_MAR0] = (uint8_t)v;
+}
+
+static uint32_t read_tsd_byte(vk_rtl8139 *s, uint8_t a)
+{
+    return (uint8_t)(s->tsd[(a - VK_RTL_TSD0) / 4] >> (8 * (a & 3)));
+}
+
+static uint32_t read_cr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return (uint8_t)(s->cr | (s->rx_read == s->rx_write ? VK_RTL_CR_BUFE : 0));
+}
+
+static void write_cr(vk_rtl8139 *s, uint8_t a, uint32_t value)
+{
+    (void)a;
+    uint8_t v = (uint8_t)value;
     if (v & VK_RTL_CR_RST)
         card_reset(s);
     if (v & VK_RTL_CR_RE)
@@ -733,17 +517,37 @@ static void write_cr(vk_rtl8139 *s, uint8_t v)
     if (v & VK_RTL_CR_TE)
         s->cp_tx_desc = 0;
     s->cr = (uint8_t)(set_masked(v, 0xe3, s->cr) & ~VK_RTL_CR_RST);
-    rx_maybe_flush(s);
+    vk_rtl_rx_maybe_flush(s);
 }
 
-static bool config_writable(const vk_rtl8139 *s)
+/* Some drivers write TCR's low byte alone; its top byte reads alone. */
+static void write_tcr_low(vk_rtl8139 *s, uint8_t a, uint32_t v)
 {
-    return (s->cfg9346 & 0xc0) == VK_RTL_9346_CONFIG_WRITE;
+    (void)a;
+    if (tx_enabled(s))
+        s->tcr = set_masked((s->tcr & ~0xffu) | (v & 0xff), 0xfcf0f80fu, s->tcr);
 }
 
-static void write_9346(vk_rtl8139 *s, uint8_t v)
+static uint32_t read_tcr_high(vk_rtl8139 *s, uint8_t a)
 {
-    v = (uint8_t)set_masked(v, 0x31, s->cfg9346);
+    (void)a;
+    return (uint8_t)(s->tcr >> 24);
+}
+
+static uint32_t read_9346(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    uint8_t v = s->cfg9346;
+    if ((v & 0xc0) == VK_RTL_9346_PROGRAM)
+        v = (uint8_t)((v & ~VK_RTL_9346_EEDO) |
+                      (s->eeprom.cs && s->eeprom.dout ? VK_RTL_9346_EEDO : 0));
+    return v;
+}
+
+static void write_9346(vk_rtl8139 *s, uint8_t a, uint32_t value)
+{
+    (void)a;
+    uint8_t v = (uint8_t)set_masked(value & 0xff, 0x31, s->cfg9346);
     if ((v & 0xc0) == VK_RTL_9346_PROGRAM) {
         eeprom_wires(&s->eeprom, v & VK_RTL_9346_EECS, v & VK_RTL_9346_EESK,
                      v & VK_RTL_9346_EEDI);
@@ -754,232 +558,155 @@ static void write_9346(vk_rtl8139 *s, uint8_t v)
     s->cfg9346 = v;
 }
 
-static void write_config(vk_rtl8139 *s, uint8_t *reg, uint8_t v, uint8_t ro_mask, bool gated)
-{
-    if (gated && !config_writable(s))
-        return;
-    *reg = (uint8_t)set_masked(v, ro_mask, *reg);
-}
+/* CONFIG0-5: the bits of ro_mask are read-only; all but CONFIG5 are
+ * writable only while 9346CR unlocks them. */
+typedef struct rtl_config_reg {
+    uint8_t *reg;
+    uint8_t ro_mask;
+    bool gated;
+} rtl_config_reg;
 
-static void write_b(vk_rtl8139 *s, uint8_t a, uint8_t v)
+static rtl_config_reg config_reg(vk_rtl8139 *s, uint8_t a)
 {
-    if (a < 6) {
-        s->phys[a] = v;
-        return;
-    }
-    if (a >= VK_RTL_MAR0 && a < VK_RTL_MAR0 + 8) {
-        s->mult[a - VK_RTL_MAR0] = v;
-        return;
-    }
     switch (a) {
-    case VK_RTL_CR:
-        write_cr(s, v);
-        break;
-    case VK_RTL_9346CR:
-        write_9346(s, v);
-        break;
-    case VK_RTL_TCR: /* some drivers write its low byte alone */
-        if (tx_enabled(s))
-            s->tcr = set_masked((s->tcr & ~0xffu) | v, 0xfcf0f80fu, s->tcr);
-        break;
     case VK_RTL_CONFIG0:
-        write_config(s, &s->config0, v, 0xf8, true);
-        break;
+        return (rtl_config_reg){&s->config0, 0xf8, true};
     case VK_RTL_CONFIG1:
-        write_config(s, &s->config1, v, 0x0c, true);
-        break;
+        return (rtl_config_reg){&s->config1, 0x0c, true};
     case VK_RTL_CONFIG3:
-        write_config(s, &s->config3, v, 0x8f, true);
-        break;
+        return (rtl_config_reg){&s->config3, 0x8f, true};
     case VK_RTL_CONFIG4:
-        write_config(s, &s->config4, v, 0x0a, true);
-        break;
-    case VK_RTL_CONFIG5:
-        write_config(s, &s->config5, v, 0x80, false);
-        break;
-    case VK_RTL_ETTHR:
-        s->ettthr = v;
-        break;
-    case VK_RTL_TPPOLL:
-        if (v & VK_RTL_TPPOLL_NPQ)
-            tx_start(s, true);
-        break;
+        return (rtl_config_reg){&s->config4, 0x0a, true};
     default:
-        break;
+        return (rtl_config_reg){&s->config5, 0x80, false};
     }
 }
 
-static bool write_w(vk_rtl8139 *s, uint8_t a, uint16_t v)
+static uint32_t read_config_reg(vk_rtl8139 *s, uint8_t a)
 {
-    switch (a) {
-    case VK_RTL_IMR:
-        s->imr = (uint16_t)set_masked(v, 0x1e00, s->imr);
-        irq_update(s);
-        rx_maybe_flush(s);
-        return true;
-    case VK_RTL_ISR: {
-        /* write 1 to clear */
-        s->isr = (uint16_t)set_masked(s->isr & ~v, 0x1e00, s->isr);
-        irq_update(s);
-        rx_maybe_flush(s);
-        return true;
-    }
-    case VK_RTL_MULINT:
-        s->multint = (uint16_t)set_masked(v, 0xf000, s->multint);
-        return true;
-    case VK_RTL_CAPR:
-        s->rx_read = (uint32_t)(v + 16u) & (s->rx_buf_size - 1);
-        rx_maybe_flush(s);
-        return true;
-    case VK_RTL_BMCR: /* speed, autonegotiation and duplex are read-only */
-        s->bmcr = (uint16_t)set_masked(v, 0x4cff | 0x3000 | 0x0100, s->bmcr);
-        return true;
-    case VK_RTL_BMSR:
-        s->bmsr = (uint16_t)set_masked(v, 0xff3f, s->bmsr);
-        return true;
-    case VK_RTL_ANAR:
-        s->anar = v;
-        return true;
-    case VK_RTL_ANLPAR:
-        return true;
-    case VK_RTL_ANER:
-        s->aner = v;
-        return true;
-    case VK_RTL_CPCR:
-        s->cplus_enabled = true;
-        s->cpcr = (uint16_t)set_masked(v, 0xff84, s->cpcr);
-        rx_maybe_flush(s);
-        return true;
-    case 0xe2: /* IntrMitigate: accepted, not modelled */
-        return true;
-    default:
-        return false;
-    }
+    return *config_reg(s, a).reg;
 }
 
-static void write_tsd(vk_rtl8139 *s, unsigned i, uint32_t v)
+static void write_config_reg(vk_rtl8139 *s, uint8_t a, uint32_t v)
 {
-    if (s->cplus_enabled) {
-        /* DTCCR in C+ mode: a tally dump completes at once (not modelled) */
-        s->tsd[i] = i == 0 ? v & ~0x8u : v;
+    rtl_config_reg c = config_reg(s, a);
+    if (c.gated && (s->cfg9346 & 0xc0) != VK_RTL_9346_CONFIG_WRITE)
         return;
-    }
-    v &= ~0xff00c000u; /* TOK, TUN and the status byte clear on write */
-    s->tsd[i] = set_masked(v, 0x00c00000u, s->tsd[i]);
-    tx_start(s, false);
+    *c.reg = (uint8_t)set_masked(v & 0xff, c.ro_mask, *c.reg);
 }
 
-static bool write_l(vk_rtl8139 *s, uint8_t a, uint32_t v)
+/* MSR: LINKB is the inverse of the link status. */
+static uint32_t read_msr(vk_rtl8139 *s, uint8_t a)
 {
-    if (a >= VK_RTL_TSD0 && a < VK_RTL_TSD0 + 16) {
-        if ((a & 3) == 0)
-            write_tsd(s, (a - VK_RTL_TSD0) / 4, v);
-        return true;
-    }
-    if (a >= VK_RTL_TSAD0 && a < VK_RTL_TSAD0 + 16) {
-        if ((a & 3) == 0) {
-            s->tsad[(a - VK_RTL_TSAD0) / 4] = v;
-            s->fault.tx = false;
-        }
-        return true;
-    }
-    switch (a) {
-    case VK_RTL_MPC:
-        s->mpc = 0;
-        return true;
-    case VK_RTL_TCR:
-        if (tx_enabled(s)) /* QEMU: ignored while the transmitter is off */
-            s->tcr = set_masked(v, 0xfcf0f80fu, s->tcr);
-        return true;
-    case VK_RTL_RCR:
-        s->rcr = set_masked(v, 0xf0fc0040u, s->rcr);
-        rx_ring_reset(s);
-        rx_maybe_flush(s);
-        return true;
-    case VK_RTL_RBSTART:
-        s->rbstart = v;
-        s->fault.rx = false;
-        return true;
-    case VK_RTL_RDSAR:
-        s->rdsar_lo = v;
-        s->fault.rx = false;
-        rx_maybe_flush(s);
-        return true;
-    case VK_RTL_RDSAR + 4:
-        s->rdsar_hi = v;
-        s->fault.rx = false;
-        rx_maybe_flush(s);
-        return true;
-    case VK_RTL_TCTR:
-    case 0x54: /* TimerInt: the PCI timer is not modelled */
-        return true;
-    default:
-        return false;
-    }
+    (void)a;
+    return (uint8_t)(0xd0 | (~s->bmsr & 0x04));
 }
 
-void vk_rtl8139_io_write(vk_port *p, uint32_t offset, uint32_t value, unsigned size)
+static uint32_t read_hltclk(vk_rtl8139 *s, uint8_t a)
 {
-    vk_rtl8139 *s = rtl_of(p);
-    uint8_t a = (uint8_t)offset;
-    if (size == 4 && write_l(s, a, value))
-        return;
-    if (size == 2 && write_w(s, a, (uint16_t)value))
-        return;
-    if (size != 1 && size != 2 && size != 4)
-        return;
-    /* a size the register does not have: byte by byte, as QEMU */
-    for (unsigned i = 0; i < size; i++)
-        write_b(s, (uint8_t)(a + i), (uint8_t)(value >> (8 * i)));
+    (void)s;
+    (void)a;
+    return 1; /* the clock always runs */
 }
 
-/* ---- register reads -------------------------------------------------------- */
-
-static uint8_t read_b(vk_rtl8139 *s, uint8_t a)
+static uint32_t read_rerid(vk_rtl8139 *s, uint8_t a)
 {
-    if (a < 6)
-        return s->phys[a];
-    if (a >= VK_RTL_MAR0 && a < VK_RTL_MAR0 + 8)
-        return s->mult[a - VK_RTL_MAR0];
-    if (a >= VK_RTL_TSD0 && a < VK_RTL_TSD0 + 16)
-        return (uint8_t)(s->tsd[(a - VK_RTL_TSD0) / 4] >> (8 * (a & 3)));
-    switch (a) {
-    case VK_RTL_CR:
-        return (uint8_t)(s->cr | (s->rx_read == s->rx_write ? VK_RTL_CR_BUFE : 0));
-    case VK_RTL_9346CR: {
-        uint8_t v = s->cfg9346;
-        if ((v & 0xc0) == VK_RTL_9346_PROGRAM)
-            v = (uint8_t)((v & ~VK_RTL_9346_EEDO) |
-                          (s->eeprom.cs && s->eeprom.dout ? VK_RTL_9346_EEDO : 0));
-        return v;
-    }
-    case VK_RTL_CONFIG0:
-        return s->config0;
-    case VK_RTL_CONFIG1:
-        return s->config1;
-    case VK_RTL_CONFIG3:
-        return s->config3;
-    case VK_RTL_CONFIG4:
-        return s->config4;
-    case VK_RTL_CONFIG5:
-        return s->config5;
-    case VK_RTL_MSR: /* LINKB is the inverse of the link status */
-        return (uint8_t)(0xd0 | (~s->bmsr & 0x04));
-    case 0x5b: /* HltClk: the clock always runs */
-        return 1;
-    case VK_RTL_RERID:
-        return RTL_PCI_REVISION;
-    case VK_RTL_ETTHR:
-        return s->ettthr;
-    case 0x43:
-        return (uint8_t)(s->tcr >> 24);
-    default:
-        return 0;
-    }
+    (void)s;
+    (void)a;
+    return RTL_PCI_REVISION;
 }
 
-static uint16_t tsad_summary(const vk_rtl8139 *s)
+static void write_tppoll(vk_rtl8139 *s, uint8_t a, uint32_t v)
 {
+    (void)a;
+    if (v & VK_RTL_TPPOLL_NPQ)
+        tx_start(s, true);
+}
+
+static uint32_t read_ettthr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->ettthr;
+}
+
+static void write_ettthr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->ettthr = (uint8_t)v;
+}
+
+/* -- word registers -- */
+
+static uint32_t read_tsad_half(vk_rtl8139 *s, uint8_t a)
+{
+    return (a & 1) ? 0 : (s->tsad[(a - VK_RTL_TSAD0) / 4] >> (8 * (a & 2))) & 0xffff;
+}
+
+/* CAPR reads off by 16, as the hardware. */
+static uint32_t read_capr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return (s->rx_read - 16) & 0xffff;
+}
+
+static void write_capr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->rx_read = ((v & 0xffff) + 16u) & (s->rx_buf_size - 1);
+    vk_rtl_rx_maybe_flush(s);
+}
+
+static uint32_t read_cbr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->rx_write & 0xffff;
+}
+
+static uint32_t read_imr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->imr;
+}
+
+static void write_imr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->imr = (uint16_t)set_masked(v & 0xffff, 0x1e00, s->imr);
+    irq_update(s);
+    vk_rtl_rx_maybe_flush(s);
+}
+
+static uint32_t read_isr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->isr;
+}
+
+/* ISR: write 1 to clear. */
+static void write_isr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->isr = (uint16_t)set_masked(s->isr & ~(v & 0xffff), 0x1e00, s->isr);
+    irq_update(s);
+    vk_rtl_rx_maybe_flush(s);
+}
+
+static uint32_t read_multint(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->multint;
+}
+
+static void write_multint(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->multint = (uint16_t)set_masked(v & 0xffff, 0xf000, s->multint);
+}
+
+/* TSAD (TxSummary): the status bits of the four TX slots. */
+static uint32_t read_tsad_summary(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
     uint16_t v = 0;
     for (unsigned i = 0; i < 4; i++) {
         if (s->tsd[i] & VK_RTL_TSD_TOK)
@@ -994,111 +721,301 @@ static uint16_t tsad_summary(const vk_rtl8139 *s)
     return v;
 }
 
-static bool read_w(vk_rtl8139 *s, uint8_t a, uint32_t *out)
+static uint32_t read_bmcr(vk_rtl8139 *s, uint8_t a)
 {
-    if (a >= VK_RTL_TSAD0 && a < VK_RTL_TSAD0 + 16) {
-        *out = (a & 1) ? 0 : (s->tsad[(a - VK_RTL_TSAD0) / 4] >> (8 * (a & 2))) & 0xffff;
-        return true;
+    (void)a;
+    return s->bmcr;
+}
+
+/* Speed, autonegotiation and duplex are read-only. */
+static void write_bmcr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->bmcr = (uint16_t)set_masked(v & 0xffff, 0x4cff | 0x3000 | 0x0100, s->bmcr);
+}
+
+static uint32_t read_bmsr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->bmsr;
+}
+
+static void write_bmsr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->bmsr = (uint16_t)set_masked(v & 0xffff, 0xff3f, s->bmsr);
+}
+
+static uint32_t read_anar(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->anar;
+}
+
+static void write_anar(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->anar = (uint16_t)v;
+}
+
+static uint32_t read_anlpar(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->anlpar;
+}
+
+static uint32_t read_aner(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->aner;
+}
+
+static void write_aner(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->aner = (uint16_t)v;
+}
+
+static uint32_t read_cscr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->cscr;
+}
+
+static uint32_t read_cpcr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->cpcr;
+}
+
+/* The first CPCR write switches the card to C+ (TSD becomes DTCCR). */
+static void write_cpcr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->cplus_enabled = true;
+    s->cpcr = (uint16_t)set_masked(v & 0xffff, 0xff84, s->cpcr);
+    vk_rtl_rx_maybe_flush(s);
+}
+
+/* -- long registers -- */
+
+static uint32_t read_tsd(vk_rtl8139 *s, uint8_t a)
+{
+    return (a & 3) ? 0 : s->tsd[(a - VK_RTL_TSD0) / 4];
+}
+
+static void write_tsd(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    if (a & 3)
+        return;
+    unsigned i = (a - VK_RTL_TSD0) / 4u;
+    if (s->cplus_enabled) {
+        /* DTCCR in C+ mode: a tally dump completes at once (not modelled) */
+        s->tsd[i] = i == 0 ? v & ~0x8u : v;
+        return;
     }
-    switch (a) {
-    case VK_RTL_IMR:
-        *out = s->imr;
-        return true;
-    case VK_RTL_ISR:
-        *out = s->isr;
-        return true;
-    case VK_RTL_MULINT:
-        *out = s->multint;
-        return true;
-    case VK_RTL_CAPR: /* off by 16, as the hardware */
-        *out = (s->rx_read - 16) & 0xffff;
-        return true;
-    case VK_RTL_CBR:
-        *out = s->rx_write & 0xffff;
-        return true;
-    case VK_RTL_BMCR:
-        *out = s->bmcr;
-        return true;
-    case VK_RTL_BMSR:
-        *out = s->bmsr;
-        return true;
-    case VK_RTL_ANAR:
-        *out = s->anar;
-        return true;
-    case VK_RTL_ANLPAR:
-        *out = s->anlpar;
-        return true;
-    case VK_RTL_ANER:
-        *out = s->aner;
-        return true;
-    case VK_RTL_CPCR:
-        *out = s->cpcr;
-        return true;
-    case 0xe2:
-        *out = 0;
-        return true;
-    case VK_RTL_TSAD:
-        *out = tsad_summary(s);
-        return true;
-    case VK_RTL_CSCR:
-        *out = s->cscr;
-        return true;
+    v &= ~0xff00c000u; /* TOK, TUN and the status byte clear on write */
+    s->tsd[i] = set_masked(v, 0x00c00000u, s->tsd[i]);
+    tx_start(s, false);
+}
+
+static uint32_t read_tsad(vk_rtl8139 *s, uint8_t a)
+{
+    return (a & 3) ? 0 : s->tsad[(a - VK_RTL_TSAD0) / 4];
+}
+
+static void write_tsad(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    if (a & 3)
+        return;
+    s->tsad[(a - VK_RTL_TSAD0) / 4] = v;
+    s->fault.tx = false;
+}
+
+static uint32_t read_rbstart(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->rbstart;
+}
+
+static void write_rbstart(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->rbstart = v;
+    s->fault.rx = false;
+}
+
+static uint32_t read_tcr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->tcr;
+}
+
+/* QEMU ignores TCR writes while the transmitter is off. */
+static void write_tcr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    if (tx_enabled(s))
+        s->tcr = set_masked(v, 0xfcf0f80fu, s->tcr);
+}
+
+static uint32_t read_rcr(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->rcr;
+}
+
+static void write_rcr(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    s->rcr = set_masked(v, 0xf0fc0040u, s->rcr);
+    rx_ring_reset(s);
+    vk_rtl_rx_maybe_flush(s);
+}
+
+static uint32_t read_mpc(vk_rtl8139 *s, uint8_t a)
+{
+    (void)a;
+    return s->mpc & 0xffffff;
+}
+
+/* Any write clears the missed-packet counter. */
+static void write_mpc(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    (void)a;
+    (void)v;
+    s->mpc = 0;
+}
+
+/* RDSAR (low) and RDSAR + 4 (high): the C+ RX ring's address. */
+static uint32_t read_rdsar(vk_rtl8139 *s, uint8_t a)
+{
+    return a == VK_RTL_RDSAR ? s->rdsar_lo : s->rdsar_hi;
+}
+
+static void write_rdsar(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    if (a == VK_RTL_RDSAR)
+        s->rdsar_lo = v;
+    else
+        s->rdsar_hi = v;
+    s->fault.rx = false;
+    vk_rtl_rx_maybe_flush(s);
+}
+
+typedef struct rtl_reg {
+    vk_nic_reg_span span;
+    uint32_t (*read)(vk_rtl8139 *s, uint8_t a);
+    void (*write)(vk_rtl8139 *s, uint8_t a, uint32_t v);
+} rtl_reg;
+
+static const rtl_reg rtl_byte_regs[] = {
+    {{VK_RTL_IDR0, 6}, read_idr, write_idr},
+    {{VK_RTL_MAR0, 8}, read_mar, write_mar},
+    {{VK_RTL_TSD0, 16}, read_tsd_byte, NULL},
+    {{VK_RTL_CR, 1}, read_cr, write_cr},
+    {{VK_RTL_TCR, 1}, NULL, write_tcr_low},
+    {{VK_RTL_TCR + 3, 1}, read_tcr_high, NULL},
+    {{VK_RTL_9346CR, 1}, read_9346, write_9346},
+    {{VK_RTL_CONFIG0, 2}, read_config_reg, write_config_reg}, /* CONFIG0, CONFIG1 */
+    {{VK_RTL_MSR, 1}, read_msr, NULL},
+    {{VK_RTL_CONFIG3, 2}, read_config_reg, write_config_reg}, /* CONFIG3, CONFIG4 */
+    {{0x5b, 1}, read_hltclk, NULL},                   /* HltClk */
+    {{VK_RTL_RERID, 1}, read_rerid, NULL},
+    {{VK_RTL_CONFIG5, 1}, read_config_reg, write_config_reg},
+    {{VK_RTL_TPPOLL, 1}, NULL, write_tppoll},
+    {{VK_RTL_ETTHR, 1}, read_ettthr, write_ettthr},
+};
+
+static const rtl_reg rtl_word_regs[] = {
+    {{VK_RTL_TSAD0, 16}, read_tsad_half, NULL},
+    {{VK_RTL_CAPR, 1}, read_capr, write_capr},
+    {{VK_RTL_CBR, 1}, read_cbr, NULL},
+    {{VK_RTL_IMR, 1}, read_imr, write_imr},
+    {{VK_RTL_ISR, 1}, read_isr, write_isr},
+    {{VK_RTL_MULINT, 1}, read_multint, write_multint},
+    {{VK_RTL_TSAD, 1}, read_tsad_summary, NULL},
+    {{VK_RTL_BMCR, 1}, read_bmcr, write_bmcr},
+    {{VK_RTL_BMSR, 1}, read_bmsr, write_bmsr},
+    {{VK_RTL_ANAR, 1}, read_anar, write_anar},
+    {{VK_RTL_ANLPAR, 1}, read_anlpar, write_ignored},
+    {{VK_RTL_ANER, 1}, read_aner, write_aner},
+    {{VK_RTL_CSCR, 1}, read_cscr, NULL},
+    {{VK_RTL_CPCR, 1}, read_cpcr, write_cpcr},
+    {{0xe2, 1}, read_zero, write_ignored}, /* IntrMitigate: not modelled */
+};
+
+static const rtl_reg rtl_long_regs[] = {
+    {{VK_RTL_TSD0, 16}, read_tsd, write_tsd},
+    {{VK_RTL_TSAD0, 16}, read_tsad, write_tsad},
+    {{VK_RTL_RBSTART, 1}, read_rbstart, write_rbstart},
+    {{VK_RTL_TCR, 1}, read_tcr, write_tcr},
+    {{VK_RTL_RCR, 1}, read_rcr, write_rcr},
+    {{VK_RTL_TCTR, 1}, read_zero, write_ignored}, /* the PCI timer is not modelled */
+    {{VK_RTL_MPC, 1}, read_mpc, write_mpc},
+    {{0x54, 1}, read_zero, write_ignored}, /* TimerInt */
+    {{VK_RTL_RDSAR, 1}, read_rdsar, write_rdsar},
+    {{VK_RTL_RDSAR + 4, 1}, read_rdsar, write_rdsar},
+};
+
+#define RTL_NROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The row for an access of `size` bytes at a; NULL: none. */
+static const rtl_reg *reg_row(unsigned size, uint8_t a)
+{
+    switch (size) {
+    case 1:
+        return vk_nic_reg_find(rtl_byte_regs, RTL_NROWS(rtl_byte_regs), sizeof(rtl_reg), a);
+    case 2:
+        return vk_nic_reg_find(rtl_word_regs, RTL_NROWS(rtl_word_regs), sizeof(rtl_reg), a);
+    case 4:
+        return vk_nic_reg_find(rtl_long_regs, RTL_NROWS(rtl_long_regs), sizeof(rtl_reg), a);
     default:
-        return false;
+        return NULL;
     }
 }
 
-static bool read_l(vk_rtl8139 *s, uint8_t a, uint32_t *out)
+bool vk_rtl8139_reg_table_ok(void)
 {
-    if (a >= VK_RTL_TSD0 && a < VK_RTL_TSD0 + 16) {
-        *out = (a & 3) ? 0 : s->tsd[(a - VK_RTL_TSD0) / 4];
-        return true;
+    return vk_nic_reg_table_ok(rtl_byte_regs, RTL_NROWS(rtl_byte_regs), sizeof(rtl_reg)) &&
+           vk_nic_reg_table_ok(rtl_word_regs, RTL_NROWS(rtl_word_regs), sizeof(rtl_reg)) &&
+           vk_nic_reg_table_ok(rtl_long_regs, RTL_NROWS(rtl_long_regs), sizeof(rtl_reg));
+}
+
+void vk_rtl8139_io_write(vk_port *p, uint32_t offset, uint32_t value, unsigned size)
+{
+    vk_rtl8139 *s = rtl_of(p);
+    uint8_t a = (uint8_t)offset;
+    if (size != 1 && size != 2 && size != 4)
+        return;
+    if (size < 4)
+        value &= (1u << (8 * size)) - 1;
+    const rtl_reg *r = reg_row(size, a);
+    if (r != NULL && r->write != NULL) {
+        r->write(s, a, value);
+        return;
     }
-    if (a >= VK_RTL_TSAD0 && a < VK_RTL_TSAD0 + 16) {
-        *out = (a & 3) ? 0 : s->tsad[(a - VK_RTL_TSAD0) / 4];
-        return true;
-    }
-    switch (a) {
-    case VK_RTL_MPC:
-        *out = s->mpc & 0xffffff;
-        return true;
-    case VK_RTL_TCR:
-        *out = s->tcr;
-        return true;
-    case VK_RTL_RCR:
-        *out = s->rcr;
-        return true;
-    case VK_RTL_RBSTART:
-        *out = s->rbstart;
-        return true;
-    case VK_RTL_RDSAR:
-        *out = s->rdsar_lo;
-        return true;
-    case VK_RTL_RDSAR + 4:
-        *out = s->rdsar_hi;
-        return true;
-    case VK_RTL_TCTR:
-    case 0x54:
-        *out = 0;
-        return true;
-    default:
-        return false;
-    }
+    if (size == 1)
+        return;
+    /* a size the register does not have: byte by byte, as QEMU */
+    for (unsigned i = 0; i < size; i++)
+        vk_rtl8139_io_write(p, (uint8_t)(a + i), (uint8_t)(value >> (8 * i)), 1);
 }
 
 uint32_t vk_rtl8139_io_read(vk_port *p, uint32_t offset, unsigned size)
 {
     vk_rtl8139 *s = rtl_of(p);
     uint8_t a = (uint8_t)offset;
-    uint32_t v = 0;
-    if (size == 4 && read_l(s, a, &v))
-        return v;
-    if (size == 2 && read_w(s, a, &v))
-        return v;
     if (size != 1 && size != 2 && size != 4)
         return 0;
+    const rtl_reg *r = reg_row(size, a);
+    if (r != NULL && r->read != NULL)
+        return r->read(s, a);
+    if (size == 1)
+        return 0;
+    uint32_t v = 0;
     for (unsigned i = 0; i < size; i++)
-        v |= (uint32_t)read_b(s, (uint8_t)(a + i)) << (8 * i);
+        v |= vk_rtl8139_io_read(p, (uint8_t)(a + i), 1) << (8 * i);
     return v;
 }
 
@@ -1136,7 +1053,7 @@ static void rtl_link_changed(vk_port *p)
         s->bmsr = (uint16_t)(s->bmsr & ~0x0004u);
     else
         s->bmsr |= 0x0004;
-    raise(s, VK_RTL_INT_PUN);
+    vk_rtl_raise(s, VK_RTL_INT_PUN);
 }
 
 static void rtl_cleanup(vk_port *p)
@@ -1150,8 +1067,8 @@ static void rtl_cleanup(vk_port *p)
 
 static const vk_port_ops rtl_ops = {
     .kind = "nic",
-    .receive = rtl_receive,
-    .can_receive = rtl_can_receive,
+    .receive = vk_rtl_receive,
+    .can_receive = vk_rtl_can_receive,
     .cleanup = rtl_cleanup,
     .describe = vk_nic_describe,
     .link_changed = rtl_link_changed,

@@ -175,6 +175,10 @@ enum {
  * 256 (the I/O window).  Reads may have side effects (the EEPROM). */
 uint32_t vk_rtl8139_io_read(vk_port *p, uint32_t offset, unsigned size);
 void vk_rtl8139_io_write(vk_port *p, uint32_t offset, uint32_t value, unsigned size);
+/* The card's register tables (one row of handlers per register, one table
+ * per access width) are sorted and their spans do not overlap, as their
+ * lookup needs; for the unit tests. */
+bool vk_rtl8139_reg_table_ok(void);
 
 /* The card's guest memory (the driver half allocates its rings in it). */
 vk_gmem *vk_rtl8139_gmem(vk_port *p);

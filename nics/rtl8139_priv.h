@@ -110,5 +110,14 @@ static inline vk_rtl8139 *rtl_of(vk_port *p)
     return (vk_rtl8139 *)p->priv;
 }
 
+/* Card internals shared by rtl8139.c and rtl8139_rx.c. */
+void vk_rtl_raise(vk_rtl8139 *s, uint16_t cause);
+bool vk_rtl_dma_read(vk_rtl8139 *s, bool tx, uint64_t addr, void *dst, size_t len);
+bool vk_rtl_dma_write(vk_rtl8139 *s, bool tx, uint64_t addr, const void *src, size_t len);
+int vk_rtl_receive(vk_port *p, vk_frame *f);
+bool vk_rtl_can_receive(vk_port *p);
+/* A register write that may let the card receive again flushes the frames
+ * the core queued for it (QEMU: qemu_flush_queued_packets). */
+void vk_rtl_rx_maybe_flush(vk_rtl8139 *s);
 
 #endif

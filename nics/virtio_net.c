@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "core/net.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 
 #define VNET_DEFAULT_QUEUE 256
 #define VNET_CTRL_QUEUE 64

@@ -251,7 +251,7 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
     uint8_t *seg = frame + k.l4_off;
     uint16_t recorded = c.recorded;
     /* the card sums with the field holding the seed and stores 0 as 0xffff
-     * (nics/offload.h): only a frame that holds exactly that comes back */
+     * (wire/offload.h): only a frame that holds exactly that comes back */
     vk_put_be16(seg + field, 0);
     uint16_t want = vk_csum_l4(vk_pkt_pseudo(&k), seg, l4_len);
     if (recorded != (want == 0 ? 0xffff : want)) {

@@ -14,7 +14,7 @@
  * stores 0xffff).
  *
  * tso: consecutive guest segments are merged into one super-frame when the
- * card's segmentation (nics/offload.h vk_offload_tso) gives them back byte
+ * card's segmentation (wire/offload.h vk_offload_tso) gives them back byte
  * for byte.  Segment B may follow A (the previous one) in a group that
  * starts with F when
  *   - each is an unfragmented IPv4 or IPv6 TCP segment with a payload, no

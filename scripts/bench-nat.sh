@@ -97,7 +97,7 @@ has_default_route() { ip -n "$NS" route show default | grep -q via; }
 start_vnetkit() {
     local ifname=vkbn$$
     ip netns add "$NS" || return 1
-    "$VNETKIT" run -netdev tap,id=t0,ifname="$ifname",script=no,downscript=no \
+    "$VNETKIT" run -netdev tap,id=t0,ifname="$ifname",script=no,downscript=no,vnet_hdr=on \
         -netdev user,id=u0,mtu="$1" \
         -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
         --duration 3600 2>"$TMP/vnetkit.log" &

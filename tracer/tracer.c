@@ -467,6 +467,9 @@ void vk_tracer_print_summary(const vk_tracer *t, const vk_net *net, FILE *out)
         if (s->link_ups + s->link_downs > 0)
             fprintf(out, "%-20s link %s (%llu up, %llu down)\n", "", p->link_down ? "down" : "up",
                     (unsigned long long)s->link_ups, (unsigned long long)s->link_downs);
+        if (s->gso_tx + s->gso_split > 0)
+            fprintf(out, "%-20s super-segments: %llu sent whole, %llu segmented in software\n",
+                    "", (unsigned long long)s->gso_tx, (unsigned long long)s->gso_split);
     }
     if (t == NULL)
         return;

@@ -105,6 +105,15 @@ void vk_wr_u16be(vk_wr *w, uint16_t v)
         vk_put_be16(q, v);
 }
 
+void vk_wr_u16le(vk_wr *w, uint16_t v)
+{
+    uint8_t *q = vk_wr_reserve(w, 2);
+    if (q != NULL) {
+        q[0] = (uint8_t)v;
+        q[1] = (uint8_t)(v >> 8);
+    }
+}
+
 void vk_wr_u32be(vk_wr *w, uint32_t v)
 {
     uint8_t *q = vk_wr_reserve(w, 4);

@@ -4,7 +4,8 @@
  * touches a byte outside its range.  Running off the end sets a sticky error
  * flag and yields zeros, so a parser can read a run of fields and check once
  * at the end (smoltcp's checked views, in plain C).  Also the big-endian
- * load/store helpers every wire module uses on bytes it has already bounded.
+ * load/store helpers every wire module uses on bytes it has already bounded,
+ * and the little-endian ones for device descriptors and capture files.
  */
 #ifndef VK_WIRE_BUF_H
 #define VK_WIRE_BUF_H
@@ -36,6 +37,19 @@ static inline void vk_put_be32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+
+static inline uint32_t vk_get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void vk_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
 }
 
 /* Reader.  Invariant: off <= len. */
@@ -76,6 +90,7 @@ uint8_t *vk_wr_reserve(vk_wr *w, size_t n);
 void vk_wr_u8(vk_wr *w, uint8_t v);
 void vk_wr_u16be(vk_wr *w, uint16_t v);
 void vk_wr_u32be(vk_wr *w, uint32_t v);
+void vk_wr_u16le(vk_wr *w, uint16_t v); /* virtio's little-endian fields */
 void vk_wr_bytes(vk_wr *w, const void *src, size_t n);
 void vk_wr_zero(vk_wr *w, size_t n);
 /* VK_OK, or VK_EFULL when the writer overflowed: the one code every emitter

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "wire/arp.h"
+#include "wire/buf.h"
 #include "wire/checksum.h"
 
 int vk_pkt_locate(const uint8_t *f, size_t len, vk_pkt *o)
@@ -42,6 +43,20 @@ bool vk_pkt_is_tcp_udp(const vk_pkt *k)
 size_t vk_pkt_l4_len(const vk_pkt *k)
 {
     return k->l4_off != 0 && k->l3_end > k->l4_off ? k->l3_end - k->l4_off : 0;
+}
+
+int vk_pkt_tcp_end(const vk_pkt *k, const uint8_t *frame, size_t *end)
+{
+    if (k->l3 == 0 || k->frag || k->proto != VK_IP_PROTO_TCP || k->l4_off == 0)
+        return VK_EINVAL;
+    vk_rd r;
+    vk_rd_init(&r, frame + k->l4_off, vk_pkt_l4_len(k));
+    vk_rd_skip(&r, 12); /* ports, sequence and acknowledgment numbers */
+    size_t hlen = (size_t)(vk_rd_u8(&r) >> 4) * 4;
+    if (!vk_rd_ok(&r) || hlen < 20 || hlen > vk_pkt_l4_len(k))
+        return VK_EFORMAT;
+    *end = k->l4_off + hlen;
+    return VK_OK;
 }
 
 uint32_t vk_pkt_pseudo(const vk_pkt *k)

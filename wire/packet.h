@@ -40,5 +40,9 @@ size_t vk_pkt_l4_len(const vk_pkt *k);
 /* The pseudo-header sum (addresses and protocol, no length) of a located
  * IPv4 or IPv6 packet, for wire/checksum.h. */
 uint32_t vk_pkt_pseudo(const vk_pkt *k);
+/* For an unfragmented TCP packet located in frame: *end = the offset just
+ * past its TCP header (options included).  VK_EINVAL when k is not such a
+ * packet, VK_EFORMAT for a data offset below 5 or past the IP packet. */
+int vk_pkt_tcp_end(const vk_pkt *k, const uint8_t *frame, size_t *end);
 
 #endif

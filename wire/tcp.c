@@ -181,7 +181,9 @@ int vk_tcp_emit(const vk_tcp_repr *r, uint32_t pseudo, uint8_t *buf, size_t cap,
         memmove(buf + hl, r->payload, r->payload_len);
     memcpy(buf + VK_TCP_MIN_HLEN, opts, ow.off);
     size_t n = hl + r->payload_len;
-    vk_put_be16(buf + 16, vk_csum_l4(pseudo, buf, n));
+    uint16_t csum = r->csum_partial ? (uint16_t)~vk_csum_finish(vk_csum_add_len(pseudo, n))
+                                    : vk_csum_l4(pseudo, buf, n);
+    vk_put_be16(buf + 16, csum);
     *written = n;
     return VK_OK;
 }

@@ -63,6 +63,10 @@ typedef struct vk_tcp_repr {
     size_t options_len;
     const uint8_t *payload;
     size_t payload_len;
+    /* emit: the checksum field gets the folded pseudo-header sum with the
+     * TCP length instead of the checksum (a partial checksum that a vnet
+     * header's NEEDS_CSUM finishes; core/frame.h super-segments). */
+    bool csum_partial;
 } vk_tcp_repr;
 
 /* p/len is the IP payload.  VK_OK, VK_ETRUNC, VK_EFORMAT. */

@@ -107,15 +107,15 @@ static void send_ns(vk_user *u, const vk_ip6 *target)
 /* To a neighbour not learnt (from its RS, NS or NA, as libslirp) a
  * solicitation goes out instead and the packet is dropped: VK_ENOENT.
  * (libslirp holds it for the NA, 1 s.) */
-int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
-                       uint8_t hop_limit, const uint8_t *payload, size_t len)
+static int ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                      uint8_t hop_limit, const uint8_t *payload, size_t len, uint16_t gso_mss)
 {
     vk_mac dmac;
     if (!ndp_lookup(u, dst, &dmac)) {
         send_ns(u, dst);
         return VK_ENOENT;
     }
-    if (len > u->cfg.mtu - VK_IPV6_HLEN)
+    if (len > u->cfg.mtu - VK_IPV6_HLEN && gso_mss == 0)
         return VK_ERANGE;
     vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
     if (f == NULL)
@@ -127,10 +127,24 @@ int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t
     int err = vk_eth_emit(&eth, f->data, f->len, &w);
     if (err == VK_OK)
         err = vk_ipv6_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w);
+    f->gso_mss = gso_mss;
     if (err == VK_OK)
         vk_user_send(u, f);
     vk_frame_unref(f);
     return err;
+}
+
+int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
+                       uint8_t hop_limit, const uint8_t *payload, size_t len)
+{
+    return ip6_output(u, src, dst, proto, hop_limit, payload, len, 0);
+}
+
+int vk_user_ip6_output_gso(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                           uint8_t hop_limit, const uint8_t *payload, size_t len,
+                           uint16_t gso_mss)
+{
+    return ip6_output(u, src, dst, VK_IP_PROTO_TCP, hop_limit, payload, len, gso_mss);
 }
 
 /* Sends an ICMPv6 message r from src to dst. */

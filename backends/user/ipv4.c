@@ -77,6 +77,7 @@ static int send_one(vk_user *u, const vk_user_ip4_out *o, uint16_t id, size_t of
     int r = vk_eth_emit(&eth, f->data, f->len, &n);
     if (r == VK_OK)
         r = vk_ipv4_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &n);
+    f->gso_mss = o->gso_mss;
     if (r == VK_OK)
         vk_user_arp_resolve_send(u, f, o->dst, now);
     vk_frame_unref(f);
@@ -89,7 +90,7 @@ int vk_user_ip4_output(vk_user *u, const vk_user_ip4_out *o, uint64_t now)
         return VK_EINVAL;
     uint16_t id = u->ip_id++;
     size_t max = u->cfg.mtu - VK_IPV4_MIN_HLEN;
-    if (o->len <= max)
+    if (o->len <= max || o->gso_mss != 0)
         return send_one(u, o, id, 0, o->len, false, now);
     if (o->df)
         return VK_ERANGE;

@@ -47,6 +47,17 @@
  * guest waits a round trip for every segment.  libslirp never scales; a
  * replay (virtual clock) compares with it and gets its SYN-ACK exactly.
  *
+ * Also on the live clock only, when the port toward the guest passes TCP
+ * super-segments whole (core/port.h vk_port_passes_gso: a TAP with a vnet
+ * header, nothing traced or filtered), the segments one pass would send
+ * back to back leave as one super-segment of up to gso_payload_max() bytes
+ * (core/frame.h), which the TAP hands the host kernel in one write; the
+ * sequence numbers, flags and windows are those of the segments it stands
+ * for.  Since the guest then ACKs once per super-segment, slow start counts
+ * the bytes an ACK covers (RFC 3465) instead of one MSS per ACK, else the
+ * window would grow by 1/44 per round trip.  Traced, filtered or replayed,
+ * every segment is MSS-sized as libslirp's.
+ *
  * Deliberate differences: timers run exactly at their duration instead of
  * on the next 500 ms tick; urgent data is plain inline data (libslirp sends
  * it out of band to the host); no fast retransmit (the virtual link does not
@@ -148,8 +159,11 @@ static void buf_consume(vk_user_tcp_conn *c, vk_user_tcp_buf *b, size_t n, uint6
 
 /* ---- output ---- */
 
-int vk_user_tcp_send_raw(vk_user *u, int family, const void *src, const void *dst,
-                         const vk_tcp_repr *t, uint8_t tos, uint8_t ttl, uint64_t now)
+/* Emits t and sends it; gso_mss != 0 makes it a super-segment (core/frame.h;
+ * t->csum_partial set by the caller). */
+static int tcp_out(vk_user *u, int family, const void *src, const void *dst,
+                   const vk_tcp_repr *t, uint8_t tos, uint8_t ttl, uint16_t gso_mss,
+                   uint64_t now)
 {
     uint32_t pseudo = family == 4 ? vk_csum_pseudo4(src, dst, VK_IP_PROTO_TCP)
                                   : vk_csum_pseudo6(src, dst, VK_IP_PROTO_TCP);
@@ -157,6 +171,9 @@ int vk_user_tcp_send_raw(vk_user *u, int family, const void *src, const void *ds
     int r = vk_tcp_emit(t, pseudo, u->scratch, sizeof u->scratch, &n);
     if (r != VK_OK)
         return r;
+    if (family == 6 && gso_mss != 0)
+        return vk_user_ip6_output_gso(u, src, dst, VK_USER_TCP_HOP_LIMIT, u->scratch, n,
+                                      gso_mss);
     if (family == 6)
         return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_TCP, VK_USER_TCP_HOP_LIMIT,
                                   u->scratch, n);
@@ -164,8 +181,14 @@ int vk_user_tcp_send_raw(vk_user *u, int family, const void *src, const void *ds
     memcpy(&s, src, sizeof s);
     memcpy(&d, dst, sizeof d);
     vk_user_ip4_out o = {.src = s, .dst = d, .proto = VK_IP_PROTO_TCP, .tos = tos, .ttl = ttl,
-                         .payload = u->scratch, .len = n};
+                         .payload = u->scratch, .len = n, .gso_mss = gso_mss};
     return vk_user_ip4_output(u, &o, now);
+}
+
+int vk_user_tcp_send_raw(vk_user *u, int family, const void *src, const void *dst,
+                         const vk_tcp_repr *t, uint8_t tos, uint8_t ttl, uint64_t now)
+{
+    return tcp_out(u, family, src, dst, t, tos, ttl, 0, now);
 }
 
 static const void *far_addr(const vk_user_tcp_conn *c)
@@ -228,8 +251,10 @@ static void send_segment(vk_user_tcp_conn *c, uint32_t seq, uint8_t flags, size_
         t.payload = stage;
         t.payload_len = len;
     }
-    uint8_t ttl = VK_USER_TCP_TTL;
-    vk_user_tcp_send_raw(u, c->family, far_addr(c), guest_addr(c), &t, c->tos, ttl, now);
+    /* longer than the MSS: a super-segment (output_once made sure it may) */
+    uint16_t gso_mss = len > c->mss ? c->mss : 0;
+    t.csum_partial = gso_mss != 0;
+    tcp_out(u, c->family, far_addr(c), guest_addr(c), &t, c->tos, VK_USER_TCP_TTL, gso_mss, now);
     if (flags & VK_TCP_ACK) {
         if (seq_gt(c->rcv_nxt + win, c->rcv_adv))
             c->rcv_adv = c->rcv_nxt + win;
@@ -276,6 +301,24 @@ static bool receiving(const vk_user_tcp_conn *c)
            c->state == VK_TCPS_FIN_WAIT_2;
 }
 
+/* The payload of the largest super-segment: whole MSS-sized segments in
+ * one IP packet and one frame (VK_FRAME_MAX; IPv6's 40-byte header and an
+ * option-less TCP header), 64240 bytes at MSS 1460. */
+static size_t gso_payload_max(const vk_user_tcp_conn *c)
+{
+    size_t room = VK_FRAME_MAX - VK_ETH_HLEN - VK_IPV6_HLEN - VK_TCP_MIN_HLEN;
+    return room - room % c->mss;
+}
+
+/* Live clock only: whether segments for the guest may leave as one TCP
+ * super-segment (core/frame.h) because the port to the guest passes it
+ * whole (a TAP with a vnet header, nothing traced or filtered).  A replay
+ * or a traced run sends exactly libslirp's segments. */
+static bool may_gso(const vk_user_tcp_conn *c)
+{
+    return c->batch != NULL && vk_port_passes_gso(c->u->port);
+}
+
 /* One pass of libslirp's tcp_output: true when a segment went out and the
  * caller should try again. */
 static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
@@ -305,8 +348,17 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
     size_t usable = min_sz(c->snd.len, win);
     size_t len = usable > off ? usable - off : 0;
     bool more = false;
-    if (len > c->mss) {
-        len = c->mss;
+    size_t cap = c->mss;
+    if (!force && len > c->mss && gso_payload_max(c) > c->mss && may_gso(c))
+        cap = gso_payload_max(c);
+    if (len > cap) {
+        len = cap;
+        more = true;
+    }
+    if (len > c->mss && len % c->mss != 0 && off + len < c->snd.len) {
+        /* a short last segment that would not end the data: it waits for
+         * the next pass, which decides on it as on any short segment */
+        len -= len % c->mss;
         more = true;
     }
     uint8_t flags = VK_TCP_ACK;
@@ -315,7 +367,7 @@ static bool output_once(vk_user_tcp_conn *c, bool force, uint64_t now)
         (!c->fin_sent || c->snd_nxt == c->fin_seq))
         flags |= VK_TCP_FIN;
     bool send = false;
-    if (len > 0 && (len == c->mss || off + len >= c->snd.len || force ||
+    if (len > 0 && (len >= c->mss || off + len >= c->snd.len || force ||
                     len >= c->max_sndwnd / 2 || seq_lt(c->snd_nxt, c->snd_max)))
         send = true;
     if (flags & VK_TCP_FIN)
@@ -941,6 +993,8 @@ static bool take_ack(vk_user_tcp_conn *c, uint32_t ack, uint64_t now)
     uint32_t incr = c->mss;
     if (c->cwnd > c->ssthresh)
         incr = (uint32_t)c->mss * c->mss / c->cwnd;
+    else if (c->batch != NULL && acked > incr)
+        incr = acked; /* live: slow start counts bytes (RFC 3465), see the top */
     c->cwnd = c->cwnd + incr > (65535u << 14) ? 65535u << 14 : c->cwnd + incr;
     if (!c->syn_acked && acked > 0) {
         acked--; /* our SYN */

@@ -18,6 +18,7 @@
 #include "backends/backends.h"
 #include "backends/user/world_live.h"
 #include "core/net.h"
+#include "wire/offload.h"
 
 int vk_user_drop(vk_user *u, const vk_user_rx *rx, const char *reason)
 {
@@ -182,6 +183,9 @@ static int user_init(vk_user *u, vk_port *p, vk_net *net, vk_diag *d)
     u->port = p;
     u->loop = vk_net_loop(net);
     u->rng = 0x9e3779b9u;
+    /* TCP makes super-segments on the live clock (tcp_conn.c): the net
+     * segments them where they cannot pass whole */
+    vk_net_set_gso_splitter(net, vk_offload_gso_split);
     if (vk_loop_clock(u->loop) == VK_CLOCK_LIVE) {
         int r = vk_world_live_new(u->loop, NULL, &u->world, d);
         if (r != VK_OK)

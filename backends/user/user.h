@@ -59,7 +59,7 @@ typedef struct vk_user_stats {
     uint64_t tcp_guest_resets;    /* connections the guest reset */
     uint64_t tcp_world_errors;    /* the world could not open a socket */
     uint64_t tcp_hostfwd_clashes; /* an accepted client's flow was taken */
-    uint64_t nat_not_implemented; /* handed to the part-1 world */
+    uint64_t nat_not_implemented; /* outside traffic no NAT protocol carries */
     uint64_t nat_no_world;        /* NAT traffic dropped: the "none" world */
     uint64_t udp_sockets;         /* UDP NAT sockets open now */
     uint64_t udp_sockets_full;    /* VK_USER_UDP_SOCKETS_MAX reached */

@@ -226,6 +226,8 @@ typedef struct vk_user_ip4_out {
     bool df;
     const uint8_t *payload;
     size_t len;
+    uint16_t gso_mss; /* 0, or the packet is a TCP super-segment (core/frame.h):
+                       * one frame past the MTU, never fragmented */
 } vk_user_ip4_out;
 
 /* user.c */
@@ -318,6 +320,11 @@ int vk_user_icmp6_echo_out(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr 
 /* ip6.c: sends an IPv6 packet from the stack (hop limit 255 unless given). */
 int vk_user_ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
                        uint8_t hop_limit, const uint8_t *payload, size_t len);
+/* The same for a TCP super-segment (core/frame.h) of gso_mss segments,
+ * which may be longer than the MTU. */
+int vk_user_ip6_output_gso(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
+                           uint8_t hop_limit, const uint8_t *payload, size_t len,
+                           uint16_t gso_mss);
 int vk_user_udp6_output(vk_user *u, const vk_ip6 *src, uint16_t sport, const vk_ip6 *dst,
                         uint16_t dport, const uint8_t *data, size_t len);
 /* Sends a UDP datagram from the stack (checksum filled). */

@@ -1,5 +1,7 @@
 # The user backend's TCP NAT at speed: iperf3 both ways through a private
-# network namespace behind `-netdev tap` + `-netdev user`.
+# network namespace behind `-netdev tap,vnet_hdr=on` + `-netdev user` (so
+# data toward the namespace goes as TCP super-segments, core/frame.h;
+# test_user_tcp_nat.sh covers a TAP without a vnet header).
 #  - guest -> host: iperf3 in the namespace to a server the test starts on
 #    the host's 127.0.0.1, reached as 10.0.2.2 (then -R: host -> guest on
 #    the same kind of connection);
@@ -29,7 +31,7 @@ SECS=1
 MIN_BYTES=$((1024 * 1024)) # far below what even a sanitizer build moves in 1 s
 
 IF=vkip$$
-tap_start "$IF" -netdev tap,id=t0,ifname="$IF",script=no,downscript=no \
+tap_start "$IF" -netdev tap,id=t0,ifname="$IF",script=no,downscript=no,vnet_hdr=on \
     -netdev user,id=u0,hostfwd=tcp:127.0.0.1:"$FPORT"-10.0.2.15:"$GPORT" \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 120

@@ -1,6 +1,7 @@
 # `vnetkit replay` of the real QEMU captures against -netdev user: every
 # answer libslirp gave must be produced, IP ids included (--no-normalize
-# ip-id), and nothing else.  NAT traffic (part 2) is left out with --filter.
+# ip-id), and nothing else.  NAT traffic is left out with --filter (the NAT
+# is compared against recorded worlds in test_replay_world.sh).
 # The stack is reached through a hub port (--port) so that what is compared
 # is the backend itself, not a NIC model's receive filter.
 . "$(dirname "$0")/lib.sh"
@@ -33,8 +34,8 @@ replay_case qemu-e1000-dhcp-custom.pcap "$TFTP20000" "$CUSTOM" ""
 replay_case qemu-e1000-udp-dns.pcap "$TFTP20000" "" "not (udp port 17777 or udp port 53)"
 replay_case qemu-e1000-http.pcap "$TFTP20000" "" "not tcp"
 # Its TFTP answers follow TCP NAT packets, so their IP ids (and header
-# checksums) depend on part 2: compared with the replay's default
-# normalisation here.
+# checksums) depend on the NAT traffic filtered out here: compared with the
+# replay's default normalisation.
 expect_status 0 "replay qemu-virtio-http-tftp.pcap (filter: not tcp, ids normalised)" -- \
     VK replay "$SRC/pcaps/qemu-virtio-http-tftp.pcap" -netdev "user,id=u,tftp=$TFTP20000" \
     -netdev hubport,id=hu,hubid=0,netdev=u -netdev hubport,id=g,hubid=0 --port g \

@@ -33,6 +33,7 @@ typedef struct fw_sock {
     uint8_t *out;          /* from the stack (allocated on use) */
     size_t out_len, out_cap;
     size_t room;           /* send() takes at most this much more; SIZE_MAX: all */
+    size_t sends;          /* send() calls that took bytes */
     int send_error;        /* when set, send() fails with it (the peer went away) */
     bool shut, closed, aborted;
 } fw_sock;
@@ -132,6 +133,7 @@ static inline long fw_send(vk_world *wb, vk_wsock *sb, const uint8_t *data, size
     fw_grow(&s->out, &s->out_cap, s->out_len + n);
     memcpy(s->out + s->out_len, data, n);
     s->out_len += n;
+    s->sends++;
     if (s->room != SIZE_MAX)
         s->room -= n;
     return (long)n;

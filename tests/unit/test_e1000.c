@@ -24,11 +24,6 @@ static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 
 typedef vk_nic_bench bench;
 
-static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
-{
-    return vk_test_nic_new(net, &vk_nic_e1000, id, mac, opts);
-}
-
 /* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
@@ -193,6 +188,46 @@ static void test_ims_and_imc_gate_the_interrupt_line(void **state)
     vk_nic_bench_free(b);
 }
 
+static void test_register_table_is_sorted_without_overlap(void **state)
+{
+    (void)state;
+    assert_true(vk_e1000_reg_table_ok());
+}
+
+/* What the register table's rows say beyond plain storage: write masks,
+ * read-only and write-only registers, and offsets no row answers. */
+static void test_register_masks_and_unmapped_offsets(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_E1000_VET, 0xabcd8100u);
+    assert_int_equal(rreg(b, VK_E1000_VET), 0x8100);
+    wreg(b, VK_E1000_RDH, 0x12345u);
+    assert_int_equal(rreg(b, VK_E1000_RDH), 0x2345);
+    wreg(b, VK_E1000_TDLEN, 0x1234567u);
+    assert_int_equal(rreg(b, VK_E1000_TDLEN), 0x34500);
+    wreg(b, VK_E1000_MDIC, 0xffffffffu);
+    assert_int_equal(rreg(b, VK_E1000_MDIC), 0xffff0000u);
+    wreg(b, VK_E1000_IMS, VK_E1000_ICR_TXDW);
+    assert_int_equal(rreg(b, VK_E1000_IMC), 0); /* write-only */
+    wreg(b, VK_E1000_ICS, VK_E1000_ICR_LSC);
+    assert_int_equal(rreg(b, VK_E1000_ICS), VK_E1000_ICR_LSC); /* ICR, not cleared */
+    assert_int_equal(rreg(b, VK_E1000_ICR), VK_E1000_ICR_LSC);
+    wreg(b, VK_E1000_MPC, 7); /* statistics are read-only */
+    assert_int_equal(rreg(b, VK_E1000_MPC), 0);
+    wreg(b, VK_E1000_MTA + 4 * 127, 0x5a5a5a5au);
+    assert_int_equal(rreg(b, VK_E1000_MTA + 4 * 127), 0x5a5a5a5au);
+    wreg(b, VK_E1000_VFTA + 4 * 127, 0xa5a5a5a5u);
+    assert_int_equal(rreg(b, VK_E1000_VFTA + 4 * 127), 0xa5a5a5a5u);
+    const uint32_t unmapped[] = {0x0004, 0x00cc, 0x0104, 0x3000, 0x5100, 0x5600 + 4 * 128,
+                                 0x0002};
+    for (size_t i = 0; i < sizeof unmapped / sizeof unmapped[0]; i++) {
+        wreg(b, unmapped[i], 0xffffffffu);
+        assert_int_equal(rreg(b, unmapped[i]), 0);
+    }
+    vk_nic_bench_free(b);
+}
+
 static void test_status_reports_link_up_full_duplex_1000(void **state)
 {
     (void)state;
@@ -241,48 +276,22 @@ static void test_statistics_count_and_clear_on_read(void **state)
 static void test_describe_names_model_and_mac(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    char buf[64];
-    vk_port_describe(b->nic, buf, sizeof buf);
-    assert_string_equal(buf, "e1000 mac=52:54:00:12:34:56");
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_describe(&vk_nic_e1000, &mac0, "e1000 mac=52:54:00:12:34:56");
 }
 
 static void test_bad_model_keys_are_reported(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
-    const char *bad[] = {"e1000,rx-ring=12", "e1000,rx-buffers=256", "e1000,guest-offload=gso",
-                         "e1000,tx-ring=4"};
-    for (size_t i = 0; i < 4; i++) {
-        vk_opts o;
-        vk_diag d;
-        vk_port *p;
-        assert_int_equal(vk_opts_parse("-device", "driver", bad[i], &o, &d), VK_OK);
-        assert_true(vk_nic_e1000.create(net, "x", &mac0, &o, &p, &d) < 0);
-        vk_opts_free(&o);
-    }
-    vk_net_free(net);
-    vk_loop_free(loop);
+    const char *const bad[] = {"e1000,rx-ring=12", "e1000,rx-buffers=256",
+                               "e1000,guest-offload=gso", "e1000,tx-ring=4"};
+    vk_nic_bench_check_bad_keys(&vk_nic_e1000, &mac0, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- RX filter ----------------------------------------------------------- */
 
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
-    uint8_t f[80];
-    vk_test_frame_fill(f, sizeof f, dst, 9);
-    size_t before = b->guest.n, drops_before = b->dropped.n;
-    vk_nic_bench_inject(b, f, sizeof f);
-    if (accepted) {
-        assert_int_equal(b->guest.n, before + 1);
-        assert_memory_equal(b->guest.data[before], f, sizeof f);
-    } else {
-        assert_int_equal(b->guest.n, before);
-        assert_int_equal(b->dropped.n, drops_before + 1);
-        assert_string_equal(b->dropped.reason, "e1000 RX filter: not for us");
-    }
+    vk_nic_bench_expect_rx(b, dst, accepted, "e1000 RX filter: not for us");
 }
 
 static void test_rx_unicast_to_own_mac_is_delivered(void **state)
@@ -365,14 +374,7 @@ static void test_rx_upe_accepts_any_unicast_and_mpe_any_multicast(void **state)
 static void test_rx_groups_a_linux_guest_joins_pass_the_mta(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
-    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
-    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac0.b[3], mac0.b[4], mac0.b[5]};
-    expect_rx(b, all_nodes, true);
-    expect_rx(b, all_hosts, true);
-    expect_rx(b, solicited, true);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_guest_groups_pass(&vk_nic_e1000, &mac0, "");
 }
 
 static void test_rx_long_frames_need_lpe(void **state)
@@ -415,16 +417,7 @@ static void test_rx_frame_spanning_descriptors_is_reassembled(void **state)
 static void test_rx_short_frame_is_padded_to_60(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    uint8_t f[42];
-    vk_test_frame_fill(f, sizeof f, mac0.b, 4);
-    vk_nic_bench_inject(b, f, sizeof f);
-    assert_int_equal(b->guest.n, 1);
-    assert_int_equal(b->guest.len[0], 60);
-    assert_memory_equal(b->guest.data[0], f, sizeof f);
-    for (size_t i = sizeof f; i < 60; i++)
-        assert_int_equal(b->guest.data[0][i], 0);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_short_frame_padded(&vk_nic_e1000, &mac0, "");
 }
 
 static void test_rx_vlan_tag_is_stripped_when_ctrl_vme(void **state)
@@ -531,39 +524,8 @@ static void test_rx_disabled_card_cannot_receive(void **state)
 static void test_two_e1000_on_a_hub_exchange_frames_byte_identical(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
-    vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "");
-    vk_test_capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
-    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
-    vk_diag d;
-    vk_port *h0, *h1;
-    assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
-    assert_int_equal(vk_net_add_hubport(net, 0, "h1", &h1, &d), VK_OK);
-    assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
-    assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
-    uint8_t f1[1514], f2[60], f3[300];
-    vk_test_frame_fill(f1, sizeof f1, mac1.b, 1);
-    memcpy(f1 + 6, mac0.b, 6);
-    vk_test_frame_fill(f2, sizeof f2, mac0.b, 2);
-    memcpy(f2 + 6, mac1.b, 6);
-    vk_test_frame_fill(f3, sizeof f3, bcast, 3);
-    assert_int_equal(vk_nic_guest_send(a, f1, sizeof f1), VK_OK);
-    assert_int_equal(vk_nic_guest_send(bb, f2, sizeof f2), VK_OK);
-    assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
-    assert_int_equal(cb.n, 2);
-    assert_int_equal(ca.n, 1);
-    assert_int_equal(cb.len[0], sizeof f1);
-    assert_memory_equal(cb.data[0], f1, sizeof f1);
-    assert_memory_equal(cb.data[1], f3, sizeof f3);
-    assert_int_equal(ca.len[0], sizeof f2);
-    assert_memory_equal(ca.data[0], f2, sizeof f2);
-    vk_net_free(net);
-    vk_loop_free(loop);
-    vk_test_capture_free(&ca);
-    vk_test_capture_free(&cb);
+    vk_nic_bench_check_hub_exchange(&vk_nic_e1000, &mac0, "", &mac1, "", 1);
 }
 
 static void test_mac_loopback_returns_own_frame_to_guest(void **state)
@@ -580,30 +542,16 @@ static void test_mac_loopback_returns_own_frame_to_guest(void **state)
     vk_nic_bench_free(b);
 }
 
-/* A guest that answers every frame it receives, in MAC loopback: each
- * answer re-enters the card while it is still transmitting. */
-static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+static void mac_loopback_on(bench *b)
 {
-    vk_test_capture *c = arg;
-    vk_test_capture_add(c, data, len);
-    if (c->n < 10)
-        (void)vk_nic_guest_send(nic, data, len);
+    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_LBM_MAC);
 }
 
 static void test_loopback_echo_from_the_guest_is_safe(void **state)
 {
     (void)state;
-    bench *b = bench_new("tx-ring=8,rx-ring=8");
-    vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
-    wreg(b, VK_E1000_RCTL, rreg(b, VK_E1000_RCTL) | VK_E1000_RCTL_LBM_MAC);
-    uint8_t f[100];
-    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
-    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
-    assert_int_equal(b->guest.n, 10);
-    for (size_t i = 0; i < b->guest.n; i++)
-        assert_memory_equal(b->guest.data[i], f, sizeof f);
-    assert_false(vk_e1000_error(b->nic, NULL));
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_loopback_echo(&vk_nic_e1000, &mac0, "tx-ring=8,rx-ring=8",
+                                     mac_loopback_on, vk_e1000_error);
 }
 
 /* ---- hostile descriptors (guest-driver=off, rings placed by the test) ---- */
@@ -1198,6 +1146,8 @@ int main(void)
         cmocka_unit_test(test_eecd_other_opcode_or_cs_low_reads_do_high),
         cmocka_unit_test(test_icr_is_cleared_by_reading),
         cmocka_unit_test(test_ims_and_imc_gate_the_interrupt_line),
+        cmocka_unit_test(test_register_table_is_sorted_without_overlap),
+        cmocka_unit_test(test_register_masks_and_unmapped_offsets),
         cmocka_unit_test(test_status_reports_link_up_full_duplex_1000),
         cmocka_unit_test(test_ctrl_rst_restores_power_on_state),
         cmocka_unit_test(test_statistics_count_and_clear_on_read),

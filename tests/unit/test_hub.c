@@ -10,6 +10,11 @@
 #include <cmocka.h>
 
 #include "core/net.h"
+#include "wire/checksum.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/offload.h"
+#include "wire/tcp.h"
 
 /* A test port that records what it receives and can be told to refuse. */
 typedef struct recorder {
@@ -251,6 +256,176 @@ static void test_connect_refuses_second_peer(void **state)
     free_fixture(fx);
 }
 
+/* ---- TCP super-segments (core/frame.h gso_mss) across a hub ---- */
+
+/* A port that records the frames it receives (lengths, gso_mss, whether
+ * the checksums verify), taking super-segments whole when `gso` is set. */
+typedef struct seg_log {
+    bool gso;
+    size_t count, bytes;
+    size_t max_len;
+    uint16_t gso_mss;
+    size_t bad_csum;
+} seg_log;
+
+static int seg_receive(vk_port *self, vk_frame *f)
+{
+    seg_log *l = self->priv;
+    l->count++;
+    l->bytes += f->len;
+    if (f->len > l->max_len)
+        l->max_len = f->len;
+    l->gso_mss = f->gso_mss;
+    unsigned bad = 0;
+    if (f->gso_mss == 0 && (vk_csum_check_frame(f->data, f->len, &bad) != VK_OK || bad != 0))
+        l->bad_csum++;
+    return VK_OK;
+}
+
+static bool seg_accepts_gso(const vk_port *self)
+{
+    return ((const seg_log *)self->priv)->gso;
+}
+
+static const vk_port_ops seg_ops = {
+    .kind = "seglog",
+    .receive = seg_receive,
+    .accepts_gso = seg_accepts_gso,
+};
+
+#define SUPER_PAYLOAD 10000u
+#define SUPER_MSS 1000u
+#define SUPER_HDR (VK_ETH_HLEN + VK_IPV4_MIN_HLEN + VK_TCP_MIN_HLEN)
+
+/* A TCP super-segment as the user backend makes one: IPv4 lengths of the
+ * whole, a partial TCP checksum, gso_mss set. */
+static vk_frame *super_segment(void)
+{
+    static uint8_t payload[SUPER_PAYLOAD], l4[VK_TCP_MIN_HLEN + SUPER_PAYLOAD];
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 7);
+    vk_ip4 src = {{10, 0, 2, 2}}, dst = {{10, 0, 2, 15}};
+    vk_tcp_repr t = {.src_port = 80, .dst_port = 40000, .seq = 1000, .ack = 1,
+                     .flags = VK_TCP_ACK | VK_TCP_PSH, .window = 65535, .payload = payload,
+                     .payload_len = sizeof payload,
+                     .csum_partial = true};
+    size_t n;
+    uint32_t pseudo = vk_csum_pseudo4(&src, &dst, VK_IP_PROTO_TCP);
+    assert_int_equal(vk_tcp_emit(&t, pseudo, l4, sizeof l4, &n), VK_OK);
+    vk_frame *f = vk_frame_new(NULL, SUPER_HDR + SUPER_PAYLOAD);
+    vk_eth_repr eth = {.src = {{0x52, 0x55, 10, 0, 2, 2}},
+                       .dst = {{0x52, 0x54, 0, 0x12, 0x34, 0x56}}, .ethertype = VK_ETHERTYPE_IPV4};
+    vk_ipv4_repr ip = {.id = 7, .df = true, .ttl = 64, .proto = VK_IP_PROTO_TCP, .src = src,
+                       .dst = dst, .payload = l4, .payload_len = n};
+    size_t w;
+    assert_int_equal(vk_eth_emit(&eth, f->data, f->len, &w), VK_OK);
+    assert_int_equal(vk_ipv4_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w), VK_OK);
+    f->gso_mss = SUPER_MSS;
+    return f;
+}
+
+typedef struct gso_fixture {
+    vk_loop *loop;
+    vk_net *net;
+    vk_port *src, *whole, *plain; /* src -- h0 [hub] h1 -- whole, h2 -- plain */
+    vk_port *hp[3];
+    drop_log log;
+} gso_fixture;
+
+/* No tap unless `observed`: a tap makes every port refuse super-segments. */
+static void gso_open(gso_fixture *g, bool observed, bool splitter)
+{
+    memset(g, 0, sizeof *g);
+    g->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    g->net = vk_net_new(g->loop);
+    if (observed)
+        assert_int_equal(vk_net_add_tap(g->net, &log_ops, &g->log), VK_OK);
+    if (splitter)
+        vk_net_set_gso_splitter(g->net, vk_offload_gso_split);
+    vk_port **ends[3] = {&g->src, &g->whole, &g->plain};
+    const char *ids[3] = {"src", "whole", "plain"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(vk_port_new(g->net, &seg_ops, ids[i], "seglog", sizeof(seg_log), ends[i],
+                                     NULL),
+                         VK_OK);
+        char id[8];
+        snprintf(id, sizeof id, "h%zu", i);
+        assert_int_equal(vk_net_add_hubport(g->net, 0, id, &g->hp[i], NULL), VK_OK);
+        assert_int_equal(vk_net_connect(*ends[i], g->hp[i], NULL), VK_OK);
+    }
+    ((seg_log *)g->whole->priv)->gso = true;
+}
+
+static void gso_close(gso_fixture *g)
+{
+    vk_net_free(g->net);
+    vk_loop_free(g->loop);
+}
+
+static void send_super(gso_fixture *g)
+{
+    vk_frame *f = super_segment();
+    vk_port_send(g->src, f);
+    vk_frame_unref(f);
+}
+
+static void test_super_segment_reaches_a_gso_port_whole_and_others_as_segments(void **state)
+{
+    (void)state;
+    gso_fixture g;
+    gso_open(&g, false, true);
+    assert_true(vk_port_passes_gso(g.src)); /* a hub port takes them */
+    assert_true(vk_port_passes_gso(g.hp[1]));
+    assert_false(vk_port_passes_gso(g.hp[2]));
+    send_super(&g);
+    seg_log *whole = g.whole->priv, *plain = g.plain->priv;
+    assert_int_equal(whole->count, 1);
+    assert_int_equal(whole->gso_mss, SUPER_MSS);
+    assert_int_equal(whole->max_len, SUPER_HDR + SUPER_PAYLOAD);
+    assert_int_equal(plain->count, SUPER_PAYLOAD / SUPER_MSS);
+    assert_int_equal(plain->max_len, SUPER_HDR + SUPER_MSS);
+    assert_int_equal(plain->bytes, SUPER_PAYLOAD + plain->count * SUPER_HDR);
+    assert_int_equal(plain->gso_mss, 0);
+    assert_int_equal(plain->bad_csum, 0);
+    assert_int_equal(g.src->stats.gso_tx, 1);
+    assert_int_equal(g.hp[1]->stats.gso_tx, 1);
+    assert_int_equal(g.hp[2]->stats.gso_split, 1);
+    assert_int_equal(g.hp[2]->stats.tx_frames, SUPER_PAYLOAD / SUPER_MSS);
+    gso_close(&g);
+}
+
+static void test_an_observed_net_only_ever_carries_wire_sized_segments(void **state)
+{
+    (void)state;
+    gso_fixture g;
+    gso_open(&g, true, true);
+    assert_false(vk_port_passes_gso(g.src));
+    send_super(&g);
+    seg_log *whole = g.whole->priv, *plain = g.plain->priv;
+    assert_int_equal(g.src->stats.gso_split, 1);
+    assert_int_equal(whole->count, SUPER_PAYLOAD / SUPER_MSS);
+    assert_int_equal(plain->count, SUPER_PAYLOAD / SUPER_MSS);
+    assert_int_equal(whole->max_len, SUPER_HDR + SUPER_MSS);
+    assert_int_equal(whole->bad_csum + plain->bad_csum, 0);
+    /* out of src, into and out of the hub, into each end: all segments */
+    assert_int_equal(g.log.frames_out, 3 * (SUPER_PAYLOAD / SUPER_MSS));
+    assert_int_equal(g.log.drops, 0);
+    gso_close(&g);
+}
+
+static void test_super_segment_without_a_splitter_is_a_traced_drop(void **state)
+{
+    (void)state;
+    gso_fixture g;
+    gso_open(&g, true, false);
+    send_super(&g);
+    assert_int_equal(((seg_log *)g.plain->priv)->count, 0);
+    assert_int_equal(g.log.drops, 1);
+    assert_int_equal(g.log.last_dir, VK_DIR_OUT);
+    assert_string_equal(g.log.reason, "super-segment that cannot be segmented");
+    gso_close(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +438,9 @@ int main(void)
         cmocka_unit_test(test_one_frame_id_across_fan_out),
         cmocka_unit_test(test_duplicate_port_id_is_rejected),
         cmocka_unit_test(test_connect_refuses_second_peer),
+        cmocka_unit_test(test_super_segment_reaches_a_gso_port_whole_and_others_as_segments),
+        cmocka_unit_test(test_an_observed_net_only_ever_carries_wire_sized_segments),
+        cmocka_unit_test(test_super_segment_without_a_splitter_is_a_traced_drop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,27 +16,9 @@ typedef struct ls {
 
 static void ls_open(ls *t, const char *opts)
 {
-    uh *h = &t->h;
-    memset(h, 0, sizeof *h);
-    h->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    h->net = vk_net_new(h->loop);
-    h->tick = vk_timer_new(h->loop, uh_tick, NULL);
-    vk_net_add_tap(h->net, &uh_tap, h);
     vk_diag d = {{0}};
-    vk_opts o;
-    assert_int_equal(vk_opts_parse("-netdev", "type", opts, &o, &d), VK_OK);
-    vk_opts_mark_used(&o, "type");
-    vk_opts_mark_used(&o, "id");
-    if (vk_netdev_libslirp.create(h->net, "s", &o, &h->user, &d) != VK_OK)
+    if (uh_open_type(&t->h, &vk_netdev_libslirp, "s", opts, &d) != VK_OK)
         fail_msg("%s: %s", opts, d.msg);
-    assert_int_equal(vk_opts_check_unused(&o, &d), VK_OK);
-    vk_opts_free(&o);
-    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer,
-                                 NULL),
-                     VK_OK);
-    *(uh **)h->peer->priv = h;
-    assert_int_equal(vk_net_connect(h->user, h->peer, &d), VK_OK);
-    assert_int_equal(vk_net_start(h->net, &d), VK_OK);
 }
 
 static const vk_libslirp_stats *st(const ls *t)
@@ -78,11 +60,11 @@ static void test_outside_traffic_is_refused_on_the_virtual_clock_with_a_reason(v
     size_t n = uh_build_udp(&f, "10.0.2.15", 4000, "10.0.2.3", 53, q, sizeof q);
     uh_send(&t.h, f, n);
     free(f);
-    assert_non_null(strstr(t.h.last_drop, "virtual clock: DNS is forwarded"));
+    assert_non_null(strstr(t.h.dropped.reason, "virtual clock: DNS is forwarded"));
     n = uh_build_udp(&f, "10.0.2.15", 4000, "192.0.2.1", 9, q, sizeof q);
     uh_send(&t.h, f, n);
     free(f);
-    assert_non_null(strstr(t.h.last_drop, "UDP leaves the virtual network"));
+    assert_non_null(strstr(t.h.dropped.reason, "UDP leaves the virtual network"));
     assert_int_equal(st(&t)->refused_outside, 2);
     assert_int_equal(st(&t)->host_sockets, 0);
     assert_int_equal(t.h.ngot, 0);
@@ -143,7 +125,7 @@ static void test_fragments_reach_libslirp_only_in_order(void **state)
     /* libslirp 4.7 crashes on this order; the guard drops the last fragment */
     send_echo_fragments(&t.h, (const int[2]){1, 0});
     assert_int_equal(st(&t)->frag_out_of_order, 1);
-    assert_non_null(strstr(t.h.last_drop, "IPv4 fragment out of order"));
+    assert_non_null(strstr(t.h.dropped.reason, "IPv4 fragment out of order"));
     assert_int_equal(t.h.ngot, 0);
     /* in order, the datagram is reassembled and answered (fragmented) */
     send_echo_fragments(&t.h, (const int[2]){0, 1});
@@ -169,8 +151,8 @@ static void test_guest_error_is_traced_as_a_drop_with_its_message(void **state)
     assert_int_equal(vk_csum_fill_frame(f, sizeof f), VK_OK);
     uh_send(&t.h, f, sizeof f);
     assert_int_equal(st(&t)->guest_errors, 1);
-    assert_non_null(strstr(t.h.last_drop, "libslirp: guest error: "));
-    assert_non_null(strstr(t.h.last_drop, "RA"));
+    assert_non_null(strstr(t.h.dropped.reason, "libslirp: guest error: "));
+    assert_non_null(strstr(t.h.dropped.reason, "RA"));
     uh_close(&t.h);
 }
 
@@ -184,7 +166,7 @@ static void test_oversize_and_runt_frames_never_reach_libslirp(void **state)
     uh_send(&t.h, big, sizeof big);
     assert_int_equal(st(&t)->oversize, 1);
     uh_send(&t.h, big, 10);
-    assert_non_null(strstr(t.h.last_drop, "runt"));
+    assert_non_null(strstr(t.h.dropped.reason, "runt"));
     assert_int_equal(st(&t)->frames_in, 0);
     uh_close(&t.h);
 }

@@ -25,11 +25,6 @@ static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 
 typedef vk_nic_bench bench;
 
-static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
-{
-    return vk_test_nic_new(net, &vk_nic_ne2k_pci, id, mac, opts);
-}
-
 /* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
@@ -269,48 +264,22 @@ static void test_mcast_index_is_the_top_six_crc_bits(void **state)
 static void test_describe_names_model_and_mac(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    char buf[64];
-    vk_port_describe(b->nic, buf, sizeof buf);
-    assert_string_equal(buf, "ne2k_pci mac=52:54:00:12:34:56");
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_describe(&vk_nic_ne2k_pci, &mac0, "ne2k_pci mac=52:54:00:12:34:56");
 }
 
 static void test_bad_model_keys_are_reported(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
-    const char *bad[] = {"ne2k_pci,rx-ring-pages=6", "ne2k_pci,rx-ring-pages=117",
-                         "ne2k_pci,guest-driver=maybe", "ne2k_pci,rx-refill-delay=-1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        vk_opts o;
-        vk_diag d;
-        vk_port *p;
-        assert_int_equal(vk_opts_parse("-device", "driver", bad[i], &o, &d), VK_OK);
-        assert_true(vk_nic_ne2k_pci.create(net, "x", &mac0, &o, &p, &d) < 0);
-        vk_opts_free(&o);
-    }
-    vk_net_free(net);
-    vk_loop_free(loop);
+    const char *const bad[] = {"ne2k_pci,rx-ring-pages=6", "ne2k_pci,rx-ring-pages=117",
+                               "ne2k_pci,guest-driver=maybe", "ne2k_pci,rx-refill-delay=-1"};
+    vk_nic_bench_check_bad_keys(&vk_nic_ne2k_pci, &mac0, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- RX filter ----------------------------------------------------------- */
 
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
-    uint8_t f[80];
-    vk_test_frame_fill(f, sizeof f, dst, 9);
-    size_t before = b->guest.n, drops_before = b->dropped.n;
-    vk_nic_bench_inject(b, f, sizeof f);
-    if (accepted) {
-        assert_int_equal(b->guest.n, before + 1);
-        assert_memory_equal(b->guest.data[before], f, sizeof f);
-    } else {
-        assert_int_equal(b->guest.n, before);
-        assert_int_equal(b->dropped.n, drops_before + 1);
-        assert_string_equal(b->dropped.reason, "ne2k_pci RX filter: not for us");
-    }
+    vk_nic_bench_expect_rx(b, dst, accepted, "ne2k_pci RX filter: not for us");
 }
 
 static void set_rcr(bench *b, uint8_t rcr)
@@ -362,14 +331,7 @@ static void test_rx_multicast_needs_am_and_its_mar_bit(void **state)
 static void test_rx_groups_a_linux_guest_joins_pass_the_mar(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
-    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
-    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac0.b[3], mac0.b[4], mac0.b[5]};
-    expect_rx(b, all_nodes, true);
-    expect_rx(b, all_hosts, true);
-    expect_rx(b, solicited, true);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_guest_groups_pass(&vk_nic_ne2k_pci, &mac0, "");
 }
 
 static void test_rx_promiscuous_accepts_everything(void **state)
@@ -404,16 +366,7 @@ static void test_rx_monitor_mode_counts_missed_and_stores_nothing(void **state)
 static void test_rx_short_frame_is_padded_to_60(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    uint8_t f[42];
-    vk_test_frame_fill(f, sizeof f, mac0.b, 4);
-    vk_nic_bench_inject(b, f, sizeof f);
-    assert_int_equal(b->guest.n, 1);
-    assert_int_equal(b->guest.len[0], 60);
-    assert_memory_equal(b->guest.data[0], f, sizeof f);
-    for (size_t i = sizeof f; i < 60; i++)
-        assert_int_equal(b->guest.data[0][i], 0);
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_short_frame_padded(&vk_nic_ne2k_pci, &mac0, "");
 }
 
 static void test_rx_frames_longer_than_1518_are_dropped(void **state)
@@ -828,30 +781,16 @@ static void test_tcr_loopback_returns_the_frame_to_the_guest(void **state)
     vk_nic_bench_free(b);
 }
 
-/* A guest that answers every frame it receives, in loopback: each answer is
- * sent from inside the interrupt handler and comes straight back. */
-static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+static void internal_loopback_on(bench *b)
 {
-    vk_test_capture *c = arg;
-    vk_test_capture_add(c, data, len);
-    if (c->n < 10)
-        (void)vk_nic_guest_send(nic, data, len);
+    wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
 }
 
 static void test_loopback_echo_from_the_guest_is_safe(void **state)
 {
     (void)state;
-    bench *b = bench_new("rx-ring-pages=7");
-    vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
-    wreg(b, VK_NE2K_TCR, VK_NE2K_TCR_LB_INTERNAL);
-    uint8_t f[100];
-    vk_test_frame_fill(f, sizeof f, mac0.b, 7);
-    assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
-    assert_int_equal(b->guest.n, 10);
-    for (size_t i = 0; i < b->guest.n; i++)
-        assert_memory_equal(b->guest.data[i], f, sizeof f);
-    assert_false(vk_ne2k_error(b->nic, NULL));
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_loopback_echo(&vk_nic_ne2k_pci, &mac0, "rx-ring-pages=7",
+                                     internal_loopback_on, vk_ne2k_error);
 }
 
 /* ---- round trip ---------------------------------------------------------- */
@@ -874,40 +813,26 @@ static uint8_t *libnet_udp(const uint8_t dst[6], const uint8_t src[6], size_t pl
 static void test_two_ne2k_on_a_hub_exchange_frames_byte_identical(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
-    vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "");
-    vk_test_capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
-    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
-    vk_diag d;
-    vk_port *h0, *h1;
-    assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
-    assert_int_equal(vk_net_add_hubport(net, 0, "h1", &h1, &d), VK_OK);
-    assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
-    assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
+    vk_nic_pair *p = vk_nic_pair_new(&vk_nic_ne2k_pci, &mac0, "", &mac1, "");
     size_t n1, n2;
     uint8_t *f1 = libnet_udp(mac1.b, mac0.b, 1400, &n1); /* a -> b */
     uint8_t *f2 = libnet_udp(mac0.b, mac1.b, 10, &n2);   /* b -> a: 52 bytes, padded */
     uint8_t f3[300];
     vk_test_frame_fill(f3, sizeof f3, bcast, 3);
-    assert_int_equal(vk_nic_guest_send(a, f1, n1), VK_OK);
-    assert_int_equal(vk_nic_guest_send(bb, f2, n2), VK_OK);
-    assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
-    assert_int_equal(cb.n, 2);
-    assert_int_equal(ca.n, 1);
-    assert_int_equal(cb.len[0], n1);
-    assert_memory_equal(cb.data[0], f1, n1);
-    assert_memory_equal(cb.data[1], f3, sizeof f3);
-    assert_int_equal(ca.len[0], 60);
-    assert_memory_equal(ca.data[0], f2, n2);
+    assert_int_equal(vk_nic_guest_send(p->a, f1, n1), VK_OK);
+    assert_int_equal(vk_nic_guest_send(p->b, f2, n2), VK_OK);
+    assert_int_equal(vk_nic_guest_send(p->a, f3, sizeof f3), VK_OK);
+    assert_int_equal(p->cb.n, 2);
+    assert_int_equal(p->ca.n, 1);
+    assert_int_equal(p->cb.len[0], n1);
+    assert_memory_equal(p->cb.data[0], f1, n1);
+    assert_memory_equal(p->cb.data[1], f3, sizeof f3);
+    assert_int_equal(p->ca.len[0], 60);
+    assert_memory_equal(p->ca.data[0], f2, n2);
     free(f1);
     free(f2);
-    vk_net_free(net);
-    vk_loop_free(loop);
-    vk_test_capture_free(&ca);
-    vk_test_capture_free(&cb);
+    vk_nic_pair_free(p);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* Checksum insertion and TCP segmentation (nics/offload.h), checked against
+/* Checksum insertion and TCP segmentation (wire/offload.h), checked against
  * frames built independently with libnet. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 
 #include "helpers/libnet_frames.h"
 #include "core/error.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "wire/checksum.h"
 
 #define MAX_SEGS 64

@@ -1,7 +1,7 @@
 /*
  * replay/offload: the guest stack's side of checksum offload and TSO.  The
  * merge rule is proven the strong way: a group it accepts, built into a
- * super-frame and cut by the cards' own segmentation (nics/offload.h), gives
+ * super-frame and cut by the cards' own segmentation (wire/offload.h), gives
  * back the original frames byte for byte; and each thing that must stop a
  * group (gap, retransmission, flags, IP options, TTL, timestamps...) does.
  *
@@ -26,7 +26,7 @@
 #include "backends/backends.h"
 #include "core/error.h"
 #include "nics/e1000.h"
-#include "nics/offload.h"
+#include "wire/offload.h"
 #include "nics/virtio_net.h"
 #include "replay/offload.h"
 #include "replay/replay.h"

@@ -25,11 +25,6 @@ static const vk_mac mac0 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 
 typedef vk_nic_bench bench;
 
-static vk_port *make_nic(vk_net *net, const char *id, const vk_mac *mac, const char *opts)
-{
-    return vk_test_nic_new(net, &vk_nic_rtl8139, id, mac, opts);
-}
-
 /* One card whose peer is a capturing test port. */
 static bench *bench_new(const char *opts)
 {
@@ -115,6 +110,45 @@ static void test_power_on_registers_are_qemus(void **state)
     vk_nic_bench_free(b);
 }
 
+static void test_register_tables_are_sorted_without_overlap(void **state)
+{
+    (void)state;
+    assert_true(vk_rtl8139_reg_table_ok());
+}
+
+/* An access of a width the register lacks goes byte by byte; unaligned
+ * slot accesses, odd sizes and offsets no register answers read 0 and
+ * ignore writes; read-only registers ignore writes. */
+static void test_register_widths_and_unmapped_offsets(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-driver=off");
+    wreg(b, VK_RTL_MAR0, 0xbeef, 2); /* MAR has byte registers only */
+    assert_int_equal(rreg(b, VK_RTL_MAR0, 4), 0x0000beef);
+    assert_int_equal(rreg(b, VK_RTL_MAR0 + 1, 1), 0xbe);
+    wreg(b, VK_RTL_MAR0 + 4, 0x11223344u, 3); /* no such size */
+    assert_int_equal(rreg(b, VK_RTL_MAR0 + 4, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_MAR0, 3), 0);
+    wreg(b, VK_RTL_TSAD0 + 4, 0x12345678u, 4);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 4, 4), 0x12345678u);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 6, 2), 0x1234);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 5, 2), 0);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 5, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_TSAD0 + 4, 1), 0); /* no byte register */
+    assert_int_equal(rreg(b, VK_RTL_TSD0 + 1, 4), 0);
+    assert_int_equal(rreg(b, VK_RTL_TCR, 1), 0); /* TCR's low byte is write-only */
+    assert_int_equal(rreg(b, VK_RTL_TCR + 3, 1), 0x74);
+    assert_int_equal(rreg(b, 0x5b, 1), 1);
+    assert_int_equal(rreg(b, 0xe2, 2), 0);
+    wreg(b, VK_RTL_CBR, 0x1234, 2); /* read-only */
+    assert_int_equal(rreg(b, VK_RTL_CBR, 2), 0);
+    wreg(b, VK_RTL_CAPR, 0x0100, 2);
+    assert_int_equal(rreg(b, VK_RTL_CAPR, 2), 0x0100);
+    wreg(b, 0x70, 0xffffffffu, 4);
+    assert_int_equal(rreg(b, 0x70, 4), 0);
+    vk_nic_bench_free(b);
+}
+
 static void test_isr_is_write_one_to_clear_and_imr_gates_the_line(void **state)
 {
     (void)state;
@@ -180,53 +214,29 @@ static void test_driver_brings_card_up_in_each_mode(void **state)
 static void test_describe_names_model_and_mac(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    char buf[64];
-    vk_port_describe(b->nic, buf, sizeof buf);
-    assert_string_equal(buf, "rtl8139 mac=52:54:00:12:34:56");
-    vk_nic_bench_free(b);
+    vk_nic_bench_check_describe(&vk_nic_rtl8139, &mac0, "rtl8139 mac=52:54:00:12:34:56");
 }
 
 static void test_bad_model_keys_are_reported(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
-    const char *bad[] = {"rtl8139,mode=turbo",          "rtl8139,rx-ring=65",
-                         "rtl8139,rx-buffers=65",       "rtl8139,guest-offload=gso",
-                         "rtl8139,mode=legacy,rx-ring=8", "rtl8139,mode=legacy,guest-offload=csum",
-                         "rtl8139,rx-ring-bytes=8192",  "rtl8139,mode=legacy,rx-ring-bytes=4096",
-                         "rtl8139,tx-ring=1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        vk_opts o;
-        vk_diag d;
-        vk_port *p;
-        assert_int_equal(vk_opts_parse("-device", "driver", bad[i], &o, &d), VK_OK);
-        if (vk_nic_rtl8139.create(net, "x", &mac0, &o, &p, &d) >= 0)
-            fail_msg("accepted: %s", bad[i]);
-        vk_opts_free(&o);
-    }
-    vk_net_free(net);
-    vk_loop_free(loop);
+    const char *const bad[] = {"rtl8139,mode=turbo",
+                               "rtl8139,rx-ring=65",
+                               "rtl8139,rx-buffers=65",
+                               "rtl8139,guest-offload=gso",
+                               "rtl8139,mode=legacy,rx-ring=8",
+                               "rtl8139,mode=legacy,guest-offload=csum",
+                               "rtl8139,rx-ring-bytes=8192",
+                               "rtl8139,mode=legacy,rx-ring-bytes=4096",
+                               "rtl8139,tx-ring=1"};
+    vk_nic_bench_check_bad_keys(&vk_nic_rtl8139, &mac0, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- RX filter (both modes) ------------------------------------------------ */
 
 static void expect_rx(bench *b, const uint8_t dst[6], bool accepted)
 {
-    uint8_t f[80];
-    vk_test_frame_fill(f, sizeof f, dst, 9);
-    size_t before = b->guest.n, drops_before = b->dropped.n;
-    vk_nic_bench_inject(b, f, sizeof f);
-    if (accepted) {
-        assert_int_equal(b->guest.n, before + 1);
-        assert_int_equal(b->guest.len[before], sizeof f);
-        assert_memory_equal(b->guest.data[before], f, sizeof f);
-    } else {
-        assert_int_equal(b->guest.n, before);
-        assert_int_equal(b->dropped.n, drops_before + 1);
-        assert_string_equal(b->dropped.reason, "rtl8139 RX filter: not for us");
-    }
+    vk_nic_bench_expect_rx(b, dst, accepted, "rtl8139 RX filter: not for us");
 }
 
 static const char *const modes[] = {"", "mode=legacy"};
@@ -278,14 +288,8 @@ static void test_rx_am_takes_multicast_by_crc_hash_over_mar(void **state)
 static void test_rx_groups_a_linux_guest_joins_pass_the_hash(void **state)
 {
     (void)state;
-    bench *b = bench_new("");
-    const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
-    const uint8_t all_hosts[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
-    const uint8_t solicited[6] = {0x33, 0x33, 0xff, mac0.b[3], mac0.b[4], mac0.b[5]};
-    expect_rx(b, all_nodes, true);
-    expect_rx(b, all_hosts, true);
-    expect_rx(b, solicited, true);
-    vk_nic_bench_free(b);
+    for (int m = 0; m < 2; m++)
+        vk_nic_bench_check_guest_groups_pass(&vk_nic_rtl8139, &mac0, modes[m]);
 }
 
 static void test_rx_aap_is_promiscuous(void **state)
@@ -308,18 +312,8 @@ static void test_rx_aap_is_promiscuous(void **state)
 static void test_rx_short_frame_is_padded_to_60(void **state)
 {
     (void)state;
-    for (int m = 0; m < 2; m++) {
-        bench *b = bench_new(modes[m]);
-        uint8_t f[42];
-        vk_test_frame_fill(f, sizeof f, mac0.b, 4);
-        vk_nic_bench_inject(b, f, sizeof f);
-        assert_int_equal(b->guest.n, 1);
-        assert_int_equal(b->guest.len[0], 60);
-        assert_memory_equal(b->guest.data[0], f, sizeof f);
-        for (size_t i = sizeof f; i < 60; i++)
-            assert_int_equal(b->guest.data[0][i], 0);
-        vk_nic_bench_free(b);
-    }
+    for (int m = 0; m < 2; m++)
+        vk_nic_bench_check_short_frame_padded(&vk_nic_rtl8139, &mac0, modes[m]);
 }
 
 /* ---- the legacy RX ring ---------------------------------------------------- */
@@ -615,39 +609,18 @@ static void test_rx_disabled_card_cannot_receive(void **state)
 
 /* ---- C+ offloads against libnet -------------------------------------------- */
 
-static uint32_t a4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    uint8_t x[4] = {a, b, c, d};
-    uint32_t v;
-    memcpy(&v, x, 4);
-    return v;
-}
-
+/* The guest's frames: to the slirp gateway from the card's MAC. */
 static uint8_t *tcp4_frame(uint32_t seq, uint8_t flags, uint16_t ipid, const uint8_t *pl,
                            size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-    libnet_t *l = vk_test_libnet();
-    assert_true(libnet_build_tcp(40000, 80, seq, 777, flags, 65535, 0, 0,
-                                 (uint32_t)(LIBNET_TCP_H + plen), pl, (uint32_t)plen, l, 0) != -1);
-    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_TCP_H + plen), 0, ipid,
-                                  0x4000, 64, IPPROTO_TCP, 0, a4(10, 0, 2, 15), a4(10, 0, 2, 2),
-                                  NULL, 0, l, 0) != -1);
-    assert_true(libnet_build_ethernet(dst, mac0.b, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
-    return vk_test_libnet_frame(l, len);
+    return vk_test_libnet_tcp4(dst, mac0.b, seq, flags, ipid, pl, plen, len);
 }
 
 static uint8_t *udp4_frame(const uint8_t *pl, size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-    libnet_t *l = vk_test_libnet();
-    assert_true(libnet_build_udp(5353, 53, (uint16_t)(LIBNET_UDP_H + plen), 0, pl,
-                                 (uint32_t)plen, l, 0) != -1);
-    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 9, 0, 64,
-                                  IPPROTO_UDP, 0, a4(10, 0, 2, 15), a4(10, 0, 2, 3), NULL, 0, l,
-                                  0) != -1);
-    assert_true(libnet_build_ethernet(dst, mac0.b, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
-    return vk_test_libnet_frame(l, len);
+    return vk_test_libnet_udp4(dst, mac0.b, pl, plen, len);
 }
 
 static void test_guest_csum_offload_matches_libnet(void **state)
@@ -946,74 +919,22 @@ static void test_cplus_descriptor_chain_longer_than_frame_max_is_dropped(void **
 static void test_cplus_and_legacy_cards_on_a_hub_exchange_frames(void **state)
 {
     (void)state;
-    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-    vk_net *net = vk_net_new(loop);
     const vk_mac mac1 = {{0x52, 0x54, 0x00, 0x12, 0x34, 0x57}};
-    vk_port *a = make_nic(net, "a", &mac0, ""), *bb = make_nic(net, "b", &mac1, "mode=legacy");
-    vk_test_capture ca = {0}, cb = {0};
-    vk_nic_set_guest_sink(a, vk_test_sink, &ca);
-    vk_nic_set_guest_sink(bb, vk_test_sink, &cb);
-    vk_diag d;
-    vk_port *h0, *h1;
-    assert_int_equal(vk_net_add_hubport(net, 0, "h0", &h0, &d), VK_OK);
-    assert_int_equal(vk_net_add_hubport(net, 0, "h1", &h1, &d), VK_OK);
-    assert_int_equal(vk_net_connect(a, h0, &d), VK_OK);
-    assert_int_equal(vk_net_connect(bb, h1, &d), VK_OK);
-    uint8_t f1[1514], f2[60], f3[300];
-    vk_test_frame_fill(f1, sizeof f1, mac1.b, 1);
-    memcpy(f1 + 6, mac0.b, 6);
-    vk_test_frame_fill(f2, sizeof f2, mac0.b, 2);
-    memcpy(f2 + 6, mac1.b, 6);
-    vk_test_frame_fill(f3, sizeof f3, bcast, 3);
-    for (int round = 0; round < 20; round++) {
-        assert_int_equal(vk_nic_guest_send(a, f1, sizeof f1), VK_OK);
-        assert_int_equal(vk_nic_guest_send(bb, f2, sizeof f2), VK_OK);
-        assert_int_equal(vk_nic_guest_send(a, f3, sizeof f3), VK_OK);
-    }
-    assert_int_equal(cb.n, 40);
-    assert_int_equal(ca.n, 20);
-    for (size_t i = 0; i < 40; i++) {
-        const uint8_t *want = i % 2 ? f3 : f1;
-        size_t wl = i % 2 ? sizeof f3 : sizeof f1;
-        assert_int_equal(cb.len[i], wl);
-        assert_memory_equal(cb.data[i], want, wl);
-    }
-    for (size_t i = 0; i < 20; i++) {
-        assert_int_equal(ca.len[i], sizeof f2);
-        assert_memory_equal(ca.data[i], f2, sizeof f2);
-    }
-    vk_test_capture_free(&ca);
-    vk_test_capture_free(&cb);
-    vk_net_free(net);
-    vk_loop_free(loop);
+    vk_nic_bench_check_hub_exchange(&vk_nic_rtl8139, &mac0, "", &mac1, "mode=legacy", 20);
 }
 
-static void echo_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len)
+static void tcr_loopback_on(bench *b)
 {
-    vk_test_capture *c = arg;
-    vk_test_capture_add(c, data, len);
-    if (c->n < 10)
-        (void)vk_nic_guest_send(nic, data, len);
+    wreg(b, VK_RTL_TCR, rreg(b, VK_RTL_TCR, 4) | VK_RTL_TCR_LOOPBACK, 4);
 }
 
 static void test_loopback_echo_from_the_guest_is_safe(void **state)
 {
     (void)state;
-    for (int m = 0; m < 2; m++) {
-        bench *b = bench_new(m == 0 ? "tx-ring=4,rx-ring=4" : "mode=legacy,rx-ring-bytes=8192");
-        vk_nic_set_guest_sink(b->nic, echo_sink, &b->guest);
-        wreg(b, VK_RTL_TCR, rreg(b, VK_RTL_TCR, 4) | VK_RTL_TCR_LOOPBACK, 4);
-        uint8_t f[100];
-        vk_test_frame_fill(f, sizeof f, mac0.b, 7);
-        assert_int_equal(vk_nic_guest_send(b->nic, f, sizeof f), VK_OK);
-        vk_loop_run(b->loop, VK_TIME_NEVER);
-        assert_int_equal(b->guest.n, 10);
-        for (size_t i = 0; i < b->guest.n; i++)
-            assert_memory_equal(b->guest.data[i], f, sizeof f);
-        assert_int_equal(b->on_wire.n, 0);
-        assert_false(vk_rtl8139_error(b->nic, NULL));
-        vk_nic_bench_free(b);
-    }
+    vk_nic_bench_check_loopback_echo(&vk_nic_rtl8139, &mac0, "tx-ring=4,rx-ring=4",
+                                     tcr_loopback_on, vk_rtl8139_error);
+    vk_nic_bench_check_loopback_echo(&vk_nic_rtl8139, &mac0, "mode=legacy,rx-ring-bytes=8192",
+                                     tcr_loopback_on, vk_rtl8139_error);
 }
 
 int main(void)
@@ -1021,6 +942,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eeprom_holds_signature_and_mac),
         cmocka_unit_test(test_power_on_registers_are_qemus),
+        cmocka_unit_test(test_register_tables_are_sorted_without_overlap),
+        cmocka_unit_test(test_register_widths_and_unmapped_offsets),
         cmocka_unit_test(test_isr_is_write_one_to_clear_and_imr_gates_the_line),
         cmocka_unit_test(test_cr_rst_restores_power_on_state),
         cmocka_unit_test(test_driver_brings_card_up_in_each_mode),

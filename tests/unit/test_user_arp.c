@@ -66,11 +66,11 @@ static void test_other_addresses_are_not_answered(void **state)
     arp_from(&h, UH_GUEST_MAC, "10.0.2.15", "10.0.2.99");
     arp_from(&h, UH_GUEST_MAC, "10.0.2.15", "192.168.1.1");
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "ARP: not for an address of the stack");
+    assert_string_equal(h.dropped.reason, "ARP: not for an address of the stack");
     /* gratuitous ARP: learnt, not answered, not a drop */
     arp_from(&h, UH_GUEST_MAC, "10.0.2.15", "10.0.2.15");
     assert_int_equal(h.ngot, 0);
-    assert_int_equal(h.drops, 2);
+    assert_int_equal(h.dropped.n, 2);
     uh_close(&h);
 }
 
@@ -84,7 +84,7 @@ static void test_truncated_arp_is_dropped(void **state)
     uh_send(&h, f, n - 2);
     free(f);
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "ARP: truncated");
+    assert_string_equal(h.dropped.reason, "ARP: truncated");
     uh_close(&h);
 }
 
@@ -144,12 +144,12 @@ static void test_held_frames_expire_and_the_hold_is_bounded(void **state)
     for (int i = 0; i < 40; i++)
         ping_from(&h, "192.168.9.9");
     assert_int_equal(uh_stats(&h)->arp_hold_full, 40 - 32);
-    assert_string_equal(h.last_drop, "ARP: hold queue full");
+    assert_string_equal(h.dropped.reason, "ARP: hold queue full");
     uh_advance(&h, VK_NS_PER_SEC - 1);
     assert_int_equal(uh_stats(&h)->arp_hold_expired, 0);
     uh_advance(&h, VK_NS_PER_SEC);
     assert_int_equal(uh_stats(&h)->arp_hold_expired, 32);
-    assert_string_equal(h.last_drop, "ARP: no reply from the guest within 1 s");
+    assert_string_equal(h.dropped.reason, "ARP: no reply from the guest within 1 s");
     uh_close(&h);
 }
 

@@ -136,7 +136,7 @@ static void test_seventeenth_client_gets_no_offer(void **state)
         ask(&h, VK_DHCP_DISCOVER, m, NULL);
     assert_int_equal(h.ngot, 16);
     assert_int_equal(uh_stats(&h)->dhcp_pool_exhausted, 1);
-    assert_string_equal(h.last_drop, "DHCP: address pool exhausted");
+    assert_string_equal(h.dropped.reason, "DHCP: address pool exhausted");
     vk_dhcp_repr r;
     answer(&h, 15, &r);
     assert_int_equal(r.yiaddr.b[3], 30);
@@ -179,7 +179,7 @@ static void expect_malformed(const uint8_t *p, size_t n, const char *reason)
     uh_open_ok(&h, "user,id=u");
     send_dhcp(&h, p, n);
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, reason);
+    assert_string_equal(h.dropped.reason, reason);
     assert_int_equal(uh_stats(&h)->dhcp_malformed, 1);
     uh_close(&h);
 }
@@ -212,7 +212,7 @@ static void test_release_is_ignored(void **state)
     ask(&h, VK_DHCP_RELEASE, 0x56, NULL);
     assert_int_equal(h.ngot, 0);
     assert_int_equal(uh_stats(&h)->dhcp_malformed, 0);
-    assert_int_equal(h.drops, 1);
+    assert_int_equal(h.dropped.n, 1);
     uh_close(&h);
 }
 

@@ -106,9 +106,9 @@ static void test_overlap_discards_the_datagram(void **state)
     size_t n = echo(92);
     frag(&h, 7, 0, 48, true);
     frag(&h, 7, 0, 48, true); /* exact duplicate: ignored */
-    assert_string_equal(h.last_drop, "IPv4: duplicate fragment");
+    assert_string_equal(h.dropped.reason, "IPv4: duplicate fragment");
     frag(&h, 7, 40, 56, true);
-    assert_string_equal(h.last_drop, "IPv4: overlapping fragment");
+    assert_string_equal(h.dropped.reason, "IPv4: overlapping fragment");
     assert_int_equal(uh_stats(&h)->frag_overlaps, 1);
     frag(&h, 7, 48, 48, true);
     frag(&h, 7, 96, n - 96, false);
@@ -124,13 +124,13 @@ static void test_oversized_and_badly_cut_fragments_are_dropped(void **state)
     uh_announce(&h);
     echo(100);
     frag_at(&h, 3, 65528, msg, 16, false);
-    assert_string_equal(h.last_drop, "IPv4: fragment beyond 65535 bytes");
+    assert_string_equal(h.dropped.reason, "IPv4: fragment beyond 65535 bytes");
     assert_int_equal(uh_stats(&h)->frag_oversize, 1);
     frag(&h, 3, 0, 20, true);
-    assert_string_equal(h.last_drop, "IPv4: fragment length not a multiple of 8");
+    assert_string_equal(h.dropped.reason, "IPv4: fragment length not a multiple of 8");
     frag_at(&h, 4, 64, msg, 8, false);
     frag_at(&h, 4, 72, msg, 8, true);
-    assert_string_equal(h.last_drop, "IPv4: fragment past the end");
+    assert_string_equal(h.dropped.reason, "IPv4: fragment past the end");
     assert_int_equal(h.ngot, 0);
     uh_close(&h);
 }
@@ -145,12 +145,12 @@ static void test_pending_datagrams_are_capped_and_time_out(void **state)
     for (uint16_t id = 0; id < 17; id++)
         frag(&h, id, 0, 48, true);
     assert_int_equal(uh_stats(&h)->frag_queues_full, 1);
-    assert_string_equal(h.last_drop, "IPv4: too many datagrams in reassembly");
+    assert_string_equal(h.dropped.reason, "IPv4: too many datagrams in reassembly");
     uh_advance(&h, 30 * VK_NS_PER_SEC - 1);
     assert_int_equal(uh_stats(&h)->frag_timeouts, 0);
     uh_advance(&h, 30 * VK_NS_PER_SEC);
     assert_int_equal(uh_stats(&h)->frag_timeouts, 16);
-    assert_string_equal(h.last_drop, "IPv4: reassembly timeout");
+    assert_string_equal(h.dropped.reason, "IPv4: reassembly timeout");
     /* room again */
     frag(&h, 99, 0, 48, true);
     assert_int_equal(uh_stats(&h)->frag_queues_full, 1);

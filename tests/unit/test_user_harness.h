@@ -1,7 +1,8 @@
 /*
  * Shared by the tests/unit/test_user_*.c programs: a vk_net on the virtual
- * clock with one -netdev user port peered with a recording test port, frame
- * builders on top of libnet (LIBNET_NONE: build only), and small accessors.
+ * clock with one -netdev user port peered with a recording test port, the
+ * shared drop tap (helpers/capture.h), frame builders on the shared libnet
+ * helpers (helpers/libnet_frames.h), and small accessors.
  * Everything is static inline so each test program takes what it uses.
  */
 #ifndef VK_TEST_USER_HARNESS_H
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "backends/user/user.h"
+#include "helpers/capture.h"
 #include "helpers/libnet_frames.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -40,8 +42,7 @@ typedef struct uh {
     vk_timer *tick;
     vk_frame *got[UH_MAX_FRAMES];
     size_t ngot;
-    size_t drops;
-    char last_drop[128];
+    vk_test_drops dropped; /* by vk_test_drop_tap */
 } uh;
 
 static const uint8_t UH_GUEST_MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
@@ -58,56 +59,82 @@ static inline int uh_rec_receive(vk_port *self, vk_frame *f)
 
 static const vk_port_ops uh_rec_ops = {.kind = "test", .receive = uh_rec_receive};
 
-static inline void uh_tap_frame(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
-                                uint64_t ts)
+static inline bool uh_rec_accepts_gso(const vk_port *self)
 {
-    (void)arg, (void)p, (void)dir, (void)f, (void)ts;
+    (void)self;
+    return true;
 }
 
-static inline void uh_tap_drop(void *arg, const vk_port *p, vk_dir dir, const vk_frame *f,
-                               const char *reason, uint64_t ts)
-{
-    (void)p, (void)dir, (void)f, (void)ts;
-    uh *h = arg;
-    h->drops++;
-    snprintf(h->last_drop, sizeof h->last_drop, "%s", reason);
-}
-
-static const vk_tap_ops uh_tap = {.frame = uh_tap_frame, .drop = uh_tap_drop};
+/* The same recorder as a TAP with a vnet header: it takes TCP
+ * super-segments whole (core/frame.h). */
+static const vk_port_ops uh_rec_gso_ops = {.kind = "test", .receive = uh_rec_receive,
+                                           .accepts_gso = uh_rec_accepts_gso};
 
 static inline void uh_tick(void *arg, uint64_t now)
 {
     (void)arg, (void)now;
 }
 
-/* opts: the -netdev value, e.g. "user,id=u,restrict=on".  Returns the
- * create() result; the diagnostic lands in d. */
-static inline int uh_open(uh *h, const char *opts, vk_diag *d)
+/* How a harness net is built (all false: the virtual clock, the drop tap,
+ * a recorder that takes MSS-sized segments only). */
+typedef struct uh_setup {
+    bool live;     /* the live clock (vk_loop_run then waits in real time) */
+    bool untraced; /* no tap: drops are not recorded, super-segments may pass */
+    bool gso_peer; /* the recording peer takes super-segments whole */
+} uh_setup;
+
+/* A netdev of the given type (port id `id`) peered with the recorder, on a
+ * started net built as `how` says.  opts: the -netdev value, e.g.
+ * "user,id=u,restrict=on".  Returns the create() result; the diagnostic
+ * lands in d. */
+static inline int uh_open_type_with(uh *h, const vk_netdev_type *type, const char *id,
+                                    const char *opts, const uh_setup *how, vk_diag *d)
 {
     memset(h, 0, sizeof *h);
-    h->loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    h->loop = vk_loop_new(how->live ? VK_CLOCK_LIVE : VK_CLOCK_VIRTUAL);
     h->net = vk_net_new(h->loop);
     h->tick = vk_timer_new(h->loop, uh_tick, NULL);
-    vk_net_add_tap(h->net, &uh_tap, h);
+    if (!how->untraced)
+        vk_net_add_tap(h->net, &vk_test_drop_tap, &h->dropped);
     vk_opts o;
     int r = vk_opts_parse("-netdev", "type", opts, &o, d);
     if (r != VK_OK)
         return r;
     vk_opts_mark_used(&o, "type");
     vk_opts_mark_used(&o, "id");
-    r = vk_netdev_user.create(h->net, "u", &o, &h->user, d);
+    r = type->create(h->net, id, &o, &h->user, d);
     if (r == VK_OK)
         r = vk_opts_check_unused(&o, d);
     vk_opts_free(&o);
     if (r != VK_OK)
         return r;
-    assert_int_equal(vk_port_new(h->net, &uh_rec_ops, "guest", "test", sizeof(uh *), &h->peer,
-                                 NULL),
+    assert_int_equal(vk_port_new(h->net, how->gso_peer ? &uh_rec_gso_ops : &uh_rec_ops, "guest",
+                                 "test", sizeof(uh *), &h->peer, NULL),
                      VK_OK);
     *(uh **)h->peer->priv = h;
     assert_int_equal(vk_net_connect(h->user, h->peer, d), VK_OK);
     assert_int_equal(vk_net_start(h->net, d), VK_OK);
     return VK_OK;
+}
+
+/* The same on the virtual clock with the drop tap. */
+static inline int uh_open_type(uh *h, const vk_netdev_type *type, const char *id,
+                               const char *opts, vk_diag *d)
+{
+    uh_setup how = {0};
+    return uh_open_type_with(h, type, id, opts, &how, d);
+}
+
+/* The user backend as port "u", built as `how` says. */
+static inline int uh_open_with(uh *h, const char *opts, const uh_setup *how, vk_diag *d)
+{
+    return uh_open_type_with(h, &vk_netdev_user, "u", opts, how, d);
+}
+
+/* The user backend as port "u" on the virtual clock with the drop tap. */
+static inline int uh_open(uh *h, const char *opts, vk_diag *d)
+{
+    return uh_open_type(h, &vk_netdev_user, "u", opts, d);
 }
 
 static inline void uh_open_ok(uh *h, const char *opts)

@@ -112,7 +112,7 @@ static void test_nd_with_wrong_hop_limit_is_dropped(void **state)
     uh_open_ok(&h, "user,id=u");
     send_rs(&h, 64);
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "NDP: hop limit not 255 or code not 0");
+    assert_string_equal(h.dropped.reason, "NDP: hop limit not 255 or code not 0");
     uh_close(&h);
 }
 
@@ -152,7 +152,7 @@ static void test_ns_for_the_stack_gets_solicited_na(void **state)
     send_ns(&h, "::", "fec0::5054:ff:fe12:3456");
     send_ns(&h, "fec0::5054:ff:fe12:3456", "fec0::99");
     assert_int_equal(h.ngot, 2);
-    assert_string_equal(h.last_drop, "NDP: solicitation for an address not of the stack");
+    assert_string_equal(h.dropped.reason, "NDP: solicitation for an address not of the stack");
     uh_close(&h);
 }
 
@@ -169,9 +169,9 @@ static void test_echo6_to_the_stack_is_answered(void **state)
                            .data_len = sizeof data};
     send_icmp6(&h, "fec0::5054:ff:fe12:3456", "fec0::2", 64, &echo, false);
     send_icmp6(&h, "fec0::5054:ff:fe12:3456", "fec0::2", 64, &echo, true);
-    assert_string_equal(h.last_drop, "ICMPv6: bad checksum");
+    assert_string_equal(h.dropped.reason, "ICMPv6: bad checksum");
     send_icmp6(&h, "fec0::5054:ff:fe12:3456", "2001:db8::1", 64, &echo, false);
-    assert_string_equal(h.last_drop, "user: NAT not implemented yet");
+    assert_string_equal(h.dropped.reason, "user: NAT not implemented yet");
     assert_int_equal(h.ngot, 2);
     vk_eth_repr eth;
     vk_ipv6_repr ip;
@@ -212,7 +212,7 @@ static void test_ipv6_off_drops_ipv6(void **state)
     uh_open_ok(&h, "user,id=u,ipv6=off");
     send_rs(&h, 255);
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "user: ipv6=off");
+    assert_string_equal(h.dropped.reason, "user: ipv6=off");
     uh_close(&h);
 }
 

@@ -511,7 +511,7 @@ static void test_dns_without_upstream_gets_icmp_net_unreachable(void **state)
     send_udp(h, "10.0.2.15", 40000, "10.0.2.3", 53, "query");
     assert_int_equal(w->nsent, 0);
     expect_icmp_error(h, "10.0.2.2", VK_ICMP_DEST_UNREACH, VK_ICMP_UNREACH_NET, 53);
-    assert_string_equal(h->last_drop, "UDP: DNS address: not port 53 or no upstream resolver");
+    assert_string_equal(h->dropped.reason, "UDP: DNS address: not port 53 or no upstream resolver");
 }
 
 static void test_udp_error_from_outside_becomes_icmp_port_unreachable(void **state)
@@ -597,7 +597,7 @@ static void test_udp_socket_cap_is_counted_and_traced(void **state)
     send_udp(h, "10.0.2.15", 20000, "192.0.2.1", 7, "x");
     assert_int_equal(w->nsocks, 512);
     assert_int_equal(uh_stats(h)->udp_sockets_full, 1);
-    assert_string_equal(h->last_drop, "UDP: NAT socket table full (VK_USER_UDP_SOCKETS_MAX)");
+    assert_string_equal(h->dropped.reason, "UDP: NAT socket table full (VK_USER_UDP_SOCKETS_MAX)");
 }
 
 static void test_udp_descriptor_exhaustion_is_a_traced_drop(void **state)
@@ -607,7 +607,7 @@ static void test_udp_descriptor_exhaustion_is_a_traced_drop(void **state)
     fw *w = x->w;
     w->open_result = VK_EFULL;
     send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
-    assert_string_equal(h->last_drop, "UDP: no host socket (descriptors exhausted)");
+    assert_string_equal(h->dropped.reason, "UDP: no host socket (descriptors exhausted)");
     assert_int_equal(uh_stats(h)->udp_world_errors, 1);
     w->open_result = VK_OK;
     send_udp(h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
@@ -623,7 +623,7 @@ static void test_udp_restrict_on_and_the_none_world_drop_with_reasons(void **sta
     fw *w = fw_attach(&h);
     send_udp(&h, "10.0.2.15", 5000, "192.0.2.1", 7, "x");
     assert_int_equal(w->nsocks, 0);
-    assert_string_equal(h.last_drop, "user: restrict=on: UDP to the outside");
+    assert_string_equal(h.dropped.reason, "user: restrict=on: UDP to the outside");
     uh_close(&h);
     uh_open_ok(&h, "user,id=u");
     uh_announce(&h); /* virtual loop, no world set: none */
@@ -690,7 +690,7 @@ static void test_ping_refused_by_the_kernel_is_a_traced_drop_and_unanswered_ping
     fw *w = fw_attach(&h);
     w->open_result = VK_EUNSUPP;
     send_echo(&h, "192.0.2.7", 1, 1);
-    assert_string_equal(h.last_drop,
+    assert_string_equal(h.dropped.reason,
                         "ICMP: ping sockets not permitted (net.ipv4.ping_group_range)");
     w->open_result = VK_OK;
     send_echo(&h, "192.0.2.7", 1, 2);

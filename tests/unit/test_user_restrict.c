@@ -2,7 +2,8 @@
  * restrict=on in -netdev user: TCP to anywhere is refused at once with
  * libslirp's RST (TTL 255, window 0), UDP and ICMP to the outside are
  * dropped with a reason, while DHCP, ARP and ICMP to the gateway keep
- * working.  Without restrict, the same traffic goes to the (part-1) world.
+ * working.  Without restrict, the same traffic goes to the NAT and the
+ * world behind it.
  */
 #include "test_user_harness.h"
 
@@ -78,7 +79,7 @@ static void test_segment_with_ack_gets_bare_rst_and_rst_gets_nothing(void **stat
     got_tcp(&h, 0, &ip, &t);
     assert_int_equal(t.flags, VK_TCP_RST);
     assert_int_equal(t.seq, 777);
-    assert_string_equal(h.last_drop, "user: restrict=on: reset for no connection");
+    assert_string_equal(h.dropped.reason, "user: restrict=on: reset for no connection");
     uh_close(&h);
 }
 
@@ -92,7 +93,7 @@ static void test_udp_out_is_dropped_but_local_services_work(void **state)
     size_t n = uh_build_udp(&f, "10.0.2.15", 5000, "10.0.2.3", 53, (const uint8_t *)"q", 1);
     uh_send(&h, f, n);
     free(f);
-    assert_string_equal(h.last_drop, "user: restrict=on: UDP to the outside");
+    assert_string_equal(h.dropped.reason, "user: restrict=on: UDP to the outside");
     n = uh_build_arp_request(&f, UH_GUEST_MAC, "10.0.2.15", "10.0.2.2");
     uh_send(&h, f, n);
     free(f);
@@ -112,7 +113,7 @@ static void test_without_restrict_tcp_goes_to_the_world(void **state)
     uh_send(&h, f, n);
     free(f);
     assert_int_equal(h.ngot, 0);
-    assert_string_equal(h.last_drop, "user: NAT not implemented yet");
+    assert_string_equal(h.dropped.reason, "user: NAT not implemented yet");
     assert_int_equal(uh_stats(&h)->nat_not_implemented, 2);
     uh_close(&h);
 }

@@ -32,15 +32,23 @@ static void adv(uh *h, uint64_t ns)
 }
 
 /* The guest is known (ARP, NA) before it talks TCP, as after DHCP/SLAAC. */
-static fw *open_world(uh *h, const char *opts)
+static fw *open_world_with(uh *h, const char *opts, const uh_setup *how)
 {
-    uh_open_ok(h, opts);
+    vk_diag d = {{0}};
+    if (uh_open_with(h, opts, how, &d) != VK_OK)
+        fail_msg("%s: %s", opts, d.msg);
     uh_announce(h);
     uh_announce6(h, "fec0::15");
     uh_clear(h);
     fw *w = fw_new(h->loop);
     assert_int_equal(vk_user_set_world(h->user, &w->base), VK_OK);
     return w;
+}
+
+static fw *open_world(uh *h, const char *opts)
+{
+    uh_setup how = {0};
+    return open_world_with(h, opts, &how);
 }
 
 typedef struct seg {
@@ -146,6 +154,30 @@ static int fx_open_conn(void **state)
     return 0;
 }
 
+/* The live clock (a `vnetkit run`): nothing observes the net, and the
+ * guest's port takes super-segments whole when `gso`, as a TAP with a vnet
+ * header.  Time is real: adv() waits. */
+static int fx_live_conn(void **state, bool gso)
+{
+    fx *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    uh_setup how = {.live = true, .untraced = true, .gso_peer = gso};
+    x->w = open_world_with(&x->h, "user,id=u", &how);
+    x->s = establish(&x->h, x->w, GPORT, &x->iss);
+    *state = x;
+    return 0;
+}
+
+static int fx_open_live_gso(void **state)
+{
+    return fx_live_conn(state, true);
+}
+
+static int fx_open_live_plain(void **state)
+{
+    return fx_live_conn(state, false);
+}
+
 static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state)
 {
     fx *x = *state;
@@ -156,7 +188,7 @@ static void test_syn_ack_waits_for_the_connect_and_matches_libslirp(void **state
     adv(h, 5 * MS);
     g_syn(h, GPORT, ISN); /* retransmit while connecting: ignored */
     assert_int_equal(h->ngot, 0);
-    assert_string_equal(h->last_drop, "TCP: the outside connect is still under way");
+    assert_string_equal(h->dropped.reason, "TCP: the outside connect is still under way");
     assert_int_equal(w->n, 1);
     /* 10.0.2.2 is the host's loopback. */
     assert_int_equal(w->socks[0]->dst.family, 4);
@@ -337,6 +369,125 @@ static void test_host_data_is_segmented_at_mss_with_slow_start_and_psh(void **st
     assert_int_equal(t.payload_len, 4000 - 2880);
     assert_int_equal(t.flags, VK_TCP_ACK | VK_TCP_PSH);
     assert_memory_equal(t.payload, data + 2880, 4000 - 2880);
+}
+
+/* A frame of the stack parsed to TCP, whose checksum field holds what a
+ * super-segment carries: the folded pseudo-header sum with the length. */
+static void got_super(uh *h, size_t i, vk_tcp_repr *t)
+{
+    vk_eth_repr eth;
+    vk_ipv4_repr ip;
+    uh_got_ip4(h, i, &eth, &ip);
+    assert_int_equal(vk_tcp_parse(ip.payload, ip.payload_len, t), VK_OK);
+    uint32_t pseudo = vk_csum_pseudo4(&ip.src, &ip.dst, VK_IP_PROTO_TCP);
+    assert_int_equal(t->csum, (uint16_t)~vk_csum_finish(vk_csum_add_len(pseudo, ip.payload_len)));
+    assert_int_equal(h->got[i]->gso_mss, 1440);
+}
+
+static void test_live_host_data_leaves_as_super_segments_to_a_port_that_takes_them(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    uint32_t iss = x->iss;
+    static uint8_t data[64 * 1024];
+    fill(data, sizeof data, 3);
+    fw_push(x->s, data, sizeof data, now_of(h));
+    adv(h, 1 * MS);
+    /* the window of two MSS the ACK of our SYN opened: one frame */
+    assert_int_equal(h->ngot, 1);
+    vk_tcp_repr t;
+    got_super(h, 0, &t);
+    assert_int_equal(t.payload_len, 2 * 1440);
+    assert_int_equal(t.seq, iss + 1);
+    assert_int_equal(t.flags, VK_TCP_ACK);
+    assert_memory_equal(t.payload, data, 2 * 1440);
+    uh_clear(h);
+    /* one ACK for both: slow start counts its 2880 bytes, cwnd 5760 */
+    seg a = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1 + 2880};
+    g_send(h, &a);
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 1);
+    got_super(h, 0, &t);
+    assert_int_equal(t.payload_len, 4 * 1440);
+    assert_int_equal(t.seq, iss + 1 + 2880);
+    assert_memory_equal(t.payload, data + 2880, 4 * 1440);
+}
+
+static void test_live_host_data_to_a_port_without_gso_is_mss_segments(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    uint32_t iss = x->iss;
+    uint8_t data[4000];
+    fill(data, sizeof data, 5);
+    fw_push(x->s, data, sizeof data, now_of(h));
+    adv(h, 1 * MS);
+    assert_int_equal(h->ngot, 2);
+    vk_ipv4_repr ip;
+    vk_tcp_repr t;
+    for (size_t i = 0; i < 2; i++) {
+        got_tcp(h, i, &ip, &t); /* checksums that verify */
+        assert_int_equal(h->got[i]->gso_mss, 0);
+        assert_int_equal(t.payload_len, 1440);
+        assert_int_equal(t.seq, iss + 1 + 1440 * i);
+    }
+}
+
+static void test_live_guest_segments_of_one_round_reach_the_host_in_one_send(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    uint32_t iss = x->iss;
+    uint8_t data[300];
+    fill(data, sizeof data, 9);
+    for (size_t i = 0; i < 3; i++) {
+        seg d = {.flags = TH_ACK, .seq = ISN + 1 + (uint32_t)(100 * i), .ack = iss + 1,
+                 .data = data + 100 * i, .len = 100};
+        g_send(h, &d); /* one loop round: the three arrive before it ends */
+    }
+    adv(h, 1 * MS);
+    assert_int_equal(x->s->sends, 1);
+    assert_int_equal(x->s->out_len, 300);
+    assert_memory_equal(x->s->out, data, 300);
+    /* and one ACK for the three, at the end of the round */
+    assert_int_equal(h->ngot, 1);
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_ACK);
+    assert_int_equal(t.ack, ISN + 1 + 300);
+}
+
+static void test_live_syn_ack_scales_the_window_only_when_the_guest_offers_it(void **state)
+{
+    fx *x = *state;
+    uh *h = &x->h;
+    g_syn(h, GPORT + 1, ISN); /* SYN_OPTS offer shift 7 */
+    adv(h, 1 * MS);
+    vk_tcp_repr t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_true(t.has_wscale);
+    assert_int_equal(t.wscale, VK_USER_TCP_LIVE_WSCALE);
+    assert_int_equal(t.window, 65535); /* a SYN's window is never scaled */
+    uint32_t iss = t.seq;
+    uh_clear(h);
+    /* established, the window field is the 1 MiB buffer shifted by 5 */
+    seg a = {.sport = GPORT + 1, .flags = TH_ACK, .seq = ISN + 1, .ack = iss + 1};
+    g_send(h, &a);
+    seg d = {.sport = GPORT + 1, .flags = TH_ACK | TH_PUSH, .seq = ISN + 1, .ack = iss + 1,
+             .data = "ping", .len = 4};
+    g_send(h, &d);
+    adv(h, 1 * MS);
+    t = last_tcp(h);
+    assert_int_equal(t.ack, ISN + 1 + 4);
+    assert_int_equal(t.window, VK_USER_TCP_LIVE_BUF_BYTES >> VK_USER_TCP_LIVE_WSCALE);
+    uh_clear(h);
+    static const uint8_t mss_only[] = {2, 4, 0x05, 0xb4};
+    seg s = {.sport = GPORT + 2, .flags = TH_SYN, .seq = ISN, .opts = mss_only,
+             .optlen = sizeof mss_only};
+    g_send(h, &s);
+    adv(h, 1 * MS);
+    t = last_tcp(h);
+    assert_int_equal(t.flags, VK_TCP_SYN | VK_TCP_ACK);
+    assert_false(t.has_wscale);
 }
 
 static void test_guest_mss_caps_ours(void **state)
@@ -548,7 +699,7 @@ static void test_guest_rst_aborts_the_world_socket_and_out_of_window_rst_is_igno
         g_send(h, &r);
     }
     assert_false(s->closed);
-    assert_string_equal(h->last_drop, "TCP: reset outside the window");
+    assert_string_equal(h->dropped.reason, "TCP: reset outside the window");
     seg r = {.flags = TH_RST, .seq = ISN + 1};
     g_send(h, &r);
     assert_true(s->closed && s->aborted);
@@ -667,11 +818,11 @@ static void test_segments_beyond_the_window_are_dropped_with_an_ack(void **state
     assert_int_equal(s->out_len, 0);
     assert_int_equal(h->ngot, 1);
     assert_int_equal(last_tcp(h).ack, ISN + 1);
-    assert_string_equal(h->last_drop, "TCP: segment beyond the window");
+    assert_string_equal(h->dropped.reason, "TCP: segment beyond the window");
     /* An ACK for data never sent gets an ACK back. */
     seg bad = {.flags = TH_ACK, .seq = ISN + 1, .ack = iss + 5000};
     g_send(h, &bad);
-    assert_string_equal(h->last_drop, "TCP: ACK for data never sent");
+    assert_string_equal(h->dropped.reason, "TCP: ACK for data never sent");
     assert_int_equal(h->ngot, 2);
 }
 
@@ -722,7 +873,7 @@ static void test_segments_for_no_connection_get_resets(void **state)
     seg r = {.flags = TH_RST, .seq = 5};
     g_send(&h, &r);
     assert_int_equal(h.ngot, 1);
-    assert_string_equal(h.last_drop, "TCP: reset for no connection");
+    assert_string_equal(h.dropped.reason, "TCP: reset for no connection");
     uh_close(&h);
 }
 
@@ -741,7 +892,7 @@ static void test_syn_flood_past_the_cap_is_reset_not_stored(void **state)
     }
     assert_int_equal(uh_stats(h)->tcp_conns, VK_USER_TCP_CONNS_MAX);
     assert_int_equal(uh_stats(h)->tcp_conns_full, 10);
-    assert_string_equal(h->last_drop, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
+    assert_string_equal(h->dropped.reason, "TCP: connection table full (VK_USER_TCP_CONNS_MAX)");
     vk_tcp_repr t = last_tcp(h);
     assert_int_equal(t.flags, VK_TCP_RST | VK_TCP_ACK);
 }
@@ -758,7 +909,7 @@ static void test_out_of_order_queue_is_capped(void **state)
         g_send(h, &o);
     }
     assert_int_equal(uh_stats(h)->tcp_ooo_full, 5);
-    assert_string_equal(h->last_drop, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
+    assert_string_equal(h->dropped.reason, "TCP: out-of-order queue full (VK_USER_TCP_OOO_MAX)");
     assert_int_equal(s->out_len, 0);
 }
 
@@ -843,8 +994,8 @@ static void test_rst_storm_for_no_connection_is_never_answered(void **state)
         g_send(h, &r);
     }
     assert_int_equal(h->ngot, 0);
-    assert_int_equal(h->drops, 1000);
-    assert_string_equal(h->last_drop, "TCP: reset for no connection");
+    assert_int_equal(h->dropped.n, 1000);
+    assert_string_equal(h->dropped.reason, "TCP: reset for no connection");
     assert_int_equal(x->w->n, 0);
 }
 
@@ -992,7 +1143,7 @@ static void test_host_that_never_reads_bounds_what_the_guest_can_store(void **st
     assert_true(seq - (ISN + 1) <= VK_USER_TCP_BUF_BYTES);
     assert_true(seq - (ISN + 1) > VK_USER_TCP_BUF_BYTES - 2 * sizeof data);
     assert_int_equal(last_tcp(h).window, 0);
-    assert_string_equal(h->last_drop, "TCP: data into a zero window");
+    assert_string_equal(h->dropped.reason, "TCP: data into a zero window");
     assert_int_equal(x->s->out_len, 0);
     assert_int_equal(uh_stats(h)->tcp_conns, 1);
 }
@@ -1217,6 +1368,17 @@ int main(void)
                                         fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_host_data_is_segmented_at_mss_with_slow_start_and_psh,
                                         fx_open_conn, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(
+            test_live_host_data_leaves_as_super_segments_to_a_port_that_takes_them,
+            fx_open_live_gso, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(test_live_host_data_to_a_port_without_gso_is_mss_segments,
+                                        fx_open_live_plain, uh_fixture_close),
+        cmocka_unit_test_setup_teardown(
+            test_live_guest_segments_of_one_round_reach_the_host_in_one_send, fx_open_live_plain,
+            uh_fixture_close),
+        cmocka_unit_test_setup_teardown(
+            test_live_syn_ack_scales_the_window_only_when_the_guest_offers_it, fx_open_live_plain,
+            uh_fixture_close),
         cmocka_unit_test_setup_teardown(test_guest_mss_caps_ours, fx_open, uh_fixture_close),
         cmocka_unit_test_setup_teardown(
             test_in_order_guest_data_is_acked_at_once_and_reaches_the_world,

@@ -79,7 +79,7 @@ static void test_world_out_of_descriptors_resets_the_syn_and_counts_it(void **st
     assert_int_equal(t.ack, 0x1001);
     assert_int_equal(uh_stats(&h)->tcp_world_errors, 1);
     assert_int_equal(uh_stats(&h)->tcp_conns, 0);
-    assert_string_equal(h.last_drop, "TCP: the world cannot open a socket");
+    assert_string_equal(h.dropped.reason, "TCP: the world cannot open a socket");
     /* the next SYN, with descriptors again, connects */
     w->connect_now = VK_OK;
     uh_clear(&h);

@@ -126,7 +126,7 @@ static void test_plain_transfer_is_lock_step_with_empty_last_block(void **state)
     }
     assert_int_equal(h.ngot, 3);
     ack(&h, 2000, 3);
-    assert_string_equal(h.last_drop, "TFTP: ACK for no session");
+    assert_string_equal(h.dropped.reason, "TFTP: ACK for no session");
     uh_close(&h);
 }
 
@@ -173,7 +173,7 @@ static void test_unanswered_session_is_retransmitted_then_ends(void **state)
     assert_int_equal(uh_stats(&h)->tftp_retransmits, 4);
     assert_int_equal(uh_stats(&h)->tftp_timeouts, 1);
     ack(&h, 2000, 1);
-    assert_string_equal(h.last_drop, "TFTP: ACK for no session");
+    assert_string_equal(h.dropped.reason, "TFTP: ACK for no session");
     uh_close(&h);
 }
 
@@ -229,12 +229,12 @@ static void test_unknown_opcodes_and_writes_are_dropped(void **state)
     uh_announce(&h);
     uint8_t op9[] = {0, 9, 0, 0};
     send_tftp(&h, 2000, op9, sizeof op9);
-    assert_string_equal(h.last_drop, "TFTP: unknown opcode");
+    assert_string_equal(h.dropped.reason, "TFTP: unknown opcode");
     uint8_t wrq[] = {0, 2, 'x', 0, 'o', 'c', 't', 'e', 't', 0};
     send_tftp(&h, 2000, wrq, sizeof wrq);
-    assert_string_equal(h.last_drop, "TFTP: write requests are not served");
+    assert_string_equal(h.dropped.reason, "TFTP: write requests are not served");
     send_tftp(&h, 2000, op9, 1);
-    assert_string_equal(h.last_drop, "TFTP: unknown opcode");
+    assert_string_equal(h.dropped.reason, "TFTP: unknown opcode");
     assert_int_equal(h.ngot, 0);
     uh_close(&h);
 }
@@ -249,7 +249,7 @@ static void test_sessions_are_capped(void **state)
         rrq(&h, (uint16_t)(3000 + p), "big.bin", "octet", NULL);
     assert_int_equal(h.ngot, 20);
     assert_int_equal(uh_stats(&h)->tftp_sessions_full, 1);
-    assert_string_equal(h.last_drop, "TFTP: too many sessions");
+    assert_string_equal(h.dropped.reason, "TFTP: too many sessions");
     uh_close(&h);
 }
 

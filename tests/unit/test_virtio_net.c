@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "helpers/libnet_frames.h"
+#include "helpers/nic_bench.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -197,22 +198,11 @@ static void test_features_ok_refused_for_feature_not_offered(void **state)
 static void test_bad_model_keys_are_reported(void **state)
 {
     (void)state;
-    const char *bad[] = {"virtio-net-pci,rx-queue-size=100", "virtio-net-pci,guest-offload=all",
-                         "virtio-net-pci,rx-queue-size=16,rx-buffers=17",
-                         "virtio-net-pci,mrg-rxbuf=maybe"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
-        vk_net *net = vk_net_new(loop);
-        vk_diag d = {{0}};
-        vk_opts o;
-        vk_port *p;
-        assert_int_equal(vk_opts_parse("-device", "driver", bad[i], &o, &d), VK_OK);
-        assert_true(vk_virtio_net_model.create(net, "n", &nic_mac, &o, &p, &d) < 0);
-        assert_true(d.msg[0] != '\0');
-        vk_opts_free(&o);
-        vk_net_free(net);
-        vk_loop_free(loop);
-    }
+    const char *const bad[] = {"virtio-net-pci,rx-queue-size=100",
+                               "virtio-net-pci,guest-offload=all",
+                               "virtio-net-pci,rx-queue-size=16,rx-buffers=17",
+                               "virtio-net-pci,mrg-rxbuf=maybe"};
+    vk_nic_bench_check_bad_keys(&vk_virtio_net_model, &nic_mac, bad, sizeof bad / sizeof bad[0]);
 }
 
 static void test_round_trip_through_net(void **state)
@@ -527,38 +517,18 @@ static void test_ring_indices_wrap_at_65536(void **state)
 
 /* ---- TX offloads against libnet ---- */
 
-static uint32_t a4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    uint8_t x[4] = {a, b, c, d};
-    uint32_t v;
-    memcpy(&v, x, 4);
-    return v;
-}
-
-/* An Ethernet + IPv4 + TCP frame with correct checksums. */
+/* The guest's frames: to the test peer from the card's MAC. */
 static uint8_t *tcp4_frame(uint32_t seq, uint8_t flags, uint16_t ipid, const uint8_t *pl,
                            size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1};
-    libnet_t *l = vk_test_libnet();
-    assert_true(libnet_build_tcp(40000, 80, seq, 777, flags, 65535, 0, 0,
-                                 (uint32_t)(LIBNET_TCP_H + plen), pl, (uint32_t)plen, l, 0) != -1);
-    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_TCP_H + plen), 0, ipid, 0x4000,
-                                  64, IPPROTO_TCP, 0, a4(10, 0, 2, 15), a4(10, 0, 2, 2), NULL, 0,
-                                  l, 0) != -1);
-    assert_true(libnet_build_ethernet(dst, nic_mac.b, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
-    return vk_test_libnet_frame(l, len);
+    return vk_test_libnet_tcp4(dst, nic_mac.b, seq, flags, ipid, pl, plen, len);
 }
 
 static uint8_t *udp4_frame(const uint8_t *pl, size_t plen, size_t *len)
 {
     static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 1};
-    libnet_t *l = vk_test_libnet();
-    libnet_build_udp(5353, 53, (uint16_t)(LIBNET_UDP_H + plen), 0, pl, (uint32_t)plen, l, 0);
-    libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 9, 0, 64, IPPROTO_UDP, 0,
-                      a4(10, 0, 2, 15), a4(10, 0, 2, 3), NULL, 0, l, 0);
-    libnet_build_ethernet(dst, nic_mac.b, ETHERTYPE_IP, NULL, 0, l, 0);
-    return vk_test_libnet_frame(l, len);
+    return vk_test_libnet_udp4(dst, nic_mac.b, pl, plen, len);
 }
 
 static void test_tx_needs_csum_is_completed_by_the_card(void **state)

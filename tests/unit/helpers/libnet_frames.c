@@ -39,3 +39,39 @@ void vk_test_assert_truncations_fail(vk_test_parse_fn fn, const uint8_t *p, size
     }
     assert_int_equal(fn(p, len), VK_OK);
 }
+
+/* An IPv4 address given as its dotted quad, in network byte order. */
+static uint32_t ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    uint8_t x[4] = {a, b, c, d};
+    uint32_t v;
+    memcpy(&v, x, 4);
+    return v;
+}
+
+uint8_t *vk_test_libnet_tcp4(const uint8_t dst[6], const uint8_t src[6], uint32_t seq,
+                             uint8_t flags, uint16_t ipid, const uint8_t *pl, size_t plen,
+                             size_t *len)
+{
+    libnet_t *l = vk_test_libnet();
+    assert_true(libnet_build_tcp(40000, 80, seq, 777, flags, 65535, 0, 0,
+                                 (uint32_t)(LIBNET_TCP_H + plen), pl, (uint32_t)plen, l, 0) != -1);
+    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_TCP_H + plen), 0, ipid,
+                                  0x4000, 64, IPPROTO_TCP, 0, ip4(10, 0, 2, 15), ip4(10, 0, 2, 2),
+                                  NULL, 0, l, 0) != -1);
+    assert_true(libnet_build_ethernet(dst, src, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
+    return vk_test_libnet_frame(l, len);
+}
+
+uint8_t *vk_test_libnet_udp4(const uint8_t dst[6], const uint8_t src[6], const uint8_t *pl,
+                             size_t plen, size_t *len)
+{
+    libnet_t *l = vk_test_libnet();
+    assert_true(libnet_build_udp(5353, 53, (uint16_t)(LIBNET_UDP_H + plen), 0, pl,
+                                 (uint32_t)plen, l, 0) != -1);
+    assert_true(libnet_build_ipv4((uint16_t)(LIBNET_IPV4_H + LIBNET_UDP_H + plen), 0, 9, 0, 64,
+                                  IPPROTO_UDP, 0, ip4(10, 0, 2, 15), ip4(10, 0, 2, 3), NULL, 0, l,
+                                  0) != -1);
+    assert_true(libnet_build_ethernet(dst, src, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
+    return vk_test_libnet_frame(l, len);
+}

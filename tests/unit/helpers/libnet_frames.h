@@ -19,6 +19,17 @@ libnet_t *vk_test_libnet(void);
  * frees; stores the size in *len.  Frees libnet's buffer and destroys l. */
 uint8_t *vk_test_libnet_frame(libnet_t *l, size_t *len);
 
+/* The guest's TCP and UDP frames of the NIC offload tests, built by libnet
+ * with correct checksums (malloc'd, as vk_test_libnet_frame): dst <- src,
+ * IPv4 10.0.2.15 -> 10.0.2.2 (TCP: 40000 -> 80, ack 777, window 65535, DF,
+ * the given IP id) or -> 10.0.2.3 (UDP: 5353 -> 53, IP id 9), TTL 64,
+ * plen payload bytes from pl. */
+uint8_t *vk_test_libnet_tcp4(const uint8_t dst[6], const uint8_t src[6], uint32_t seq,
+                             uint8_t flags, uint16_t ipid, const uint8_t *pl, size_t plen,
+                             size_t *len);
+uint8_t *vk_test_libnet_udp4(const uint8_t dst[6], const uint8_t src[6], const uint8_t *pl,
+                             size_t plen, size_t *len);
+
 /* Parses p[0..len) and returns a vnetkit error code (VK_OK on success). */
 typedef int (*vk_test_parse_fn)(const uint8_t *p, size_t len);
 

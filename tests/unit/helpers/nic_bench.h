@@ -1,40 +1,17 @@
 /* Shared unit-test helper for NIC models: a virtual-clock net with one card
  * whose network-side peer is a capturing test port ("the wire"), a guest sink
- * that records what the driver half delivered, and a tap that records drops. */
+ * that records what the driver half delivered, and the drop tap of
+ * helpers/capture.h; and the checks every card shares. */
 #ifndef VK_TEST_NIC_BENCH_H
 #define VK_TEST_NIC_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/net.h"
 #include "core/topology.h"
-
-#define VK_TEST_MAX_FRAMES 128
-
-/* Frames seen somewhere (the guest sink, or a test port on the wire); each
- * is a malloc'd copy, freed by vk_test_capture_free. */
-typedef struct vk_test_capture {
-    size_t n;
-    uint8_t *data[VK_TEST_MAX_FRAMES];
-    size_t len[VK_TEST_MAX_FRAMES];
-} vk_test_capture;
-
-void vk_test_capture_add(vk_test_capture *c, const uint8_t *d, size_t len);
-void vk_test_capture_free(vk_test_capture *c);
-
-/* A guest sink (vk_nic_set_guest_sink) appending to the vk_test_capture arg. */
-void vk_test_sink(void *arg, vk_port *nic, const uint8_t *data, size_t len);
-/* A port kind that records what it receives into the capture at its priv. */
-extern const vk_port_ops vk_test_wire_ops;
-
-/* Drops the net reported, with the last reason. */
-typedef struct vk_test_drops {
-    size_t n;
-    char reason[96];
-} vk_test_drops;
-/* A tap appending to the vk_test_drops arg. */
-extern const vk_tap_ops vk_test_drop_tap;
+#include "capture.h"
 
 typedef struct vk_nic_bench {
     vk_loop *loop;
@@ -72,6 +49,52 @@ vk_nic_bench *vk_nic_bench_check_backpressure(const vk_nic_model *m, const vk_ma
  * and the queued ones still arrive. */
 void vk_nic_bench_check_queue_limit(const vk_nic_model *m, const vk_mac *mac, const char *opts,
                                     size_t fits);
+
+/* The checks every card shares (each card's test names the behaviour and
+ * calls one, with its model, MAC and options). */
+
+/* Each of the `-device` option strings in bad[] (MODEL,KEY=VALUE...) is
+ * refused by the model with a message; fails naming the one accepted. */
+void vk_nic_bench_check_bad_keys(const vk_nic_model *m, const vk_mac *mac,
+                                 const char *const *bad, size_t n);
+/* The card's describe() reads "MODEL mac=MAC" (want). */
+void vk_nic_bench_check_describe(const vk_nic_model *m, const vk_mac *mac, const char *want);
+/* An 80-byte frame to dst reaches the guest whole (accepted) or is dropped
+ * once with drop_reason, the guest seeing nothing. */
+void vk_nic_bench_expect_rx(vk_nic_bench *b, const uint8_t dst[6], bool accepted,
+                            const char *drop_reason);
+/* The groups a booted Linux guest joins (all-nodes, all-hosts, its
+ * solicited-node group) pass the card's filter as the driver programmed it. */
+void vk_nic_bench_check_guest_groups_pass(const vk_nic_model *m, const vk_mac *mac,
+                                          const char *opts);
+/* A 42-byte frame reaches the guest padded with zeros to 60 bytes. */
+void vk_nic_bench_check_short_frame_padded(const vk_nic_model *m, const vk_mac *mac,
+                                           const char *opts);
+/* A guest answering every frame it receives while the card loops its
+ * transmissions back (loopback_on sets the card's loopback mode): the
+ * answers re-enter the card while it transmits, ten arrive intact, nothing
+ * goes on the wire and the card reports no error (error: its
+ * vk_MODEL_error). */
+void vk_nic_bench_check_loopback_echo(const vk_nic_model *m, const vk_mac *mac, const char *opts,
+                                      void (*loopback_on)(vk_nic_bench *b),
+                                      bool (*error)(vk_port *p, const char **msg));
+
+/* Two cards on hub 0, each with a guest sink; the net is not started. */
+typedef struct vk_nic_pair {
+    vk_loop *loop;
+    vk_net *net;
+    vk_port *a, *b;
+    vk_test_capture ca, cb; /* what each card's guest received */
+} vk_nic_pair;
+vk_nic_pair *vk_nic_pair_new(const vk_nic_model *m, const vk_mac *mac_a, const char *opts_a,
+                             const vk_mac *mac_b, const char *opts_b);
+void vk_nic_pair_free(vk_nic_pair *p);
+/* On such a pair, `rounds` times: a sends b a 1514-byte frame, b sends a
+ * a 60-byte one, a broadcasts 300 bytes; every frame arrives byte
+ * identical, in order, and nowhere else. */
+void vk_nic_bench_check_hub_exchange(const vk_nic_model *m, const vk_mac *mac_a,
+                                     const char *opts_a, const vk_mac *mac_b,
+                                     const char *opts_b, unsigned rounds);
 
 /* An Ethernet frame of len bytes to dst from 52:55:0a:00:02:02 with the
  * local experimental ethertype 0x88b5 and a payload recognisable by tag. */

@@ -1,7 +1,10 @@
 /*
  * Transmit offloads a NIC model performs for its guest, shared by the cards
  * (e1000 context descriptors, virtio-net's NEEDS_CSUM / GSO header), so that
- * every card computes checksums and segments the same way:
+ * every card computes checksums and segments the same way; the segmentation
+ * also cuts the user backend's TCP super-segments (core/frame.h) for ports
+ * that cannot take them whole (vk_offload_gso_split).  Byte operations on
+ * wire formats, so they live in wire/ where cards and backends reach them:
  *   - vk_offload_csum: the "partial checksum" of virtio and of e1000's TUCSO:
  *     the guest left a seed (the pseudo-header sum) in the checksum field and
  *     the card sums everything from csum_start to the end of the frame;
@@ -10,11 +13,13 @@
  *     of payload each, with every header field a receiver checks made right.
  * Both work on bytes the caller owns and never read outside [frame, frame+len).
  */
-#ifndef VK_NICS_OFFLOAD_H
-#define VK_NICS_OFFLOAD_H
+#ifndef VK_WIRE_OFFLOAD_H
+#define VK_WIRE_OFFLOAD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/frame.h"
 
 /* Receives each segment built by vk_offload_tso; the bytes are borrowed for
  * the call. */
@@ -43,5 +48,9 @@ int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_o
  * error nothing was emitted. */
 int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
                    vk_offload_emit_fn emit, void *arg);
+
+/* The net's gso splitter (core/net.h vk_gso_split_fn): vk_offload_tso of a
+ * TCP super-segment at its gso_mss, its headers located by parsing it. */
+int vk_offload_gso_split(const vk_frame *f, vk_offload_emit_fn emit, void *arg);
 
 #endif

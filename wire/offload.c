@@ -3,7 +3,7 @@
  * The headers are located with the wire/ parsers and every checksum comes
  * from wire/checksum.h; this file only decides which bytes go where.
  */
-#include "nics/offload.h"
+#include "wire/offload.h"
 
 #include "core/error.h"
 #include "wire/buf.h"
@@ -11,6 +11,7 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
+#include "wire/packet.h"
 #include "wire/tcp.h"
 
 #include <stdbool.h>
@@ -156,4 +157,14 @@ int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
     free(seg);
     free(work);
     return index > (size_t)0x7fffffff ? 0x7fffffff : (int)index;
+}
+
+int vk_offload_gso_split(const vk_frame *f, vk_offload_emit_fn emit, void *arg)
+{
+    vk_pkt k;
+    size_t hdr_len;
+    if (f->gso_mss == 0 || vk_pkt_locate(f->data, f->len, &k) != VK_OK ||
+        vk_pkt_tcp_end(&k, f->data, &hdr_len) != VK_OK)
+        return VK_EINVAL;
+    return vk_offload_tso(f->data, f->len, hdr_len, f->gso_mss, emit, arg);
 }
