@@ -119,30 +119,39 @@ static uint16_t csum(const uint8_t *p, size_t n)
     return (uint16_t)~s;
 }
 
+/* The Ethernet and IPv4 headers (no options) of a frame between the guest
+ * (10.0.2.15, 52:54:00:12:34:56) and the gateway (10.0.2.2, 52:55:0a:00:02:02):
+ * total IP length, id, protocol; TTL 64 from the guest, 255 from the user
+ * backend.  Returns the IP payload. */
+static uint8_t *eth_ip4(uint8_t *fr, bool from_guest, uint16_t total, uint16_t id, uint8_t proto)
+{
+    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    static const uint8_t gw[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+    static const uint8_t gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
+    memcpy(fr, from_guest ? gw : guest, 6);
+    memcpy(fr + 6, from_guest ? guest : gw, 6);
+    fr[12] = 0x08, fr[13] = 0x00;
+    uint8_t *ip = fr + 14;
+    const uint8_t v[12] = {0x45, 0, (uint8_t)(total >> 8), (uint8_t)total, (uint8_t)(id >> 8),
+                           (uint8_t)id, 0x40, 0, from_guest ? 64 : 255, proto, 0, 0};
+    memcpy(ip, v, 12);
+    memcpy(ip + 12, from_guest ? gip : hip, 4);
+    memcpy(ip + 16, from_guest ? hip : gip, 4);
+    uint16_t c = csum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+    return ip + 20;
+}
+
 /* An IPv4 ICMP echo between the guest (10.0.2.15) and the user backend's
  * gateway (10.0.2.2), as the user backend answers it (what --update-expected
  * records): the reply keeps the id, has TTL 255 and swapped addresses. */
 static void icmp_echo(uint8_t *fr, bool reply, uint16_t seq)
 {
-    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
-    static const uint8_t gw[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-    static const uint8_t gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
-    memcpy(fr, reply ? guest : gw, 6);
-    memcpy(fr + 6, reply ? gw : guest, 6);
-    fr[12] = 0x08, fr[13] = 0x00;
-    uint8_t *ip = fr + 14;
-    const uint8_t v[12] = {0x45, 0, 0, 60, (uint8_t)(seq >> 8), (uint8_t)seq, 0x40, 0,
-                           reply ? 255 : 64, 1, 0, 0};
-    memcpy(ip, v, 12);
-    memcpy(ip + 12, reply ? hip : gip, 4);
-    memcpy(ip + 16, reply ? gip : hip, 4);
-    uint16_t c = csum(ip, 20);
-    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-    uint8_t *icmp = ip + 20;
+    uint8_t *icmp = eth_ip4(fr, !reply, 60, seq, 1);
     const uint8_t h[8] = {reply ? 0 : 8, 0, 0, 0, 0x12, 0x34, (uint8_t)(seq >> 8), (uint8_t)seq};
     memcpy(icmp, h, 8);
     memcpy(icmp + 8, "abcdefghijklmnopqrstuvwabcdefghi", 32);
-    c = csum(icmp, 40);
+    uint16_t c = csum(icmp, 40);
     icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
 }
 
@@ -210,25 +219,12 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
 static void tcp_segment(tcp_gen *g, bool from_guest, uint8_t flags, uint32_t ack,
                         const uint8_t *data, uint32_t len)
 {
-    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
-    static const uint8_t gw[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-    static const uint8_t gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
     static uint8_t fr[14 + 20 + 24 + TCP_MSS];
     bool syn = (flags & 0x02) != 0;
     uint32_t thl = syn ? 24 : 20, total = 20 + thl + len;
-    memcpy(fr, from_guest ? gw : guest, 6);
-    memcpy(fr + 6, from_guest ? guest : gw, 6);
-    fr[12] = 0x08, fr[13] = 0x00;
-    uint8_t *ip = fr + 14;
     uint16_t id = from_guest ? g->guest_id++ : g->peer_id++;
-    const uint8_t v[12] = {0x45, 0, (uint8_t)(total >> 8), (uint8_t)total, (uint8_t)(id >> 8),
-                           (uint8_t)id, 0x40, 0, from_guest ? 64 : 255, 6, 0, 0};
-    memcpy(ip, v, 12);
-    memcpy(ip + 12, from_guest ? gip : hip, 4);
-    memcpy(ip + 16, from_guest ? hip : gip, 4);
-    uint16_t c = csum(ip, 20);
-    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-    uint8_t *t = ip + 20;
+    uint8_t *t = eth_ip4(fr, from_guest, (uint16_t)total, id, 6);
+    const uint8_t *ip = t - 20;
     uint32_t seq = from_guest ? g->gseq : g->pseq;
     uint16_t sport = from_guest ? 40000 : 8080, dport = from_guest ? 8080 : 40000;
     const uint8_t h[20] = {(uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8),
@@ -250,7 +246,7 @@ static void tcp_segment(tcp_gen *g, bool from_guest, uint8_t flags, uint32_t ack
     uint32_t s32 = sum16(t, thl + len, sum16(pseudo, 12, 0));
     while (s32 >> 16)
         s32 = (s32 & 0xffff) + (s32 >> 16);
-    c = (uint16_t)~s32;
+    uint16_t c = (uint16_t)~s32;
     t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
     record(g->f, g->ts, fr, 14 + total);
     uint32_t used = len + (syn || (flags & 0x01) ? 1u : 0u);

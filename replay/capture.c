@@ -449,21 +449,28 @@ static uint64_t pcap_walk_record(vk_capture_reader *r, uint32_t caplen)
     return r->pf_ok && incl == caplen ? at : VK_CAP_POS_NONE;
 }
 
+/* One step of the pcapng walk: true with the next packet block's metadata
+ * in r->w; false at its end or on an error, kept for the end of the read
+ * (libpcap's errors come first), and the walk stops. */
+static bool walk_step(vk_capture_reader *r)
+{
+    int e = r->walk_on ? ng_next_packet(&r->w) : 0;
+    if (e > 0)
+        return true;
+    if (e < 0 && r->walk_on) {
+        r->walk_err = e;
+        r->walk_err_at = r->w.packets + 1;
+    }
+    r->walk_on = false;
+    return false;
+}
+
 /* The pcapng walk's step for the record libpcap just gave: its interface,
  * direction and comment into f, its offset returned. */
 static uint64_t ng_walk_record(vk_capture_reader *r, vk_cap_frame *f, uint32_t caplen)
 {
-    if (!r->walk_on)
+    if (!walk_step(r))
         return VK_CAP_POS_NONE;
-    int e = ng_next_packet(&r->w);
-    if (e <= 0) {
-        r->walk_on = false;
-        if (e < 0) {
-            r->walk_err = e;
-            r->walk_err_at = r->w.packets + 1;
-        }
-        return VK_CAP_POS_NONE;
-    }
     f->iface = r->w.iface;
     f->flags = r->w.flags;
     f->dropped = r->w.dropped;
@@ -628,16 +635,8 @@ static int finish_read(vk_capture_reader *r, vk_diag *d)
                            c->nskipped ? " (only records too short or not convertible)" : "");
     if (!c->pcapng)
         return 0;
-    while (r->walk_on) {
-        int e = ng_next_packet(&r->w);
-        if (e <= 0) {
-            r->walk_on = false;
-            if (e < 0) {
-                r->walk_err = e;
-                r->walk_err_at = r->w.packets + 1;
-            }
-        }
-    }
+    while (walk_step(r))
+        ;
     if (r->walk_err == VK_EIO)
         return vk_diag_set(d, VK_EIO, "%s: cannot open", c->path);
     if (r->walk_err < 0)
