@@ -58,26 +58,6 @@ void vk_stream_rx_commit(vk_stream_rx *rx, size_t n)
     rx->end += n < room ? n : room;
 }
 
-int vk_stream_rx_next(vk_stream_rx *rx, const uint8_t **frame, size_t *len)
-{
-    size_t have = rx->end - rx->start;
-    *frame = NULL;
-    *len = 0;
-    if (have < VK_STREAM_HDR_LEN)
-        return VK_EAGAIN;
-    uint32_t n = vk_get_be32(rx->buf + rx->start);
-    if (n > VK_STREAM_LEN_MAX) {
-        *len = n;
-        return VK_ERANGE;
-    }
-    if (have - VK_STREAM_HDR_LEN < n)
-        return VK_EAGAIN;
-    *frame = rx->buf + rx->start + VK_STREAM_HDR_LEN;
-    *len = n;
-    rx->start += VK_STREAM_HDR_LEN + n;
-    return n == 0 ? VK_EDROP : VK_OK;
-}
-
 size_t vk_stream_rx_partial(const vk_stream_rx *rx, size_t *claimed)
 {
     size_t have = rx->end - rx->start;
@@ -106,12 +86,6 @@ void vk_stream_tx_free(vk_stream_tx *tx)
 void vk_stream_tx_reset(vk_stream_tx *tx)
 {
     tx->start = tx->end = tx->rec = 0;
-}
-
-int vk_stream_tx_fits(const vk_stream_tx *tx, size_t len)
-{
-    /* free space counts the written head too: put() compacts */
-    return tx->cap - (tx->end - tx->rec) >= VK_STREAM_HDR_LEN + len;
 }
 
 int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len)
@@ -169,9 +143,4 @@ void vk_stream_tx_foreach_unsent(const vk_stream_tx *tx,
         fn(arg, tx->buf + at + VK_STREAM_HDR_LEN, len);
         at += VK_STREAM_HDR_LEN + len;
     }
-}
-
-size_t vk_stream_tx_pending(const vk_stream_tx *tx)
-{
-    return tx->end - tx->start;
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "wire/buf.h"
 
 #define VK_STREAM_HDR_LEN 4
 /* Largest length accepted from a peer (QEMU's NET_BUFSIZE). */
@@ -52,7 +53,25 @@ void vk_stream_rx_commit(vk_stream_rx *rx, size_t n);
  *   VK_EDROP   a zero-length record, consumed (*len = 0)
  *   VK_ERANGE  the length field (*len) is over VK_STREAM_LEN_MAX; nothing is
  *              consumed: the stream cannot be resynchronised, drop it. */
-int vk_stream_rx_next(vk_stream_rx *rx, const uint8_t **frame, size_t *len);
+static inline int vk_stream_rx_next(vk_stream_rx *rx, const uint8_t **frame, size_t *len)
+{
+    size_t have = rx->end - rx->start;
+    *frame = NULL;
+    *len = 0;
+    if (have < VK_STREAM_HDR_LEN)
+        return VK_EAGAIN;
+    uint32_t n = vk_get_be32(rx->buf + rx->start);
+    if (n > VK_STREAM_LEN_MAX) {
+        *len = n;
+        return VK_ERANGE;
+    }
+    if (have - VK_STREAM_HDR_LEN < n)
+        return VK_EAGAIN;
+    *frame = rx->buf + rx->start + VK_STREAM_HDR_LEN;
+    *len = n;
+    rx->start += VK_STREAM_HDR_LEN + n;
+    return n == 0 ? VK_EDROP : VK_OK;
+}
 /* Bytes of an incomplete record held, and (if its header is complete) the
  * length it announced in *claimed (else 0).  For "truncated at EOF". */
 size_t vk_stream_rx_partial(const vk_stream_rx *rx, size_t *claimed);
@@ -70,13 +89,20 @@ void vk_stream_tx_reset(vk_stream_tx *tx);
 /* Appends one record.  VK_ERANGE for len 0 or len > VK_STREAM_LEN_MAX,
  * VK_EFULL when it does not fit now (write some out first). */
 int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len);
-/* True when a record of len bytes fits now. */
-int vk_stream_tx_fits(const vk_stream_tx *tx, size_t len);
+/* True when a record of len bytes fits now (the written head counts as
+ * free space: put() compacts). */
+static inline int vk_stream_tx_fits(const vk_stream_tx *tx, size_t len)
+{
+    return tx->cap - (tx->end - tx->rec) >= VK_STREAM_HDR_LEN + len;
+}
 /* The bytes waiting to be written (*len may be 0). */
 const uint8_t *vk_stream_tx_data(const vk_stream_tx *tx, size_t *len);
 /* n of them were written (n <= *len of vk_stream_tx_data). */
 void vk_stream_tx_consume(vk_stream_tx *tx, size_t n);
-size_t vk_stream_tx_pending(const vk_stream_tx *tx);
+static inline size_t vk_stream_tx_pending(const vk_stream_tx *tx)
+{
+    return tx->end - tx->start;
+}
 /* Calls fn for every frame not wholly written yet (a connection that ends
  * loses them: the caller traces each), in order. */
 void vk_stream_tx_foreach_unsent(const vk_stream_tx *tx,

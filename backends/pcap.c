@@ -12,7 +12,9 @@
  * batches with every record header checked (no system call per frame); pcapng
  * and pipes go through libpcap.  `out` is written by wire/pcapfile too, the
  * same bytes libpcap's pcap_dump wrote, one write(2) per 1 MiB; a failed
- * write stops the run with an error naming the file.
+ * write stops the run with an error naming the file.  A frame played from
+ * `in` borrows the reader's bytes (vk_frame_lend) and is copied only if a
+ * queue or filter keeps it past its send.
  */
 #include "backends/backends.h"
 #include "wire/pcapfile.h"
@@ -104,7 +106,7 @@ static bool is_classic_pcap(pcap_t *p)
     return pcap_major_version(p) == 2;
 }
 
-/* Takes a record's time and bytes as b->next.  1, or VK_ENOMEM after
+/* Takes a record's time and bytes (lent) as b->next.  1, or VK_ENOMEM after
  * vk_net_fail(). */
 static int take_record(pcap_backend *b, uint64_t t, const uint8_t *data, uint32_t caplen)
 {
@@ -115,7 +117,9 @@ static int take_record(pcap_backend *b, uint64_t t, const uint8_t *data, uint32_
         b->second_gap = t > b->first_ts ? t - b->first_ts : 0;
         b->have_gap = true;
     }
-    b->next = vk_frame_new(data, caplen);
+    /* the frame borrows the reader's bytes, which stay put until the next
+     * read: on_timer() settles it (a copy for whoever kept it) before that */
+    b->next = vk_frame_lend((uint8_t *)data, caplen);
     if (b->next == NULL) {
         vk_net_fail(b->port->net, VK_ENOMEM, "-netdev pcap,id=%s: out of memory", b->port->id);
         return VK_ENOMEM;
@@ -224,7 +228,7 @@ static void on_timer(void *arg, uint64_t now)
         vk_port_drop_outbound(b->port, f, "runt frame in input capture");
     else
         vk_port_send(b->port, f);
-    vk_frame_unref(f);
+    vk_frame_settle(f);
     schedule_next(b);
 }
 

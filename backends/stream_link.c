@@ -34,6 +34,7 @@ typedef struct slink {
     uint64_t reconnect_ns;
     bool connect_failing; /* a failure was already reported: stay quiet until success */
     vk_timer *flush_timer, *reconnect_timer;
+    bool flush_armed; /* flush_timer is pending (saves a call per frame) */
     vk_stream_rx rx;
     vk_stream_tx tx;
 } slink;
@@ -81,6 +82,7 @@ static void slink_disconnect(slink *s, const char *why)
     vk_stream_rx_reset(&s->rx);
     vk_stream_tx_reset(&s->tx);
     vk_timer_cancel(s->flush_timer);
+    s->flush_armed = false;
     bool was_up = s->state == SL_CONNECTED;
     s->state = SL_IDLE;
     vk_port_set_link(s->port, false, why);
@@ -143,6 +145,7 @@ static void slink_on_flush_timer(void *arg, uint64_t now)
 {
     slink *s = arg;
     (void)now;
+    s->flush_armed = false;
     if (s->state == SL_CONNECTED && !s->want_out)
         slink_write_out(s);
 }
@@ -174,8 +177,10 @@ static int slink_receive(vk_port *self, vk_frame *f)
         return VK_OK; /* POLLOUT will write it */
     if (vk_stream_tx_pending(&s->tx) >= SLINK_WRITE_NOW || !vk_stream_tx_fits(&s->tx, VK_FRAME_MAX))
         slink_write_out(s);
-    else if (!vk_timer_pending(s->flush_timer))
+    else if (!s->flush_armed) {
+        s->flush_armed = true;
         vk_timer_arm(s->flush_timer, vk_loop_now(s->loop));
+    }
     return VK_OK;
 }
 
@@ -209,8 +214,15 @@ static bool slink_parse(slink *s)
             vk_port_drop_outbound_bytes(s->port, NULL, 0, "stream: zero-length frame");
             continue;
         }
-        if (vk_port_send_bytes(s->port, frame, len) != VK_OK)
+        /* the frame borrows the receive buffer; settle() copies it only for
+         * whoever kept it (a queue, a filter), before the buffer is reused */
+        vk_frame *f = vk_frame_lend((uint8_t *)frame, len);
+        if (f == NULL) {
             vk_port_drop_outbound_bytes(s->port, frame, len, "stream: out of memory");
+            continue;
+        }
+        vk_port_send(s->port, f);
+        vk_frame_settle(f);
     }
 }
 

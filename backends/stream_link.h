@@ -19,7 +19,9 @@
  * can_receive() turns false once the buffer cannot hold a largest frame, so
  * frames wait in the port's input queue (whose overflow core traces).
  * Frames still in the buffer when the connection ends are traced as drops.
- * Needs the live clock.
+ * Frames read from the socket borrow the receive buffer (vk_frame_lend):
+ * one read of many frames costs no copy per frame unless a queue or filter
+ * keeps one.  Needs the live clock.
  */
 #ifndef VK_BACKENDS_STREAM_LINK_H
 #define VK_BACKENDS_STREAM_LINK_H

@@ -26,7 +26,7 @@ static struct {
     vk_frame_pool_stats stats;
 } pool;
 
-static vk_frame *frame_alloc(size_t len)
+static inline vk_frame *frame_alloc(size_t len)
 {
     if (FRAME_POOL_ON && len <= VK_FRAME_POOL_BYTES) {
         vk_frame *f = pool.idle;
@@ -51,7 +51,7 @@ static vk_frame *frame_alloc(size_t len)
     return f;
 }
 
-static void frame_release(vk_frame *f)
+static inline void frame_release(vk_frame *f)
 {
     if (FRAME_POOL_ON && f->cap == VK_FRAME_POOL_BYTES) {
         if (pool.stats.idle < VK_FRAME_POOL_MAX) {
@@ -95,20 +95,38 @@ vk_frame *vk_frame_clone(const vk_frame *f)
     return c;
 }
 
-vk_frame *vk_frame_ref(vk_frame *f)
+vk_frame *vk_frame_lend(uint8_t *data, size_t len)
 {
-    f->refcnt++;
+    if (len > VK_FRAME_POOL_BYTES)
+        return vk_frame_new(data, len);
+    vk_frame *f = frame_alloc(len);
+    if (f == NULL)
+        return NULL;
+    f->data = data;
+    f->len = len;
+    f->id = 0;
+    f->refcnt = 1;
+    f->note = NULL;
+    f->gso_mss = 0;
     return f;
 }
 
-void vk_frame_unref(vk_frame *f)
+void vk_frame_settle(vk_frame *f)
 {
-    if (f == NULL)
-        return;
-    if (--f->refcnt == 0) {
-        free(f->note);
-        frame_release(f);
+    uint8_t *own = (uint8_t *)(f + 1);
+    if (f->refcnt > 1 && f->data != own) {
+        /* a lent frame is pooled-sized (lend() copies longer ones) */
+        memcpy(own, f->data, f->len);
+        f->data = own;
     }
+    vk_frame_unref(f);
+}
+
+void vk_frame_release_(vk_frame *f)
+{
+    if (f->note != NULL) /* rare: spare the call to free() on every frame */
+        free(f->note);
+    frame_release(f);
 }
 
 int vk_frame_set_note(vk_frame *f, const char *text)

@@ -11,6 +11,12 @@
  *     frees it.
  *   - The bytes of a frame with more than one reference are shared: do not
  *     modify them; make a copy with vk_frame_clone() first.
+ *   - A frame made with vk_frame_lend() points at bytes its creator lends
+ *     (a receive buffer) instead of a copy.  The creator holds its one
+ *     reference and ends the loan with vk_frame_settle() before those bytes
+ *     change: a frame somebody else still holds then gets its own copy, so
+ *     to everyone else it is an ordinary frame.  This is why a holder keeps
+ *     the frame (f), never a pointer to its bytes (f->data), across calls.
  * Every frame carries `id`, a number unique within a run that the tracer
  * writes as the pcapng packet id, so one frame can be followed across a hub.
  *
@@ -60,8 +66,28 @@ typedef struct vk_frame {
  * Returns NULL on allocation failure or len > VK_FRAME_MAX. */
 vk_frame *vk_frame_new(const void *data, size_t len);
 vk_frame *vk_frame_clone(const vk_frame *f);
-vk_frame *vk_frame_ref(vk_frame *f);
-void vk_frame_unref(vk_frame *f);
+/* A frame over len lent bytes at data (no copy; the bytes must stay as they
+ * are until vk_frame_settle()).  Frames longer than VK_FRAME_POOL_BYTES get
+ * a copy instead, as from vk_frame_new().  NULL on allocation failure or
+ * len > VK_FRAME_MAX. */
+vk_frame *vk_frame_lend(uint8_t *data, size_t len);
+/* Ends the loan of a frame from vk_frame_lend() and drops the creator's
+ * reference: if another reference remains, the frame first takes a copy of
+ * the lent bytes into its own storage. */
+void vk_frame_settle(vk_frame *f);
+void vk_frame_release_(vk_frame *f); /* the last unref: use vk_frame_unref() */
+
+static inline vk_frame *vk_frame_ref(vk_frame *f)
+{
+    f->refcnt++;
+    return f;
+}
+
+static inline void vk_frame_unref(vk_frame *f)
+{
+    if (f != NULL && --f->refcnt == 0)
+        vk_frame_release_(f);
+}
 /* Replaces f's note with a copy of text (NULL clears it).  VK_ENOMEM. */
 int vk_frame_set_note(vk_frame *f, const char *text);
 

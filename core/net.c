@@ -135,6 +135,7 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
     p->net = net;
     p->index = (unsigned)net->nports;
     p->inq.limit = VK_PORT_QUEUE_DEFAULT;
+    p->traced = net->ntaps > 0;
     p->priv = priv_size ? (char *)p + priv_off : NULL;
     net->ports[net->nports++] = p;
     *out = p;
@@ -259,6 +260,8 @@ int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg)
     if (net->ntaps >= VK_NET_MAX_TAPS)
         return VK_EFULL;
     net->taps[net->ntaps++] = (tap_entry){ops, arg};
+    for (size_t i = 0; i < net->nports; i++)
+        net->ports[i]->traced = true;
     return VK_OK;
 }
 

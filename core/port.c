@@ -54,36 +54,29 @@ void vk_frame_queue_clear(vk_frame_queue *q)
     q->cap = 0;
 }
 
-static bool port_can_receive(vk_port *p)
+static inline __attribute__((always_inline)) bool port_can_receive(vk_port *p)
 {
     return p->ops->can_receive == NULL || p->ops->can_receive(p);
 }
 
 /* A frame the port drops inside receive() is one trace record, the drop
  * (net.c holds the inbound record back until it knows). */
-static void port_take(vk_port *p, vk_frame *f)
+static inline __attribute__((always_inline)) void port_take(vk_port *p, vk_frame *f)
 {
-    vk_net_tap_receiving(p->net, p, f);
+    if (p->traced)
+        vk_net_tap_receiving(p->net, p, f);
     p->stats.rx_frames++;
     p->stats.rx_bytes += f->len;
     p->ops->receive(p, f);
-    vk_net_tap_flush_pending(p->net);
+    if (p->traced)
+        vk_net_tap_flush_pending(p->net);
     if (f->note != NULL)
         vk_frame_set_note(f, NULL); /* shown once, on its record */
 }
 
-void vk_port_deliver(vk_port *to, vk_frame *f)
-{
-    if (f->id == 0)
-        f->id = vk_net_next_frame_id(to->net);
-    if (to->filters != NULL) {
-        vk_filter_run_rx(to, f);
-        return;
-    }
-    vk_port_enter(to, f);
-}
-
-void vk_port_enter(vk_port *to, vk_frame *f)
+/* The steps of delivery are inline functions that the exported entry points
+ * below share, so a frame crosses a port pair in one call, not five. */
+static inline __attribute__((always_inline)) void port_enter(vk_port *to, vk_frame *f)
 {
     if (to->link_down) { /* QEMU: a client with its link down takes nothing */
         to->stats.drops_other++;
@@ -103,6 +96,50 @@ void vk_port_enter(vk_port *to, vk_frame *f)
     to->stats.queued++;
     if (to->inq.len > to->stats.queue_high_water)
         to->stats.queue_high_water = to->inq.len;
+}
+
+static inline __attribute__((always_inline)) void port_deliver(vk_port *to, vk_frame *f)
+{
+    if (f->id == 0)
+        f->id = vk_net_next_frame_id(to->net);
+    if (to->filters != NULL) {
+        vk_filter_run_rx(to, f);
+        return;
+    }
+    port_enter(to, f);
+}
+
+static inline __attribute__((always_inline)) void port_transmit(vk_port *from, vk_frame *f)
+{
+    from->stats.tx_frames++;
+    from->stats.tx_bytes += f->len;
+    if (from->peer == NULL) {
+        /* QEMU discards what a peerless client sends; we also say so, in
+         * the frame's one record on this port */
+        from->stats.drops_no_peer++;
+        vk_net_tap_drop(from->net, from, VK_DIR_OUT, f, "port has no peer");
+        return;
+    }
+    if (from->traced)
+        vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
+    if (f->note != NULL)
+        vk_frame_set_note(f, NULL);
+    port_deliver(from->peer, f);
+}
+
+void vk_port_enter(vk_port *to, vk_frame *f)
+{
+    port_enter(to, f);
+}
+
+void vk_port_deliver(vk_port *to, vk_frame *f)
+{
+    port_deliver(to, f);
+}
+
+void vk_port_transmit(vk_port *from, vk_frame *f)
+{
+    port_transmit(from, f);
 }
 
 bool vk_port_passes_gso(const vk_port *from)
@@ -157,24 +194,7 @@ void vk_port_send(vk_port *from, vk_frame *f)
         vk_filter_run_tx(from, f);
         return;
     }
-    vk_port_transmit(from, f);
-}
-
-void vk_port_transmit(vk_port *from, vk_frame *f)
-{
-    from->stats.tx_frames++;
-    from->stats.tx_bytes += f->len;
-    if (from->peer == NULL) {
-        /* QEMU discards what a peerless client sends; we also say so, in
-         * the frame's one record on this port */
-        from->stats.drops_no_peer++;
-        vk_net_tap_drop(from->net, from, VK_DIR_OUT, f, "port has no peer");
-        return;
-    }
-    vk_net_tap_frame(from->net, from, VK_DIR_OUT, f);
-    if (f->note != NULL)
-        vk_frame_set_note(f, NULL);
-    vk_port_deliver(from->peer, f);
+    port_transmit(from, f);
 }
 
 int vk_port_send_bytes(vk_port *from, const void *data, size_t len)

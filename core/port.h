@@ -12,6 +12,9 @@
  * peer's receive().  A port that could not receive calls vk_port_flush() when
  * it can again; queued frames then enter in their original order.
  *
+ * Taps (the tracer, the replay driver) see every step; a net without taps skips
+ * them per frame (vk_port.traced), which changes nothing else.
+ *
  * TCP super-segments (frame.h, gso_mss != 0): vk_port_send() passes one on
  * whole only when vk_port_passes_gso(from): nothing observes the net (no
  * tap: no tracer, no replay), neither side has a filter, and the peer's
@@ -97,6 +100,9 @@ struct vk_port {
     vk_frame_queue inq; /* frames waiting to enter this port */
     bool flushing;
     bool link_down;     /* set by vk_port_set_link(); false for ports that never call it */
+    /* The net has taps (vk_net_add_tap): set on every port when the first
+     * tap comes, so a net nobody observes spends nothing per frame on them. */
+    bool traced;
     vk_port_stats stats;
     struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */

@@ -31,7 +31,8 @@ static inline void vk_fuzz_check(bool ok, const char *what)
 bool vk_fuzz_verbose(void);
 
 /* Writes size bytes to this process's scratch file (created on first use in
- * $TMPDIR or /tmp, removed at exit) and returns its path. */
+ * $TMPDIR, else /dev/shm, else /tmp; rewritten in place; removed at exit)
+ * and returns its path. */
 const char *vk_fuzz_scratch_file(const uint8_t *data, size_t size);
 
 /* A scratch directory of this process (removed at exit), for targets that

@@ -934,17 +934,25 @@ static void write_rctl(vk_e1000 *s, uint32_t off, uint32_t value)
     rx_maybe_flush(s);
 }
 
-/* RDBAL/RDBAH: reprogramming the ring clears its DMA fault. */
-static void write_rx_base(vk_e1000 *s, uint32_t off, uint32_t value)
+/* The ring a base or length register belongs to: reprogramming the ring
+ * clears its DMA fault. */
+static bool *ring_fault(vk_e1000 *s, uint32_t off)
 {
-    *reg(s, off) = value;
-    s->fault.rx = false;
+    return off >= VK_E1000_TDBAL ? &s->fault.tx : &s->fault.rx;
 }
 
-static void write_rdlen(vk_e1000 *s, uint32_t off, uint32_t value)
+/* RDBAL/RDBAH, TDBAL/TDBAH. */
+static void write_ring_base(vk_e1000 *s, uint32_t off, uint32_t value)
 {
-    *reg(s, off) = value & 0xfff80; /* multiple of 128 bytes */
-    s->fault.rx = false;
+    *reg(s, off) = value;
+    *ring_fault(s, off) = false;
+}
+
+/* RDLEN, TDLEN: a multiple of 128 bytes. */
+static void write_ring_len(vk_e1000 *s, uint32_t off, uint32_t value)
+{
+    *reg(s, off) = value & 0xfff80;
+    *ring_fault(s, off) = false;
 }
 
 static void write_rdt(vk_e1000 *s, uint32_t off, uint32_t value)
@@ -958,18 +966,6 @@ static void write_tctl(vk_e1000 *s, uint32_t off, uint32_t value)
 {
     *reg(s, off) = value;
     tx_start(s);
-}
-
-static void write_tx_base(vk_e1000 *s, uint32_t off, uint32_t value)
-{
-    *reg(s, off) = value;
-    s->fault.tx = false;
-}
-
-static void write_tdlen(vk_e1000 *s, uint32_t off, uint32_t value)
-{
-    *reg(s, off) = value & 0xfff80;
-    s->fault.tx = false;
 }
 
 static void write_tdt(vk_e1000 *s, uint32_t off, uint32_t value)
@@ -1003,14 +999,14 @@ static const e1k_reg e1k_regs[] = {
     {{VK_E1000_RCTL, 4}, read_plain, write_rctl},
     {{VK_E1000_TCTL, 4}, read_plain, write_tctl},
     {{VK_E1000_TIPG, 4}, read_plain, write_plain},
-    {{VK_E1000_RDBAL, 8}, read_plain, write_rx_base}, /* RDBAL, RDBAH */
-    {{VK_E1000_RDLEN, 4}, read_plain, write_rdlen},
+    {{VK_E1000_RDBAL, 8}, read_plain, write_ring_base}, /* RDBAL, RDBAH */
+    {{VK_E1000_RDLEN, 4}, read_plain, write_ring_len},
     {{VK_E1000_RDH, 4}, read_plain, write_16bit},
     {{VK_E1000_RDT, 4}, read_plain, write_rdt},
     {{VK_E1000_RDTR, 4}, read_plain, write_plain},
     {{VK_E1000_RADV, 4}, read_plain, write_plain},
-    {{VK_E1000_TDBAL, 8}, read_plain, write_tx_base}, /* TDBAL, TDBAH */
-    {{VK_E1000_TDLEN, 4}, read_plain, write_tdlen},
+    {{VK_E1000_TDBAL, 8}, read_plain, write_ring_base}, /* TDBAL, TDBAH */
+    {{VK_E1000_TDLEN, 4}, read_plain, write_ring_len},
     {{VK_E1000_TDH, 4}, read_plain, write_16bit},
     {{VK_E1000_TDT, 4}, read_plain, write_tdt},
     {{VK_E1000_TIDV, 4}, read_plain, write_plain},

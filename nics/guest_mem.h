@@ -19,6 +19,7 @@ typedef struct vk_gmem {
     uint64_t size;
     uint64_t next_free; /* bump allocator */
     uint64_t faults;    /* accesses refused for being out of range */
+    uint64_t written;   /* bit i: a write touched the i-th 64th of the memory */
 } vk_gmem;
 
 int vk_gmem_init(vk_gmem *m, uint64_t size);

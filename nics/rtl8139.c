@@ -374,16 +374,32 @@ static void cp_tx_finish(vk_rtl8139 *s, uint32_t opts1, uint32_t opts2)
     s->tx_overflow = false;
 }
 
+bool vk_rtl_cp_desc_read(vk_rtl8139 *s, bool tx, uint64_t at, rtl_cp_desc *d)
+{
+    uint8_t b[VK_RTL_DESC_SIZE];
+    if (!vk_rtl_dma_read(s, tx, at, b, sizeof b))
+        return false;
+    d->opts1 = vk_get_le32(b);
+    d->opts2 = vk_get_le32(b + 4);
+    d->addr = (uint64_t)vk_get_le32(b + 12) << 32 | vk_get_le32(b + 8);
+    return true;
+}
+
+unsigned vk_rtl_cp_next(unsigned idx, uint32_t opts1)
+{
+    return (opts1 & VK_RTL_DESC_EOR) || idx + 1 >= RTL_CP_RING_MAX ? 0 : idx + 1;
+}
+
 /* Processes the current TX descriptor; false when it is not the card's (or
  * on a DMA fault). */
 static bool cp_tx_one(vk_rtl8139 *s)
 {
     uint64_t d = cp_tx_ring(s) + (uint64_t)s->cp_tx_desc * VK_RTL_DESC_SIZE;
-    uint8_t desc[VK_RTL_DESC_SIZE];
-    if (!vk_rtl_dma_read(s, true, d, desc, sizeof desc))
+    rtl_cp_desc desc;
+    if (!vk_rtl_cp_desc_read(s, true, d, &desc))
         return false;
-    uint32_t opts1 = vk_get_le32(desc), opts2 = vk_get_le32(desc + 4);
-    uint64_t addr = (uint64_t)vk_get_le32(desc + 12) << 32 | vk_get_le32(desc + 8);
+    uint32_t opts1 = desc.opts1, opts2 = desc.opts2;
+    uint64_t addr = desc.addr;
     if (!(opts1 & VK_RTL_DESC_OWN))
         return false;
     if (opts1 & VK_RTL_DESC_FS) {
@@ -398,10 +414,7 @@ static bool cp_tx_one(vk_rtl8139 *s)
             return false;
         s->tx_size += n;
     }
-    if ((opts1 & VK_RTL_DESC_EOR) || s->cp_tx_desc + 1 >= RTL_CP_RING_MAX)
-        s->cp_tx_desc = 0;
-    else
-        s->cp_tx_desc++;
+    s->cp_tx_desc = vk_rtl_cp_next(s->cp_tx_desc, opts1);
     /* ownership back; the error summary bits (UNF, TES, OWC, LNKF, EXC)
      * cleared */
     uint8_t wb[4];
@@ -458,6 +471,18 @@ static void tx_start(vk_rtl8139 *s, bool cplus)
  * each handler gets the offset, so one serves a run of alike registers.  A
  * word or long access no row (or no handler) answers goes byte by byte, as
  * in QEMU; a byte nobody answers reads 0 and ignores writes. */
+
+typedef struct rtl_reg {
+    vk_nic_reg_span span;
+    uint32_t (*read)(vk_rtl8139 *s, uint8_t a);
+    void (*write)(vk_rtl8139 *s, uint8_t a, uint32_t v);
+    /* for read_field16/write_field16: the register's field in vk_rtl8139
+     * and the bits a write keeps */
+    size_t field;
+    uint16_t ro_mask;
+} rtl_reg;
+
+static const rtl_reg *reg_row(unsigned size, uint8_t a);
 
 static uint32_t read_zero(vk_rtl8139 *s, uint8_t a)
 {
@@ -635,6 +660,24 @@ static void write_ettthr(vk_rtl8139 *s, uint8_t a, uint32_t v)
     s->ettthr = (uint8_t)v;
 }
 
+/* A word register that holds a field of the card (the row names it): reads
+ * return it, writes keep the row's read-only bits. */
+static uint16_t *field16(vk_rtl8139 *s, uint8_t a)
+{
+    return (uint16_t *)(void *)((unsigned char *)s + reg_row(2, a)->field);
+}
+
+static uint32_t read_field16(vk_rtl8139 *s, uint8_t a)
+{
+    return *field16(s, a);
+}
+
+static void write_field16(vk_rtl8139 *s, uint8_t a, uint32_t v)
+{
+    uint16_t *f = field16(s, a);
+    *f = (uint16_t)set_masked(v & 0xffff, reg_row(2, a)->ro_mask, *f);
+}
+
 /* -- word registers -- */
 
 static uint32_t read_tsad_half(vk_rtl8139 *s, uint8_t a)
@@ -662,24 +705,12 @@ static uint32_t read_cbr(vk_rtl8139 *s, uint8_t a)
     return s->rx_write & 0xffff;
 }
 
-static uint32_t read_imr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->imr;
-}
-
 static void write_imr(vk_rtl8139 *s, uint8_t a, uint32_t v)
 {
     (void)a;
     s->imr = (uint16_t)set_masked(v & 0xffff, 0x1e00, s->imr);
     irq_update(s);
     vk_rtl_rx_maybe_flush(s);
-}
-
-static uint32_t read_isr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->isr;
 }
 
 /* ISR: write 1 to clear. */
@@ -689,18 +720,6 @@ static void write_isr(vk_rtl8139 *s, uint8_t a, uint32_t v)
     s->isr = (uint16_t)set_masked(s->isr & ~(v & 0xffff), 0x1e00, s->isr);
     irq_update(s);
     vk_rtl_rx_maybe_flush(s);
-}
-
-static uint32_t read_multint(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->multint;
-}
-
-static void write_multint(vk_rtl8139 *s, uint8_t a, uint32_t v)
-{
-    (void)a;
-    s->multint = (uint16_t)set_masked(v & 0xffff, 0xf000, s->multint);
 }
 
 /* TSAD (TxSummary): the status bits of the four TX slots. */
@@ -719,73 +738,6 @@ static uint32_t read_tsad_summary(vk_rtl8139 *s, uint8_t a)
             v |= (uint16_t)(1u << i);
     }
     return v;
-}
-
-static uint32_t read_bmcr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->bmcr;
-}
-
-/* Speed, autonegotiation and duplex are read-only. */
-static void write_bmcr(vk_rtl8139 *s, uint8_t a, uint32_t v)
-{
-    (void)a;
-    s->bmcr = (uint16_t)set_masked(v & 0xffff, 0x4cff | 0x3000 | 0x0100, s->bmcr);
-}
-
-static uint32_t read_bmsr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->bmsr;
-}
-
-static void write_bmsr(vk_rtl8139 *s, uint8_t a, uint32_t v)
-{
-    (void)a;
-    s->bmsr = (uint16_t)set_masked(v & 0xffff, 0xff3f, s->bmsr);
-}
-
-static uint32_t read_anar(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->anar;
-}
-
-static void write_anar(vk_rtl8139 *s, uint8_t a, uint32_t v)
-{
-    (void)a;
-    s->anar = (uint16_t)v;
-}
-
-static uint32_t read_anlpar(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->anlpar;
-}
-
-static uint32_t read_aner(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->aner;
-}
-
-static void write_aner(vk_rtl8139 *s, uint8_t a, uint32_t v)
-{
-    (void)a;
-    s->aner = (uint16_t)v;
-}
-
-static uint32_t read_cscr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->cscr;
-}
-
-static uint32_t read_cpcr(vk_rtl8139 *s, uint8_t a)
-{
-    (void)a;
-    return s->cpcr;
 }
 
 /* The first CPCR write switches the card to C+ (TSD becomes DTCCR). */
@@ -903,59 +855,56 @@ static void write_rdsar(vk_rtl8139 *s, uint8_t a, uint32_t v)
     vk_rtl_rx_maybe_flush(s);
 }
 
-typedef struct rtl_reg {
-    vk_nic_reg_span span;
-    uint32_t (*read)(vk_rtl8139 *s, uint8_t a);
-    void (*write)(vk_rtl8139 *s, uint8_t a, uint32_t v);
-} rtl_reg;
-
 static const rtl_reg rtl_byte_regs[] = {
-    {{VK_RTL_IDR0, 6}, read_idr, write_idr},
-    {{VK_RTL_MAR0, 8}, read_mar, write_mar},
-    {{VK_RTL_TSD0, 16}, read_tsd_byte, NULL},
-    {{VK_RTL_CR, 1}, read_cr, write_cr},
-    {{VK_RTL_TCR, 1}, NULL, write_tcr_low},
-    {{VK_RTL_TCR + 3, 1}, read_tcr_high, NULL},
-    {{VK_RTL_9346CR, 1}, read_9346, write_9346},
-    {{VK_RTL_CONFIG0, 2}, read_config_reg, write_config_reg}, /* CONFIG0, CONFIG1 */
-    {{VK_RTL_MSR, 1}, read_msr, NULL},
-    {{VK_RTL_CONFIG3, 2}, read_config_reg, write_config_reg}, /* CONFIG3, CONFIG4 */
-    {{0x5b, 1}, read_hltclk, NULL},                   /* HltClk */
-    {{VK_RTL_RERID, 1}, read_rerid, NULL},
-    {{VK_RTL_CONFIG5, 1}, read_config_reg, write_config_reg},
-    {{VK_RTL_TPPOLL, 1}, NULL, write_tppoll},
-    {{VK_RTL_ETTHR, 1}, read_ettthr, write_ettthr},
+    {{VK_RTL_IDR0, 6}, read_idr, write_idr, 0, 0},
+    {{VK_RTL_MAR0, 8}, read_mar, write_mar, 0, 0},
+    {{VK_RTL_TSD0, 16}, read_tsd_byte, NULL, 0, 0},
+    {{VK_RTL_CR, 1}, read_cr, write_cr, 0, 0},
+    {{VK_RTL_TCR, 1}, NULL, write_tcr_low, 0, 0},
+    {{VK_RTL_TCR + 3, 1}, read_tcr_high, NULL, 0, 0},
+    {{VK_RTL_9346CR, 1}, read_9346, write_9346, 0, 0},
+    {{VK_RTL_CONFIG0, 2}, read_config_reg, write_config_reg, 0, 0}, /* CONFIG0, CONFIG1 */
+    {{VK_RTL_MSR, 1}, read_msr, NULL, 0, 0},
+    {{VK_RTL_CONFIG3, 2}, read_config_reg, write_config_reg, 0, 0}, /* CONFIG3, CONFIG4 */
+    {{0x5b, 1}, read_hltclk, NULL, 0, 0},                   /* HltClk */
+    {{VK_RTL_RERID, 1}, read_rerid, NULL, 0, 0},
+    {{VK_RTL_CONFIG5, 1}, read_config_reg, write_config_reg, 0, 0},
+    {{VK_RTL_TPPOLL, 1}, NULL, write_tppoll, 0, 0},
+    {{VK_RTL_ETTHR, 1}, read_ettthr, write_ettthr, 0, 0},
 };
 
+#define RTL_FIELD(name) offsetof(vk_rtl8139, name)
+
 static const rtl_reg rtl_word_regs[] = {
-    {{VK_RTL_TSAD0, 16}, read_tsad_half, NULL},
-    {{VK_RTL_CAPR, 1}, read_capr, write_capr},
-    {{VK_RTL_CBR, 1}, read_cbr, NULL},
-    {{VK_RTL_IMR, 1}, read_imr, write_imr},
-    {{VK_RTL_ISR, 1}, read_isr, write_isr},
-    {{VK_RTL_MULINT, 1}, read_multint, write_multint},
-    {{VK_RTL_TSAD, 1}, read_tsad_summary, NULL},
-    {{VK_RTL_BMCR, 1}, read_bmcr, write_bmcr},
-    {{VK_RTL_BMSR, 1}, read_bmsr, write_bmsr},
-    {{VK_RTL_ANAR, 1}, read_anar, write_anar},
-    {{VK_RTL_ANLPAR, 1}, read_anlpar, write_ignored},
-    {{VK_RTL_ANER, 1}, read_aner, write_aner},
-    {{VK_RTL_CSCR, 1}, read_cscr, NULL},
-    {{VK_RTL_CPCR, 1}, read_cpcr, write_cpcr},
-    {{0xe2, 1}, read_zero, write_ignored}, /* IntrMitigate: not modelled */
+    {{VK_RTL_TSAD0, 16}, read_tsad_half, NULL, 0, 0},
+    {{VK_RTL_CAPR, 1}, read_capr, write_capr, 0, 0},
+    {{VK_RTL_CBR, 1}, read_cbr, NULL, 0, 0},
+    {{VK_RTL_IMR, 1}, read_field16, write_imr, RTL_FIELD(imr), 0},
+    {{VK_RTL_ISR, 1}, read_field16, write_isr, RTL_FIELD(isr), 0},
+    {{VK_RTL_MULINT, 1}, read_field16, write_field16, RTL_FIELD(multint), 0xf000},
+    {{VK_RTL_TSAD, 1}, read_tsad_summary, NULL, 0, 0},
+    /* BMCR: speed, autonegotiation and duplex are read-only */
+    {{VK_RTL_BMCR, 1}, read_field16, write_field16, RTL_FIELD(bmcr), 0x4cff | 0x3000 | 0x0100},
+    {{VK_RTL_BMSR, 1}, read_field16, write_field16, RTL_FIELD(bmsr), 0xff3f},
+    {{VK_RTL_ANAR, 1}, read_field16, write_field16, RTL_FIELD(anar), 0},
+    {{VK_RTL_ANLPAR, 1}, read_field16, write_ignored, RTL_FIELD(anlpar), 0},
+    {{VK_RTL_ANER, 1}, read_field16, write_field16, RTL_FIELD(aner), 0},
+    {{VK_RTL_CSCR, 1}, read_field16, NULL, RTL_FIELD(cscr), 0},
+    {{VK_RTL_CPCR, 1}, read_field16, write_cpcr, RTL_FIELD(cpcr), 0},
+    {{0xe2, 1}, read_zero, write_ignored, 0, 0}, /* IntrMitigate: not modelled */
 };
 
 static const rtl_reg rtl_long_regs[] = {
-    {{VK_RTL_TSD0, 16}, read_tsd, write_tsd},
-    {{VK_RTL_TSAD0, 16}, read_tsad, write_tsad},
-    {{VK_RTL_RBSTART, 1}, read_rbstart, write_rbstart},
-    {{VK_RTL_TCR, 1}, read_tcr, write_tcr},
-    {{VK_RTL_RCR, 1}, read_rcr, write_rcr},
-    {{VK_RTL_TCTR, 1}, read_zero, write_ignored}, /* the PCI timer is not modelled */
-    {{VK_RTL_MPC, 1}, read_mpc, write_mpc},
-    {{0x54, 1}, read_zero, write_ignored}, /* TimerInt */
-    {{VK_RTL_RDSAR, 1}, read_rdsar, write_rdsar},
-    {{VK_RTL_RDSAR + 4, 1}, read_rdsar, write_rdsar},
+    {{VK_RTL_TSD0, 16}, read_tsd, write_tsd, 0, 0},
+    {{VK_RTL_TSAD0, 16}, read_tsad, write_tsad, 0, 0},
+    {{VK_RTL_RBSTART, 1}, read_rbstart, write_rbstart, 0, 0},
+    {{VK_RTL_TCR, 1}, read_tcr, write_tcr, 0, 0},
+    {{VK_RTL_RCR, 1}, read_rcr, write_rcr, 0, 0},
+    {{VK_RTL_TCTR, 1}, read_zero, write_ignored, 0, 0}, /* the PCI timer is not modelled */
+    {{VK_RTL_MPC, 1}, read_mpc, write_mpc, 0, 0},
+    {{0x54, 1}, read_zero, write_ignored, 0, 0}, /* TimerInt */
+    {{VK_RTL_RDSAR, 1}, read_rdsar, write_rdsar, 0, 0},
+    {{VK_RTL_RDSAR + 4, 1}, read_rdsar, write_rdsar, 0, 0},
 };
 
 #define RTL_NROWS(t) (sizeof(t) / sizeof((t)[0]))

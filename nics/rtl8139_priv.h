@@ -114,6 +114,16 @@ static inline vk_rtl8139 *rtl_of(vk_port *p)
 void vk_rtl_raise(vk_rtl8139 *s, uint16_t cause);
 bool vk_rtl_dma_read(vk_rtl8139 *s, bool tx, uint64_t addr, void *dst, size_t len);
 bool vk_rtl_dma_write(vk_rtl8139 *s, bool tx, uint64_t addr, const void *src, size_t len);
+/* A C+ descriptor (datasheet 10.2): opts1, opts2, and the buffer address;
+ * read from at (false on a DMA fault). */
+typedef struct rtl_cp_desc {
+    uint32_t opts1, opts2;
+    uint64_t addr;
+} rtl_cp_desc;
+bool vk_rtl_cp_desc_read(vk_rtl8139 *s, bool tx, uint64_t at, rtl_cp_desc *d);
+/* The descriptor after idx: the ring wraps after one with EOR set, or after
+ * RTL_CP_RING_MAX of them. */
+unsigned vk_rtl_cp_next(unsigned idx, uint32_t opts1);
 int vk_rtl_receive(vk_port *p, vk_frame *f);
 bool vk_rtl_can_receive(vk_port *p);
 /* A register write that may let the card receive again flushes the frames

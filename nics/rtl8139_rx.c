@@ -167,26 +167,18 @@ static uint32_t cp_class_bits(uint16_t cls)
     }
 }
 
-static void cp_rx_advance(vk_rtl8139 *s, uint32_t opts1)
-{
-    if ((opts1 & VK_RTL_DESC_EOR) || s->cp_rx_desc + 1 >= RTL_CP_RING_MAX)
-        s->cp_rx_desc = 0;
-    else
-        s->cp_rx_desc++;
-}
-
 /* The C+ path: the whole frame into the current descriptor's buffer (no
  * scatter, as QEMU), the tag stripped when CPCR.RxVLAN asks. */
 static int rx_cplus(vk_rtl8139 *s, const uint8_t *buf, size_t size, uint16_t cls,
                     const char **why)
 {
     uint64_t d = cp_rx_ring(s) + (uint64_t)s->cp_rx_desc * VK_RTL_DESC_SIZE;
-    uint8_t desc[VK_RTL_DESC_SIZE];
+    rtl_cp_desc desc;
     *why = "rtl8139 RX DMA outside guest memory";
-    if (!vk_rtl_dma_read(s, false, d, desc, sizeof desc))
+    if (!vk_rtl_cp_desc_read(s, false, d, &desc))
         return VK_ERANGE;
-    uint32_t opts1 = vk_get_le32(desc), opts2 = vk_get_le32(desc + 4);
-    uint64_t addr = (uint64_t)vk_get_le32(desc + 12) << 32 | vk_get_le32(desc + 8);
+    uint32_t opts1 = desc.opts1, opts2 = desc.opts2;
+    uint64_t addr = desc.addr;
     if (!(opts1 & VK_RTL_DESC_OWN)) {
         s->mpc++;
         vk_rtl_raise(s, VK_RTL_INT_RXOVW);
@@ -236,7 +228,7 @@ static int rx_cplus(vk_rtl8139 *s, const uint8_t *buf, size_t size, uint16_t cls
     /* opts2 first, then opts1 (which hands the descriptor back) */
     if (!vk_rtl_dma_write(s, false, d + 4, wb + 4, 4) || !vk_rtl_dma_write(s, false, d, wb, 4))
         return VK_ERANGE;
-    cp_rx_advance(s, opts1);
+    s->cp_rx_desc = vk_rtl_cp_next(s->cp_rx_desc, opts1);
     return VK_OK;
 }
 

@@ -53,10 +53,11 @@
  * back to back leave as one super-segment of up to gso_payload_max() bytes
  * (core/frame.h), which the TAP hands the host kernel in one write; the
  * sequence numbers, flags and windows are those of the segments it stands
- * for.  Since the guest then ACKs once per super-segment, slow start counts
- * the bytes an ACK covers (RFC 3465) instead of one MSS per ACK, else the
- * window would grow by 1/44 per round trip.  Traced, filtered or replayed,
- * every segment is MSS-sized as libslirp's.
+ * for.  Traced, filtered or replayed, every segment is MSS-sized as
+ * libslirp's.  A guest ACKs once per super-segment (and, with the batching
+ * above, one ACK may cover a round's worth), so on the live clock slow
+ * start counts the bytes an ACK covers (RFC 3465) instead of one MSS per
+ * ACK, else the window would grow by a 44th per round trip.
  *
  * Deliberate differences: timers run exactly at their duration instead of
  * on the next 500 ms tick; urgent data is plain inline data (libslirp sends

@@ -92,13 +92,17 @@ server_start() {
 # pair NAME RECV_NETDEV SEND_NETDEV: a receiving vnetkit whose socket netdev
 # (id s) feeds a pcap out on hub 0, then a sending vnetkit whose pcap in
 # feeds its socket netdev (id s); checks the receiver wrote exactly the
-# frames of $IN (marker aside), in order, byte for byte.
+# frames of $IN (marker aside), in order, byte for byte.  RECV_ARGS (an
+# array, default: a --trace of the receiver) replaces the receiver's extra
+# options.
 pair() {
     local name=$1 recv=$2 send=$3 dir="$WORK/$1"
     mkdir -p "$dir"
+    local extra=(--trace "$dir/recv.pcapng")
+    [ -n "${RECV_ARGS+set}" ] && extra=("${RECV_ARGS[@]}")
     "${VKBG[@]}" run -netdev "$recv" -netdev pcap,id=o,out="$dir/out.pcap" \
         -netdev hubport,id=h0,hubid=0,netdev=s -netdev hubport,id=h1,hubid=0,netdev=o \
-        --trace "$dir/recv.pcapng" --stats 2>"$dir/recv.err" &
+        "${extra[@]}" --stats 2>"$dir/recv.err" &
     local rpid=$!
     SOCK_PIDS+=("$rpid")
     wait_for has_socket "$rpid"

@@ -176,6 +176,59 @@ static void test_receiver_that_can_take_a_frame_gets_it_without_a_queue_referenc
     free_pair(&p);
 }
 
+static void test_a_lent_frame_reads_the_lenders_bytes_without_a_copy(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    memset(buf, 0x5a, sizeof buf);
+    vk_frame *f = vk_frame_lend(buf, sizeof buf);
+    assert_non_null(f);
+    assert_ptr_equal(f->data, buf);
+    assert_int_equal(f->len, 64);
+    assert_int_equal(f->refcnt, 1);
+    vk_frame_settle(f); /* the only reference: nothing to copy, the frame goes */
+}
+
+static void test_a_lent_frame_kept_by_a_queue_gets_its_own_copy_when_settled(void **state)
+{
+    (void)state;
+    pair p;
+    make_pair(&p); /* dst takes nothing: the frame waits in its queue */
+    uint8_t buf[60];
+    memset(buf, 0x11, sizeof buf);
+    vk_frame *f = vk_frame_lend(buf, sizeof buf);
+    vk_port_send(p.src, f);
+    assert_int_equal(vk_port_queue_len(p.dst), 1);
+    vk_frame *kept = p.dst->inq.ring[p.dst->inq.head];
+    assert_ptr_equal(kept, f);
+    vk_frame_settle(f);
+    memset(buf, 0xee, sizeof buf); /* the lender reuses its buffer */
+    assert_int_equal(kept->refcnt, 1);
+    assert_ptr_not_equal(kept->data, buf);
+    for (size_t i = 0; i < kept->len; i++)
+        assert_int_equal(kept->data[i], 0x11);
+    ((sink *)p.dst->priv)->allow = SIZE_MAX;
+    vk_port_flush(p.dst);
+    assert_int_equal(((sink *)p.dst->priv)->count, 1);
+    free_pair(&p);
+}
+
+static void test_lending_more_than_the_pool_size_makes_a_copy(void **state)
+{
+    (void)state;
+    static uint8_t big[VK_FRAME_POOL_BYTES + 1];
+    memset(big, 0x77, sizeof big);
+    vk_frame *f = vk_frame_lend(big, sizeof big);
+    assert_non_null(f);
+    assert_ptr_not_equal(f->data, big);
+    assert_memory_equal(f->data, big, sizeof big);
+    vk_frame_ref(f);
+    vk_frame_settle(f);
+    assert_int_equal(f->refcnt, 1);
+    vk_frame_unref(f);
+    assert_null(vk_frame_lend(big, VK_FRAME_MAX + 1));
+}
+
 static void test_queue_grows_on_demand_up_to_its_limit(void **state)
 {
     (void)state;
@@ -341,6 +394,9 @@ int main(void)
         cmocka_unit_test(test_frame_size_is_capped_at_vk_frame_max),
         cmocka_unit_test(test_queue_keeps_its_own_reference_to_waiting_frames),
         cmocka_unit_test(test_receiver_that_can_take_a_frame_gets_it_without_a_queue_reference),
+        cmocka_unit_test(test_a_lent_frame_reads_the_lenders_bytes_without_a_copy),
+        cmocka_unit_test(test_a_lent_frame_kept_by_a_queue_gets_its_own_copy_when_settled),
+        cmocka_unit_test(test_lending_more_than_the_pool_size_makes_a_copy),
         cmocka_unit_test(test_queue_grows_on_demand_up_to_its_limit),
         cmocka_unit_test(test_queue_wraps_around_and_regrows_in_order),
         cmocka_unit_test(test_default_queue_limit_is_vk_port_queue_default),
