@@ -43,6 +43,8 @@ typedef struct opts {
     uint64_t replay_max;   /* largest replay session (request+reply pairs) */
     int rounds;
     bool keep;
+    bool replay_only;      /* --replay-only: no forwarding or tracing case */
+    uint64_t tcp_mib[2];   /* the two TCP download sizes (MiB) */
 } opts;
 
 typedef struct run {
@@ -117,30 +119,39 @@ static uint16_t csum(const uint8_t *p, size_t n)
     return (uint16_t)~s;
 }
 
+/* The Ethernet and IPv4 headers (no options) of a frame between the guest
+ * (10.0.2.15, 52:54:00:12:34:56) and the gateway (10.0.2.2, 52:55:0a:00:02:02):
+ * total IP length, id, protocol; TTL 64 from the guest, 255 from the user
+ * backend.  Returns the IP payload. */
+static uint8_t *eth_ip4(uint8_t *fr, bool from_guest, uint16_t total, uint16_t id, uint8_t proto)
+{
+    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    static const uint8_t gw[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
+    static const uint8_t gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
+    memcpy(fr, from_guest ? gw : guest, 6);
+    memcpy(fr + 6, from_guest ? guest : gw, 6);
+    fr[12] = 0x08, fr[13] = 0x00;
+    uint8_t *ip = fr + 14;
+    const uint8_t v[12] = {0x45, 0, (uint8_t)(total >> 8), (uint8_t)total, (uint8_t)(id >> 8),
+                           (uint8_t)id, 0x40, 0, from_guest ? 64 : 255, proto, 0, 0};
+    memcpy(ip, v, 12);
+    memcpy(ip + 12, from_guest ? gip : hip, 4);
+    memcpy(ip + 16, from_guest ? hip : gip, 4);
+    uint16_t c = csum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+    return ip + 20;
+}
+
 /* An IPv4 ICMP echo between the guest (10.0.2.15) and the user backend's
  * gateway (10.0.2.2), as the user backend answers it (what --update-expected
  * records): the reply keeps the id, has TTL 255 and swapped addresses. */
 static void icmp_echo(uint8_t *fr, bool reply, uint16_t seq)
 {
-    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
-    static const uint8_t gw[6] = {0x52, 0x55, 0x0a, 0x00, 0x02, 0x02};
-    static const uint8_t gip[4] = {10, 0, 2, 15}, hip[4] = {10, 0, 2, 2};
-    memcpy(fr, reply ? guest : gw, 6);
-    memcpy(fr + 6, reply ? gw : guest, 6);
-    fr[12] = 0x08, fr[13] = 0x00;
-    uint8_t *ip = fr + 14;
-    const uint8_t v[12] = {0x45, 0, 0, 60, (uint8_t)(seq >> 8), (uint8_t)seq, 0x40, 0,
-                           reply ? 255 : 64, 1, 0, 0};
-    memcpy(ip, v, 12);
-    memcpy(ip + 12, reply ? hip : gip, 4);
-    memcpy(ip + 16, reply ? gip : hip, 4);
-    uint16_t c = csum(ip, 20);
-    ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
-    uint8_t *icmp = ip + 20;
+    uint8_t *icmp = eth_ip4(fr, !reply, 60, seq, 1);
     const uint8_t h[8] = {reply ? 0 : 8, 0, 0, 0, 0x12, 0x34, (uint8_t)(seq >> 8), (uint8_t)seq};
     memcpy(icmp, h, 8);
     memcpy(icmp + 8, "abcdefghijklmnopqrstuvwabcdefghi", 32);
-    c = csum(icmp, 40);
+    uint16_t c = csum(icmp, 40);
     icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
 }
 
@@ -172,6 +183,122 @@ static int make_ping_session(const char *path, uint64_t pings)
         record(f, ts, fr, sizeof fr);
     }
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---- a TCP download ---- */
+
+/* The session of a guest (10.0.2.15:40000) downloading `bytes` from
+ * 10.0.2.2:8080 through the user backend, as a generator can write it
+ * without knowing the stack's timing: the guest's ARP, handshake and
+ * 100-byte request; the server's bytes as MSS segments right after the
+ * request (one chunk: PSH on the last), then its FIN; the guest's ACKs
+ * every 100 us, each acknowledging two segments more than the previous
+ * (one for the first), which the stack's slow start stays ahead of; then
+ * the guest's FIN.  Its expected side is not what our stack sends: the
+ * bench replays it once with --update-expected to get the session as the
+ * stack runs it (a capture that replays with exit 0), and measures the
+ * replay of that. */
+#define TCP_MSS 1460u
+
+typedef struct tcp_gen {
+    FILE *f;
+    uint64_t ts;
+    uint16_t guest_id, peer_id;
+    uint32_t gseq, pseq;  /* next sequence numbers */
+} tcp_gen;
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        s += (uint32_t)(p[n - 1] << 8);
+    return s;
+}
+
+static void tcp_segment(tcp_gen *g, bool from_guest, uint8_t flags, uint32_t ack,
+                        const uint8_t *data, uint32_t len)
+{
+    static uint8_t fr[14 + 20 + 24 + TCP_MSS];
+    bool syn = (flags & 0x02) != 0;
+    uint32_t thl = syn ? 24 : 20, total = 20 + thl + len;
+    uint16_t id = from_guest ? g->guest_id++ : g->peer_id++;
+    uint8_t *t = eth_ip4(fr, from_guest, (uint16_t)total, id, 6);
+    const uint8_t *ip = t - 20;
+    uint32_t seq = from_guest ? g->gseq : g->pseq;
+    uint16_t sport = from_guest ? 40000 : 8080, dport = from_guest ? 8080 : 40000;
+    const uint8_t h[20] = {(uint8_t)(sport >> 8), (uint8_t)sport, (uint8_t)(dport >> 8),
+                           (uint8_t)dport, (uint8_t)(seq >> 24), (uint8_t)(seq >> 16),
+                           (uint8_t)(seq >> 8), (uint8_t)seq, (uint8_t)(ack >> 24),
+                           (uint8_t)(ack >> 16), (uint8_t)(ack >> 8), (uint8_t)ack,
+                           (uint8_t)(thl / 4 << 4), flags, 0xff, 0xff, 0, 0, 0, 0};
+    memcpy(t, h, 20);
+    if (syn) {
+        const uint8_t mss[4] = {2, 4, TCP_MSS >> 8, TCP_MSS & 0xff};
+        memcpy(t + 20, mss, 4);
+    }
+    if (len > 0)
+        memcpy(t + thl, data, len);
+    uint8_t pseudo[12];
+    memcpy(pseudo, ip + 12, 8);
+    pseudo[8] = 0, pseudo[9] = 6;
+    pseudo[10] = (uint8_t)((thl + len) >> 8), pseudo[11] = (uint8_t)(thl + len);
+    uint32_t s32 = sum16(t, thl + len, sum16(pseudo, 12, 0));
+    while (s32 >> 16)
+        s32 = (s32 & 0xffff) + (s32 >> 16);
+    uint16_t c = (uint16_t)~s32;
+    t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
+    record(g->f, g->ts, fr, 14 + total);
+    uint32_t used = len + (syn || (flags & 0x01) ? 1u : 0u);
+    if (from_guest)
+        g->gseq += used;
+    else
+        g->pseq += used;
+}
+
+static int make_tcp_download(const char *path, uint64_t bytes)
+{
+    enum { FIN = 0x01, SYN = 0x02, PSH = 0x08, ACK = 0x10 };
+    tcp_gen g = {.ts = 1700000000ull * 1000000000ull, .guest_id = 0x100, .peer_id = 0x200,
+                 .gseq = 1000000, .pseq = 64001};
+    if ((g.f = fopen(path, "wb")) == NULL)
+        return -1;
+    setvbuf(g.f, NULL, _IOFBF, 1 << 20);
+    file_header(g.f);
+    uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+                       0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54,
+                       0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2};
+    record(g.f, g.ts, arp, sizeof arp);
+    g.ts += 1000000;
+    uint32_t peer_isn = g.pseq;
+    tcp_segment(&g, true, SYN, 0, NULL, 0);
+    g.ts += 50000;
+    tcp_segment(&g, false, SYN | ACK, g.gseq, NULL, 0);
+    g.ts += 50000;
+    tcp_segment(&g, true, ACK, g.pseq, NULL, 0);
+    uint8_t req[100];
+    memset(req, 'r', sizeof req);
+    memcpy(req, "GET /big HTTP/1.0\r\n", 19);
+    g.ts += 10000;
+    tcp_segment(&g, true, PSH | ACK, g.pseq, req, sizeof req);
+    static uint8_t seg[TCP_MSS];
+    g.ts += 100000;
+    for (uint64_t off = 0; off < bytes; off += TCP_MSS) {
+        uint32_t n = bytes - off < TCP_MSS ? (uint32_t)(bytes - off) : TCP_MSS;
+        for (uint32_t i = 0; i < n; i++)
+            seg[i] = (uint8_t)((off + i) * 7 + (off + i) / 4093);
+        tcp_segment(&g, false, off + n == bytes ? PSH | ACK : ACK, g.gseq, seg, n);
+    }
+    tcp_segment(&g, false, FIN | ACK, g.gseq, NULL, 0);
+    uint64_t acked = 0;
+    for (uint32_t step = TCP_MSS; acked < bytes; step = 2 * TCP_MSS) {
+        acked = bytes - acked < step ? bytes : acked + step;
+        g.ts += 100000;
+        tcp_segment(&g, true, ACK, peer_isn + 1 + (uint32_t)acked, NULL, 0);
+    }
+    g.ts += 100000;
+    tcp_segment(&g, true, FIN | ACK, g.pseq, NULL, 0);
+    return fclose(g.f) == 0 ? 0 : -1;
 }
 
 /* ---- running a case ---- */
@@ -297,7 +424,9 @@ static void usage(FILE *f)
                "  --frames      imix frames for the forwarding and tracing cases (1000000)\n"
                "  --replay-max  pings in the largest replay session (500000: 1M frames)\n"
                "  --rounds      runs per case, the least CPU time kept (3)\n"
-               "  --quick       100k frames, replay up to 50k pings, 1 round (a smoke run)\n");
+               "  --quick       100k frames, replay up to 50k pings, 1 round (a smoke run)\n"
+               "  --tcp-mib A,B the two TCP download replays, in MiB (10,100; quick: 2,20)\n"
+               "  --replay-only only the replay cases\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -307,7 +436,8 @@ static int parse(int argc, char **argv, opts *o)
         {"tmpdir", required_argument, NULL, 'd'},  {"frames", required_argument, NULL, 'n'},
         {"replay-max", required_argument, NULL, 'm'}, {"rounds", required_argument, NULL, 'r'},
         {"quick", no_argument, NULL, 'q'},         {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {"replay-only", no_argument, NULL, 'R'},
+        {"tcp-mib", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -318,8 +448,19 @@ static int parse(int argc, char **argv, opts *o)
         case 'n': o->frames = strtoull(optarg, NULL, 10); break;
         case 'm': o->replay_max = strtoull(optarg, NULL, 10); break;
         case 'r': o->rounds = atoi(optarg); break;
-        case 'q': o->frames = 100000; o->replay_max = 50000; o->rounds = 1; break;
+        case 'q':
+            o->frames = 100000, o->replay_max = 50000, o->rounds = 1;
+            o->tcp_mib[0] = 2, o->tcp_mib[1] = 20;
+            break;
         case 'k': o->keep = true; break;
+        case 'R': o->replay_only = true; break;
+        case 'T':
+            if (sscanf(optarg, "%llu,%llu", (unsigned long long *)&o->tcp_mib[0],
+                       (unsigned long long *)&o->tcp_mib[1]) != 2) {
+                usage(stderr);
+                return -1;
+            }
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -333,10 +474,54 @@ static int parse(int argc, char **argv, opts *o)
 
 #define PATHS 4096
 
+/* The TCP download replays (make_tcp_download): for each size, the
+ * generated session is replayed once with --update-expected to get the
+ * session as the stack runs it, whose replay is measured.  The goal: the
+ * larger transfer's peak RSS within 1.25 x the smaller's (flat in the
+ * transfer's size).  Fills runs[0..1], appends rows. */
+static size_t tcp_rows(const opts *o, char *vk, const char *dir, run *runs, row *rows, size_t n)
+{
+    static char names[2][32], gen[2][1200], rec[2][1200];
+    for (int i = 0; i < 2; i++) {
+        snprintf(names[i], sizeof names[i], "replay-tcp-%lluM", (unsigned long long)o->tcp_mib[i]);
+        snprintf(gen[i], sizeof gen[i], "%s/tcp-%d-gen.pcap", dir, i);
+        snprintf(rec[i], sizeof rec[i], "%s/tcp-%d.pcap", dir, i);
+        fprintf(stderr, "vk_bench_goals: generating a %llu MiB TCP download\n",
+                (unsigned long long)o->tcp_mib[i]);
+        char errpath[1300];
+        snprintf(errpath, sizeof errpath, "%s/%s-update.stderr", dir, names[i]);
+        char *up_argv[] = {vk, "replay", gen[i], "--update-expected", rec[i], NULL};
+        run up = {0};
+        if (make_tcp_download(gen[i], o->tcp_mib[i] << 20) == 0)
+            up = run_once(up_argv, errpath);
+        /* exit 1: the generated answers are not the stack's, which is why */
+        if (up.status != 0 && up.status != 1) {
+            fprintf(stderr, "vk_bench_goals: %s: --update-expected failed (see %s)\n",
+                    names[i], errpath);
+            runs[i] = up;
+            runs[i].ok = false;
+        } else {
+            char *rp_argv[] = {vk, "replay", rec[i], NULL};
+            runs[i] = run_best(o, names[i], rp_argv);
+        }
+        struct stat st;
+        uint64_t frames = stat(rec[i], &st) == 0 ? (uint64_t)st.st_size / 1514 : 0;
+        rows[n] = (row){names[i], i ? "<= 1.25x small" : "-", "", "", -1, -1, &runs[i], frames};
+        snprintf(rows[n].measured, 32, "%.1f MiB", (double)runs[i].rss_kib / 1024);
+        if (i == 1) {
+            snprintf(rows[n].baseline, 32, "%.1f MiB", (double)runs[0].rss_kib / 1024);
+            rows[n].ratio = (double)runs[1].rss_kib / (double)runs[0].rss_kib;
+            rows[n].pass = runs[0].ok && runs[1].ok && rows[n].ratio <= 1.25;
+        }
+        n++;
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.tcpdump = "/usr/bin/tcpdump", .frames = 1000000, .replay_max = 500000,
-              .rounds = 3, .tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"};
+              .rounds = 3, .tcp_mib = {10, 100}, .tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"};
     if (parse(argc, argv, &o) != 0)
         return 2;
     char dir[1024];
@@ -358,8 +543,8 @@ int main(int argc, char **argv)
     snprintf(ng, sizeof ng, "%s/trace.pcapng", dir);
     snprintf(td, sizeof td, "%s/ports", dir);
     fprintf(stderr, "vk_bench_goals: generating %llu imix frames in %s\n",
-            (unsigned long long)o.frames, dir);
-    if (make_imix(imix, o.frames) != 0) {
+            (unsigned long long)(o.replay_only ? 0 : o.frames), dir);
+    if (make_imix(imix, o.replay_only ? 0 : o.frames) != 0) {
         fprintf(stderr, "vk_bench_goals: cannot write %s\n", imix);
         return 1;
     }
@@ -384,10 +569,12 @@ int main(int argc, char **argv)
                        "-netdev", "pcap,id=b,out=/dev/null", HUB, "--trace-dir", td, NULL};
 
     static run runs[16];
-    static row rows[16];
+    static row rows[20];
     size_t n = 0;
     uint64_t nf = o.frames;
     double mf = (double)nf / 1e6;
+    if (o.replay_only)
+        goto replay;
 
     runs[0] = run_best(&o, "copy", copy_argv);
     double copy_mpps = mf / runs[0].cpu_s;
@@ -421,6 +608,7 @@ int main(int argc, char **argv)
     runs[4] = run_best(&o, "trace-dir", td_argv);
     rows[n++] = time_ratio_row("trace-dir", "<= 2.5x copy", &runs[4], &runs[0], 2.5, nf);
 
+replay:
     /* replay: sessions of 1/100, 1/10 and all of --replay-max pings */
     uint64_t sizes[3] = {o.replay_max / 100, o.replay_max / 10, o.replay_max};
     static char names[3][32], paths[3][1200];
@@ -458,9 +646,10 @@ int main(int argc, char **argv)
         }
     }
 
+    n = tcp_rows(&o, vk, dir, runs + 9, rows, n);
     printf("vk_bench_goals: %llu imix frames (7x64, 4x576, 1x1500 bytes); replay sessions of "
            "%llu, %llu, %llu frames; best of %d by CPU time\n",
-           (unsigned long long)nf, (unsigned long long)(2 * sizes[0]),
+           (unsigned long long)(o.replay_only ? 0 : nf), (unsigned long long)(2 * sizes[0]),
            (unsigned long long)(2 * sizes[1]), (unsigned long long)(2 * sizes[2]), o.rounds);
     print_table(rows, n);
     printf("times are CPU seconds (user+sys, wait4) of each child, not wall clock (the machine "

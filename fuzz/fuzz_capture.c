@@ -164,7 +164,9 @@ static void check_recording(const vk_capture *c, const vk_split *s)
         for (size_t k = 0; k < t->npieces; k++) {
             const vk_rec_piece *p = &t->guest_stream[k];
             vk_fuzz_check(p->off == off && p->len > 0, "guest stream pieces not contiguous");
-            vk_fuzz_check(inside_a_frame(c, p->data, p->len), "guest piece outside the frames");
+            vk_fuzz_check(p->at.mem && p->at.len == p->len &&
+                              inside_a_frame(c, (const uint8_t *)(uintptr_t)p->at.pos, p->len),
+                          "guest piece outside the frames");
             off += p->len;
         }
         vk_fuzz_check(off == t->guest_bytes, "guest stream length differs from its count");
@@ -172,9 +174,16 @@ static void check_recording(const vk_capture *c, const vk_split *s)
             const vk_rec_event *e = &t->ev[k];
             vk_fuzz_check(e->prefix <= t->guest_bytes, "event needs more than the guest sent");
             vk_fuzz_check(k == 0 || e->prefix >= t->ev[k - 1].prefix, "prefixes go backwards");
-            vk_fuzz_check(e->kind != VK_REC_DATA || (e->len > 0 &&
-                                                      inside_a_frame(c, e->data, e->len)),
-                          "data chunk outside the frames");
+            size_t len = 0;
+            for (size_t j = 0; e->kind == VK_REC_DATA && j < e->nspan; j++) {
+                const vk_rec_span *sp = &t->spans[e->span + j];
+                vk_fuzz_check(e->span + j < t->nspans && sp->mem &&
+                                  inside_a_frame(c, (const uint8_t *)(uintptr_t)sp->pos, sp->len),
+                              "data chunk outside the frames");
+                len += sp->len;
+            }
+            vk_fuzz_check(e->kind != VK_REC_DATA || (e->len > 0 && len == e->len),
+                          "data chunk's segments do not add up to it");
         }
     }
     vk_recording_unref(r);

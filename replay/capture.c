@@ -1,15 +1,19 @@
 /*
- * Capture reading for replay (see capture.h).  libpcap reads the frames; for
- * pcapng a second pass walks the blocks with a checked reader to learn each
- * packet's interface, direction and comment, which libpcap hides.
+ * Capture reading for replay (see capture.h).  libpcap reads the frames; our
+ * own walk of the same file, in step with it, learns where each record's
+ * bytes are and, for pcapng, each packet's interface, direction and comment,
+ * which libpcap hides (checked block reader).
  */
 #include "replay/capture.h"
 #include "core/grow.h"
 
 #include <pcap/pcap.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/frame.h"
 #include "replay/linktype.h"
@@ -76,22 +80,33 @@ static uint8_t *chunk_take(vk_capture *c, size_t n)
     return at;
 }
 
+/* Stores a copy of frame f as frame number c->count (already counted). */
+static int keep_frame(vk_capture *c, const vk_cap_frame *f)
+{
+    if (vk_grow(&c->frames, &c->cap, c->count - 1, sizeof *c->frames, 64) != VK_OK)
+        return VK_ENOMEM;
+    uint8_t *copy = chunk_take(c, f->len ? f->len : 1);
+    if (copy == NULL)
+        return VK_ENOMEM;
+    if (f->len)
+        memcpy(copy, f->data, f->len);
+    c->frames[c->count - 1] = *f;
+    c->frames[c->count - 1].data = copy;
+    c->frames[c->count - 1].pos = (uint64_t)(uintptr_t)copy;
+    return VK_OK;
+}
+
 int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t len,
                       uint32_t iface, uint32_t flags)
 {
-    if (vk_grow(&c->frames, &c->cap, c->count, sizeof *c->frames, 64) != VK_OK)
-        return VK_ENOMEM;
-    uint8_t *copy = chunk_take(c, len ? len : 1);
-    if (copy == NULL)
-        return VK_ENOMEM;
-    if (len)
-        memcpy(copy, data, len);
     /* skipped records keep their numbers: frames are numbered as in the file */
-    c->frames[c->count] = (vk_cap_frame){.no = c->count + c->nskipped + 1, .ts_ns = ts_ns,
-                                          .data = copy, .len = len, .iface = iface,
-                                          .flags = flags};
+    vk_cap_frame f = {.no = c->count + c->nskipped + 1, .ts_ns = ts_ns, .data = (uint8_t *)data,
+                      .len = len, .iface = iface, .flags = flags};
     c->count++;
-    return VK_OK;
+    int e = keep_frame(c, &f);
+    if (e != VK_OK)
+        c->count--;
+    return e;
 }
 
 int vk_capture_skip(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t caplen,
@@ -133,85 +148,82 @@ int vk_capture_add_iface(vk_capture *c, const char *name)
     return VK_OK;
 }
 
-/* ---- libpcap pass ---- */
+/* ---- our own walk of the file: where each record's bytes are ---- */
 
-#define ETH_SCRATCH (VK_FRAME_MAX + VK_ETH_HLEN)
+/* A buffered sequential reader over a file descriptor, counting offsets. */
+typedef struct bfile {
+    int fd;
+    uint8_t *buf;
+    size_t len, at;    /* bytes in buf, next one to hand out */
+    uint64_t off;      /* file offset of buf[at] */
+} bfile;
 
-/* One record as a frame: converted to Ethernet (into eth, ETH_SCRATCH
- * bytes), or kept apart with why. */
-static int take_frame(vk_capture *c, vk_linktype *lt, uint8_t *eth, uint64_t ts,
-                      const uint8_t *data, size_t caplen)
+#define BFILE_BUFFER (1u << 20)
+
+static int bfile_open(bfile *b, const char *path)
 {
-    const char *why = NULL;
-    size_t len = 0;
-    if (lt->dlt == DLT_EN10MB && caplen < VK_ETH_HLEN)
-        why = "runt record: shorter than an Ethernet header";
-    else if (lt->dlt == DLT_EN10MB)
-        return vk_capture_append(c, ts, data, caplen, 0, 0);
-    else if (vk_linktype_to_ethernet(lt, data, caplen, eth, ETH_SCRATCH, &len, &why) != VK_OK)
-        why = why != NULL ? why : "record cannot be given an Ethernet header";
-    else if (len > VK_FRAME_MAX)
-        why = "frame too large once given an Ethernet header";
-    if (why != NULL)
-        return vk_capture_skip(c, ts, data, caplen, why);
-    return vk_capture_append(c, ts, eth, len, 0, 0);
-}
-
-static int read_records(vk_capture *c, pcap_t *p, vk_linktype *lt, uint8_t *eth, vk_diag *d)
-{
-    for (;;) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int r = pcap_next_ex(p, &h, &data);
-        if (r == PCAP_ERROR_BREAK)
-            return VK_OK;
-        unsigned long long no = (unsigned long long)(c->count + c->nskipped) + 1;
-        if (r != 1)
-            return vk_diag_set(d, VK_ETRUNC, "%s: frame %llu: %s", c->path, no, pcap_geterr(p));
-        if (h->caplen > (bpf_u_int32)pcap_snapshot(p) || h->caplen > VK_FRAME_MAX)
-            return vk_diag_set(d, VK_EFORMAT,
-                               "%s: frame %llu: captured length %u exceeds the snapshot "
-                               "length %d",
-                               c->path, no, h->caplen, pcap_snapshot(p));
-        if (h->caplen < h->len && h->caplen == (bpf_u_int32)pcap_snapshot(p))
-            return vk_diag_set(d, VK_ETRUNC,
-                               "%s: frame %llu: %u bytes long, larger than the snapshot "
-                               "length %u: replay needs whole frames",
-                               c->path, no, h->len, h->caplen);
-        if (h->caplen < h->len)
-            return vk_diag_set(d, VK_ETRUNC,
-                               "%s: frame %llu: only %u of %u bytes were captured; replay "
-                               "needs whole frames",
-                               c->path, no, h->caplen, h->len);
-        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
-        if (take_frame(c, lt, eth, ts, data, h->caplen) != VK_OK)
-            return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", c->path);
+    memset(b, 0, sizeof *b);
+    b->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (b->fd < 0)
+        return VK_EIO;
+    if ((b->buf = malloc(BFILE_BUFFER)) == NULL) {
+        close(b->fd);
+        b->fd = -1;
+        return VK_ENOMEM;
     }
+    return VK_OK;
 }
 
-static int read_frames(vk_capture *c, pcap_t *p, vk_diag *d)
+static void bfile_close(bfile *b)
 {
-    vk_linktype lt;
-    vk_linktype_init(&lt, c->linktype);
-    uint8_t *eth = NULL;
-    if (c->linktype != DLT_EN10MB && (eth = malloc(ETH_SCRATCH)) == NULL)
-        return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", c->path);
-    int r = read_records(c, p, &lt, eth, d);
-    free(eth);
-    return r;
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+    free(b->buf);
+    b->buf = NULL;
+}
+
+/* Copies n bytes into dst (NULL: skips them); returns how many there were
+ * (fewer at the end of the file or on a read error). */
+static size_t bfile_take(bfile *b, uint8_t *dst, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (b->at == b->len) {
+            ssize_t r;
+            do
+                r = read(b->fd, b->buf, BFILE_BUFFER);
+            while (r < 0 && errno == EINTR);
+            if (r <= 0)
+                break;
+            b->len = (size_t)r;
+            b->at = 0;
+        }
+        size_t k = b->len - b->at < n - got ? b->len - b->at : n - got;
+        if (dst != NULL)
+            memcpy(dst + got, b->buf + b->at, k);
+        b->at += k;
+        b->off += k;
+        got += k;
+    }
+    return got;
 }
 
 /* ---- pcapng block walk ---- */
 
 typedef struct ng_walk {
     vk_capture *c;
-    FILE *f;
+    bfile f;
     bool be;              /* section byte order */
     uint32_t iface_base;  /* first interface of the current section */
     size_t packets;       /* packet blocks seen */
-    size_t frame;         /* the next frame of c to be given its metadata */
     uint8_t *body;
     size_t body_cap;
+    uint64_t block_off;   /* file offset of the block being read */
+    /* the last packet block */
+    uint32_t iface, flags, caplen;
+    bool dropped;
+    uint64_t data_off;    /* file offset of its packet bytes */
 } ng_walk;
 
 static uint32_t ng32(const ng_walk *w, const uint8_t *p)
@@ -274,7 +286,8 @@ static int ng_idb(ng_walk *w, size_t blen)
     return vk_capture_add_iface(w->c, name);
 }
 
-/* EPB, SPB and the obsolete PB: the k-th packet block is libpcap's k-th frame. */
+/* EPB, SPB and the obsolete PB: the k-th packet block is libpcap's k-th
+ * record.  Its metadata is left in w. */
 static int ng_packet(ng_walk *w, uint32_t type, size_t blen)
 {
     size_t fixed = type == PCAPNG_EPB ? 20 : type == PCAPNG_PB ? 20 : 4;
@@ -287,6 +300,8 @@ static int ng_packet(ng_walk *w, uint32_t type, size_t blen)
     } else if (type == PCAPNG_PB) {
         iface = ng16(w, w->body);
         caplen = ng32(w, w->body + 12);
+    } else {
+        caplen = (uint32_t)(blen - fixed); /* at most: libpcap may cut it to the snaplen */
     }
     ng_opts o = {0};
     if (type != PCAPNG_SPB) {
@@ -296,13 +311,11 @@ static int ng_packet(ng_walk *w, uint32_t type, size_t blen)
         if (ng_options(w, w->body + fixed + padded, blen - fixed - padded, false, &o) != VK_OK)
             return VK_ETRUNC;
     }
-    /* packet k of the file is a frame or a skipped record, both in file order */
-    if (w->frame < w->c->count && w->c->frames[w->frame].no == w->packets + 1) {
-        vk_cap_frame *fr = &w->c->frames[w->frame++];
-        fr->iface = w->iface_base + iface;
-        fr->flags = o.has_flags ? o.flags : 0;
-        fr->dropped = o.dropped;
-    }
+    w->iface = w->iface_base + iface;
+    w->flags = o.has_flags ? o.flags : 0;
+    w->dropped = o.dropped;
+    w->caplen = caplen;
+    w->data_off = w->block_off + 8 + fixed;
     w->packets++;
     return VK_OK;
 }
@@ -313,14 +326,15 @@ static int ng_packet(ng_walk *w, uint32_t type, size_t blen)
 static int ng_block(ng_walk *w, uint32_t *type, size_t *blen)
 {
     uint8_t hdr[12];
-    size_t got = fread(hdr, 1, 8, w->f);
+    w->block_off = w->f.off;
+    size_t got = bfile_take(&w->f, hdr, 8);
     if (got == 0)
         return 0;
     if (got < 8)
         return VK_ETRUNC;
     bool shb = memcmp(hdr, "\x0a\x0d\x0d\x0a", 4) == 0;
     if (shb) {
-        if (fread(hdr + 8, 1, 4, w->f) != 4)
+        if (bfile_take(&w->f, hdr + 8, 4) != 4)
             return VK_ETRUNC;
         if (memcmp(hdr + 8, "\x1a\x2b\x3c\x4d", 4) == 0)
             w->be = true;
@@ -341,14 +355,16 @@ static int ng_block(ng_walk *w, uint32_t *type, size_t *blen)
         w->body = b;
         w->body_cap = rest;
     }
-    if (fread(w->body, 1, rest, w->f) != rest)
+    if (bfile_take(&w->f, w->body, rest) != rest)
         return VK_ETRUNC;
     *type = shb ? PCAPNG_SHB : ng32(w, hdr);
     *blen = rest - 4;
     return 1;
 }
 
-static int ng_walk_blocks(ng_walk *w)
+/* Walks blocks up to and including the next packet block: 1 when one was
+ * read (its metadata in w), 0 at the end of the file, or an error code. */
+static int ng_next_packet(ng_walk *w)
 {
     for (;;) {
         uint32_t type;
@@ -361,51 +377,129 @@ static int ng_walk_blocks(ng_walk *w)
         else if (type == PCAPNG_IDB)
             r = ng_idb(w, blen);
         else if (type == PCAPNG_EPB || type == PCAPNG_SPB || type == PCAPNG_PB)
-            r = ng_packet(w, type, blen);
+            return ng_packet(w, type, blen) == VK_OK ? 1 : VK_ETRUNC;
         if (r < 0)
             return r;
     }
 }
 
-static int read_pcapng_meta(vk_capture *c, vk_diag *d)
+/* ---- the reader ---- */
+
+struct vk_capture_reader {
+    vk_capture *c;          /* what the file says (frames not kept) */
+    vk_pcapfile_reader *fast; /* a file already checked: the buffered reader, or */
+    pcap_t *p;
+    vk_linktype lt;
+    uint8_t *eth;           /* the frame handed out, ETH_SCRATCH bytes */
+    /* classic pcap: where the records are */
+    bfile pf;
+    bool pf_ok, pf_be;
+    size_t rec_hdr;
+    /* pcapng: the block walk, in step with libpcap */
+    ng_walk w;
+    bool walk_on;           /* not ended nor failed */
+    int walk_err;           /* reported at the end, as libpcap's errors come first */
+    size_t walk_err_at;     /* the block count at that error */
+    size_t bad_iface_frame; /* 1-based frame index with an unknown interface, 0: none */
+    uint32_t bad_iface;
+    bool ended;
+};
+
+#define ETH_SCRATCH (VK_FRAME_MAX + VK_ETH_HLEN)
+
+static uint32_t pcap32(bool be, const uint8_t *p)
 {
-    ng_walk w = {.c = c};
-    w.f = fopen(c->path, "rb");
-    if (w.f == NULL)
-        return vk_diag_set(d, VK_EIO, "%s: cannot open", c->path);
-    int r = ng_walk_blocks(&w);
-    fclose(w.f);
-    free(w.body);
-    if (r < 0)
-        return vk_diag_set(d, r, "%s: pcapng block %zu: %s", c->path, w.packets + 1,
-                           vk_strerror(r));
-    if (w.packets != c->count + c->nskipped)
-        return vk_diag_set(d, VK_EFORMAT,
-                           "%s: libpcap read %zu records but the file has %zu packet blocks",
-                           c->path, c->count + c->nskipped, w.packets);
-    for (size_t i = 0; i < c->count; i++)
-        if (c->frames[i].iface >= c->iface_count)
-            return vk_diag_set(d, VK_EFORMAT, "%s: frame %zu: unknown interface %u", c->path,
-                               i + 1, c->frames[i].iface);
-    return VK_OK;
+    return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+              : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-static bool file_is_pcapng(const char *path)
+/* Classic pcap: the magic tells the byte order and the record header size
+ * (24 bytes for the "modified" format of Kuznetzov's patches). */
+static void pcap_walk_open(vk_capture_reader *r)
 {
-    uint8_t magic[4] = {0};
+    uint8_t h[24];
+    if (bfile_open(&r->pf, r->c->path) != VK_OK)
+        return;
+    if (bfile_take(&r->pf, h, 24) != 24)
+        return;
+    uint32_t le = pcap32(false, h);
+    bool be = pcap32(true, h) == 0xa1b2c3d4u || pcap32(true, h) == 0xa1b23c4du ||
+              pcap32(true, h) == 0xa1b2cd34u;
+    uint32_t magic = be ? pcap32(true, h) : le;
+    if (magic != 0xa1b2c3d4u && magic != 0xa1b23c4du && magic != 0xa1b2cd34u)
+        return;
+    r->pf_be = be;
+    r->rec_hdr = magic == 0xa1b2cd34u ? 24 : 16;
+    r->pf_ok = true;
+}
+
+/* The file offset of the record libpcap just gave with caplen bytes, or
+ * VK_CAP_POS_NONE when our walk does not find the same length there. */
+static uint64_t pcap_walk_record(vk_capture_reader *r, uint32_t caplen)
+{
+    uint8_t h[24];
+    if (!r->pf_ok || bfile_take(&r->pf, h, r->rec_hdr) != r->rec_hdr) {
+        r->pf_ok = false;
+        return VK_CAP_POS_NONE;
+    }
+    uint32_t incl = pcap32(r->pf_be, h + 8);
+    uint64_t at = r->pf.off;
+    if (bfile_take(&r->pf, NULL, incl) != incl)
+        r->pf_ok = false;
+    return r->pf_ok && incl == caplen ? at : VK_CAP_POS_NONE;
+}
+
+/* One step of the pcapng walk: true with the next packet block's metadata
+ * in r->w; false at its end or on an error, kept for the end of the read
+ * (libpcap's errors come first), and the walk stops. */
+static bool walk_step(vk_capture_reader *r)
+{
+    int e = r->walk_on ? ng_next_packet(&r->w) : 0;
+    if (e > 0)
+        return true;
+    if (e < 0 && r->walk_on) {
+        r->walk_err = e;
+        r->walk_err_at = r->w.packets + 1;
+    }
+    r->walk_on = false;
+    return false;
+}
+
+/* The pcapng walk's step for the record libpcap just gave: its interface,
+ * direction and comment into f, its offset returned. */
+static uint64_t ng_walk_record(vk_capture_reader *r, vk_cap_frame *f, uint32_t caplen)
+{
+    if (!walk_step(r))
+        return VK_CAP_POS_NONE;
+    f->iface = r->w.iface;
+    f->flags = r->w.flags;
+    f->dropped = r->w.dropped;
+    return r->w.caplen == caplen ? r->w.data_off : VK_CAP_POS_NONE;
+}
+
+/* libpcap reads through stdio; a large buffer makes one read(2) per MiB
+ * instead of one per 4 KiB.  Any failure is left to libpcap's own open,
+ * which words it. */
+static pcap_t *open_buffered(const char *path, char *errbuf)
+{
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return false;
-    size_t n = fread(magic, 1, 4, f);
-    fclose(f);
-    return n == 4 && memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0;
+    if (f == NULL || setvbuf(f, NULL, _IOFBF, BFILE_BUFFER) != 0) {
+        if (f != NULL)
+            fclose(f);
+        return NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (p == NULL)
+        fclose(f);
+    return p;
 }
 
 static int open_pcap(vk_capture *c, pcap_t **out, vk_diag *d)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO,
-                                                       errbuf);
+    pcap_t *p = open_buffered(c->path, errbuf);
+    if (p == NULL)
+        p = pcap_open_offline_with_tstamp_precision(c->path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (p == NULL) {
         char plain[PCAP_ERRBUF_SIZE + 128];
         return vk_diag_set(d, VK_EFORMAT, "%s: %s", c->path,
@@ -425,27 +519,249 @@ static int open_pcap(vk_capture *c, pcap_t **out, vk_diag *d)
     return VK_OK;
 }
 
+static bool file_is_pcapng(const char *path)
+{
+    uint8_t magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0;
+}
+
+int vk_capture_open(const char *path, vk_capture_reader **out, vk_diag *d)
+{
+    return vk_capture_open_ex(path, VK_CAPTURE_POSITIONS, out, d);
+}
+
+/* A classic Ethernet pcap read once already (VK_CAPTURE_CHECKED) is read
+ * again with the buffered reader of wire/pcapfile.h: no library call per
+ * record, and its offsets are the records' positions. */
+static bool open_fast(vk_capture_reader *r, const char *path)
+{
+    vk_diag ignored;
+    if (vk_pcapfile_open_read(path, &r->fast, &ignored) != VK_OK) {
+        r->fast = NULL;
+        return false;
+    }
+    return true;
+}
+
+int vk_capture_open_ex(const char *path, unsigned flags, vk_capture_reader **out, vk_diag *d)
+{
+    *out = NULL;
+    vk_capture_reader *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->c = vk_capture_new(path)) == NULL ||
+        (r->eth = malloc(ETH_SCRATCH)) == NULL) {
+        vk_capture_reader_free(r);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    }
+    r->pf.fd = r->w.f.fd = -1;
+    if ((flags & VK_CAPTURE_CHECKED) && open_fast(r, path)) {
+        *out = r;
+        return VK_OK;
+    }
+    int e = open_pcap(r->c, &r->p, d);
+    if (e != VK_OK) {
+        vk_capture_reader_free(r);
+        return e;
+    }
+    vk_linktype_init(&r->lt, r->c->linktype);
+    r->c->pcapng = file_is_pcapng(path);
+    if (r->c->pcapng) {
+        r->w.c = r->c;
+        int we = bfile_open(&r->w.f, path);
+        r->walk_on = we == VK_OK;
+        if (we != VK_OK) {
+            r->walk_err = we;
+            r->walk_err_at = 1;
+        }
+    } else if (flags & VK_CAPTURE_POSITIONS) {
+        pcap_walk_open(r);
+    }
+    *out = r;
+    return VK_OK;
+}
+
+/* A record that is not a frame is kept apart with why. */
+static int skip_record(vk_capture_reader *r, uint64_t ts, const uint8_t *data, size_t caplen,
+                       const char *why, vk_diag *d)
+{
+    if (vk_capture_skip(r->c, ts, data, caplen, why) != VK_OK)
+        return vk_diag_set(d, VK_ENOMEM, "%s: out of memory", r->c->path);
+    return 0;
+}
+
+/* One libpcap record as a frame in f (1), or kept apart (0). */
+static int take_record(vk_capture_reader *r, const struct pcap_pkthdr *h, const uint8_t *data,
+                       vk_cap_frame *f, vk_diag *d)
+{
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+    size_t caplen = h->caplen, len = 0;
+    *f = (vk_cap_frame){.no = r->c->count + r->c->nskipped + 1, .ts_ns = ts};
+    uint64_t at = r->c->pcapng ? ng_walk_record(r, f, h->caplen)
+                               : pcap_walk_record(r, h->caplen);
+    const char *why = NULL;
+    if (r->lt.dlt == DLT_EN10MB && caplen < VK_ETH_HLEN)
+        why = "runt record: shorter than an Ethernet header";
+    else if (vk_linktype_to_ethernet(&r->lt, data, caplen, r->eth, ETH_SCRATCH, &len, &why) !=
+             VK_OK)
+        why = why != NULL ? why : "record cannot be given an Ethernet header";
+    else if (len > VK_FRAME_MAX)
+        why = "frame too large once given an Ethernet header";
+    if (why != NULL)
+        return skip_record(r, ts, data, caplen, why, d);
+    /* a converted frame's network-layer bytes end where the record ends */
+    f->pos = at == VK_CAP_POS_NONE ? VK_CAP_POS_NONE : at + caplen - len;
+    f->data = r->eth;
+    f->len = len;
+    r->c->count++;
+    if (r->c->pcapng && r->bad_iface_frame == 0 && f->iface >= r->c->iface_count) {
+        r->bad_iface_frame = r->c->count;
+        r->bad_iface = f->iface;
+    }
+    return 1;
+}
+
+/* The checks that need the whole file: frames at all, and for pcapng the
+ * block walk's agreement with libpcap. */
+static int finish_read(vk_capture_reader *r, vk_diag *d)
+{
+    vk_capture *c = r->c;
+    r->ended = true;
+    if (c->count == 0)
+        return vk_diag_set(d, VK_ENOENT, "%s: the capture holds no frames%s", c->path,
+                           c->nskipped ? " (only records too short or not convertible)" : "");
+    if (!c->pcapng)
+        return 0;
+    while (walk_step(r))
+        ;
+    if (r->walk_err == VK_EIO)
+        return vk_diag_set(d, VK_EIO, "%s: cannot open", c->path);
+    if (r->walk_err < 0)
+        return vk_diag_set(d, r->walk_err, "%s: pcapng block %zu: %s", c->path,
+                           r->walk_err_at, vk_strerror(r->walk_err));
+    if (r->w.packets != c->count + c->nskipped)
+        return vk_diag_set(d, VK_EFORMAT,
+                           "%s: libpcap read %zu records but the file has %zu packet blocks",
+                           c->path, c->count + c->nskipped, r->w.packets);
+    if (r->bad_iface_frame != 0)
+        return vk_diag_set(d, VK_EFORMAT, "%s: frame %zu: unknown interface %u", c->path,
+                           r->bad_iface_frame, r->bad_iface);
+    return 0;
+}
+
+/* vk_capture_next() through the buffered reader (a file that passed the
+ * checks once: its errors are worded by the caller). */
+static int next_fast(vk_capture_reader *r, vk_cap_frame *f, vk_diag *d)
+{
+    for (;;) {
+        vk_pcapfile_record rec;
+        int e = vk_pcapfile_next(r->fast, &rec, d);
+        if (e == 0)
+            return finish_read(r, d);
+        if (e < 0)
+            return e;
+        vk_capture *c = r->c;
+        if (rec.caplen < rec.origlen)
+            return vk_diag_set(d, VK_ETRUNC, "frame %llu: only %u of %u bytes were captured",
+                               (unsigned long long)(c->count + c->nskipped + 1), rec.caplen,
+                               rec.origlen);
+        if (rec.caplen < VK_ETH_HLEN) {
+            if ((e = skip_record(r, rec.ts_ns, rec.data, rec.caplen,
+                                 "runt record: shorter than an Ethernet header", d)) != 0)
+                return e;
+            continue;
+        }
+        *f = (vk_cap_frame){.no = c->count + c->nskipped + 1, .ts_ns = rec.ts_ns,
+                            .data = r->eth, .len = rec.caplen,
+                            .pos = vk_pcapfile_offset(r->fast) - rec.caplen};
+        memcpy(r->eth, rec.data, rec.caplen);
+        c->count++;
+        return 1;
+    }
+}
+
+int vk_capture_next(vk_capture_reader *r, vk_cap_frame *f, vk_diag *d)
+{
+    if (r->ended)
+        return 0;
+    if (r->fast != NULL)
+        return next_fast(r, f, d);
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int e = pcap_next_ex(r->p, &h, &data);
+        if (e == PCAP_ERROR_BREAK)
+            return finish_read(r, d);
+        vk_capture *c = r->c;
+        unsigned long long no = (unsigned long long)(c->count + c->nskipped) + 1;
+        if (e != 1)
+            return vk_diag_set(d, VK_ETRUNC, "%s: frame %llu: %s", c->path, no,
+                               pcap_geterr(r->p));
+        if (h->caplen > (bpf_u_int32)pcap_snapshot(r->p) || h->caplen > VK_FRAME_MAX)
+            return vk_diag_set(d, VK_EFORMAT,
+                               "%s: frame %llu: captured length %u exceeds the snapshot "
+                               "length %d",
+                               c->path, no, h->caplen, pcap_snapshot(r->p));
+        if (h->caplen < h->len && h->caplen == (bpf_u_int32)pcap_snapshot(r->p))
+            return vk_diag_set(d, VK_ETRUNC,
+                               "%s: frame %llu: %u bytes long, larger than the snapshot "
+                               "length %u: replay needs whole frames",
+                               c->path, no, h->len, h->caplen);
+        if (h->caplen < h->len)
+            return vk_diag_set(d, VK_ETRUNC,
+                               "%s: frame %llu: only %u of %u bytes were captured; replay "
+                               "needs whole frames",
+                               c->path, no, h->caplen, h->len);
+        if ((e = take_record(r, h, data, f, d)) != 0)
+            return e;
+    }
+}
+
+const vk_capture *vk_capture_reader_info(const vk_capture_reader *r)
+{
+    return r->c;
+}
+
+vk_capture *vk_capture_reader_take(vk_capture_reader *r)
+{
+    vk_capture *c = r->c;
+    r->c = NULL;
+    return c;
+}
+
+void vk_capture_reader_free(vk_capture_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->p != NULL)
+        pcap_close(r->p);
+    vk_pcapfile_close_read(r->fast);
+    bfile_close(&r->pf);
+    bfile_close(&r->w.f);
+    free(r->w.body);
+    free(r->eth);
+    vk_capture_free(r->c);
+    free(r);
+}
+
 int vk_capture_read(const char *path, vk_capture **out, vk_diag *d)
 {
-    vk_capture *c = vk_capture_new(path);
-    if (c == NULL)
-        return vk_diag_set(d, VK_ENOMEM, "out of memory");
-    pcap_t *p = NULL;
-    int r = open_pcap(c, &p, d);
-    if (r == VK_OK) {
-        r = read_frames(c, p, d);
-        pcap_close(p);
-    }
-    if (r == VK_OK && c->count == 0)
-        r = vk_diag_set(d, VK_ENOENT, "%s: the capture holds no frames%s", path,
-                        c->nskipped ? " (only records too short or not convertible)" : "");
-    c->pcapng = file_is_pcapng(path);
-    if (r == VK_OK && c->pcapng)
-        r = read_pcapng_meta(c, d);
-    if (r != VK_OK) {
-        vk_capture_free(c);
-        return r;
-    }
-    *out = c;
-    return VK_OK;
+    *out = NULL;
+    vk_capture_reader *r;
+    int e = vk_capture_open(path, &r, d);
+    if (e != VK_OK)
+        return e;
+    vk_cap_frame f;
+    while ((e = vk_capture_next(r, &f, d)) == 1)
+        if (keep_frame(r->c, &f) != VK_OK) {
+            e = vk_diag_set(d, VK_ENOMEM, "%s: out of memory", path);
+            break;
+        }
+    if (e == 0)
+        *out = vk_capture_reader_take(r);
+    vk_capture_reader_free(r);
+    return e == 0 ? VK_OK : e;
 }

@@ -10,10 +10,13 @@
 #include "replay/recording.h"
 #include "core/grow.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wire/buf.h"
 #include "wire/icmp.h"
@@ -34,9 +37,8 @@ typedef struct rdir {
     uint64_t fin_ts;
     size_t nooo;
     struct {
-        uint64_t off, ts, no;
-        const uint8_t *data;
-        size_t len;
+        uint64_t off;
+        vk_rec_span at;
         bool push;
     } ooo[VK_REC_OOO_MAX];
 } rdir;
@@ -49,7 +51,6 @@ struct vk_rec_tcp_build {
     uint64_t last_ev_ts;   /* previous peer event, or the connect */
     bool data_open;        /* the last event is DATA whose last segment had no PSH:
                             * the host's bytes that follow join it */
-    size_t own_cap;        /* allocated size of that event's own buffer */
 };
 
 /* ---- small helpers ---- */
@@ -141,20 +142,74 @@ static void addr_of(const vk_pkt *k, bool source, vk_waddr *a)
  * most VK_REC_FLOWS_MAX rows, so at most that many slots are used. */
 typedef struct kslot {
     uint64_t h;           /* 0: empty */
-    uint32_t last, count;
-    bool shadowed;        /* a later row with this key was not kept (cap) */
-} kslot;
+    uint32_t last;
+    uint32_t count : 31;  /* rows are at most VK_REC_FLOWS_MAX */
+    uint32_t shadowed : 1; /* a later row with this key was not kept (cap) */
+} kslot;                  /* 16 bytes: the index is probed once a frame, cache misses count */
 
 typedef struct kindex {
     kslot *s;
     size_t used, cap;
 } kindex;
 
-typedef struct builder {
+struct vk_rec_builder {
     vk_recording *r;
     int err;
+    bool file;            /* frames carry file positions (else: held in memory) */
     kindex ping;          /* (dst, id, seq) */
-} builder;
+};
+typedef struct vk_rec_builder builder;
+
+#define ARENA_CHUNK (256u * 1024)
+
+/* n bytes copied into the recording's arena (stable addresses); NULL when
+ * out of memory. */
+static const uint8_t *arena_copy(vk_recording *r, const uint8_t *p, size_t n)
+{
+    if (r->narena == 0 || n > ARENA_CHUNK - r->arena_used) {
+        if (vk_grow(&r->arena, &r->caparena, r->narena, sizeof *r->arena, 8) != VK_OK)
+            return NULL;
+        if ((r->arena[r->narena] = malloc(n > ARENA_CHUNK ? n : ARENA_CHUNK)) == NULL)
+            return NULL;
+        r->narena++;
+        r->arena_used = 0;
+    }
+    uint8_t *at = r->arena[r->narena - 1] + r->arena_used;
+    if (n > 0)
+        memcpy(at, p, n);
+    r->arena_used = n > ARENA_CHUNK ? ARENA_CHUNK : r->arena_used + n;
+    return at;
+}
+
+/* The span of bytes p[0..n) of frame f: its file position, its address in a
+ * held capture, or (copy, or no position known) a copy in the arena.
+ * b->err is set when out of memory. */
+static vk_rec_span span_of(builder *b, const vk_cap_frame *f, const uint8_t *p, size_t n,
+                           bool copy)
+{
+    vk_rec_span sp = {.len = (uint32_t)n, .mem = true};
+    if (!copy && !b->file) {
+        sp.pos = (uint64_t)(uintptr_t)p;
+        return sp;
+    }
+    if (!copy && f->pos != VK_CAP_POS_NONE) {
+        sp.pos = f->pos + (uint64_t)(p - f->data);
+        sp.mem = false;
+        return sp;
+    }
+    const uint8_t *at = arena_copy(b->r, p, n);
+    if (at == NULL)
+        b->err = VK_ENOMEM;
+    sp.pos = (uint64_t)(uintptr_t)at;
+    return sp;
+}
+
+static vk_rec_span span_skip(vk_rec_span sp, size_t skip)
+{
+    sp.pos += skip;
+    sp.len -= (uint32_t)skip;
+    return sp;
+}
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
@@ -218,7 +273,7 @@ static void kindex_put(kindex *x, kslot *s, uint64_t h, uint32_t row)
     }
     s->last = row;
     s->count++;
-    s->shadowed = false;
+    s->shadowed = 0;
 }
 
 /* ---- TCP ---- */
@@ -275,11 +330,21 @@ static vk_rec_tcp *tcp_new(builder *b, const fr *x, bool inbound)
     return t;
 }
 
-static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const uint8_t *data,
-                         size_t len)
+/* A peer segment's bytes, appended to the flow's spans. */
+static int tcp_add_span(vk_rec_tcp *t, vk_rec_span sp)
+{
+    if (grow((void **)&t->spans, t->nspans, &t->capspans, sizeof *t->spans) != VK_OK)
+        return VK_ENOMEM;
+    t->spans[t->nspans++] = sp;
+    return VK_OK;
+}
+
+static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const vk_rec_span *sp)
 {
     struct vk_rec_tcp_build *s = t->b;
     if (grow((void **)&t->ev, t->nev, &t->capev, sizeof *t->ev) != VK_OK)
+        return VK_ENOMEM;
+    if (sp != NULL && tcp_add_span(t, *sp) != VK_OK)
         return VK_ENOMEM;
     uint64_t base = later(s->g.adv_ts, s->last_ev_ts);
     if (s->g.fin)
@@ -288,32 +353,8 @@ static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const 
     t->ev[t->nev++] = (vk_rec_event){
         .kind = kind, .ts = ts, .frame_no = x->f->no, .prefix = s->g.next,
         .after_guest_fin = s->g.fin, .delay = ts > base ? ts - base : 0,
-        .data = data, .len = len};
+        .span = sp != NULL ? t->nspans - 1 : 0, .nspan = sp != NULL, .len = sp ? sp->len : 0};
     s->last_ev_ts = ts;
-    return VK_OK;
-}
-
-/* Appends len bytes to the DATA event e, which then owns its bytes (*cap:
- * the size of e->own, grown by doubling). */
-static int event_join(vk_rec_event *e, size_t *cap, const uint8_t *data, size_t len)
-{
-    if (e->own == NULL)
-        *cap = 0;
-    if (e->len + len > *cap) {
-        size_t ncap = *cap ? *cap : 4096;
-        while (ncap < e->len + len)
-            ncap *= 2;
-        uint8_t *p = realloc(e->own, ncap);
-        if (p == NULL)
-            return VK_ENOMEM;
-        if (e->own == NULL)
-            memcpy(p, e->data, e->len);
-        e->own = p;
-        e->data = p;
-        *cap = ncap;
-    }
-    memcpy(e->own + e->len, data, len);
-    e->len += len;
     return VK_OK;
 }
 
@@ -322,39 +363,44 @@ static int event_join(vk_rec_event *e, size_t *cap, const uint8_t *data, size_t 
  * before the first of them left: they make one chunk, released at that
  * first segment's time.  A chunk is not joined across a step of the guest's
  * stream (the host may have waited for it). */
-static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, const uint8_t *data, size_t len,
-                          bool push)
+static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, vk_rec_span sp, bool push)
 {
     struct vk_rec_tcp_build *s = t->b;
     vk_rec_event *last = t->nev ? &t->ev[t->nev - 1] : NULL;
     int e;
+    /* the last event's spans are the flow's last ones: a joined chunk's
+     * segments stay together */
     if (s->data_open && last != NULL && last->kind == VK_REC_DATA &&
-        last->prefix == s->g.next && last->after_guest_fin == s->g.fin)
-        e = event_join(last, &s->own_cap, data, len);
-    else
-        e = tcp_add_event(t, VK_REC_DATA, x, data, len);
+        last->prefix == s->g.next && last->after_guest_fin == s->g.fin) {
+        e = tcp_add_span(t, sp);
+        if (e == VK_OK) {
+            last->nspan++;
+            last->len += sp.len;
+        }
+    } else {
+        e = tcp_add_event(t, VK_REC_DATA, x, &sp);
+    }
     s->data_open = e == VK_OK && !push;
-    s->p.next += len;
+    s->p.next += sp.len;
     return e;
 }
 
 /* In-order bytes of direction d: the peer's become events, the guest's
  * join its stream. */
-static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, const uint8_t *data, size_t len,
-                       bool push)
+static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, vk_rec_span sp, bool push)
 {
     if (guest) {
         rdir *g = &t->b->g;
         if (grow((void **)&t->guest_stream, t->npieces, &t->cappieces,
                  sizeof *t->guest_stream) != VK_OK)
             return VK_ENOMEM;
-        t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, data, len};
-        g->next += len;
+        t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, sp.len, sp};
+        g->next += sp.len;
         g->adv_ts = x->f->ts_ns;
         t->guest_bytes = g->next;
         return VK_OK;
     }
-    return tcp_peer_bytes(t, x, data, len, push);
+    return tcp_peer_bytes(t, x, sp, push);
 }
 
 static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
@@ -368,7 +414,7 @@ static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
         t->guest_fin = true;
         return VK_OK;
     }
-    int e = tcp_add_event(t, VK_REC_EOF, x, NULL, 0);
+    int e = tcp_add_event(t, VK_REC_EOF, x, NULL);
     if (t->b->g.fin)
         t->b->closed = true;
     return e;
@@ -392,14 +438,16 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
             return VK_OK;
         }
         d->ooo[d->nooo].off = off;
-        d->ooo[d->nooo].data = data;
-        d->ooo[d->nooo].len = len;
+        d->ooo[d->nooo].at = span_of(b, x->f, data, len, false);
         d->ooo[d->nooo].push = push;
         d->nooo++;
-        return VK_OK;
+        return b->err;
     }
     size_t skip = (size_t)(d->next - off);
-    int e = tcp_deliver(t, guest, x, data + skip, len - skip, push);
+    vk_rec_span sp = span_of(b, x->f, data + skip, len - skip, false);
+    if (b->err != VK_OK)
+        return b->err;
+    int e = tcp_deliver(t, guest, x, sp, push);
     /* held segments that now connect, in any order */
     bool moved = true;
     while (e == VK_OK && moved) {
@@ -408,13 +456,11 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
             if (d->ooo[i].off > d->next)
                 continue;
             uint64_t o = d->ooo[i].off;
-            const uint8_t *p = d->ooo[i].data;
-            size_t n = d->ooo[i].len;
+            vk_rec_span held = d->ooo[i].at;
             bool psh = d->ooo[i].push;
             d->ooo[i] = d->ooo[--d->nooo];
-            if (o + n > d->next)
-                e = tcp_deliver(t, guest, x, p + (d->next - o), (size_t)(o + n - d->next),
-                                psh);
+            if (o + held.len > d->next)
+                e = tcp_deliver(t, guest, x, span_skip(held, (size_t)(d->next - o)), psh);
             moved = true;
             break;
         }
@@ -487,7 +533,7 @@ static int tcp_frame(builder *b, const fr *x)
         if (s->closed)
             return VK_OK;
         s->closed = true;
-        return tcp_add_event(t, VK_REC_RST, x, NULL, 0);
+        return tcp_add_event(t, VK_REC_RST, x, NULL);
     }
     if (!d->known) {
         b->r->st.orphans++;
@@ -547,8 +593,10 @@ static int udp_reply(builder *b, vk_rec_udp *u, const fr *x, const vk_waddr *fro
     uint64_t ts = x->f->ts_ns;
     uint64_t base = later(u->sent_ts, u->last_reply_ts);
     vk_rec_dgram d = {.from_guest = false, .ts = ts, .frame_no = x->f->no, .addr = *from,
-                      .data = data, .len = len, .error = error, .prefix = u->sent,
+                      .len = len, .error = error, .prefix = u->sent,
                       .delay = ts > base ? ts - base : 0};
+    if (data != NULL && (d.at = span_of(b, x->f, data, len, false), b->err != VK_OK))
+        return b->err;
     u->last_reply_ts = ts;
     if (dlist_add(&u->dg, &d) != VK_OK)
         return b->err = VK_ENOMEM;
@@ -594,8 +642,11 @@ static int dns_answer(builder *b, vk_rec_dns *q, const fr *x, const uint8_t *dat
 {
     uint64_t ts = x->f->ts_ns;
     uint64_t base = q->replies.n ? q->replies.d[q->replies.n - 1].ts : q->ts;
-    vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src, .data = data,
-                      .len = len, .delay = ts > base ? ts - base : 0};
+    vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src,
+                      .at = span_of(b, x->f, data, len, false), .len = len,
+                      .delay = ts > base ? ts - base : 0};
+    if (b->err != VK_OK)
+        return b->err;
     if (dlist_add(&q->replies, &d) != VK_OK)
         return b->err = VK_ENOMEM;
     return VK_OK;
@@ -620,7 +671,10 @@ static int udp_frame(builder *b, const fr *x)
         if (u == NULL && (u = udp_new(b, &x->src, &x->dst, false)) == NULL)
             return b->err;
         vk_rec_dgram d = {.from_guest = true, .ts = x->f->ts_ns, .frame_no = x->f->no,
-                          .addr = x->dst, .data = udp.payload, .len = udp.payload_len};
+                          .addr = x->dst, .len = udp.payload_len,
+                          .at = span_of(b, x->f, udp.payload, udp.payload_len, false)};
+        if (b->err != VK_OK)
+            return b->err;
         if (dlist_add(&u->dg, &d) != VK_OK)
             return b->err = VK_ENOMEM;
         u->sent++;
@@ -683,8 +737,13 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
         }
         uint64_t ts = x->f->ts_ns;
         uint64_t base = p->replies.n ? p->replies.d[p->replies.n - 1].ts : p->ts;
-        vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src, .data = x->l4,
-                          .len = x->l4_len, .delay = ts > base ? ts - base : 0};
+        /* a copy: its checksum is in it, and --fix-checksums may have
+         * changed it in the frame, not in the file */
+        vk_rec_dgram d = {.ts = ts, .frame_no = x->f->no, .addr = x->src,
+                          .at = span_of(b, x->f, x->l4, x->l4_len, true), .len = x->l4_len,
+                          .delay = ts > base ? ts - base : 0};
+        if (b->err != VK_OK)
+            return b->err;
         return dlist_add(&p->replies, &d) == VK_OK ? VK_OK : (b->err = VK_ENOMEM);
     }
     if (r->nping >= VK_REC_FLOWS_MAX) {
@@ -694,7 +753,7 @@ static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq
         kslot *s = kindex_slot(&b->ping, ping_hash(&k), ping_same, &k, r);
         if (s == NULL)
             return b->err = VK_ENOMEM;
-        s->shadowed = s->h != 0;
+        s->shadowed = s->h != 0 ? 1u : 0u;
         r->st.flows_full++;
         return VK_OK;
     }
@@ -859,33 +918,83 @@ static void finish(vk_recording *r)
     }
 }
 
+int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d)
+{
+    *out = NULL;
+    builder *b = calloc(1, sizeof *b);
+    vk_recording *r = calloc(1, sizeof *r);
+    if (b == NULL || r == NULL) {
+        free(b);
+        free(r);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+    }
+    r->refs = 1;
+    r->epoch = epoch;
+    r->fd = -1;
+    b->r = r;
+    b->file = path != NULL;
+    if (path != NULL) {
+        r->path = strdup(path);
+        r->fd = r->path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+        if (r->fd < 0) {
+            int e = r->path == NULL ? VK_ENOMEM : VK_EIO;
+            vk_rec_builder_free(b);
+            return vk_diag_set(d, e, "%s: cannot open it again to read the recorded world's "
+                                     "bytes", path);
+        }
+    }
+    *out = b;
+    return VK_OK;
+}
+
+int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest)
+{
+    if (b->err != VK_OK)
+        return b->err;
+    if (one_frame(b, f, guest) == VK_OK)
+        b->r->st.frames_used++;
+    else
+        b->r->st.frames_skipped++;
+    return b->err;
+}
+
+void vk_rec_builder_free(vk_rec_builder *b)
+{
+    if (b == NULL)
+        return;
+    finish(b->r);
+    free(b->ping.s);
+    vk_recording_unref(b->r);
+    free(b);
+}
+
+int vk_rec_builder_finish(vk_rec_builder *b, vk_recording **out, vk_diag *d)
+{
+    *out = NULL;
+    if (b->err != VK_OK) {
+        int e = b->err;
+        vk_rec_builder_free(b);
+        return vk_diag_set(d, e, "out of memory building the recorded world");
+    }
+    finish(b->r);
+    *out = b->r;
+    free(b->ping.s);
+    free(b);
+    return VK_OK;
+}
+
 int vk_recording_build(const vk_capture *c, const vk_side *side, vk_recording **out,
                        vk_diag *d)
 {
-    *out = NULL;
-    vk_recording *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
-    r->refs = 1;
-    r->epoch = c->count ? c->frames[0].ts_ns : 0;
-    builder b = {.r = r};
-    for (size_t i = 0; i < c->count && b.err == VK_OK; i++) {
-        if (side[i] != VK_SIDE_GUEST && side[i] != VK_SIDE_EXPECTED)
-            continue;
-        int e = one_frame(&b, &c->frames[i], side[i] == VK_SIDE_GUEST);
-        if (e == VK_OK)
-            r->st.frames_used++;
-        else
-            r->st.frames_skipped++;
-    }
-    finish(r);
-    free(b.ping.s);
-    if (b.err != VK_OK) {
-        vk_recording_unref(r);
-        return vk_diag_set(d, b.err, "out of memory building the recorded world");
-    }
-    *out = r;
-    return VK_OK;
+    vk_rec_builder *b;
+    int e = vk_rec_builder_new(c->count ? c->frames[0].ts_ns : 0, NULL, &b, d);
+    if (e != VK_OK)
+        return e;
+    for (size_t i = 0; i < c->count; i++)
+        if ((side[i] == VK_SIDE_GUEST || side[i] == VK_SIDE_EXPECTED) &&
+            vk_rec_builder_add(b, &c->frames[i], side[i] == VK_SIDE_GUEST) != VK_OK)
+            break;
+    return vk_rec_builder_finish(b, out, d);
 }
 
 int vk_recording_build_mac(const vk_capture *c, const vk_mac *guest_mac, vk_recording **out,
@@ -908,6 +1017,82 @@ int vk_recording_build_mac(const vk_capture *c, const vk_mac *guest_mac, vk_reco
     return e;
 }
 
+/* ---- reading bytes back ---- */
+
+int vk_recording_read(vk_recording *r, const vk_rec_span *s, size_t off, void *buf, size_t n)
+{
+    if (n == 0)
+        return VK_OK;
+    if (off > s->len || n > s->len - off)
+        return VK_EINVAL;
+    if (s->mem) {
+        memcpy(buf, (const uint8_t *)(uintptr_t)s->pos + off, n);
+        return VK_OK;
+    }
+    uint64_t at = s->pos + off;
+    if (r->cache != NULL && at >= r->cache_pos && at - r->cache_pos <= r->cache_len &&
+        n <= r->cache_len - (at - r->cache_pos)) {
+        memcpy(buf, r->cache + (at - r->cache_pos), n);
+        return VK_OK;
+    }
+    /* the bytes that follow in the file are the next segments of the same
+     * chunk, most of the time: read ahead into the buffer */
+    if (r->cache == NULL && n <= VK_REC_READ_AHEAD)
+        r->cache = malloc(VK_REC_READ_AHEAD);
+    bool ahead = r->cache != NULL && n <= VK_REC_READ_AHEAD;
+    uint8_t *to = ahead ? r->cache : buf;
+    size_t want = ahead ? VK_REC_READ_AHEAD : n, got = 0;
+    if (ahead)
+        r->cache_len = 0;
+    while (got < n && r->fd >= 0) {
+        ssize_t k = pread(r->fd, to + got, want - got, (off_t)(at + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    r->bytes_read += got;
+    if (ahead) {
+        r->cache_pos = at;
+        r->cache_len = got;
+        if (got >= n)
+            memcpy(buf, r->cache, n);
+    }
+    if (got >= n)
+        return VK_OK;
+    if (r->io_error == VK_OK) {
+        r->io_error = VK_EIO;
+        snprintf(r->io_msg, sizeof r->io_msg,
+                 "%s: cannot read back %zu bytes at offset %llu for the recorded world (%s): "
+                 "the file changed or was removed during the replay",
+                 r->path ? r->path : "capture", n, (unsigned long long)(s->pos + off),
+                 got < n && errno != 0 ? strerror(errno) : "short read");
+    }
+    return VK_EIO;
+}
+
+long vk_recording_read_event(vk_recording *r, const vk_rec_tcp *t, const vk_rec_event *e,
+                             size_t off, void *buf, size_t cap)
+{
+    size_t n = 0, at = 0;
+    for (size_t i = 0; i < e->nspan && n < cap; i++) {
+        const vk_rec_span *sp = &t->spans[e->span + i];
+        if (off >= at + sp->len) {
+            at += sp->len;
+            continue;
+        }
+        size_t from = off > at ? (size_t)(off - at) : 0;
+        size_t k = sp->len - from < cap - n ? sp->len - from : cap - n;
+        if (vk_recording_read(r, sp, from, (uint8_t *)buf + n, k) != VK_OK)
+            return VK_EIO;
+        n += k;
+        off += k;
+        at += sp->len;
+    }
+    return (long)n;
+}
+
 vk_recording *vk_recording_ref(vk_recording *r)
 {
     if (r != NULL)
@@ -920,9 +1105,8 @@ void vk_recording_unref(vk_recording *r)
     if (r == NULL || --r->refs > 0)
         return;
     for (size_t i = 0; i < r->ntcp; i++) {
-        for (size_t j = 0; j < r->tcp[i].nev; j++)
-            free(r->tcp[i].ev[j].own);
         free(r->tcp[i].ev);
+        free(r->tcp[i].spans);
         free(r->tcp[i].guest_stream);
         free(r->tcp[i].b);
     }
@@ -937,5 +1121,12 @@ void vk_recording_unref(vk_recording *r)
     free(r->dns);
     free(r->ping);
     free(r->notes);
+    for (size_t i = 0; i < r->narena; i++)
+        free(r->arena[i]);
+    free(r->arena);
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->cache);
+    free(r->path);
     free(r);
 }

@@ -28,10 +28,19 @@
  *  - ICMP echo to the outside: per request (destination, id, seq) the
  *    replies and their delays.
  *
- * Ownership: a recording borrows the capture's frame bytes (every `data`
- * below points into a vk_cap_frame, except a joined TCP chunk's, which
- * points into the event's own buffer, owned and freed by the recording), so
- * the capture must outlive it.  It is
+ * Bytes are not held: every payload below is a span (vk_rec_span), its
+ * position in the recording's byte source -- the capture file, read back
+ * with pread() when the world needs the bytes, or, for a recording built
+ * from a capture held in memory, the address of the bytes there.  A TCP
+ * chunk is the spans of the segments that make it.  Only ICMP echo replies
+ * (whose checksum --fix-checksums may have changed) and the bytes of frames
+ * whose file position the reader could not tell are copied, into the
+ * recording's own arena.  So a recording holds a few words per segment and
+ * datagram, not their bytes (docs/world.md, "Memory").
+ *
+ * Ownership: a recording built from a held capture (vk_recording_build)
+ * borrows its frame bytes, so the capture must outlive it; one built from a
+ * file (vk_rec_builder with a path) keeps the file open.  It is
  * reference counted because each user netdev gets its own world made from
  * one recording; the notes (flows the guest sent that the recording did not
  * know) are appended by those worlds and read by the replay report.
@@ -55,6 +64,9 @@
 #define VK_REC_OOO_MAX 64u        /* out-of-order segments held per direction of a flow */
 #define VK_REC_NOTES_MAX 256u     /* notes kept (more are counted) */
 #define VK_REC_NOTE_LEN 200
+/* Bytes read back from the capture file at a time (one buffer a recording):
+ * a chunk's segments follow each other in the file. */
+#define VK_REC_READ_AHEAD (256u * 1024)
 /* libslirp gives up a connect that got no answer after 75 s (TCPTV_KEEP_INIT). */
 #define VK_REC_CONNECT_TIMEOUT_NS (75ull * 1000000000ull)
 
@@ -63,6 +75,13 @@ typedef enum vk_rec_ev_kind {
     VK_REC_EOF,
     VK_REC_RST,
 } vk_rec_ev_kind;
+
+/* Bytes of the capture, by position (see the file comment). */
+typedef struct vk_rec_span {
+    uint64_t pos;         /* file offset, or (mem) the address of the bytes */
+    uint32_t len;
+    bool mem;             /* in memory: the held capture's or the arena's */
+} vk_rec_span;
 
 /* One thing the TCP peer did. */
 typedef struct vk_rec_event {
@@ -73,17 +92,15 @@ typedef struct vk_rec_event {
     bool after_guest_fin; /* the guest's FIN had been seen before it */
     uint64_t delay;       /* ns after the later of: prefix reached, FIN seen (when
                            * after_guest_fin), the previous event (or the connect) */
-    const uint8_t *data;  /* DATA: borrowed from the capture, or own */
-    size_t len;
-    uint8_t *own;         /* a chunk joined from several segments: its bytes, owned
-                           * by the recording (freed with it); NULL otherwise */
+    size_t span, nspan;   /* DATA: its segments, spans[span..span+nspan) of the flow */
+    size_t len;           /* DATA: bytes in all */
 } vk_rec_event;
 
 /* A piece of the guest's stream, in order, without overlaps. */
 typedef struct vk_rec_piece {
     uint64_t off;
-    const uint8_t *data;
     size_t len;
+    vk_rec_span at;
 } vk_rec_piece;
 
 typedef struct vk_rec_tcp {
@@ -97,6 +114,8 @@ typedef struct vk_rec_tcp {
     uint64_t connect_delay; /* first SYN -> outcome */
     vk_rec_event *ev;
     size_t nev, capev;
+    vk_rec_span *spans;   /* the peer's segments, in stream order */
+    size_t nspans, capspans;
     vk_rec_piece *guest_stream;
     size_t npieces, cappieces;
     uint64_t guest_bytes; /* in-order guest bytes */
@@ -109,7 +128,7 @@ typedef struct vk_rec_dgram {
     uint64_t ts, frame_no;
     vk_waddr addr;        /* guest datagram: its destination; reply: its source
                            * (guest view) */
-    const uint8_t *data;  /* payload (ICMP echo: the whole ICMP message) */
+    vk_rec_span at;       /* payload (ICMP echo: the whole ICMP message, a copy) */
     size_t len;
     int error;            /* replies: 0, or VK_EPORTUNREACH/VK_EHOSTUNREACH/
                            * VK_ENETUNREACH for an ICMP error */
@@ -180,7 +199,41 @@ typedef struct vk_recording {
     char (*notes)[VK_REC_NOTE_LEN];
     size_t nnotes;
     uint64_t notes_total; /* including those past VK_REC_NOTES_MAX */
+    /* the byte source: the capture file (fd >= 0), and the arena of copies */
+    int fd;
+    char *path;
+    uint8_t **arena;
+    size_t narena, caparena, arena_used;
+    uint64_t bytes_read;  /* read back from the file */
+    uint8_t *cache;       /* the file's bytes at cache_pos (read ahead) */
+    uint64_t cache_pos;
+    size_t cache_len;
+    int io_error;         /* the first failure to read bytes back, VK_OK: none */
+    char io_msg[256];
 } vk_recording;
+
+/* Building a recording frame by frame, from a capture read as a stream.
+ * path: the file whose positions the frames carry (vk_cap_frame.pos), kept
+ * open by the recording to read bytes back; NULL when the frames live in
+ * memory for as long as the recording (a held capture).  add() takes the
+ * frames in file order, guest (true: the guest sent it) or the network's;
+ * f->data is read during the call only.  Malformed frames are skipped and
+ * counted.  VK_ENOMEM (sticky), VK_EIO (path cannot be opened). */
+typedef struct vk_rec_builder vk_rec_builder;
+int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d);
+int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest);
+/* The recording built (frees b, also on error). */
+int vk_rec_builder_finish(vk_rec_builder *b, vk_recording **out, vk_diag *d);
+void vk_rec_builder_free(vk_rec_builder *b);
+
+/* Reads n bytes of span s from offset off in it into buf.  VK_OK, or VK_EIO
+ * when the file cannot give them (the file changed since it was read):
+ * recorded in r->io_error/io_msg (the first one), naming the position. */
+int vk_recording_read(vk_recording *r, const vk_rec_span *s, size_t off, void *buf, size_t n);
+/* Reads up to cap bytes of DATA event e of flow t from offset off in it;
+ * returns how many (0 at its end) or VK_EIO. */
+long vk_recording_read_event(vk_recording *r, const vk_rec_tcp *t, const vk_rec_event *e,
+                             size_t off, void *buf, size_t cap);
 
 /* Builds the recording from the capture, side[i] telling which frames the
  * guest sent (VK_SIDE_GUEST) and which the network answered

@@ -22,6 +22,18 @@
 #define REPLAY_PORT_ID "replay"
 #define TX_RETRY_NS 1000u
 
+/* A frame of the window: a copy, with its side (after the filter). */
+typedef struct wframe {
+    vk_cap_frame f;     /* f.data is buf */
+    uint8_t *buf;
+    size_t cap;
+    vk_side side;
+} wframe;
+
+/* The window holds a TSO group's guest frames and the frame after them:
+ * the group never reaches past an answer (replay/offload.h). */
+#define WINDOW (VK_OFFLOAD_MAX_SEGS + 1)
+
 typedef struct run {
     const vk_replay_config *cfg;
     vk_replay *r;
@@ -35,16 +47,26 @@ typedef struct run {
     vk_bpf *bpf;
     vk_port *nic;       /* attachment through a NIC, or */
     vk_port *port;      /* through our replay port */
-    size_t next;        /* capture index of the next guest frame */
     uint64_t last_when; /* loop time of the previous injection */
-    /* the next send: one guest frame, or a TSO group, rewritten copies */
+    /* the capture, read again in order behind a window (win[0] is the
+     * next guest frame once scheduled) */
+    vk_capture_reader *rd;
+    wframe win[WINDOW];
+    size_t whead, wn;
+    bool rd_done;       /* the reader reached the end */
+    int rd_err;         /* it failed (the file changed): the run fails */
+    vk_diag rd_why;
+    size_t rd_frames;   /* frames read in this pass */
+    /* the next send: one guest frame, or a TSO group (the first npending
+     * frames of the window), rewritten copies */
     size_t npending;
-    size_t pending_idx[VK_OFFLOAD_MAX_SEGS];
     uint8_t *pending[VK_OFFLOAD_MAX_SEGS];
     unsigned retries;
     /* the comparisons, fed as the run goes: answers, and the wire */
     vk_cmp_stream *answers, *wire;
-    size_t fed;         /* capture frames up to here went to `answers` */
+    /* what the first pass learned of the whole capture */
+    vk_split_survey survey;
+    uint64_t last_ts;   /* latest frame time */
 } run;
 
 static int append_event(vk_replay_event **log, size_t *n, size_t *capn, vk_replay_event ev)
@@ -70,22 +92,108 @@ static int log_event(run *x, bool guest, uint64_t no, uint64_t ts, const uint8_t
     return append_event(&r->log, &r->nlog, &r->caplog, ev);
 }
 
+/* ---- reading the capture again ---- */
+
+/* The message for a capture that changed after the first pass read it. */
+static int changed(vk_diag *d, const char *path, size_t frame, const char *how)
+{
+    return vk_diag_set(d, VK_EIO, "%s: the file changed while it was replayed (it is read "
+                                  "again, not held): after frame %zu: %s", path, frame, how);
+}
+
+/* Opens the capture for one more pass (the fix and the filter apply as in
+ * the first). */
+static int reopen(const run *x, unsigned flags, vk_capture_reader **out, vk_diag *d)
+{
+    vk_diag why;
+    if (vk_capture_open_ex(x->cfg->capture_path, flags | VK_CAPTURE_CHECKED, out, &why) != VK_OK)
+        return changed(d, x->cfg->capture_path, 0, why.msg);
+    return VK_OK;
+}
+
+/* The next frame of a later pass, fixed as in the first, with its side
+ * before the filter in *pre and after it in *side: 1, 0 at the end, or an
+ * error (the file changed) with a message. */
+static int reread(const run *x, vk_capture_reader *rd, size_t *nread, vk_cap_frame *f,
+                  vk_side *pre, vk_side *side, vk_diag *d)
+{
+    vk_diag why;
+    int e = vk_capture_next(rd, f, &why);
+    if (e < 0)
+        return changed(d, x->cfg->capture_path, *nread, why.msg);
+    if (e == 0 && *nread != x->r->cap->count)
+        return changed(d, x->cfg->capture_path, *nread, "it has fewer frames");
+    if (e == 0)
+        return 0;
+    if (++*nread > x->r->cap->count)
+        return changed(d, x->cfg->capture_path, *nread - 1, "it has more frames");
+    if (x->cfg->fix_checksums) {
+        unsigned bad = 0;
+        if (vk_csum_check_frame(f->data, f->len, &bad) == VK_OK && bad != 0)
+            vk_csum_fill_frame(f->data, f->len);
+    }
+    *pre = *side = vk_split_side_of(&x->r->split, f);
+    if (*side != VK_SIDE_IGNORED && !vk_bpf_match(x->bpf, f->data, f->len))
+        *side = VK_SIDE_IGNORED;
+    return 1;
+}
+
+/* Reads until the window holds k + 1 frames that take part (guest or
+ * expected); returns win[k], or NULL at the end of the capture (or on a
+ * read error, which fails the run). */
+static wframe *peek(run *x, size_t k)
+{
+    while (x->wn <= k && !x->rd_done) {
+        vk_cap_frame f;
+        vk_side pre, side;
+        vk_diag d;
+        int e = reread(x, x->rd, &x->rd_frames, &f, &pre, &side, &d);
+        if (e <= 0) {
+            x->rd_done = true;
+            if (e < 0 && x->rd_err == VK_OK) {
+                x->rd_err = e;
+                x->rd_why = d;
+                if (x->net != NULL)
+                    vk_net_fail(x->net, e, "%s", d.msg);
+            }
+            break;
+        }
+        if (side == VK_SIDE_IGNORED)
+            continue;
+        wframe *w = &x->win[(x->whead + x->wn) % WINDOW];
+        if (w->cap < f.len) {
+            uint8_t *b = realloc(w->buf, f.len);
+            if (b == NULL) {
+                x->rd_done = true;
+                x->rd_err = vk_diag_set(&x->rd_why, VK_ENOMEM, "replay: out of memory");
+                if (x->net != NULL)
+                    vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
+                break;
+            }
+            w->buf = b;
+            w->cap = f.len;
+        }
+        memcpy(w->buf, f.data, f.len);
+        w->f = f;
+        w->f.data = w->buf;
+        w->side = side;
+        x->wn++;
+    }
+    return k < x->wn ? &x->win[(x->whead + k) % WINDOW] : NULL;
+}
+
+static void pop(run *x, size_t n)
+{
+    x->whead = (x->whead + n) % WINDOW;
+    x->wn -= n;
+}
+
 /* ---- answers ---- */
 
-/* Hands the expected frames before capture index `upto` to the comparison:
- * they are due once the injection has reached that point. */
-static int feed_expected(run *x, size_t upto)
+static int feed_one(run *x, const vk_cap_frame *f)
 {
-    vk_replay *r = x->r;
-    for (; x->fed < upto; x->fed++) {
-        const vk_cap_frame *f = &r->cap->frames[x->fed];
-        if (r->split.side[x->fed] != VK_SIDE_EXPECTED)
-            continue;
-        vk_cmp_frame cf = {f->no, f->ts_ns, f->data, f->len};
-        if (vk_cmp_stream_expected(x->answers, &cf) != VK_OK)
-            return VK_ENOMEM;
-    }
-    return VK_OK;
+    vk_cmp_frame cf = {f->no, f->ts_ns, f->data, f->len};
+    return vk_cmp_stream_expected(x->answers, &cf);
 }
 
 static void produced(run *x, const uint8_t *data, size_t len)
@@ -139,16 +247,22 @@ static const vk_tap_ops wire_tap_ops = {.frame = on_wire_frame};
 
 /* ---- injection ---- */
 
+/* Hands the expected frames before the next guest frame to the comparison
+ * (they are due once the injection has reached that point) and arms the
+ * timer for that guest frame. */
 static void schedule_next(run *x)
 {
-    const vk_capture *c = x->r->cap;
-    while (x->next < c->count && x->r->split.side[x->next] != VK_SIDE_GUEST)
-        x->next++;
-    if (feed_expected(x, x->next) != VK_OK)
-        vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory comparing answers");
-    if (x->next == c->count)
+    wframe *w;
+    while ((w = peek(x, 0)) != NULL && w->side != VK_SIDE_GUEST) {
+        if (feed_one(x, &w->f) != VK_OK) {
+            vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory comparing answers");
+            return;
+        }
+        pop(x, 1);
+    }
+    if (w == NULL)
         return;
-    uint64_t ts = c->frames[x->next].ts_ns;
+    uint64_t ts = w->f.ts_ns;
     uint64_t rel = ts > x->r->epoch ? ts - x->r->epoch : 0;
     if (rel < x->last_when)
         rel = x->last_when;
@@ -168,46 +282,31 @@ static bool offloading(const run *x)
     return x->nic != NULL && x->cfg->offload_set && x->cfg->offload != VK_NIC_OFFLOAD_NONE;
 }
 
-/* The capture index of the guest frame that may join the group after
- * capture frame i, or c->count: an answer in between ends the group. */
-static size_t next_candidate(const run *x, size_t i)
-{
-    const vk_capture *c = x->r->cap;
-    for (size_t j = i + 1; j < c->count; j++) {
-        if (x->r->split.side[j] == VK_SIDE_GUEST)
-            return j;
-        if (x->r->split.side[j] == VK_SIDE_EXPECTED)
-            break;
-    }
-    return c->count;
-}
-
 /* Chooses the frames of the next send (replay/offload.h: the merge rule
- * with --guest-offload tso) and makes their rewritten copies. */
+ * with --guest-offload tso: the guest frames that follow in the window, up
+ * to the first answer) and makes their rewritten copies. */
 static int prepare_pending(run *x)
 {
     vk_replay *r = x->r;
-    const vk_capture *c = r->cap;
     size_t n = 1;
-    x->pending_idx[0] = x->next;
+    const wframe *w0 = peek(x, 0);
     vk_tso_seg first, prev, seg;
     if (offloading(x) && x->cfg->offload == VK_NIC_OFFLOAD_TSO &&
-        vk_tso_seg_parse(c->frames[x->next].data, c->frames[x->next].len, &first) ==
-            VK_MERGE_OK) {
+        vk_tso_seg_parse(w0->f.data, w0->f.len, &first) == VK_MERGE_OK) {
         size_t payload = first.payload_len;
         prev = first;
-        for (size_t j = next_candidate(x, x->next); j < c->count && n < VK_OFFLOAD_MAX_SEGS;
-             j = next_candidate(x, j)) {
-            if (vk_tso_seg_parse(c->frames[j].data, c->frames[j].len, &seg) != VK_MERGE_OK ||
+        for (const wframe *w; n < VK_OFFLOAD_MAX_SEGS && (w = peek(x, n)) != NULL &&
+                              w->side == VK_SIDE_GUEST;) {
+            if (vk_tso_seg_parse(w->f.data, w->f.len, &seg) != VK_MERGE_OK ||
                 vk_tso_can_follow(&first, &prev, &seg, n, payload) != VK_MERGE_OK)
                 break;
             payload += seg.payload_len;
             prev = seg;
-            x->pending_idx[n++] = j;
+            n++;
         }
     }
     for (size_t k = 0; k < n; k++) {
-        const vk_cap_frame *f = &c->frames[x->pending_idx[k]];
+        const vk_cap_frame *f = &peek(x, k)->f;
         x->pending[k] = malloc(f->len ? f->len : 1);
         if (x->pending[k] == NULL)
             return VK_ENOMEM;
@@ -216,6 +315,12 @@ static int prepare_pending(run *x)
         vk_rw_apply(&r->rw, x->pending[k], f->len);
     }
     return VK_OK;
+}
+
+/* The k-th frame of the pending send. */
+static const vk_cap_frame *pending_frame(run *x, size_t k)
+{
+    return &x->win[(x->whead + k) % WINDOW].f;
 }
 
 static void free_pending(run *x)
@@ -230,8 +335,7 @@ static void free_pending(run *x)
 static int send_pending(run *x)
 {
     vk_replay *r = x->r;
-    const vk_capture *c = r->cap;
-    size_t len0 = c->frames[x->pending_idx[0]].len;
+    size_t len0 = pending_frame(x, 0)->len;
     if (x->nic == NULL)
         return vk_port_send_bytes(x->port, x->pending[0], len0);
     if (!offloading(x))
@@ -243,7 +347,7 @@ static int send_pending(run *x)
     if (x->npending > 1) {
         size_t lens[VK_OFFLOAD_MAX_SEGS];
         for (size_t k = 0; k < x->npending; k++)
-            lens[k] = c->frames[x->pending_idx[k]].len;
+            lens[k] = pending_frame(x, k)->len;
         e = vk_tso_build((const uint8_t *const *)x->pending, lens, x->npending, &frame, &len,
                          &meta);
         if (e != VK_OK)
@@ -325,14 +429,16 @@ static void on_inject(void *arg, uint64_t now)
 {
     run *x = arg;
     vk_replay *r = x->r;
-    const vk_cap_frame *f = &r->cap->frames[x->next];
+    if (peek(x, 0) == NULL)
+        return; /* a read error failed the run */
+    const vk_cap_frame *f = pending_frame(x, 0);
     if (x->npending == 0 && prepare_pending(x) != VK_OK) {
         vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
         return;
     }
     /* logged first: an answer may arrive before the send call returns */
     for (size_t k = 0; k < x->npending; k++) {
-        const vk_cap_frame *m = &r->cap->frames[x->pending_idx[k]];
+        const vk_cap_frame *m = pending_frame(x, k);
         if (log_event(x, true, m->no, vk_net_timestamp(x->net), x->pending[k], m->len, true) !=
             VK_OK) {
             vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
@@ -353,7 +459,7 @@ static void on_inject(void *arg, uint64_t now)
             vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
             return;
         }
-        x->next = x->pending_idx[0] + 1;
+        pop(x, 1);
         free_pending(x);
         x->retries = 0;
         schedule_next(x);
@@ -372,14 +478,14 @@ static void on_inject(void *arg, uint64_t now)
         return;
     }
     for (size_t k = 0; x->wire != NULL && k < x->npending; k++) {
-        const vk_cap_frame *m = &r->cap->frames[x->pending_idx[k]];
+        const vk_cap_frame *m = pending_frame(x, k);
         vk_cmp_frame cf = {m->no, vk_net_timestamp(x->net), x->pending[k], m->len};
         if (vk_cmp_stream_expected(x->wire, &cf) != VK_OK) {
             vk_net_fail(x->net, VK_ENOMEM, "replay: out of memory");
             return;
         }
     }
-    x->next = x->pending_idx[x->npending - 1] + 1;
+    pop(x, x->npending);
     r->injected += x->npending;
     free_pending(x);
     x->retries = 0;
@@ -470,28 +576,60 @@ static int setup_offload(run *x, vk_diag *d)
 static int setup_worlds(run *x, vk_diag *d)
 {
     vk_replay *r = x->r;
-    if (x->cfg->world == VK_REPLAY_WORLD_LIVE)
-        return vk_diag_set(d, VK_EINVAL, "--world live: the live world uses real sockets on "
-                                         "the live clock, and a replay runs on the virtual "
-                                         "clock; use --world recorded or --world none");
-    if (x->cfg->world == VK_REPLAY_WORLD_NONE)
-        return VK_OK;
-    int e = vk_recording_build(r->cap, r->split.side, &r->rec, d);
-    if (e != VK_OK)
-        return e;
     size_t n = vk_net_port_count(x->net);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; r->rec != NULL && i < n; i++) {
         vk_port *p = vk_net_port_at(x->net, i);
         if (vk_user_stats_of(p) == NULL)
             continue;
         vk_world *w = vk_world_recorded_new(x->loop, r->rec);
         if (w == NULL)
             return vk_diag_set(d, VK_ENOMEM, "out of memory");
-        if ((e = vk_user_set_world(p, w)) != VK_OK)
+        int e = vk_user_set_world(p, w);
+        if (e != VK_OK)
             return vk_diag_set(d, e, "--world: cannot give port '%s' its world", p->id);
         r->worlds++;
     }
     return VK_OK;
+}
+
+/* The second pass: the recorded world (built from the whole split: --filter
+ * chooses what is compared, not what the outside did), the split's counts
+ * after the filter, and the rewriter's recorded answers. */
+static int second_pass(run *x, vk_diag *d)
+{
+    vk_replay *r = x->r;
+    vk_rec_builder *b = NULL;
+    int e = VK_OK;
+    if (x->cfg->world == VK_REPLAY_WORLD_RECORDED &&
+        (e = vk_rec_builder_new(r->epoch, x->cfg->capture_path, &b, d)) != VK_OK)
+        return e;
+    vk_capture_reader *rd;
+    if ((e = reopen(x, VK_CAPTURE_POSITIONS, &rd, d)) != VK_OK) {
+        vk_rec_builder_free(b);
+        return e;
+    }
+    size_t nread = 0;
+    vk_cap_frame f;
+    vk_side pre, side;
+    while ((e = reread(x, rd, &nread, &f, &pre, &side, d)) == 1) {
+        if (b != NULL && pre != VK_SIDE_IGNORED &&
+            vk_rec_builder_add(b, &f, pre == VK_SIDE_GUEST) != VK_OK)
+            break;
+        r->split.guest += side == VK_SIDE_GUEST;
+        r->split.expected += side == VK_SIDE_EXPECTED;
+        if (side == VK_SIDE_EXPECTED && vk_rw_expect(&r->rw, f.data, f.len) != VK_OK) {
+            e = vk_diag_set(d, VK_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    vk_capture_reader_free(rd);
+    if (e < 0) {
+        vk_rec_builder_free(b);
+        return e;
+    }
+    if (b != NULL && (e = vk_rec_builder_finish(b, &r->rec, d)) != VK_OK)
+        return e;
+    return setup_worlds(x, d);
 }
 
 static int split_capture(run *x, vk_diag *d)
@@ -503,21 +641,16 @@ static int split_capture(run *x, vk_diag *d)
         .attach_id = x->nic ? x->nic->id : x->cfg->port_id,
         .attach_is_peer = x->nic == NULL,
     };
-    int e = vk_split_capture(r->cap, &sc, &r->split, d);
+    int e = vk_split_choose(r->cap, &x->survey, &sc, &r->split, d);
     if (e != VK_OK)
         return e;
-    /* the world is built from the whole split: --filter chooses what is
-     * compared, not what the outside did */
-    if ((e = setup_worlds(x, d)) != VK_OK)
-        return e;
+    if (x->cfg->world == VK_REPLAY_WORLD_LIVE)
+        return vk_diag_set(d, VK_EINVAL, "--world live: the live world uses real sockets on "
+                                         "the live clock, and a replay runs on the virtual "
+                                         "clock; use --world recorded or --world none");
     if ((e = vk_bpf_new(x->cfg->filter, &x->bpf, d)) != VK_OK)
         return e;
-    vk_split_apply_filter(&r->split, r->cap, x->bpf);
-    for (size_t i = 0; i < r->cap->count; i++)
-        if (r->split.side[i] == VK_SIDE_EXPECTED &&
-            vk_rw_expect(&r->rw, r->cap->frames[i].data, r->cap->frames[i].len) != VK_OK)
-            return vk_diag_set(d, VK_ENOMEM, "out of memory");
-    return VK_OK;
+    return second_pass(x, d);
 }
 
 static int build(run *x, vk_diag *d)
@@ -549,22 +682,18 @@ static int build(run *x, vk_diag *d)
     x->skip_timer = vk_timer_new(x->loop, on_skip, x);
     if (x->timer == NULL || x->skip_timer == NULL)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    /* the third pass, the replay itself */
+    if ((e = reopen(x, 0, &x->rd, d)) != VK_OK)
+        return e;
     /* armed before the backends start: at equal times the guest goes first */
     schedule_next(x);
     schedule_skip(x);
     return vk_net_start(x->net, d);
 }
 
-static uint64_t deadline(const vk_replay *r, uint64_t settle)
+static uint64_t deadline(const run *x, uint64_t settle)
 {
-    uint64_t last = 0;
-    for (size_t i = 0; i < r->cap->count; i++) {
-        uint64_t ts = r->cap->frames[i].ts_ns;
-        uint64_t rel = ts > r->epoch ? ts - r->epoch : 0;
-        if (rel > last)
-            last = rel;
-    }
-    return last + settle;
+    return (x->last_ts > x->r->epoch ? x->last_ts - x->r->epoch : 0) + settle;
 }
 
 static int execute(run *x, vk_diag *d)
@@ -572,7 +701,7 @@ static int execute(run *x, vk_diag *d)
     int e = build(x, d);
     if (e != VK_OK)
         return e;
-    vk_loop_run(x->loop, deadline(x->r, x->cfg->settle_ns));
+    vk_loop_run(x->loop, deadline(x, x->cfg->settle_ns));
     const char *msg;
     if ((e = vk_net_failure(x->net, &msg)) != VK_OK)
         return vk_diag_set(d, e, "%s", msg);
@@ -588,11 +717,23 @@ static void teardown(run *x)
     vk_timer_free(x->timer);
     vk_timer_free(x->skip_timer);
     vk_net_free(x->net);
+    x->net = NULL; /* the comparison that follows may still read the capture */
     vk_tracer_close(x->tracer);
     vk_topology_free(x->topo);
     vk_loop_free(x->loop);
-    vk_bpf_free(x->bpf);
     free_pending(x);
+}
+
+/* What teardown leaves for the comparison: the reader and the filter. */
+static void close_reading(run *x)
+{
+    vk_capture_reader_free(x->rd);
+    x->rd = NULL;
+    for (size_t i = 0; i < WINDOW; i++)
+        free(x->win[i].buf);
+    vk_bpf_free(x->bpf);
+    x->bpf = NULL;
+    vk_split_survey_free(&x->survey);
 }
 
 static void free_streams(run *x)
@@ -607,36 +748,79 @@ static void free_streams(run *x)
 /* Settles both comparisons once the run is over: the expected frames not
  * yet handed over (after the last guest frame) go in, then what is left
  * unpaired is missing or unexpected. */
-static int compare(run *x)
+static int compare(run *x, vk_diag *d)
 {
     vk_replay *r = x->r;
     if (x->answers == NULL)
-        return VK_ENOMEM;
-    int e = feed_expected(x, r->cap->count);
-    if (e != VK_OK)
-        return e;
-    e = vk_cmp_stream_finish(x->answers, &r->cmp);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
+    wframe *w;
+    while ((w = peek(x, 0)) != NULL) {
+        if (w->side == VK_SIDE_EXPECTED && feed_one(x, &w->f) != VK_OK)
+            return vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
+        pop(x, 1);
+    }
+    if (x->rd_err != VK_OK)
+        return vk_diag_set(d, x->rd_err, "%s", x->rd_why.msg);
+    int e = vk_cmp_stream_finish(x->answers, &r->cmp);
     x->answers = NULL;
     if (e == VK_OK && x->wire != NULL) {
         e = vk_cmp_stream_finish(x->wire, &r->wire);
         x->wire = NULL;
     }
+    if (e == VK_OK && r->rec != NULL && r->rec->io_error != VK_OK)
+        return vk_diag_set(d, r->rec->io_error, "%s", r->rec->io_msg);
+    return e == VK_OK ? VK_OK : vk_diag_set(d, e, "out of memory comparing frames");
+}
+
+/* The first pass: reads the whole capture as vk_capture_read() does (same
+ * checks, same errors), keeping only what later passes need of it: its
+ * description and skipped records (r->cap, without frames), the first and
+ * last times, what the split's choice needs, the checksum survey. */
+static int first_pass_with(run *x, unsigned flags, vk_diag *d)
+{
+    vk_replay *r = x->r;
+    vk_capture_reader *rd;
+    int e = vk_capture_open_ex(x->cfg->capture_path, flags, &rd, d);
+    if (e != VK_OK)
+        return e;
+    vk_cap_frame f;
+    while ((e = vk_capture_next(rd, &f, d)) == 1) {
+        if (vk_capture_reader_info(rd)->count == 1)
+            r->epoch = f.ts_ns;
+        if (f.ts_ns > x->last_ts)
+            x->last_ts = f.ts_ns;
+        if (vk_csum_is_partial(f.data, f.len) && r->csum_partial++ == 0)
+            r->csum_first = f.no;
+        unsigned bad = 0;
+        if (x->cfg->fix_checksums && vk_csum_check_frame(f.data, f.len, &bad) == VK_OK &&
+            bad != 0 && vk_csum_fill_frame(f.data, f.len) == VK_OK)
+            r->csum_fixed++;
+        if (vk_split_survey_add(&x->survey, &f) != VK_OK) {
+            e = vk_diag_set(d, VK_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (e == 0)
+        r->cap = vk_capture_reader_take(rd);
+    vk_capture_reader_free(rd);
     return e;
 }
 
-/* Counts partial checksums, then recomputes wrong ones if asked. */
-static void survey_checksums(vk_replay *r, bool fix)
+/* A classic Ethernet pcap is read by the buffered reader first (no library
+ * call per record); anything it does not take whole -- another format, a
+ * bad record, an empty file -- is read again by libpcap from the start, so
+ * the errors and their words are vk_capture_read()'s. */
+static int first_pass(run *x, vk_diag *d)
 {
-    vk_capture *c = r->cap;
-    for (size_t i = 0; i < c->count; i++) {
-        vk_cap_frame *f = &c->frames[i];
-        if (vk_csum_is_partial(f->data, f->len) && r->csum_partial++ == 0)
-            r->csum_first = f->no;
-        unsigned bad = 0;
-        if (fix && vk_csum_check_frame(f->data, f->len, &bad) == VK_OK && bad != 0 &&
-            vk_csum_fill_frame(f->data, f->len) == VK_OK)
-            r->csum_fixed++;
-    }
+    vk_diag ignored;
+    if (first_pass_with(x, VK_CAPTURE_CHECKED, &ignored) == VK_OK)
+        return VK_OK;
+    vk_replay *r = x->r;
+    vk_split_survey_free(&x->survey);
+    r->epoch = x->last_ts = 0;
+    r->csum_partial = r->csum_fixed = 0;
+    r->csum_first = 0;
+    return first_pass_with(x, 0, d);
 }
 
 int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **out, vk_diag *d)
@@ -649,14 +833,14 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
     }
     vk_rw_init(&x.r->rw);
-    int e = vk_capture_read(cfg->capture_path, &x.r->cap, d);
-    if (e == VK_OK) {
-        x.r->epoch = x.r->cap->frames[0].ts_ns;
-        survey_checksums(x.r, cfg->fix_checksums);
+    int e = first_pass(&x, d);
+    if (e == VK_OK)
         e = execute(&x, d);
-    }
-    teardown(&x);
-    if (e == VK_OK && (compare(&x) != VK_OK || vk_decisions_index(&x.r->decisions) != VK_OK))
+    teardown(&x); /* may still deliver answers: compared below */
+    if (e == VK_OK)
+        e = compare(&x, d);
+    close_reading(&x);
+    if (e == VK_OK && vk_decisions_index(&x.r->decisions) != VK_OK)
         e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");
     free_streams(&x);
     if (e != VK_OK) {

@@ -48,17 +48,25 @@
  * ICMP and ICMPv6 checksum of the capture that does not verify is
  * recomputed before the split.
  *
- * Memory: answers are compared as they come (compare.h, vk_cmp_stream): the
- * expected frames are handed to the comparator as the injection passes them
- * in the capture, the produced ones as the guest receives them, and a frame
- * is released once paired.  Only divergences keep their frames, unless the
- * caller asks for every match (keep_matches, for a JSON report) or for the
- * log of every frame that crossed (keep_log, for --update-expected and the
- * differential run).
+ * Memory: the capture is never held (docs/world.md, "Memory").  It is read
+ * three times, a frame at a time: a first pass checks it as
+ * vk_capture_read() would and surveys it for the split; a second builds the
+ * recorded world, whose payloads are positions in the file read back when
+ * the stack takes them; the third injects the guest's frames behind a
+ * window of at most a TSO group and the answer after it.  Answers are
+ * compared as they come (compare.h, vk_cmp_stream): the expected frames are
+ * handed to the comparator as the injection passes them in the capture, the
+ * produced ones as the guest receives them, and a frame is released once
+ * paired.  Only divergences keep their frames, unless the caller asks for
+ * every match (keep_matches, for a JSON report) or for the log of every
+ * frame that crossed (keep_log, for --update-expected and the differential
+ * run).  A capture that changes between the passes is an error naming it.
  *
  * Ownership: vk_replay_run() takes the topology (it is freed with the run)
- * and returns a vk_replay holding the capture, the split, the event log (when
- * kept) and the comparison; free it with vk_replay_free().
+ * and returns a vk_replay holding the capture's description (cap: no
+ * frames, only its path, link type, interfaces and skipped records), the
+ * split's choice and counts (split.side is NULL), the event log (when kept)
+ * and the comparison; free it with vk_replay_free().
  */
 #ifndef VK_REPLAY_REPLAY_H
 #define VK_REPLAY_REPLAY_H

@@ -84,6 +84,8 @@ void vk_rw_learn(vk_rewriter *rw, const uint8_t *frame, size_t len)
 {
     vk_tcp_repr t;
     char key[VK_FLOW_KEY_MAX];
+    if (rw->n == 0) /* no recorded TCP answer: nothing to learn (a frame per answer) */
+        return;
     if (tcp_of(frame, len, &t, key) == NULL)
         return;
     vk_rw_flow *f = flow_get(rw, key, false);
@@ -103,6 +105,8 @@ bool vk_rw_apply(vk_rewriter *rw, uint8_t *frame, size_t len)
 {
     vk_tcp_repr t;
     char key[VK_FLOW_KEY_MAX];
+    if (rw->n == 0) /* no flow to follow */
+        return false;
     uint8_t *seg = tcp_of(frame, len, &t, key);
     const vk_rw_flow *f = seg ? vk_rw_find(rw, key) : NULL;
     if (f == NULL)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "wire/pcapng.h"
 
 /* The user network's virtual hosts: 52:55 + IPv4 address, 52:56 + the
@@ -15,44 +16,77 @@ static bool is_slirp_mac(const uint8_t *mac)
     return mac[0] == 0x52 && (mac[1] == 0x55 || mac[1] == 0x56);
 }
 
-/* Guests named in a refusal; more are counted. */
-#define GUESTS_NAMED 8
+/* ---- the survey: what the choice needs of the whole capture ---- */
+
+static void stats_add(vk_split_stats *st, const vk_cap_frame *f)
+{
+    if (f->dropped)
+        return;
+    if (!st->any)
+        st->all_directed = true;
+    st->any = true;
+    if ((f->flags & 3u) == 0)
+        st->all_directed = false;
+    if (is_slirp_mac(f->data + 6))
+        return;
+    for (size_t k = 0; k < st->nmacs; k++)
+        if (memcmp(st->macs[k].b, f->data + 6, 6) == 0)
+            return;
+    if (st->nmacs < VK_SPLIT_GUESTS_NAMED)
+        memcpy(st->macs[st->nmacs++].b, f->data + 6, 6);
+    else
+        st->more = true;
+}
+
+int vk_split_survey_add(vk_split_survey *sv, const vk_cap_frame *f)
+{
+    stats_add(&sv->all, f);
+    if (f->iface >= VK_CAPTURE_IFACES_MAX)
+        return VK_OK; /* an unknown interface: the reader refuses the file */
+    if (f->iface >= sv->n) {
+        size_t n = sv->n;
+        if (vk_grow(&sv->iface, &sv->cap, f->iface, sizeof *sv->iface, 4) != VK_OK)
+            return VK_ENOMEM;
+        memset(sv->iface + n, 0, (sv->cap - n) * sizeof *sv->iface);
+        sv->n = sv->cap;
+    }
+    stats_add(&sv->iface[f->iface], f);
+    return VK_OK;
+}
+
+void vk_split_survey_free(vk_split_survey *sv)
+{
+    free(sv->iface);
+    memset(sv, 0, sizeof *sv);
+}
+
+static const vk_split_stats *stats_of(const vk_split_survey *sv, int iface)
+{
+    static const vk_split_stats none;
+    if (iface < 0)
+        return &sv->all;
+    return (size_t)iface < sv->n ? &sv->iface[iface] : &none;
+}
 
 /* Several guests in one capture are refused by name: replay drives one
  * guest, and taking the first MAC would silently make the others' frames
  * "expected" from the network. */
-static int refuse_guests(const vk_capture *c, int iface, vk_diag *d)
+static int refuse_guests(const vk_capture *c, const vk_split_stats *st, vk_diag *d)
 {
-    vk_mac seen[GUESTS_NAMED];
-    size_t n = 0, more = 0;
-    for (size_t i = 0; i < c->count; i++) {
-        const vk_cap_frame *f = &c->frames[i];
-        if ((iface >= 0 && (int)f->iface != iface) || f->dropped || is_slirp_mac(f->data + 6))
-            continue;
-        bool known = false;
-        for (size_t k = 0; k < n && !known; k++)
-            known = memcmp(seen[k].b, f->data + 6, 6) == 0;
-        if (known)
-            continue;
-        if (n < GUESTS_NAMED)
-            memcpy(seen[n++].b, f->data + 6, 6);
-        else
-            more++; /* may count one MAC more than once: "at least" */
-    }
-    if (n < 2)
+    if (st->nmacs < 2)
         return VK_OK;
-    char list[GUESTS_NAMED * (VK_MAC_STRLEN + 2) + 64] = "", mac[VK_MAC_STRLEN];
+    char list[VK_SPLIT_GUESTS_NAMED * (VK_MAC_STRLEN + 2) + 64] = "", mac[VK_MAC_STRLEN];
     size_t off = 0;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < st->nmacs; k++)
         off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", k ? ", " : "",
-                                vk_mac_format(&seen[k], mac));
-    if (more > 0)
+                                vk_mac_format(&st->macs[k], mac));
+    if (st->more)
         snprintf(list + off, sizeof list - off, " and more");
     return vk_diag_set(d, VK_EINVAL,
                        "%s: frames come from %zu%s guests (source MACs %s), and replay "
                        "drives one: choose it with --guest-mac (the others' frames are then "
                        "expected from the network)",
-                       c->path, n, more ? " or more" : "", list);
+                       c->path, st->nmacs, st->more ? " or more" : "", list);
 }
 
 static int find_iface(const vk_capture *c, const char *name)
@@ -110,63 +144,58 @@ static int choose_iface(const vk_capture *c, const vk_split_config *cfg, bool *f
     return -1;
 }
 
-/* Direction flags decide when every frame of the interface has one. */
-static bool iface_has_directions(const vk_capture *c, int iface)
+static int choose_mac(const vk_capture *c, const vk_split_stats *st, const vk_mac *given,
+                      vk_split *s, vk_diag *d)
 {
-    bool any = false;
-    for (size_t i = 0; i < c->count; i++) {
-        const vk_cap_frame *f = &c->frames[i];
-        if ((int)f->iface != iface || f->dropped)
-            continue;
-        if ((f->flags & 3u) == 0)
-            return false;
-        any = true;
-    }
-    return any;
-}
-
-static void split_by_direction(const vk_capture *c, int iface, bool from_network, vk_split *s)
-{
-    uint32_t guest_dir = from_network ? VK_PCAPNG_FLAG_INBOUND : VK_PCAPNG_FLAG_OUTBOUND;
-    for (size_t i = 0; i < c->count; i++) {
-        const vk_cap_frame *f = &c->frames[i];
-        if ((int)f->iface != iface || f->dropped)
-            s->side[i] = VK_SIDE_IGNORED;
-        else
-            s->side[i] = (f->flags & 3u) == guest_dir ? VK_SIDE_GUEST : VK_SIDE_EXPECTED;
-    }
-}
-
-static int split_by_mac(const vk_capture *c, int iface, const vk_mac *given, vk_split *s,
-                        vk_diag *d)
-{
-    bool found = given != NULL;
     if (given != NULL)
         s->guest_mac = *given;
-    else if (refuse_guests(c, iface, d) != VK_OK)
+    else if (refuse_guests(c, st, d) != VK_OK)
         return VK_EINVAL;
-    for (size_t i = 0; !found && i < c->count; i++) {
-        const vk_cap_frame *f = &c->frames[i];
-        if ((iface < 0 || (int)f->iface == iface) && !f->dropped && !is_slirp_mac(f->data + 6)) {
-            memcpy(s->guest_mac.b, f->data + 6, 6);
-            found = true;
-        }
-    }
-    if (!found)
+    else if (st->nmacs == 0)
         return vk_diag_set(d, VK_EINVAL,
                            "%s: cannot tell the guest's frames: every source MAC is "
                            "the user network's (52:55:xx or 52:56:xx); give --guest-mac",
                            c->path);
+    else
+        s->guest_mac = st->macs[0];
     s->by_mac = true;
-    for (size_t i = 0; i < c->count; i++) {
-        const vk_cap_frame *f = &c->frames[i];
-        if ((iface >= 0 && (int)f->iface != iface) || f->dropped)
-            s->side[i] = VK_SIDE_IGNORED;
-        else
-            s->side[i] = memcmp(f->data + 6, s->guest_mac.b, 6) == 0 ? VK_SIDE_GUEST
-                                                                     : VK_SIDE_EXPECTED;
-    }
     return VK_OK;
+}
+
+int vk_split_choose(const vk_capture *c, const vk_split_survey *sv, const vk_split_config *cfg,
+                    vk_split *out, vk_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    out->iface = -1;
+    bool from_network = false;
+    if (c->pcapng && c->iface_count > 0) {
+        out->iface = choose_iface(c, cfg, &from_network, d);
+        if (out->iface < 0)
+            return VK_EINVAL;
+    }
+    const vk_split_stats *st = stats_of(sv, out->iface);
+    char mac[VK_MAC_STRLEN];
+    if (out->iface >= 0 && cfg->guest_mac == NULL && st->any && st->all_directed) {
+        out->guest_dir = from_network ? VK_PCAPNG_FLAG_INBOUND : VK_PCAPNG_FLAG_OUTBOUND;
+        snprintf(out->method, sizeof out->method, "interface '%s', %s frames are the guest's",
+                 c->iface_names[out->iface], from_network ? "inbound" : "outbound");
+        return VK_OK;
+    }
+    int r = choose_mac(c, st, cfg->guest_mac, out, d);
+    if (r != VK_OK)
+        return r;
+    snprintf(out->method, sizeof out->method, "source MAC %s%s is the guest",
+             vk_mac_format(&out->guest_mac, mac), cfg->guest_mac ? " (--guest-mac)" : "");
+    return VK_OK;
+}
+
+vk_side vk_split_side_of(const vk_split *s, const vk_cap_frame *f)
+{
+    if ((s->iface >= 0 && (int)f->iface != s->iface) || f->dropped)
+        return VK_SIDE_IGNORED;
+    if (s->by_mac)
+        return memcmp(f->data + 6, s->guest_mac.b, 6) == 0 ? VK_SIDE_GUEST : VK_SIDE_EXPECTED;
+    return (f->flags & 3u) == s->guest_dir ? VK_SIDE_GUEST : VK_SIDE_EXPECTED;
 }
 
 static void count_sides(vk_split *s, size_t n)
@@ -181,33 +210,24 @@ static void count_sides(vk_split *s, size_t n)
 int vk_split_capture(const vk_capture *c, const vk_split_config *cfg, vk_split *out,
                      vk_diag *d)
 {
-    memset(out, 0, sizeof *out);
-    out->iface = -1;
+    vk_split_survey sv = {0};
+    int r = VK_OK;
+    for (size_t i = 0; i < c->count && r == VK_OK; i++)
+        r = vk_split_survey_add(&sv, &c->frames[i]);
+    if (r != VK_OK) {
+        vk_split_survey_free(&sv);
+        memset(out, 0, sizeof *out);
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
+    }
+    r = vk_split_choose(c, &sv, cfg, out, d);
+    vk_split_survey_free(&sv);
+    if (r != VK_OK)
+        return r;
     out->side = calloc(c->count ? c->count : 1, sizeof *out->side);
     if (out->side == NULL)
         return vk_diag_set(d, VK_ENOMEM, "out of memory");
-    bool from_network = false;
-    if (c->pcapng && c->iface_count > 0) {
-        out->iface = choose_iface(c, cfg, &from_network, d);
-        if (out->iface < 0) {
-            vk_split_free(out);
-            return VK_EINVAL;
-        }
-    }
-    char mac[VK_MAC_STRLEN];
-    if (out->iface >= 0 && cfg->guest_mac == NULL && iface_has_directions(c, out->iface)) {
-        split_by_direction(c, out->iface, from_network, out);
-        snprintf(out->method, sizeof out->method, "interface '%s', %s frames are the guest's",
-                 c->iface_names[out->iface], from_network ? "inbound" : "outbound");
-    } else {
-        int r = split_by_mac(c, out->iface, cfg->guest_mac, out, d);
-        if (r != VK_OK) {
-            vk_split_free(out);
-            return r;
-        }
-        snprintf(out->method, sizeof out->method, "source MAC %s%s is the guest",
-                 vk_mac_format(&out->guest_mac, mac), cfg->guest_mac ? " (--guest-mac)" : "");
-    }
+    for (size_t i = 0; i < c->count; i++)
+        out->side[i] = vk_split_side_of(out, &c->frames[i]);
     count_sides(out, c->count);
     return VK_OK;
 }

@@ -45,10 +45,11 @@ typedef struct vk_split_config {
 } vk_split_config;
 
 typedef struct vk_split {
-    vk_side *side;             /* one per capture frame */
+    vk_side *side;             /* one per capture frame (vk_split_capture only) */
     size_t guest, expected;    /* counts after the filter */
     vk_mac guest_mac;          /* valid when by_mac */
     bool by_mac;
+    uint32_t guest_dir;        /* else: the guest's direction flag */
     int iface;                 /* chosen interface, -1 for a classic pcap */
     char method[160];          /* how the split was made, for reports */
 } vk_split;
@@ -58,6 +59,33 @@ typedef struct vk_split {
 int vk_split_capture(const vk_capture *c, const vk_split_config *cfg, vk_split *out,
                      vk_diag *d);
 void vk_split_free(vk_split *s);
+
+/* The same choice for a capture that is read as a stream (not held): the
+ * survey gathers, frame by frame, what the choice needs (per interface:
+ * whether every frame has direction flags, the first guest MACs); then
+ * vk_split_choose() decides (nothing in out->side), and vk_split_side_of()
+ * tells each frame's side (before the filter) when it is read again.  The
+ * survey holds a few words per interface, whatever the capture's length. */
+#define VK_SPLIT_GUESTS_NAMED 8
+typedef struct vk_split_stats {
+    bool any;              /* a frame that is not a drop record */
+    bool all_directed;     /* every such frame has direction flags */
+    vk_mac macs[VK_SPLIT_GUESTS_NAMED]; /* distinct non-slirp sources, first seen first */
+    size_t nmacs;
+    bool more;             /* more distinct sources than that */
+} vk_split_stats;
+
+typedef struct vk_split_survey {
+    vk_split_stats all;    /* every frame (classic pcap) */
+    vk_split_stats *iface; /* per pcapng interface */
+    size_t n, cap;
+} vk_split_survey;
+
+int vk_split_survey_add(vk_split_survey *sv, const vk_cap_frame *f); /* VK_ENOMEM */
+void vk_split_survey_free(vk_split_survey *sv);
+int vk_split_choose(const vk_capture *c, const vk_split_survey *sv, const vk_split_config *cfg,
+                    vk_split *out, vk_diag *d);
+vk_side vk_split_side_of(const vk_split *s, const vk_cap_frame *f);
 
 /* A compiled BPF filter on a dead Ethernet handle.  NULL or "" matches all. */
 typedef struct vk_bpf vk_bpf;

@@ -265,9 +265,16 @@ static void tcp_check_stream(rsock *s, const uint8_t *data, size_t len)
         const vk_rec_piece *p = &t->guest_stream[s->gpiece];
         size_t at = (size_t)(off + i - p->off);
         size_t n = p->len - at < len - i ? p->len - at : len - i;
-        if (memcmp(p->data + at, data + i, n) != 0) {
+        uint8_t rec[1024]; /* the recorded bytes, read back a block at a time */
+        if (n > sizeof rec)
+            n = sizeof rec;
+        if (vk_recording_read(s->w->rec, &p->at, at, rec, n) != VK_OK) {
+            s->noted_stream = true; /* the replay fails on the read error */
+            return;
+        }
+        if (memcmp(rec, data + i, n) != 0) {
             size_t k = 0;
-            while (p->data[at + k] == data[i + k])
+            while (rec[k] == data[i + k])
                 k++;
             vk_recording_note(s->w->rec, "%s: stream byte %llu sent to the outside differs "
                               "from the guest's recorded stream", s->name,
@@ -425,12 +432,11 @@ static long rec_recv(vk_world *wb, vk_wsock *sb, uint8_t *buf, size_t cap, uint6
                 return (long)n;
             return e->kind == VK_REC_EOF ? 0 : VK_ECONNRESET;
         }
-        size_t take = e->len - s->rd_off;
-        if (take > cap - n)
-            take = cap - n;
-        memcpy(buf + n, e->data + s->rd_off, take);
-        n += take;
-        s->rd_off += take;
+        long take = vk_recording_read_event(s->w->rec, s->t, e, s->rd_off, buf + n, cap - n);
+        if (take < 0)
+            return VK_EIO;
+        n += (size_t)take;
+        s->rd_off += (size_t)take;
         if (s->rd_off == e->len) {
             s->rd_ev++;
             s->rd_off = 0;
@@ -583,6 +589,21 @@ static void udp_advance(rsock *s, uint64_t now)
     }
 }
 
+/* Whether the recorded datagram d holds data[0..len). */
+static bool dgram_equal(vk_recording *r, const vk_rec_dgram *d, const uint8_t *data, size_t len)
+{
+    uint8_t rec[1024];
+    if (d->len != len)
+        return false;
+    for (size_t at = 0; at < len;) {
+        size_t n = len - at < sizeof rec ? len - at : sizeof rec;
+        if (vk_recording_read(r, &d->at, at, rec, n) != VK_OK || memcmp(rec, data + at, n) != 0)
+            return false;
+        at += n;
+    }
+    return true;
+}
+
 /* A datagram on a recorded socket: checked against the guest's recorded
  * one, then the replies it unlocks are scheduled. */
 static void udp_send(rsock *s, const vk_waddr *dst, const uint8_t *data, size_t len,
@@ -600,7 +621,7 @@ static void udp_send(rsock *s, const vk_waddr *dst, const uint8_t *data, size_t 
         return;
     }
     const vk_rec_dgram *d = &u->dg.d[g->next_guest++];
-    if (!s->noted_udp && (d->len != len || memcmp(d->data, data, len) != 0)) {
+    if (!s->noted_udp && !dgram_equal(s->w->rec, d, data, len)) {
         vk_recording_note(s->w->rec, "%s: datagram %llu differs from the guest's recorded "
                           "one (frame %llu)", s->name, (unsigned long long)g->dsent + 1,
                           (unsigned long long)d->frame_no);
@@ -676,8 +697,8 @@ static long rec_recvfrom(vk_world *wb, vk_wsock *sb, uint8_t *buf, size_t cap, v
     if (e->error != VK_OK)
         return e->error;
     size_t n = e->dg->len < cap ? e->dg->len : cap;
-    if (n > 0)
-        memcpy(buf, e->dg->data, n);
+    if (vk_recording_read(s->w->rec, &e->dg->at, 0, buf, n) != VK_OK)
+        return VK_EIO;
     return (long)n;
 }
 

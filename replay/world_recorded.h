@@ -31,8 +31,13 @@
  * the recording, which the replay report lists.  Bytes the stack sends that
  * differ from the guest's recorded stream are noted the same way.
  *
- * Ownership: the world holds a reference to the recording; the recording
- * borrows the capture, which must outlive the world.
+ * Bytes: chunks, datagrams and the guest's recorded stream are read back
+ * through the recording (vk_recording_read: from the capture file, or the
+ * held capture) when they are needed; a failure to read them is kept in the
+ * recording (io_error) and fails the replay.
+ *
+ * Ownership: the world holds a reference to the recording; a recording
+ * built from a held capture borrows it, which must then outlive the world.
  */
 #ifndef VK_REPLAY_WORLD_RECORDED_H
 #define VK_REPLAY_WORLD_RECORDED_H

@@ -232,9 +232,51 @@ static void test_json_report_of_a_failing_replay(void **state)
     vk_replay_free(r);
 }
 
+/* The capture is read again during the run, never held: one cut under the
+ * replay's feet (here after the tenth guest frame) is an error naming the
+ * file, not a crash and not a verdict made of half the capture. */
+static void cut_capture(void *arg, size_t injected, size_t guest_total, size_t answers)
+{
+    (void)guest_total, (void)answers;
+    if (injected == 10)
+        assert_int_equal(truncate(arg, 40000), 0);
+}
+
+static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    assert_int_equal(chdir(VK_SOURCE_DIR), 0);
+    char path[] = "/tmp/vk-test-replay-cut-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *in = fopen("pcaps/qemu-e1000-http-1m.pcap", "rb");
+    assert_non_null(in);
+    static char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    close(fd);
+    vk_topology *t = vk_topology_new();
+    vk_diag d;
+    assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
+    vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
+                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = cut_capture,
+                            .progress_arg = path};
+    vk_replay *r = NULL;
+    int e = vk_replay_run(&cfg, t, &r, &d);
+    assert_int_equal(e, VK_EIO);
+    assert_null(r);
+    assert_non_null(strstr(d.msg, path));
+    assert_true(strstr(d.msg, "changed") != NULL);
+    print_message("%s\n", d.msg);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it),
         cmocka_unit_test(test_json_strings_are_escaped),
         cmocka_unit_test(test_validator_rejects_broken_json),
         cmocka_unit_test(test_json_report_of_a_passing_replay),

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "backends/user/world.h"
 #include "core/loop.h"
@@ -48,6 +50,22 @@ static vk_capture *load(const char *name)
     vk_diag d;
     assert_int_equal(vk_capture_read(path, &c, &d), VK_OK);
     return c;
+}
+
+/* The bytes of a span of a recording built from a held capture: in memory. */
+static const uint8_t *mem_bytes(const vk_rec_span *s)
+{
+    assert_true(s->mem);
+    return (const uint8_t *)(uintptr_t)s->pos;
+}
+
+/* A TCP chunk's bytes, read back through its spans. */
+static const uint8_t *event_bytes(vk_recording *r, const vk_rec_tcp *t, const vk_rec_event *e)
+{
+    static uint8_t buf[65536];
+    assert_true(e->len <= sizeof buf);
+    assert_int_equal(vk_recording_read_event(r, t, e, 0, buf, sizeof buf), (long)e->len);
+    return buf;
 }
 
 static vk_recording *build(const vk_capture *c)
@@ -87,17 +105,17 @@ static void check_http_flow(const vk_rec_tcp *t, uint16_t guest_port, uint64_t c
     assert_int_equal(t->guest_bytes, 86);
     assert_true(t->guest_fin);
     assert_int_equal(t->npieces, 1);
-    assert_memory_equal(t->guest_stream[0].data, "GET /hello.txt HTTP/1.1\r\nHost: 10.0.2.2:18080\r\n",
+    assert_memory_equal(mem_bytes(&t->guest_stream[0].at), "GET /hello.txt HTTP/1.1\r\nHost: 10.0.2.2:18080\r\n",
                         47);
     /* slirp's two data segments (186 + 16 bytes) and its FIN, each after the
      * 86-byte request, before the guest's FIN */
     assert_int_equal(t->nev, 3);
     assert_int_equal(t->ev[0].kind, VK_REC_DATA);
     assert_int_equal(t->ev[0].len, 186);
-    assert_memory_equal(t->ev[0].data, "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6", 39);
+    assert_memory_equal(event_bytes(NULL, t, &t->ev[0]), "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6", 39);
     assert_int_equal(t->ev[1].kind, VK_REC_DATA);
     assert_int_equal(t->ev[1].len, 16);
-    assert_memory_equal(t->ev[1].data, "hello from host\n", 16);
+    assert_memory_equal(event_bytes(NULL, t, &t->ev[1]), "hello from host\n", 16);
     assert_int_equal(t->ev[2].kind, VK_REC_EOF);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(t->ev[i].prefix, 86);
@@ -188,7 +206,7 @@ static void test_builder_udp_echo_replies_count_the_guest_datagrams_before_them(
         }
         rep++;
         assert_int_equal(d->len, 31);
-        assert_memory_equal(d->data, "echo:", 5);
+        assert_memory_equal(mem_bytes(&d->at), "echo:", 5);
         assert_true(vk_waddr_eq(&d->addr, &echo));
         assert_int_equal(d->error, 0);
     }
@@ -233,8 +251,8 @@ static void test_builder_dns_queries_keyed_by_id_and_name(void **state)
     assert_int_equal(r->dns[0].replies.d[0].delay, 497 * US);
     assert_int_equal(r->dns[1].replies.d[0].delay, 105 * US);
     /* the answer's flags: 0x8183 (response, NXDOMAIN) */
-    assert_int_equal(r->dns[0].replies.d[0].data[2], 0x81);
-    assert_int_equal(r->dns[0].replies.d[0].data[3], 0x83);
+    assert_int_equal(mem_bytes(&r->dns[0].replies.d[0].at)[2], 0x81);
+    assert_int_equal(mem_bytes(&r->dns[0].replies.d[0].at)[3], 0x83);
     /* no UDP socket was made for the DNS port */
     vk_waddr dns_port = a4("10.0.2.3", 53);
     for (size_t i = 0; i < r->nudp; i++)
@@ -331,10 +349,10 @@ static void test_builder_reorders_dedups_and_reads_every_outcome(void **state)
     assert_true(t->guest_fin);
     assert_int_equal(t->nev, 3);
     assert_int_equal(t->ev[0].len, 3);
-    assert_memory_equal(t->ev[0].data, "ABC", 3);
+    assert_memory_equal(event_bytes(r, t, &t->ev[0]), "ABC", 3);
     assert_int_equal(t->ev[0].delay, 200 * MS);
     assert_int_equal(t->ev[1].len, 3);
-    assert_memory_equal(t->ev[1].data, "XYZ", 3);
+    assert_memory_equal(event_bytes(r, t, &t->ev[1]), "XYZ", 3);
     assert_int_equal(t->ev[1].delay, 0);
     assert_int_equal(t->ev[0].prefix, 6);
     assert_int_equal(t->ev[2].kind, VK_REC_EOF);
@@ -388,15 +406,15 @@ static void test_builder_joins_host_segments_up_to_psh(void **state)
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(t->ev[i].kind, VK_REC_DATA);
         assert_int_equal(t->ev[i].len, strlen(chunk[i]));
-        assert_memory_equal(t->ev[i].data, chunk[i], t->ev[i].len);
+        assert_memory_equal(event_bytes(r, t, &t->ev[i]), chunk[i], t->ev[i].len);
         assert_int_equal(t->ev[i].prefix, prefix[i]);
         assert_int_equal(t->ev[i].delay, delay[i]);
     }
-    /* joined chunks own their bytes; single segments borrow the frame's */
-    assert_non_null(t->ev[0].own);
-    assert_null(t->ev[1].own);
-    assert_null(t->ev[2].own);
-    assert_non_null(t->ev[3].own);
+    /* joined chunks are the spans of their segments */
+    assert_true(t->ev[0].nspan > 1);
+    assert_int_equal(t->ev[1].nspan, 1);
+    assert_int_equal(t->ev[2].nspan, 1);
+    assert_true(t->ev[3].nspan > 1);
     assert_int_equal(t->ev[0].frame_no, 4);
     assert_int_equal(t->ev[4].kind, VK_REC_EOF);
     vk_recording_unref(r);
@@ -629,7 +647,7 @@ static void test_world_tcp_chunk_released_only_after_the_guest_prefix(void **sta
     assert_int_equal(k.log[0].what, 'c');
     assert_int_equal(k.log[0].status, VK_OK);
     /* 85 of the 86 request bytes: nothing comes, however long we wait */
-    const uint8_t *get = t->guest_stream[0].data;
+    const uint8_t *get = mem_bytes(&t->guest_stream[0].at);
     assert_int_equal(op_send(&k, s, get, 85), 85);
     run_to(&k, syn + 500 * MS);
     assert_int_equal(k.n, 1);
@@ -811,8 +829,8 @@ static void test_world_dns_answers_matched_by_id_and_name_not_order(void **state
     uint8_t q_aaaa[64], q_a[64];
     /* the queries as the guest sent them: the answer with QR cleared and
      * NXDOMAIN flags back to a plain recursive query */
-    memcpy(q_aaaa, aaaa->replies.d[0].data, 33);
-    memcpy(q_a, a->replies.d[0].data, 33);
+    memcpy(q_aaaa, mem_bytes(&aaaa->replies.d[0].at), 33);
+    memcpy(q_a, mem_bytes(&a->replies.d[0].at), 33);
     q_aaaa[2] = q_a[2] = 0x01;
     q_aaaa[3] = q_a[3] = 0x00;
     assert_int_equal(op_sendto(&k, s, &server, q_aaaa, 33), VK_OK);
@@ -859,10 +877,10 @@ static void test_world_udp_replies_follow_the_datagram_count_from_the_address_se
     run_to(&k, 50 * MS);
     /* four of the five first copies: no reply (the first came after the fifth) */
     for (int i = 0; i < 4; i++)
-        assert_int_equal(op_sendto(&k, s, &dst, u->dg.d[i].data, u->dg.d[i].len), VK_OK);
+        assert_int_equal(op_sendto(&k, s, &dst, mem_bytes(&u->dg.d[i].at), u->dg.d[i].len), VK_OK);
     run_to(&k, 60 * MS);
     assert_int_equal(k.n, 0);
-    assert_int_equal(op_sendto(&k, s, &dst, u->dg.d[4].data, u->dg.d[4].len), VK_OK);
+    assert_int_equal(op_sendto(&k, s, &dst, mem_bytes(&u->dg.d[4].at), u->dg.d[4].len), VK_OK);
     run_to(&k, 60 * MS + 9773 * US);
     assert_int_equal(k.n, 0);
     run_to(&k, 60 * MS + 9774 * US);
@@ -1132,10 +1150,216 @@ static void test_world_ipv6_tcp_flow_replays_like_ipv4(void **state)
     stack_close(&k);
 }
 
+/* ---- the recording by file position (replay reads the capture, never holds it) ---- */
+
+/* The guest's frames and the ones to it, as vk_recording_build_mac tells them. */
+static bool side_by_mac(const vk_cap_frame *f, bool *guest)
+{
+    if (f->len < 12 || f->dropped)
+        return false;
+    *guest = memcmp(f->data + 6, guest_mac.b, 6) == 0;
+    return *guest || memcmp(f->data, guest_mac.b, 6) == 0 || (f->data[0] & 1);
+}
+
+/* A recording built from the file, frame by frame, as `vnetkit replay` does. */
+static vk_recording *build_from_file(const char *path)
+{
+    vk_capture_reader *rd;
+    vk_rec_builder *b;
+    vk_recording *r = NULL;
+    vk_diag d;
+    assert_int_equal(vk_capture_open(path, &rd, &d), VK_OK);
+    vk_cap_frame f;
+    bool first = true, guest;
+    b = NULL;
+    while (vk_capture_next(rd, &f, &d) == 1) {
+        if (first)
+            assert_int_equal(vk_rec_builder_new(f.ts_ns, path, &b, &d), VK_OK);
+        first = false;
+        assert_int_not_equal(f.pos, VK_CAP_POS_NONE);
+        if (side_by_mac(&f, &guest))
+            assert_int_equal(vk_rec_builder_add(b, &f, guest), VK_OK);
+    }
+    vk_capture_reader_free(rd);
+    assert_int_equal(vk_rec_builder_finish(b, &r, &d), VK_OK);
+    return r;
+}
+
+static void test_recording_by_file_position_reads_back_every_chunk_and_datagram(void **state)
+{
+    (void)state;
+    static const char *const caps[] = {"qemu-e1000-http-1m.pcap", "qemu-e1000-udp-dns.pcap",
+                                       "qemu-e1000-dns-udp-tcp.pcap", "qemu-e1000-hostfwd.pcap"};
+    static uint8_t a[1u << 20], b[1u << 20];
+    for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/pcaps/%s", VK_SOURCE_DIR, caps[k]);
+        vk_capture *c = load(caps[k]);
+        vk_recording *held = build(c), *file = build_from_file(path);
+        /* the same recording, its bytes by file offset instead of in memory */
+        assert_int_equal(file->ntcp, held->ntcp);
+        assert_int_equal(file->nudp, held->nudp);
+        assert_int_equal(file->ndns, held->ndns);
+        for (size_t i = 0; i < held->ntcp; i++) {
+            const vk_rec_tcp *x = &held->tcp[i], *y = &file->tcp[i];
+            assert_int_equal(y->nev, x->nev);
+            for (size_t j = 0; j < x->nev; j++) {
+                assert_int_equal(y->ev[j].kind, x->ev[j].kind);
+                assert_int_equal(y->ev[j].len, x->ev[j].len);
+                assert_int_equal(y->ev[j].prefix, x->ev[j].prefix);
+                assert_int_equal(y->ev[j].delay, x->ev[j].delay);
+                for (size_t s2 = 0; s2 < y->ev[j].nspan; s2++)
+                    assert_false(y->spans[y->ev[j].span + s2].mem);
+                assert_true(x->ev[j].len <= sizeof a);
+                assert_int_equal(vk_recording_read_event(held, x, &x->ev[j], 0, a, sizeof a),
+                                 (long)x->ev[j].len);
+                assert_int_equal(vk_recording_read_event(file, y, &y->ev[j], 0, b, sizeof b),
+                                 (long)x->ev[j].len);
+                assert_memory_equal(a, b, x->ev[j].len);
+                /* and from the middle, as a recv() that took part of it */
+                size_t mid = x->ev[j].len / 3;
+                assert_int_equal(vk_recording_read_event(file, y, &y->ev[j], mid, b, 100),
+                                 (long)(x->ev[j].len - mid < 100 ? x->ev[j].len - mid : 100));
+                assert_memory_equal(a + mid, b, x->ev[j].len - mid < 100 ? x->ev[j].len - mid : 100);
+            }
+            assert_int_equal(y->npieces, x->npieces);
+            for (size_t j = 0; j < x->npieces; j++) {
+                assert_int_equal(vk_recording_read(file, &y->guest_stream[j].at, 0, b,
+                                                   y->guest_stream[j].len), VK_OK);
+                assert_memory_equal(mem_bytes(&x->guest_stream[j].at), b, x->guest_stream[j].len);
+            }
+        }
+        for (size_t i = 0; i < held->nudp; i++)
+            for (size_t j = 0; j < held->udp[i].dg.n; j++) {
+                const vk_rec_dgram *x = &held->udp[i].dg.d[j], *y = &file->udp[i].dg.d[j];
+                assert_int_equal(y->len, x->len);
+                assert_int_equal(vk_recording_read(file, &y->at, 0, b, y->len), VK_OK);
+                assert_memory_equal(mem_bytes(&x->at), b, x->len);
+            }
+        for (size_t i = 0; i < held->ndns; i++)
+            for (size_t j = 0; j < held->dns[i].replies.n; j++) {
+                const vk_rec_dgram *y = &file->dns[i].replies.d[j];
+                assert_int_equal(vk_recording_read(file, &y->at, 0, b, y->len), VK_OK);
+                assert_memory_equal(mem_bytes(&held->dns[i].replies.d[j].at), b, y->len);
+            }
+        assert_int_equal(file->io_error, VK_OK);
+        vk_recording_unref(held);
+        vk_recording_unref(file);
+        vk_capture_free(c);
+    }
+}
+
+/* The 1 MiB download is a few chunks of many segments: its recording holds
+ * their positions, a few words a segment, and the bytes come back through
+ * the read-ahead buffer, far fewer reads than segments. */
+static void test_recording_by_file_position_holds_no_payload(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/pcaps/qemu-e1000-http-1m.pcap", VK_SOURCE_DIR);
+    vk_recording *r = build_from_file(path);
+    assert_int_equal(r->ntcp, 1);
+    const vk_rec_tcp *t = &r->tcp[0];
+    size_t bytes = 0;
+    for (size_t j = 0; j < t->nev; j++)
+        bytes += t->ev[j].len;
+    assert_true(bytes >= 1u << 20);
+    assert_true(t->nspans > 700);                /* one span a segment */
+    assert_int_equal(r->narena, 0);              /* nothing copied */
+    static uint8_t buf[1u << 20];
+    size_t got = 0;
+    for (size_t j = 0; j < t->nev; j++)
+        for (size_t off = 0; off < t->ev[j].len;) {
+            long n = vk_recording_read_event(r, t, &t->ev[j], off, buf, 4096);
+            assert_true(n > 0);
+            off += (size_t)n;
+            got += (size_t)n;
+        }
+    assert_int_equal(got, bytes);
+    assert_true(r->bytes_read < 2 * (bytes + (bytes / 1400 + 1) * 100));
+    vk_recording_unref(r);
+}
+
+/* A capture that is cut after the recording was built: reading a chunk back
+ * is an error naming the file and the offset, never a crash or stale bytes. */
+static void test_recording_by_file_position_reports_a_file_cut_since(void **state)
+{
+    (void)state;
+    char src[512], path[] = "/tmp/vk_rec_cutXXXXXX";
+    snprintf(src, sizeof src, "%s/pcaps/qemu-e1000-http-1m.pcap", VK_SOURCE_DIR);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *in = fopen(src, "rb");
+    assert_non_null(in);
+    static uint8_t buf[1u << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    vk_recording *r = build_from_file(path);
+    assert_int_equal(ftruncate(fd, 4096), 0);
+    close(fd);
+    const vk_rec_tcp *t = &r->tcp[0];
+    const vk_rec_event *last = NULL;
+    for (size_t j = 0; j < t->nev; j++)
+        if (t->ev[j].kind == VK_REC_DATA)
+            last = &t->ev[j];
+    assert_non_null(last);
+    assert_int_equal(vk_recording_read_event(r, t, last, 0, buf, sizeof buf), VK_EIO);
+    assert_int_equal(r->io_error, VK_EIO);
+    assert_non_null(strstr(r->io_msg, path));
+    assert_non_null(strstr(r->io_msg, "offset"));
+    vk_recording_unref(r);
+    unlink(path);
+}
+
+/* Every frame of a streamed capture says where its bytes are in the file,
+ * also when the reader gave it an Ethernet header (SLL, SLL2, raw IP) and
+ * for pcapng: the network-layer bytes at pos + 14 are the file's. */
+static void test_capture_reader_positions_point_at_the_frame_bytes(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"pcaps/qemu-e1000-http.pcap", "pcaps/hub-dhcp-ping.pcapng",
+                                        "fuzz/corpus/capture/wild-sll",
+                                        "fuzz/corpus/capture/wild-sll2",
+                                        "fuzz/corpus/capture/wild-raw"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        for (unsigned flags = VK_CAPTURE_POSITIONS;
+             flags <= (VK_CAPTURE_POSITIONS | VK_CAPTURE_CHECKED); flags |= VK_CAPTURE_CHECKED) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", VK_SOURCE_DIR, files[k]);
+            int fd = open(path, O_RDONLY);
+            assert_true(fd >= 0);
+            vk_capture_reader *rd;
+            vk_diag d;
+            assert_int_equal(vk_capture_open_ex(path, flags, &rd, &d), VK_OK);
+            vk_cap_frame f;
+            size_t frames = 0;
+            uint8_t buf[VK_ETH_HLEN + 65536];
+            while (vk_capture_next(rd, &f, &d) == 1) {
+                assert_int_not_equal(f.pos, VK_CAP_POS_NONE);
+                size_t n = f.len - VK_ETH_HLEN;
+                assert_int_equal(pread(fd, buf, n, (off_t)(f.pos + VK_ETH_HLEN)), (ssize_t)n);
+                assert_memory_equal(buf, f.data + VK_ETH_HLEN, n);
+                frames++;
+            }
+            assert_true(frames > 0);
+            vk_capture_reader_free(rd);
+            close(fd);
+            if (flags & VK_CAPTURE_CHECKED)
+                break;
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builder_e1000_http_flow_outcome_chunks_and_prefixes),
+        cmocka_unit_test(test_recording_by_file_position_reads_back_every_chunk_and_datagram),
+        cmocka_unit_test(test_recording_by_file_position_holds_no_payload),
+        cmocka_unit_test(test_recording_by_file_position_reports_a_file_cut_since),
+        cmocka_unit_test(test_capture_reader_positions_point_at_the_frame_bytes),
         cmocka_unit_test(test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack),
         cmocka_unit_test(test_builder_refused_connection_from_a_reset_before_any_syn_ack),
         cmocka_unit_test(test_builder_udp_echo_replies_count_the_guest_datagrams_before_them),
