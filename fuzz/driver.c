@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/error.h"
+#include "core/grow.h"
 #include "fuzz/fuzz.h"
 
 static int run_file(const char *path)
@@ -71,13 +73,8 @@ static int run_dir(const char *dir, size_t *count)
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *names);
-            if (nn == NULL)
-                break;
-            names = nn;
-        }
+        if (vk_grow(&names, &cap, n, sizeof *names, 64) != VK_OK)
+            break;
         names[n++] = strdup(e->d_name);
     }
     closedir(d);

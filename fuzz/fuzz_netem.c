@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "core/options.h"
 #include "filters/netem.h"
 #include "fuzz/fuzz.h"
@@ -32,11 +33,7 @@ typedef struct held {
 
 static void hold(held *h, uint64_t at)
 {
-    if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 64;
-        h->at = realloc(h->at, h->cap * sizeof *h->at);
-        vk_fuzz_check(h->at != NULL, "out of memory");
-    }
+    vk_fuzz_check(vk_grow(&h->at, &h->cap, h->n, sizeof *h->at, 64) == VK_OK, "out of memory");
     h->at[h->n++] = at;
 }
 

@@ -112,14 +112,8 @@ int vk_capture_append(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t
 int vk_capture_skip(vk_capture *c, uint64_t ts_ns, const uint8_t *data, size_t caplen,
                     const char *why)
 {
-    if (c->nskipped == c->skipped_cap) {
-        size_t cap = c->skipped_cap ? c->skipped_cap * 2 : 16;
-        vk_cap_skip *sk = realloc(c->skipped, cap * sizeof *sk);
-        if (sk == NULL)
-            return VK_ENOMEM;
-        c->skipped = sk;
-        c->skipped_cap = cap;
-    }
+    if (vk_grow(&c->skipped, &c->skipped_cap, c->nskipped, sizeof *c->skipped, 16) != VK_OK)
+        return VK_ENOMEM;
     size_t keep = caplen < VK_CAPTURE_SKIP_KEEP ? caplen : VK_CAPTURE_SKIP_KEEP;
     uint8_t *copy = chunk_take(c, keep ? keep : 1);
     if (copy == NULL)

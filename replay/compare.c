@@ -850,14 +850,8 @@ static uint32_t flow_get(vk_cmp_stream *s, const vk_flow_bkey *key)
     } else {
         if (s->nflows >= NO_FLOW - 1)
             return NO_FLOW;
-        if (s->nflows == s->flows_cap) {
-            size_t cap = s->flows_cap ? s->flows_cap * 2 : 64;
-            sflow *fl = realloc(s->flows, cap * sizeof *fl);
-            if (fl == NULL)
-                return NO_FLOW;
-            s->flows = fl;
-            s->flows_cap = cap;
-        }
+        if (vk_grow(&s->flows, &s->flows_cap, s->nflows, sizeof *s->flows, 64) != VK_OK)
+            return NO_FLOW;
         f = (uint32_t)s->nflows++;
     }
     sflow *fl = &s->flows[f];
@@ -921,14 +915,8 @@ static int keep_frame(vk_cmp_frame *to, const side_frame *f)
 
 static int entry_add(vk_cmp_result *r, const vk_cmp_entry *en)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        vk_cmp_entry *e = realloc(r->e, cap * sizeof *e);
-        if (e == NULL)
-            return VK_ENOMEM;
-        r->e = e;
-        r->cap = cap;
-    }
+    if (vk_grow(&r->e, &r->cap, r->n, sizeof *r->e, 64) != VK_OK)
+        return VK_ENOMEM;
     r->e[r->n++] = *en;
     return VK_OK;
 }

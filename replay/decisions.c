@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "core/port.h"
 #include "wire/describe.h"
 
@@ -15,15 +16,9 @@ static void record(vk_decisions *ds, const vk_port *p, vk_dir dir, const vk_fram
         ds->lost++;
         return;
     }
-    if (ds->n == ds->cap) {
-        size_t cap = ds->cap ? ds->cap * 2 : 64;
-        vk_decision *d = realloc(ds->d, cap * sizeof *d);
-        if (d == NULL) {
-            ds->lost++;
-            return;
-        }
-        ds->d = d;
-        ds->cap = cap;
+    if (vk_grow(&ds->d, &ds->cap, ds->n, sizeof *ds->d, 64) != VK_OK) {
+        ds->lost++;
+        return;
     }
     vk_decision *x = &ds->d[ds->n];
     memset(x, 0, sizeof *x);

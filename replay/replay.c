@@ -409,14 +409,8 @@ static void on_skip(void *arg, uint64_t now)
 static int guest_drop(run *x, const vk_cap_frame *f)
 {
     vk_replay *r = x->r;
-    if (r->ndrops == r->capdrops) {
-        size_t cap = r->capdrops ? r->capdrops * 2 : 16;
-        vk_replay_drop *d = realloc(r->drops, cap * sizeof *d);
-        if (d == NULL)
-            return VK_ENOMEM;
-        r->drops = d;
-        r->capdrops = cap;
-    }
+    if (vk_grow(&r->drops, &r->capdrops, r->ndrops, sizeof *r->drops, 16) != VK_OK)
+        return VK_ENOMEM;
     r->drops[r->ndrops++] = (vk_replay_drop){f->no, f->len};
     char why[192];
     snprintf(why, sizeof why, "capture frame %llu: the guest driver of model %s cannot send "
