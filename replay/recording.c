@@ -249,12 +249,16 @@ static int kindex_grow(kindex *x)
 }
 
 /* The slot of the key hashing to h whose row satisfies same(row), or the
- * empty slot where it goes (h == 0 there).  NULL: out of memory. */
+ * empty slot where it goes (h == 0 there).  NULL: out of memory.  The table
+ * grows when it is more than half full before this call, so after a put it
+ * is at most half full plus one slot and an empty slot always ends a probe;
+ * a lookup in a table exactly half full (VK_REC_FLOWS_MAX keys, the cap)
+ * does not double it. */
 static kslot *kindex_slot(kindex *x, uint64_t h, bool (*same)(const void *key, uint32_t row,
                                                               const vk_recording *r),
                           const void *key, const vk_recording *r)
 {
-    if (2 * (x->used + 1) > x->cap && kindex_grow(x) != VK_OK)
+    if ((x->cap == 0 || 2 * x->used > x->cap) && kindex_grow(x) != VK_OK)
         return NULL;
     h |= 1;
     for (size_t j = (size_t)h & (x->cap - 1);; j = (j + 1) & (x->cap - 1)) {
