@@ -230,6 +230,38 @@ static void test_norm_tcp_isn(void **state)
     vk_rw_free(&rw);
 }
 
+/* The comparator matches a pair of equal bytes without normalising it only
+ * where normalising cannot tell the sides apart: a produced segment equal
+ * to the recorded one is still shifted back by the learned ISN offset, so
+ * it diverges, and matches without the TCP ISN normalisation. */
+static void test_equal_bytes_still_diverge_when_the_isn_offset_shifts_the_produced_side(
+    void **state)
+{
+    (void)state;
+    vk_rewriter rw;
+    vk_rw_init(&rw);
+    learn_offsets(&rw); /* ISN offset 4000 */
+    uint8_t a[200], b[200];
+    tcpf p = {HOST, GUEST, 80, 40000, 5001, 5001, VK_TCP_ACK, false, 0, 0, 1};
+    size_t n = make_tcp(a, sizeof a, &p);
+    memcpy(b, a, n);
+    vk_cmp_frame exp = {1, 1000, a, n}, prod = {1, 1000, b, n};
+    vk_cmp_result r;
+    assert_int_equal(vk_compare(&exp, 1, &prod, 1, VK_NORM_DEFAULT | VK_NORM_TCP_ISN, &rw, &r),
+                     VK_OK);
+    assert_int_equal(r.matched, 0);
+    assert_int_equal(r.divergences, 1);
+    assert_int_equal(r.e[0].kind, VK_CMP_DIFFER);
+    assert_non_null(strstr(r.e[0].diff, "tcp.seq expected 5001 got 1001"));
+    vk_cmp_result_free(&r);
+    assert_int_equal(vk_compare(&exp, 1, &prod, 1, VK_NORM_DEFAULT & ~VK_NORM_TCP_ISN, &rw, &r),
+                     VK_OK);
+    assert_int_equal(r.matched, 1);
+    assert_int_equal(r.divergences, 0);
+    vk_cmp_result_free(&r);
+    vk_rw_free(&rw);
+}
+
 static void test_norm_eth_pad(void **state)
 {
     (void)state;
@@ -286,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_norm_checksums),
         cmocka_unit_test(test_norm_tcp_ts),
         cmocka_unit_test(test_norm_tcp_isn),
+        cmocka_unit_test(test_equal_bytes_still_diverge_when_the_isn_offset_shifts_the_produced_side),
         cmocka_unit_test(test_norm_eth_pad),
         cmocka_unit_test(test_norm_names_parse),
         cmocka_unit_test(test_flow_key_is_shared_by_both_directions),
