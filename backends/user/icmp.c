@@ -156,7 +156,7 @@ static void ping_readable(void *ctx, vk_wsock *ws, uint64_t now)
     vk_user_nat_sock *s = ctx;
     vk_user *u = s->u;
     vk_waddr from;
-    long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, sizeof u->rxbuf, &from, now);
+    long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, VK_USER_RXBUF, &from, now);
     if (n == VK_EAGAIN)
         return;
     /* libslirp: any datagram on the socket is taken as the reply */

@@ -167,7 +167,7 @@ static void udp_readable(void *ctx, vk_wsock *ws, uint64_t now)
     vk_user *u = s->u;
     for (;;) {
         vk_waddr from;
-        long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, sizeof u->rxbuf, &from, now);
+        long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, VK_USER_RXBUF, &from, now);
         if (n == VK_EAGAIN)
             break;
         if (n == VK_ENETUNREACH || n == VK_EHOSTUNREACH || n == VK_EPORTUNREACH)

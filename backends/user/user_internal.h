@@ -209,8 +209,13 @@ struct vk_user {
     /* upper-layer payload being built: a TCP segment of mtu - 40 bytes is
      * staged past the largest TCP header, hence the room over 64 KiB */
     uint8_t scratch[65536 + 128];
-    uint8_t rxbuf[65536];   /* a datagram read from the world */
+    /* a datagram read from the world: VK_USER_RXBUF bytes, the stack's own
+     * (allocated with it, freed in cleanup); apart so that vk_user stays
+     * small enough to be an ordinary allocation */
+    uint8_t *rxbuf;
 };
+
+#define VK_USER_RXBUF 65536u
 
 /* What a protocol file gets for the frame being handled. */
 typedef struct vk_user_rx {
