@@ -520,8 +520,9 @@ static size_t tcp_rows(const opts *o, char *vk, const char *dir, run *runs, row 
 
 int main(int argc, char **argv)
 {
+    const char *tmp = getenv("TMPDIR");
     opts o = {.tcpdump = "/usr/bin/tcpdump", .frames = 1000000, .replay_max = 500000,
-              .rounds = 3, .tcp_mib = {10, 100}, .tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"};
+              .rounds = 3, .tcp_mib = {10, 100}, .tmpdir = tmp != NULL ? tmp : "/tmp"};
     if (parse(argc, argv, &o) != 0)
         return 2;
     char dir[1024];
@@ -573,42 +574,41 @@ int main(int argc, char **argv)
     size_t n = 0;
     uint64_t nf = o.frames;
     double mf = (double)nf / 1e6;
-    if (o.replay_only)
-        goto replay;
+    /* the forwarding and tracing cases, unless --replay-only */
+    if (!o.replay_only) {
+        runs[0] = run_best(&o, "copy", copy_argv);
+        double copy_mpps = mf / runs[0].cpu_s;
+        rows[n] = (row){"copy", "baseline", "", "", -1, -1, &runs[0], nf};
+        snprintf(rows[n].measured, 32, "%.2f Mpps", copy_mpps);
+        n++;
 
-    runs[0] = run_best(&o, "copy", copy_argv);
-    double copy_mpps = mf / runs[0].cpu_s;
-    rows[n] = (row){"copy", "baseline", "", "", -1, -1, &runs[0], nf};
-    snprintf(rows[n].measured, 32, "%.2f Mpps", copy_mpps);
-    n++;
+        runs[1] = run_best(&o, "forward", fwd_argv);
+        double fwd = mf / runs[1].cpu_s;
+        rows[n] = (row){"forward", ">= 5 Mpps", "", "", fwd / copy_mpps, runs[1].ok && fwd >= 5.0,
+                        &runs[1], nf};
+        snprintf(rows[n].measured, 32, "%.2f Mpps", fwd);
+        snprintf(rows[n].baseline, 32, "%.2f Mpps", copy_mpps);
+        n++;
 
-    runs[1] = run_best(&o, "forward", fwd_argv);
-    double fwd = mf / runs[1].cpu_s;
-    rows[n] = (row){"forward", ">= 5 Mpps", "", "", fwd / copy_mpps, runs[1].ok && fwd >= 5.0,
-                    &runs[1], nf};
-    snprintf(rows[n].measured, 32, "%.2f Mpps", fwd);
-    snprintf(rows[n].baseline, 32, "%.2f Mpps", copy_mpps);
-    n++;
+        /* a filter that decides nothing must cost (almost) nothing: its
+         * baseline is forward of this run, not the copy */
+        runs[8] = run_best(&o, "forward-netem", netem_argv);
+        rows[n++] = time_ratio_row("forward-netem", "<= 1.05x fwd", &runs[8], &runs[1], 1.05, nf);
 
-    /* a filter that decides nothing must cost (almost) nothing: its
-     * baseline is forward of this run, not the copy */
-    runs[8] = run_best(&o, "forward-netem", netem_argv);
-    rows[n++] = time_ratio_row("forward-netem", "<= 1.05x fwd", &runs[8], &runs[1], 1.05, nf);
+        runs[2] = run_best(&o, "forward-files", files_argv);
+        rows[n] = (row){"forward-files", "-", "", "", mf / runs[2].cpu_s / copy_mpps, -1, &runs[2],
+                        nf};
+        snprintf(rows[n].measured, 32, "%.2f Mpps", mf / runs[2].cpu_s);
+        snprintf(rows[n].baseline, 32, "%.2f Mpps", copy_mpps);
+        n++;
 
-    runs[2] = run_best(&o, "forward-files", files_argv);
-    rows[n] = (row){"forward-files", "-", "", "", mf / runs[2].cpu_s / copy_mpps, -1, &runs[2],
-                    nf};
-    snprintf(rows[n].measured, 32, "%.2f Mpps", mf / runs[2].cpu_s);
-    snprintf(rows[n].baseline, 32, "%.2f Mpps", copy_mpps);
-    n++;
+        runs[3] = run_best(&o, "trace-pcapng", ng_argv);
+        rows[n++] = time_ratio_row("trace-pcapng", "<= 1.5x copy", &runs[3], &runs[0], 1.5, nf);
 
-    runs[3] = run_best(&o, "trace-pcapng", ng_argv);
-    rows[n++] = time_ratio_row("trace-pcapng", "<= 1.5x copy", &runs[3], &runs[0], 1.5, nf);
+        runs[4] = run_best(&o, "trace-dir", td_argv);
+        rows[n++] = time_ratio_row("trace-dir", "<= 2.5x copy", &runs[4], &runs[0], 2.5, nf);
+    }
 
-    runs[4] = run_best(&o, "trace-dir", td_argv);
-    rows[n++] = time_ratio_row("trace-dir", "<= 2.5x copy", &runs[4], &runs[0], 2.5, nf);
-
-replay:
     /* replay: sessions of 1/100, 1/10 and all of --replay-max pings */
     uint64_t sizes[3] = {o.replay_max / 100, o.replay_max / 10, o.replay_max};
     static char names[3][32], paths[3][1200];

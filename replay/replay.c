@@ -604,7 +604,7 @@ static int second_pass(run *x, vk_diag *d)
     }
     size_t nread = 0;
     vk_cap_frame f;
-    vk_side pre, side;
+    vk_side pre = VK_SIDE_IGNORED, side = VK_SIDE_IGNORED;
     while ((e = reread(x, rd, &nread, &f, &pre, &side, d)) == 1) {
         if (b != NULL && pre != VK_SIDE_IGNORED &&
             vk_rec_builder_add(b, &f, pre == VK_SIDE_GUEST) != VK_OK)
