@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/frame.h"
@@ -61,14 +62,19 @@ void vk_capture_free(vk_capture *c)
 }
 
 /* n bytes in the last chunk, or in a new one (8-byte aligned, as malloc's
- * would be for any code that reads frames by wider loads). */
+ * would be for any code that reads frames by wider loads).  Chunks start at
+ * VK_CAPTURE_CHUNK_FIRST and double up to VK_CAPTURE_CHUNK, so a small
+ * capture costs a small allocation and a big one still one per MiB. */
 static uint8_t *chunk_take(vk_capture *c, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     if (c->nchunks == 0 || n > c->chunk_size - c->chunk_used) {
         if (vk_grow(&c->chunks, &c->chunks_cap, c->nchunks, sizeof *c->chunks, 16) != VK_OK)
             return NULL;
-        size_t size = n > VK_CAPTURE_CHUNK ? n : VK_CAPTURE_CHUNK;
+        size_t next = c->nchunks == 0                     ? VK_CAPTURE_CHUNK_FIRST
+                      : c->chunk_size >= VK_CAPTURE_CHUNK / 2 ? VK_CAPTURE_CHUNK
+                                                          : 2 * c->chunk_size;
+        size_t size = n > next ? n : next;
         if ((c->chunks[c->nchunks] = malloc(size)) == NULL)
             return NULL;
         c->nchunks++;
@@ -148,6 +154,7 @@ int vk_capture_add_iface(vk_capture *c, const char *name)
 typedef struct bfile {
     int fd;
     uint8_t *buf;
+    size_t size;       /* of buf: the file's size, at least 4 KiB, at most BFILE_BUFFER */
     size_t len, at;    /* bytes in buf, next one to hand out */
     uint64_t off;      /* file offset of buf[at] */
 } bfile;
@@ -160,7 +167,11 @@ static int bfile_open(bfile *b, const char *path)
     b->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (b->fd < 0)
         return VK_EIO;
-    if ((b->buf = malloc(BFILE_BUFFER)) == NULL) {
+    struct stat st;
+    b->size = BFILE_BUFFER;
+    if (fstat(b->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)BFILE_BUFFER)
+        b->size = st.st_size < 4096 ? 4096 : (size_t)st.st_size;
+    if ((b->buf = malloc(b->size)) == NULL) {
         close(b->fd);
         b->fd = -1;
         return VK_ENOMEM;
@@ -186,7 +197,7 @@ static size_t bfile_take(bfile *b, uint8_t *dst, size_t n)
         if (b->at == b->len) {
             ssize_t r;
             do
-                r = read(b->fd, b->buf, BFILE_BUFFER);
+                r = read(b->fd, b->buf, b->size);
             while (r < 0 && errno == EINTR);
             if (r <= 0)
                 break;

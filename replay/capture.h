@@ -73,7 +73,8 @@ typedef struct vk_capture {
     size_t count, cap;
     char **iface_names; /* if_name of each pcapng interface, "" if none */
     size_t iface_count;
-    /* frame bytes, packed into chunks of VK_CAPTURE_CHUNK bytes (a larger
+    /* frame bytes, packed into chunks: the first VK_CAPTURE_CHUNK_FIRST
+     * bytes, each next one twice the last up to VK_CAPTURE_CHUNK (a larger
      * frame gets a chunk of its own): one allocation per MiB, not per frame */
     uint8_t **chunks;
     size_t nchunks, chunks_cap;
@@ -81,6 +82,7 @@ typedef struct vk_capture {
 } vk_capture;
 
 #define VK_CAPTURE_CHUNK (1u << 20)
+#define VK_CAPTURE_CHUNK_FIRST (16u << 10)
 
 /* Reads the whole file.  Errors (message names the file, and the frame when
  * one is at fault): VK_EIO cannot open, VK_EFORMAT unreadable or malformed,

@@ -748,8 +748,8 @@ struct vk_cmp_stream {
     size_t nbuckets;
     size_t live;           /* flows in the table */
     uint32_t free_flow;
-    kept_ra *ra[2];
-    size_t nra[2];
+    kept_ra *ra[2];        /* grown by doubling up to VK_CMP_RA_KEPT_MAX */
+    size_t nra[2], ra_cap[2];
     uint8_t *ebuf, *pbuf;  /* normalised copies of the pair being compared */
     int err;
 };
@@ -1025,8 +1025,7 @@ static int keep_ra(vk_cmp_stream *s, int side, const vk_flow_bkey *key, const si
         s->r.ras_over_cap++;
         return VK_OK;
     }
-    if (s->ra[side] == NULL &&
-        (s->ra[side] = calloc(VK_CMP_RA_KEPT_MAX, sizeof *s->ra[side])) == NULL)
+    if (vk_grow(&s->ra[side], &s->ra_cap[side], s->nra[side], sizeof *s->ra[side], 8) != VK_OK)
         return VK_ENOMEM;
     uint8_t *copy = malloc(f->len ? f->len : 1);
     if (copy == NULL)

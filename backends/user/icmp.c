@@ -51,7 +51,7 @@ static int reflect(vk_user *u, const vk_ipv4_repr *ip, const vk_icmp_repr *req, 
     vk_icmp_repr rep = {.type = VK_ICMP_ECHO_REPLY, .code = req->code, .id = req->id,
                         .seq = req->seq, .data = req->data, .data_len = req->data_len};
     size_t n;
-    if (vk_icmp_emit(&rep, u->scratch, sizeof u->scratch, &n) != VK_OK)
+    if (vk_icmp_emit(&rep, u->scratch, VK_USER_SCRATCH, &n) != VK_OK)
         return VK_EFULL;
     vk_user_ip4_out o = {.src = ip->dst, .dst = ip->src, .proto = VK_IP_PROTO_ICMP,
                          .tos = ip->tos, .ttl = ICMP_REPLY_TTL, .df = ip->df,
@@ -98,7 +98,7 @@ void vk_user_icmp_error4(vk_user *u, const uint8_t *quoted, size_t len, uint8_t 
     memcpy(body, quoted, n);
     vk_icmp_repr e = {.type = type, .code = code, .data = body, .data_len = n};
     size_t w;
-    if (vk_icmp_emit(&e, u->scratch, sizeof u->scratch, &w) != VK_OK)
+    if (vk_icmp_emit(&e, u->scratch, VK_USER_SCRATCH, &w) != VK_OK)
         return;
     vk_user_ip4_out o = {.src = src, .dst = q.src, .proto = VK_IP_PROTO_ICMP,
                          .tos = (uint8_t)((q.tos & ICMP_ERROR_TOS_MASK) | ICMP_ERROR_TOS_HIGH),
@@ -127,7 +127,7 @@ static void ping_answer(vk_user *u, vk_user_nat_sock *s, int err, uint64_t now)
                                   .seq = req.seq, .data = req.data, .data_len = req.data_len};
             size_t n;
             if (vk_icmpv6_emit(&rep, vk_csum_pseudo6(&ip.dst, &ip.src, VK_IP_PROTO_ICMPV6),
-                               u->scratch, sizeof u->scratch, &n) == VK_OK &&
+                               u->scratch, VK_USER_SCRATCH, &n) == VK_OK &&
                 vk_user_ip6_output(u, &ip.dst, &ip.src, VK_IP_PROTO_ICMPV6, 0, u->scratch,
                                    n) == VK_OK)
                 u->st.ping_replies++;
@@ -156,7 +156,7 @@ static void ping_readable(void *ctx, vk_wsock *ws, uint64_t now)
     vk_user_nat_sock *s = ctx;
     vk_user *u = s->u;
     vk_waddr from;
-    long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, sizeof u->rxbuf, &from, now);
+    long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, VK_USER_RXBUF, &from, now);
     if (n == VK_EAGAIN)
         return;
     /* libslirp: any datagram on the socket is taken as the reply */

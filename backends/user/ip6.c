@@ -153,7 +153,7 @@ static int icmp6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst,
 {
     size_t n;
     int err = vk_icmpv6_emit(r, vk_csum_pseudo6(src, dst, VK_IP_PROTO_ICMPV6), u->scratch,
-                             sizeof u->scratch, &n);
+                             VK_USER_SCRATCH, &n);
     if (err != VK_OK)
         return err;
     return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_ICMPV6, ND_HOP_LIMIT, u->scratch, n);

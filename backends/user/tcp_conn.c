@@ -169,7 +169,7 @@ static int tcp_out(vk_user *u, int family, const void *src, const void *dst,
     uint32_t pseudo = family == 4 ? vk_csum_pseudo4(src, dst, VK_IP_PROTO_TCP)
                                   : vk_csum_pseudo6(src, dst, VK_IP_PROTO_TCP);
     size_t n;
-    int r = vk_tcp_emit(t, pseudo, u->scratch, sizeof u->scratch, &n);
+    int r = vk_tcp_emit(t, pseudo, u->scratch, VK_USER_SCRATCH, &n);
     if (r != VK_OK)
         return r;
     if (family == 6 && gso_mss != 0)
@@ -547,12 +547,12 @@ static bool pull(vk_user_tcp_conn *c, uint64_t now)
             limit = c->buf_max;
         if (c->snd.len >= limit)
             return true;
-        size_t room = min_sz(limit - c->snd.len, sizeof u->scratch / 2);
+        size_t room = min_sz(limit - c->snd.len, VK_USER_SCRATCH / 2);
         if (!buf_reserve(u->tcp, &c->snd, room, c->buf_max)) {
             u->st.tcp_memory_full++;
             return true;
         }
-        uint8_t *tmp = u->scratch + sizeof u->scratch / 2;
+        uint8_t *tmp = u->scratch + VK_USER_SCRATCH / 2;
         long n = u->world->ops->recv(u->world, c->ws, tmp, room, now);
         if (n == VK_EAGAIN) {
             c->ws_want_read = false;

@@ -54,7 +54,7 @@ int vk_user_udp_output(vk_user *u, vk_ip4 src, uint16_t sport, vk_ip4 dst, uint1
                        .payload_len = len};
     size_t n;
     int r = vk_udp_emit(&udp, vk_csum_pseudo4(&src, &dst, VK_IP_PROTO_UDP), u->scratch,
-                        sizeof u->scratch, &n);
+                        VK_USER_SCRATCH, &n);
     if (r != VK_OK)
         return r;
     vk_user_ip4_out o = {.src = src, .dst = dst, .proto = VK_IP_PROTO_UDP, .tos = tos,
@@ -69,7 +69,7 @@ int vk_user_udp6_output(vk_user *u, const vk_ip6 *src, uint16_t sport, const vk_
                        .payload_len = len};
     size_t n;
     int r = vk_udp_emit(&udp, vk_csum_pseudo6(src, dst, VK_IP_PROTO_UDP), u->scratch,
-                        sizeof u->scratch, &n);
+                        VK_USER_SCRATCH, &n);
     if (r != VK_OK)
         return r;
     return vk_user_ip6_output(u, src, dst, VK_IP_PROTO_UDP, 0, u->scratch, n);
@@ -167,7 +167,7 @@ static void udp_readable(void *ctx, vk_wsock *ws, uint64_t now)
     vk_user *u = s->u;
     for (;;) {
         vk_waddr from;
-        long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, sizeof u->rxbuf, &from, now);
+        long n = u->world->ops->recvfrom(u->world, ws, u->rxbuf, VK_USER_RXBUF, &from, now);
         if (n == VK_EAGAIN)
             break;
         if (n == VK_ENETUNREACH || n == VK_EHOSTUNREACH || n == VK_EPORTUNREACH)

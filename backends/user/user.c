@@ -124,6 +124,9 @@ static void user_cleanup(vk_port *self)
     if (u->world != NULL)
         u->world->ops->free(u->world);
     vk_user_config_free(&u->cfg);
+    free(u->scratch);
+    free(u->rxbuf);
+    u->scratch = u->rxbuf = NULL;
 }
 
 static void user_describe(vk_port *self, char *buf, size_t cap)
@@ -183,6 +186,9 @@ static int user_init(vk_user *u, vk_port *p, vk_net *net, vk_diag *d)
     u->port = p;
     u->loop = vk_net_loop(net);
     u->rng = 0x9e3779b9u;
+    if ((u->scratch = malloc(VK_USER_SCRATCH)) == NULL ||
+        (u->rxbuf = malloc(VK_USER_RXBUF)) == NULL)
+        return VK_ENOMEM;
     /* TCP makes super-segments on the live clock (tcp_conn.c): the net
      * segments them where they cannot pass whole */
     vk_net_set_gso_splitter(net, vk_offload_gso_split);

@@ -206,11 +206,18 @@ struct vk_user {
     vk_user_nat_sock *udp[VK_USER_UDP_SOCKETS_MAX]; /* NULL: free slot */
     vk_user_nat_sock *ping[VK_USER_PING_MAX];
     vk_timer *nat_timer;    /* expiry of UDP and echo sockets */
-    /* upper-layer payload being built: a TCP segment of mtu - 40 bytes is
-     * staged past the largest TCP header, hence the room over 64 KiB */
-    uint8_t scratch[65536 + 128];
-    uint8_t rxbuf[65536];   /* a datagram read from the world */
+    /* Both buffers are the stack's own (allocated with it, freed in
+     * cleanup), apart so that vk_user stays a small allocation.
+     * scratch: upper-layer payload being built, VK_USER_SCRATCH bytes (a TCP
+     * segment of mtu - 40 bytes is staged past the largest TCP header, hence
+     * the room over 64 KiB); rxbuf: a datagram read from the world,
+     * VK_USER_RXBUF bytes */
+    uint8_t *scratch;
+    uint8_t *rxbuf;
 };
+
+#define VK_USER_SCRATCH (65536u + 128u)
+#define VK_USER_RXBUF 65536u
 
 /* What a protocol file gets for the frame being handled. */
 typedef struct vk_user_rx {
