@@ -45,16 +45,26 @@ def connect(path):
 
 
 def read_frames(c, until=None):
+    """Counts the records read until EOF or, with `until`, until that time;
+    then what is already queued is read too (without waiting), so a close
+    right after loses only what the sender writes in the instant between."""
     n, buf = 0, b""
+    draining = False
     while True:
-        if until is not None:
+        if until is not None and not draining:
             left = until - time.monotonic()
             if left <= 0:
-                return n
-            c.settimeout(left)
+                draining = True
+                c.setblocking(False)
+            else:
+                c.settimeout(left)
         try:
             data = c.recv(1 << 16)
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError):
+            if until is not None and not draining:
+                draining = True
+                c.setblocking(False)
+                continue
             return n
         if not data:
             return n
