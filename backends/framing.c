@@ -88,7 +88,24 @@ void vk_stream_tx_reset(vk_stream_tx *tx)
     tx->start = tx->end = tx->rec = 0;
 }
 
-int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len)
+/* Moves rec past the records wholly written (those before start). */
+static void tx_advance_rec(vk_stream_tx *tx)
+{
+    while (tx->start - tx->rec >= VK_STREAM_HDR_LEN) {
+        size_t len = vk_get_be32(tx->buf + tx->rec);
+        if (tx->rec + VK_STREAM_HDR_LEN + len > tx->start)
+            break;
+        tx->rec += VK_STREAM_HDR_LEN + len;
+    }
+}
+
+int vk_stream_tx_fits_slow(vk_stream_tx *tx, size_t len)
+{
+    tx_advance_rec(tx);
+    return tx->cap - (tx->end - tx->rec) >= VK_STREAM_HDR_LEN + len;
+}
+
+int vk_stream_tx_put_any(vk_stream_tx *tx, const uint8_t *frame, size_t len)
 {
     if (len == 0 || len > VK_STREAM_LEN_MAX)
         return VK_ERANGE;
@@ -97,6 +114,7 @@ int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len)
     if (tx->start == tx->end) {
         tx->start = tx->end = tx->rec = 0;
     } else if (tx->cap - tx->end < VK_STREAM_HDR_LEN + len) {
+        tx_advance_rec(tx); /* fits() may not have needed to */
         memmove(tx->buf, tx->buf + tx->rec, tx->end - tx->rec);
         tx->end -= tx->rec;
         tx->start -= tx->rec;
@@ -118,17 +136,9 @@ void vk_stream_tx_consume(vk_stream_tx *tx, size_t n)
 {
     size_t have = tx->end - tx->start;
     tx->start += n < have ? n : have;
-    if (tx->start == tx->end) {
+    if (tx->start == tx->end)
         tx->start = tx->end = tx->rec = 0;
-        return;
-    }
-    /* records are whole from rec on: skip the ones now wholly written */
-    while (tx->start - tx->rec >= VK_STREAM_HDR_LEN) {
-        size_t len = vk_get_be32(tx->buf + tx->rec);
-        if (tx->rec + VK_STREAM_HDR_LEN + len > tx->start)
-            break;
-        tx->rec += VK_STREAM_HDR_LEN + len;
-    }
+    /* else rec stays behind: fits() and put() move it when they need to */
 }
 
 void vk_stream_tx_foreach_unsent(const vk_stream_tx *tx,
@@ -140,7 +150,8 @@ void vk_stream_tx_foreach_unsent(const vk_stream_tx *tx,
         size_t len = vk_get_be32(tx->buf + at);
         if (tx->end - at - VK_STREAM_HDR_LEN < len)
             break; /* cannot happen: put() writes whole records */
-        fn(arg, tx->buf + at + VK_STREAM_HDR_LEN, len);
+        if (at + VK_STREAM_HDR_LEN + len > tx->start) /* not wholly written */
+            fn(arg, tx->buf + at + VK_STREAM_HDR_LEN, len);
         at += VK_STREAM_HDR_LEN + len;
     }
 }

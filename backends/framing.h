@@ -80,7 +80,11 @@ typedef struct vk_stream_tx {
     uint8_t *buf;
     size_t cap;
     size_t start, end; /* bytes still to write are buf[start..end) */
-    size_t rec;        /* where the first record not wholly written begins (<= start) */
+    /* A record boundary at or before start: the records from here up to
+     * start are written.  consume() leaves it behind (a walk over written
+     * records per send cost a few ns a frame); put() brings it up to the
+     * record that holds start before it compacts, the rare case. */
+    size_t rec;
 } vk_stream_tx;
 
 int vk_stream_tx_init(vk_stream_tx *tx, size_t cap);
@@ -88,12 +92,52 @@ void vk_stream_tx_free(vk_stream_tx *tx);
 void vk_stream_tx_reset(vk_stream_tx *tx);
 /* Appends one record.  VK_ERANGE for len 0 or len > VK_STREAM_LEN_MAX,
  * VK_EFULL when it does not fit now (write some out first). */
-int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len);
-/* True when a record of len bytes fits now (the written head counts as
- * free space: put() compacts). */
-static inline int vk_stream_tx_fits(const vk_stream_tx *tx, size_t len)
+int vk_stream_tx_put_any(vk_stream_tx *tx, const uint8_t *frame, size_t len);
+
+/* Frames up to this long are appended inline (vk_stream_tx_put). */
+#define VK_STREAM_SMALL 128
+
+/* Copies 16 <= n <= VK_STREAM_SMALL (128) bytes as two runs of 16, 32 or
+ * 64 bytes from either end that overlap in the middle: for a small frame a
+ * call to memcpy costs as much as the copy. */
+static inline void vk_stream_copy_small(uint8_t *dst, const uint8_t *src, size_t n)
 {
-    return tx->cap - (tx->end - tx->rec) >= VK_STREAM_HDR_LEN + len;
+    if (n <= 32) {
+        __builtin_memcpy(dst, src, 16);
+        __builtin_memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n <= 64) {
+        __builtin_memcpy(dst, src, 32);
+        __builtin_memcpy(dst + n - 32, src + n - 32, 32);
+    } else {
+        __builtin_memcpy(dst, src, 64);
+        __builtin_memcpy(dst + n - 64, src + n - 64, 64);
+    }
+}
+
+/* vk_stream_tx_put_any() with the common case inline: a small frame
+ * appended behind bytes still waiting, with room at the end. */
+static inline int vk_stream_tx_put(vk_stream_tx *tx, const uint8_t *frame, size_t len)
+{
+    if (len >= 16 && len <= VK_STREAM_SMALL && tx->start != tx->end &&
+        tx->cap - tx->end >= VK_STREAM_HDR_LEN + VK_STREAM_SMALL) {
+        uint8_t *p = tx->buf + tx->end;
+        vk_put_be32(p, (uint32_t)len);
+        vk_stream_copy_small(p + VK_STREAM_HDR_LEN, frame, len);
+        tx->end += VK_STREAM_HDR_LEN + len;
+        return VK_OK;
+    }
+    return vk_stream_tx_put_any(tx, frame, len);
+}
+/* The slow half of vk_stream_tx_fits(): brings rec up to date first. */
+int vk_stream_tx_fits_slow(vk_stream_tx *tx, size_t len);
+/* True when a record of len bytes fits now (the written records count as
+ * free space: put() compacts).  Only when the answer from a rec left
+ * behind is no does it walk the written records to be sure. */
+static inline int vk_stream_tx_fits(vk_stream_tx *tx, size_t len)
+{
+    if (tx->cap - (tx->end - tx->rec) >= VK_STREAM_HDR_LEN + len)
+        return 1;
+    return vk_stream_tx_fits_slow(tx, len);
 }
 /* The bytes waiting to be written (*len may be 0). */
 const uint8_t *vk_stream_tx_data(const vk_stream_tx *tx, size_t *len);

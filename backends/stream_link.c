@@ -22,6 +22,10 @@
 
 typedef enum slink_state { SL_IDLE, SL_LISTENING, SL_CONNECTING, SL_CONNECTED } slink_state;
 
+/* Frames parsed from one read go to the peer in bursts of this many
+ * (vk_port_send_burst: one call for the lot where nothing observes them). */
+#define SLINK_BURST 64
+
 typedef struct slink {
     vk_port *port;
     vk_loop *loop;
@@ -37,6 +41,7 @@ typedef struct slink {
     bool flush_armed; /* flush_timer is pending (saves a call per frame) */
     vk_stream_rx rx;
     vk_stream_tx tx;
+    vk_frame *slots[SLINK_BURST]; /* the frames a burst lends (frame.h) */
 } slink;
 
 /* Writes the buffer out when this much is waiting, without waiting for the
@@ -150,6 +155,21 @@ static void slink_on_flush_timer(void *arg, uint64_t now)
         slink_write_out(s);
 }
 
+/* After frames went into the transmit buffer: write at once when enough
+ * waits or a largest frame no longer fits, else at the end of this loop
+ * turn; nothing while POLLOUT is awaited (it will write). */
+static void slink_schedule_write(slink *s)
+{
+    if (s->want_out)
+        return;
+    if (vk_stream_tx_pending(&s->tx) >= SLINK_WRITE_NOW || !vk_stream_tx_fits(&s->tx, VK_FRAME_MAX))
+        slink_write_out(s);
+    else if (!s->flush_armed) {
+        s->flush_armed = true;
+        vk_timer_arm(s->flush_timer, vk_loop_now(s->loop));
+    }
+}
+
 static bool slink_can_receive(vk_port *self)
 {
     slink *s = self->priv;
@@ -173,15 +193,40 @@ static int slink_receive(vk_port *self, vk_frame *f)
         vk_port_drop(self, f, "stream: transmit buffer full");
         return VK_EDROP;
     }
-    if (s->want_out)
-        return VK_OK; /* POLLOUT will write it */
-    if (vk_stream_tx_pending(&s->tx) >= SLINK_WRITE_NOW || !vk_stream_tx_fits(&s->tx, VK_FRAME_MAX))
-        slink_write_out(s);
-    else if (!s->flush_armed) {
-        s->flush_armed = true;
-        vk_timer_arm(s->flush_timer, vk_loop_now(s->loop));
-    }
+    slink_schedule_write(s);
     return VK_OK;
+}
+
+/* The burst form of receive() (port.h): the frames go into the transmit
+ * buffer one after the other while a largest frame still fits, with the
+ * same writes receive() would make, decided once per burst where one
+ * frame could not change the decision. */
+static size_t slink_receive_burst(vk_port *self, vk_frame *const *f, size_t n)
+{
+    slink *s = self->priv;
+    if (s->state != SL_CONNECTED)
+        return 0; /* one by one, each dropped with its reason */
+    size_t i = 0;
+    while (i < n) {
+        if (!vk_stream_tx_fits(&s->tx, VK_FRAME_MAX)) {
+            slink_schedule_write(s); /* what the previous receive() would have done */
+            if (s->state != SL_CONNECTED || !vk_stream_tx_fits(&s->tx, VK_FRAME_MAX))
+                break; /* can_receive() says no: the rest queue */
+        }
+        vk_frame *g = f[i++];
+        if (vk_stream_tx_put(&s->tx, g->data, g->len) != VK_OK) {
+            slink_receive(self, g); /* empty or too long: its drop, traced there */
+            continue;
+        }
+        if (vk_stream_tx_pending(&s->tx) >= SLINK_WRITE_NOW) {
+            slink_schedule_write(s);
+            if (s->state != SL_CONNECTED)
+                break; /* the write failed: the rest go one by one, as link down */
+        }
+    }
+    if (i > 0 && s->state == SL_CONNECTED)
+        slink_schedule_write(s);
+    return i;
 }
 
 /* ---- receive ---- */
@@ -196,37 +241,64 @@ static void slink_bad_length(slink *s, size_t len)
     slink_disconnect(s, "peer sent a bad frame length");
 }
 
+/* Sends the burst of n frames and ends their loans: settling copies a frame
+ * only for whoever kept it (a queue, a filter), before the buffer is reused. */
+static void slink_send_burst(slink *s, vk_frame **burst, size_t n)
+{
+    vk_port_send_burst(s->port, burst, n);
+    for (size_t i = 0; i < n; i++)
+        vk_frame_settle_slot(&s->slots[i], burst[i]);
+}
+
 /* Sends every whole frame in the receive buffer; false if the connection
- * was dropped. */
+ * was dropped.  A drop found while parsing is traced after the frames
+ * before it are sent, so the trace keeps the stream's order. */
 static bool slink_parse(slink *s)
 {
+    vk_frame *burst[SLINK_BURST];
+    size_t n = 0;
     for (;;) {
         const uint8_t *frame;
         size_t len;
         int r = vk_stream_rx_next(&s->rx, &frame, &len);
+        if (r == VK_OK) {
+            /* the frame borrows the receive buffer until it is settled */
+            vk_frame *f = vk_frame_lend_slot(&s->slots[n], (uint8_t *)frame, len);
+            if (f != NULL) {
+                burst[n++] = f;
+                if (n == SLINK_BURST) {
+                    slink_send_burst(s, burst, n);
+                    n = 0;
+                }
+                continue;
+            }
+        }
+        if (n > 0) {
+            slink_send_burst(s, burst, n);
+            n = 0;
+        }
         if (r == VK_EAGAIN)
             return true;
         if (r == VK_ERANGE) {
-            slink_bad_length(s, len);
+            if (s->state == SL_CONNECTED)
+                slink_bad_length(s, len);
             return false;
         }
-        if (r == VK_EDROP) {
+        if (r == VK_EDROP)
             vk_port_drop_outbound_bytes(s->port, NULL, 0, "stream: zero-length frame");
-            continue;
-        }
-        /* the frame borrows the receive buffer; settle() copies it only for
-         * whoever kept it (a queue, a filter), before the buffer is reused */
-        vk_frame *f = vk_frame_lend((uint8_t *)frame, len);
-        if (f == NULL) {
+        else
             vk_port_drop_outbound_bytes(s->port, frame, len, "stream: out of memory");
-            continue;
-        }
-        vk_port_send(s->port, f);
-        vk_frame_settle(f);
     }
 }
 
-static void slink_read(slink *s)
+/* Reads per wake-up at most: a busy peer is read again without a poll in
+ * between, while the rest of the loop (timers, other sockets) still gets
+ * its turn. */
+#define SLINK_READS_PER_WAKE 4
+
+/* One read and its frames: true when another read may find more (the read
+ * filled the space it had). */
+static bool slink_read_once(slink *s)
 {
     size_t room;
     uint8_t *space = vk_stream_rx_space(&s->rx, &room);
@@ -235,17 +307,23 @@ static void slink_read(slink *s)
         n = recv(s->conn_fd, space, room, MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return;
+        return false;
     if (n < 0) {
         slink_disconnect_errno(s, "read", errno);
-        return;
+        return false;
     }
     if (n == 0) {
         slink_disconnect(s, "peer closed the connection");
-        return;
+        return false;
     }
     vk_stream_rx_commit(&s->rx, (size_t)n);
-    slink_parse(s);
+    return slink_parse(s) && s->state == SL_CONNECTED && (size_t)n == room;
+}
+
+static void slink_read(slink *s)
+{
+    for (int i = 0; i < SLINK_READS_PER_WAKE && slink_read_once(s); i++)
+        ;
 }
 
 /* ---- connection set-up ---- */
@@ -456,6 +534,8 @@ static void slink_cleanup(vk_port *self)
     vk_timer_free(s->reconnect_timer);
     vk_stream_rx_free(&s->rx);
     vk_stream_tx_free(&s->tx);
+    for (size_t i = 0; i < SLINK_BURST; i++)
+        vk_frame_slot_free(&s->slots[i]);
 }
 
 static void slink_describe(vk_port *self, char *buf, size_t cap)
@@ -470,6 +550,7 @@ static const vk_port_ops slink_ops = {
     .kind = "stream",
     .receive = slink_receive,
     .can_receive = slink_can_receive,
+    .receive_burst = slink_receive_burst,
     .cleanup = slink_cleanup,
     .describe = slink_describe,
     .start = slink_start,

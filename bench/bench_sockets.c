@@ -58,7 +58,7 @@ static double now_s(void)
 
 /* ---- system call counting (-Wl,--wrap=..., see CMakeLists.txt) ---- */
 
-static uint64_t n_syscalls;
+static uint64_t n_syscalls, n_polls, n_eagain;
 
 static uint64_t io_syscalls(void)
 {
@@ -93,12 +93,16 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
 ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
 {
     n_syscalls++;
-    return __real_send(fd, buf, n, flags);
+    ssize_t r = __real_send(fd, buf, n, flags);
+    n_eagain += r < 0 && errno == EAGAIN;
+    return r;
 }
 ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags)
 {
     n_syscalls++;
-    return __real_recv(fd, buf, n, flags);
+    ssize_t r = __real_recv(fd, buf, n, flags);
+    n_eagain += r < 0 && errno == EAGAIN;
+    return r;
 }
 int __wrap_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int flags)
 {
@@ -113,10 +117,13 @@ int __wrap_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int flags, struct tim
 int __wrap_poll(struct pollfd *p, nfds_t n, int timeout)
 {
     n_syscalls++;
+    n_polls++;
     return __real_poll(p, n, timeout);
 }
 
 /* ---- the engine side ---- */
+
+#define GEN_BURST 64 /* frames the generator hands over per call */
 
 typedef struct engine {
     vk_loop *loop;
@@ -128,6 +135,7 @@ typedef struct engine {
     size_t size;
     double until;
     uint8_t frame[1600];
+    vk_frame *slots[GEN_BURST]; /* the generator's lent frames (frame.h) */
     result res;
     uint64_t first_ns, last_ns; /* loop time of the first and last frame received */
 } engine;
@@ -146,7 +154,22 @@ static int sink_receive(vk_port *self, vk_frame *f)
     return VK_OK;
 }
 
-static const vk_port_ops sink_ops = {.kind = "sink", .receive = sink_receive};
+/* The burst form (port.h): one clock read per burst, as per read. */
+static size_t sink_receive_burst(vk_port *self, vk_frame *const *f, size_t n)
+{
+    engine *e = *(engine **)self->priv;
+    uint64_t t = vk_loop_now(e->loop);
+    if (e->res.frames == 0)
+        e->first_ns = t;
+    e->last_ns = t;
+    e->res.frames += n;
+    for (size_t i = 0; i < n; i++)
+        e->res.bytes += f[i]->len;
+    return n;
+}
+
+static const vk_port_ops sink_ops = {
+    .kind = "sink", .receive = sink_receive, .receive_burst = sink_receive_burst};
 static const vk_port_ops gen_ops = {.kind = "gen", .receive = sink_receive};
 
 /* The generator keeps the netdev's input queue topped up, as a guest with
@@ -164,16 +187,23 @@ static void gen_on_timer(void *arg, uint64_t now)
         vk_loop_stop(e->loop, VK_OK);
         return;
     }
-    for (int i = 0; i < 8192 && vk_port_queue_len(e->s) < GEN_QUEUE; i++) {
-        /* a guest's frame lent from its buffer (as the plain copy writes a
-         * buffer it built once); a frame that has to wait takes a copy */
-        vk_frame *f = vk_frame_lend(e->frame, e->size);
-        if (f == NULL)
+    for (int sent = 0; sent < 8192 && vk_port_queue_len(e->s) < GEN_QUEUE;) {
+        /* a guest's frames lent from its buffer (as the plain copy writes a
+         * buffer it built once), a burst at a time as a card's transmit
+         * ring would hand them over; a frame that has to wait takes a copy */
+        vk_frame *burst[GEN_BURST];
+        size_t n = 0;
+        while (n < GEN_BURST &&
+               (burst[n] = vk_frame_lend_slot(&e->slots[n], e->frame, e->size)) != NULL)
+            n++;
+        if (n == 0)
             break;
-        vk_port_send(e->mine, f);
-        vk_frame_settle(f);
-        e->res.frames++;
-        e->res.bytes += e->size;
+        vk_port_send_burst(e->mine, burst, n);
+        for (size_t i = 0; i < n; i++)
+            vk_frame_settle_slot(&e->slots[i], burst[i]);
+        sent += (int)n;
+        e->res.frames += n;
+        e->res.bytes += n * e->size;
     }
     /* an empty queue: the socket took everything at once, go on */
     vk_timer_arm(e->timer, now + (vk_port_queue_len(e->s) == 0 ? 1 : GEN_NAP_NS));
@@ -226,7 +256,20 @@ static int engine_run(const char *netdev, bool sender, size_t size, double secon
     e.res.syscalls = io_syscalls() - sys0;
     e.res.seconds = sender ? now_s() - t0 : (double)(e.last_ns - e.first_ns) / 1e9;
     *out = e.res;
+    if (getenv("VK_BENCH_SIDES")) { /* how many frames waited in the netdev's queue */
+        vk_frame_pool_stats ps;
+        vk_frame_pool_stats_get(&ps);
+        fprintf(stderr, "  %s: netdev queued %llu of %llu frames; pool reused %llu allocated "
+                "%llu; %llu system calls, %llu polls, %llu EAGAIN\n",
+                sender ? "tx" : "rx", (unsigned long long)e.s->stats.queued,
+                (unsigned long long)(sender ? e.s->stats.rx_frames : e.s->stats.tx_frames),
+                (unsigned long long)ps.reused, (unsigned long long)ps.allocated,
+                (unsigned long long)n_syscalls, (unsigned long long)n_polls,
+                (unsigned long long)n_eagain);
+    }
     vk_timer_free(e.timer);
+    for (size_t i = 0; i < GEN_BURST; i++)
+        vk_frame_slot_free(&e.slots[i]);
     vk_net_free(e.net);
     vk_topology_free(e.topo);
     vk_loop_free(e.loop);
@@ -417,6 +460,8 @@ int main(int argc, char **argv)
     double seconds = 1.0;
     size_t sizes[2] = {64, 1500};
     const char *only = NULL; /* one transport, for profiling */
+    const char *only_side = NULL; /* "plain" or "vnetkit", for profiling */
+    size_t only_size = 0;         /* one frame size, for profiling */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             seconds = 0.2;
@@ -424,8 +469,13 @@ int main(int argc, char **argv)
             seconds = atof(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--side") == 0 && i + 1 < argc)
+            only_side = argv[++i];
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+            only_size = (size_t)atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: vk_sock_bench [--quick] [--seconds S] [--only TRANSPORT]\n");
+            fprintf(stderr, "usage: vk_sock_bench [--quick] [--seconds S] [--only TRANSPORT] "
+                            "[--side plain|vnetkit] [--size 64|1500]\n");
             return 2;
         }
     }
@@ -444,8 +494,12 @@ int main(int argc, char **argv)
         if (only != NULL && strcmp(only, ts[i].name) != 0)
             continue;
         for (size_t k = 0; k < 2; k++) {
+            if (only_size != 0 && only_size != sizes[k])
+                continue;
             double base = 0, base_cpuf = 0;
             for (int eng = 0; eng < 2; eng++) {
+                if (only_side != NULL && strcmp(only_side, eng ? "vnetkit" : "plain") != 0)
+                    continue;
                 result rx, tx;
                 if (run_case(&ts[i], eng, sizes[k], seconds, &rx, &tx) != 0) {
                     printf("%-13s %5zu %-8s failed\n", ts[i].name, sizes[k],

@@ -122,6 +122,34 @@ void vk_frame_settle(vk_frame *f)
     vk_frame_unref(f);
 }
 
+vk_frame *vk_frame_lend_slot_(vk_frame **slot, uint8_t *data, size_t len)
+{
+    vk_frame *f = vk_frame_lend(data, len);
+    /* only a pooled frame, whose own storage takes any frame a later loan
+     * may lend, is kept in a slot */
+    if (FRAME_POOL_ON && f != NULL && *slot == NULL && f->cap == VK_FRAME_POOL_BYTES &&
+        f->data == data)
+        *slot = f;
+    return f;
+}
+
+void vk_frame_settle_slot_(vk_frame **slot, vk_frame *f)
+{
+    if (f == *slot && f->refcnt == 1) { /* nobody kept it: it stays */
+        vk_frame_set_note(f, NULL);
+        return;
+    }
+    if (f == *slot)
+        *slot = NULL; /* kept: the frame is its holders' now */
+    vk_frame_settle(f);
+}
+
+void vk_frame_slot_free(vk_frame **slot)
+{
+    vk_frame_unref(*slot);
+    *slot = NULL;
+}
+
 void vk_frame_release_(vk_frame *f)
 {
     if (f->note != NULL) /* rare: spare the call to free() on every frame */

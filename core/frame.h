@@ -77,6 +77,42 @@ vk_frame *vk_frame_lend(uint8_t *data, size_t len);
 void vk_frame_settle(vk_frame *f);
 void vk_frame_release_(vk_frame *f); /* the last unref: use vk_frame_unref() */
 
+/* Lending through a slot: a lender that hands out frames over and over (a
+ * stream reader, a burst per read) keeps each frame in a slot of its own
+ * between loans, so a loan costs neither a pool pop nor a push.  A slot is
+ * a vk_frame pointer, NULL at first; it holds a frame only while that frame
+ * has no other holder.
+ *   vk_frame_lend_slot(slot, data, len): as vk_frame_lend(), reusing the
+ *     slot's frame (or filling the slot from the pool).  NULL on failure.
+ *   vk_frame_settle_slot(slot, f): as vk_frame_settle(f) for the frame it
+ *     returned; a frame somebody kept gets its own copy and leaves the slot
+ *     to its holders, one nobody kept stays in the slot for the next loan.
+ *   vk_frame_slot_free(slot): releases the slot's frame (the lender's end).
+ * To everyone but the lender these are ordinary lent frames.  In sanitizer
+ * builds slots stay empty (every frame is a fresh allocation, so a use after
+ * the loan is still caught). */
+vk_frame *vk_frame_lend_slot_(vk_frame **slot, uint8_t *data, size_t len);
+void vk_frame_settle_slot_(vk_frame **slot, vk_frame *f);
+void vk_frame_slot_free(vk_frame **slot);
+
+static inline vk_frame *vk_frame_lend_slot(vk_frame **slot, uint8_t *data, size_t len)
+{
+    vk_frame *f = *slot;
+    if (f == NULL || len > f->cap)
+        return vk_frame_lend_slot_(slot, data, len);
+    f->data = data;
+    f->len = len;
+    f->id = 0;
+    f->gso_mss = 0;
+    return f;
+}
+
+static inline void vk_frame_settle_slot(vk_frame **slot, vk_frame *f)
+{
+    if (f != *slot || f->refcnt != 1 || f->note != NULL)
+        vk_frame_settle_slot_(slot, f);
+}
+
 static inline vk_frame *vk_frame_ref(vk_frame *f)
 {
     f->refcnt++;

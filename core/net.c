@@ -136,6 +136,7 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
     p->index = (unsigned)net->nports;
     p->inq.limit = VK_PORT_QUEUE_DEFAULT;
     p->traced = net->ntaps > 0;
+    p->frame_ids = &net->next_frame_id;
     p->priv = priv_size ? (char *)p + priv_off : NULL;
     net->ports[net->nports++] = p;
     *out = p;

@@ -26,6 +26,15 @@
  * Frames passed to receive() are borrowed (see frame.h).  receive() is only
  * called when can_receive() is true; it returns VK_OK, or a negative code
  * when it dropped the frame (after vk_port_drop() with its reason).
+ *
+ * Bursts: vk_port_send_burst(from, f, n) is n calls of vk_port_send(), in
+ * order, and nothing can tell it apart: every frame gets its id, is counted
+ * on both ports, traced when the net is traced, filtered when a side
+ * filters, queued when the peer is busy.  It saves the per-frame calls only
+ * where nothing observes them: when nobody traces the net, neither side has
+ * a filter, both links are up, the peer's queue is empty and the peer has a
+ * receive_burst(); then that takes the frames in one call.  Anywhere else,
+ * and for super-segments, the frames go one by one.
  */
 #ifndef VK_CORE_PORT_H
 #define VK_CORE_PORT_H
@@ -66,6 +75,15 @@ typedef struct vk_port_ops {
      * TAP with a vnet header; a hub port (it segments, per port, what it
      * passes on).  NULL: no, they are segmented before they reach it. */
     bool (*accepts_gso)(const vk_port *self);
+    /* Takes f[0..n) in order exactly as n receive() calls would, each one
+     * made only while can_receive() says yes: returns how many it took (a
+     * frame it drops, with vk_port_drop(), counts as taken) and stops at the
+     * first frame it cannot take now.  Called only as the burst rule above
+     * says (the net is not traced, no filter); core counts the frames taken.
+     * The frames are borrowed.  For a port whose receive() only stores or
+     * writes (a socket's transmit buffer), not one that answers or forwards
+     * (a hub, the user stack).  NULL: frames come one by one. */
+    size_t (*receive_burst)(vk_port *self, vk_frame *const *f, size_t n);
 } vk_port_ops;
 
 typedef struct vk_port_stats {
@@ -103,6 +121,9 @@ struct vk_port {
     /* The net has taps (vk_net_add_tap): set on every port when the first
      * tap comes, so a net nobody observes spends nothing per frame on them. */
     bool traced;
+    /* The net's frame id counter (vk_net_next_frame_id): read here, a frame
+     * id costs an increment, not a call into net.c. */
+    uint64_t *frame_ids;
     vk_port_stats stats;
     struct vk_filter *filters, *filters_tail; /* -object filter-* chain (filter.h) */
     void *priv;         /* the kind's state; allocated with the port */
@@ -117,6 +138,9 @@ int vk_port_new(vk_net *net, const vk_port_ops *ops, const char *id, const char 
 
 /* Sends f out of `from` to its peer (see the delivery rule above). */
 void vk_port_send(vk_port *from, vk_frame *f);
+/* Sends f[0..n) out of `from`, in order, as n vk_port_send() calls would
+ * (see Bursts above).  The frames stay the caller's. */
+void vk_port_send_burst(vk_port *from, vk_frame *const *f, size_t n);
 /* Whether a super-segment sent out of `from` reaches its peer whole (see
  * the delivery rule above).  A port that makes super-segments asks first,
  * and makes wire-sized segments when the answer is no. */
