@@ -400,6 +400,92 @@ static void test_pool_keeps_at_most_vk_frame_pool_max_idle_buffers(void **state)
     assert_int_equal(b.idle, 0);
 }
 
+/* A slot keeps a frame nobody else holds from one loan to the next: the
+ * second loan is the same frame, lending the new bytes, with no trace of
+ * the first (id, note). */
+static void test_a_slot_lends_its_frame_again_when_nobody_kept_it(void **state)
+{
+    (void)state;
+    vk_frame *slot = NULL;
+    uint8_t a[60], b[70];
+    memset(a, 1, sizeof a);
+    memset(b, 2, sizeof b);
+    vk_frame *f = vk_frame_lend_slot(&slot, a, sizeof a);
+    assert_non_null(f);
+    assert_ptr_equal(f->data, a);
+    f->id = 42;
+    assert_int_equal(vk_frame_set_note(f, "seen"), VK_OK);
+    vk_frame_settle_slot(&slot, f);
+    vk_frame_pool_stats before;
+    vk_frame_pool_stats_get(&before);
+    vk_frame *g = vk_frame_lend_slot(&slot, b, sizeof b);
+    assert_non_null(g);
+    assert_ptr_equal(g->data, b);
+    assert_int_equal(g->len, sizeof b);
+    assert_int_equal(g->id, 0);
+    assert_null(g->note);
+    assert_int_equal(g->refcnt, 1);
+    vk_frame_pool_stats after;
+    vk_frame_pool_stats_get(&after);
+    if (slot != NULL) { /* pooled build: the slot's frame, not the pool's */
+        assert_ptr_equal(g, f);
+        assert_int_equal(after.reused, before.reused);
+        assert_int_equal(after.allocated, before.allocated);
+    } else { /* sanitizer build: slots stay empty, every loan is fresh */
+        assert_int_equal(after.allocated, before.allocated + 1);
+    }
+    vk_frame_settle_slot(&slot, g);
+    vk_frame_slot_free(&slot);
+    assert_null(slot);
+}
+
+/* A frame somebody kept leaves the slot with its own copy of the bytes; the
+ * next loan gets another frame. */
+static void test_a_slot_frame_somebody_kept_leaves_the_slot_with_a_copy(void **state)
+{
+    (void)state;
+    vk_frame *slot = NULL;
+    uint8_t buf[60];
+    memset(buf, 0x11, sizeof buf);
+    vk_frame *f = vk_frame_lend_slot(&slot, buf, sizeof buf);
+    assert_non_null(f);
+    vk_frame_ref(f); /* a queue keeps it */
+    vk_frame_settle_slot(&slot, f);
+    assert_null(slot);
+    memset(buf, 0xee, sizeof buf); /* the lender reuses its buffer */
+    assert_int_equal(f->refcnt, 1);
+    assert_ptr_not_equal(f->data, buf);
+    for (size_t i = 0; i < f->len; i++)
+        assert_int_equal(f->data[i], 0x11);
+    vk_frame *g = vk_frame_lend_slot(&slot, buf, sizeof buf);
+    assert_ptr_not_equal(g, f);
+    vk_frame_settle_slot(&slot, g);
+    vk_frame_slot_free(&slot);
+    vk_frame_unref(f);
+}
+
+/* A frame longer than a pooled buffer is lent as a copy and never enters
+ * the slot; a slot's frame does not take it either. */
+static void test_a_slot_lends_a_frame_longer_than_the_pool_as_a_copy(void **state)
+{
+    (void)state;
+    static uint8_t big[VK_FRAME_POOL_BYTES + 100];
+    uint8_t small[60] = {0};
+    memset(big, 0x77, sizeof big);
+    vk_frame *slot = NULL;
+    vk_frame *f = vk_frame_lend_slot(&slot, small, sizeof small);
+    vk_frame_settle_slot(&slot, f);
+    vk_frame *held = slot;
+    vk_frame *g = vk_frame_lend_slot(&slot, big, sizeof big);
+    assert_non_null(g);
+    assert_ptr_not_equal(g->data, big);
+    assert_memory_equal(g->data, big, sizeof big);
+    assert_ptr_equal(slot, held); /* the slot keeps its own frame */
+    vk_frame_settle_slot(&slot, g);
+    assert_ptr_equal(slot, held);
+    vk_frame_slot_free(&slot);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +507,9 @@ int main(void)
         cmocka_unit_test(test_a_released_small_frame_is_reused_without_a_malloc),
         cmocka_unit_test(test_frames_larger_than_the_pool_size_are_allocated_alone),
         cmocka_unit_test(test_pool_keeps_at_most_vk_frame_pool_max_idle_buffers),
+        cmocka_unit_test(test_a_slot_lends_its_frame_again_when_nobody_kept_it),
+        cmocka_unit_test(test_a_slot_frame_somebody_kept_leaves_the_slot_with_a_copy),
+        cmocka_unit_test(test_a_slot_lends_a_frame_longer_than_the_pool_as_a_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
