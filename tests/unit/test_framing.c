@@ -198,6 +198,12 @@ static void count_unsent(void *arg, const uint8_t *frame, size_t len)
     (*n)++;
 }
 
+static void count_unsent_any(void *arg, const uint8_t *frame, size_t len)
+{
+    (void)frame, (void)len;
+    (*(size_t *)arg)++;
+}
+
 /* Writes of every size resume where the last stopped; the bytes on the
  * "socket" parse back into the same frames. */
 static void test_partial_writes_resume_and_parse_back(void **state)
@@ -269,6 +275,77 @@ static void test_unsent_frames_are_those_not_wholly_written(void **state)
     vk_stream_tx_free(&tx);
 }
 
+/* Every byte of frames of every small length (the inline copy's sizes and
+ * around them), put behind bytes still waiting, comes out as it went in. */
+static void test_small_frames_of_every_length_are_copied_whole(void **state)
+{
+    (void)state;
+    vk_stream_tx tx;
+    vk_stream_rx rx;
+    assert_int_equal(vk_stream_tx_init(&tx, VK_STREAM_TX_BUF), VK_OK);
+    assert_int_equal(vk_stream_rx_init(&rx, VK_STREAM_RX_BUF), VK_OK);
+    uint8_t frame[VK_STREAM_SMALL + 40];
+    for (size_t len = 1; len <= sizeof frame; len++) {
+        for (size_t i = 0; i < len; i++)
+            frame[i] = (uint8_t)(len * 7 + i);
+        assert_int_equal(vk_stream_tx_put(&tx, frame, len), VK_OK);
+    }
+    size_t n;
+    const uint8_t *data = vk_stream_tx_data(&tx, &n);
+    feed(&rx, data, n, n);
+    for (size_t len = 1; len <= sizeof frame; len++) {
+        const uint8_t *got;
+        size_t glen;
+        assert_int_equal(vk_stream_rx_next(&rx, &got, &glen), VK_OK);
+        assert_int_equal(glen, len);
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(got[i], (uint8_t)(len * 7 + i));
+    }
+    vk_stream_tx_free(&tx);
+    vk_stream_rx_free(&rx);
+}
+
+/* A send that stops inside the buffer leaves the written records behind
+ * (no walk per send); the room they free still counts, and a put that
+ * needs it compacts to the record the next write starts in. */
+static void test_written_records_free_their_room_without_a_walk_per_send(void **state)
+{
+    (void)state;
+    vk_stream_tx tx;
+    assert_int_equal(vk_stream_tx_init(&tx, VK_STREAM_HDR_LEN + VK_STREAM_LEN_MAX), VK_OK);
+    uint8_t frame[1000];
+    size_t put = 0;
+    while (vk_stream_tx_fits(&tx, sizeof frame)) {
+        memset(frame, (int)put, sizeof frame);
+        assert_int_equal(vk_stream_tx_put(&tx, frame, sizeof frame), VK_OK);
+        put++;
+    }
+    /* all but the last 1.5 records written, in two sends */
+    size_t pending = vk_stream_tx_pending(&tx);
+    vk_stream_tx_consume(&tx, 1000);
+    vk_stream_tx_consume(&tx, pending - 1000 - 1004 - 502);
+    assert_true(vk_stream_tx_fits(&tx, sizeof frame));
+    memset(frame, 0xee, sizeof frame);
+    assert_int_equal(vk_stream_tx_put(&tx, frame, sizeof frame), VK_OK);
+    size_t unsent = 0;
+    vk_stream_tx_foreach_unsent(&tx, count_unsent_any, &unsent);
+    assert_int_equal(unsent, 3); /* the half-written one, the last old one, the new one */
+    vk_stream_rx rx;
+    assert_int_equal(vk_stream_rx_init(&rx, VK_STREAM_RX_BUF), VK_OK);
+    size_t n;
+    const uint8_t *data = vk_stream_tx_data(&tx, &n);
+    assert_int_equal(n, 502 + 1004 + 1004);
+    feed(&rx, data + 502, n - 502, n); /* from the next whole record on */
+    const uint8_t *got;
+    size_t glen;
+    assert_int_equal(vk_stream_rx_next(&rx, &got, &glen), VK_OK);
+    assert_int_equal(got[0], (uint8_t)(put - 1));
+    assert_int_equal(vk_stream_rx_next(&rx, &got, &glen), VK_OK);
+    assert_int_equal(got[0], 0xee);
+    vk_stream_tx_free(&tx);
+    vk_stream_rx_free(&rx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_tx_refuses_empty_and_overlong_frames),
         cmocka_unit_test(test_partial_writes_resume_and_parse_back),
         cmocka_unit_test(test_unsent_frames_are_those_not_wholly_written),
+        cmocka_unit_test(test_small_frames_of_every_length_are_copied_whole),
+        cmocka_unit_test(test_written_records_free_their_room_without_a_walk_per_send),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
