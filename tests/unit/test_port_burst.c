@@ -151,6 +151,25 @@ static void send_one_by_one(pair *p)
         vk_port_send(p->src, p->f[i]);
 }
 
+/* Two like nets, a for the burst and b for frame-by-frame delivery. */
+static void make_both(pair *a, pair *b, size_t allow, bool traced)
+{
+    pair_make(a, &burst_ops, allow, traced);
+    pair_make(b, &burst_ops, allow, traced);
+}
+
+static void send_both(pair *a, pair *b)
+{
+    vk_port_send_burst(a->src, a->f, NFRAMES);
+    send_one_by_one(b);
+}
+
+static void free_both(pair *a, pair *b)
+{
+    pair_free(a);
+    pair_free(b);
+}
+
 static void assert_same_stats(const vk_port_stats *a, const vk_port_stats *b)
 {
     assert_int_equal(a->tx_frames, b->tx_frames);
@@ -184,17 +203,14 @@ static void test_a_burst_is_counted_on_both_ports_as_frame_by_frame(void **state
 {
     (void)state;
     pair a, b;
-    pair_make(&a, &burst_ops, SIZE_MAX, false);
-    pair_make(&b, &burst_ops, SIZE_MAX, false);
-    vk_port_send_burst(a.src, a.f, NFRAMES);
-    send_one_by_one(&b);
+    make_both(&a, &b, SIZE_MAX, false);
+    send_both(&a, &b);
     assert_int_equal(a.src->stats.tx_frames, NFRAMES);
     assert_int_equal(a.dst->stats.rx_bytes, NFRAMES * 60 + (NFRAMES - 1) * NFRAMES / 2);
     assert_same_stats(&a.src->stats, &b.src->stats);
     assert_same_stats(&a.dst->stats, &b.dst->stats);
     assert_int_equal(dst_of(&b)->burst_calls, 0);
-    pair_free(&a);
-    pair_free(&b);
+    free_both(&a, &b);
 }
 
 /* The peer takes 3 and is then busy: the other 7 wait in its queue in order
@@ -203,10 +219,8 @@ static void test_a_burst_queues_the_frames_a_busy_peer_cannot_take(void **state)
 {
     (void)state;
     pair a, b;
-    pair_make(&a, &burst_ops, 3, false);
-    pair_make(&b, &burst_ops, 3, false);
-    vk_port_send_burst(a.src, a.f, NFRAMES);
-    send_one_by_one(&b);
+    make_both(&a, &b, 3, false);
+    send_both(&a, &b);
     recorder *r = dst_of(&a);
     assert_int_equal(r->count, 3);
     assert_int_equal(vk_port_queue_len(a.dst), NFRAMES - 3);
@@ -220,8 +234,7 @@ static void test_a_burst_queues_the_frames_a_busy_peer_cannot_take(void **state)
     assert_int_equal(r->count, NFRAMES);
     for (size_t i = 0; i < NFRAMES; i++)
         assert_int_equal(r->first_byte[i], i + 1);
-    pair_free(&a);
-    pair_free(&b);
+    free_both(&a, &b);
 }
 
 /* New frames wait behind queued ones: a burst to a port with a queue goes
@@ -249,12 +262,10 @@ static void test_a_traced_burst_writes_the_records_of_frame_by_frame(void **stat
 {
     (void)state;
     pair a, b;
-    pair_make(&a, &burst_ops, 2, true);
-    pair_make(&b, &burst_ops, 2, true);
+    make_both(&a, &b, 2, true);
     vk_port_set_queue_limit(a.dst, 4);
     vk_port_set_queue_limit(b.dst, 4);
-    vk_port_send_burst(a.src, a.f, NFRAMES);
-    send_one_by_one(&b);
+    send_both(&a, &b);
     dst_of(&a)->allow = dst_of(&b)->allow = SIZE_MAX;
     vk_port_flush(a.dst);
     vk_port_flush(b.dst);
@@ -263,8 +274,7 @@ static void test_a_traced_burst_writes_the_records_of_frame_by_frame(void **stat
     assert_string_equal(a.log.text, b.log.text);
     assert_same_stats(&a.dst->stats, &b.dst->stats);
     assert_int_equal(dst_of(&a)->burst_calls, 0); /* observed: one by one */
-    pair_free(&a);
-    pair_free(&b);
+    free_both(&a, &b);
 }
 
 static void test_a_burst_to_a_port_without_receive_burst_goes_one_by_one(void **state)
@@ -284,17 +294,14 @@ static void test_a_burst_to_a_peer_whose_link_is_down_drops_each_frame(void **st
 {
     (void)state;
     pair a, b;
-    pair_make(&a, &burst_ops, SIZE_MAX, true);
-    pair_make(&b, &burst_ops, SIZE_MAX, true);
+    make_both(&a, &b, SIZE_MAX, true);
     vk_port_set_link(a.dst, false, "test");
     vk_port_set_link(b.dst, false, "test");
-    vk_port_send_burst(a.src, a.f, NFRAMES);
-    send_one_by_one(&b);
+    send_both(&a, &b);
     assert_int_equal(dst_of(&a)->count, 0);
     assert_int_equal(a.dst->stats.drops_other, NFRAMES);
     assert_string_equal(a.log.text, b.log.text);
-    pair_free(&a);
-    pair_free(&b);
+    free_both(&a, &b);
 }
 
 static void test_a_burst_from_a_peerless_port_drops_each_frame(void **state)
