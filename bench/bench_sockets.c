@@ -138,6 +138,8 @@ typedef struct engine {
     vk_frame *slots[GEN_BURST]; /* the generator's lent frames (frame.h) */
     result res;
     uint64_t first_ns, last_ns; /* loop time of the first and last frame received */
+    uint64_t frames_at_tick;    /* the receiver's count at its previous tick */
+    unsigned idle_ticks;        /* ticks in a row without a frame */
 } engine;
 
 static int sink_receive(vk_port *self, vk_frame *f)
@@ -183,7 +185,9 @@ static const vk_port_ops gen_ops = {.kind = "gen", .receive = sink_receive};
 static void gen_on_timer(void *arg, uint64_t now)
 {
     engine *e = arg;
-    if (now_s() >= e->until) {
+    /* the time is up, or the receiver went away (the link is down: every
+     * frame would only be dropped) */
+    if (now_s() >= e->until || e->s->link_down) {
         vk_loop_stop(e->loop, VK_OK);
         return;
     }
@@ -209,11 +213,16 @@ static void gen_on_timer(void *arg, uint64_t now)
     vk_timer_arm(e->timer, now + (vk_port_queue_len(e->s) == 0 ? 1 : GEN_NAP_NS));
 }
 
-/* The receiver ends when nothing came for a while (datagrams have no EOF). */
+/* The receiver ends when nothing came for three ticks of 100 ms in a row
+ * (datagrams have no EOF).  Ticks, not the time since the last frame: a
+ * receiver the machine starved for a while would see that time long and
+ * stop while frames wait in its socket. */
 static void sink_on_timer(void *arg, uint64_t now)
 {
     engine *e = arg;
-    if ((e->res.frames > 0 && now - e->last_ns > 300000000ull) ||
+    e->idle_ticks = e->res.frames == e->frames_at_tick ? e->idle_ticks + 1 : 0;
+    e->frames_at_tick = e->res.frames;
+    if ((e->res.frames > 0 && e->idle_ticks >= 3) ||
         (e->res.frames == 0 && now_s() > e->until)) {
         vk_loop_stop(e->loop, VK_OK);
         return;

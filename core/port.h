@@ -78,8 +78,10 @@ typedef struct vk_port_ops {
     /* Takes f[0..n) in order exactly as n receive() calls would, each one
      * made only while can_receive() says yes: returns how many it took (a
      * frame it drops, with vk_port_drop(), counts as taken) and stops at the
-     * first frame it cannot take now.  Called only as the burst rule above
-     * says (the net is not traced, no filter); core counts the frames taken.
+     * first frame it cannot take now.  Called only while nothing traces the
+     * net: by vk_port_send_burst() as the burst rule above says, and by
+     * vk_port_flush() for the head of the queue (whose frames passed the
+     * filters when they entered it); core counts the frames taken.
      * The frames are borrowed.  For a port whose receive() only stores or
      * writes (a socket's transmit buffer), not one that answers or forwards
      * (a hub, the user stack).  NULL: frames come one by one. */

@@ -255,6 +255,28 @@ static void test_a_burst_waits_behind_frames_already_queued(void **state)
     pair_free(&p);
 }
 
+/* A queue drains into a port that takes bursts a burst at a time, in
+ * order, each frame counted once and the queue's references dropped. */
+static void test_a_queue_drains_into_a_burst_port_in_bursts(void **state)
+{
+    (void)state;
+    pair p;
+    pair_make(&p, &burst_ops, 0, false);
+    send_one_by_one(&p);
+    assert_int_equal(vk_port_queue_len(p.dst), NFRAMES);
+    dst_of(&p)->allow = SIZE_MAX;
+    vk_port_flush(p.dst);
+    assert_int_equal(dst_of(&p)->burst_calls, 1);
+    assert_int_equal(vk_port_queue_len(p.dst), 0);
+    assert_int_equal(p.dst->stats.rx_frames, NFRAMES);
+    assert_int_equal(p.dst->stats.rx_bytes, NFRAMES * 60 + (NFRAMES - 1) * NFRAMES / 2);
+    for (size_t i = 0; i < NFRAMES; i++) {
+        assert_int_equal(dst_of(&p)->first_byte[i], i + 1);
+        assert_int_equal(p.f[i]->refcnt, 1);
+    }
+    pair_free(&p);
+}
+
 /* A traced net sees the same records, in the same order with the same ids,
  * whether the frames came as a burst or one by one; here with a busy peer
  * and a short queue, so records of frames taken, queued and dropped. */
@@ -331,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_a_burst_is_counted_on_both_ports_as_frame_by_frame),
         cmocka_unit_test(test_a_burst_queues_the_frames_a_busy_peer_cannot_take),
         cmocka_unit_test(test_a_burst_waits_behind_frames_already_queued),
+        cmocka_unit_test(test_a_queue_drains_into_a_burst_port_in_bursts),
         cmocka_unit_test(test_a_traced_burst_writes_the_records_of_frame_by_frame),
         cmocka_unit_test(test_a_burst_to_a_port_without_receive_burst_goes_one_by_one),
         cmocka_unit_test(test_a_burst_to_a_peer_whose_link_is_down_drops_each_frame),
