@@ -74,6 +74,8 @@ typedef struct trace_log {
     size_t len;
 } trace_log;
 
+static void log_line(trace_log *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void log_line(trace_log *l, const char *fmt, ...)
 {
     va_list ap;
