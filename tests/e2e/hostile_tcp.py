@@ -662,6 +662,9 @@ def case_peer_early_close(g, gp):
 
 def slow_reader(c, rec):
     time.sleep(2.0)
+    # then a fast reader: a bigger buffer, so the backlog drains in well
+    # under a second (with 16 KiB, loopback crawls on window updates)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     read_all(c, rec)
 
 
