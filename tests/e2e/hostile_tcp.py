@@ -570,13 +570,24 @@ def case_rst(g, gp):
     return o
 
 
-def send_1000_close(c, rec):
-    try:
-        c.sendall(b"h" * 1000)
-        c.close()
-        rec["end"] = "closed by peer"
-    except OSError as e:
-        rec["end"] = "error " + str(e.errno)
+def guarded(end, body):
+    """A peer behaviour: body(c, rec), then `end` as how it ended, or the
+    error it met."""
+    def behave(c, rec):
+        try:
+            body(c, rec)
+            rec["end"] = end
+        except OSError as e:
+            rec["end"] = "error " + str(e.errno)
+    return behave
+
+
+def _send_1000_close(c, rec):
+    c.sendall(b"h" * 1000)
+    c.close()
+
+
+send_1000_close = guarded("closed by peer", _send_1000_close)
 
 
 def case_halfopen(g, gp):
@@ -620,14 +631,13 @@ def case_frag(g, gp):
     return o
 
 
-def reset_after_10(c, rec):
-    try:
-        rec["data"] = c.recv(10)
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()
-        rec["end"] = "reset by peer"
-    except OSError as e:
-        rec["end"] = "error " + str(e.errno)
+def _reset_after_10(c, rec):
+    rec["data"] = c.recv(10)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+reset_after_10 = guarded("reset by peer", _reset_after_10)
 
 
 def case_peer_reset(g, gp):

@@ -13,12 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need python3 tshark
 
-if VK run -netdev libslirp,id=probe 2>"$WORK/probe.txt" >/dev/null; then :; else
-    if grep -q "libslirp support not built" "$WORK/probe.txt"; then
-        echo "SKIP: built without libslirp (install libslirp-dev and rebuild)"
-        exit 77
-    fi
-fi
+need_libslirp
 HOSTILE="$SRC/tests/e2e/hostile_tcp.py"
 
 # run_side KIND: vnetkit with the guest on a Unix stream socket and KIND
