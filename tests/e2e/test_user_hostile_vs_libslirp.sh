@@ -15,6 +15,8 @@ need python3 tshark
 
 need_libslirp
 HOSTILE="$SRC/tests/e2e/hostile_tcp.py"
+# under a checker (valgrind) every answer comes later: the guest waits longer
+[ -n "${VNETKIT_WRAP:-}" ] && export HOSTILE_SLOW=3
 
 # run_side KIND: vnetkit with the guest on a Unix stream socket and KIND
 # (user or libslirp) on a hub, at most 160 descriptors; the script plays
@@ -38,24 +40,35 @@ run_side() {
     echo "$?" >"$WORK/$kind.status"
 }
 
-# both at once (each on its own socket, ports and peers): half the time
-run_side libslirp &
-side_pid=$!
-run_side user
-wait "$side_pid"
-for kind in libslirp user; do
+# Under a checker (valgrind.e2e.*) only our side runs, for its memory
+# errors and leaks (a checker's exit status fails run_side): the comparison
+# is the plain run's.  Otherwise both at once (each on its own socket, ports
+# and peers): half the time.
+if [ -n "${VNETKIT_WRAP:-}" ]; then
+    sides="user"
+    run_side user
+else
+    sides="libslirp user"
+    run_side libslirp &
+    side_pid=$!
+    run_side user
+    wait "$side_pid"
+fi
+for kind in $sides; do
     expect_eq "$(cat "$WORK/$kind-driver.status")" 0 "the hostile guest ran every case against $kind"
     expect_eq "$(cat "$WORK/$kind.status")" 0 \
         "vnetkit with $kind ends with status 0 on SIGINT after the hostile cases"
+    if grep -q '"error"' "$WORK/$kind.json"; then
+        fail "a case broke against $kind: $(grep -h '"error"' "$WORK/$kind.json")"
+    fi
 done
 
-python3 "$HOSTILE" compare "$WORK/libslirp.json" "$WORK/user.json" "$WORK/table.md" \
-    >"$WORK/compare.txt"
-status=$?
-cat "$WORK/compare.txt"
-expect_eq "$status" 0 "every observation is libslirp's or a documented difference"
-if grep -q '"error"' "$WORK/user.json" "$WORK/libslirp.json"; then
-    fail "a case broke: $(grep -h '"error"' "$WORK/user.json" "$WORK/libslirp.json")"
+if [ -z "${VNETKIT_WRAP:-}" ]; then
+    python3 "$HOSTILE" compare "$WORK/libslirp.json" "$WORK/user.json" "$WORK/table.md" \
+        >"$WORK/compare.txt"
+    status=$?
+    cat "$WORK/compare.txt"
+    expect_eq "$status" 0 "every observation is libslirp's or a documented difference"
 fi
 
 # every frame our stack dropped carries a reason in the trace
