@@ -428,7 +428,7 @@ def send_all_then_close(c, rec):
 
 def case_zerowin(g, gp):
     """The guest offers 3000 bytes, then closes its window with host data
-    pending, then opens it again."""
+    pending for 6.8 s (a persist probe comes), then opens it again."""
     peer = Peer(send_all_then_close)
     c = Conn(g, gp, peer.port)
     o = {"open": c.open(win=3000)}
@@ -437,6 +437,11 @@ def case_zerowin(g, gp):
     c.raw(F_ACK, 1, 1 + len(c.rcv), win=0)
     got = c.answers(1.2, until_quiet=False)
     o["into_zero_window"] = sum(1 for a in got if "len" in a)
+    # the persist timer (5 s in both) probes the closed window; the wait is
+    # real time, not stretched: the timer is
+    got = c.answers(5.6 / SLOW, until_quiet=False)
+    probes = [a for a in got if "len" in a]
+    o["persist_probe"] = probes[0] if probes else "none within 6.8 s"
     # open again and take everything, acking as it comes
     end = time.monotonic() + 6
     while not c.fin and time.monotonic() < end:
