@@ -365,25 +365,32 @@ def acks(a):
     return ", ".join(a) if a else "none"
 
 
+def start(g, gp, behave, **peer_kw):
+    """A host peer with `behave`, a guest connection to it, and the
+    observations so far (the answer to the SYN)."""
+    peer = Peer(behave, **peer_kw)
+    c = Conn(g, gp, peer.port)
+    return peer, c, {"open": c.open()}
+
+
+def step(c, o, key, *seg, wait=QUIET, **kw):
+    """Sends one guest segment (Conn.raw's arguments) and keeps the answers
+    to it as o[key]."""
+    c.raw(*seg, **kw)
+    o[key] = acks(c.drain(wait))
+
+
 # ---- the cases: each gets the guest and a port base and returns its
 # observations; peers are started here, one per case ----
 
 def case_overlap(g, gp):
-    peer = Peer(read_all)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    c.raw(F_ACK | F_PSH, 1, 1, b"A" * 100)
-    o["data"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 51, 1, b"B" * 100)        # 50 old bytes, 50 new
-    o["overlap"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 101, 1, b"C" * 50)        # all old
-    o["old_again"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 301, 1, b"D" * 100)       # a gap before it
-    o["out_of_order"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 151, 1, b"E" * 160)       # fills the gap, 10 into D
-    o["fill"] = acks(c.drain())
-    c.raw(F_ACK | F_FIN, 401, 1)
-    o["fin"] = acks(c.drain())
+    peer, c, o = start(g, gp, read_all)
+    step(c, o, "data", F_ACK | F_PSH, 1, 1, b"A" * 100)
+    step(c, o, "overlap", F_ACK | F_PSH, 51, 1, b"B" * 100)  # 50 old bytes, 50 new
+    step(c, o, "old_again", F_ACK | F_PSH, 101, 1, b"C" * 50)  # all old
+    step(c, o, "out_of_order", F_ACK | F_PSH, 301, 1, b"D" * 100)  # a gap before it
+    step(c, o, "fill", F_ACK | F_PSH, 151, 1, b"E" * 160)  # fills the gap, 10 into D
+    step(c, o, "fin", F_ACK | F_FIN, 401, 1)
     r = peer.result()
     o["host"] = runs(r["data"]) + " " + r["end"]
     c.raw(F_ACK, 402, 2)
@@ -391,23 +398,14 @@ def case_overlap(g, gp):
 
 
 def case_outwin(g, gp):
-    peer = Peer(read_all)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    c.raw(F_ACK | F_PSH, 1, 1, b"X" * 10)
-    o["data"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 1 + 70000, 1, b"Y" * 100)  # past the 65535 window
-    o["past_window"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 11 + 200000, 1, b"Y" * 100)
-    o["far_past_window"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, -100000, 1, b"Z" * 100)   # long before it
-    o["before_window"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 11, 100001, b"Q" * 10)    # acks what was never sent
-    o["ack_unsent"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 11, 1, b"W" * 10)
-    o["data_after"] = acks(c.drain())
-    c.raw(F_ACK | F_FIN, 21, 1)
-    o["fin"] = acks(c.drain())
+    peer, c, o = start(g, gp, read_all)
+    step(c, o, "data", F_ACK | F_PSH, 1, 1, b"X" * 10)
+    step(c, o, "past_window", F_ACK | F_PSH, 1 + 70000, 1, b"Y" * 100)  # past the 65535 window
+    step(c, o, "far_past_window", F_ACK | F_PSH, 11 + 200000, 1, b"Y" * 100)
+    step(c, o, "before_window", F_ACK | F_PSH, -100000, 1, b"Z" * 100)  # long before it
+    step(c, o, "ack_unsent", F_ACK | F_PSH, 11, 100001, b"Q" * 10)  # acks what was never sent
+    step(c, o, "data_after", F_ACK | F_PSH, 11, 1, b"W" * 10)
+    step(c, o, "fin", F_ACK | F_FIN, 21, 1)
     r = peer.result()
     o["host"] = runs(r["data"]) + " " + r["end"]
     c.raw(F_ACK, 22, 2)
@@ -449,23 +447,17 @@ def case_zerowin(g, gp):
         c.answers(0.05, until_quiet=False)
     o["all_bytes_after_reopen"] = "yes" if c.rcv == SENT else "got %d" % len(c.rcv)
     o["fin_after_data"] = "yes" if c.fin else "no"
-    c.raw(F_ACK | F_FIN, 1, len(SENT) + 2)
-    o["close"] = acks(c.drain())
+    step(c, o, "close", F_ACK | F_FIN, 1, len(SENT) + 2)
     return o
 
 
 def case_urgent(g, gp):
-    peer = Peer(read_all)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    c.raw(F_ACK | F_PSH | F_URG, 1, 1, b"0123456789", urp=5)
-    o["urgent"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 11, 1, b"abcdefghij")
-    o["after"] = acks(c.drain())
-    c.raw(F_ACK | F_URG, 21, 1, urp=60000)           # urgent pointer far ahead, no data
-    o["urp_far_no_data"] = acks(c.drain())
-    c.raw(F_ACK | F_FIN, 21, 1)
-    o["fin"] = acks(c.drain())
+    peer, c, o = start(g, gp, read_all)
+    step(c, o, "urgent", F_ACK | F_PSH | F_URG, 1, 1, b"0123456789", urp=5)
+    step(c, o, "after", F_ACK | F_PSH, 11, 1, b"abcdefghij")
+    # an urgent pointer far ahead, no data
+    step(c, o, "urp_far_no_data", F_ACK | F_URG, 21, 1, urp=60000)
+    step(c, o, "fin", F_ACK | F_FIN, 21, 1)
     r = peer.result()
     o["host"] = r["data"].decode("latin-1") + " " + r["end"]
     c.raw(F_ACK, 22, 2)
@@ -575,8 +567,7 @@ def case_rst(g, gp):
     o["host"] = ", ".join("%s x%d" % kv for kv in sorted(ends.items()))
     # a reset for no connection, and data after it
     c = Conn(g, gp + 10, peer.port)
-    c.raw(F_RST, 1, 0)
-    o["rst_no_connection"] = acks(c.drain())
+    step(c, o, "rst_no_connection", F_RST, 1, 0)
     return o
 
 
@@ -602,9 +593,7 @@ send_1000_close = guarded("closed by peer", _send_1000_close)
 
 def case_halfopen(g, gp):
     """The guest vanishes after the handshake; the host peer sends and closes."""
-    peer = Peer(send_1000_close)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
+    peer, c, o = start(g, gp, send_1000_close)
     got = c.answers(1.5, until_quiet=False)
     data = [a for a in got if "len" in a]
     # the data may come with the FIN or before it, as the host's EOF is read
@@ -616,19 +605,14 @@ def case_halfopen(g, gp):
 
 
 def case_frag(g, gp):
-    peer = Peer(read_all)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    c.raw(F_ACK | F_PSH, 1, 1, b"I" * 200, frags=[(0, 96), (96, 64), (160, 60)])
-    o["in_order"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 201, 1, b"R" * 200, frags=[(160, 60), (96, 64), (0, 96)])
-    o["reversed"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 201, 1, b"S" * 200, frags=[(0, 8), (8, 212)])  # 8 bytes of header first
-    o["tiny_first"] = acks(c.drain())
-    c.raw(F_ACK | F_PSH, 401, 1, b"T" * 100, frags=[(0, 64), (0, 64), (64, 56)])  # duplicate
-    o["duplicate_fragment"] = acks(c.drain())
-    c.raw(F_ACK | F_FIN, 501, 1)
-    o["fin"] = acks(c.drain())
+    peer, c, o = start(g, gp, read_all)
+    step(c, o, "in_order", F_ACK | F_PSH, 1, 1, b"I" * 200, frags=[(0, 96), (96, 64), (160, 60)])
+    step(c, o, "reversed", F_ACK | F_PSH, 201, 1, b"R" * 200, frags=[(160, 60), (96, 64), (0, 96)])
+    # a first fragment of 8 bytes: half a TCP header
+    step(c, o, "tiny_first", F_ACK | F_PSH, 201, 1, b"S" * 200, frags=[(0, 8), (8, 212)])
+    step(c, o, "duplicate_fragment", F_ACK | F_PSH, 401, 1, b"T" * 100,
+         frags=[(0, 64), (0, 64), (64, 56)])
+    step(c, o, "fin", F_ACK | F_FIN, 501, 1)
     r = peer.result()
     o["host"] = runs(r["data"]) + " " + r["end"]
     c.raw(F_ACK, 502, 2)
@@ -651,15 +635,10 @@ reset_after_10 = guarded("reset by peer", _reset_after_10)
 
 
 def case_peer_reset(g, gp):
-    peer = Peer(reset_after_10)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    c.raw(F_ACK | F_PSH, 1, 1, b"0123456789")
-    o["data"] = acks(c.drain(0.5))
-    c.raw(F_ACK | F_PSH, 11, 1, b"x" * 100)
-    o["data_after_reset"] = acks(c.drain(0.6))
-    c.raw(F_ACK | F_PSH, 111, 1, b"y" * 100)
-    o["more_data"] = acks(c.drain(0.6))
+    peer, c, o = start(g, gp, reset_after_10)
+    step(c, o, "data", F_ACK | F_PSH, 1, 1, b"0123456789", wait=0.5)
+    step(c, o, "data_after_reset", F_ACK | F_PSH, 11, 1, b"x" * 100, wait=0.6)
+    step(c, o, "more_data", F_ACK | F_PSH, 111, 1, b"y" * 100, wait=0.6)
     return o
 
 
@@ -669,17 +648,13 @@ def close_at_once(c, rec):
 
 
 def case_peer_early_close(g, gp):
-    peer = Peer(close_at_once)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
+    peer, c, o = start(g, gp, close_at_once)
     # the FIN, acknowledged at once so that no retransmission of it is counted
     o["after_open"] = first(c.answers(0.5, stop_at_first=True))
     c.raw(F_ACK, 1, 2)
     c.drain(0.2)
-    c.raw(F_ACK | F_PSH, 1, 2, b"z" * 100)
-    o["data_to_closed_peer"] = acks(c.drain(0.6))
-    c.raw(F_ACK | F_PSH, 101, 2, b"z" * 100)
-    o["more_data"] = acks(c.drain(0.6))
+    step(c, o, "data_to_closed_peer", F_ACK | F_PSH, 1, 2, b"z" * 100, wait=0.6)
+    step(c, o, "more_data", F_ACK | F_PSH, 101, 2, b"z" * 100, wait=0.6)
     return o
 
 
@@ -697,10 +672,9 @@ SLOW_READER_BYTES = 4 << 20
 def case_slow_reader(g, gp):
     """The guest sends 4 MiB as fast as the window allows; the peer reads
     nothing for 2 s, then everything."""
-    peer = Peer(slow_reader, rcvbuf=16384)
-    c = Conn(g, gp, peer.port)
-    o = {"open": c.open()}
-    data = bytes(random.Random(9).randrange(256) for _ in range(4096)) * (SLOW_READER_BYTES // 4096)
+    peer, c, o = start(g, gp, slow_reader, rcvbuf=16384)
+    block = bytes(random.Random(9).randrange(256) for _ in range(4096))
+    data = block * (SLOW_READER_BYTES // 4096)
     peer_reads_at = time.monotonic() + 2.0
     acked, win, nxt, minwin = 0, 65535, 0, 65535
     t0 = time.monotonic()
@@ -729,8 +703,10 @@ def case_slow_reader(g, gp):
             if win == 0:
                 c.raw(F_ACK, 1 + acked, 1, data[acked:acked + 1])  # a window probe
             last_progress = time.monotonic()
-    o["smallest_window"] = "0" if minwin == 0 else "under 1 MSS" if minwin < 1440 else "1 MSS or more"
-    o["stack_took_less_than_4MiB"] = "yes" if stalled_at is not None and stalled_at < SLOW_READER_BYTES else "no"
+    o["smallest_window"] = ("0" if minwin == 0 else "under 1 MSS" if minwin < 1440
+                            else "1 MSS or more")
+    held = stalled_at is not None and stalled_at < SLOW_READER_BYTES
+    o["stack_took_less_than_4MiB"] = "yes" if held else "no"
     o["all_acked"] = "yes" if acked == SLOW_READER_BYTES else "acked %d" % acked
     c.raw(F_ACK | F_FIN, 1 + SLOW_READER_BYTES, 1)
     fin_at = time.monotonic()
@@ -791,8 +767,7 @@ def case_synflood(g, gp):
     peer2 = Peer(read_all)
     c = Conn(g, gp + 450, peer2.port)
     o["after_flood_open"] = c.open()
-    c.raw(F_ACK | F_PSH | F_FIN, 1, 1, b"ok")
-    o["after_flood_data"] = acks(c.drain())
+    step(c, o, "after_flood_data", F_ACK | F_PSH | F_FIN, 1, 1, b"ok")
     r = peer2.result()
     o["after_flood_host"] = runs(r["data"]) + " " + r["end"]
     for s in peer.accepted:
