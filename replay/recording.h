@@ -36,7 +36,10 @@
  * (whose checksum --fix-checksums may have changed) and the bytes of frames
  * whose file position the reader could not tell are copied, into the
  * recording's own arena.  So a recording holds a few words per segment and
- * datagram, not their bytes (docs/world.md, "Memory").
+ * datagram, not their bytes; and a TCP flow of more than VK_REC_HOLD_EVENTS
+ * peer events (a long download) not even those: it is streamed, its events
+ * built again during the replay a short way ahead of the world and
+ * forgotten once read (docs/world.md, "Memory").
  *
  * Ownership: a recording built from a held capture (vk_recording_build)
  * borrows its frame bytes, so the capture must outlive it; one built from a
