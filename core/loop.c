@@ -341,7 +341,8 @@ static int run_virtual(vk_loop *loop, uint64_t deadline)
     while (!loop->stop && !caught_signal && loop->foreground > 0) {
         uint64_t next = loop->heap[0]->when;
         if (next > deadline) {
-            loop->now = deadline;
+            if (deadline > loop->now) /* virtual time never runs back */
+                loop->now = deadline;
             break;
         }
         if (next > loop->now)

@@ -59,8 +59,9 @@ int vk_loop_set_fd_events(vk_loop *loop, int fd, short events);
 /* Runs until no timer but background ones (and, live, no fd) is left, until `deadline` (loop
  * time; VK_TIME_NEVER for none), until vk_loop_stop() or until a SIGINT or
  * SIGTERM (after vk_loop_catch_signals()).  Returns the status given to the
- * first vk_loop_stop() of this run, or VK_OK.  On a virtual loop reaching its deadline, now
- * becomes the deadline. */
+ * first vk_loop_stop() of this run, or VK_OK.  On a virtual loop reaching its
+ * deadline, now becomes the deadline (unless it is already later: virtual
+ * time never runs back). */
 int vk_loop_run(vk_loop *loop, uint64_t deadline);
 void vk_loop_stop(vk_loop *loop, int status);
 bool vk_loop_stopped(const vk_loop *loop);

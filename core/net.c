@@ -265,11 +265,6 @@ int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg)
     return VK_OK;
 }
 
-bool vk_net_observed(const vk_net *net)
-{
-    return net->ntaps > 0;
-}
-
 void vk_net_set_gso_splitter(vk_net *net, vk_gso_split_fn split)
 {
     net->gso_split = split;

@@ -51,10 +51,10 @@ int vk_net_add_hubport(vk_net *net, int hubid, const char *id, vk_port **out, vk
 /* Number of ports on hub `hubid` (0 if no such hub). */
 size_t vk_net_hub_size(const vk_net *net, int hubid);
 
+/* Adds a tap observing every port of the net; from then on each port's
+ * `traced` flag is set (port.h), so every frame is a wire frame: no
+ * super-segment passes a traced port. */
 int vk_net_add_tap(vk_net *net, const vk_tap_ops *ops, void *arg);
-/* Whether any tap observes the net (then every frame must be a wire frame:
- * no super-segment passes a port, port.h). */
-bool vk_net_observed(const vk_net *net);
 
 /* Segments the TCP super-segment f (frame.h) into wire frames of at most
  * f->gso_mss payload bytes, each handed to emit (borrowed for the call).

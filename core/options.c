@@ -270,3 +270,16 @@ int vk_parse_duration(const char *s, uint64_t *ns_out)
     *ns_out = (uint64_t)(ns + 0.5);
     return VK_OK;
 }
+
+int vk_name_index(const char *const *names, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *vk_name_at(const char *const *names, size_t count, size_t i)
+{
+    return i < count ? names[i] : "?";
+}

@@ -53,6 +53,13 @@ int vk_parse_duration(const char *s, uint64_t *ns_out);
 void vk_opts_mark_used(vk_opts *o, const char *key);
 /* VK_EINVAL naming the first key no getter asked for. */
 int vk_opts_check_unused(const vk_opts *o, vk_diag *d);
+/* Keyword tables ("none", "csum", "tso"): the index of name among the
+ * count entries of names, or -1; and the entry at index i, or "?" when i is
+ * out of the table.  VK_NAMES_COUNT gives a static table's length. */
+#define VK_NAMES_COUNT(names) (sizeof(names) / sizeof((names)[0]))
+int vk_name_index(const char *const *names, size_t count, const char *name);
+const char *vk_name_at(const char *const *names, size_t count, size_t i);
+
 /* Writes "-netdev user,id=n0" style prefix for messages. */
 int vk_opts_error(const vk_opts *o, vk_diag *d, int err, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

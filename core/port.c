@@ -145,7 +145,7 @@ void vk_port_transmit(vk_port *from, vk_frame *f)
 bool vk_port_passes_gso(const vk_port *from)
 {
     const vk_port *peer = from->peer;
-    return !vk_net_observed(from->net) && from->filters == NULL && peer != NULL &&
+    return !from->traced && from->filters == NULL && peer != NULL &&
            peer->filters == NULL && peer->ops->accepts_gso != NULL &&
            peer->ops->accepts_gso(peer);
 }

@@ -30,6 +30,7 @@
 #include "core/filter.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "core/options.h"
 #include "core/port.h"
 
 #define NETEM_LIMIT_DEFAULT 1000
@@ -208,11 +209,11 @@ static int get_distribution(vk_opts *o, vk_netem_config *c, vk_diag *d)
     const char *v = vk_opts_get(o, "distribution");
     if (v == NULL)
         return VK_OK;
-    for (size_t i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) {
-            c->dist = (vk_netem_dist)i;
-            return VK_OK;
-        }
+    int i = vk_name_index(names, VK_NAMES_COUNT(names), v);
+    if (i >= 0) {
+        c->dist = (vk_netem_dist)i;
+        return VK_OK;
+    }
     return bad(o, d, "distribution", v, "uniform, normal, pareto or paretonormal");
 }
 

@@ -38,17 +38,16 @@ static const char *const offload_names[] = {"none", "csum", "tso"};
 
 int vk_nic_offload_parse(const char *name, vk_nic_offload *out)
 {
-    for (unsigned i = 0; i < sizeof offload_names / sizeof offload_names[0]; i++)
-        if (strcmp(name, offload_names[i]) == 0) {
-            *out = (vk_nic_offload)i;
-            return VK_OK;
-        }
-    return VK_EINVAL;
+    int i = vk_name_index(offload_names, VK_NAMES_COUNT(offload_names), name);
+    if (i < 0)
+        return VK_EINVAL;
+    *out = (vk_nic_offload)i;
+    return VK_OK;
 }
 
 const char *vk_nic_offload_name(vk_nic_offload m)
 {
-    return (unsigned)m < sizeof offload_names / sizeof offload_names[0] ? offload_names[m] : "?";
+    return vk_name_at(offload_names, VK_NAMES_COUNT(offload_names), (size_t)m);
 }
 
 int vk_nic_opts_offload(vk_opts *o, vk_nic_offload *out, vk_diag *d)

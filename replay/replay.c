@@ -12,6 +12,7 @@
 
 #include "core/loop.h"
 #include "core/net.h"
+#include "core/options.h"
 #include "backends/user/user.h"
 #include "nics/nic.h"
 #include "replay/offload.h"
@@ -908,17 +909,16 @@ static const char *const world_names[] = {"recorded", "none", "live"};
 
 int vk_replay_world_parse(const char *name, vk_replay_world *out)
 {
-    for (unsigned i = 0; i < sizeof world_names / sizeof world_names[0]; i++)
-        if (strcmp(name, world_names[i]) == 0) {
-            *out = (vk_replay_world)i;
-            return VK_OK;
-        }
-    return VK_EINVAL;
+    int i = vk_name_index(world_names, VK_NAMES_COUNT(world_names), name);
+    if (i < 0)
+        return VK_EINVAL;
+    *out = (vk_replay_world)i;
+    return VK_OK;
 }
 
 const char *vk_replay_world_name(vk_replay_world w)
 {
-    return (unsigned)w < sizeof world_names / sizeof world_names[0] ? world_names[w] : "?";
+    return vk_name_at(world_names, VK_NAMES_COUNT(world_names), (size_t)w);
 }
 
 /* ---- --update-expected ---- */

@@ -63,6 +63,25 @@ tap_into_ns() {
         { echo "FAIL: cannot move $1 into $TAP_NS"; exit 1; }
 }
 
+# tap_ns_as_guest IFNAME: tap_into_ns, then the namespace gets what a slirp
+# guest is given (10.0.2.15/24, default route via the gateway 10.0.2.2).
+tap_ns_as_guest() {
+    tap_into_ns "$1"
+    ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$1" &&
+        ip -n "$TAP_NS" route add default via 10.0.2.2 ||
+        { echo "FAIL: cannot give $1 the guest's address in $TAP_NS"; exit 1; }
+}
+
+# tap_http_server PORT DIR NAME: a python3 HTTP server on the host's
+# 127.0.0.1:PORT serving DIR (log $WORK/NAME.log), stopped by tap_cleanup;
+# returns once it listens.
+tap_http_server() {
+    python3 -m http.server "$1" --bind 127.0.0.1 --directory "$2" >"$WORK/$3.log" 2>&1 &
+    echo $! >"$WORK/$3.pid"
+    TAP_PIDFILES+=("$WORK/$3.pid")
+    tap_wait_listen "$1"
+}
+
 # tap_stop: SIGINT to vnetkit, which must end at once with status 0.
 tap_stop() {
     kill -INT "$TAP_VK_PID"

@@ -35,9 +35,7 @@ tap_start "$IF" -netdev tap,id=t0,ifname="$IF",script=no,downscript=no,vnet_hdr=
     -netdev user,id=u0,hostfwd=tcp:127.0.0.1:"$FPORT"-10.0.2.15:"$GPORT" \
     -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
     --duration 120
-tap_into_ns "$IF"
-ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$IF"
-ip -n "$TAP_NS" route add default via 10.0.2.2
+tap_ns_as_guest "$IF"
 
 iperf3 -s -B 127.0.0.1 -p "$HPORT" -D -I "$WORK/host-iperf.pid" --logfile "$WORK/host-iperf.log"
 TAP_PIDFILES+=("$WORK/host-iperf.pid")

@@ -22,11 +22,7 @@ tap_need_privileges
 HPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/host"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$WORK/host/big.bin"
-python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
-    >"$WORK/host-http.log" 2>&1 &
-echo $! >"$WORK/host-http.pid"
-TAP_PIDFILES+=("$WORK/host-http.pid")
-tap_wait_listen "$HPORT"
+tap_http_server "$HPORT" "$WORK/host" host-http
 
 # run_case NAME EXTRA-ARGS...: one vnetkit with the TAP in the namespace,
 # one download; its --stats end in $WORK/NAME.stats.
@@ -37,9 +33,7 @@ run_case() {
         -netdev user,id=u0 \
         -netdev hubport,id=hp0,hubid=0,netdev=t0 -netdev hubport,id=hp1,hubid=0,netdev=u0 \
         --duration 90 --stats "$@"
-    tap_into_ns "$ifname"
-    ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$ifname"
-    ip -n "$TAP_NS" route add default via 10.0.2.2
+    tap_ns_as_guest "$ifname"
     ns timeout 60 curl -sS -o "$WORK/$name.bin" "http://10.0.2.2:$HPORT/big.bin" \
         2>"$WORK/$name.curl.err"
     expect_eq "$?" 0 "$name: curl in the namespace downloads from the host via 10.0.2.2"

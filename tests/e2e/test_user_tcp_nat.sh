@@ -34,19 +34,12 @@ if [ -z "$listening" ]; then
     echo "SKIP: the user backend has no live world yet (hostfwd port $FPORT not listening)"
     exit 77
 fi
-tap_into_ns "$IF"
+tap_ns_as_guest "$IF"
 
 mkdir -p "$WORK/host" "$WORK/guest"
 head -c 2097152 /dev/urandom > "$WORK/host/big.bin"
 head -c 300000 /dev/urandom > "$WORK/guest/small.bin"
-python3 -m http.server "$HPORT" --bind 127.0.0.1 --directory "$WORK/host" \
-    >"$WORK/host-http.log" 2>&1 &
-echo $! > "$WORK/host-http.pid"
-TAP_PIDFILES+=("$WORK/host-http.pid")
-tap_wait_listen "$HPORT"
-
-ip -n "$TAP_NS" addr add 10.0.2.15/24 dev "$IF"
-ip -n "$TAP_NS" route add default via 10.0.2.2
+tap_http_server "$HPORT" "$WORK/host" host-http
 
 ns timeout 60 curl -sS -o "$WORK/got-big.bin" "http://10.0.2.2:$HPORT/big.bin" \
     2>"$WORK/curl-out.err"

@@ -312,6 +312,26 @@ static void test_deadline_before_every_timer_still_advances_now(void **state)
     vk_loop_free(loop);
 }
 
+static void test_deadline_already_past_never_moves_the_clock_back(void **state)
+{
+    (void)state;
+    vk_loop *loop = vk_loop_new(VK_CLOCK_VIRTUAL);
+    tagged t;
+    tagged_init(&t, loop, NULL, 1);
+    tagged_arm(&t, 10 * VK_NS_PER_SEC);
+    assert_int_equal(vk_loop_run(loop, 5 * VK_NS_PER_SEC), VK_OK);
+    assert_int_equal(vk_loop_now(loop), 5 * VK_NS_PER_SEC);
+    /* a second run asked to stop at an earlier time: nothing fires, and
+     * virtual time stays where it is (it never runs backwards) */
+    assert_int_equal(vk_loop_run(loop, 2 * VK_NS_PER_SEC), VK_OK);
+    assert_int_equal(vk_loop_now(loop), 5 * VK_NS_PER_SEC);
+    assert_int_equal(t.fired, 0);
+    assert_int_equal(vk_loop_run(loop, 20 * VK_NS_PER_SEC), VK_OK);
+    assert_int_equal(t.fired, 1);
+    vk_timer_free(t.timer);
+    vk_loop_free(loop);
+}
+
 typedef struct stopper {
     vk_loop *loop;
     int status;
@@ -740,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_timer_armed_in_the_past_fires_at_now),
         cmocka_unit_test(test_run_with_deadline_stops_at_deadline_and_keeps_later_timers),
         cmocka_unit_test(test_deadline_before_every_timer_still_advances_now),
+        cmocka_unit_test(test_deadline_already_past_never_moves_the_clock_back),
         cmocka_unit_test(test_stop_returns_its_status_and_leaves_later_timers),
         cmocka_unit_test(test_first_stop_status_of_a_run_wins),
         cmocka_unit_test(test_background_timer_alone_does_not_keep_the_loop_running),

@@ -326,6 +326,21 @@ static void test_dotted_keys_are_kept_whole(void **state)
     vk_opts_free(&o);
 }
 
+static void test_keyword_tables_map_names_to_indices_and_back(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"none", "csum", "tso"};
+    assert_int_equal(VK_NAMES_COUNT(names), 3);
+    assert_int_equal(vk_name_index(names, VK_NAMES_COUNT(names), "none"), 0);
+    assert_int_equal(vk_name_index(names, VK_NAMES_COUNT(names), "tso"), 2);
+    assert_int_equal(vk_name_index(names, VK_NAMES_COUNT(names), "TSO"), -1);
+    assert_int_equal(vk_name_index(names, VK_NAMES_COUNT(names), ""), -1);
+    assert_int_equal(vk_name_index(names, 2, "tso"), -1); /* only the first count entries */
+    assert_string_equal(vk_name_at(names, VK_NAMES_COUNT(names), 1), "csum");
+    assert_string_equal(vk_name_at(names, VK_NAMES_COUNT(names), 3), "?");
+    assert_string_equal(vk_name_at(names, VK_NAMES_COUNT(names), (size_t)-1), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_getting_a_repeated_key_marks_every_occurrence_used),
         cmocka_unit_test(test_error_messages_name_the_option_text_and_key),
         cmocka_unit_test(test_dotted_keys_are_kept_whole),
+        cmocka_unit_test(test_keyword_tables_map_names_to_indices_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
