@@ -1040,20 +1040,30 @@ static void finish(vk_recording *r)
     }
 }
 
-int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d)
+/* A builder and its empty recording; NULL when out of memory. */
+static builder *builder_alloc(uint64_t epoch)
 {
-    *out = NULL;
     builder *b = calloc(1, sizeof *b);
     vk_recording *r = calloc(1, sizeof *r);
     if (b == NULL || r == NULL) {
         free(b);
         free(r);
-        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+        return NULL;
     }
     r->refs = 1;
     r->epoch = epoch;
     r->fd = -1;
     b->r = r;
+    return b;
+}
+
+int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d)
+{
+    *out = NULL;
+    builder *b = builder_alloc(epoch);
+    if (b == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+    vk_recording *r = b->r;
     b->file = path != NULL;
     b->hold = path != NULL ? VK_REC_HOLD_EVENTS : 0;
     if (path != NULL) {
@@ -1250,17 +1260,13 @@ int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx)
     struct vk_rec_stream *st = r->stream;
     if (st == NULL) {
         st = calloc(1, sizeof *st);
-        builder *b = calloc(1, sizeof *b);
-        vk_recording *sr = calloc(1, sizeof *sr);
+        builder *b = builder_alloc(r->epoch);
         bool *done = calloc(r->ntcp + 1, sizeof *done);
-        if (st == NULL || b == NULL || sr == NULL || done == NULL) {
-            free(st), free(b), free(sr), free(done);
+        if (st == NULL || b == NULL || done == NULL) {
+            free(st), free(done);
+            vk_rec_builder_free(b);
             return VK_ENOMEM;
         }
-        sr->refs = 1;
-        sr->epoch = r->epoch;
-        sr->fd = -1;
-        b->r = sr;
         b->file = r->fd >= 0; /* the same kind of spans as the first builder's */
         b->st = st;
         st->b = b;
