@@ -329,15 +329,20 @@ static int dlink_start(vk_port *self)
     return VK_OK;
 }
 
+/* frames never sent: the run is over, but none goes silently */
+static void dlink_end(vk_port *self)
+{
+    dlink *s = self->priv;
+    for (size_t i = 0; i < s->ntx; i++)
+        vk_port_drop(self, s->tx[i], "dgram: not sent before the end of the run");
+    dlink_shift(s, s->ntx);
+}
+
 static void dlink_cleanup(vk_port *self)
 {
     dlink *s = self->priv;
     if (s->watched)
         vk_loop_unwatch_fd(s->loop, s->fd);
-    /* frames never sent: the run is over, but none goes silently */
-    for (size_t i = 0; i < s->ntx; i++)
-        vk_port_drop(self, s->tx[i], "dgram: not sent before the end of the run");
-    dlink_shift(s, s->ntx);
     if (s->fd >= 0)
         close(s->fd);
     vk_timer_free(s->flush_timer);
@@ -357,6 +362,7 @@ static const vk_port_ops dlink_ops = {
     .cleanup = dlink_cleanup,
     .describe = dlink_describe,
     .start = dlink_start,
+    .end = dlink_end,
 };
 
 int vk_dlink_create(vk_net *net, const char *id, const vk_dlink_config *cfg, vk_port **out,

@@ -53,6 +53,9 @@
  * libslirp is never re-entered: a frame arriving while it runs waits in the
  * port's queue.
  *
+ * SIGPIPE: libslirp 4.7 sends to host sockets without MSG_NOSIGNAL, so on
+ * the live clock SIGPIPE is ignored process-wide, as QEMU does.
+ *
  * The fragment guard (both clocks).  libslirp 4.7's ip_reass() crashes
  * (reads fragment payload bytes as a list pointer: SIGBUS/SIGSEGV) when the
  * last fragment of a datagram is the one that opens its reassembly queue,
@@ -79,6 +82,7 @@
 
 #include <libslirp.h>
 #include <poll.h>
+#include <signal.h>
 
 #include "backends/user/user_internal.h"
 #include "core/net.h"
@@ -890,6 +894,13 @@ static int ls_create(vk_net *net, const char *id, vk_opts *o, vk_port **out, vk_
     s->live = vk_loop_clock(s->loop) == VK_CLOCK_LIVE;
     s->cfg = cfg;
     s->ra_rng = 0x9e3779b9u;
+    /* libslirp writes to host sockets with plain send(): a host peer that
+     * reset its end would kill the process with SIGPIPE.  QEMU ignores
+     * SIGPIPE for the whole process before it starts libslirp; so do we, on
+     * the live clock (the only one where libslirp has sockets).  Found by
+     * e2e.test_user_hostile_vs_libslirp (a host peer that resets). */
+    if (s->live)
+        signal(SIGPIPE, SIG_IGN);
     if ((r = ls_init(s, o, id, d)) != VK_OK)
         return r;
     *out = p;

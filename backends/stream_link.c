@@ -436,12 +436,17 @@ static void trace_unsent_at_end(void *arg, const uint8_t *frame, size_t len)
                                 "run");
 }
 
+/* the run ends with frames still buffered: none goes silently */
+static void slink_end(vk_port *self)
+{
+    slink *s = self->priv;
+    if (s->tx.buf != NULL)
+        vk_stream_tx_foreach_unsent(&s->tx, trace_unsent_at_end, s);
+}
+
 static void slink_cleanup(vk_port *self)
 {
     slink *s = self->priv;
-    /* the run ends with frames still buffered: none goes silently */
-    if (s->tx.buf != NULL)
-        vk_stream_tx_foreach_unsent(&s->tx, trace_unsent_at_end, s);
     if (s->loop != NULL) {
         if (s->conn_watched)
             vk_loop_unwatch_fd(s->loop, s->conn_fd);
@@ -473,6 +478,7 @@ static const vk_port_ops slink_ops = {
     .cleanup = slink_cleanup,
     .describe = slink_describe,
     .start = slink_start,
+    .end = slink_end,
 };
 
 static void close_cfg_fds(const vk_slink_config *cfg)

@@ -363,6 +363,7 @@ static int run_network(run_state *s, run_args *a)
     if (s->meter.out != NULL)
         vk_loop_set_tick(s->loop, on_run_tick, s);
     vk_loop_run(s->loop, a->duration ? a->duration : VK_TIME_NEVER);
+    vk_net_end(s->net); /* what is still held is traced as dropped */
     vk_progress_finish(&s->meter);
     int status = VK_EXIT_OK;
     const char *msg;

@@ -56,6 +56,10 @@ typedef struct vk_filter_ops {
     void (*status_changed)(vk_filter *flt);
     /* One line of counters for --stats.  NULL: none. */
     void (*print_stats)(const vk_filter *flt, FILE *out);
+    /* The run is over (vk_net_end): drop with vk_filter_drop() and a reason
+     * every frame the filter still holds, and let go of them.  NULL: the
+     * filter never holds frames. */
+    void (*end)(vk_filter *flt);
 } vk_filter_ops;
 
 struct vk_filter {

@@ -42,6 +42,7 @@ struct vk_net {
     } pending_in;
     uint64_t next_frame_id;
     vk_gso_split_fn gso_split;
+    bool ended; /* vk_net_end() ran */
     int failure;
     char failure_msg[512];
 };
@@ -55,10 +56,34 @@ vk_net *vk_net_new(vk_loop *loop)
     return net;
 }
 
+void vk_net_end(vk_net *net)
+{
+    if (net == NULL || net->ended)
+        return;
+    net->ended = true;
+    for (size_t i = 0; i < net->nports; i++) {
+        vk_port *p = net->ports[i];
+        for (vk_filter *flt = p->filters; flt != NULL; flt = flt->next)
+            if (flt->ops->end != NULL)
+                flt->ops->end(flt);
+        if (p->ops->end != NULL)
+            p->ops->end(p);
+    }
+    for (size_t i = 0; i < net->nports; i++) {
+        vk_port *p = net->ports[i];
+        vk_frame *f;
+        while ((f = vk_frame_queue_pop(&p->inq)) != NULL) {
+            vk_port_drop(p, f, "not delivered before the end of the run");
+            vk_frame_unref(f);
+        }
+    }
+}
+
 void vk_net_free(vk_net *net)
 {
     if (net == NULL)
         return;
+    vk_net_end(net);
     for (size_t i = 0; i < net->nports; i++) {
         vk_port *p = net->ports[i];
         if (p->ops->cleanup != NULL)

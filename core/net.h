@@ -69,6 +69,13 @@ vk_gso_split_fn vk_net_gso_splitter(const vk_net *net);
 
 /* Calls each port's start() in creation order. */
 int vk_net_start(vk_net *net, vk_diag *d);
+/* The run is over: each filter's end() (filter.h) and each port's end()
+ * drop what they hold, then every frame
+ * still waiting in a port's input queue is dropped (counted, traced as "not
+ * delivered before the end of the run").  Call it after the loop and before
+ * the traces are finished; vk_net_free() calls it if nobody did.  Once only:
+ * later calls do nothing. */
+void vk_net_end(vk_net *net);
 
 /* Called by a port that met an input error mid-run (a truncated capture...):
  * records the first message, and stops the loop with err.  The run then ends

@@ -44,6 +44,11 @@ static vk_frame *queue_pop(vk_frame_queue *q)
     return f;
 }
 
+vk_frame *vk_frame_queue_pop(vk_frame_queue *q)
+{
+    return queue_pop(q);
+}
+
 void vk_frame_queue_clear(vk_frame_queue *q)
 {
     vk_frame *f;

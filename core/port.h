@@ -66,6 +66,11 @@ typedef struct vk_port_ops {
      * TAP with a vnet header; a hub port (it segments, per port, what it
      * passes on).  NULL: no, they are segmented before they reach it. */
     bool (*accepts_gso)(const vk_port *self);
+    /* The run is over (vk_net_end, before the traces close): drop, with
+     * vk_port_drop*() and a reason, every frame the port still holds and
+     * will never send or deliver (a transmit buffer), so none goes
+     * silently.  Called at most once, before cleanup().  NULL: holds none. */
+    void (*end)(vk_port *self);
 } vk_port_ops;
 
 typedef struct vk_port_stats {
@@ -151,5 +156,8 @@ size_t vk_port_queue_len(const vk_port *p);
 void vk_port_describe(vk_port *p, char *buf, size_t cap);
 /* Releases every queued frame (used by vk_net_free). */
 void vk_frame_queue_clear(vk_frame_queue *q);
+/* The oldest frame of q, whose reference passes to the caller; NULL when
+ * q is empty. */
+vk_frame *vk_frame_queue_pop(vk_frame_queue *q);
 
 #endif

@@ -96,11 +96,25 @@ static void buffer_print_stats(const vk_filter *flt, FILE *out)
             (unsigned long long)b->dropped, b->n);
 }
 
+static void buffer_end(vk_filter *flt)
+{
+    buffer_filter *b = flt->priv;
+    char why[128];
+    snprintf(why, sizeof why, "buffer %s: still held at the end of the run", flt->id);
+    for (; b->n > 0; b->n--, b->head = (b->head + 1) % VK_FILTER_BUFFER_MAX) {
+        held h = b->q[b->head];
+        b->dropped++;
+        vk_filter_drop(flt, h.dir, h.f, why);
+        vk_frame_unref(h.f);
+    }
+}
+
 static const vk_filter_ops buffer_ops = {
     .type = "filter-buffer",
     .receive = buffer_receive,
     .status_changed = buffer_status_changed,
     .print_stats = buffer_print_stats,
+    .end = buffer_end,
 };
 
 static void buffer_destroy(void *obj)

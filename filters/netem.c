@@ -409,7 +409,7 @@ static void dispatch(netem_dir *nd, vk_frame *f, const vk_netem_verdict *v, uint
     }
     if (v->corrupt)
         c->data[v->corrupt_bit / 8] ^= (uint8_t)(0x80u >> (v->corrupt_bit % 8));
-    char full[256];
+    char full[sizeof nf->flt.id + 256]; /* "netem ID: " and the note (under 200 bytes) */
     snprintf(full, sizeof full, "netem %s: %s", nf->flt.id, note);
     if (note[0] != '\0' && vk_frame_set_note(c, full) != VK_OK)
         nf->c.no_memory++;
@@ -512,10 +512,28 @@ static void netem_print_stats(const vk_filter *flt, FILE *out)
             (unsigned long long)c->reordered, nf->rx.n + nf->tx.n);
 }
 
+static void dir_end(netem_dir *nd)
+{
+    for (size_t i = 0; i < nd->n; i++) {
+        vk_filter_drop(&nd->nf->flt, nd->dir, nd->q[i].f,
+                       "netem: still delayed at the end of the run");
+        vk_frame_unref(nd->q[i].f);
+    }
+    nd->n = 0;
+}
+
+static void netem_end(vk_filter *flt)
+{
+    netem_filter *nf = flt->priv;
+    dir_end(&nf->rx);
+    dir_end(&nf->tx);
+}
+
 static const vk_filter_ops netem_filter_ops = {
     .type = "filter-netem",
     .receive = netem_receive,
     .print_stats = netem_print_stats,
+    .end = netem_end,
 };
 
 static void dir_free(netem_dir *nd)

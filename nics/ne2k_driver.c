@@ -313,6 +313,14 @@ static void rx_clean(vk_port *p)
     d->rx_more = false;
     for (;;) {
         uint8_t curr = read_curr(p);
+        /* CURR outside our ring (a program wrote it): the walk below would
+         * never meet it and read the ring's stale frames round after round
+         * (found by fuzz.nic_ne2k).  Linux does not check; we count an
+         * error and read nothing until the card's CURR is back inside. */
+        if (curr >= d->stop || curr < d->rx_start) {
+            d->stats.rx_errors++;
+            break;
+        }
         uint8_t this_page = d->current_page;
         if (this_page >= d->stop || this_page < d->rx_start)
             this_page = d->rx_start;
@@ -322,7 +330,17 @@ static void rx_clean(vk_port *p)
             d->rx_more = true;
             break;
         }
+        int ring = d->stop - d->rx_start;
+        int to_curr = ((int)curr - this_page + ring) % ring;
         bool ok = rx_one(p, this_page, curr);
+        /* a frame whose header carries us past CURR was never written by the
+         * card (stale ring contents): resynchronise on CURR, so that every
+         * walk ends within one pass of the ring */
+        if (ok && ((int)d->current_page - this_page + ring) % ring > to_curr) {
+            d->stats.rx_errors++;
+            d->current_page = curr;
+            ok = false;
+        }
         if (s->cfg.rx_refill_delay == 0)
             give_back(p);
         if (!ok)

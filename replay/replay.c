@@ -723,6 +723,7 @@ static int execute(run *x, vk_diag *d)
     if (e != VK_OK)
         return e;
     vk_loop_run(x->loop, deadline(x, x->cfg->settle_ns));
+    vk_net_end(x->net); /* what is still held is traced as dropped */
     const char *msg;
     if ((e = vk_net_failure(x->net, &msg)) != VK_OK)
         return vk_diag_set(d, e, "%s", msg);

@@ -14,7 +14,8 @@
  *    UDP NAT does (libslirp on the virtual clock hears nothing either).
  *  - A SYN opens a connection unless VK_USER_TCP_CONNS_MAX are open: then
  *    it is reset and counted (a SYN flood costs a reset per SYN, never
- *    memory).  SYN+FIN and SYN+RST are dropped (libslirp lets them in).  A
+ *    memory).  SYN+FIN and SYN+RST are dropped and traced (libslirp answers
+ *    both with RST|ACK: README rules tcp-synfin, tcp-rst-no-answer).  A
  *    SYN beyond a connection in TIME_WAIT replaces it (BSD's rule).
  *  - Options are read as libslirp's tcp_dooptions does: a malformed option
  *    ends the walk, the segment is still taken.

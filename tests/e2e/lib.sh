@@ -17,6 +17,14 @@ need() {
         command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
     done
 }
+# need_libslirp: skips (exit 77) when vnetkit was built without libslirp.
+need_libslirp() {
+    if ! "$VNETKIT" run -netdev libslirp,id=probe >/dev/null 2>"$WORK/libslirp-probe.txt" &&
+        grep -q "libslirp support not built" "$WORK/libslirp-probe.txt"; then
+        echo "SKIP: built without libslirp (install libslirp-dev and rebuild)"
+        exit 77
+    fi
+}
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 pass() { echo "ok: $*"; }
 # expect_status WANT DESCRIPTION -- command...: runs it, checks the status.

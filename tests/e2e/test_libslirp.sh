@@ -8,12 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need tcpdump tshark
 
-if VK run -netdev libslirp,id=probe 2>"$WORK/probe.txt" >/dev/null; then :; else
-    if grep -q "libslirp support not built" "$WORK/probe.txt"; then
-        echo "SKIP: built without libslirp (install libslirp-dev and rebuild)"
-        exit 77
-    fi
-fi
+need_libslirp
 
 cd "$SRC"
 LS="-netdev libslirp,id=net0,tftp=pcaps/tftp -device e1000,netdev=net0"

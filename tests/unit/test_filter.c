@@ -301,6 +301,47 @@ static void test_netem_loss_and_duplicate_are_traced_with_their_cause(void **sta
     free_fixture(fx);
 }
 
+static size_t drops_with(const fixture *fx, const char *reason)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fx->log.n; i++)
+        n += fx->log.ev[i].drop && strcmp(fx->log.ev[i].text, reason) == 0;
+    return n;
+}
+
+static void test_frames_a_filter_holds_when_the_run_ends_are_traced_drops(void **state)
+{
+    (void)state;
+    fixture *fx = make();
+    add_netem(fx, "id=f1,netdev=nd,queue=rx,delay=10ms");
+    vk_opts o;
+    vk_diag d;
+    void *buf;
+    assert_int_equal(vk_opts_parse("-object", NULL, "id=b1,netdev=nic,queue=rx,interval=10000", &o,
+                                   NULL),
+                     VK_OK);
+    if (vk_object_filter_buffer.create(fx->net, &o, &buf, &d) != VK_OK)
+        fail_msg("%s", d.msg);
+    vk_opts_free(&o);
+    send_byte(fx->nic, 1);    /* delayed by netem on nd */
+    send_byte(fx->netdev, 2); /* held by the buffer on nic */
+    send_byte(fx->netdev, 3);
+    vk_loop_run(fx->loop, 2000000); /* the run ends before either lets go */
+    assert_int_equal(rec(fx->netdev)->count, 0);
+    assert_int_equal(rec(fx->nic)->count, 0);
+    vk_net_end(fx->net);
+    assert_int_equal(drops_with(fx, "netem: still delayed at the end of the run"), 1);
+    assert_int_equal(drops_with(fx, "buffer b1: still held at the end of the run"), 2);
+    assert_int_equal(fx->netdev->stats.drops_other, 1);
+    assert_int_equal(fx->nic->stats.drops_other, 2);
+    vk_net_free(fx->net);
+    fx->net = NULL;
+    vk_object_filter_buffer.destroy(buf);
+    vk_object_filter_netem.destroy(fx->netem);
+    vk_loop_free(fx->loop);
+    free(fx);
+}
+
 static void test_buffer_releases_everything_every_interval(void **state)
 {
     (void)state;
@@ -498,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_netem_loss_and_duplicate_are_traced_with_their_cause),
         cmocka_unit_test(test_netem_runs_repeat_exactly_for_a_seed),
         cmocka_unit_test(test_buffer_releases_everything_every_interval),
+        cmocka_unit_test(test_frames_a_filter_holds_when_the_run_ends_are_traced_drops),
         cmocka_unit_test(test_mirror_copies_what_its_queue_sees_and_lets_it_go_on),
         cmocka_unit_test(test_redirector_takes_frames_out_and_puts_indev_frames_on_the_path),
         cmocka_unit_test(test_a_chardev_has_one_user_until_it_is_released),

@@ -197,6 +197,28 @@ static void test_full_queue_drops_counts_and_traces_reason(void **state)
     free_fixture(fx);
 }
 
+static void test_frames_still_queued_when_the_run_ends_are_traced_drops(void **state)
+{
+    (void)state;
+    fixture *fx = make_hub(2);
+    rec_of(fx, 1)->accepting = false;
+    for (uint8_t i = 0; i < 5; i++)
+        send_byte(fx->rec[0], i);
+    assert_int_equal(vk_port_queue_len(fx->rec[1]), 5);
+    assert_int_equal(fx->log.drops, 0);
+    vk_net_end(fx->net);
+    assert_int_equal(vk_port_queue_len(fx->rec[1]), 0);
+    assert_int_equal(fx->log.drops, 5);
+    assert_string_equal(fx->log.reason, "not delivered before the end of the run");
+    assert_int_equal(fx->log.last_dir, VK_DIR_IN);
+    assert_int_equal(fx->rec[1]->stats.drops_other, 5);
+    assert_int_equal(rec_of(fx, 1)->count, 0);
+    /* once only: the free that follows traces nothing more */
+    vk_net_end(fx->net);
+    assert_int_equal(fx->log.drops, 5);
+    free_fixture(fx);
+}
+
 static void test_peerless_port_drops_with_reason(void **state)
 {
     (void)state;
@@ -434,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_queue_preserves_order_under_backpressure),
         cmocka_unit_test(test_new_frames_wait_behind_queued_ones),
         cmocka_unit_test(test_full_queue_drops_counts_and_traces_reason),
+        cmocka_unit_test(test_frames_still_queued_when_the_run_ends_are_traced_drops),
         cmocka_unit_test(test_peerless_port_drops_with_reason),
         cmocka_unit_test(test_one_frame_id_across_fan_out),
         cmocka_unit_test(test_duplicate_port_id_is_rejected),

@@ -7,6 +7,8 @@
  */
 #include "test_user_harness.h"
 
+#include <signal.h>
+
 #include "backends/libslirp.h"
 #include "wire/checksum.h"
 
@@ -189,6 +191,34 @@ static void test_host_forwarding_needs_the_live_clock(void **state)
     vk_loop_free(loop);
 }
 
+/* libslirp 4.7 send()s to host sockets without MSG_NOSIGNAL: a host peer
+ * that reset its connection killed vnetkit with SIGPIPE (found by
+ * e2e.test_user_hostile_vs_libslirp).  On the live clock the backend ignores
+ * SIGPIPE as QEMU does; on the virtual clock libslirp has no sockets and the
+ * disposition is left alone. */
+static void test_live_libslirp_survives_a_host_peer_reset_sigpipe(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_DFL);
+    for (int live = 0; live <= 1; live++) {
+        vk_loop *loop = vk_loop_new(live ? VK_CLOCK_LIVE : VK_CLOCK_VIRTUAL);
+        vk_net *net = vk_net_new(loop);
+        vk_diag d = {{0}};
+        vk_opts o;
+        assert_int_equal(vk_opts_parse("-netdev", "type", "libslirp,id=s,ipv6=off", &o, &d),
+                         VK_OK);
+        vk_port *p;
+        assert_int_equal(vk_netdev_libslirp.create(net, "s", &o, &p, &d), VK_OK);
+        struct sigaction sa;
+        assert_int_equal(sigaction(SIGPIPE, NULL, &sa), 0);
+        assert_true(sa.sa_handler == (live ? SIG_IGN : SIG_DFL));
+        vk_opts_free(&o);
+        vk_net_free(net);
+        vk_loop_free(loop);
+    }
+    signal(SIGPIPE, SIG_DFL);
+}
+
 /* The RA timer runs on simulated time with a fixed-seed interval: two runs
  * see the unsolicited RAs at the same instants. */
 static uint64_t first_ra_time(void)
@@ -228,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_oversize_and_runt_frames_never_reach_libslirp),
         cmocka_unit_test(test_host_forwarding_needs_the_live_clock),
         cmocka_unit_test(test_unsolicited_ras_come_at_the_same_simulated_times_every_run),
+        cmocka_unit_test(test_live_libslirp_survives_a_host_peer_reset_sigpipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

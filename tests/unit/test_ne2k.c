@@ -461,6 +461,44 @@ static void test_rx_through_the_driver_survives_many_wraps(void **state)
     vk_nic_bench_free(b);
 }
 
+/* fuzz.nic_ne2k found it: with CURR written outside the ring, the driver's
+ * walk never met it and re-read the ring's stale frames round after round
+ * (70,000 frames from one interrupt).  Now it counts an error and reads
+ * nothing until CURR is back inside. */
+static void test_driver_reads_nothing_while_curr_is_outside_its_ring(void **state)
+{
+    (void)state;
+    bench *b = bench_new("rx-ring-pages=7");
+    uint8_t f[60];
+    for (unsigned i = 0; i < 7; i++) { /* the ring is full of old frames */
+        vk_test_frame_fill(f, sizeof f, mac0.b, (uint8_t)i);
+        vk_nic_bench_inject(b, f, sizeof f);
+    }
+    assert_int_equal(b->guest.n, 7);
+    uint8_t curr = read_curr(b);
+    /* a program widens the card's ring behind the driver's back (the
+     * driver's ring is pages 76..82) and moves CURR to page 102 */
+    wreg(b, VK_NE2K_PSTOP, 110);
+    page(b, 1);
+    wreg(b, VK_NE2K_CURR, 102);
+    page(b, 0);
+    /* the card stores this one at page 102 and raises PRX */
+    vk_test_frame_fill(f, sizeof f, mac0.b, 50);
+    vk_nic_bench_inject(b, f, sizeof f);
+    vk_ne2k_driver_poll(b->nic);
+    assert_int_equal(b->guest.n, 7);
+    assert_true(vk_ne2k_driver_stats_of(b->nic)->rx_errors >= 1);
+    wreg(b, VK_NE2K_PSTOP, 83);
+    page(b, 1);
+    wreg(b, VK_NE2K_CURR, curr);
+    page(b, 0);
+    vk_test_frame_fill(f, sizeof f, mac0.b, 99);
+    vk_nic_bench_inject(b, f, sizeof f);
+    assert_int_equal(b->guest.n, 8);
+    assert_memory_equal(b->guest.data[7], f, sizeof f);
+    vk_nic_bench_free(b);
+}
+
 /* ---- backpressure -------------------------------------------------------- */
 
 static void test_full_ring_queues_frames_and_flushes_when_bnry_advances(void **state)
@@ -858,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_rx_ring_header_holds_status_next_page_and_length),
         cmocka_unit_test(test_rx_ring_wraps_from_pstop_to_pstart),
         cmocka_unit_test(test_rx_through_the_driver_survives_many_wraps),
+        cmocka_unit_test(test_driver_reads_nothing_while_curr_is_outside_its_ring),
         cmocka_unit_test(test_full_ring_queues_frames_and_flushes_when_bnry_advances),
         cmocka_unit_test(test_queue_limit_overflow_drops_with_reason),
         cmocka_unit_test(test_stopped_card_cannot_receive_until_started),
