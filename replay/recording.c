@@ -156,9 +156,26 @@ struct vk_rec_builder {
     vk_recording *r;
     int err;
     bool file;            /* frames carry file positions (else: held in memory) */
+    size_t hold;          /* events held per flow before it is streamed; 0: all */
+    struct vk_rec_stream *st; /* a second builder (streamed flows): its stream */
     kindex ping;          /* (dst, id, seq) */
 };
 typedef struct vk_rec_builder builder;
+
+/* The streamed flows' events, built again from the source by a second
+ * builder (st->b, in "second" mode: TCP only, no guest stream, no steps)
+ * whose recording numbers its flows as the first did.  Its flows that the
+ * first streamed keep the events built and not yet consumed (counted in
+ * held, capped); its other flows keep only their last event, which a
+ * segment that follows may join. */
+struct vk_rec_stream {
+    vk_rec_next_fn next;
+    void *ctx;
+    builder *b;
+    vk_recording *main;   /* the first recording (which owns this) */
+    bool *done;           /* per flow of the first recording: the world is done */
+    size_t held, peak;
+};
 
 #define ARENA_CHUNK (256u * 1024)
 
@@ -320,6 +337,11 @@ static vk_rec_tcp *tcp_new(builder *b, const fr *x, bool inbound)
         return NULL;
     }
     r->ntcp++;
+    if (b->st != NULL) { /* second builder: the same flow of the first recording */
+        size_t i = r->ntcp - 1;
+        t->streamed = i < b->st->main->ntcp && b->st->main->tcp[i].streamed &&
+                      !b->st->done[i];
+    }
     t->inbound = inbound;
     t->guest = x->guest ? x->src : x->dst;
     t->peer = x->guest ? x->dst : x->src;
@@ -334,6 +356,87 @@ static vk_rec_tcp *tcp_new(builder *b, const fr *x, bool inbound)
     return t;
 }
 
+/* Forgets events ev_base..k of t (k: held events) and the spans no held event
+ * uses; *held (the stream's count) goes down by as many. */
+static void tcp_trim(vk_rec_tcp *t, size_t k, size_t *held)
+{
+    if (k > t->nev)
+        k = t->nev;
+    if (k <= t->ev_base)
+        return;
+    size_t drop = k - t->ev_base, keep = t->nev - k;
+    memmove(t->ev, t->ev + drop, keep * sizeof *t->ev);
+    t->ev_base = k;
+    if (held != NULL)
+        *held -= drop;
+    size_t first = t->span_base + t->nspans; /* the first span still used */
+    for (size_t i = 0; i < keep; i++)
+        if (t->ev[i].kind == VK_REC_DATA) {
+            first = t->ev[i].span;
+            break;
+        }
+    size_t sdrop = first - t->span_base;
+    memmove(t->spans, t->spans + sdrop, (t->nspans - sdrop) * sizeof *t->spans);
+    t->nspans -= sdrop;
+    t->span_base = first;
+}
+
+/* Gives back the room of arrays that held a whole flow until it was
+ * streamed (best effort: a failed realloc keeps the larger block). */
+static void tcp_shrink(vk_rec_tcp *t)
+{
+    size_t nev = t->nev - t->ev_base, cap = nev > 8 ? nev : 8;
+    vk_rec_event *ev = realloc(t->ev, cap * sizeof *ev);
+    if (ev != NULL) {
+        t->ev = ev;
+        t->capev = cap;
+    }
+    cap = t->nspans > 8 ? t->nspans : 8;
+    vk_rec_span *sp = realloc(t->spans, cap * sizeof *sp);
+    if (sp != NULL) {
+        t->spans = sp;
+        t->capspans = cap;
+    }
+}
+
+/* After an event was added: the first builder streams a flow past its hold
+ * limit (keeping its last event, which later segments may join); the
+ * second keeps the streamed flows' events (counted against the window) and
+ * only the last of the others. */
+static void tcp_hold(builder *b, vk_rec_tcp *t)
+{
+    if (b->st != NULL) {
+        if (!t->streamed) {
+            tcp_trim(t, t->nev - 1, NULL);
+            return;
+        }
+        if (++b->st->held > b->st->peak)
+            b->st->peak = b->st->held;
+        if (b->st->held > VK_REC_WINDOW_EVENTS)
+            b->err = VK_EFULL;
+        return;
+    }
+    if (!t->streamed && (b->hold == 0 || t->nev <= b->hold))
+        return;
+    bool now = !t->streamed;
+    t->streamed = true;
+    tcp_trim(t, t->nev - 1, NULL);
+    if (now)
+        tcp_shrink(t);
+}
+
+/* Notes where the condition of the peer's events changes (first builder). */
+static int tcp_step(vk_rec_tcp *t, const vk_rec_event *e)
+{
+    const vk_rec_step *last = t->nsteps ? &t->steps[t->nsteps - 1] : NULL;
+    if (last != NULL && last->prefix == e->prefix && last->after_guest_fin == e->after_guest_fin)
+        return VK_OK;
+    if (grow((void **)&t->steps, t->nsteps, &t->capsteps, sizeof *t->steps) != VK_OK)
+        return VK_ENOMEM;
+    t->steps[t->nsteps++] = (vk_rec_step){e->prefix, e->after_guest_fin, t->nev - 1};
+    return VK_OK;
+}
+
 /* A peer segment's bytes, appended to the flow's spans. */
 static int tcp_add_span(vk_rec_tcp *t, vk_rec_span sp)
 {
@@ -343,10 +446,11 @@ static int tcp_add_span(vk_rec_tcp *t, vk_rec_span sp)
     return VK_OK;
 }
 
-static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const vk_rec_span *sp)
+static int tcp_add_event(builder *b, vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x,
+                         const vk_rec_span *sp)
 {
     struct vk_rec_tcp_build *s = t->b;
-    if (grow((void **)&t->ev, t->nev, &t->capev, sizeof *t->ev) != VK_OK)
+    if (grow((void **)&t->ev, t->nev - t->ev_base, &t->capev, sizeof *t->ev) != VK_OK)
         return VK_ENOMEM;
     if (sp != NULL && tcp_add_span(t, *sp) != VK_OK)
         return VK_ENOMEM;
@@ -354,11 +458,17 @@ static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const 
     if (s->g.fin)
         base = later(base, s->g.fin_ts);
     uint64_t ts = x->f->ts_ns;
-    t->ev[t->nev++] = (vk_rec_event){
+    vk_rec_event *e = &t->ev[t->nev - t->ev_base];
+    *e = (vk_rec_event){
         .kind = kind, .ts = ts, .frame_no = x->f->no, .prefix = s->g.next,
         .after_guest_fin = s->g.fin, .delay = ts > base ? ts - base : 0,
-        .span = sp != NULL ? t->nspans - 1 : 0, .nspan = sp != NULL, .len = sp ? sp->len : 0};
+        .span = sp != NULL ? t->span_base + t->nspans - 1 : 0, .nspan = sp != NULL,
+        .len = sp ? sp->len : 0};
+    t->nev++;
     s->last_ev_ts = ts;
+    if (b->st == NULL && tcp_step(t, e) != VK_OK)
+        return VK_ENOMEM;
+    tcp_hold(b, t);
     return VK_OK;
 }
 
@@ -367,10 +477,10 @@ static int tcp_add_event(vk_rec_tcp *t, vk_rec_ev_kind kind, const fr *x, const 
  * before the first of them left: they make one chunk, released at that
  * first segment's time.  A chunk is not joined across a step of the guest's
  * stream (the host may have waited for it). */
-static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, vk_rec_span sp, bool push)
+static int tcp_peer_bytes(builder *b, vk_rec_tcp *t, const fr *x, vk_rec_span sp, bool push)
 {
     struct vk_rec_tcp_build *s = t->b;
-    vk_rec_event *last = t->nev ? &t->ev[t->nev - 1] : NULL;
+    vk_rec_event *last = t->nev > t->ev_base ? &t->ev[t->nev - t->ev_base - 1] : NULL;
     int e;
     /* the last event's spans are the flow's last ones: a joined chunk's
      * segments stay together */
@@ -382,7 +492,7 @@ static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, vk_rec_span sp, bool push)
             last->len += sp.len;
         }
     } else {
-        e = tcp_add_event(t, VK_REC_DATA, x, &sp);
+        e = tcp_add_event(b, t, VK_REC_DATA, x, &sp);
     }
     s->data_open = e == VK_OK && !push;
     s->p.next += sp.len;
@@ -391,23 +501,27 @@ static int tcp_peer_bytes(vk_rec_tcp *t, const fr *x, vk_rec_span sp, bool push)
 
 /* In-order bytes of direction d: the peer's become events, the guest's
  * join its stream. */
-static int tcp_deliver(vk_rec_tcp *t, bool guest, const fr *x, vk_rec_span sp, bool push)
+static int tcp_deliver(builder *b, vk_rec_tcp *t, bool guest, const fr *x, vk_rec_span sp,
+                       bool push)
 {
     if (guest) {
         rdir *g = &t->b->g;
-        if (grow((void **)&t->guest_stream, t->npieces, &t->cappieces,
-                 sizeof *t->guest_stream) != VK_OK)
-            return VK_ENOMEM;
-        t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, sp.len, sp};
+        /* the second builder leaves the guest's stream to the first */
+        if (b->st == NULL) {
+            if (grow((void **)&t->guest_stream, t->npieces, &t->cappieces,
+                     sizeof *t->guest_stream) != VK_OK)
+                return VK_ENOMEM;
+            t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, sp.len, sp};
+        }
         g->next += sp.len;
         g->adv_ts = x->f->ts_ns;
         t->guest_bytes = g->next;
         return VK_OK;
     }
-    return tcp_peer_bytes(t, x, sp, push);
+    return tcp_peer_bytes(b, t, x, sp, push);
 }
 
-static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
+static int tcp_fin_check(builder *b, vk_rec_tcp *t, bool guest, const fr *x)
 {
     rdir *d = guest ? &t->b->g : &t->b->p;
     if (!d->fin_pending || d->fin || d->fin_off != d->next)
@@ -418,7 +532,7 @@ static int tcp_fin_check(vk_rec_tcp *t, bool guest, const fr *x)
         t->guest_fin = true;
         return VK_OK;
     }
-    int e = tcp_add_event(t, VK_REC_EOF, x, NULL);
+    int e = tcp_add_event(b, t, VK_REC_EOF, x, NULL);
     if (t->b->g.fin)
         t->b->closed = true;
     return e;
@@ -451,7 +565,7 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
     vk_rec_span sp = span_of(b, x->f, data + skip, len - skip, false);
     if (b->err != VK_OK)
         return b->err;
-    int e = tcp_deliver(t, guest, x, sp, push);
+    int e = tcp_deliver(b, t, guest, x, sp, push);
     /* held segments that now connect, in any order */
     bool moved = true;
     while (e == VK_OK && moved) {
@@ -464,7 +578,7 @@ static int tcp_bytes(builder *b, vk_rec_tcp *t, bool guest, const fr *x, uint64_
             bool psh = d->ooo[i].push;
             d->ooo[i] = d->ooo[--d->nooo];
             if (o + held.len > d->next)
-                e = tcp_deliver(t, guest, x, span_skip(held, (size_t)(d->next - o)), psh);
+                e = tcp_deliver(b, t, guest, x, span_skip(held, (size_t)(d->next - o)), psh);
             moved = true;
             break;
         }
@@ -537,7 +651,7 @@ static int tcp_frame(builder *b, const fr *x)
         if (s->closed)
             return VK_OK;
         s->closed = true;
-        return tcp_add_event(t, VK_REC_RST, x, NULL);
+        return tcp_add_event(b, t, VK_REC_RST, x, NULL);
     }
     if (!d->known) {
         b->r->st.orphans++;
@@ -551,7 +665,7 @@ static int tcp_frame(builder *b, const fr *x)
         d->fin_off = off + seg.payload_len;
     }
     if (e == VK_OK)
-        e = tcp_fin_check(t, x->guest, x);
+        e = tcp_fin_check(b, t, x->guest, x);
     if (e == VK_OK && x->guest && s->g.fin && s->p.fin)
         s->closed = true;
     return e;
@@ -659,6 +773,8 @@ static int dns_answer(builder *b, vk_rec_dns *q, const fr *x, const uint8_t *dat
 static int udp_frame(builder *b, const fr *x)
 {
     vk_udp_repr udp;
+    if (b->st != NULL) /* the second builder: TCP only */
+        return VK_OK;
     if (vk_udp_parse(x->l4, x->l4_len, &udp) != VK_OK)
         return VK_EFORMAT;
     /* DHCP changes addresses mid-exchange and never leaves the stack */
@@ -731,6 +847,8 @@ static vk_rec_ping *ping_find(builder *b, const vk_waddr *dst, uint16_t id, uint
 static int echo(builder *b, const fr *x, bool request, uint16_t id, uint16_t seq)
 {
     vk_recording *r = b->r;
+    if (b->st != NULL) /* the second builder: TCP only */
+        return VK_OK;
     if (!request) {
         vk_rec_ping *p = ping_find(b, &x->src, id, seq);
         if (b->err != VK_OK)
@@ -922,21 +1040,32 @@ static void finish(vk_recording *r)
     }
 }
 
-int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d)
+/* A builder and its empty recording; NULL when out of memory. */
+static builder *builder_alloc(uint64_t epoch)
 {
-    *out = NULL;
     builder *b = calloc(1, sizeof *b);
     vk_recording *r = calloc(1, sizeof *r);
     if (b == NULL || r == NULL) {
         free(b);
         free(r);
-        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+        return NULL;
     }
     r->refs = 1;
     r->epoch = epoch;
     r->fd = -1;
     b->r = r;
+    return b;
+}
+
+int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, vk_diag *d)
+{
+    *out = NULL;
+    builder *b = builder_alloc(epoch);
+    if (b == NULL)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory building the recorded world");
+    vk_recording *r = b->r;
     b->file = path != NULL;
+    b->hold = path != NULL ? VK_REC_HOLD_EVENTS : 0;
     if (path != NULL) {
         r->path = strdup(path);
         r->fd = r->path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -949,6 +1078,11 @@ int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, v
     }
     *out = b;
     return VK_OK;
+}
+
+void vk_rec_builder_set_hold(vk_rec_builder *b, size_t max)
+{
+    b->hold = max;
 }
 
 int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest)
@@ -1081,7 +1215,7 @@ long vk_recording_read_event(vk_recording *r, const vk_rec_tcp *t, const vk_rec_
 {
     size_t n = 0, at = 0;
     for (size_t i = 0; i < e->nspan && n < cap; i++) {
-        const vk_rec_span *sp = &t->spans[e->span + i];
+        const vk_rec_span *sp = &t->spans[e->span - t->span_base + i];
         if (off >= at + sp->len) {
             at += sp->len;
             continue;
@@ -1097,6 +1231,176 @@ long vk_recording_read_event(vk_recording *r, const vk_rec_tcp *t, const vk_rec_
     return (long)n;
 }
 
+/* ---- streamed flows ---- */
+
+static void stream_free(struct vk_rec_stream *st)
+{
+    if (st == NULL)
+        return;
+    vk_rec_builder_free(st->b);
+    free(st->done);
+    free(st);
+}
+
+bool vk_recording_streams(const vk_recording *r)
+{
+    for (size_t i = 0; i < r->ntcp; i++)
+        if (r->tcp[i].streamed)
+            return true;
+    return false;
+}
+
+int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx)
+{
+    if (next == NULL) {
+        if (r->stream != NULL)
+            r->stream->next = NULL;
+        return VK_OK;
+    }
+    struct vk_rec_stream *st = r->stream;
+    if (st == NULL) {
+        st = calloc(1, sizeof *st);
+        builder *b = builder_alloc(r->epoch);
+        bool *done = calloc(r->ntcp + 1, sizeof *done);
+        if (st == NULL || b == NULL || done == NULL) {
+            free(st), free(done);
+            vk_rec_builder_free(b);
+            return VK_ENOMEM;
+        }
+        b->file = r->fd >= 0; /* the same kind of spans as the first builder's */
+        b->st = st;
+        st->b = b;
+        st->main = r;
+        st->done = done;
+        r->stream = st;
+    }
+    st->next = next;
+    st->ctx = ctx;
+    return VK_OK;
+}
+
+static int stream_fail(vk_recording *r, int e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int stream_fail(vk_recording *r, int e, const char *fmt, ...)
+{
+    if (r->io_error != VK_OK)
+        return r->io_error;
+    r->io_error = e;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->io_msg, sizeof r->io_msg, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+/* Feeds the second builder until flow `flow` has n events built. */
+static int stream_reach(vk_recording *r, size_t flow, size_t n)
+{
+    struct vk_rec_stream *st = r->stream;
+    const char *path = r->path ? r->path : "capture";
+    if (r->io_error != VK_OK)
+        return r->io_error;
+    if (st == NULL || st->next == NULL)
+        return stream_fail(r, VK_EINVAL, "%s: the recorded world streams TCP flow %zu, but "
+                           "no source gives its frames again", path, flow);
+    vk_recording *sr = st->b->r;
+    while (sr->ntcp <= flow || sr->tcp[flow].nev < n) {
+        vk_cap_frame f;
+        bool guest;
+        vk_diag d = {0};
+        int e = st->next(st->ctx, &f, &guest, &d);
+        if (e < 0)
+            return stream_fail(r, e, "%s", d.msg);
+        if (e == 0)
+            return stream_fail(r, VK_EIO, "%s: the file changed while it was replayed (it "
+                               "is read again, not held): TCP flow %zu has fewer events "
+                               "than when it was read", path, flow);
+        e = vk_rec_builder_add(st->b, &f, guest);
+        if (e == VK_EFULL)
+            return stream_fail(r, e, "%s: frame %llu: the recorded world needs more than %u "
+                               "TCP events built ahead of the replay (VK_REC_WINDOW_EVENTS): "
+                               "a long flow is not read while the capture goes on",
+                               path, (unsigned long long)f.no, VK_REC_WINDOW_EVENTS);
+        if (e != VK_OK)
+            return stream_fail(r, e, "out of memory building the recorded world again");
+    }
+    return VK_OK;
+}
+
+const vk_rec_event *vk_recording_event(vk_recording *r, size_t flow, size_t k,
+                                       const vk_rec_tcp **holder)
+{
+    if (flow >= r->ntcp || k >= r->tcp[flow].nev)
+        return NULL;
+    const vk_rec_tcp *t = &r->tcp[flow];
+    if (k >= t->ev_base) {
+        *holder = t;
+        return &t->ev[k - t->ev_base];
+    }
+    /* a streamed flow's event (not its last): complete once the next one
+     * is built, since segments join only the last event */
+    if (stream_reach(r, flow, k + 2) != VK_OK)
+        return NULL;
+    const vk_rec_tcp *s = &r->stream->b->r->tcp[flow];
+    if (k < s->ev_base) {
+        stream_fail(r, VK_EINVAL, "%s: event %zu of streamed TCP flow %zu was asked for "
+                    "again after it was consumed (a streamed flow plays to one user netdev)",
+                    r->path ? r->path : "capture", k, flow);
+        return NULL;
+    }
+    *holder = s;
+    return &s->ev[k - s->ev_base];
+}
+
+void vk_recording_consumed(vk_recording *r, size_t flow, size_t k)
+{
+    struct vk_rec_stream *st = r->stream;
+    if (st == NULL || flow >= r->ntcp || !r->tcp[flow].streamed)
+        return;
+    bool done = k >= r->tcp[flow].nev;
+    st->done[flow] |= done;
+    vk_recording *sr = st->b->r;
+    if (flow >= sr->ntcp)
+        return;
+    vk_rec_tcp *s = &sr->tcp[flow];
+    if (!s->streamed)
+        return;
+    if (done) { /* from now on only its last event, not counted */
+        tcp_trim(s, s->nev - 1, &st->held);
+        if (s->nev > s->ev_base)
+            st->held--;
+        s->streamed = false;
+        return;
+    }
+    /* the last event stays: the next segment may join it; forgotten in
+     * batches, so that the move of what is left is paid rarely */
+    size_t to = k < s->nev ? k : s->nev - 1;
+    if (to > s->ev_base && (to - s->ev_base >= 32 || to + 1 >= s->nev))
+        tcp_trim(s, to, &st->held);
+}
+
+size_t vk_recording_window(const vk_recording *r, size_t *peak)
+{
+    if (peak != NULL)
+        *peak = r->stream ? r->stream->peak : 0;
+    return r->stream ? r->stream->held : 0;
+}
+
+size_t vk_rec_tcp_ready(const vk_rec_tcp *t, uint64_t gsent, bool gfin)
+{
+    /* the first step whose condition is not met, by bisection */
+    size_t lo = 0, hi = t->nsteps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const vk_rec_step *st = &t->steps[mid];
+        if (st->prefix > gsent || (st->after_guest_fin && !gfin))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo < t->nsteps ? t->steps[lo].first : t->nev;
+}
+
 vk_recording *vk_recording_ref(vk_recording *r)
 {
     if (r != NULL)
@@ -1108,9 +1412,11 @@ void vk_recording_unref(vk_recording *r)
 {
     if (r == NULL || --r->refs > 0)
         return;
+    stream_free(r->stream);
     for (size_t i = 0; i < r->ntcp; i++) {
         free(r->tcp[i].ev);
         free(r->tcp[i].spans);
+        free(r->tcp[i].steps);
         free(r->tcp[i].guest_stream);
         free(r->tcp[i].b);
     }

@@ -36,7 +36,10 @@
  * (whose checksum --fix-checksums may have changed) and the bytes of frames
  * whose file position the reader could not tell are copied, into the
  * recording's own arena.  So a recording holds a few words per segment and
- * datagram, not their bytes (docs/world.md, "Memory").
+ * datagram, not their bytes; and a TCP flow of more than VK_REC_HOLD_EVENTS
+ * peer events (a long download) not even those: it is streamed, its events
+ * built again during the replay a short way ahead of the world and
+ * forgotten once read (docs/world.md, "Memory").
  *
  * Ownership: a recording built from a held capture (vk_recording_build)
  * borrows its frame bytes, so the capture must outlive it; one built from a
@@ -67,6 +70,19 @@
 /* Bytes read back from the capture file at a time (one buffer a recording):
  * a chunk's segments follow each other in the file. */
 #define VK_REC_READ_AHEAD (256u * 1024)
+/* A TCP flow with more peer events than this (a long download) is streamed:
+ * a recording built from a file keeps only its counts, its steps and its
+ * last event, and during the replay the events are built again from the
+ * file a short way ahead of the world that consumes them (see "Streamed
+ * flows" below).  Flows up to this size are held whole, as before. */
+#ifndef VK_REC_HOLD_EVENTS /* a build may lower it to stream every flow (tests) */
+#define VK_REC_HOLD_EVENTS 4096u
+#endif
+/* Events of streamed flows built ahead of the world and not yet consumed,
+ * all flows together: a capture that needs more look-ahead than this (a
+ * streamed flow the replay never reads while others go on, a peer far ahead
+ * of what the guest takes) fails the replay with a message naming the cap. */
+#define VK_REC_WINDOW_EVENTS 65536u
 /* libslirp gives up a connect that got no answer after 75 s (TCPTV_KEEP_INIT). */
 #define VK_REC_CONNECT_TIMEOUT_NS (75ull * 1000000000ull)
 
@@ -92,7 +108,8 @@ typedef struct vk_rec_event {
     bool after_guest_fin; /* the guest's FIN had been seen before it */
     uint64_t delay;       /* ns after the later of: prefix reached, FIN seen (when
                            * after_guest_fin), the previous event (or the connect) */
-    size_t span, nspan;   /* DATA: its segments, spans[span..span+nspan) of the flow */
+    size_t span, nspan;   /* DATA: its segments, the flow's spans number span..span+nspan
+                           * (numbered from the flow's first; see span_base) */
     size_t len;           /* DATA: bytes in all */
 } vk_rec_event;
 
@@ -103,6 +120,16 @@ typedef struct vk_rec_piece {
     vk_rec_span at;
 } vk_rec_piece;
 
+/* Where the condition of the peer's events changes: events first.. (up to
+ * the next step's first) wait for the guest stream to reach prefix (and for
+ * its FIN, when after_guest_fin).  One row per step of the guest's stream
+ * that came before a peer event, not per event: a download has one. */
+typedef struct vk_rec_step {
+    uint64_t prefix;
+    bool after_guest_fin;
+    size_t first;
+} vk_rec_step;
+
 typedef struct vk_rec_tcp {
     bool inbound;         /* hostfwd: the first SYN came from the network side */
     vk_waddr guest;       /* the guest's end (address, port) */
@@ -112,10 +139,16 @@ typedef struct vk_rec_tcp {
     int status;           /* VK_OK, VK_ECONNREFUSED, VK_ENETUNREACH, VK_EHOSTUNREACH,
                            * VK_ETIMEDOUT (nothing came) */
     uint64_t connect_delay; /* first SYN -> outcome */
-    vk_rec_event *ev;
-    size_t nev, capev;
-    vk_rec_span *spans;   /* the peer's segments, in stream order */
-    size_t nspans, capspans;
+    vk_rec_event *ev;     /* the events held: ev[0] is event number ev_base */
+    size_t nev, capev;    /* nev: events in all (numbers 0..nev); nev - ev_base held */
+    size_t ev_base;       /* 0, except for a streamed flow */
+    vk_rec_span *spans;   /* the peer's segments held, in stream order: spans[0] is
+                           * span number span_base */
+    size_t nspans, capspans; /* nspans: held */
+    size_t span_base;
+    bool streamed;        /* more than the hold limit: only the last event is held */
+    vk_rec_step *steps;
+    size_t nsteps, capsteps;
     vk_rec_piece *guest_stream;
     size_t npieces, cappieces;
     uint64_t guest_bytes; /* in-order guest bytes */
@@ -208,6 +241,7 @@ typedef struct vk_recording {
     uint8_t *cache;       /* the file's bytes at cache_pos (read ahead) */
     uint64_t cache_pos;
     size_t cache_len;
+    struct vk_rec_stream *stream; /* streamed flows' events, built again (recording.c) */
     int io_error;         /* the first failure to read bytes back, VK_OK: none */
     char io_msg[256];
 } vk_recording;
@@ -225,6 +259,44 @@ int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest);
 /* The recording built (frees b, also on error). */
 int vk_rec_builder_finish(vk_rec_builder *b, vk_recording **out, vk_diag *d);
 void vk_rec_builder_free(vk_rec_builder *b);
+
+/* Events held per flow: from then on a flow with more than max events is
+ * streamed (0: every flow held whole).  The default is VK_REC_HOLD_EVENTS
+ * for a builder with a path, 0 for frames held in memory.  Before the first
+ * add(). */
+void vk_rec_builder_set_hold(vk_rec_builder *b, size_t max);
+
+/* Streamed flows.  Their events are built again, during the replay, by a
+ * second builder fed by next(): the frames add() got, in the same order,
+ * with the same guest flag (1 and *f, *guest set; 0 at the end; negative
+ * with a message in d when the file changed).  f->data is read during the
+ * call that pumped it only.  The recording pumps the source only when the
+ * world asks for an event not built yet, keeps the events built and not yet
+ * consumed (at most VK_REC_WINDOW_EVENTS), and forgets them once consumed.
+ * A failure (the source's, the cap, out of memory) is kept in io_error and
+ * io_msg and fails the replay.  next == NULL detaches the source (ctx must
+ * outlive the attachment).  VK_ENOMEM. */
+typedef int (*vk_rec_next_fn)(void *ctx, vk_cap_frame *f, bool *guest, vk_diag *d);
+int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx);
+/* Whether some flow is streamed (then a source is needed to replay it). */
+bool vk_recording_streams(const vk_recording *r);
+/* Event k of TCP flow `flow`, complete, and in *holder the flow whose spans
+ * it numbers (pass both to vk_recording_read_event).  Valid until the next
+ * call of this or vk_recording_consumed.  NULL when k >= nev, or on a
+ * failure (io_error).  Events of a streamed flow are taken in order: one
+ * below what was consumed is a failure. */
+const vk_rec_event *vk_recording_event(vk_recording *r, size_t flow, size_t k,
+                                       const vk_rec_tcp **holder);
+/* The world is done with the events below k of flow `flow` (k >= nev: with
+ * the flow): a streamed flow's are forgotten. */
+void vk_recording_consumed(vk_recording *r, size_t flow, size_t k);
+/* Events of streamed flows built ahead and held now (the window), and the
+ * most it held at once. */
+size_t vk_recording_window(const vk_recording *r, size_t *peak);
+/* How many of t's events have their condition met by a guest that sent
+ * gsent bytes (and its FIN, when gfin): the conditions only grow, so they
+ * are events 0..n. */
+size_t vk_rec_tcp_ready(const vk_rec_tcp *t, uint64_t gsent, bool gfin);
 
 /* Reads n bytes of span s from offset off in it into buf.  VK_OK, or VK_EIO
  * when the file cannot give them (the file changed since it was read):

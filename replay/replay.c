@@ -58,6 +58,10 @@ typedef struct run {
     int rd_err;         /* it failed (the file changed): the run fails */
     vk_diag rd_why;
     size_t rd_frames;   /* frames read in this pass */
+    /* the recorded world's streamed flows: the capture read once more, as
+     * far as the world needs (recording.h, vk_recording_set_source) */
+    vk_capture_reader *srd;
+    size_t srd_frames;
     /* the next send: one guest frame, or a TSO group (the first npending
      * frames of the window), rewritten copies */
     size_t npending;
@@ -587,6 +591,23 @@ static int setup_worlds(run *x, vk_diag *d)
     return VK_OK;
 }
 
+/* The recording's source for its streamed flows: the frames the second pass
+ * gave the builder, read again. */
+static int stream_next(void *ctx, vk_cap_frame *f, bool *guest, vk_diag *d)
+{
+    run *x = ctx;
+    int e;
+    if (x->srd == NULL && (e = reopen(x, VK_CAPTURE_POSITIONS, &x->srd, d)) != VK_OK)
+        return e;
+    vk_side pre, side;
+    while ((e = reread(x, x->srd, &x->srd_frames, f, &pre, &side, d)) == 1)
+        if (pre != VK_SIDE_IGNORED) {
+            *guest = pre == VK_SIDE_GUEST;
+            return 1;
+        }
+    return e;
+}
+
 /* The second pass: the recorded world (built from the whole split: --filter
  * chooses what is compared, not what the outside did), the split's counts
  * after the filter, and the rewriter's recorded answers. */
@@ -598,6 +619,8 @@ static int second_pass(run *x, vk_diag *d)
     if (x->cfg->world == VK_REPLAY_WORLD_RECORDED &&
         (e = vk_rec_builder_new(r->epoch, x->cfg->capture_path, &b, d)) != VK_OK)
         return e;
+    if (b != NULL && x->cfg->rec_hold != 0)
+        vk_rec_builder_set_hold(b, x->cfg->rec_hold);
     vk_capture_reader *rd;
     if ((e = reopen(x, VK_CAPTURE_POSITIONS, &rd, d)) != VK_OK) {
         vk_rec_builder_free(b);
@@ -624,6 +647,9 @@ static int second_pass(run *x, vk_diag *d)
     }
     if (b != NULL && (e = vk_rec_builder_finish(b, &r->rec, d)) != VK_OK)
         return e;
+    if (r->rec != NULL && vk_recording_streams(r->rec) &&
+        vk_recording_set_source(r->rec, stream_next, x) != VK_OK)
+        return vk_diag_set(d, VK_ENOMEM, "out of memory");
     return setup_worlds(x, d);
 }
 
@@ -725,6 +751,10 @@ static void close_reading(run *x)
 {
     vk_capture_reader_free(x->rd);
     x->rd = NULL;
+    if (x->r->rec != NULL)
+        vk_recording_set_source(x->r->rec, NULL, NULL);
+    vk_capture_reader_free(x->srd);
+    x->srd = NULL;
     for (size_t i = 0; i < WINDOW; i++)
         free(x->win[i].buf);
     vk_bpf_free(x->bpf);

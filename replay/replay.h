@@ -118,6 +118,9 @@ typedef struct vk_replay_config {
     /* What is kept past its comparison (replay.h "Memory"): */
     bool keep_log;             /* every frame that crossed (--update-expected) */
     bool keep_matches;         /* every match with its frames (a JSON report) */
+    /* TCP events a recorded flow holds before it is streamed (recording.h,
+     * VK_REC_HOLD_EVENTS when 0); tests lower it to stream every flow */
+    size_t rec_hold;
 } vk_replay_config;
 
 /* A guest frame the driver refused to send (VK_EINVAL from the driver). */

@@ -65,13 +65,16 @@ typedef struct rsock {
     uint64_t last_due;       /* due time of the last thing scheduled in order */
     /* TCP */
     const vk_rec_tcp *t;     /* NULL: unknown flow */
+    size_t tflow;            /* its index in the recording */
     bool connected;
     uint64_t gsent;          /* bytes the stack sent */
     bool gfin;
     size_t gpiece;           /* guest stream piece holding gsent */
     bool noted_stream;
-    size_t next_ev;          /* next event to schedule */
+    size_t ready_ev;         /* events whose condition the guest met: [0, ready_ev) */
+    size_t next_ev;          /* next event to schedule (one at a time) */
     size_t rel_ev;           /* events released: [0, rel_ev) */
+    bool reset;              /* the released events end with a reset */
     size_t rd_ev, rd_off;    /* read position */
     /* listener */
     vk_waddr local;
@@ -168,6 +171,8 @@ static rsock *sock_new(rworld *w, rkind kind, const vk_wsock_events *ev, void *c
 static void sock_free(rsock *s)
 {
     rworld *w = s->w;
+    if (s->t != NULL) /* a streamed flow's events are no longer kept for it */
+        vk_recording_consumed(w->rec, s->tflow, SIZE_MAX);
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -225,23 +230,37 @@ static int queue_dgram(rsock *s, const vk_rec_dgram *dg, const vk_waddr *from, i
 
 /* ---- TCP ---- */
 
-/* Schedules every peer event whose condition the guest has now met. */
+/* Schedules the next peer event when its condition is met and the one
+ * before it was released.  One at a time, so that a long download holds one
+ * release, not one per chunk; the times are those of scheduling every
+ * ready event at once (each due its delay after the later of the moment it
+ * became ready and the previous one's due), and when the guest makes more
+ * events ready while one is pending the timer is armed again, as that
+ * scheduling would have armed it: ties with other timers fall the same. */
 static void tcp_advance(rsock *s, uint64_t now)
 {
     const vk_rec_tcp *t = s->t;
     if (t == NULL || !s->connected)
         return;
-    while (s->next_ev < t->nev) {
-        const vk_rec_event *e = &t->ev[s->next_ev];
-        if (s->gsent < e->prefix || (e->after_guest_fin && !s->gfin))
-            return;
-        uint64_t base = now > s->last_due ? now : s->last_due;
-        release r = {.due = base + e->delay, .what = REL_TCP_EVENT, .idx = s->next_ev};
-        if (schedule(s, r) != VK_OK)
-            return;
-        s->last_due = r.due;
-        s->next_ev++;
+    size_t ready = vk_rec_tcp_ready(t, s->gsent, s->gfin);
+    bool more = ready > s->ready_ev;
+    if (more)
+        s->ready_ev = ready;
+    if (s->next_ev > s->rel_ev || s->next_ev >= s->ready_ev) {
+        if (more && s->relhead < s->nrel)
+            arm(s);
+        return;
     }
+    const vk_rec_tcp *holder;
+    const vk_rec_event *e = vk_recording_event(s->w->rec, s->tflow, s->next_ev, &holder);
+    if (e == NULL)
+        return; /* the recording failed: the replay fails on io_error */
+    uint64_t base = now > s->last_due ? now : s->last_due;
+    release r = {.due = base + e->delay, .what = REL_TCP_EVENT, .idx = s->next_ev};
+    if (schedule(s, r) != VK_OK)
+        return;
+    s->last_due = r.due;
+    s->next_ev++;
 }
 
 /* Checks what the stack sent against the guest's recorded stream. */
@@ -320,8 +339,7 @@ static rsock *tcp_sock_new(rworld *w, const vk_world_flow *flow, const vk_wsock_
     if (s == NULL)
         return NULL;
     name_sock(s, "tcp", flow);
-    size_t idx;
-    s->t = tcp_claim(w, flow, &idx);
+    s->t = tcp_claim(w, flow, &s->tflow);
     return s;
 }
 
@@ -410,7 +428,7 @@ static long rec_send(vk_world *wb, vk_wsock *sb, const uint8_t *data, size_t len
     rsock *s = (rsock *)sb;
     if (s->kind != RS_TCP || !s->connected || s->gfin)
         return VK_EIO;
-    if (s->rel_ev > 0 && s->t->ev[s->rel_ev - 1].kind == VK_REC_RST)
+    if (s->reset)
         return VK_ECONNRESET;
     tcp_check_stream(s, data, len);
     s->gsent += len;
@@ -425,14 +443,18 @@ static long rec_recv(vk_world *wb, vk_wsock *sb, uint8_t *buf, size_t cap, uint6
     if (s->kind != RS_TCP || s->t == NULL)
         return VK_EIO;
     size_t n = 0;
+    size_t rd_ev = s->rd_ev;
     while (s->rd_ev < s->rel_ev) {
-        const vk_rec_event *e = &s->t->ev[s->rd_ev];
+        const vk_rec_tcp *holder;
+        const vk_rec_event *e = vk_recording_event(s->w->rec, s->tflow, s->rd_ev, &holder);
+        if (e == NULL)
+            return VK_EIO;
         if (e->kind != VK_REC_DATA) {
             if (n > 0)
-                return (long)n;
+                break;
             return e->kind == VK_REC_EOF ? 0 : VK_ECONNRESET;
         }
-        long take = vk_recording_read_event(s->w->rec, s->t, e, s->rd_off, buf + n, cap - n);
+        long take = vk_recording_read_event(s->w->rec, holder, e, s->rd_off, buf + n, cap - n);
         if (take < 0)
             return VK_EIO;
         n += (size_t)take;
@@ -444,6 +466,8 @@ static long rec_recv(vk_world *wb, vk_wsock *sb, uint8_t *buf, size_t cap, uint6
         if (n == cap)
             break;
     }
+    if (s->rd_ev > rd_ev)
+        vk_recording_consumed(s->w->rec, s->tflow, s->rd_ev);
     return n > 0 ? (long)n : VK_EAGAIN;
 }
 
@@ -763,10 +787,17 @@ static int ping_send(rsock *s, const vk_waddr *dst, const uint8_t *data, size_t 
 
 /* ---- the timer: releases ---- */
 
-static void release_tcp_event(rsock *s, size_t idx)
+/* Event idx (the next, as they are scheduled one at a time) is released;
+ * the one after it is scheduled if the guest already made it ready. */
+static void release_tcp_event(rsock *s, size_t idx, uint64_t now)
 {
+    const vk_rec_tcp *holder;
+    const vk_rec_event *e = vk_recording_event(s->w->rec, s->tflow, idx, &holder);
+    if (e != NULL && e->kind == VK_REC_RST)
+        s->reset = true;
     if (idx + 1 > s->rel_ev)
         s->rel_ev = idx + 1;
+    tcp_advance(s, now);
 }
 
 static void deliver(rsock *s, const release *r, uint64_t now, bool *readable)
@@ -783,7 +814,7 @@ static void deliver(rsock *s, const release *r, uint64_t now, bool *readable)
             s->base.ev->connected(s->base.ctx, &s->base, r->status, now);
         return;
     case REL_TCP_EVENT:
-        release_tcp_event(s, r->idx);
+        release_tcp_event(s, r->idx, now);
         *readable = true;
         return;
     case REL_DGRAM:
@@ -800,6 +831,7 @@ static void deliver(rsock *s, const release *r, uint64_t now, bool *readable)
             return;
         const vk_rec_tcp *t = &w->rec->tcp[r->idx];
         c->t = t;
+        c->tflow = r->idx;
         c->connected = true;
         c->last_due = now;
         char a[64], b[64];

@@ -16,7 +16,10 @@
  * connect outcome its recorded delay after tcp_connect; a TCP event once the
  * bytes the stack passed to send() reach the event's guest stream prefix
  * (and shutdown_write came, when the guest's FIN preceded it), plus its
- * recorded delay after the later of that moment and the previous event; UDP
+ * recorded delay after the later of that moment and the previous event (one
+ * event is scheduled at a time, the next once it is released: a long
+ * download holds one release, and a streamed flow's events are asked for
+ * in order, vk_recording_event); UDP
  * replies once as many datagrams were sent on the socket as before them in
  * the recording; DNS answers and echo replies their delay after the query.
  * No callback ever comes from inside an operation.

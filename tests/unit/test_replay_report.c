@@ -19,6 +19,7 @@
 
 #include "backends/backends.h"
 #include "nics/nic.h"
+#include "replay/recording.h"
 #include "replay/report.h"
 
 static const vk_object_type *const no_objects[] = {NULL};
@@ -242,9 +243,8 @@ static void cut_capture(void *arg, size_t injected, size_t guest_total, size_t a
         assert_int_equal(truncate(arg, 40000), 0);
 }
 
-static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(void **state)
+static void cut_during_the_run(size_t rec_hold)
 {
-    (void)state;
     assert_int_equal(chdir(VK_SOURCE_DIR), 0);
     char path[] = "/tmp/vk-test-replay-cut-XXXXXX";
     int fd = mkstemp(path);
@@ -262,7 +262,7 @@ static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(vo
     assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
     vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
                             .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = cut_capture,
-                            .progress_arg = path};
+                            .progress_arg = path, .rec_hold = rec_hold};
     vk_replay *r = NULL;
     int e = vk_replay_run(&cfg, t, &r, &d);
     assert_int_equal(e, VK_EIO);
@@ -273,10 +273,82 @@ static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(vo
     unlink(path);
 }
 
+static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    cut_during_the_run(0);
+    cut_during_the_run(1); /* every flow streamed: its source finds the cut too */
+}
+
+/* A replay with its NAT flows streamed (their events built again from the
+ * file during the run: recording.h) is the replay with them held: the same
+ * JSON report, world notes and frames, byte for byte, on the real captures
+ * with TCP, DNS over TCP, hostfwd and a refused connection. */
+static vk_replay *replay_held_or_streamed(const char *name, size_t rec_hold, char *report)
+{
+    char cap[256], topo[256];
+    snprintf(cap, sizeof cap, "pcaps/%s.pcap", name);
+    snprintf(topo, sizeof topo, "pcaps/%s.topo", name);
+    vk_topology *t = vk_topology_new();
+    vk_diag d;
+    assert_int_equal(vk_topology_load_file(t, topo, &d), VK_OK);
+    vk_replay_config cfg = {.capture_path = cap, .reg = &reg, .norm = VK_NORM_DEFAULT,
+                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .check_wire = true,
+                            .keep_log = true, .keep_matches = true, .rec_hold = rec_hold};
+    vk_replay *r = NULL;
+    assert_int_equal(vk_replay_run(&cfg, t, &r, &d), VK_OK);
+    int fd = mkstemp(report);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(vk_report_json(r, VK_NORM_DEFAULT, report, &d), VK_OK);
+    return r;
+}
+
+static void test_replay_with_every_flow_streamed_is_the_replay_with_them_held(void **state)
+{
+    (void)state;
+    assert_int_equal(chdir(VK_SOURCE_DIR), 0);
+    static const char *const caps[] = {"qemu-e1000-http-1m", "qemu-e1000-dns-udp-tcp",
+                                       "qemu-e1000-hostfwd", "qemu-e1000-tcp-refused"};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        char pa[] = "/tmp/vk-test-replay-held-XXXXXX", pb[] = "/tmp/vk-test-replay-strm-XXXXXX";
+        vk_replay *a = replay_held_or_streamed(caps[i], 0, pa);
+        vk_replay *b = replay_held_or_streamed(caps[i], 1, pb);
+        assert_true(a->rec != NULL && b->rec != NULL);
+        assert_false(vk_recording_streams(a->rec));
+        bool longer = false; /* a flow of more than one event: streamed */
+        for (size_t k = 0; k < a->rec->ntcp; k++)
+            longer |= a->rec->tcp[k].nev > 1;
+        assert_true(vk_recording_streams(b->rec) == longer);
+        assert_true(longer || strcmp(caps[i], "qemu-e1000-tcp-refused") == 0);
+        char *ja = read_all(pa), *jb = read_all(pb);
+        assert_string_equal(ja, jb);
+        free(ja);
+        free(jb);
+        assert_int_equal(vk_replay_divergences(b), vk_replay_divergences(a));
+        assert_int_equal(b->rec->nnotes, a->rec->nnotes);
+        for (size_t k = 0; k < a->rec->nnotes; k++)
+            assert_string_equal(b->rec->notes[k], a->rec->notes[k]);
+        assert_int_equal(b->nlog, a->nlog);
+        assert_true(a->nlog > 0);
+        for (size_t k = 0; k < a->nlog; k++) {
+            assert_int_equal(b->log[k].ts, a->log[k].ts);
+            assert_int_equal(b->log[k].from_guest, a->log[k].from_guest);
+            assert_int_equal(b->log[k].len, a->log[k].len);
+            assert_memory_equal(b->log[k].data, a->log[k].data, a->log[k].len);
+        }
+        vk_replay_free(a);
+        vk_replay_free(b);
+        unlink(pa);
+        unlink(pb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it),
+        cmocka_unit_test(test_replay_with_every_flow_streamed_is_the_replay_with_them_held),
         cmocka_unit_test(test_json_strings_are_escaped),
         cmocka_unit_test(test_validator_rejects_broken_json),
         cmocka_unit_test(test_json_report_of_a_passing_replay),

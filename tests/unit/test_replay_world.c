@@ -1313,6 +1313,168 @@ static void test_recording_by_file_position_reports_a_file_cut_since(void **stat
     unlink(path);
 }
 
+/* ---- streamed flows: a long download in a bounded window ---- */
+
+/* A source giving the frames of a held capture again, as the builder got them. */
+typedef struct held_source {
+    const vk_capture *c;
+    size_t i;
+} held_source;
+
+static int held_next(void *ctx, vk_cap_frame *f, bool *guest, vk_diag *d)
+{
+    (void)d;
+    held_source *s = ctx;
+    while (s->i < s->c->count) {
+        const vk_cap_frame *g = &s->c->frames[s->i++];
+        if (side_by_mac(g, guest)) {
+            *f = *g;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A download of n peer segments of 100 bytes to port 8080 (PSH on every
+ * psh-th, so a chunk is psh segments; segments 4 and 5 of every ten
+ * swapped, for the reassembly), the guest sending a second request
+ * half-way, and a short flow to port 8081 beside it, answered a third of
+ * the way; then both FINs. */
+static vk_capture *long_download(size_t n, size_t psh)
+{
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t t = 1000 * 1000 * MS;
+    const uint8_t A = VK_TCP_ACK, AP = VK_TCP_ACK | VK_TCP_PSH;
+    add_tcp(c, t, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, t += MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, t += MS, true, 8080, 1001, 5001, AP, "GET");
+    add_tcp(c, t += MS, true, 8081, 7000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, t += MS, false, 8081, 9000, 7001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    uint32_t g = 1004;
+    char seg[101];
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i % 10 == 4 && i + 1 < n ? i + 1 : i % 10 == 5 ? i - 1 : i;
+        for (size_t j = 0; j < 100; j++)
+            seg[j] = (char)('a' + (k * 7 + j) % 26);
+        seg[100] = '\0';
+        add_tcp(c, t += 10 * US, false, 8080, 5001 + (uint32_t)(k * 100), g,
+                k % psh == psh - 1 ? AP : A, seg);
+        if (i == n / 2) {
+            add_tcp(c, t += US, true, 8080, g, 5001 + (uint32_t)(i * 100), AP, "more");
+            g += 4;
+        }
+        if (i == n / 3)
+            add_tcp(c, t += US, false, 8081, 9001, 7001, AP, "hi");
+    }
+    add_tcp(c, t += MS, false, 8080, 5001 + (uint32_t)(n * 100), g, A | VK_TCP_FIN, NULL);
+    add_tcp(c, t += MS, false, 8081, 9003, 7001, A | VK_TCP_FIN, NULL);
+    return c;
+}
+
+/* The recording of c as `vnetkit replay` makes it, flows past hold events
+ * streamed, with c as its source. */
+static vk_recording *build_streamed(const vk_capture *c, size_t hold, held_source *src)
+{
+    vk_rec_builder *b;
+    vk_recording *r;
+    vk_diag d;
+    assert_int_equal(vk_rec_builder_new(c->frames[0].ts_ns, NULL, &b, &d), VK_OK);
+    vk_rec_builder_set_hold(b, hold);
+    bool guest;
+    for (size_t i = 0; i < c->count; i++)
+        if (side_by_mac(&c->frames[i], &guest))
+            assert_int_equal(vk_rec_builder_add(b, &c->frames[i], guest), VK_OK);
+    assert_int_equal(vk_rec_builder_finish(b, &r, &d), VK_OK);
+    *src = (held_source){c, 0};
+    assert_int_equal(vk_recording_set_source(r, held_next, src), VK_OK);
+    return r;
+}
+
+/* A flow past the hold limit keeps only its last event after the build; its
+ * events come back, built again, equal to the whole recording's with the
+ * same bytes, while the events held ahead stay a few (counted, not timed). */
+static void test_recording_streams_a_long_flow_in_a_bounded_window(void **state)
+{
+    (void)state;
+    vk_capture *c = long_download(3000, 3);
+    vk_recording *whole = build(c);
+    held_source src;
+    vk_recording *r = build_streamed(c, 16, &src);
+    assert_int_equal(r->ntcp, 2);
+    assert_int_equal(whole->ntcp, 2);
+    const vk_rec_tcp *t = &r->tcp[0], *w = &whole->tcp[0];
+    assert_true(vk_recording_streams(r));
+    assert_true(t->streamed);
+    assert_false(r->tcp[1].streamed); /* the short flow is held whole */
+    assert_int_equal(r->tcp[1].nev, whole->tcp[1].nev);
+    assert_int_equal(r->tcp[1].ev_base, 0);
+    assert_int_equal(t->nev, w->nev);
+    assert_true(w->nev > 1000);
+    assert_int_equal(t->nev - t->ev_base, 1); /* held: the last event */
+    assert_true(t->nspans <= 1);              /* an EOF: no span */
+    /* the conditions, from the steps, as the events say */
+    for (uint64_t gs = 0; gs < 10; gs++)
+        for (int fin = 0; fin < 2; fin++) {
+            size_t n = 0;
+            while (n < w->nev && w->ev[n].prefix <= gs && (!w->ev[n].after_guest_fin || fin))
+                n++;
+            assert_int_equal(vk_rec_tcp_ready(w, gs, fin), n);
+            assert_int_equal(vk_rec_tcp_ready(t, gs, fin), n);
+        }
+    assert_true(t->nsteps <= 3);
+    static uint8_t a[1024], b[1024];
+    size_t peak = 0;
+    for (size_t k = 0; k < w->nev; k++) {
+        const vk_rec_tcp *h;
+        const vk_rec_event *e = vk_recording_event(r, 0, k, &h);
+        const vk_rec_event *x = &w->ev[k];
+        assert_non_null(e);
+        assert_int_equal(e->kind, x->kind);
+        assert_int_equal(e->len, x->len);
+        assert_int_equal(e->nspan, x->nspan);
+        assert_int_equal(e->prefix, x->prefix);
+        assert_int_equal(e->after_guest_fin, x->after_guest_fin);
+        assert_int_equal(e->delay, x->delay);
+        assert_int_equal(e->frame_no, x->frame_no);
+        assert_true(x->len <= sizeof a);
+        assert_int_equal(vk_recording_read_event(whole, w, x, 0, a, sizeof a), (long)x->len);
+        assert_int_equal(vk_recording_read_event(r, h, e, 0, b, sizeof b), (long)x->len);
+        assert_memory_equal(a, b, x->len);
+        vk_recording_consumed(r, 0, k + 1);
+        assert_true(vk_recording_window(r, &peak) <= 40);
+    }
+    assert_true(peak >= 2 && peak <= 40);
+    assert_int_equal(r->io_error, VK_OK);
+    /* consumed: asking again is an error, not stale bytes */
+    const vk_rec_tcp *h;
+    assert_null(vk_recording_event(r, 0, 0, &h));
+    assert_int_equal(r->io_error, VK_EINVAL);
+    vk_recording_unref(r);
+    vk_recording_unref(whole);
+    vk_capture_free(c);
+}
+
+/* A streamed flow the world does not read while the capture goes on needs
+ * more look-ahead than VK_REC_WINDOW_EVENTS: a failure naming the cap, the
+ * window never past it. */
+static void test_recording_window_past_its_cap_fails_naming_it(void **state)
+{
+    (void)state;
+    vk_capture *c = long_download(VK_REC_WINDOW_EVENTS + 100, 1);
+    held_source src;
+    vk_recording *r = build_streamed(c, 16, &src);
+    const vk_rec_tcp *h;
+    assert_non_null(vk_recording_event(r, 0, 10, &h));
+    assert_null(vk_recording_event(r, 0, VK_REC_WINDOW_EVENTS + 50, &h));
+    assert_int_equal(r->io_error, VK_EFULL);
+    assert_non_null(strstr(r->io_msg, "VK_REC_WINDOW_EVENTS"));
+    size_t peak;
+    vk_recording_window(r, &peak);
+    assert_true(peak <= VK_REC_WINDOW_EVENTS + 1);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
 /* Every frame of a streamed capture says where its bytes are in the file,
  * also when the reader gave it an Ethernet header (SLL, SLL2, raw IP) and
  * for pcapng: the network-layer bytes at pos + 14 are the file's. */
@@ -1359,6 +1521,8 @@ int main(void)
         cmocka_unit_test(test_recording_by_file_position_reads_back_every_chunk_and_datagram),
         cmocka_unit_test(test_recording_by_file_position_holds_no_payload),
         cmocka_unit_test(test_recording_by_file_position_reports_a_file_cut_since),
+        cmocka_unit_test(test_recording_streams_a_long_flow_in_a_bounded_window),
+        cmocka_unit_test(test_recording_window_past_its_cap_fails_naming_it),
         cmocka_unit_test(test_capture_reader_positions_point_at_the_frame_bytes),
         cmocka_unit_test(test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack),
         cmocka_unit_test(test_builder_refused_connection_from_a_reset_before_any_syn_ack),
