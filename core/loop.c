@@ -386,10 +386,16 @@ static int run_live(vk_loop *loop, uint64_t deadline)
     struct pollfd *pfds = NULL;
     size_t pcap = 0;
     start_live_clock(loop);
+    /* A run always makes one round, even when its deadline has passed by
+     * the time it starts (a caller that computed it from a stale now, a
+     * process the machine did not schedule for a while): what is ready or
+     * due is served once, never skipped. */
+    bool first = true;
     while (!loop->stop && !caught_signal && (loop->foreground > 0 || loop->nfds > 0)) {
         update_now(loop);
-        if (loop->now >= deadline)
+        if (loop->now >= deadline && !first)
             break;
+        first = false;
         if (pcap < loop->nfds) {
             struct pollfd *p = realloc(pfds, loop->nfds * sizeof *p);
             if (p == NULL) {

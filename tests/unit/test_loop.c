@@ -690,6 +690,32 @@ static void test_live_fd_callback_gets_pollin_when_pipe_has_data(void **state)
     close(fds[1]);
 }
 
+static void test_live_run_past_its_deadline_still_serves_what_is_ready_once(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    vk_loop *loop = vk_loop_new(VK_CLOCK_LIVE);
+    assert_int_equal(vk_loop_run(loop, vk_loop_now(loop) + 1000000ull), VK_OK); /* starts it */
+    pipe_reader r = {.loop = loop, .unwatch = true};
+    assert_int_equal(vk_loop_watch_fd(loop, fds[0], POLLIN, on_readable, &r), VK_OK);
+    tagged t;
+    tagged_init(&t, loop, NULL, 1);
+    tagged_arm(&t, vk_loop_now(loop));
+    assert_int_equal(write(fds[1], "y", 1), 1);
+    /* a deadline already behind the clock (computed from a stale now) */
+    uint64_t start = mono_ns();
+    assert_int_equal(vk_loop_run(loop, vk_loop_now(loop)), VK_OK);
+    assert_true(mono_ns() - start < VK_NS_PER_SEC);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.got, 'y');
+    assert_int_equal(t.fired, 1);
+    vk_timer_free(t.timer);
+    vk_loop_free(loop);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void test_live_unwatch_inside_callback_ends_the_run(void **state)
 {
     (void)state;
@@ -773,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_live_deadline_ends_a_run_with_nothing_due),
         cmocka_unit_test(test_live_fd_callback_gets_pollin_when_pipe_has_data),
         cmocka_unit_test(test_live_unwatch_inside_callback_ends_the_run),
+        cmocka_unit_test(test_live_run_past_its_deadline_still_serves_what_is_ready_once),
         cmocka_unit_test(test_virtual_loop_refuses_file_descriptors),
         cmocka_unit_test(test_epoch_is_whatever_a_virtual_loop_is_given),
     };
