@@ -45,9 +45,11 @@ def connect(path):
 
 
 def read_frames(c, until=None):
-    """Counts the records read until EOF or, with `until`, until that time;
-    then what is already queued is read too (without waiting), so a close
-    right after loses only what the sender writes in the instant between."""
+    """Counts the records read until EOF or, with `until`, until that time.
+    At that time the peer shuts its reading side down first: from then on
+    the sender's writes fail (EPIPE), and what the kernel had already taken
+    is still read to the end, so no record the sender got rid of is lost in
+    the close that follows."""
     n, buf = 0, b""
     draining = False
     while True:
@@ -55,15 +57,14 @@ def read_frames(c, until=None):
             left = until - time.monotonic()
             if left <= 0:
                 draining = True
-                c.setblocking(False)
+                c.shutdown(socket.SHUT_RD)
+                c.settimeout(5)
             else:
                 c.settimeout(left)
         try:
             data = c.recv(1 << 16)
-        except (socket.timeout, BlockingIOError):
+        except socket.timeout:
             if until is not None and not draining:
-                draining = True
-                c.setblocking(False)
                 continue
             return n
         if not data:
