@@ -65,8 +65,14 @@ wire_sized() {
     else
         fail "$2: only $data segments of 1440 bytes from the server"
     fi
+    # The namespace's kernel fills a TCP checksum that comes out 0 as 0xffff
+    # (skb_checksum_help's CSUM_MANGLED_0), which RFC 1624 makes the same
+    # value; tshark flags it ("0xffff instead of 0x0000"), so that one case
+    # in the namespace's own frames is accepted, nothing else.
     bad=$(tshark -r "$1" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-        -Y 'tcp && (ip.checksum.status != 1 || tcp.checksum.status != 1)' 2>/dev/null | wc -l)
+        -Y 'tcp && (ip.checksum.status != 1 || tcp.checksum.status != 1) &&
+            !(ip.src == 10.0.2.15 && ip.checksum.status == 1 && tcp.checksum == 0xffff &&
+              tcp.checksum_calculated == 0x0000)' 2>/dev/null | wc -l)
     expect_eq "$bad" 0 "$2: every IP and TCP checksum verifies"
 }
 
