@@ -606,13 +606,14 @@ static void tx_emit_segment(void *arg, const uint8_t *seg, size_t len)
 
 /* QEMU's putsum: checksum from css to cse (0: end of frame) stored at sloc.
  * A field outside that range is left alone, as the card does. */
-static void tx_put_sum(uint8_t *data, size_t size, size_t sloc, size_t css, size_t cse)
+static void tx_put_sum(uint8_t *data, size_t size, size_t sloc, size_t css, size_t cse,
+                       vk_csum_zero zero)
 {
     size_t n = size;
     if (cse != 0 && cse < n)
         n = cse + 1;
     if (sloc >= css && sloc + 2 <= n)
-        (void)vk_offload_csum(data, n, css, sloc - css);
+        (void)vk_offload_csum(data, n, css, sloc - css, zero);
 }
 
 static void tx_xmit_tso(vk_e1000 *s)
@@ -623,7 +624,8 @@ static void tx_xmit_tso(vk_e1000 *s)
                                     "e1000 TX: bad TSO context (HDRLEN/MSS)");
         return;
     }
-    int n = vk_offload_tso(s->tx.data, s->tx.size, c->hdr_len, c->mss, tx_emit_segment, s);
+    int n = vk_offload_tso(s->tx.data, s->tx.size, c->hdr_len, c->mss, s->nic.tso_zero,
+                           tx_emit_segment, s);
     if (n < 0)
         vk_port_drop_outbound_bytes(s->port, s->tx.data, s->tx.size,
                                     "e1000 TX: TSO job is not IPv4/IPv6 TCP");
@@ -646,11 +648,11 @@ static void tx_xmit(vk_e1000 *s)
         return;
     }
     if (t->popts & VK_E1000_TXD_POPTS_TXSM)
-        tx_put_sum(t->data, t->size, t->ctx.tucso, t->ctx.tucss, t->ctx.tucse);
+        tx_put_sum(t->data, t->size, t->ctx.tucso, t->ctx.tucss, t->ctx.tucse, s->nic.csum_zero);
     if (t->popts & VK_E1000_TXD_POPTS_IXSM)
-        tx_put_sum(t->data, t->size, t->ctx.ipcso, t->ctx.ipcss, t->ctx.ipcse);
+        tx_put_sum(t->data, t->size, t->ctx.ipcso, t->ctx.ipcss, t->ctx.ipcse, s->nic.csum_zero);
     if (t->legacy_ic)
-        tx_put_sum(t->data, t->size, t->legacy_cso, t->legacy_css, 0);
+        tx_put_sum(t->data, t->size, t->legacy_cso, t->legacy_css, 0, s->nic.csum_zero);
     tx_send_one(s, t->data, t->size);
 }
 
@@ -1152,6 +1154,8 @@ static int e1k_init(vk_port *p, const vk_mac *mac, const e1k_config *cfg, vk_dia
     vk_e1000 *s = e1k_of(p);
     s->port = p;
     s->nic.mac = *mac;
+    /* QEMU's putsum, for every checksum the card inserts */
+    s->nic.csum_zero = s->nic.tso_zero = VK_CSUM_ZERO_AS_FFFF;
     s->cfg = *cfg;
     s->tx.data = malloc(VK_FRAME_MAX);
     if (s->tx.data == NULL || vk_gmem_init(&s->mem, gmem_size(cfg)) != VK_OK)

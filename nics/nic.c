@@ -122,6 +122,16 @@ bool vk_nic_has_send_offload(vk_port *nic)
     return n->guest != NULL && n->guest->send_offload != NULL;
 }
 
+vk_csum_zero vk_nic_csum_zero(vk_port *nic)
+{
+    return vk_nic_of(nic)->csum_zero;
+}
+
+vk_csum_zero vk_nic_tso_zero(vk_port *nic)
+{
+    return vk_nic_of(nic)->tso_zero;
+}
+
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg)
 {
     vk_nic *n = vk_nic_of(nic);

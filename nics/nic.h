@@ -24,6 +24,7 @@
 #include "core/addr.h"
 #include "core/port.h"
 #include "core/topology.h"
+#include "wire/offload.h"
 
 typedef void (*vk_guest_sink_fn)(void *arg, vk_port *nic, const uint8_t *data, size_t len);
 
@@ -92,6 +93,12 @@ typedef struct vk_nic_driver {
 /* The common head of every NIC model's private state. */
 typedef struct vk_nic {
     vk_mac mac;
+    /* How the card stores a checksum it inserts that computes to 0
+     * (wire/offload.h), as QEMU's model of it does: for checksum offload
+     * and for the segments of its TSO.  The card's create() sets them
+     * (zeroed: VK_CSUM_ZERO_AS_FFFF); the replay's guest stack reads them
+     * to know which recorded frames the card can give back. */
+    vk_csum_zero csum_zero, tso_zero;
     const vk_nic_guest_ops *guest;   /* the bound driver's; NULL: no driver */
     const vk_nic_driver *driver;     /* bound by vk_nic_create; NULL: none */
     void (*irq)(vk_port *nic);       /* the handler the driver registered */
@@ -141,6 +148,9 @@ int vk_nic_guest_set_offload(vk_port *nic, vk_nic_offload mode);
 int vk_nic_guest_send_offload(vk_port *nic, const uint8_t *frame, size_t len,
                               const vk_guest_offload *meta);
 bool vk_nic_has_send_offload(vk_port *nic);
+/* The card's spelling of a zero checksum: checksum offload, TSO segments. */
+vk_csum_zero vk_nic_csum_zero(vk_port *nic);
+vk_csum_zero vk_nic_tso_zero(vk_port *nic);
 void vk_nic_set_guest_sink(vk_port *nic, vk_guest_sink_fn fn, void *arg);
 /* Called by models' driver halves for every frame the guest received. */
 void vk_nic_deliver_to_guest(vk_port *nic, const uint8_t *data, size_t len);

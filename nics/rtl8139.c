@@ -302,7 +302,8 @@ static void tx_emit_segment(void *arg, const uint8_t *seg, size_t len)
 /* TCPCS/UDPCS: the card computes the whole checksum, pseudo header
  * included, whatever the field held; we seed the field with the
  * pseudo-header sum and let vk_offload_csum add the rest. */
-static void cp_l4_csum(uint8_t *f, const vk_ipv4_repr *ip, size_t l4, uint32_t opts1)
+static void cp_l4_csum(uint8_t *f, const vk_ipv4_repr *ip, size_t l4, uint32_t opts1,
+                       vk_csum_zero zero)
 {
     size_t l4_len = ip->payload_len;
     size_t field;
@@ -316,7 +317,7 @@ static void cp_l4_csum(uint8_t *f, const vk_ipv4_repr *ip, size_t l4, uint32_t o
         return;
     uint32_t pseudo = vk_csum_add_len(vk_csum_pseudo4(&ip->src, &ip->dst, ip->proto), l4_len);
     vk_put_be16(f + l4 + field, (uint16_t)~vk_csum_finish(pseudo));
-    (void)vk_offload_csum(f, l4 + l4_len, l4, field);
+    (void)vk_offload_csum(f, l4 + l4_len, l4, field, zero);
 }
 
 /* Large send: QEMU skips the offload (sends the frame as it is) for MSS 0
@@ -329,7 +330,8 @@ static bool cp_large_send(uint8_t *f, const vk_ipv4_repr *ip, size_t l4, uint32_
     if (mss == 0 || vk_tcp_parse(ip->payload, ip->payload_len, &tcp) != VK_OK)
         return false;
     size_t ip_end = VK_ETH_HLEN + ip->total_len;
-    return vk_offload_tso(f, ip_end, l4 + tcp.hdr_len, mss, tx_emit_segment, tag) > 0;
+    return vk_offload_tso(f, ip_end, l4 + tcp.hdr_len, mss, tag->s->nic.tso_zero,
+                          tx_emit_segment, tag) > 0;
 }
 
 /* The assembled frame (IPv4 only, untagged in the buffer, as QEMU): IP
@@ -354,7 +356,7 @@ static void cp_tx_offload_send(vk_rtl8139 *s, uint32_t opts1, tx_tag *tag)
         if (cp_large_send(f, &ip, l4, opts1, tag))
             return;
     } else {
-        cp_l4_csum(f, &ip, l4, opts1);
+        cp_l4_csum(f, &ip, l4, opts1, s->nic.csum_zero);
     }
     tx_send_one(s, f, len, tag->tag, tag->field);
 }
@@ -1107,6 +1109,8 @@ static int rtl_init(vk_port *p, const vk_mac *mac, const rtl_config *cfg, vk_dia
     vk_rtl8139 *s = rtl_of(p);
     s->port = p;
     s->nic.mac = *mac;
+    /* QEMU's ip_checksum, for checksum offload and large send alike */
+    s->nic.csum_zero = s->nic.tso_zero = VK_CSUM_ZERO_KEPT;
     s->cfg = *cfg;
     s->tx_data = malloc(VK_FRAME_MAX);
     if (s->tx_data == NULL || vk_gmem_init(&s->mem, RTL_GMEM_SIZE) != VK_OK)

@@ -339,11 +339,11 @@ static void tx_frame(vk_virtio_net *v, const vk_vnet_hdr *h, uint8_t *frame, siz
     const char *bad = tx_header_problem(dv, h, len);
     int r = VK_OK;
     if (bad == NULL && h->gso_type != VK_VNET_HDR_GSO_NONE) {
-        r = vk_offload_tso(frame, len, h->hdr_len, h->gso_size, tx_emit, v);
+        r = vk_offload_tso(frame, len, h->hdr_len, h->gso_size, v->nic.tso_zero, tx_emit, v);
         bad = r < 0 ? "GSO frame that cannot be segmented" : NULL;
     } else if (bad == NULL) {
         if (h->flags & VK_VNET_HDR_F_NEEDS_CSUM)
-            r = vk_offload_csum(frame, len, h->csum_start, h->csum_offset);
+            r = vk_offload_csum(frame, len, h->csum_start, h->csum_offset, v->nic.csum_zero);
         if (r == VK_OK)
             tx_emit(v, frame, len);
     }
@@ -484,6 +484,10 @@ int vk_virtio_net_new(vk_net *net, const char *id, const vk_mac *mac,
         return r;
     vk_virtio_net *v = vk_vnet_of(p);
     v->nic.mac = *mac;
+    /* resolved as the host kernel behind QEMU's tap would: a checksum by
+     * skb_checksum_help (0 stored as 0xffff), GSO segments by csum_fold */
+    v->nic.csum_zero = VK_CSUM_ZERO_AS_FFFF;
+    v->nic.tso_zero = VK_CSUM_ZERO_KEPT;
     v->port = p;
     v->cfg = *cfg;
     v->dev.host_features = vk_vnet_offered;

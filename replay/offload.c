@@ -60,8 +60,14 @@ static bool options_ok(const vk_tcp_repr *t)
     return true;
 }
 
+/* A computed checksum as the card stores it (wire/offload.h). */
+static uint16_t spelled(uint16_t c, vk_csum_zero zero)
+{
+    return c == 0 && zero == VK_CSUM_ZERO_AS_FFFF ? 0xffff : c;
+}
+
 /* The value the card computes for the TCP checksum of seg (field taken as
- * 0), as vk_csum_fill_ip stores it. */
+ * 0), before its spelling of zero. */
 static uint16_t tcp_sum_of(uint32_t pseudo, const uint8_t *seg, size_t len)
 {
     uint32_t s = vk_csum_add(vk_csum_add_len(pseudo, len), seg, TCP_CSUM_OFF);
@@ -75,14 +81,24 @@ static bool locate_l4(const uint8_t *frame, size_t len, vk_pkt *k)
     return vk_pkt_locate(frame, len, k) == VK_OK && vk_pkt_is_tcp_udp(k);
 }
 
-vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_tso_seg *out)
+/* The IPv4 header checksum of the header at ip (field taken as 0). */
+static uint16_t ip4_sum_of(const uint8_t *ip)
+{
+    uint32_t s = vk_csum_add(0, ip, 10);
+    s = vk_csum_add(s, ip + 12, VK_IPV4_MIN_HLEN - 12);
+    return vk_csum_finish(s);
+}
+
+vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_csum_zero zero,
+                                  vk_tso_seg *out)
 {
     vk_pkt k;
     if (!locate_l4(frame, len, &k) || k.proto != VK_IP_PROTO_TCP)
         return VK_MERGE_NOT_TCP;
     if (k.l3 == 4 ? k.ip4.hdr_len != VK_IPV4_MIN_HLEN : k.ip6.hdr_len != VK_IPV6_HLEN)
         return VK_MERGE_IP_OPTIONS;
-    if (k.l3 == 4 && !k.ip4.csum_ok)
+    if (k.l3 == 4 &&
+        vk_get_be16(frame + k.l3_off + 10) != spelled(ip4_sum_of(frame + k.l3_off), zero))
         return VK_MERGE_CSUM;
     if (k.l3_end != len)
         return VK_MERGE_PADDING;
@@ -95,7 +111,7 @@ vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_tso_seg *
         return VK_MERGE_NO_PAYLOAD;
     if (!options_ok(&tcp))
         return VK_MERGE_TCP_OPTIONS;
-    if (tcp_sum_of(vk_pkt_pseudo(&k), l4, l4_len) != tcp.csum)
+    if (spelled(tcp_sum_of(vk_pkt_pseudo(&k), l4, l4_len), zero) != tcp.csum)
         return VK_MERGE_CSUM;
     *out = (vk_tso_seg){.frame = frame, .len = len, .l3 = k.l3_off, .l4 = k.l4_off,
                         .hdr_len = k.l4_off + tcp.hdr_len, .payload_len = tcp.payload_len,
@@ -160,16 +176,16 @@ vk_merge_verdict vk_tso_can_follow(const vk_tso_seg *first, const vk_tso_seg *pr
 }
 
 size_t vk_tso_group(const uint8_t *const *frames, const size_t *lens, size_t n,
-                    vk_merge_verdict *why)
+                    vk_csum_zero zero, vk_merge_verdict *why)
 {
     vk_tso_seg first, prev, next;
     vk_merge_verdict v = VK_MERGE_OK;
     size_t k = n > 0 ? 1 : 0;
-    if (n > 1 && (v = vk_tso_seg_parse(frames[0], lens[0], &first)) == VK_MERGE_OK) {
+    if (n > 1 && (v = vk_tso_seg_parse(frames[0], lens[0], zero, &first)) == VK_MERGE_OK) {
         size_t payload = first.payload_len;
         prev = first;
         for (; k < n; k++) {
-            if ((v = vk_tso_seg_parse(frames[k], lens[k], &next)) != VK_MERGE_OK ||
+            if ((v = vk_tso_seg_parse(frames[k], lens[k], zero, &next)) != VK_MERGE_OK ||
                 (v = vk_tso_can_follow(&first, &prev, &next, k, payload)) != VK_MERGE_OK)
                 break;
             payload += next.payload_len;
@@ -181,14 +197,14 @@ size_t vk_tso_group(const uint8_t *const *frames, const size_t *lens, size_t n,
     return k;
 }
 
-int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, uint8_t **out,
-                 size_t *len, vk_guest_offload *meta)
+int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, vk_csum_zero zero,
+                 uint8_t **out, size_t *len, vk_guest_offload *meta)
 {
-    if (n < 2 || vk_tso_group(frames, lens, n, NULL) != n)
+    if (n < 2 || vk_tso_group(frames, lens, n, zero, NULL) != n)
         return VK_EINVAL;
     vk_tso_seg first, last;
-    (void)vk_tso_seg_parse(frames[0], lens[0], &first);
-    (void)vk_tso_seg_parse(frames[n - 1], lens[n - 1], &last);
+    (void)vk_tso_seg_parse(frames[0], lens[0], zero, &first);
+    (void)vk_tso_seg_parse(frames[n - 1], lens[n - 1], zero, &last);
     size_t total = first.hdr_len;
     for (size_t i = 0; i < n; i++)
         total += lens[i] - first.hdr_len;
@@ -241,7 +257,7 @@ static bool locate_csum(const uint8_t *frame, size_t len, l4_csum *c)
     return !(udp && c->recorded == 0);
 }
 
-int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
+int vk_csum_prepare(uint8_t *frame, size_t len, vk_csum_zero zero, vk_guest_offload *meta)
 {
     l4_csum c;
     if (!locate_csum(frame, len, &c))
@@ -250,11 +266,12 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta)
     size_t field = c.field, l4_len = c.l4_len;
     uint8_t *seg = frame + k.l4_off;
     uint16_t recorded = c.recorded;
-    /* the card sums with the field holding the seed and stores 0 as 0xffff
-     * (wire/offload.h): only a frame that holds exactly that comes back */
+    /* the card sums with the field holding the seed and stores 0 as its
+     * rule says (wire/offload.h): only a frame that holds exactly that
+     * comes back */
     vk_put_be16(seg + field, 0);
     uint16_t want = vk_csum_l4(vk_pkt_pseudo(&k), seg, l4_len);
-    if (recorded != (want == 0 ? 0xffff : want)) {
+    if (recorded != spelled(want, zero)) {
         vk_put_be16(seg + field, recorded);
         return VK_EUNSUPP;
     }

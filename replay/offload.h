@@ -10,8 +10,9 @@
  * sum with the L4 length, and the metadata says where the card finishes it.
  * Frames the card could not reproduce are sent as they are (counted): not
  * TCP/UDP, IP fragments, UDP without checksum (0), and frames whose recorded
- * checksum is wrong or is the other spelling of zero (0x0000 where the card
- * stores 0xffff).
+ * checksum is wrong or is the other spelling of zero than the card's (0x0000
+ * where the card stores 0xffff, or the reverse: each function takes the
+ * card's rule, nics/nic.h vk_nic_csum_zero and vk_nic_tso_zero).
  *
  * tso: consecutive guest segments are merged into one super-frame when the
  * card's segmentation (wire/offload.h vk_offload_tso) gives them back byte
@@ -20,7 +21,8 @@
  *   - each is an unfragmented IPv4 or IPv6 TCP segment with a payload, no
  *     IPv4 options or IPv6 extension headers, no bytes after the IP packet,
  *     TCP options of NOP/EOL and timestamps only, and the IP header and TCP
- *     checksums the card computes (a recorded wrong one cannot come back);
+ *     checksums the card computes, zero spelled as the card spells it (a
+ *     recorded wrong one cannot come back);
  *   - B's headers equal F's except: IPv4 total length, id and header
  *     checksum, IPv6 payload length, TCP sequence number, flags and
  *     checksum.  So Ethernet header, TOS/traffic class, DF, TTL/hop limit,
@@ -81,7 +83,8 @@ typedef struct vk_tso_seg {
 
 /* Whether frame can be part of a super-frame at all (VK_MERGE_OK) or why
  * not; *out is filled on VK_MERGE_OK. */
-vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_tso_seg *out);
+vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_csum_zero zero,
+                                  vk_tso_seg *out);
 
 /* Whether next may follow prev in a group starting with first that holds
  * nsegs segments (first..prev) of payload bytes in total. */
@@ -92,20 +95,20 @@ vk_merge_verdict vk_tso_can_follow(const vk_tso_seg *first, const vk_tso_seg *pr
  * frames[0]; *why (if not NULL) gets the verdict that ended it (VK_MERGE_OK
  * when it ended with the input). */
 size_t vk_tso_group(const uint8_t *const *frames, const size_t *lens, size_t n,
-                    vk_merge_verdict *why);
+                    vk_csum_zero zero, vk_merge_verdict *why);
 
 /* Builds the super-frame of the n >= 2 segments frames[0..n) (a group as
  * vk_tso_group found it) in a malloc'd *out of *len bytes, with its
  * metadata: the first segment's headers with the lengths of the whole, the
  * last segment's PSH/FIN, the partial checksum; gso_mss = the first
  * segment's payload.  VK_EINVAL if they are not a group, VK_ENOMEM. */
-int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, uint8_t **out,
-                 size_t *len, vk_guest_offload *meta);
+int vk_tso_build(const uint8_t *const *frames, const size_t *lens, size_t n, vk_csum_zero zero,
+                 uint8_t **out, size_t *len, vk_guest_offload *meta);
 
 /* Turns frame (a private copy) into what the stack hands the driver for
  * checksum offload (see the file comment) and fills meta.  VK_EUNSUPP,
  * frame unchanged, when it must be sent as it is. */
-int vk_csum_prepare(uint8_t *frame, size_t len, vk_guest_offload *meta);
+int vk_csum_prepare(uint8_t *frame, size_t len, vk_csum_zero zero, vk_guest_offload *meta);
 
 /* True for a TCP or UDP frame captured before checksum offload (inside a
  * guest, or on a host tap with offloads on): its checksum field holds the

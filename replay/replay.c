@@ -297,12 +297,14 @@ static int prepare_pending(run *x)
     const wframe *w0 = peek(x, 0);
     vk_tso_seg first, prev, seg;
     if (offloading(x) && x->cfg->offload == VK_NIC_OFFLOAD_TSO &&
-        vk_tso_seg_parse(w0->f.data, w0->f.len, &first) == VK_MERGE_OK) {
+        vk_tso_seg_parse(w0->f.data, w0->f.len, vk_nic_tso_zero(x->nic), &first) ==
+            VK_MERGE_OK) {
         size_t payload = first.payload_len;
         prev = first;
         for (const wframe *w; n < VK_OFFLOAD_MAX_SEGS && (w = peek(x, n)) != NULL &&
                               w->side == VK_SIDE_GUEST;) {
-            if (vk_tso_seg_parse(w->f.data, w->f.len, &seg) != VK_MERGE_OK ||
+            if (vk_tso_seg_parse(w->f.data, w->f.len, vk_nic_tso_zero(x->nic), &seg) !=
+                    VK_MERGE_OK ||
                 vk_tso_can_follow(&first, &prev, &seg, n, payload) != VK_MERGE_OK)
                 break;
             payload += seg.payload_len;
@@ -353,8 +355,8 @@ static int send_pending(run *x)
         size_t lens[VK_OFFLOAD_MAX_SEGS];
         for (size_t k = 0; k < x->npending; k++)
             lens[k] = pending_frame(x, k)->len;
-        e = vk_tso_build((const uint8_t *const *)x->pending, lens, x->npending, &frame, &len,
-                         &meta);
+        e = vk_tso_build((const uint8_t *const *)x->pending, lens, x->npending,
+                         vk_nic_tso_zero(x->nic), &frame, &len, &meta);
         if (e != VK_OK)
             return e;
     } else {
@@ -363,7 +365,7 @@ static int send_pending(run *x)
             return VK_ENOMEM;
         memcpy(frame, x->pending[0], len0);
         len = len0;
-        if (vk_csum_prepare(frame, len, &meta) != VK_OK) {
+        if (vk_csum_prepare(frame, len, vk_nic_csum_zero(x->nic), &meta) != VK_OK) {
             free(frame);
             e = vk_nic_guest_send_offload(x->nic, x->pending[0], len0, NULL);
             if (e == VK_OK)

@@ -18,13 +18,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_offset)
+int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_offset,
+                    vk_csum_zero zero)
 {
     if (csum_start >= len || csum_offset > len - csum_start || len - csum_start - csum_offset < 2)
         return VK_EINVAL;
     uint16_t c = vk_csum_finish(vk_csum_add(0, frame + csum_start, len - csum_start));
-    vk_put_be16(frame + csum_start + csum_offset, c == 0 ? 0xffff : c);
+    vk_put_be16(frame + csum_start + csum_offset,
+                c == 0 && zero == VK_CSUM_ZERO_AS_FFFF ? 0xffff : c);
     return VK_OK;
+}
+
+/* A checksum field vk_csum_fill_ip just filled: 0 there is a computed 0. */
+static void zero_as_ffff(uint8_t *field)
+{
+    if (vk_get_be16(field) == 0)
+        vk_put_be16(field, 0xffff);
 }
 
 /* Where the headers of a TCP super-frame are. */
@@ -102,7 +111,7 @@ static int tso_parse(uint8_t *work, size_t len, tso_layout *l)
 /* Turns seg (headers already copied, payload in place) into segment number
  * `index` carrying payload bytes starting at `sent`. */
 static void tso_fix_segment(uint8_t *seg, size_t seglen, const tso_layout *l, size_t index,
-                            size_t sent, bool last)
+                            size_t sent, bool last, vk_csum_zero zero)
 {
     uint8_t *ip = seg + l->l3_off;
     /* cannot fail: every segment is shorter than the checked super-frame */
@@ -118,10 +127,15 @@ static void tso_fix_segment(uint8_t *seg, size_t seglen, const tso_layout *l, si
         flags &= (uint8_t)~VK_TCP_CWR; /* congestion signal once, as Linux GSO */
     tcp[13] = flags;
     (void)vk_csum_fill_ip(ip, seglen - l->l3_off);
+    if (zero == VK_CSUM_ZERO_AS_FFFF) {
+        zero_as_ffff(tcp + 16);
+        if (!l->v6)
+            zero_as_ffff(ip + 10);
+    }
 }
 
 int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
-                   vk_offload_emit_fn emit, void *arg)
+                   vk_csum_zero zero, vk_offload_emit_fn emit, void *arg)
 {
     if (frame == NULL || hdr_len > len || mss == 0)
         return VK_EINVAL;
@@ -149,7 +163,7 @@ int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
         size_t n = payload - sent < chunk ? payload - sent : chunk;
         memcpy(seg, work, l.hdr_len);
         memcpy(seg + l.hdr_len, frame + l.hdr_len + sent, n);
-        tso_fix_segment(seg, l.hdr_len + n, &l, index, sent, sent + n == payload);
+        tso_fix_segment(seg, l.hdr_len + n, &l, index, sent, sent + n == payload, zero);
         emit(arg, seg, l.hdr_len + n);
         sent += n;
         index++;
@@ -166,5 +180,5 @@ int vk_offload_gso_split(const vk_frame *f, vk_offload_emit_fn emit, void *arg)
     if (f->gso_mss == 0 || vk_pkt_locate(f->data, f->len, &k) != VK_OK ||
         vk_pkt_tcp_end(&k, f->data, &hdr_len) != VK_OK)
         return VK_EINVAL;
-    return vk_offload_tso(f->data, f->len, hdr_len, f->gso_mss, emit, arg);
+    return vk_offload_tso(f->data, f->len, hdr_len, f->gso_mss, VK_CSUM_ZERO_KEPT, emit, arg);
 }

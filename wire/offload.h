@@ -25,19 +25,31 @@
  * the call. */
 typedef void (*vk_offload_emit_fn)(void *arg, const uint8_t *seg, size_t seglen);
 
+/* How a checksum that computes to 0 is stored.  0x0000 and 0xffff are the
+ * same number in ones' complement, so both verify; which one a card writes
+ * is what a capture of it shows, byte for byte:
+ *   VK_CSUM_ZERO_AS_FFFF  0xffff: QEMU's e1000 (putsum, every checksum it
+ *                         inserts, TSO segments included) and Linux's
+ *                         skb_checksum_help (CSUM_MANGLED_0)
+ *   VK_CSUM_ZERO_KEPT     0x0000: QEMU's rtl8139 (ip_checksum, its TSO
+ *                         segments included) and Linux's GSO segments
+ *                         (csum_fold). */
+typedef enum vk_csum_zero { VK_CSUM_ZERO_AS_FFFF, VK_CSUM_ZERO_KEPT } vk_csum_zero;
+
 /* Sums frame[csum_start..len) (including the seed already in the checksum
  * field) and stores the complemented result at csum_start + csum_offset, big
- * endian.  A result of 0 is stored as 0xffff, as Linux's skb_checksum_help
- * and QEMU do (both mean zero in ones' complement; 0 would mean "no checksum"
- * for UDP).  VK_EINVAL when the field does not lie inside the frame. */
-int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_offset);
+ * endian, a result of 0 as `zero` says.  VK_EINVAL when the field does not
+ * lie inside the frame. */
+int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_offset,
+                    vk_csum_zero zero);
 
 /* Segments a TCP super-frame.  The headers (Ethernet + IP + TCP, located by
  * parsing the frame) are copied in front of each run of at most mss payload
  * bytes; each segment gets: IPv4 total length, id + segment index, header
  * checksum / IPv6 payload length; TCP sequence advanced by the payload already
  * sent, FIN and PSH only on the last segment, CWR only on the first, and a
- * fresh TCP checksum (whatever the checksum fields held before).  A payload of
+ * fresh TCP checksum (whatever the checksum fields held before); the TCP and
+ * IPv4 header checksums that compute to 0 are stored as `zero` says.  A payload of
  * at most mss bytes gives one segment with lengths and checksums fixed.
  * hdr_len is the caller's idea of the header length (virtio's hdr_len,
  * e1000's HDRLEN): it must not exceed len nor be shorter than the parsed
@@ -47,10 +59,11 @@ int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_o
  * IP fragment; VK_ETRUNC/VK_EFORMAT from the header parsers; VK_ENOMEM.  On
  * error nothing was emitted. */
 int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,
-                   vk_offload_emit_fn emit, void *arg);
+                   vk_csum_zero zero, vk_offload_emit_fn emit, void *arg);
 
 /* The net's gso splitter (core/net.h vk_gso_split_fn): vk_offload_tso of a
- * TCP super-segment at its gso_mss, its headers located by parsing it. */
+ * TCP super-segment at its gso_mss, its headers located by parsing it, a
+ * zero checksum kept as Linux's GSO keeps it. */
 int vk_offload_gso_split(const vk_frame *f, vk_offload_emit_fn emit, void *arg);
 
 #endif

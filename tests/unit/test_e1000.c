@@ -1073,6 +1073,45 @@ static void test_guest_tso_offload_cuts_large_frame_into_mss_segments(void **sta
     vk_nic_bench_free(b);
 }
 
+/* Adds x to the big-endian word at p in ones' complement: added to a word
+ * a checksum covers, the checksum's own value makes it compute to 0. */
+static void ones_add(uint8_t *p, uint16_t x)
+{
+    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
+    v = (v & 0xffff) + (v >> 16);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* QEMU's e1000 fills every checksum of a TSO segment with putsum, which
+ * stores a computed 0 as 0xffff (rtl8139 keeps 0x0000): a payload word of
+ * the second segment tuned so that its TCP checksum computes to 0. */
+static void test_guest_tso_segment_with_a_zero_checksum_carries_0xffff_as_qemus_card(void **state)
+{
+    (void)state;
+    uint8_t *f = malloc(54 + 4000);
+    assert_non_null(f);
+    size_t n = tcp_frame(f, 4000);
+    bench *b = bench_new("guest-offload=tso");
+    assert_int_equal(vk_nic_guest_send(b->nic, f, n), VK_OK);
+    assert_int_equal(b->on_wire.n, 3);
+    const uint8_t *s1 = b->on_wire.data[1];
+    uint16_t c = (uint16_t)(s1[50] << 8 | s1[51]);
+    assert_int_not_equal(c, 0xffff);
+    vk_nic_bench_free(b);
+    ones_add(f + 54 + 1460 + 100, c); /* in segment 1, an even offset */
+    b = bench_new("guest-offload=tso");
+    assert_int_equal(vk_nic_guest_send(b->nic, f, n), VK_OK);
+    assert_int_equal(b->on_wire.n, 3);
+    s1 = b->on_wire.data[1];
+    assert_int_equal(s1[50] << 8 | s1[51], 0xffff);
+    unsigned bad = 99;
+    assert_int_equal(vk_csum_check_frame(s1, b->on_wire.len[1], &bad), VK_OK);
+    assert_int_equal(bad, 0);
+    free(f);
+    vk_nic_bench_free(b);
+}
+
 /* One IPv6 TCP frame as libnet builds it, checksums included.  Traffic
  * class and flow label stay 0: libnet 1.2 mis-encodes them. */
 static uint8_t *tcp6_ref_frame(uint32_t seq, uint8_t flags, const uint8_t *payload, size_t plen,
@@ -1188,6 +1227,7 @@ int main(void)
         cmocka_unit_test(test_rx_vfe_accepts_vlan_id_set_in_vfta),
         cmocka_unit_test(test_rx_vme_strips_tag_into_descriptor_special_field),
         cmocka_unit_test(test_guest_csum_offload_fills_tcp_checksum),
+        cmocka_unit_test(test_guest_tso_segment_with_a_zero_checksum_carries_0xffff_as_qemus_card),
         cmocka_unit_test(test_guest_tso_offload_cuts_large_frame_into_mss_segments),
         cmocka_unit_test(test_guest_tso_offload_cuts_ipv6_frame_into_segments_equal_to_libnet),
     };

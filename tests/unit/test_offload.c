@@ -127,7 +127,7 @@ static void test_csum_completes_pseudo_header_seed_like_the_reference(void **sta
     uint32_t ps = vk_csum_add_len(vk_csum_pseudo4(&src, &dst, 6), l4_len);
     f[34 + 16] = (uint8_t)(~vk_csum_finish(ps) >> 8);
     f[34 + 17] = (uint8_t)~vk_csum_finish(ps);
-    assert_int_equal(vk_offload_csum(f, n, 34, 16), VK_OK);
+    assert_int_equal(vk_offload_csum(f, n, 34, 16, VK_CSUM_ZERO_AS_FFFF), VK_OK);
     assert_memory_equal(f, ref, n);
     free(pl);
 }
@@ -137,19 +137,70 @@ static void test_csum_stores_zero_result_as_all_ones(void **state)
     (void)state;
     /* the data sums to 0xffff, so the complement is 0 */
     uint8_t f[8] = {0xff, 0xff, 0, 0, 0, 0, 0, 0};
-    assert_int_equal(vk_offload_csum(f, sizeof f, 0, 2), VK_OK);
+    assert_int_equal(vk_offload_csum(f, sizeof f, 0, 2, VK_CSUM_ZERO_AS_FFFF), VK_OK);
     assert_int_equal(f[2], 0xff);
     assert_int_equal(f[3], 0xff);
+}
+
+static void test_csum_keeps_zero_result_when_the_card_does(void **state)
+{
+    (void)state;
+    uint8_t f[8] = {0xff, 0xfe, 0x00, 0x01, 0, 0, 0, 0}; /* the seed 1: sums to 0xffff */
+    assert_int_equal(vk_offload_csum(f, sizeof f, 0, 2, VK_CSUM_ZERO_KEPT), VK_OK);
+    assert_int_equal(f[2], 0);
+    assert_int_equal(f[3], 0);
+}
+
+/* Adds x to the big-endian word at p in ones' complement. */
+static void ones_add(uint8_t *p, uint16_t x)
+{
+    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
+    v = (v & 0xffff) + (v >> 16);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* A TSO job whose one segment has a TCP checksum and an IPv4 header
+ * checksum that both compute to 0 (a payload word and the IP id tuned):
+ * QEMU's e1000 stores them as 0xffff, its rtl8139 and Linux GSO as 0;
+ * both verify. */
+static void test_tso_zero_checksums_follow_the_cards_rule(void **state)
+{
+    (void)state;
+    uint8_t *pl = pattern(600);
+    uint8_t f[800];
+    tcp_spec t = {false, 77, 5000, 0x18, pl, 600};
+    size_t n = build_tcp(&t, f, sizeof f);
+    /* adding a checksum's value to a word it covers makes it compute to 0 */
+    ones_add(f + 54, (uint16_t)(f[50] << 8 | f[51]));
+    ones_add(f + 18, (uint16_t)(f[24] << 8 | f[25]));
+    for (int rule = 0; rule < 2; rule++) {
+        segs s = {0};
+        vk_csum_zero zero = rule == 0 ? VK_CSUM_ZERO_KEPT : VK_CSUM_ZERO_AS_FFFF;
+        assert_int_equal(vk_offload_tso(f, n, 54, 1460, zero, collect, &s), 1);
+        uint16_t want = rule == 0 ? 0x0000 : 0xffff;
+        assert_int_equal(s.data[0][50] << 8 | s.data[0][51], want); /* TCP */
+        assert_int_equal(s.data[0][24] << 8 | s.data[0][25], want); /* IPv4 header */
+        unsigned bad = 99;
+        assert_int_equal(vk_csum_check_frame(s.data[0], s.len[0], &bad), VK_OK);
+        assert_int_equal(bad, 0);
+        /* everything else is the frame as it was */
+        assert_memory_equal(s.data[0], f, 24);
+        assert_memory_equal(s.data[0] + 26, f + 26, 24);
+        assert_memory_equal(s.data[0] + 52, f + 52, n - 52);
+        segs_free(&s);
+    }
+    free(pl);
 }
 
 static void test_csum_rejects_field_outside_frame(void **state)
 {
     (void)state;
     uint8_t f[40] = {0};
-    assert_int_equal(vk_offload_csum(f, sizeof f, 40, 0), VK_EINVAL);
-    assert_int_equal(vk_offload_csum(f, sizeof f, 30, 9), VK_EINVAL);
-    assert_int_equal(vk_offload_csum(f, sizeof f, 0, SIZE_MAX), VK_EINVAL);
-    assert_int_equal(vk_offload_csum(f, sizeof f, 30, 8), VK_OK);
+    assert_int_equal(vk_offload_csum(f, sizeof f, 40, 0, VK_CSUM_ZERO_AS_FFFF), VK_EINVAL);
+    assert_int_equal(vk_offload_csum(f, sizeof f, 30, 9, VK_CSUM_ZERO_AS_FFFF), VK_EINVAL);
+    assert_int_equal(vk_offload_csum(f, sizeof f, 0, SIZE_MAX, VK_CSUM_ZERO_AS_FFFF), VK_EINVAL);
+    assert_int_equal(vk_offload_csum(f, sizeof f, 30, 8, VK_CSUM_ZERO_AS_FFFF), VK_OK);
 }
 
 /* Segments a super-frame of plen bytes by mss and compares every segment
@@ -165,7 +216,7 @@ static void check_tso(bool v6, size_t plen, size_t mss, uint8_t flags)
     size_t n = build_tcp(&t, super, cap);
     size_t hdr = v6 ? 14 + 40 + 20 : 14 + 20 + 20;
     segs s = {0};
-    int r = vk_offload_tso(super, n, hdr, mss, collect, &s);
+    int r = vk_offload_tso(super, n, hdr, mss, VK_CSUM_ZERO_KEPT, collect, &s);
     size_t expect = plen == 0 ? 1 : (plen + mss - 1) / mss;
     assert_int_equal(r, (int)expect);
     assert_int_equal(s.n, expect);
@@ -222,8 +273,8 @@ static void test_tso_fills_zeroed_ip_length_as_drivers_leave_it(void **state)
     f[16] = f[17] = 0; /* IPv4 total length: Linux's e1000 TSO path zeroes it */
     f[24] = f[25] = 0;
     segs s = {0}, s_ref = {0};
-    assert_int_equal(vk_offload_tso(f, n, 54, 1000, collect, &s), 2);
-    assert_int_equal(vk_offload_tso(ref, n, 54, 1000, collect, &s_ref), 2);
+    assert_int_equal(vk_offload_tso(f, n, 54, 1000, VK_CSUM_ZERO_KEPT, collect, &s), 2);
+    assert_int_equal(vk_offload_tso(ref, n, 54, 1000, VK_CSUM_ZERO_KEPT, collect, &s_ref), 2);
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(s.len[i], s_ref.len[i]);
         assert_memory_equal(s.data[i], s_ref.data[i], s.len[i]);
@@ -241,15 +292,15 @@ static void test_tso_rejects_bad_arguments_and_non_tcp(void **state)
     tcp_spec t = {false, 5, 1, 0x18, pl, 100};
     size_t n = build_tcp(&t, f, sizeof f);
     segs s = {0};
-    assert_int_equal(vk_offload_tso(f, n, n + 1, 10, collect, &s), VK_EINVAL);
-    assert_int_equal(vk_offload_tso(f, n, 54, 0, collect, &s), VK_EINVAL);
-    assert_int_equal(vk_offload_tso(f, n, 40, 10, collect, &s), VK_EINVAL); /* short hdr_len */
+    assert_int_equal(vk_offload_tso(f, n, n + 1, 10, VK_CSUM_ZERO_KEPT, collect, &s), VK_EINVAL);
+    assert_int_equal(vk_offload_tso(f, n, 54, 0, VK_CSUM_ZERO_KEPT, collect, &s), VK_EINVAL);
+    assert_int_equal(vk_offload_tso(f, n, 40, 10, VK_CSUM_ZERO_KEPT, collect, &s), VK_EINVAL); /* short hdr_len */
     f[23] = 17;                                                              /* UDP */
-    assert_int_equal(vk_offload_tso(f, n, 54, 10, collect, &s), VK_EINVAL);
+    assert_int_equal(vk_offload_tso(f, n, 54, 10, VK_CSUM_ZERO_KEPT, collect, &s), VK_EINVAL);
     f[23] = 6;
     f[12] = 0x08, f[13] = 0x06; /* ARP */
-    assert_int_equal(vk_offload_tso(f, n, 54, 10, collect, &s), VK_EINVAL);
-    assert_true(vk_offload_tso(f, 10, 5, 10, collect, &s) < 0); /* truncated */
+    assert_int_equal(vk_offload_tso(f, n, 54, 10, VK_CSUM_ZERO_KEPT, collect, &s), VK_EINVAL);
+    assert_true(vk_offload_tso(f, 10, 5, 10, VK_CSUM_ZERO_KEPT, collect, &s) < 0); /* truncated */
     assert_int_equal(s.n, 0);
     free(pl);
 }
@@ -260,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_libnet_reference_frames_have_valid_checksums),
         cmocka_unit_test(test_csum_completes_pseudo_header_seed_like_the_reference),
         cmocka_unit_test(test_csum_stores_zero_result_as_all_ones),
+        cmocka_unit_test(test_csum_keeps_zero_result_when_the_card_does),
+        cmocka_unit_test(test_tso_zero_checksums_follow_the_cards_rule),
         cmocka_unit_test(test_csum_rejects_field_outside_frame),
         cmocka_unit_test(test_tso_ipv4_segments_match_libnet_reference),
         cmocka_unit_test(test_tso_ipv4_uneven_tail_and_sequence_wrap),

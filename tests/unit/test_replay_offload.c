@@ -174,7 +174,7 @@ static void train_free(train *t)
 
 static size_t group_of(const train *t, vk_merge_verdict *why)
 {
-    return vk_tso_group((const uint8_t *const *)t->f, t->len, t->n, why);
+    return vk_tso_group((const uint8_t *const *)t->f, t->len, t->n, VK_CSUM_ZERO_KEPT, why);
 }
 
 /* ---- the card gives the group back ---- */
@@ -202,12 +202,12 @@ static void assert_card_reproduces(const train *t)
     uint8_t *super;
     size_t len;
     vk_guest_offload meta;
-    assert_int_equal(vk_tso_build((const uint8_t *const *)t->f, t->len, t->n, &super, &len,
-                                  &meta),
+    assert_int_equal(vk_tso_build((const uint8_t *const *)t->f, t->len, t->n, VK_CSUM_ZERO_KEPT,
+                                  &super, &len, &meta),
                      VK_OK);
     assert_int_equal(meta.csum_offset, 16);
     collected c = {0};
-    int n = vk_offload_tso(super, len, meta.hdr_len, meta.gso_mss, collect, &c);
+    int n = vk_offload_tso(super, len, meta.hdr_len, meta.gso_mss, VK_CSUM_ZERO_KEPT, collect, &c);
     assert_int_equal(n, (int)t->n);
     for (size_t i = 0; i < t->n; i++) {
         assert_int_equal(c.len[i], t->len[i]);
@@ -495,7 +495,7 @@ static void test_tso_syn_and_pure_ack_never_merge(void **state)
     s.plen = 0;
     train_add(&t, &s);
     vk_tso_seg seg;
-    assert_int_equal(vk_tso_seg_parse(t.f[0], t.len[0], &seg), VK_MERGE_NO_PAYLOAD);
+    assert_int_equal(vk_tso_seg_parse(t.f[0], t.len[0], VK_CSUM_ZERO_KEPT, &seg), VK_MERGE_NO_PAYLOAD);
     train_free(&t);
     s = base_seg();
     s.flags = VK_TCP_SYN | VK_TCP_ACK;
@@ -541,7 +541,8 @@ static void test_tso_build_refuses_a_non_group(void **state)
     uint8_t *super = NULL;
     size_t len;
     vk_guest_offload meta;
-    assert_int_equal(vk_tso_build((const uint8_t *const *)t.f, t.len, 2, &super, &len, &meta),
+    assert_int_equal(vk_tso_build((const uint8_t *const *)t.f, t.len, 2, VK_CSUM_ZERO_KEPT, &super, &len,
+                                  &meta),
                      VK_EINVAL);
     assert_null(super);
     train_free(&t);
@@ -590,10 +591,11 @@ static void assert_csum_round_trip(const uint8_t *f, size_t len)
     assert_non_null(copy);
     memcpy(copy, f, len);
     vk_guest_offload meta;
-    assert_int_equal(vk_csum_prepare(copy, len, &meta), VK_OK);
+    assert_int_equal(vk_csum_prepare(copy, len, VK_CSUM_ZERO_AS_FFFF, &meta), VK_OK);
     assert_int_equal(meta.gso_mss, 0);
     assert_memory_not_equal(copy, f, len);
-    assert_int_equal(vk_offload_csum(copy, len, meta.csum_start, meta.csum_offset), VK_OK);
+    assert_int_equal(vk_offload_csum(copy, len, meta.csum_start, meta.csum_offset,
+                                     VK_CSUM_ZERO_AS_FFFF), VK_OK);
     assert_memory_equal(copy, f, len);
     free(copy);
 }
@@ -621,17 +623,98 @@ static void test_csum_prepare_refuses_what_the_card_cannot_reproduce(void **stat
     size_t len = build_udp(f, sizeof f, 20, false, 9);
     vk_put_be16(f + VK_ETH_HLEN + 20 + 6, 0); /* no checksum */
     memcpy(keep, f, len);
-    assert_int_equal(vk_csum_prepare(f, len, &meta), VK_EUNSUPP);
+    assert_int_equal(vk_csum_prepare(f, len, VK_CSUM_ZERO_AS_FFFF, &meta), VK_EUNSUPP);
     assert_memory_equal(f, keep, len);
     len = build_udp(f, sizeof f, 20, false, 9);
     f[len - 1] ^= 1; /* wrong checksum */
     memcpy(keep, f, len);
-    assert_int_equal(vk_csum_prepare(f, len, &meta), VK_EUNSUPP);
+    assert_int_equal(vk_csum_prepare(f, len, VK_CSUM_ZERO_AS_FFFF, &meta), VK_EUNSUPP);
     assert_memory_equal(f, keep, len);
     /* not TCP/UDP: an ARP-sized frame of another type */
     memset(f, 0, 60);
     vk_put_be16(f + 12, VK_ETHERTYPE_ARP);
-    assert_int_equal(vk_csum_prepare(f, 60, &meta), VK_EUNSUPP);
+    assert_int_equal(vk_csum_prepare(f, 60, VK_CSUM_ZERO_AS_FFFF, &meta), VK_EUNSUPP);
+}
+
+/* Makes the TCP checksum of the IPv4 segment f compute to 0 (a payload word
+ * gets the checksum's value added) and stores that 0 as `stored`. */
+static void tcp_sum_to_zero(uint8_t *f, size_t len, uint16_t stored)
+{
+    size_t l4 = VK_ETH_HLEN + VK_IPV4_MIN_HLEN;
+    size_t pl = l4 + (size_t)(f[l4 + 12] >> 4) * 4;
+    uint32_t v = (uint32_t)vk_get_be16(f + pl) + vk_get_be16(f + l4 + 16);
+    vk_put_be16(f + pl, (uint16_t)((v & 0xffff) + (v >> 16)));
+    vk_put_be16(f + l4 + 16, stored);
+    unsigned bad = 99; /* either spelling verifies */
+    assert_int_equal(vk_csum_check_frame(f, len, &bad), VK_OK);
+    assert_int_equal(bad, 0);
+}
+
+/* A recorded checksum that computes to 0 comes back only from a card that
+ * spells 0 that way: 0x0000 from rtl8139-like cards (KEPT), 0xffff from
+ * e1000-like ones (AS_FFFF).  The rebuild asks the card's rule and refuses
+ * (sends as it is) the other spelling, for checksum offload and for TSO. */
+static void test_zero_checksum_comes_back_only_in_the_cards_spelling(void **state)
+{
+    (void)state;
+    static const vk_csum_zero rules[2] = {VK_CSUM_ZERO_KEPT, VK_CSUM_ZERO_AS_FFFF};
+    for (int spell = 0; spell < 2; spell++) {
+        uint16_t stored = spell == 0 ? 0x0000 : 0xffff;
+        /* checksum offload: one segment */
+        uint8_t f[FRAME_CAP], copy[FRAME_CAP];
+        seg_spec s = base_seg();
+        s.plen = 300;
+        size_t len = build_seg(&s, f, sizeof f);
+        tcp_sum_to_zero(f, len, stored);
+        for (int r = 0; r < 2; r++) {
+            memcpy(copy, f, len);
+            vk_guest_offload meta;
+            int e = vk_csum_prepare(copy, len, rules[r], &meta);
+            if (r != spell) {
+                assert_int_equal(e, VK_EUNSUPP);
+                assert_memory_equal(copy, f, len);
+                continue;
+            }
+            assert_int_equal(e, VK_OK);
+            assert_int_equal(vk_offload_csum(copy, len, meta.csum_start, meta.csum_offset, rules[r]),
+                             VK_OK);
+            assert_memory_equal(copy, f, len);
+        }
+        /* TSO: the second of three segments */
+        train t;
+        make_train(&t, base_seg(), 3);
+        tcp_sum_to_zero(t.f[1], t.len[1], stored);
+        for (int r = 0; r < 2; r++) {
+            vk_tso_seg seg;
+            vk_merge_verdict why;
+            size_t n = vk_tso_group((const uint8_t *const *)t.f, t.len, t.n, rules[r], &why);
+            if (r != spell) {
+                assert_int_equal(vk_tso_seg_parse(t.f[1], t.len[1], rules[r], &seg),
+                                 VK_MERGE_CSUM);
+                assert_int_equal(n, 1);
+                assert_int_equal(why, VK_MERGE_CSUM);
+                continue;
+            }
+            assert_int_equal(n, 3);
+            uint8_t *super;
+            size_t slen;
+            vk_guest_offload meta;
+            assert_int_equal(vk_tso_build((const uint8_t *const *)t.f, t.len, t.n, rules[r], &super,
+                                          &slen, &meta),
+                             VK_OK);
+            collected c = {0};
+            assert_int_equal(vk_offload_tso(super, slen, meta.hdr_len, meta.gso_mss, rules[r],
+                                            collect, &c),
+                             3);
+            for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(c.len[i], t.len[i]);
+                assert_memory_equal(c.f[i], t.f[i], t.len[i]);
+                free(c.f[i]);
+            }
+            free(super);
+        }
+        train_free(&t);
+    }
 }
 
 /* ---- the committed capture ---- */
@@ -1005,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_tso_build_refuses_a_non_group),
         cmocka_unit_test(test_csum_prepare_leaves_what_the_card_completes),
         cmocka_unit_test(test_csum_prepare_refuses_what_the_card_cannot_reproduce),
+        cmocka_unit_test(test_zero_checksum_comes_back_only_in_the_cards_spelling),
         cmocka_unit_test(test_offload_capture_is_reproducible),
         cmocka_unit_test(test_replay_refuses_offload_for_a_driver_without_entry_point),
         cmocka_unit_test(test_replay_tso_puts_the_recorded_frames_on_the_wire),

@@ -649,6 +649,46 @@ static void test_guest_csum_offload_matches_libnet(void **state)
     vk_nic_bench_free(b);
 }
 
+/* Adds x to the big-endian word at p in ones' complement: added to a word
+ * a checksum covers, the checksum's own value makes it compute to 0. */
+static void ones_add(uint8_t *p, uint16_t x)
+{
+    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
+    v = (v & 0xffff) + (v >> 16);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* QEMU's rtl8139 fills TCPCS/UDPCS with ip_checksum, which keeps a
+ * computed 0 as 0x0000 (e1000 stores 0xffff): the same bytes here. */
+static void test_guest_csum_offload_keeps_a_zero_checksum_as_qemus_card(void **state)
+{
+    (void)state;
+    bench *b = bench_new("guest-offload=csum");
+    uint8_t pl[200];
+    for (size_t i = 0; i < sizeof pl; i++)
+        pl[i] = (uint8_t)(i * 3);
+    size_t tn, un;
+    uint8_t *t = tcp4_frame(7, TH_ACK, 9, pl, sizeof pl, &tn);
+    uint8_t *u = udp4_frame(pl, 100, &un);
+    ones_add(t + 54, (uint16_t)(t[50] << 8 | t[51]));
+    ones_add(u + 42, (uint16_t)(u[40] << 8 | u[41]));
+    t[50] = 0xde, t[51] = 0xad;
+    u[40] = 0xbe, u[41] = 0xef;
+    assert_int_equal(vk_nic_guest_send(b->nic, t, tn), VK_OK);
+    assert_int_equal(vk_nic_guest_send(b->nic, u, un), VK_OK);
+    assert_int_equal(b->on_wire.n, 2);
+    const uint8_t *wt = b->on_wire.data[0], *wu = b->on_wire.data[1];
+    assert_int_equal(wt[50] << 8 | wt[51], 0x0000);
+    assert_int_equal(wu[40] << 8 | wu[41], 0x0000);
+    unsigned bad = 99;
+    assert_int_equal(vk_csum_check_frame(wt, b->on_wire.len[0], &bad), VK_OK);
+    assert_int_equal(bad, 0);
+    assert_memory_equal(wt + 52, t + 52, tn - 52);
+    free(t), free(u);
+    vk_nic_bench_free(b);
+}
+
 static void test_guest_large_send_segments_match_libnet(void **state)
 {
     (void)state;
@@ -969,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_queue_limit_overflow_drops_with_reason),
         cmocka_unit_test(test_rx_disabled_card_cannot_receive),
         cmocka_unit_test(test_guest_csum_offload_matches_libnet),
+        cmocka_unit_test(test_guest_csum_offload_keeps_a_zero_checksum_as_qemus_card),
         cmocka_unit_test(test_guest_large_send_segments_match_libnet),
         cmocka_unit_test(test_legacy_tx_zero_tiny_and_oversized_slots_are_safe),
         cmocka_unit_test(test_legacy_tx_buffer_outside_guest_memory_sets_error_state),
