@@ -5,7 +5,8 @@
  * The guest's MAC is learnt from ARP, DHCP and IPv4 source addresses into a
  * small table that evicts round-robin.  A frame for an address not in the
  * table is held (bounded) while an ARP request goes out; it is sent when the
- * reply comes, or dropped after VK_USER_ARP_HOLD_NS, as libslirp does.
+ * reply comes, or dropped after VK_USER_ARP_HOLD_NS, as libslirp does.  The
+ * same queue holds IPv6 frames while ip6.c solicits their neighbor.
  */
 #include "backends/user/user_internal.h"
 
@@ -29,11 +30,14 @@ static vk_user_arp_entry *arp_find(vk_user *u, vk_ip4 ip)
     return NULL;
 }
 
-static void send_held_for(vk_user *u, vk_ip4 ip, const vk_mac *mac)
+/* Sends the frames held for (family, ip4 or ip6) to mac, in slot order. */
+static void send_held_for(vk_user *u, int family, vk_ip4 ip, const vk_ip6 *ip6,
+                          const vk_mac *mac)
 {
     for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX; i++) {
         vk_user_held *h = &u->held[i];
-        if (h->f == NULL || !ip4_eq(h->dst, ip))
+        if (h->f == NULL || h->family != family ||
+            (family == 4 ? !ip4_eq(h->dst, ip) : memcmp(h->dst6.b, ip6->b, 16) != 0))
             continue;
         memcpy(h->f->data, mac->b, 6);
         vk_user_send(u, h->f);
@@ -56,7 +60,12 @@ void vk_user_arp_learn(vk_user *u, vk_ip4 ip, const vk_mac *mac)
         e->ip = ip;
     }
     e->mac = *mac;
-    send_held_for(u, ip, mac);
+    send_held_for(u, 4, ip, NULL, mac);
+}
+
+void vk_user_nd_learnt(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
+{
+    send_held_for(u, 6, vk_ip4_from_u32(0), ip, mac);
 }
 
 /* The addresses libslirp's arp_input answers for: the gateway, the DNS
@@ -152,9 +161,15 @@ static void hold_expire(void *arg, uint64_t now)
         vk_user_held *h = &u->held[i];
         if (h->f == NULL || h->expires > now)
             continue;
-        u->st.arp_hold_expired++;
+        if (h->family == 4)
+            u->st.arp_hold_expired++;
+        else
+            u->st.nd_hold_expired++;
         u->st.drops++;
-        vk_port_drop_outbound(u->port, h->f, "ARP: no reply from the guest within 1 s");
+        vk_port_drop_outbound(u->port, h->f,
+                              h->family == 4
+                                  ? "ARP: no reply from the guest within 1 s"
+                                  : "NDP: no neighbor advertisement from the guest within 1 s");
         vk_frame_unref(h->f);
         h->f = NULL;
     }
@@ -165,6 +180,30 @@ static bool is_broadcast(const vk_user *u, vk_ip4 dst)
 {
     uint32_t v = vk_ip4_to_u32(dst), mask = vk_ip4_to_u32(u->cfg.mask);
     return vk_ip4_is_broadcast(dst) || (vk_user_in_net(u, dst) && (v & ~mask) == ~mask);
+}
+
+/* Keeps a reference to h.f in a free slot; false (f dropped, traced) when
+ * every slot is taken. */
+static bool hold(vk_user *u, vk_user_held h)
+{
+    size_t slot = VK_USER_ARP_HOLD_MAX;
+    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX && slot == VK_USER_ARP_HOLD_MAX; i++)
+        if (u->held[i].f == NULL)
+            slot = i;
+    if (slot == VK_USER_ARP_HOLD_MAX) {
+        if (h.family == 4)
+            u->st.arp_hold_full++;
+        else
+            u->st.nd_hold_full++;
+        u->st.drops++;
+        vk_port_drop_outbound(u->port, h.f,
+                              h.family == 4 ? "ARP: hold queue full" : "NDP: hold queue full");
+        return false;
+    }
+    h.f = vk_frame_ref(h.f);
+    u->held[slot] = h;
+    arm_hold_timer(u);
+    return true;
 }
 
 void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now)
@@ -180,20 +219,15 @@ void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now)
         vk_user_send(u, f);
         return;
     }
-    size_t slot = VK_USER_ARP_HOLD_MAX;
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX && slot == VK_USER_ARP_HOLD_MAX; i++)
-        if (u->held[i].f == NULL)
-            slot = i;
-    if (slot == VK_USER_ARP_HOLD_MAX) {
-        u->st.arp_hold_full++;
-        u->st.drops++;
-        vk_port_drop_outbound(u->port, f, "ARP: hold queue full");
-        return;
-    }
-    u->held[slot] = (vk_user_held){.f = vk_frame_ref(f), .dst = dst,
-                                   .expires = now + VK_USER_ARP_HOLD_NS};
-    send_request(u, dst);
-    arm_hold_timer(u);
+    if (hold(u, (vk_user_held){.f = f, .family = 4, .dst = dst,
+                               .expires = now + VK_USER_ARP_HOLD_NS}))
+        send_request(u, dst);
+}
+
+bool vk_user_nd_hold(vk_user *u, vk_frame *f, const vk_ip6 *dst, uint64_t now)
+{
+    return hold(u, (vk_user_held){.f = f, .family = 6, .dst6 = *dst,
+                                  .expires = now + VK_USER_ARP_HOLD_NS});
 }
 
 int vk_user_arp_init(vk_user *u)

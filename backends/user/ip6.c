@@ -9,9 +9,9 @@
  * 52:56 + the last 4 bytes of its source address.
  *
  * Neighbours are learnt as libslirp learns them: the source of a valid RS, of
- * an NS for an address of the stack, of an NA.  A reply to a neighbour not
- * learnt is replaced by an NS for it (libslirp also holds the reply 1 s
- * for the NA; we drop it).
+ * an NS for an address of the stack, of an NA.  A packet to a neighbour not
+ * learnt is held (arp.c's queue, bounded) while an NS for it goes out, and
+ * sent when the neighbour is learnt or dropped after 1 s, as libslirp does.
  *
  * Unsolicited RAs go out every 200-600 s (libslirp's NDP_Interval), drawn
  * from a fixed-seed generator so virtual runs repeat.  Unlike libslirp the
@@ -69,11 +69,13 @@ static void ndp_learn(vk_user *u, const vk_ip6 *ip, const vk_mac *mac)
     for (size_t i = 0; i < VK_USER_NDP_TABLE_SIZE; i++)
         if (u->ndp[i].used && ip6_eq(&u->ndp[i].ip, ip)) {
             u->ndp[i].mac = *mac;
+            vk_user_nd_learnt(u, ip, mac);
             return;
         }
     vk_user_ndp_entry *e = &u->ndp[u->ndp_next];
     u->ndp_next = (u->ndp_next + 1) % VK_USER_NDP_TABLE_SIZE;
     *e = (vk_user_ndp_entry){.used = true, .ip = *ip, .mac = *mac};
+    vk_user_nd_learnt(u, ip, mac);
 }
 
 static bool ndp_lookup(const vk_user *u, const vk_ip6 *ip, vk_mac *out)
@@ -104,17 +106,14 @@ static void send_ns(vk_user *u, const vk_ip6 *target)
     icmp6_output(u, &u->cfg.host6, &group, &ns);
 }
 
-/* To a neighbour not learnt (from its RS, NS or NA, as libslirp) a
- * solicitation goes out instead and the packet is dropped: VK_ENOENT.
- * (libslirp holds it for the NA, 1 s.) */
+/* To a neighbour not learnt (from its RS, NS or NA, as libslirp) the packet
+ * is held while a solicitation goes out, and sent when the neighbour is
+ * learnt, or dropped (traced) after 1 s, as libslirp's if_encap6 does. */
 static int ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t proto,
                       uint8_t hop_limit, const uint8_t *payload, size_t len, uint16_t gso_mss)
 {
-    vk_mac dmac;
-    if (!ndp_lookup(u, dst, &dmac)) {
-        send_ns(u, dst);
-        return VK_ENOENT;
-    }
+    vk_mac dmac = {{0}};
+    bool known = ndp_lookup(u, dst, &dmac);
     if (len > u->cfg.mtu - VK_IPV6_HLEN && gso_mss == 0)
         return VK_ERANGE;
     vk_frame *f = vk_frame_new(NULL, VK_ETH_HLEN + VK_IPV6_HLEN + len);
@@ -128,8 +127,10 @@ static int ip6_output(vk_user *u, const vk_ip6 *src, const vk_ip6 *dst, uint8_t 
     if (err == VK_OK)
         err = vk_ipv6_emit(&ip, f->data + VK_ETH_HLEN, f->len - VK_ETH_HLEN, &w);
     f->gso_mss = gso_mss;
-    if (err == VK_OK)
+    if (err == VK_OK && known)
         vk_user_send(u, f);
+    else if (err == VK_OK && vk_user_nd_hold(u, f, dst, vk_loop_now(u->loop)))
+        send_ns(u, dst);
     vk_frame_unref(f);
     return err;
 }
@@ -210,8 +211,7 @@ static int reply_or_drop(vk_user *u, const vk_user_rx *rx, int err, uint64_t *co
         (*counter)++;
         return VK_OK;
     }
-    return vk_user_drop(u, rx, err == VK_ENOENT ? "IPv6: no neighbor entry for the reply"
-                                                : "IPv6: cannot build the reply");
+    return vk_user_drop(u, rx, "IPv6: cannot build the reply");
 }
 
 static int handle_ns(vk_user *u, const vk_user_rx *rx, const vk_ipv6_repr *ip,

@@ -31,7 +31,7 @@
 #define VK_USER_MTU_MIN 1280               /* mtu= range: IPv6's minimum ... */
 #define VK_USER_MTU_MAX 65520              /* ... to slirp4netns's and pasta's largest */
 #define VK_USER_ARP_TABLE_SIZE 16          /* libslirp ARP_TABLE_SIZE */
-#define VK_USER_ARP_HOLD_MAX 32            /* frames waiting for an ARP reply */
+#define VK_USER_ARP_HOLD_MAX 32            /* frames waiting for an ARP reply or an NA */
 #define VK_USER_ARP_HOLD_NS (1 * VK_NS_PER_SEC) /* libslirp: dropped after 1 s */
 #define VK_USER_NDP_TABLE_SIZE 16          /* libslirp NDP_TABLE_SIZE */
 #define VK_USER_DHCP_POOL_SIZE 16          /* libslirp NB_BOOTP_CLIENTS */
@@ -99,9 +99,14 @@ typedef struct vk_user_arp_entry {
     vk_mac mac;
 } vk_user_arp_entry;
 
+/* A frame waiting for its next hop's MAC: an ARP reply (family 4) or a
+ * neighbor advertisement (family 6), as libslirp's if_encap4/if_encap6 keep
+ * a packet 1 s while they ask. */
 typedef struct vk_user_held {
     vk_frame *f; /* whole Ethernet frame; destination MAC filled on reply */
+    int family;
     vk_ip4 dst;
+    vk_ip6 dst6;
     uint64_t expires;
 } vk_user_held;
 
@@ -270,6 +275,11 @@ void vk_user_arp_learn(vk_user *u, vk_ip4 ip, const vk_mac *mac);
 /* Sends f (an IPv4 frame whose destination MAC is still open) to dst: now
  * if the MAC is known, else after an ARP exchange (held, bounded). */
 void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now);
+/* The same for IPv6 (f's destination MAC still open): held while ip6.c's
+ * neighbor solicitation goes out (it sends it when this returns true). */
+bool vk_user_nd_hold(vk_user *u, vk_frame *f, const vk_ip6 *dst, uint64_t now);
+/* A neighbor was learnt (ip6.c): frames held for it go now. */
+void vk_user_nd_learnt(vk_user *u, const vk_ip6 *ip, const vk_mac *mac);
 void vk_user_arp_cleanup(vk_user *u);
 int vk_user_arp_init(vk_user *u);
 

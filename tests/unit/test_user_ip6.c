@@ -1,7 +1,8 @@
 /*
  * IPv6 in -netdev user: RS -> RA with libslirp's contents, NS for the
  * stack's addresses -> NA (and nothing for other targets), ICMPv6 echo to
- * the stack, hop-limit and checksum checks, and unsolicited RAs every
+ * the stack, a reply held for an unlearnt neighbor, hop-limit and checksum
+ * checks, and unsolicited RAs every
  * 200-600 s of virtual time while the guest is active.
  */
 #include "test_user_harness.h"
@@ -186,6 +187,67 @@ static void test_echo6_to_the_stack_is_answered(void **state)
     uh_close(&h);
 }
 
+/* A reply to a guest address the stack has not learnt waits (libslirp's
+ * if_encap6): a neighbor solicitation goes out for it, the reply follows
+ * the guest's advertisement with the MAC it gave; without one it is a
+ * traced drop after 1 s.  The hold is bounded, with ARP's queue. */
+static void test_reply_to_an_unlearnt_neighbor_waits_for_its_advertisement(void **state)
+{
+    (void)state;
+    uh h;
+    uh_open_ok(&h, "user,id=u");
+    static const char *guest = "fec0::5054:ff:fe12:3456";
+    uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    vk_icmpv6_repr echo = {.type = VK_ICMPV6_ECHO_REQUEST, .id = 9, .seq = 1, .data = data,
+                           .data_len = sizeof data};
+    send_icmp6(&h, guest, "fec0::2", 64, &echo, false);
+    assert_int_equal(h.ngot, 1);
+    vk_eth_repr eth;
+    vk_ipv6_repr ip;
+    vk_icmpv6_repr m;
+    got_icmp6(&h, 0, &eth, &ip, &m);
+    vk_ip6 me = ip6("fec0::2"), g = ip6(guest), group = ip6("ff02::1:ff12:3456");
+    assert_int_equal(m.type, VK_ICMPV6_NEIGHBOR_SOLICIT);
+    assert_memory_equal(&m.target, &g, 16);
+    assert_memory_equal(&ip.dst, &group, 16);
+    assert_memory_equal(eth.dst.b, ((uint8_t[]){0x33, 0x33, 0xff, 0x12, 0x34, 0x56}), 6);
+    assert_true(m.has_src_ll);
+    assert_memory_equal(m.src_ll.b, MAC6, 6);
+    /* the guest advertises itself: the held reply goes, to its MAC */
+    vk_icmpv6_repr na = {.type = VK_ICMPV6_NEIGHBOR_ADVERT,
+                         .na_flags = VK_ND_NA_SOLICITED | VK_ND_NA_OVERRIDE, .target = g,
+                         .has_tgt_ll = true};
+    memcpy(na.tgt_ll.b, UH_GUEST_MAC, 6);
+    send_icmp6(&h, guest, "fec0::2", 255, &na, false);
+    assert_int_equal(h.ngot, 2);
+    got_icmp6(&h, 1, &eth, &ip, &m);
+    assert_memory_equal(eth.dst.b, UH_GUEST_MAC, 6);
+    assert_memory_equal(&ip.src, &me, 16);
+    assert_memory_equal(&ip.dst, &g, 16);
+    assert_int_equal(m.type, VK_ICMPV6_ECHO_REPLY);
+    assert_int_equal(m.id, 9);
+    assert_memory_equal(m.data, data, sizeof data);
+    /* another address of the guest that never answers: dropped after 1 s */
+    send_icmp6(&h, "fec0::77", "fec0::2", 64, &echo, false);
+    assert_int_equal(h.ngot, 3); /* its solicitation */
+    got_icmp6(&h, 2, &eth, &ip, &m);
+    assert_int_equal(m.type, VK_ICMPV6_NEIGHBOR_SOLICIT);
+    uh_advance(&h, VK_NS_PER_SEC - 1);
+    assert_int_equal(uh_stats(&h)->nd_hold_expired, 0);
+    uh_advance(&h, VK_NS_PER_SEC);
+    assert_int_equal(uh_stats(&h)->nd_hold_expired, 1);
+    assert_int_equal(uh_stats(&h)->arp_hold_expired, 0);
+    assert_string_equal(h.dropped.reason,
+                        "NDP: no neighbor advertisement from the guest within 1 s");
+    assert_int_equal(h.ngot, 3);
+    /* bounded: the shared queue holds VK_USER_ARP_HOLD_MAX (32) frames */
+    for (int i = 0; i < 40; i++)
+        send_icmp6(&h, "fec0::78", "fec0::2", 64, &echo, false);
+    assert_int_equal(uh_stats(&h)->nd_hold_full, 40 - 32);
+    assert_string_equal(h.dropped.reason, "NDP: hold queue full");
+    uh_close(&h);
+}
+
 static void test_unsolicited_ra_every_200_to_600_seconds(void **state)
 {
     (void)state;
@@ -223,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_nd_with_wrong_hop_limit_is_dropped),
         cmocka_unit_test(test_ns_for_the_stack_gets_solicited_na),
         cmocka_unit_test(test_echo6_to_the_stack_is_answered),
+        cmocka_unit_test(test_reply_to_an_unlearnt_neighbor_waits_for_its_advertisement),
         cmocka_unit_test(test_unsolicited_ra_every_200_to_600_seconds),
         cmocka_unit_test(test_ipv6_off_drops_ipv6),
     };
