@@ -106,14 +106,32 @@ static int changed(vk_diag *d, const char *path, size_t frame, const char *how)
                                   "again, not held): after frame %zu: %s", path, frame, how);
 }
 
+#define NOT_THE_FIRST_PASS_FILE "its size, inode or modification time is not what the first pass read"
+
 /* Opens the capture for one more pass (the fix and the filter apply as in
- * the first). */
+ * the first): the same file as the first pass read, or an error. */
 static int reopen(const run *x, unsigned flags, vk_capture_reader **out, vk_diag *d)
 {
     vk_diag why;
     if (vk_capture_open_ex(x->cfg->capture_path, flags | VK_CAPTURE_CHECKED, out, &why) != VK_OK)
         return changed(d, x->cfg->capture_path, 0, why.msg);
+    if (!vk_file_id_same(&vk_capture_reader_info(*out)->id, &x->r->cap->id)) {
+        vk_capture_reader_free(*out);
+        *out = NULL;
+        return changed(d, x->cfg->capture_path, 0, NOT_THE_FIRST_PASS_FILE);
+    }
     return VK_OK;
+}
+
+/* At the end of the run: a capture rewritten during it (its record lengths
+ * kept, so that no pass saw it) would have given a verdict made of two
+ * files. */
+static int still_the_same_file(const run *x, vk_diag *d)
+{
+    vk_file_id now = vk_file_id_of(x->cfg->capture_path);
+    if (vk_file_id_same(&now, &x->r->cap->id))
+        return VK_OK;
+    return changed(d, x->cfg->capture_path, x->r->cap->count, NOT_THE_FIRST_PASS_FILE);
 }
 
 /* The next frame of a later pass, fixed as in the first, with its side
@@ -867,6 +885,8 @@ int vk_replay_run(const vk_replay_config *cfg, vk_topology *topo, vk_replay **ou
     teardown(&x); /* may still deliver answers: compared below */
     if (e == VK_OK)
         e = compare(&x, d);
+    if (e == VK_OK)
+        e = still_the_same_file(&x, d);
     close_reading(&x);
     if (e == VK_OK && vk_decisions_index(&x.r->decisions) != VK_OK)
         e = vk_diag_set(d, VK_ENOMEM, "out of memory comparing frames");

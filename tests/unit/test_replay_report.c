@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backends/backends.h"
@@ -280,6 +282,67 @@ static void test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it(vo
     cut_during_the_run(1); /* every flow streamed: its source finds the cut too */
 }
 
+/* The capture rewritten in place during the run, every record length kept:
+ * no reader sees a broken file, but the verdict would be made of two
+ * captures.  The end of the run finds the file is not the one the first
+ * pass read (its modification time moved) and fails naming it. */
+static void rewrite_capture(void *arg, size_t injected, size_t guest_total, size_t answers)
+{
+    (void)guest_total, (void)answers;
+    if (injected != 10)
+        return;
+    int fd = open(arg, O_WRONLY);
+    assert_true(fd >= 0);
+    off_t end = lseek(fd, 0, SEEK_END);
+    static const uint8_t junk[8] = {0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a};
+    /* the last record's last bytes: inside its frame, never a header */
+    assert_int_equal(pwrite(fd, junk, sizeof junk, end - (off_t)sizeof junk),
+                     (ssize_t)sizeof junk);
+    close(fd);
+}
+
+static void rewritten_during_the_run(size_t rec_hold)
+{
+    assert_int_equal(chdir(VK_SOURCE_DIR), 0);
+    char path[] = "/tmp/vk-test-replay-rewrite-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *in = fopen("pcaps/qemu-e1000-http-1m.pcap", "rb");
+    assert_non_null(in);
+    static char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    /* a modification time in the past: the rewrite moves it whatever the
+     * kernel's timestamp granularity */
+    const struct timespec past[2] = {{1600000000, 0}, {1600000000, 0}};
+    assert_int_equal(futimens(fd, past), 0);
+    close(fd);
+    vk_topology *t = vk_topology_new();
+    vk_diag d;
+    assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
+    vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
+                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = rewrite_capture,
+                            .progress_arg = path, .rec_hold = rec_hold};
+    vk_replay *r = NULL;
+    int e = vk_replay_run(&cfg, t, &r, &d);
+    assert_int_equal(e, VK_EIO);
+    assert_null(r);
+    assert_non_null(strstr(d.msg, path));
+    assert_non_null(strstr(d.msg, "the file changed while it was replayed"));
+    assert_non_null(strstr(d.msg, "modification time"));
+    print_message("%s\n", d.msg);
+    unlink(path);
+}
+
+static void test_replay_of_a_capture_rewritten_during_the_run_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    rewritten_during_the_run(0);
+    rewritten_during_the_run(1);
+}
+
 /* A replay with its NAT flows streamed (their events built again from the
  * file during the run: recording.h) is the replay with them held: the same
  * JSON report, world notes and frames, byte for byte, on the real captures
@@ -348,6 +411,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_of_a_capture_cut_during_the_run_is_an_error_naming_it),
+        cmocka_unit_test(test_replay_of_a_capture_rewritten_during_the_run_is_an_error_naming_it),
         cmocka_unit_test(test_replay_with_every_flow_streamed_is_the_replay_with_them_held),
         cmocka_unit_test(test_json_strings_are_escaped),
         cmocka_unit_test(test_validator_rejects_broken_json),
