@@ -1073,16 +1073,6 @@ static void test_guest_tso_offload_cuts_large_frame_into_mss_segments(void **sta
     vk_nic_bench_free(b);
 }
 
-/* Adds x to the big-endian word at p in ones' complement: added to a word
- * a checksum covers, the checksum's own value makes it compute to 0. */
-static void ones_add(uint8_t *p, uint16_t x)
-{
-    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
-    v = (v & 0xffff) + (v >> 16);
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* QEMU's e1000 fills every checksum of a TSO segment with putsum, which
  * stores a computed 0 as 0xffff (rtl8139 keeps 0x0000): a payload word of
  * the second segment tuned so that its TCP checksum computes to 0. */
@@ -1099,7 +1089,7 @@ static void test_guest_tso_segment_with_a_zero_checksum_carries_0xffff_as_qemus_
     uint16_t c = (uint16_t)(s1[50] << 8 | s1[51]);
     assert_int_not_equal(c, 0xffff);
     vk_nic_bench_free(b);
-    ones_add(f + 54 + 1460 + 100, c); /* in segment 1, an even offset */
+    vk_test_ones_add(f + 54 + 1460 + 100, c); /* in segment 1, an even offset */
     b = bench_new("guest-offload=tso");
     assert_int_equal(vk_nic_guest_send(b->nic, f, n), VK_OK);
     assert_int_equal(b->on_wire.n, 3);

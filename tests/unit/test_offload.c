@@ -151,15 +151,6 @@ static void test_csum_keeps_zero_result_when_the_card_does(void **state)
     assert_int_equal(f[3], 0);
 }
 
-/* Adds x to the big-endian word at p in ones' complement. */
-static void ones_add(uint8_t *p, uint16_t x)
-{
-    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
-    v = (v & 0xffff) + (v >> 16);
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* A TSO job whose one segment has a TCP checksum and an IPv4 header
  * checksum that both compute to 0 (a payload word and the IP id tuned):
  * QEMU's e1000 stores them as 0xffff, its rtl8139 and Linux GSO as 0;
@@ -172,8 +163,8 @@ static void test_tso_zero_checksums_follow_the_cards_rule(void **state)
     tcp_spec t = {false, 77, 5000, 0x18, pl, 600};
     size_t n = build_tcp(&t, f, sizeof f);
     /* adding a checksum's value to a word it covers makes it compute to 0 */
-    ones_add(f + 54, (uint16_t)(f[50] << 8 | f[51]));
-    ones_add(f + 18, (uint16_t)(f[24] << 8 | f[25]));
+    vk_test_ones_add(f + 54, (uint16_t)(f[50] << 8 | f[51]));
+    vk_test_ones_add(f + 18, (uint16_t)(f[24] << 8 | f[25]));
     for (int rule = 0; rule < 2; rule++) {
         segs s = {0};
         vk_csum_zero zero = rule == 0 ? VK_CSUM_ZERO_KEPT : VK_CSUM_ZERO_AS_FFFF;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "backends/backends.h"
+#include "helpers/libnet_frames.h"
 #include "core/error.h"
 #include "nics/e1000.h"
 #include "wire/offload.h"
@@ -642,8 +643,7 @@ static void tcp_sum_to_zero(uint8_t *f, size_t len, uint16_t stored)
 {
     size_t l4 = VK_ETH_HLEN + VK_IPV4_MIN_HLEN;
     size_t pl = l4 + (size_t)(f[l4 + 12] >> 4) * 4;
-    uint32_t v = (uint32_t)vk_get_be16(f + pl) + vk_get_be16(f + l4 + 16);
-    vk_put_be16(f + pl, (uint16_t)((v & 0xffff) + (v >> 16)));
+    vk_test_ones_add(f + pl, vk_get_be16(f + l4 + 16));
     vk_put_be16(f + l4 + 16, stored);
     unsigned bad = 99; /* either spelling verifies */
     assert_int_equal(vk_csum_check_frame(f, len, &bad), VK_OK);

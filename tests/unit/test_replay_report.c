@@ -235,6 +235,22 @@ static void test_json_report_of_a_failing_replay(void **state)
     vk_replay_free(r);
 }
 
+/* Copies src into a new file made from the mkstemp template path; returns
+ * its descriptor (open for writing, at the end). */
+static int copy_to_temp(const char *src, char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *in = fopen(src, "rb");
+    assert_non_null(in);
+    static char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    return fd;
+}
+
 /* The capture is read again during the run, never held: one cut under the
  * replay's feet (here after the tenth guest frame) is an error naming the
  * file, not a crash and not a verdict made of half the capture. */
@@ -249,16 +265,7 @@ static void cut_during_the_run(size_t rec_hold)
 {
     assert_int_equal(chdir(VK_SOURCE_DIR), 0);
     char path[] = "/tmp/vk-test-replay-cut-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *in = fopen("pcaps/qemu-e1000-http-1m.pcap", "rb");
-    assert_non_null(in);
-    static char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        assert_int_equal(write(fd, buf, n), (ssize_t)n);
-    fclose(in);
-    close(fd);
+    close(copy_to_temp("pcaps/qemu-e1000-http-1m.pcap", path));
     vk_topology *t = vk_topology_new();
     vk_diag d;
     assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
@@ -305,15 +312,7 @@ static void rewritten_during_the_run(size_t rec_hold)
 {
     assert_int_equal(chdir(VK_SOURCE_DIR), 0);
     char path[] = "/tmp/vk-test-replay-rewrite-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *in = fopen("pcaps/qemu-e1000-http-1m.pcap", "rb");
-    assert_non_null(in);
-    static char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        assert_int_equal(write(fd, buf, n), (ssize_t)n);
-    fclose(in);
+    int fd = copy_to_temp("pcaps/qemu-e1000-http-1m.pcap", path);
     /* a modification time in the past: the rewrite moves it whatever the
      * kernel's timestamp granularity */
     const struct timespec past[2] = {{1600000000, 0}, {1600000000, 0}};

@@ -649,16 +649,6 @@ static void test_guest_csum_offload_matches_libnet(void **state)
     vk_nic_bench_free(b);
 }
 
-/* Adds x to the big-endian word at p in ones' complement: added to a word
- * a checksum covers, the checksum's own value makes it compute to 0. */
-static void ones_add(uint8_t *p, uint16_t x)
-{
-    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
-    v = (v & 0xffff) + (v >> 16);
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* QEMU's rtl8139 fills TCPCS/UDPCS with ip_checksum, which keeps a
  * computed 0 as 0x0000 (e1000 stores 0xffff): the same bytes here. */
 static void test_guest_csum_offload_keeps_a_zero_checksum_as_qemus_card(void **state)
@@ -671,8 +661,8 @@ static void test_guest_csum_offload_keeps_a_zero_checksum_as_qemus_card(void **s
     size_t tn, un;
     uint8_t *t = tcp4_frame(7, TH_ACK, 9, pl, sizeof pl, &tn);
     uint8_t *u = udp4_frame(pl, 100, &un);
-    ones_add(t + 54, (uint16_t)(t[50] << 8 | t[51]));
-    ones_add(u + 42, (uint16_t)(u[40] << 8 | u[41]));
+    vk_test_ones_add(t + 54, (uint16_t)(t[50] << 8 | t[51]));
+    vk_test_ones_add(u + 42, (uint16_t)(u[40] << 8 | u[41]));
     t[50] = 0xde, t[51] = 0xad;
     u[40] = 0xbe, u[41] = 0xef;
     assert_int_equal(vk_nic_guest_send(b->nic, t, tn), VK_OK);

@@ -75,3 +75,11 @@ uint8_t *vk_test_libnet_udp4(const uint8_t dst[6], const uint8_t src[6], const u
     assert_true(libnet_build_ethernet(dst, src, ETHERTYPE_IP, NULL, 0, l, 0) != -1);
     return vk_test_libnet_frame(l, len);
 }
+
+void vk_test_ones_add(uint8_t *p, uint16_t x)
+{
+    uint32_t v = (uint32_t)(p[0] << 8 | p[1]) + x;
+    v = (v & 0xffff) + (v >> 16);
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}

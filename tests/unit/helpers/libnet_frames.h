@@ -30,6 +30,11 @@ uint8_t *vk_test_libnet_tcp4(const uint8_t dst[6], const uint8_t src[6], uint32_
 uint8_t *vk_test_libnet_udp4(const uint8_t dst[6], const uint8_t src[6], const uint8_t *pl,
                              size_t plen, size_t *len);
 
+/* Adds x to the big-endian 16-bit word at p in ones' complement.  Added to
+ * a word a checksum covers, the checksum's own value makes it compute to 0
+ * (for tests of how a card stores that zero). */
+void vk_test_ones_add(uint8_t *p, uint16_t x);
+
 /* Parses p[0..len) and returns a vnetkit error code (VK_OK on success). */
 typedef int (*vk_test_parse_fn)(const uint8_t *p, size_t len);
 
