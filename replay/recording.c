@@ -474,8 +474,9 @@ static int tcp_guest_piece(builder *b, vk_rec_tcp *t, vk_rec_piece p)
         return VK_OK;
     }
     size_t nheld = t->npieces - t->piece_base;
+    /* sticky: a piece lost would shift the numbers of the ones after it */
     if (grow((void **)&t->guest_stream, nheld, &t->cappieces, sizeof *t->guest_stream) != VK_OK)
-        return VK_ENOMEM;
+        return b->err = VK_ENOMEM;
     t->guest_stream[nheld] = p;
     t->npieces++;
     if (!first) {
