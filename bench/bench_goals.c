@@ -10,6 +10,9 @@
  *   trace-pcapng  forward with --trace FILE.pcapng (six ports traced)
  *   trace-dir     forward with --trace-dir DIR (six classic pcaps)
  *   replay-N      vnetkit replay of an N-frame ICMP session through user+e1000
+ *   replay-tcp-NM the replay of an N MiB TCP download (the recorded world's
+ *                 memory: the large one's peak RSS <= 1.25 x the small one's)
+ *   replay-tcp-up-NM  the same for an N MiB upload (the guest's stream)
  *
  * Every case is a child process; its time is the CPU time the kernel charged
  * it (user + system, from wait4), not the wall clock: the machine is shared,
@@ -44,7 +47,7 @@ typedef struct opts {
     int rounds;
     bool keep;
     bool replay_only;      /* --replay-only: no forwarding or tracing case */
-    uint64_t tcp_mib[2];   /* the two TCP download sizes (MiB) */
+    uint64_t tcp_mib[2];   /* the two TCP transfer sizes (MiB), download and upload */
 } opts;
 
 typedef struct run {
@@ -301,6 +304,56 @@ static int make_tcp_download(const char *path, uint64_t bytes)
     return fclose(g.f) == 0 ? 0 : -1;
 }
 
+/* The session of the same guest uploading `bytes` to 10.0.2.2:8080: the
+ * handshake, a 100-byte request header, the body as MSS segments 10 us
+ * apart (PSH on the last), then the server's 19-byte answer 1 ms after the
+ * last segment and its FIN, the guest's ACK and FIN.  The expected side is
+ * left to --update-expected, as for the download: only the guest's frames
+ * and the server's answer matter to the recorded world (its answer waits
+ * for the whole body). */
+static int make_tcp_upload(const char *path, uint64_t bytes)
+{
+    enum { FIN = 0x01, SYN = 0x02, PSH = 0x08, ACK = 0x10 };
+    tcp_gen g = {.ts = 1700000000ull * 1000000000ull, .guest_id = 0x100, .peer_id = 0x200,
+                 .gseq = 1000000, .pseq = 64001};
+    if ((g.f = fopen(path, "wb")) == NULL)
+        return -1;
+    setvbuf(g.f, NULL, _IOFBF, 1 << 20);
+    file_header(g.f);
+    uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+                       0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54,
+                       0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2};
+    record(g.f, g.ts, arp, sizeof arp);
+    g.ts += 1000000;
+    tcp_segment(&g, true, SYN, 0, NULL, 0);
+    g.ts += 50000;
+    tcp_segment(&g, false, SYN | ACK, g.gseq, NULL, 0);
+    g.ts += 50000;
+    tcp_segment(&g, true, ACK, g.pseq, NULL, 0);
+    uint8_t req[100];
+    memset(req, 'r', sizeof req);
+    memcpy(req, "PUT /big HTTP/1.0\r\n", 19);
+    g.ts += 10000;
+    tcp_segment(&g, true, ACK, g.pseq, req, sizeof req);
+    static uint8_t seg[TCP_MSS];
+    for (uint64_t off = 0; off < bytes; off += TCP_MSS) {
+        uint32_t n = bytes - off < TCP_MSS ? (uint32_t)(bytes - off) : TCP_MSS;
+        for (uint32_t i = 0; i < n; i++)
+            seg[i] = (uint8_t)((off + i) * 7 + (off + i) / 4093);
+        g.ts += 10000;
+        tcp_segment(&g, true, off + n == bytes ? PSH | ACK : ACK, g.pseq, seg, n);
+    }
+    static const uint8_t answer[] = "HTTP/1.0 201 OK\r\n\r\n";
+    g.ts += 1000000;
+    tcp_segment(&g, false, PSH | ACK, g.gseq, answer, sizeof answer - 1);
+    tcp_segment(&g, false, FIN | ACK, g.gseq, NULL, 0);
+    g.ts += 100000;
+    tcp_segment(&g, true, ACK, g.pseq, NULL, 0);
+    g.ts += 100000;
+    tcp_segment(&g, true, FIN | ACK, g.pseq, NULL, 0);
+    return fclose(g.f) == 0 ? 0 : -1;
+}
+
 /* ---- running a case ---- */
 
 static double now_s(void)
@@ -402,14 +455,14 @@ static row time_ratio_row(const char *name, const char *goal, const run *r, cons
 
 static void print_table(const row *rows, size_t n)
 {
-    printf("%-16s %-14s %14s %14s %7s %-5s %9s %9s %8s\n", "case", "goal", "measured",
+    printf("%-18s %-14s %14s %14s %7s %-5s %9s %9s %8s\n", "case", "goal", "measured",
            "baseline", "ratio", "pass", "cpu s", "peak MiB", "sys/frm");
     for (size_t i = 0; i < n; i++) {
         const row *w = &rows[i];
         char ratio[16] = "-";
         if (w->ratio >= 0)
             snprintf(ratio, sizeof ratio, "%.2f", w->ratio);
-        printf("%-16s %-14s %14s %14s %7s %-5s %9.3f %9.1f %8.4f\n", w->name, w->goal,
+        printf("%-18s %-14s %14s %14s %7s %-5s %9.3f %9.1f %8.4f\n", w->name, w->goal,
                w->measured, w->baseline, ratio,
                w->pass < 0 ? "-" : w->pass ? "PASS" : "FAIL", w->r->cpu_s,
                (double)w->r->rss_kib / 1024.0,
@@ -425,7 +478,8 @@ static void usage(FILE *f)
                "  --replay-max  pings in the largest replay session (500000: 1M frames)\n"
                "  --rounds      runs per case, the least CPU time kept (3)\n"
                "  --quick       100k frames, replay up to 50k pings, 1 round (a smoke run)\n"
-               "  --tcp-mib A,B the two TCP download replays, in MiB (10,100; quick: 2,20)\n"
+               "  --tcp-mib A,B the two TCP download and upload replays, in MiB (10,100;\n"
+               "                quick: 2,20)\n"
                "  --replay-only only the replay cases\n");
 }
 
@@ -474,39 +528,41 @@ static int parse(int argc, char **argv, opts *o)
 
 #define PATHS 4096
 
-/* The TCP download replays (make_tcp_download): for each size, the
- * generated session is replayed once with --update-expected to get the
+/* The TCP transfer replays: for each size, the session `make` generates (a
+ * download or an upload) is replayed once with --update-expected to get the
  * session as the stack runs it, whose replay is measured.  The goal: the
  * larger transfer's peak RSS within 1.25 x the smaller's (flat in the
- * transfer's size).  Fills runs[0..1], appends rows. */
-static size_t tcp_rows(const opts *o, char *vk, const char *dir, run *runs, row *rows, size_t n)
+ * transfer's size).  Rows are named prefix + size ("replay-tcp-10M").
+ * Fills runs[0..1], appends rows. */
+static size_t tcp_rows(const opts *o, char *vk, const char *dir, const char *prefix,
+                       int (*make)(const char *path, uint64_t bytes), char name[2][32],
+                       run *runs, row *rows, size_t n)
 {
-    static char names[2][32], gen[2][1200], rec[2][1200];
+    char gen[2][1200], rec[2][1200];
     for (int i = 0; i < 2; i++) {
-        snprintf(names[i], sizeof names[i], "replay-tcp-%lluM", (unsigned long long)o->tcp_mib[i]);
-        snprintf(gen[i], sizeof gen[i], "%s/tcp-%d-gen.pcap", dir, i);
-        snprintf(rec[i], sizeof rec[i], "%s/tcp-%d.pcap", dir, i);
-        fprintf(stderr, "vk_bench_goals: generating a %llu MiB TCP download\n",
-                (unsigned long long)o->tcp_mib[i]);
+        snprintf(name[i], 32, "%s%lluM", prefix, (unsigned long long)o->tcp_mib[i]);
+        snprintf(gen[i], sizeof gen[i], "%s/%s-gen.pcap", dir, name[i]);
+        snprintf(rec[i], sizeof rec[i], "%s/%s.pcap", dir, name[i]);
+        fprintf(stderr, "vk_bench_goals: generating %s\n", name[i]);
         char errpath[1300];
-        snprintf(errpath, sizeof errpath, "%s/%s-update.stderr", dir, names[i]);
+        snprintf(errpath, sizeof errpath, "%s/%s-update.stderr", dir, name[i]);
         char *up_argv[] = {vk, "replay", gen[i], "--update-expected", rec[i], NULL};
         run up = {0};
-        if (make_tcp_download(gen[i], o->tcp_mib[i] << 20) == 0)
+        if (make(gen[i], o->tcp_mib[i] << 20) == 0)
             up = run_once(up_argv, errpath);
         /* exit 1: the generated answers are not the stack's, which is why */
         if (up.status != 0 && up.status != 1) {
             fprintf(stderr, "vk_bench_goals: %s: --update-expected failed (see %s)\n",
-                    names[i], errpath);
+                    name[i], errpath);
             runs[i] = up;
             runs[i].ok = false;
         } else {
             char *rp_argv[] = {vk, "replay", rec[i], NULL};
-            runs[i] = run_best(o, names[i], rp_argv);
+            runs[i] = run_best(o, name[i], rp_argv);
         }
         struct stat st;
         uint64_t frames = stat(rec[i], &st) == 0 ? (uint64_t)st.st_size / 1514 : 0;
-        rows[n] = (row){names[i], i ? "<= 1.25x small" : "-", "", "", -1, -1, &runs[i], frames};
+        rows[n] = (row){name[i], i ? "<= 1.25x small" : "-", "", "", -1, -1, &runs[i], frames};
         snprintf(rows[n].measured, 32, "%.1f MiB", (double)runs[i].rss_kib / 1024);
         if (i == 1) {
             snprintf(rows[n].baseline, 32, "%.1f MiB", (double)runs[0].rss_kib / 1024);
@@ -514,6 +570,11 @@ static size_t tcp_rows(const opts *o, char *vk, const char *dir, run *runs, row 
             rows[n].pass = runs[0].ok && runs[1].ok && rows[n].ratio <= 1.25;
         }
         n++;
+    }
+    /* the captures are large: gone before the next case, unless --keep */
+    for (int i = 0; i < 2 && !o->keep; i++) {
+        unlink(gen[i]);
+        unlink(rec[i]);
     }
     return n;
 }
@@ -646,7 +707,9 @@ int main(int argc, char **argv)
         }
     }
 
-    n = tcp_rows(&o, vk, dir, runs + 9, rows, n);
+    static char down_names[2][32], up_names[2][32];
+    n = tcp_rows(&o, vk, dir, "replay-tcp-", make_tcp_download, down_names, runs + 9, rows, n);
+    n = tcp_rows(&o, vk, dir, "replay-tcp-up-", make_tcp_upload, up_names, runs + 11, rows, n);
     printf("vk_bench_goals: %llu imix frames (7x64, 4x576, 1x1500 bytes); replay sessions of "
            "%llu, %llu, %llu frames; best of %d by CPU time\n",
            (unsigned long long)(o.replay_only ? 0 : nf), (unsigned long long)(2 * sizes[0]),

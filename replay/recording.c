@@ -157,24 +157,31 @@ struct vk_rec_builder {
     int err;
     bool file;            /* frames carry file positions (else: held in memory) */
     size_t hold;          /* events held per flow before it is streamed; 0: all */
+    size_t hold_pieces;   /* guest stream pieces held per flow before its guest
+                           * stream is streamed; 0: all */
     struct vk_rec_stream *st; /* a second builder (streamed flows): its stream */
     kindex ping;          /* (dst, id, seq) */
 };
 typedef struct vk_rec_builder builder;
 
-/* The streamed flows' events, built again from the source by a second
- * builder (st->b, in "second" mode: TCP only, no guest stream, no steps)
- * whose recording numbers its flows as the first did.  Its flows that the
- * first streamed keep the events built and not yet consumed (counted in
- * held, capped); its other flows keep only their last event, which a
- * segment that follows may join. */
+/* The streamed flows' events and guest stream pieces, built again from the
+ * source by a second builder (st->b, in "second" mode: TCP only, no steps)
+ * whose recording numbers its flows as the first did.  Its flows whose
+ * events the first streamed keep the events built and not yet consumed
+ * (counted in held, capped); its other flows keep only their last event,
+ * which a segment that follows may join.  Its flows whose guest stream the
+ * first streamed keep the pieces built and not yet checked (counted in
+ * pieces_held, capped); its other flows keep no piece. */
 struct vk_rec_stream {
     vk_rec_next_fn next;
     void *ctx;
-    builder *b;
+    builder *b;           /* owned */
     vk_recording *main;   /* the first recording (which owns this) */
-    bool *done;           /* per flow of the first recording: the world is done */
-    size_t held, peak;
+    bool *done;           /* per flow of the first recording: the world is done
+                           * with its events */
+    bool *pieces_done;    /* ... with its guest stream */
+    size_t held, peak;    /* events */
+    size_t pieces_held, pieces_peak;
 };
 
 #define ARENA_CHUNK (256u * 1024)
@@ -339,8 +346,10 @@ static vk_rec_tcp *tcp_new(builder *b, const fr *x, bool inbound)
     r->ntcp++;
     if (b->st != NULL) { /* second builder: the same flow of the first recording */
         size_t i = r->ntcp - 1;
-        t->streamed = i < b->st->main->ntcp && b->st->main->tcp[i].streamed &&
-                      !b->st->done[i];
+        bool known = i < b->st->main->ntcp;
+        t->streamed = known && b->st->main->tcp[i].streamed && !b->st->done[i];
+        t->guest_streamed = known && b->st->main->tcp[i].guest_streamed &&
+                            !b->st->pieces_done[i];
     }
     t->inbound = inbound;
     t->guest = x->guest ? x->src : x->dst;
@@ -425,6 +434,65 @@ static void tcp_hold(builder *b, vk_rec_tcp *t)
         tcp_shrink(t);
 }
 
+/* Forgets the pieces of t's guest stream numbered below k that are still
+ * held; *held (the stream's count) goes down by as many. */
+static void pieces_trim(vk_rec_tcp *t, size_t k, size_t *held)
+{
+    if (k > t->npieces)
+        k = t->npieces;
+    if (k <= t->piece_base)
+        return;
+    size_t drop = k - t->piece_base;
+    memmove(t->guest_stream, t->guest_stream + drop,
+            (t->npieces - k) * sizeof *t->guest_stream);
+    t->piece_base = k;
+    if (held != NULL)
+        *held -= drop;
+}
+
+/* Forgets every piece of t's guest stream held and its array: from now on
+ * its pieces are only counted. */
+static void pieces_drop_all(vk_rec_tcp *t)
+{
+    free(t->guest_stream);
+    t->guest_stream = NULL;
+    t->cappieces = 0;
+    t->piece_base = t->npieces;
+}
+
+/* The next piece of the guest's stream.  The first builder holds it, or
+ * only counts it once the flow's guest stream is streamed (past its hold
+ * limit); the second builder holds the pieces of the guest streams the
+ * first streamed (counted against the window) and only counts the others. */
+static int tcp_guest_piece(builder *b, vk_rec_tcp *t, vk_rec_piece p)
+{
+    bool first = b->st == NULL;
+    bool hold = first ? !t->guest_streamed : t->guest_streamed;
+    if (!hold) {
+        t->npieces++;
+        t->piece_base = t->npieces;
+        return VK_OK;
+    }
+    size_t nheld = t->npieces - t->piece_base;
+    /* sticky: a piece lost would shift the numbers of the ones after it */
+    if (grow((void **)&t->guest_stream, nheld, &t->cappieces, sizeof *t->guest_stream) != VK_OK)
+        return b->err = VK_ENOMEM;
+    t->guest_stream[nheld] = p;
+    t->npieces++;
+    if (!first) {
+        if (++b->st->pieces_held > b->st->pieces_peak)
+            b->st->pieces_peak = b->st->pieces_held;
+        if (b->st->pieces_held > VK_REC_WINDOW_PIECES)
+            b->err = VK_EFULL;
+        return VK_OK;
+    }
+    if (b->hold_pieces != 0 && t->npieces > b->hold_pieces) {
+        t->guest_streamed = true;
+        pieces_drop_all(t);
+    }
+    return VK_OK;
+}
+
 /* Notes where the condition of the peer's events changes (first builder). */
 static int tcp_step(vk_rec_tcp *t, const vk_rec_event *e)
 {
@@ -506,13 +574,8 @@ static int tcp_deliver(builder *b, vk_rec_tcp *t, bool guest, const fr *x, vk_re
 {
     if (guest) {
         rdir *g = &t->b->g;
-        /* the second builder leaves the guest's stream to the first */
-        if (b->st == NULL) {
-            if (grow((void **)&t->guest_stream, t->npieces, &t->cappieces,
-                     sizeof *t->guest_stream) != VK_OK)
-                return VK_ENOMEM;
-            t->guest_stream[t->npieces++] = (vk_rec_piece){g->next, sp.len, sp};
-        }
+        if (tcp_guest_piece(b, t, (vk_rec_piece){g->next, sp.len, sp}) != VK_OK)
+            return VK_ENOMEM;
         g->next += sp.len;
         g->adv_ts = x->f->ts_ns;
         t->guest_bytes = g->next;
@@ -1066,6 +1129,7 @@ int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, v
     vk_recording *r = b->r;
     b->file = path != NULL;
     b->hold = path != NULL ? VK_REC_HOLD_EVENTS : 0;
+    b->hold_pieces = path != NULL ? VK_REC_HOLD_PIECES : 0;
     if (path != NULL) {
         r->path = strdup(path);
         r->fd = r->path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -1083,6 +1147,11 @@ int vk_rec_builder_new(uint64_t epoch, const char *path, vk_rec_builder **out, v
 void vk_rec_builder_set_hold(vk_rec_builder *b, size_t max)
 {
     b->hold = max;
+}
+
+void vk_rec_builder_set_hold_pieces(vk_rec_builder *b, size_t max)
+{
+    b->hold_pieces = max;
 }
 
 int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest)
@@ -1239,13 +1308,14 @@ static void stream_free(struct vk_rec_stream *st)
         return;
     vk_rec_builder_free(st->b);
     free(st->done);
+    free(st->pieces_done);
     free(st);
 }
 
 bool vk_recording_streams(const vk_recording *r)
 {
     for (size_t i = 0; i < r->ntcp; i++)
-        if (r->tcp[i].streamed)
+        if (r->tcp[i].streamed || r->tcp[i].guest_streamed)
             return true;
     return false;
 }
@@ -1262,8 +1332,9 @@ int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx)
         st = calloc(1, sizeof *st);
         builder *b = builder_alloc(r->epoch);
         bool *done = calloc(r->ntcp + 1, sizeof *done);
-        if (st == NULL || b == NULL || done == NULL) {
-            free(st), free(done);
+        bool *pieces_done = calloc(r->ntcp + 1, sizeof *pieces_done);
+        if (st == NULL || b == NULL || done == NULL || pieces_done == NULL) {
+            free(st), free(done), free(pieces_done);
             vk_rec_builder_free(b);
             return VK_ENOMEM;
         }
@@ -1272,6 +1343,7 @@ int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx)
         st->b = b;
         st->main = r;
         st->done = done;
+        st->pieces_done = pieces_done;
         r->stream = st;
     }
     st->next = next;
@@ -1293,8 +1365,9 @@ static int stream_fail(vk_recording *r, int e, const char *fmt, ...)
     return e;
 }
 
-/* Feeds the second builder until flow `flow` has n events built. */
-static int stream_reach(vk_recording *r, size_t flow, size_t n)
+/* Feeds the second builder until flow `flow` has n events built (pieces:
+ * n pieces of its guest stream). */
+static int stream_reach(vk_recording *r, size_t flow, size_t n, bool pieces)
 {
     struct vk_rec_stream *st = r->stream;
     const char *path = r->path ? r->path : "capture";
@@ -1304,7 +1377,7 @@ static int stream_reach(vk_recording *r, size_t flow, size_t n)
         return stream_fail(r, VK_EINVAL, "%s: the recorded world streams TCP flow %zu, but "
                            "no source gives its frames again", path, flow);
     vk_recording *sr = st->b->r;
-    while (sr->ntcp <= flow || sr->tcp[flow].nev < n) {
+    while (sr->ntcp <= flow || (pieces ? sr->tcp[flow].npieces : sr->tcp[flow].nev) < n) {
         vk_cap_frame f;
         bool guest;
         vk_diag d = {0};
@@ -1313,9 +1386,16 @@ static int stream_reach(vk_recording *r, size_t flow, size_t n)
             return stream_fail(r, e, "%s", d.msg);
         if (e == 0)
             return stream_fail(r, VK_EIO, "%s: the file changed while it was replayed (it "
-                               "is read again, not held): TCP flow %zu has fewer events "
-                               "than when it was read", path, flow);
+                               "is read again, not held): TCP flow %zu has fewer %s "
+                               "than when it was read", path, flow,
+                               pieces ? "guest stream pieces" : "events");
         e = vk_rec_builder_add(st->b, &f, guest);
+        if (e == VK_EFULL && st->pieces_held > VK_REC_WINDOW_PIECES)
+            return stream_fail(r, e, "%s: frame %llu: the recorded world needs more than %u "
+                               "pieces of the guests' TCP streams built ahead of the replay "
+                               "(VK_REC_WINDOW_PIECES): a long guest stream is not sent by "
+                               "the stack while the capture goes on",
+                               path, (unsigned long long)f.no, VK_REC_WINDOW_PIECES);
         if (e == VK_EFULL)
             return stream_fail(r, e, "%s: frame %llu: the recorded world needs more than %u "
                                "TCP events built ahead of the replay (VK_REC_WINDOW_EVENTS): "
@@ -1339,7 +1419,7 @@ const vk_rec_event *vk_recording_event(vk_recording *r, size_t flow, size_t k,
     }
     /* a streamed flow's event (not its last): complete once the next one
      * is built, since segments join only the last event */
-    if (stream_reach(r, flow, k + 2) != VK_OK)
+    if (stream_reach(r, flow, k + 2, false) != VK_OK)
         return NULL;
     const vk_rec_tcp *s = &r->stream->b->r->tcp[flow];
     if (k < s->ev_base) {
@@ -1384,6 +1464,59 @@ size_t vk_recording_window(const vk_recording *r, size_t *peak)
     if (peak != NULL)
         *peak = r->stream ? r->stream->peak : 0;
     return r->stream ? r->stream->held : 0;
+}
+
+const vk_rec_piece *vk_recording_piece(vk_recording *r, size_t flow, size_t k)
+{
+    if (flow >= r->ntcp || k >= r->tcp[flow].npieces)
+        return NULL;
+    const vk_rec_tcp *t = &r->tcp[flow];
+    if (!t->guest_streamed)
+        return &t->guest_stream[k];
+    /* a streamed guest stream's piece: complete once built (pieces are
+     * never joined) */
+    if (stream_reach(r, flow, k + 1, true) != VK_OK)
+        return NULL;
+    const vk_rec_tcp *s = &r->stream->b->r->tcp[flow];
+    if (k < s->piece_base || !s->guest_streamed) {
+        stream_fail(r, VK_EINVAL, "%s: piece %zu of the streamed guest stream of TCP flow %zu "
+                    "was asked for again after it was checked (a streamed flow plays to one "
+                    "user netdev)", r->path ? r->path : "capture", k, flow);
+        return NULL;
+    }
+    return &s->guest_stream[k - s->piece_base];
+}
+
+void vk_recording_pieces_checked(vk_recording *r, size_t flow, size_t k)
+{
+    struct vk_rec_stream *st = r->stream;
+    if (st == NULL || flow >= r->ntcp || !r->tcp[flow].guest_streamed)
+        return;
+    bool done = k >= r->tcp[flow].npieces;
+    st->pieces_done[flow] |= done;
+    vk_recording *sr = st->b->r;
+    if (flow >= sr->ntcp)
+        return;
+    vk_rec_tcp *s = &sr->tcp[flow];
+    if (!s->guest_streamed)
+        return;
+    if (done) { /* from now on its pieces are only counted */
+        st->pieces_held -= s->npieces - s->piece_base;
+        pieces_drop_all(s);
+        s->guest_streamed = false;
+        return;
+    }
+    /* forgotten in batches, so that the move of what is left is paid rarely */
+    size_t to = k < s->npieces ? k : s->npieces;
+    if (to > s->piece_base && (to - s->piece_base >= 32 || to == s->npieces))
+        pieces_trim(s, to, &st->pieces_held);
+}
+
+size_t vk_recording_window_pieces(const vk_recording *r, size_t *peak)
+{
+    if (peak != NULL)
+        *peak = r->stream ? r->stream->pieces_peak : 0;
+    return r->stream ? r->stream->pieces_held : 0;
 }
 
 size_t vk_rec_tcp_ready(const vk_rec_tcp *t, uint64_t gsent, bool gfin)

@@ -16,7 +16,8 @@
  *    guest stream prefix seen before it (in-order guest bytes slirp had
  *    received), whether the guest's FIN had come, and its delay after the
  *    later of "prefix reached" and the previous event.  The guest's own
- *    stream is kept too, so that what the stack sends can be checked.
+ *    stream is kept too (as pieces: vk_rec_piece), so that what the stack
+ *    sends can be checked.
  *    A flow whose first SYN came from the network side is inbound (hostfwd).
  *  - UDP, per guest socket (guest address and port; key: the first
  *    datagram's destination and the ordinal among sockets with that key): the
@@ -39,7 +40,10 @@
  * datagram, not their bytes; and a TCP flow of more than VK_REC_HOLD_EVENTS
  * peer events (a long download) not even those: it is streamed, its events
  * built again during the replay a short way ahead of the world and
- * forgotten once read (docs/world.md, "Memory").
+ * forgotten once read (docs/world.md, "Memory").  Likewise a flow whose
+ * guest sent more than VK_REC_HOLD_PIECES pieces (a long upload): its guest
+ * stream is streamed, its pieces built again ahead of the world's check of
+ * what the stack sends and forgotten once checked.
  *
  * Ownership: a recording built from a held capture (vk_recording_build)
  * borrows its frame bytes, so the capture must outlive it; one built from a
@@ -83,6 +87,22 @@
  * streamed flow the replay never reads while others go on, a peer far ahead
  * of what the guest takes) fails the replay with a message naming the cap. */
 #define VK_REC_WINDOW_EVENTS 65536u
+/* A TCP flow whose guest stream has more pieces than this (a long upload:
+ * a piece a guest segment with new bytes) has its guest stream streamed: a
+ * recording built from a file keeps only its count of pieces, guest_bytes
+ * and guest_fin (the steps, which the peer's events wait on, are kept as
+ * for any flow), and during the replay the pieces are built again from the
+ * file a short way ahead of the world's check of what the stack sends (see
+ * "Streamed flows" below).  Guest streams up to this size are held whole. */
+#ifndef VK_REC_HOLD_PIECES /* a build may lower it to stream every guest stream (tests) */
+#define VK_REC_HOLD_PIECES 4096u
+#endif
+/* Pieces of streamed guest streams built ahead of the world and not yet
+ * checked, all flows together (40 bytes each): past it, as past
+ * VK_REC_WINDOW_EVENTS, the replay fails with a message naming the cap
+ * (a streamed guest stream the stack does not send while the capture goes
+ * on). */
+#define VK_REC_WINDOW_PIECES 65536u
 /* libslirp gives up a connect that got no answer after 75 s (TCPTV_KEEP_INIT). */
 #define VK_REC_CONNECT_TIMEOUT_NS (75ull * 1000000000ull)
 
@@ -113,7 +133,8 @@ typedef struct vk_rec_event {
     size_t len;           /* DATA: bytes in all */
 } vk_rec_event;
 
-/* A piece of the guest's stream, in order, without overlaps. */
+/* A piece of the guest's stream, in order, without overlaps: the bytes of
+ * one guest segment that were new (off: their stream offset). */
 typedef struct vk_rec_piece {
     uint64_t off;
     size_t len;
@@ -149,8 +170,13 @@ typedef struct vk_rec_tcp {
     bool streamed;        /* more than the hold limit: only the last event is held */
     vk_rec_step *steps;
     size_t nsteps, capsteps;
-    vk_rec_piece *guest_stream;
-    size_t npieces, cappieces;
+    vk_rec_piece *guest_stream; /* the guest's stream pieces held: guest_stream[0] is
+                           * piece number piece_base (owned; NULL when none held) */
+    size_t npieces, cappieces; /* npieces: pieces in all (numbers 0..npieces);
+                           * npieces - piece_base held */
+    size_t piece_base;    /* 0, except for a streamed guest stream */
+    bool guest_streamed;  /* more pieces than the hold limit: none held (the world
+                           * reads them with vk_recording_piece) */
     uint64_t guest_bytes; /* in-order guest bytes */
     bool guest_fin;
     struct vk_rec_tcp_build *b; /* builder state; NULL once built */
@@ -241,7 +267,8 @@ typedef struct vk_recording {
     uint8_t *cache;       /* the file's bytes at cache_pos (read ahead) */
     uint64_t cache_pos;
     size_t cache_len;
-    struct vk_rec_stream *stream; /* streamed flows' events, built again (recording.c) */
+    struct vk_rec_stream *stream; /* streamed flows' events and guest stream pieces,
+                           * built again (recording.c; owned) */
     int io_error;         /* the first failure to read bytes back, VK_OK: none */
     char io_msg[256];
 } vk_recording;
@@ -265,20 +292,30 @@ void vk_rec_builder_free(vk_rec_builder *b);
  * for a builder with a path, 0 for frames held in memory.  Before the first
  * add(). */
 void vk_rec_builder_set_hold(vk_rec_builder *b, size_t max);
+/* The same for the guest's stream: a flow whose guest stream has more than
+ * max pieces has it streamed (0: every guest stream held whole).  The
+ * default is VK_REC_HOLD_PIECES for a builder with a path, 0 for frames held
+ * in memory.  Before the first add(). */
+void vk_rec_builder_set_hold_pieces(vk_rec_builder *b, size_t max);
 
-/* Streamed flows.  Their events are built again, during the replay, by a
- * second builder fed by next(): the frames add() got, in the same order,
- * with the same guest flag (1 and *f, *guest set; 0 at the end; negative
- * with a message in d when the file changed).  f->data is read during the
- * call that pumped it only.  The recording pumps the source only when the
- * world asks for an event not built yet, keeps the events built and not yet
- * consumed (at most VK_REC_WINDOW_EVENTS), and forgets them once consumed.
- * A failure (the source's, the cap, out of memory) is kept in io_error and
- * io_msg and fails the replay.  next == NULL detaches the source (ctx must
- * outlive the attachment).  VK_ENOMEM. */
+/* Streamed flows.  Their events, and the pieces of streamed guest streams,
+ * are built again, during the replay, by a second builder fed by next():
+ * the frames add() got, in the same order, with the same guest flag (1 and
+ * *f, *guest set; 0 at the end; negative with a message in d when the file
+ * changed).  f->data is read during the call that pumped it only.  The
+ * recording pumps the source only when the world asks for an event or a
+ * piece not built yet, keeps the events built and not yet consumed (at most
+ * VK_REC_WINDOW_EVENTS) and the pieces built and not yet checked (at most
+ * VK_REC_WINDOW_PIECES), and forgets them once consumed or checked; the
+ * second builder owns them.  A failure (the source's, a cap, out of memory)
+ * is kept in io_error and io_msg and fails the replay.  next == NULL
+ * detaches the source (ctx must outlive the attachment).  A streamed flow
+ * plays to one world: what was forgotten cannot be asked for again.
+ * VK_ENOMEM. */
 typedef int (*vk_rec_next_fn)(void *ctx, vk_cap_frame *f, bool *guest, vk_diag *d);
 int vk_recording_set_source(vk_recording *r, vk_rec_next_fn next, void *ctx);
-/* Whether some flow is streamed (then a source is needed to replay it). */
+/* Whether some flow is streamed, its events or its guest stream (then a
+ * source is needed to replay it). */
 bool vk_recording_streams(const vk_recording *r);
 /* Event k of TCP flow `flow`, complete, and in *holder the flow whose spans
  * it numbers (pass both to vk_recording_read_event).  Valid until the next
@@ -293,6 +330,19 @@ void vk_recording_consumed(vk_recording *r, size_t flow, size_t k);
 /* Events of streamed flows built ahead and held now (the window), and the
  * most it held at once. */
 size_t vk_recording_window(const vk_recording *r, size_t *peak);
+/* Piece k of TCP flow `flow`'s guest stream (the recording, or its second
+ * builder, owns it).  Valid until the next call of this or
+ * vk_recording_pieces_checked.  NULL when k >= npieces, or on a failure
+ * (io_error).  Pieces of a streamed guest stream are taken in order: one
+ * below what was checked is a failure. */
+const vk_rec_piece *vk_recording_piece(vk_recording *r, size_t flow, size_t k);
+/* The world has checked what the stack sent against the pieces below k of
+ * flow `flow` (k >= npieces: it checks no more of the flow's guest stream):
+ * a streamed guest stream's are forgotten. */
+void vk_recording_pieces_checked(vk_recording *r, size_t flow, size_t k);
+/* Pieces of streamed guest streams built ahead and held now, and the most
+ * held at once. */
+size_t vk_recording_window_pieces(const vk_recording *r, size_t *peak);
 /* How many of t's events have their condition met by a guest that sent
  * gsent bytes (and its FIN, when gfin): the conditions only grow, so they
  * are events 0..n. */

@@ -641,6 +641,8 @@ static int second_pass(run *x, vk_diag *d)
         return e;
     if (b != NULL && x->cfg->rec_hold != 0)
         vk_rec_builder_set_hold(b, x->cfg->rec_hold);
+    if (b != NULL && x->cfg->rec_hold_pieces != 0)
+        vk_rec_builder_set_hold_pieces(b, x->cfg->rec_hold_pieces);
     vk_capture_reader *rd;
     if ((e = reopen(x, VK_CAPTURE_POSITIONS, &rd, d)) != VK_OK) {
         vk_rec_builder_free(b);

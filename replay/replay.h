@@ -121,6 +121,9 @@ typedef struct vk_replay_config {
     /* TCP events a recorded flow holds before it is streamed (recording.h,
      * VK_REC_HOLD_EVENTS when 0); tests lower it to stream every flow */
     size_t rec_hold;
+    /* Guest stream pieces a recorded flow holds before its guest stream is
+     * streamed (VK_REC_HOLD_PIECES when 0); tests lower it likewise */
+    size_t rec_hold_pieces;
 } vk_replay_config;
 
 /* A guest frame the driver refused to send (VK_EINVAL from the driver). */

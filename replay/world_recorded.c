@@ -69,7 +69,8 @@ typedef struct rsock {
     bool connected;
     uint64_t gsent;          /* bytes the stack sent */
     bool gfin;
-    size_t gpiece;           /* guest stream piece holding gsent */
+    size_t gpiece;           /* guest stream piece holding gsent (the pieces below it
+                              * are checked) */
     bool noted_stream;
     size_t ready_ev;         /* events whose condition the guest met: [0, ready_ev) */
     size_t next_ev;          /* next event to schedule (one at a time) */
@@ -171,8 +172,10 @@ static rsock *sock_new(rworld *w, rkind kind, const vk_wsock_events *ev, void *c
 static void sock_free(rsock *s)
 {
     rworld *w = s->w;
-    if (s->t != NULL) /* a streamed flow's events are no longer kept for it */
+    if (s->t != NULL) { /* a streamed flow's events and pieces are no longer kept for it */
         vk_recording_consumed(w->rec, s->tflow, SIZE_MAX);
+        vk_recording_pieces_checked(w->rec, s->tflow, SIZE_MAX);
+    }
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -263,46 +266,67 @@ static void tcp_advance(rsock *s, uint64_t now)
     s->next_ev++;
 }
 
-/* Checks what the stack sent against the guest's recorded stream. */
+/* Checks what the stack sent against the guest's recorded stream, piece by
+ * piece (vk_recording_piece: a streamed guest stream's pieces are built
+ * again as they are needed); a difference, or bytes past the recorded
+ * stream, is noted once, and the check of the flow ends there. */
 static void tcp_check_stream(rsock *s, const uint8_t *data, size_t len)
 {
     const vk_rec_tcp *t = s->t;
     if (t == NULL || s->noted_stream)
         return;
+    vk_recording *rec = s->w->rec;
+    size_t first = s->gpiece;
     uint64_t off = s->gsent;
     for (size_t i = 0; i < len;) {
-        while (s->gpiece < t->npieces &&
-               t->guest_stream[s->gpiece].off + t->guest_stream[s->gpiece].len <= off + i)
+        const vk_rec_piece *p = NULL;
+        while (s->gpiece < t->npieces) {
+            p = vk_recording_piece(rec, s->tflow, s->gpiece);
+            if (p == NULL)
+                break; /* the recording failed: the replay fails on io_error */
+            if (p->off + p->len > off + i)
+                break;
             s->gpiece++;
+            p = NULL;
+        }
+        if (p == NULL && s->gpiece < t->npieces) {
+            s->noted_stream = true;
+            break;
+        }
         if (s->gpiece == t->npieces) {
-            vk_recording_note(s->w->rec, "%s: the stack sent %zu bytes past the %llu the "
+            vk_recording_note(rec, "%s: the stack sent %zu bytes past the %llu the "
                               "guest sent in the recording", s->name, len - i,
                               (unsigned long long)t->guest_bytes);
             s->noted_stream = true;
-            return;
+            break;
         }
-        const vk_rec_piece *p = &t->guest_stream[s->gpiece];
         size_t at = (size_t)(off + i - p->off);
         size_t n = p->len - at < len - i ? p->len - at : len - i;
-        uint8_t rec[1024]; /* the recorded bytes, read back a block at a time */
-        if (n > sizeof rec)
-            n = sizeof rec;
-        if (vk_recording_read(s->w->rec, &p->at, at, rec, n) != VK_OK) {
+        uint8_t recorded[1024]; /* the recorded bytes, read back a block at a time */
+        if (n > sizeof recorded)
+            n = sizeof recorded;
+        if (vk_recording_read(rec, &p->at, at, recorded, n) != VK_OK) {
             s->noted_stream = true; /* the replay fails on the read error */
-            return;
+            break;
         }
-        if (memcmp(rec, data + i, n) != 0) {
+        if (memcmp(recorded, data + i, n) != 0) {
             size_t k = 0;
-            while (rec[k] == data[i + k])
+            while (recorded[k] == data[i + k])
                 k++;
-            vk_recording_note(s->w->rec, "%s: stream byte %llu sent to the outside differs "
+            vk_recording_note(rec, "%s: stream byte %llu sent to the outside differs "
                               "from the guest's recorded stream", s->name,
                               (unsigned long long)(off + i + k));
             s->noted_stream = true;
-            return;
+            break;
         }
         i += n;
     }
+    /* what is checked is forgotten by a streamed guest stream; a flow whose
+     * check ended is checked no more */
+    if (s->noted_stream)
+        vk_recording_pieces_checked(rec, s->tflow, SIZE_MAX);
+    else if (s->gpiece > first)
+        vk_recording_pieces_checked(rec, s->tflow, s->gpiece);
 }
 
 static const vk_rec_tcp *tcp_claim(rworld *w, const vk_world_flow *f, size_t *idx)
@@ -481,6 +505,8 @@ static int rec_shutdown_write(vk_world *wb, vk_wsock *sb, uint64_t now)
         vk_recording_note(s->w->rec, "%s: the guest's FIN reached the outside, but the "
                           "recording has none", s->name);
     s->gfin = true;
+    if (s->t != NULL) /* nothing more is sent: the guest stream is checked no more */
+        vk_recording_pieces_checked(s->w->rec, s->tflow, SIZE_MAX);
     tcp_advance(s, now);
     return VK_OK;
 }

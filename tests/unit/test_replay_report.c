@@ -342,11 +342,13 @@ static void test_replay_of_a_capture_rewritten_during_the_run_is_an_error_naming
     rewritten_during_the_run(1);
 }
 
-/* A replay with its NAT flows streamed (their events built again from the
- * file during the run: recording.h) is the replay with them held: the same
- * JSON report, world notes and frames, byte for byte, on the real captures
- * with TCP, DNS over TCP, hostfwd and a refused connection. */
-static vk_replay *replay_held_or_streamed(const char *name, size_t rec_hold, char *report)
+/* A replay with its NAT flows streamed (their events, or the guest's
+ * streams, or both, built again from the file during the run: recording.h)
+ * is the replay with them held: the same JSON report, world notes and
+ * frames, byte for byte, on the real captures with TCP, DNS over TCP,
+ * hostfwd and a refused connection. */
+static vk_replay *replay_held_or_streamed(const char *name, size_t rec_hold,
+                                          size_t rec_hold_pieces, char *report)
 {
     char cap[256], topo[256];
     snprintf(cap, sizeof cap, "pcaps/%s.pcap", name);
@@ -356,7 +358,8 @@ static vk_replay *replay_held_or_streamed(const char *name, size_t rec_hold, cha
     assert_int_equal(vk_topology_load_file(t, topo, &d), VK_OK);
     vk_replay_config cfg = {.capture_path = cap, .reg = &reg, .norm = VK_NORM_DEFAULT,
                             .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .check_wire = true,
-                            .keep_log = true, .keep_matches = true, .rec_hold = rec_hold};
+                            .keep_log = true, .keep_matches = true, .rec_hold = rec_hold,
+                            .rec_hold_pieces = rec_hold_pieces};
     vk_replay *r = NULL;
     assert_int_equal(vk_replay_run(&cfg, t, &r, &d), VK_OK);
     int fd = mkstemp(report);
@@ -372,37 +375,59 @@ static void test_replay_with_every_flow_streamed_is_the_replay_with_them_held(vo
     assert_int_equal(chdir(VK_SOURCE_DIR), 0);
     static const char *const caps[] = {"qemu-e1000-http-1m", "qemu-e1000-dns-udp-tcp",
                                        "qemu-e1000-hostfwd", "qemu-e1000-tcp-refused"};
+    /* streamed: the events of flows of more than one, the guest streams of
+     * more than one piece, both */
+    static const struct {
+        size_t events, pieces;
+    } modes[] = {{1, 0}, {0, 1}, {1, 1}};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
-        char pa[] = "/tmp/vk-test-replay-held-XXXXXX", pb[] = "/tmp/vk-test-replay-strm-XXXXXX";
-        vk_replay *a = replay_held_or_streamed(caps[i], 0, pa);
-        vk_replay *b = replay_held_or_streamed(caps[i], 1, pb);
-        assert_true(a->rec != NULL && b->rec != NULL);
+        char pa[] = "/tmp/vk-test-replay-held-XXXXXX";
+        vk_replay *a = replay_held_or_streamed(caps[i], 0, 0, pa);
+        assert_true(a->rec != NULL);
         assert_false(vk_recording_streams(a->rec));
-        bool longer = false; /* a flow of more than one event: streamed */
-        for (size_t k = 0; k < a->rec->ntcp; k++)
-            longer |= a->rec->tcp[k].nev > 1;
-        assert_true(vk_recording_streams(b->rec) == longer);
-        assert_true(longer || strcmp(caps[i], "qemu-e1000-tcp-refused") == 0);
-        char *ja = read_all(pa), *jb = read_all(pb);
-        assert_string_equal(ja, jb);
-        free(ja);
-        free(jb);
-        assert_int_equal(vk_replay_divergences(b), vk_replay_divergences(a));
-        assert_int_equal(b->rec->nnotes, a->rec->nnotes);
-        for (size_t k = 0; k < a->rec->nnotes; k++)
-            assert_string_equal(b->rec->notes[k], a->rec->notes[k]);
-        assert_int_equal(b->nlog, a->nlog);
-        assert_true(a->nlog > 0);
-        for (size_t k = 0; k < a->nlog; k++) {
-            assert_int_equal(b->log[k].ts, a->log[k].ts);
-            assert_int_equal(b->log[k].from_guest, a->log[k].from_guest);
-            assert_int_equal(b->log[k].len, a->log[k].len);
-            assert_memory_equal(b->log[k].data, a->log[k].data, a->log[k].len);
+        char *ja = read_all(pa);
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            char pb[] = "/tmp/vk-test-replay-strm-XXXXXX";
+            vk_replay *b = replay_held_or_streamed(caps[i], modes[m].events, modes[m].pieces, pb);
+            assert_true(b->rec != NULL);
+            bool longer = false, pieces = false;
+            for (size_t k = 0; k < a->rec->ntcp; k++) {
+                longer |= modes[m].events && a->rec->tcp[k].nev > 1;
+                pieces |= modes[m].pieces && a->rec->tcp[k].npieces > 1;
+                assert_true(b->rec->tcp[k].guest_streamed ==
+                            (modes[m].pieces && a->rec->tcp[k].npieces > 1));
+            }
+            assert_true(vk_recording_streams(b->rec) == (longer || pieces));
+            /* every capture but the refused one has a flow of events; only
+             * hostfwd's guest (the server) sends more than one piece */
+            assert_true(longer || !modes[m].events ||
+                        strcmp(caps[i], "qemu-e1000-tcp-refused") == 0);
+            assert_true(pieces || !modes[m].pieces ||
+                        strcmp(caps[i], "qemu-e1000-hostfwd") != 0);
+            char *jb = read_all(pb);
+            assert_string_equal(ja, jb);
+            free(jb);
+            assert_int_equal(vk_replay_divergences(b), vk_replay_divergences(a));
+            assert_int_equal(b->rec->nnotes, a->rec->nnotes);
+            for (size_t k = 0; k < a->rec->nnotes; k++)
+                assert_string_equal(b->rec->notes[k], a->rec->notes[k]);
+            assert_int_equal(b->nlog, a->nlog);
+            assert_true(a->nlog > 0);
+            for (size_t k = 0; k < a->nlog; k++) {
+                assert_int_equal(b->log[k].ts, a->log[k].ts);
+                assert_int_equal(b->log[k].from_guest, a->log[k].from_guest);
+                assert_int_equal(b->log[k].len, a->log[k].len);
+                assert_memory_equal(b->log[k].data, a->log[k].data, a->log[k].len);
+            }
+            size_t peak;
+            vk_recording_window_pieces(b->rec, &peak);
+            assert_true(peak <= 64);
+            vk_replay_free(b);
+            unlink(pb);
         }
+        free(ja);
         vk_replay_free(a);
-        vk_replay_free(b);
         unlink(pa);
-        unlink(pb);
     }
 }
 

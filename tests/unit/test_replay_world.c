@@ -1372,14 +1372,17 @@ static vk_capture *long_download(size_t n, size_t psh)
 }
 
 /* The recording of c as `vnetkit replay` makes it, flows past hold events
- * streamed, with c as its source. */
-static vk_recording *build_streamed(const vk_capture *c, size_t hold, held_source *src)
+ * streamed and guest streams past hold_pieces pieces streamed (0: held),
+ * with c as its source. */
+static vk_recording *build_streamed(const vk_capture *c, size_t hold, size_t hold_pieces,
+                                    held_source *src)
 {
     vk_rec_builder *b;
     vk_recording *r;
     vk_diag d;
     assert_int_equal(vk_rec_builder_new(c->frames[0].ts_ns, NULL, &b, &d), VK_OK);
     vk_rec_builder_set_hold(b, hold);
+    vk_rec_builder_set_hold_pieces(b, hold_pieces);
     bool guest;
     for (size_t i = 0; i < c->count; i++)
         if (side_by_mac(&c->frames[i], &guest))
@@ -1399,7 +1402,7 @@ static void test_recording_streams_a_long_flow_in_a_bounded_window(void **state)
     vk_capture *c = long_download(3000, 3);
     vk_recording *whole = build(c);
     held_source src;
-    vk_recording *r = build_streamed(c, 16, &src);
+    vk_recording *r = build_streamed(c, 16, 0, &src);
     assert_int_equal(r->ntcp, 2);
     assert_int_equal(whole->ntcp, 2);
     const vk_rec_tcp *t = &r->tcp[0], *w = &whole->tcp[0];
@@ -1462,7 +1465,7 @@ static void test_recording_window_past_its_cap_fails_naming_it(void **state)
     (void)state;
     vk_capture *c = long_download(VK_REC_WINDOW_EVENTS + 100, 1);
     held_source src;
-    vk_recording *r = build_streamed(c, 16, &src);
+    vk_recording *r = build_streamed(c, 16, 0, &src);
     const vk_rec_tcp *h;
     assert_non_null(vk_recording_event(r, 0, 10, &h));
     assert_null(vk_recording_event(r, 0, VK_REC_WINDOW_EVENTS + 50, &h));
@@ -1472,6 +1475,238 @@ static void test_recording_window_past_its_cap_fails_naming_it(void **state)
     vk_recording_window(r, &peak);
     assert_true(peak <= VK_REC_WINDOW_EVENTS + 1);
     vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* ---- streamed guest streams: a long upload in a bounded window ---- */
+
+/* Byte pos of the guest's stream in long_upload (never 0: the payloads
+ * are C strings). */
+static char upload_byte(size_t pos)
+{
+    return (char)('a' + (pos * 7 + pos / 89) % 26);
+}
+
+#define UPLOAD_SEG 100u
+
+/* An upload of n guest segments of UPLOAD_SEG bytes to port 8080 (segments
+ * 4 and 5 of every ten swapped, for the reassembly), the peer answering
+ * "ok" half-way and "done" once all of it is in; a short flow to port 8081
+ * beside it ("ping", answered "pong" a third of the way); then the FINs. */
+static vk_capture *long_upload(size_t n)
+{
+    vk_capture *c = vk_capture_new(NULL);
+    uint64_t t = 1000 * 1000 * MS;
+    const uint8_t A = VK_TCP_ACK, AP = VK_TCP_ACK | VK_TCP_PSH;
+    add_tcp(c, t, true, 8080, 1000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, t += MS, false, 8080, 5000, 1001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, t += MS, true, 8081, 7000, 0, VK_TCP_SYN, NULL);
+    add_tcp(c, t += MS, false, 8081, 9000, 7001, VK_TCP_SYN | VK_TCP_ACK, NULL);
+    add_tcp(c, t += MS, true, 8081, 7001, 9001, AP, "ping");
+    uint32_t p = 5001, end = 1001 + (uint32_t)(n * UPLOAD_SEG);
+    char seg[UPLOAD_SEG + 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i % 10 == 4 && i + 1 < n ? i + 1 : i % 10 == 5 ? i - 1 : i;
+        for (size_t j = 0; j < UPLOAD_SEG; j++)
+            seg[j] = upload_byte(k * UPLOAD_SEG + j);
+        seg[UPLOAD_SEG] = '\0';
+        add_tcp(c, t += 10 * US, true, 8080, 1001 + (uint32_t)(k * UPLOAD_SEG), p,
+                k + 1 == n ? AP : A, seg);
+        if (i == n / 2) {
+            add_tcp(c, t += US, false, 8080, p, 1001 + (uint32_t)(i * UPLOAD_SEG), AP, "ok");
+            p += 2;
+        }
+        if (i == n / 3)
+            add_tcp(c, t += US, false, 8081, 9001, 7005, AP, "pong");
+    }
+    add_tcp(c, t += MS, false, 8080, p, end, AP, "done");
+    p += 4;
+    add_tcp(c, t += MS, true, 8080, end, p, A | VK_TCP_FIN, NULL);
+    add_tcp(c, t += MS, false, 8080, p, end + 1, A | VK_TCP_FIN, NULL);
+    add_tcp(c, t += MS, true, 8081, 7005, 9005, A | VK_TCP_FIN, NULL);
+    add_tcp(c, t += MS, false, 8081, 9005, 7006, A | VK_TCP_FIN, NULL);
+    return c;
+}
+
+/* A flow whose guest stream is past the hold limit keeps none of its
+ * pieces after the build (its counts, guest_bytes, FIN and steps as the
+ * whole recording's); the pieces come back, built again, piece for piece
+ * and byte for byte, while the pieces held ahead stay a few (counted). */
+static void test_recording_streams_a_long_upload_in_a_bounded_window(void **state)
+{
+    (void)state;
+    vk_capture *c = long_upload(3000);
+    vk_recording *whole = build(c);
+    held_source src;
+    vk_recording *r = build_streamed(c, 0, 16, &src);
+    assert_int_equal(r->ntcp, 2);
+    assert_int_equal(whole->ntcp, 2);
+    const vk_rec_tcp *t = &r->tcp[0], *w = &whole->tcp[0];
+    assert_true(vk_recording_streams(r));
+    assert_true(t->guest_streamed);
+    assert_false(t->streamed);                /* its few events are held */
+    assert_false(w->guest_streamed);
+    assert_false(r->tcp[1].guest_streamed);   /* one piece: held */
+    assert_int_equal(r->tcp[1].npieces, 1);
+    assert_int_equal(t->npieces, 3000);
+    assert_int_equal(w->npieces, 3000);
+    assert_int_equal(t->npieces - t->piece_base, 0); /* none held */
+    assert_null(t->guest_stream);
+    assert_int_equal(t->guest_bytes, 3000 * UPLOAD_SEG);
+    assert_int_equal(t->guest_bytes, w->guest_bytes);
+    assert_true(t->guest_fin && w->guest_fin);
+    /* the peer's events and their conditions, as the whole recording's */
+    assert_int_equal(t->nev, w->nev);
+    assert_int_equal(t->nsteps, w->nsteps);
+    for (size_t k = 0; k < w->nev; k++) {
+        assert_int_equal(t->ev[k].prefix, w->ev[k].prefix);
+        assert_int_equal(t->ev[k].delay, w->ev[k].delay);
+    }
+    for (uint64_t gs = 0; gs <= w->guest_bytes; gs += 997)
+        for (int fin = 0; fin < 2; fin++)
+            assert_int_equal(vk_rec_tcp_ready(t, gs, fin), vk_rec_tcp_ready(w, gs, fin));
+    uint8_t a[UPLOAD_SEG], b[UPLOAD_SEG];
+    size_t peak = 0;
+    uint64_t off = 0;
+    for (size_t k = 0; k < w->npieces; k++) {
+        const vk_rec_piece *p = vk_recording_piece(r, 0, k);
+        const vk_rec_piece *x = &w->guest_stream[k];
+        assert_non_null(p);
+        assert_int_equal(p->off, x->off);
+        assert_int_equal(p->off, off);
+        assert_int_equal(p->len, x->len);
+        assert_int_equal(p->at.len, x->at.len);
+        assert_true(x->len <= sizeof a);
+        assert_int_equal(vk_recording_read(whole, &x->at, 0, a, x->len), VK_OK);
+        assert_int_equal(vk_recording_read(r, &p->at, 0, b, p->len), VK_OK);
+        assert_memory_equal(a, b, x->len);
+        for (size_t j = 0; j < p->len; j++)
+            assert_int_equal(b[j], (uint8_t)upload_byte(p->off + j));
+        off += p->len;
+        vk_recording_pieces_checked(r, 0, k + 1);
+        assert_true(vk_recording_window_pieces(r, &peak) <= 40);
+    }
+    assert_int_equal(off, w->guest_bytes);
+    assert_true(peak >= 1 && peak <= 40);
+    assert_int_equal(vk_recording_window(r, NULL), 0); /* no event streamed */
+    assert_null(vk_recording_piece(r, 0, w->npieces)); /* the end, not a failure */
+    assert_int_equal(r->io_error, VK_OK);
+    /* checked: asking again is an error, not stale bytes */
+    assert_null(vk_recording_piece(r, 0, 0));
+    assert_int_equal(r->io_error, VK_EINVAL);
+    assert_non_null(strstr(r->io_msg, "asked for again"));
+    vk_recording_unref(r);
+    vk_recording_unref(whole);
+    vk_capture_free(c);
+}
+
+/* A streamed guest stream the world does not check while the capture goes
+ * on needs more look-ahead than VK_REC_WINDOW_PIECES: a failure naming the
+ * cap and the frame, the window never past it. */
+static void test_recording_piece_window_past_its_cap_fails_naming_it(void **state)
+{
+    (void)state;
+    vk_capture *c = long_upload(VK_REC_WINDOW_PIECES + 100);
+    held_source src;
+    vk_recording *r = build_streamed(c, 0, 16, &src);
+    assert_true(r->tcp[0].guest_streamed);
+    assert_non_null(vk_recording_piece(r, 0, 10));
+    assert_null(vk_recording_piece(r, 0, VK_REC_WINDOW_PIECES + 50));
+    assert_int_equal(r->io_error, VK_EFULL);
+    assert_non_null(strstr(r->io_msg, "VK_REC_WINDOW_PIECES"));
+    /* the piece past the cap: 5 frames before the upload, "pong" after
+     * the n/3-th and "ok" after the n/2-th segment (frames count from 1) */
+    assert_non_null(strstr(r->io_msg, "frame 65544:"));
+    print_message("%s\n", r->io_msg);
+    size_t peak;
+    vk_recording_window_pieces(r, &peak);
+    assert_true(peak <= VK_REC_WINDOW_PIECES + 1);
+    vk_recording_unref(r);
+    vk_capture_free(c);
+}
+
+/* What the world noted while the stack sent long_upload's guest stream in
+ * sends of 700 bytes (byte `flip` changed, then `extra` bytes past the
+ * end), its recording held (hold_pieces 0) or with the guest stream
+ * streamed; *peak: the most pieces held ahead. */
+typedef struct upload_notes {
+    uint64_t total;
+    char first[VK_REC_NOTE_LEN];
+    size_t peak, held_after;
+} upload_notes;
+
+static upload_notes upload_through_world(const vk_capture *c, size_t hold_pieces, size_t flip,
+                                         size_t extra)
+{
+    stack k;
+    memset(&k, 0, sizeof k);
+    held_source src;
+    k.rec = hold_pieces ? build_streamed(c, 0, hold_pieces, &src) : build(c);
+    assert_true(k.rec->tcp[0].guest_streamed == (hold_pieces != 0));
+    stack_start(&k);
+    const vk_rec_tcp *t = &k.rec->tcp[0];
+    uint64_t syn = rel(&k, t->syn_ts);
+    run_to(&k, syn);
+    vk_world_flow f = tcp_flow("10.0.2.2", 8080, 40000);
+    vk_waddr dst = a4("127.0.0.1", 8080);
+    vk_wsock *s = NULL;
+    k.in_op = true;
+    assert_int_equal(k.w->ops->tcp_connect(k.w, &f, &dst, &events, &k, &s, syn), VK_OK);
+    k.in_op = false;
+    run_to(&k, syn + MS);
+    assert_int_equal(k.log[0].what, 'c');
+    assert_int_equal(k.log[0].status, VK_OK);
+    size_t total = (size_t)t->guest_bytes + extra;
+    uint8_t buf[700];
+    for (size_t off = 0; off < total;) {
+        size_t n = total - off < sizeof buf ? total - off : sizeof buf;
+        for (size_t j = 0; j < n; j++)
+            buf[j] = (uint8_t)(off + j == flip ? 'Z' : upload_byte(off + j));
+        assert_int_equal(op_send(&k, s, buf, n), (long)n);
+        off += n;
+    }
+    upload_notes u = {.total = k.rec->notes_total};
+    if (k.rec->nnotes > 0)
+        snprintf(u.first, sizeof u.first, "%s", k.rec->notes[0]);
+    u.held_after = vk_recording_window_pieces(k.rec, &u.peak);
+    assert_int_equal(k.rec->io_error, VK_OK);
+    k.w->ops->close(k.w, s, true, vk_loop_now(k.loop));
+    assert_int_equal(vk_recording_window_pieces(k.rec, NULL), 0); /* closed: all forgotten */
+    stack_close(&k);
+    return u;
+}
+
+/* The world checks a streamed guest stream as a held one: no note for the
+ * recorded bytes, the same note for a byte that differs and for bytes past
+ * the end, a few pieces held ahead, none once the check has ended. */
+static void test_world_checks_a_streamed_guest_stream_as_a_held_one(void **state)
+{
+    (void)state;
+    vk_capture *c = long_upload(3000);
+    static const struct {
+        size_t flip, extra;
+        const char *note;
+    } cases[] = {
+        {SIZE_MAX, 0, NULL},
+        {123457, 0, "tcp 10.0.2.15:40000 > 10.0.2.2:8080: stream byte 123457 sent to the "
+                    "outside differs from the guest's recorded stream"},
+        {SIZE_MAX, 10, "tcp 10.0.2.15:40000 > 10.0.2.2:8080: the stack sent 10 bytes past "
+                       "the 300000 the guest sent in the recording"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        upload_notes held = upload_through_world(c, 0, cases[i].flip, cases[i].extra);
+        upload_notes streamed = upload_through_world(c, 16, cases[i].flip, cases[i].extra);
+        assert_int_equal(held.total, cases[i].note != NULL);
+        if (cases[i].note != NULL)
+            assert_string_equal(held.first, cases[i].note);
+        assert_int_equal(streamed.total, held.total);
+        assert_string_equal(streamed.first, held.first);
+        assert_int_equal(held.peak, 0);
+        assert_true(streamed.peak >= 1 && streamed.peak <= 40);
+        /* a noted stream is checked no more: its pieces are forgotten */
+        if (cases[i].note != NULL)
+            assert_int_equal(streamed.held_after, 0);
+    }
     vk_capture_free(c);
 }
 
@@ -1523,6 +1758,9 @@ int main(void)
         cmocka_unit_test(test_recording_by_file_position_reports_a_file_cut_since),
         cmocka_unit_test(test_recording_streams_a_long_flow_in_a_bounded_window),
         cmocka_unit_test(test_recording_window_past_its_cap_fails_naming_it),
+        cmocka_unit_test(test_recording_streams_a_long_upload_in_a_bounded_window),
+        cmocka_unit_test(test_recording_piece_window_past_its_cap_fails_naming_it),
+        cmocka_unit_test(test_world_checks_a_streamed_guest_stream_as_a_held_one),
         cmocka_unit_test(test_capture_reader_positions_point_at_the_frame_bytes),
         cmocka_unit_test(test_builder_virtio_http_tftp_flow_and_tftp_left_to_the_stack),
         cmocka_unit_test(test_builder_refused_connection_from_a_reset_before_any_syn_ack),
