@@ -1158,8 +1158,11 @@ int vk_rec_builder_add(vk_rec_builder *b, const vk_cap_frame *f, bool guest)
 {
     if (b->err != VK_OK)
         return b->err;
-    if (one_frame(b, f, guest) == VK_OK)
+    int e = one_frame(b, f, guest);
+    if (e == VK_OK)
         b->r->st.frames_used++;
+    else if (e == VK_ENOMEM) /* sticky: a frame lost would shift every number after it */
+        b->err = VK_ENOMEM;
     else
         b->r->st.frames_skipped++;
     return b->err;
