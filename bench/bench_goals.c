@@ -259,31 +259,46 @@ static void tcp_segment(tcp_gen *g, bool from_guest, uint8_t flags, uint32_t ack
         g->pseq += used;
 }
 
-static int make_tcp_download(const char *path, uint64_t bytes)
+enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_PSH = 0x08, TCP_ACK = 0x10 };
+
+/* Opens path and writes what both generated sessions start with: the
+ * guest's ARP for the gateway, the handshake to 10.0.2.2:8080 and, 10 us
+ * later, a 100-byte request that begins with `first_line`; g.ts is then
+ * the request's time.  -1 if the file cannot be made. */
+static int tcp_session_start(tcp_gen *g, const char *path, const char *first_line,
+                             uint8_t req_flags)
 {
-    enum { FIN = 0x01, SYN = 0x02, PSH = 0x08, ACK = 0x10 };
-    tcp_gen g = {.ts = 1700000000ull * 1000000000ull, .guest_id = 0x100, .peer_id = 0x200,
-                 .gseq = 1000000, .pseq = 64001};
-    if ((g.f = fopen(path, "wb")) == NULL)
+    *g = (tcp_gen){.ts = 1700000000ull * 1000000000ull, .guest_id = 0x100, .peer_id = 0x200,
+                   .gseq = 1000000, .pseq = 64001};
+    if ((g->f = fopen(path, "wb")) == NULL)
         return -1;
-    setvbuf(g.f, NULL, _IOFBF, 1 << 20);
-    file_header(g.f);
+    setvbuf(g->f, NULL, _IOFBF, 1 << 20);
+    file_header(g->f);
     uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
                        0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54,
                        0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2};
-    record(g.f, g.ts, arp, sizeof arp);
-    g.ts += 1000000;
-    uint32_t peer_isn = g.pseq;
-    tcp_segment(&g, true, SYN, 0, NULL, 0);
-    g.ts += 50000;
-    tcp_segment(&g, false, SYN | ACK, g.gseq, NULL, 0);
-    g.ts += 50000;
-    tcp_segment(&g, true, ACK, g.pseq, NULL, 0);
+    record(g->f, g->ts, arp, sizeof arp);
+    g->ts += 1000000;
+    tcp_segment(g, true, TCP_SYN, 0, NULL, 0);
+    g->ts += 50000;
+    tcp_segment(g, false, TCP_SYN | TCP_ACK, g->gseq, NULL, 0);
+    g->ts += 50000;
+    tcp_segment(g, true, TCP_ACK, g->pseq, NULL, 0);
     uint8_t req[100];
     memset(req, 'r', sizeof req);
-    memcpy(req, "GET /big HTTP/1.0\r\n", 19);
-    g.ts += 10000;
-    tcp_segment(&g, true, PSH | ACK, g.pseq, req, sizeof req);
+    memcpy(req, first_line, strlen(first_line) < sizeof req ? strlen(first_line) : sizeof req);
+    g->ts += 10000;
+    tcp_segment(g, true, req_flags, g->pseq, req, sizeof req);
+    return 0;
+}
+
+static int make_tcp_download(const char *path, uint64_t bytes)
+{
+    enum { FIN = TCP_FIN, PSH = TCP_PSH, ACK = TCP_ACK };
+    tcp_gen g;
+    if (tcp_session_start(&g, path, "GET /big HTTP/1.0\r\n", PSH | ACK) != 0)
+        return -1;
+    uint32_t peer_isn = g.pseq - 1; /* its SYN took one */
     static uint8_t seg[TCP_MSS];
     g.ts += 100000;
     for (uint64_t off = 0; off < bytes; off += TCP_MSS) {
@@ -313,28 +328,10 @@ static int make_tcp_download(const char *path, uint64_t bytes)
  * for the whole body). */
 static int make_tcp_upload(const char *path, uint64_t bytes)
 {
-    enum { FIN = 0x01, SYN = 0x02, PSH = 0x08, ACK = 0x10 };
-    tcp_gen g = {.ts = 1700000000ull * 1000000000ull, .guest_id = 0x100, .peer_id = 0x200,
-                 .gseq = 1000000, .pseq = 64001};
-    if ((g.f = fopen(path, "wb")) == NULL)
+    enum { FIN = TCP_FIN, PSH = TCP_PSH, ACK = TCP_ACK };
+    tcp_gen g;
+    if (tcp_session_start(&g, path, "PUT /big HTTP/1.0\r\n", ACK) != 0)
         return -1;
-    setvbuf(g.f, NULL, _IOFBF, 1 << 20);
-    file_header(g.f);
-    uint8_t arp[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
-                       0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54,
-                       0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2};
-    record(g.f, g.ts, arp, sizeof arp);
-    g.ts += 1000000;
-    tcp_segment(&g, true, SYN, 0, NULL, 0);
-    g.ts += 50000;
-    tcp_segment(&g, false, SYN | ACK, g.gseq, NULL, 0);
-    g.ts += 50000;
-    tcp_segment(&g, true, ACK, g.pseq, NULL, 0);
-    uint8_t req[100];
-    memset(req, 'r', sizeof req);
-    memcpy(req, "PUT /big HTTP/1.0\r\n", 19);
-    g.ts += 10000;
-    tcp_segment(&g, true, ACK, g.pseq, req, sizeof req);
     static uint8_t seg[TCP_MSS];
     for (uint64_t off = 0; off < bytes; off += TCP_MSS) {
         uint32_t n = bytes - off < TCP_MSS ? (uint32_t)(bytes - off) : TCP_MSS;

@@ -251,6 +251,31 @@ static int copy_to_temp(const char *src, char *path)
     return fd;
 }
 
+/* Replays the copy at path of qemu-e1000-http-1m.pcap with its topology,
+ * `change` altering the file during the run: the run must fail with VK_EIO,
+ * no replay, and a message naming the file, saying it changed, and holding
+ * `why`. */
+typedef void (*progress_fn)(void *arg, size_t injected, size_t guest_total, size_t answers);
+
+static void replay_fails_as_changed(char *path, progress_fn change, size_t rec_hold,
+                                    const char *why)
+{
+    vk_topology *t = vk_topology_new();
+    vk_diag d;
+    assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
+    vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
+                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = change,
+                            .progress_arg = path, .rec_hold = rec_hold};
+    vk_replay *r = NULL;
+    int e = vk_replay_run(&cfg, t, &r, &d);
+    assert_int_equal(e, VK_EIO);
+    assert_null(r);
+    assert_non_null(strstr(d.msg, path));
+    assert_non_null(strstr(d.msg, "the file changed while it was replayed"));
+    assert_non_null(strstr(d.msg, why));
+    print_message("%s\n", d.msg);
+}
+
 /* The capture is read again during the run, never held: one cut under the
  * replay's feet (here after the tenth guest frame) is an error naming the
  * file, not a crash and not a verdict made of half the capture. */
@@ -266,19 +291,7 @@ static void cut_during_the_run(size_t rec_hold)
     assert_int_equal(chdir(VK_SOURCE_DIR), 0);
     char path[] = "/tmp/vk-test-replay-cut-XXXXXX";
     close(copy_to_temp("pcaps/qemu-e1000-http-1m.pcap", path));
-    vk_topology *t = vk_topology_new();
-    vk_diag d;
-    assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
-    vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
-                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = cut_capture,
-                            .progress_arg = path, .rec_hold = rec_hold};
-    vk_replay *r = NULL;
-    int e = vk_replay_run(&cfg, t, &r, &d);
-    assert_int_equal(e, VK_EIO);
-    assert_null(r);
-    assert_non_null(strstr(d.msg, path));
-    assert_true(strstr(d.msg, "changed") != NULL);
-    print_message("%s\n", d.msg);
+    replay_fails_as_changed(path, cut_capture, rec_hold, "changed");
     unlink(path);
 }
 
@@ -318,20 +331,7 @@ static void rewritten_during_the_run(size_t rec_hold)
     const struct timespec past[2] = {{1600000000, 0}, {1600000000, 0}};
     assert_int_equal(futimens(fd, past), 0);
     close(fd);
-    vk_topology *t = vk_topology_new();
-    vk_diag d;
-    assert_int_equal(vk_topology_load_file(t, "pcaps/qemu-e1000-http-1m.topo", &d), VK_OK);
-    vk_replay_config cfg = {.capture_path = path, .reg = &reg, .norm = VK_NORM_DEFAULT,
-                            .settle_ns = VK_REPLAY_SETTLE_DEFAULT, .progress = rewrite_capture,
-                            .progress_arg = path, .rec_hold = rec_hold};
-    vk_replay *r = NULL;
-    int e = vk_replay_run(&cfg, t, &r, &d);
-    assert_int_equal(e, VK_EIO);
-    assert_null(r);
-    assert_non_null(strstr(d.msg, path));
-    assert_non_null(strstr(d.msg, "the file changed while it was replayed"));
-    assert_non_null(strstr(d.msg, "modification time"));
-    print_message("%s\n", d.msg);
+    replay_fails_as_changed(path, rewrite_capture, rec_hold, "modification time");
     unlink(path);
 }
 
