@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/fileid.h"
 
 /* Block and interface caps for the pcapng walk: a hostile file cannot make
  * us allocate more than this per block or keep more interfaces. */
@@ -63,24 +64,10 @@ typedef struct vk_cap_skip {
 
 #define VK_CAPTURE_SKIP_KEEP 64
 
-/* What tells one version of a file from another without reading it: a
- * rewrite in place moves its modification time (and maybe its size), a
- * replacement its inode.  The replay reads a capture several times and
- * holds none of it: the passes must all read the file the first one read. */
-typedef struct vk_file_id {
-    bool known; /* stat() answered */
-    uint64_t dev, ino, size;
-    int64_t mtime_s;
-    long mtime_ns;
-} vk_file_id;
-
-/* path's identity now (known false when stat() fails). */
-vk_file_id vk_file_id_of(const char *path);
-bool vk_file_id_same(const vk_file_id *a, const vk_file_id *b);
-
 typedef struct vk_capture {
     char *path;
-    vk_file_id id; /* the file as it was when the reader opened it */
+    vk_file_id id; /* the file as it was when the reader opened it (core/fileid.h):
+                    * the replay reads it once per pass and checks it is the same */
     bool pcapng;
     int linktype;       /* the file's DLT (frames are Ethernet whatever it is) */
     vk_cap_skip *skipped;

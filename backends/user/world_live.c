@@ -42,6 +42,7 @@
  */
 #define _GNU_SOURCE
 #include "backends/user/world_live.h"
+#include "core/fileid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,7 +103,7 @@ struct live_world {
     struct {
         bool valid;
         uint64_t checked;
-        struct stat st;
+        vk_file_id file; /* resolv.conf as last read */
         bool have4, have6;
         vk_waddr ns4, ns6;
     } dns;
@@ -897,16 +898,9 @@ static int live_dns_server(vk_world *wb, int family, vk_waddr *out, uint64_t now
 {
     live_world *w = (live_world *)wb;
     if (!w->dns.valid || now - w->dns.checked >= LIVE_RESOLV_RECHECK_NS) {
-        struct stat st;
-        bool same = false;
-        if (stat(w->resolv_path, &st) == 0) {
-            same = w->dns.valid && st.st_dev == w->dns.st.st_dev &&
-                   st.st_ino == w->dns.st.st_ino && st.st_size == w->dns.st.st_size &&
-                   st.st_mtime == w->dns.st.st_mtime;
-            w->dns.st = st;
-        } else {
-            memset(&w->dns.st, 0, sizeof w->dns.st);
-        }
+        vk_file_id now_id = vk_file_id_of(w->resolv_path);
+        bool same = w->dns.valid && now_id.known && vk_file_id_same(&now_id, &w->dns.file);
+        w->dns.file = now_id;
         if (!same)
             read_resolv(w);
         w->dns.valid = true;
