@@ -60,12 +60,6 @@ static bool options_ok(const vk_tcp_repr *t)
     return true;
 }
 
-/* A computed checksum as the card stores it (wire/offload.h). */
-static uint16_t spelled(uint16_t c, vk_csum_zero zero)
-{
-    return c == 0 && zero == VK_CSUM_ZERO_AS_FFFF ? 0xffff : c;
-}
-
 /* The value the card computes for the TCP checksum of seg (field taken as
  * 0), before its spelling of zero. */
 static uint16_t tcp_sum_of(uint32_t pseudo, const uint8_t *seg, size_t len)
@@ -98,7 +92,7 @@ vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_csum_zero
     if (k.l3 == 4 ? k.ip4.hdr_len != VK_IPV4_MIN_HLEN : k.ip6.hdr_len != VK_IPV6_HLEN)
         return VK_MERGE_IP_OPTIONS;
     if (k.l3 == 4 &&
-        vk_get_be16(frame + k.l3_off + 10) != spelled(ip4_sum_of(frame + k.l3_off), zero))
+        vk_get_be16(frame + k.l3_off + 10) != vk_csum_spelled(ip4_sum_of(frame + k.l3_off), zero))
         return VK_MERGE_CSUM;
     if (k.l3_end != len)
         return VK_MERGE_PADDING;
@@ -111,7 +105,7 @@ vk_merge_verdict vk_tso_seg_parse(const uint8_t *frame, size_t len, vk_csum_zero
         return VK_MERGE_NO_PAYLOAD;
     if (!options_ok(&tcp))
         return VK_MERGE_TCP_OPTIONS;
-    if (spelled(tcp_sum_of(vk_pkt_pseudo(&k), l4, l4_len), zero) != tcp.csum)
+    if (vk_csum_spelled(tcp_sum_of(vk_pkt_pseudo(&k), l4, l4_len), zero) != tcp.csum)
         return VK_MERGE_CSUM;
     *out = (vk_tso_seg){.frame = frame, .len = len, .l3 = k.l3_off, .l4 = k.l4_off,
                         .hdr_len = k.l4_off + tcp.hdr_len, .payload_len = tcp.payload_len,
@@ -271,7 +265,7 @@ int vk_csum_prepare(uint8_t *frame, size_t len, vk_csum_zero zero, vk_guest_offl
      * comes back */
     vk_put_be16(seg + field, 0);
     uint16_t want = vk_csum_l4(vk_pkt_pseudo(&k), seg, l4_len);
-    if (recorded != spelled(want, zero)) {
+    if (recorded != vk_csum_spelled(want, zero)) {
         vk_put_be16(seg + field, recorded);
         return VK_EUNSUPP;
     }

@@ -24,16 +24,15 @@ int vk_offload_csum(uint8_t *frame, size_t len, size_t csum_start, size_t csum_o
     if (csum_start >= len || csum_offset > len - csum_start || len - csum_start - csum_offset < 2)
         return VK_EINVAL;
     uint16_t c = vk_csum_finish(vk_csum_add(0, frame + csum_start, len - csum_start));
-    vk_put_be16(frame + csum_start + csum_offset,
-                c == 0 && zero == VK_CSUM_ZERO_AS_FFFF ? 0xffff : c);
+    vk_put_be16(frame + csum_start + csum_offset, vk_csum_spelled(c, zero));
     return VK_OK;
 }
 
-/* A checksum field vk_csum_fill_ip just filled: 0 there is a computed 0. */
-static void zero_as_ffff(uint8_t *field)
+/* A checksum field vk_csum_fill_ip just filled (a computed 0 is 0 there),
+ * spelled as the card spells it. */
+static void spell_field(uint8_t *field, vk_csum_zero zero)
 {
-    if (vk_get_be16(field) == 0)
-        vk_put_be16(field, 0xffff);
+    vk_put_be16(field, vk_csum_spelled(vk_get_be16(field), zero));
 }
 
 /* Where the headers of a TCP super-frame are. */
@@ -127,11 +126,9 @@ static void tso_fix_segment(uint8_t *seg, size_t seglen, const tso_layout *l, si
         flags &= (uint8_t)~VK_TCP_CWR; /* congestion signal once, as Linux GSO */
     tcp[13] = flags;
     (void)vk_csum_fill_ip(ip, seglen - l->l3_off);
-    if (zero == VK_CSUM_ZERO_AS_FFFF) {
-        zero_as_ffff(tcp + 16);
-        if (!l->v6)
-            zero_as_ffff(ip + 10);
-    }
+    spell_field(tcp + 16, zero);
+    if (!l->v6)
+        spell_field(ip + 10, zero);
 }
 
 int vk_offload_tso(const uint8_t *frame, size_t len, size_t hdr_len, size_t mss,

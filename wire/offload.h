@@ -36,6 +36,12 @@ typedef void (*vk_offload_emit_fn)(void *arg, const uint8_t *seg, size_t seglen)
  *                         (csum_fold). */
 typedef enum vk_csum_zero { VK_CSUM_ZERO_AS_FFFF, VK_CSUM_ZERO_KEPT } vk_csum_zero;
 
+/* A computed checksum c as a card under `zero` stores it. */
+static inline uint16_t vk_csum_spelled(uint16_t c, vk_csum_zero zero)
+{
+    return c == 0 && zero == VK_CSUM_ZERO_AS_FFFF ? 0xffff : c;
+}
+
 /* Sums frame[csum_start..len) (including the seed already in the checksum
  * field) and stores the complemented result at csum_start + csum_offset, big
  * endian, a result of 0 as `zero` says.  VK_EINVAL when the field does not
