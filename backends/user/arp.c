@@ -5,7 +5,7 @@
  * The guest's MAC is learnt from ARP, DHCP and IPv4 source addresses into a
  * small table that evicts round-robin.  A frame for an address not in the
  * table is held (bounded) while an ARP request goes out; it is sent when the
- * reply comes, or dropped after VK_USER_ARP_HOLD_NS, as libslirp does.  The
+ * reply comes, or dropped after VK_USER_HOLD_NS, as libslirp does.  The
  * same queue holds IPv6 frames while ip6.c solicits their neighbor.
  */
 #include "backends/user/user_internal.h"
@@ -34,7 +34,7 @@ static vk_user_arp_entry *arp_find(vk_user *u, vk_ip4 ip)
 static void send_held_for(vk_user *u, int family, vk_ip4 ip, const vk_ip6 *ip6,
                           const vk_mac *mac)
 {
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX; i++) {
+    for (size_t i = 0; i < VK_USER_HOLD_MAX; i++) {
         vk_user_held *h = &u->held[i];
         if (h->f == NULL || h->family != family ||
             (family == 4 ? !ip4_eq(h->dst, ip) : memcmp(h->dst6.b, ip6->b, 16) != 0))
@@ -145,7 +145,7 @@ static void send_request(vk_user *u, vk_ip4 target)
 static void arm_hold_timer(vk_user *u)
 {
     uint64_t next = VK_TIME_NEVER;
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX; i++)
+    for (size_t i = 0; i < VK_USER_HOLD_MAX; i++)
         if (u->held[i].f != NULL && u->held[i].expires < next)
             next = u->held[i].expires;
     if (next == VK_TIME_NEVER)
@@ -157,7 +157,7 @@ static void arm_hold_timer(vk_user *u)
 static void hold_expire(void *arg, uint64_t now)
 {
     vk_user *u = arg;
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX; i++) {
+    for (size_t i = 0; i < VK_USER_HOLD_MAX; i++) {
         vk_user_held *h = &u->held[i];
         if (h->f == NULL || h->expires > now)
             continue;
@@ -186,11 +186,11 @@ static bool is_broadcast(const vk_user *u, vk_ip4 dst)
  * every slot is taken. */
 static bool hold(vk_user *u, vk_user_held h)
 {
-    size_t slot = VK_USER_ARP_HOLD_MAX;
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX && slot == VK_USER_ARP_HOLD_MAX; i++)
+    size_t slot = VK_USER_HOLD_MAX;
+    for (size_t i = 0; i < VK_USER_HOLD_MAX && slot == VK_USER_HOLD_MAX; i++)
         if (u->held[i].f == NULL)
             slot = i;
-    if (slot == VK_USER_ARP_HOLD_MAX) {
+    if (slot == VK_USER_HOLD_MAX) {
         if (h.family == 4)
             u->st.arp_hold_full++;
         else
@@ -220,14 +220,14 @@ void vk_user_arp_resolve_send(vk_user *u, vk_frame *f, vk_ip4 dst, uint64_t now)
         return;
     }
     if (hold(u, (vk_user_held){.f = f, .family = 4, .dst = dst,
-                               .expires = now + VK_USER_ARP_HOLD_NS}))
+                               .expires = now + VK_USER_HOLD_NS}))
         send_request(u, dst);
 }
 
 bool vk_user_nd_hold(vk_user *u, vk_frame *f, const vk_ip6 *dst, uint64_t now)
 {
     return hold(u, (vk_user_held){.f = f, .family = 6, .dst6 = *dst,
-                                  .expires = now + VK_USER_ARP_HOLD_NS});
+                                  .expires = now + VK_USER_HOLD_NS});
 }
 
 int vk_user_arp_init(vk_user *u)
@@ -238,7 +238,7 @@ int vk_user_arp_init(vk_user *u)
 
 void vk_user_arp_cleanup(vk_user *u)
 {
-    for (size_t i = 0; i < VK_USER_ARP_HOLD_MAX; i++) {
+    for (size_t i = 0; i < VK_USER_HOLD_MAX; i++) {
         vk_frame_unref(u->held[i].f);
         u->held[i].f = NULL;
     }

@@ -28,10 +28,10 @@ typedef struct vk_user_stats {
     uint64_t arp_replies;
     uint64_t arp_requests_sent;
     uint64_t arp_table_evictions; /* VK_USER_ARP_TABLE_SIZE reached */
-    uint64_t arp_hold_full;       /* VK_USER_ARP_HOLD_MAX reached */
-    uint64_t arp_hold_expired;    /* no answer within VK_USER_ARP_HOLD_NS */
+    uint64_t arp_hold_full;       /* VK_USER_HOLD_MAX reached */
+    uint64_t arp_hold_expired;    /* no answer within VK_USER_HOLD_NS */
     uint64_t nd_hold_full;        /* the same queue, for IPv6 neighbors */
-    uint64_t nd_hold_expired;     /* no NA within VK_USER_ARP_HOLD_NS */
+    uint64_t nd_hold_expired;     /* no NA within VK_USER_HOLD_NS */
     uint64_t dhcp_offers, dhcp_acks, dhcp_naks;
     uint64_t dhcp_malformed;
     uint64_t dhcp_pool_exhausted; /* VK_USER_DHCP_POOL_SIZE clients reached */

@@ -31,8 +31,8 @@
 #define VK_USER_MTU_MIN 1280               /* mtu= range: IPv6's minimum ... */
 #define VK_USER_MTU_MAX 65520              /* ... to slirp4netns's and pasta's largest */
 #define VK_USER_ARP_TABLE_SIZE 16          /* libslirp ARP_TABLE_SIZE */
-#define VK_USER_ARP_HOLD_MAX 32            /* frames waiting for an ARP reply or an NA */
-#define VK_USER_ARP_HOLD_NS (1 * VK_NS_PER_SEC) /* libslirp: dropped after 1 s */
+#define VK_USER_HOLD_MAX 32                /* frames waiting for an ARP reply or an NA */
+#define VK_USER_HOLD_NS (1 * VK_NS_PER_SEC)  /* libslirp: dropped after 1 s */
 #define VK_USER_NDP_TABLE_SIZE 16          /* libslirp NDP_TABLE_SIZE */
 #define VK_USER_DHCP_POOL_SIZE 16          /* libslirp NB_BOOTP_CLIENTS */
 #define VK_USER_DHCP_LEASE_SECS 86400u     /* libslirp LEASE_TIME */
@@ -194,7 +194,7 @@ struct vk_user {
     uint16_t ip_id;         /* next IPv4 id: one counter, from 0 (libslirp) */
     vk_user_arp_entry arp[VK_USER_ARP_TABLE_SIZE];
     size_t arp_next;        /* round-robin eviction */
-    vk_user_held held[VK_USER_ARP_HOLD_MAX];
+    vk_user_held held[VK_USER_HOLD_MAX];
     vk_timer *hold_timer;
     vk_user_ndp_entry ndp[VK_USER_NDP_TABLE_SIZE];
     size_t ndp_next;

@@ -240,7 +240,7 @@ static void test_reply_to_an_unlearnt_neighbor_waits_for_its_advertisement(void 
     assert_string_equal(h.dropped.reason,
                         "NDP: no neighbor advertisement from the guest within 1 s");
     assert_int_equal(h.ngot, 3);
-    /* bounded: the shared queue holds VK_USER_ARP_HOLD_MAX (32) frames */
+    /* bounded: the shared queue holds VK_USER_HOLD_MAX (32) frames */
     for (int i = 0; i < 40; i++)
         send_icmp6(&h, "fec0::78", "fec0::2", 64, &echo, false);
     assert_int_equal(uh_stats(&h)->nd_hold_full, 40 - 32);
